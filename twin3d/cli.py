@@ -1,0 +1,150 @@
+"""The ``twin3d`` command: build, info, validate, demo.
+
+A user's mistake ends in one line on stderr and exit status 2, never a
+traceback; ``validate`` exits 1 when the validators report errors.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import InputError
+
+__all__ = ["app", "main", "default_scene_path"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="twin3d: an open digital twin of a telecom network, as OpenUSD.")
+out = Console()
+err = Console(stderr=True)
+
+
+def default_scene_path() -> Path:
+    """The bundled Helsinki scene: ./scenes/helsinki.toml, else the checkout's."""
+    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        p = base / "scenes" / "helsinki.toml"
+        if p.is_file():
+            return p
+    raise InputError("scenes/helsinki.toml", "the bundled default scene was not found; "
+                     "run from the twin3d checkout or name a scene file")
+
+
+@contextmanager
+def _status(text: str) -> Iterator:
+    """A rich spinner on stderr while a long step runs."""
+    with err.status(text) as status:
+        yield lambda msg: status.update(msg)
+
+
+def _load(scene: Optional[Path]):
+    from .loader import load_scene
+    path = scene or default_scene_path()
+    with _status(f"loading {path.name}") as update:
+        return load_scene(path, progress=update)
+
+
+def _print_summary(summary: dict, max_listed: int = 20) -> None:
+    t = Table(title=f"scene {summary['scene']}", show_header=False)
+    o = summary["origin"]
+    t.add_row("origin", f"lon {o['lon_deg']:.6f}, lat {o['lat_deg']:.6f}, h {o['h_m']:g} m")
+    kinds = ", ".join(f"{k} {v}" for k, v in summary["sites_by_kind"].items())
+    t.add_row("sites", f"{summary['sites']} ({kinds})" if kinds else "0")
+    t.add_row("cells", str(summary["cells"]))
+    t.add_row("links", f"{summary['links']} ({summary['links_length_m'] / 1000:.2f} km)")
+    for key in ("buildings", "streets", "demands"):
+        t.add_row(key, str(summary[key]))
+    t.add_row("scenarios", ", ".join(summary["scenarios"]) or "-")
+    t.add_row("skipped", str(len(summary["skipped"])))
+    t.add_row("repaired", str(len(summary["repaired"])))
+    out.print(t)
+    for key in ("skipped", "repaired"):
+        items = summary[key]
+        if items:
+            out.print(f"[bold]{key}:[/bold]")
+            for line in items[:max_listed]:
+                out.print(f"  {line}", markup=False, highlight=False)
+            if len(items) > max_listed:
+                out.print(f"  ... and {len(items) - max_listed} more (see summary.json)")
+
+
+@app.command()
+def build(scene: Optional[Path] = typer.Argument(None, help="Scene TOML (default: the bundled Helsinki scene)."),
+          output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help="Output folder.")) -> None:
+    """Build a scene into OUT/twin.usda (root stage) and OUT/layers/."""
+    from .output import build as build_scene
+    sc = _load(scene)
+    with _status("writing the stage") as update:
+        result = build_scene(sc, output, progress=update)
+    _print_summary(result.summary, max_listed=5)
+    out.print(f"wrote {result.root_layer}")
+
+
+@app.command()
+def info(scene: Path = typer.Argument(..., help="Scene TOML.")) -> None:
+    """Print what a scene holds and what its readers skipped."""
+    from .output import scene_summary
+    _print_summary(scene_summary(_load(scene)))
+
+
+@app.command()
+def validate(stage: Path = typer.Argument(..., help="A USD stage (.usda, .usdc, .usdz).")) -> None:
+    """Run pxr.UsdValidation and usd-validation-nvidia; exit 1 on errors."""
+    from .usd.validate import validate_stage
+    if not stage.is_file():
+        raise InputError(stage, "stage file not found")
+    with _status(f"validating {stage.name}"):
+        report = validate_stage(stage)
+    t = Table(title=f"validation of {stage}")
+    for col in ("severity", "rule", "prim", "message"):
+        t.add_column(col)
+    for issue in report.issues:
+        t.add_row(issue.severity, issue.rule, issue.prim or "", issue.message)
+    if report.issues:
+        out.print(t)
+    out.print(f"{len(report.rules)} rules run; {len(report.errors)} errors, "
+              f"{len(report.issues) - len(report.errors)} warnings/info")
+    raise typer.Exit(1 if report.errors else 0)
+
+
+@app.command()
+def demo(output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help="Output folder.")) -> None:
+    """Build the bundled Helsinki scene and validate the stage."""
+    from .output import build as build_scene
+    from .usd.validate import validate_stage
+    sc = _load(None)
+    with _status("writing the stage") as update:
+        result = build_scene(sc, output, progress=update)
+    _print_summary(result.summary, max_listed=5)
+    with _status("validating the stage"):
+        report = validate_stage(result.root_layer)
+    out.print(f"validators: {len(report.rules)} rules run, {len(report.errors)} errors")
+    out.print(f"wrote {result.root_layer} - open it in usdview or Omniverse; "
+              "the browser viewer arrives with `twin3d view`.")
+    raise typer.Exit(1 if report.errors else 0)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: run the app, turning InputError into exit status 2."""
+    try:
+        app(args=argv, prog_name="twin3d", standalone_mode=False)
+    except InputError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors
+        import click
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise

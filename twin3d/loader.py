@@ -1,0 +1,136 @@
+"""Load a scene: parse the TOML, read every source, build the twin.
+
+:func:`load_scene` is the one entry point (``twin3d.load_scene``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .errors import InputError
+from .geo.frame import LocalFrame, bbox_center
+from .geo.records import SourceData
+from .model import Twin, build_twin
+from .scene import SceneSpec, SourceSpec, parse_scene
+
+__all__ = ["Scene", "load_scene", "read_source", "scene_origin"]
+
+#: Which element an event's ``target`` must name.
+_TARGET_KIND = {"fiber_cut": "link", "add_capacity": "link", "site_outage": "site",
+                "power_outage": "site", "power_down": "site", "ddos": "site",
+                "restore": "site or link"}
+
+
+@dataclass
+class Scene:
+    """A loaded scene: the validated spec and the twin built from its sources."""
+
+    spec: SceneSpec
+    twin: Twin
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def seed(self) -> int:
+        return self.spec.seed
+
+
+def read_source(src: SourceSpec) -> SourceData:
+    """Read one ``[[source]]`` with the reader for its kind."""
+    # Readers are imported here so that `twin3d --help` stays fast.
+    if src.kind == "osm":
+        from .geo.osm import read_osm
+        return read_osm(src.path, layers=src.layers)
+    if src.kind in ("geojson", "gpkg", "shp"):
+        from .geo.vector import read_vector
+        return read_vector(src.path, role=src.role)
+    if src.kind == "csv":
+        from .geo.vector import read_csv
+        return read_csv(src.path, role=src.role)
+    if src.kind == "graphml":
+        from .geo.graphml import read_graphml
+        kw = {} if src.default_capacity_bps is None else {"default_capacity_bps": src.default_capacity_bps}
+        return read_graphml(src.path, **kw)
+    if src.kind == "sndlib":
+        from .geo.sndlib import read_sndlib
+        return read_sndlib(src.path)
+    raise InputError(src.path, f"no reader for kind {src.kind!r}")  # parse_scene prevents this
+
+
+def scene_origin(spec: SceneSpec, data: SourceData) -> LocalFrame:
+    """The scene's frame: the given origin, else the centre of the data's bbox."""
+    if spec.origin is not None:
+        return LocalFrame(spec.origin.lon, spec.origin.lat, spec.origin.h_m)
+    pts = [np.array([[s.lon, s.lat] for s in data.sites]).reshape(-1, 2)]
+    pts += [s.coords_lonlat for s in data.streets]
+    if data.buildings:
+        import shapely
+        b = shapely.bounds(np.array([r.footprint for r in data.buildings], dtype=object))
+        pts += [b[:, :2], b[:, 2:]]
+    allp = np.vstack(pts) if pts else np.zeros((0, 2))
+    if len(allp) == 0:
+        raise InputError(spec.path, "the sources hold no sites, streets or buildings, "
+                         "so the scene has no extent; set [scene] origin", "[scene]", "origin")
+    lon, lat = bbox_center(allp)
+    return LocalFrame(lon, lat, 0.0)
+
+
+def _check_events(spec: SceneSpec, twin: Twin) -> None:
+    for i, sc in enumerate(spec.scenarios):
+        for j, ev in enumerate(sc.events):
+            want = _TARGET_KIND.get(ev.kind)
+            if want is None or ev.target is None:
+                if want is not None:
+                    raise InputError(spec.path, f"a {ev.kind} event needs a target ({want} id)",
+                                     f"[[scenario]] {i + 1} ('{sc.name}') event {j + 1}", "target")
+                continue
+            ok = (("site" in want and ev.target in twin.sites)
+                  or ("link" in want and ev.target in twin.links))
+            if not ok:
+                raise InputError(spec.path, f"names unknown {want} '{ev.target}'",
+                                 f"[[scenario]] {i + 1} ('{sc.name}') event {j + 1}", "target")
+
+
+def load_scene(path: str | Path, progress: Callable[[str], None] | None = None) -> Scene:
+    """Load a scene file into a :class:`Scene` holding its spec and twin.
+
+    Parameters
+    ----------
+    path : str or Path
+        A scene TOML file.
+    progress : callable, optional
+        Called with a short text before each source is read.
+
+    Returns
+    -------
+    Scene
+
+    Raises
+    ------
+    InputError
+        Anything wrong in the scene file or its sources.
+
+    Examples
+    --------
+    >>> scene = load_scene("scenes/helsinki.toml")        # doctest: +SKIP
+    >>> len(scene.twin.sites), len(scene.twin.buildings)   # doctest: +SKIP
+    (13, 446)
+    """
+    spec = parse_scene(path)
+    data = SourceData()
+    for src in spec.sources:
+        if progress:
+            progress(f"reading {src.path.name}")
+        data.extend(read_source(src))
+    frame = scene_origin(spec, data)
+    if progress:
+        progress("building the twin")
+    twin = build_twin(data, frame, name=spec.name)
+    _check_events(spec, twin)
+    return Scene(spec=spec, twin=twin)

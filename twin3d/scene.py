@@ -1,0 +1,311 @@
+"""Scene files (TOML) -> a validated :class:`SceneSpec`, then a :class:`Scene`.
+
+A scene file is data, never code: it is parsed with :mod:`tomllib` and every
+key is checked against the schema below. Unknown keys, wrong types, bad
+values and missing files raise :class:`~twin3d.errors.InputError` naming the
+file, the table and the key. See DESIGN.md section 4 for the format.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .errors import InputError
+
+__all__ = ["Origin", "SourceSpec", "RadioSpec", "TrafficSpec", "EventSpec", "ScenarioSpec",
+           "SceneSpec", "parse_scene", "SOURCE_KINDS", "SOURCE_ROLES", "EVENT_KINDS"]
+
+SOURCE_KINDS = ("osm", "geojson", "gpkg", "shp", "csv", "graphml", "sndlib")
+SOURCE_ROLES = ("sites", "links", "buildings", "streets", "demands")
+OSM_LAYERS = ("buildings", "streets", "masts")
+RADIO_MODELS = ("UMa", "UMi", "RMa", "FSPL")
+EVENT_KINDS = ("fiber_cut", "site_outage", "power_outage", "surge", "ddos", "power_down",
+               "add_site", "add_capacity", "restore")
+_SUFFIX_KIND = {".pbf": "osm", ".osm": "osm", ".bz2": "osm", ".gz": "osm", ".geojson": "geojson",
+                ".json": "geojson", ".gpkg": "gpkg", ".shp": "shp", ".csv": "csv",
+                ".graphml": "graphml", ".txt": "sndlib", ".sndlib": "sndlib"}
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Scene origin: WGS84 degrees and ellipsoidal height in metres."""
+
+    lon: float
+    lat: float
+    h_m: float = 0.0
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One ``[[source]]``: a file, its kind, and what it holds."""
+
+    path: Path
+    kind: str
+    role: str | None = None
+    layers: tuple[str, ...] = ()
+    default_capacity_bps: float | None = None
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class RadioSpec:
+    """``[radio]``: the propagation model and the coverage grid."""
+
+    model: str = "UMa"
+    f_hz: float = 3.5e9
+    bandwidth_hz: float = 100e6
+    grid_m: float = 5.0
+    ue_height_m: float = 1.5
+    noise_figure_db: float = 7.0
+
+
+@dataclass(frozen=True)
+class TrafficSpec:
+    """``[traffic]``: demand model and routing."""
+
+    demand: str = "gravity"
+    busy_hour_bps: float = 40e9
+    routing: str = "ecmp"
+    metric: str = "hops"
+    core: str | None = None
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One scenario event at step ``t``."""
+
+    t: int
+    kind: str
+    target: str | None = None
+    area: str | None = None
+    factor: float | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """One ``[[scenario]]``: a timeline of events."""
+
+    name: str
+    steps: int = 24
+    step_s: float = 3600.0
+    profile: str = "diurnal"
+    events: tuple[EventSpec, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """A parsed, validated scene file (no data read yet)."""
+
+    path: Path
+    name: str
+    seed: int
+    origin: Origin | None
+    sources: tuple[SourceSpec, ...]
+    radio: RadioSpec = field(default_factory=RadioSpec)
+    traffic: TrafficSpec = field(default_factory=TrafficSpec)
+    scenarios: tuple[ScenarioSpec, ...] = ()
+    description: str = ""
+
+
+class _Table:
+    """Typed access to one TOML table, with errors that name file and table."""
+
+    def __init__(self, file: Path, where: str, data: Any, allowed: tuple[str, ...]):
+        if not isinstance(data, dict):
+            raise InputError(file, f"must be a table, got {type(data).__name__}", where)
+        unknown = sorted(set(data) - set(allowed))
+        if unknown:
+            raise InputError(file, f"unknown key (allowed: {', '.join(allowed)})", where, unknown[0])
+        self.file, self.where, self.data = file, where, data
+
+    def err(self, key: str, problem: str) -> InputError:
+        return InputError(self.file, problem, self.where, key)
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None,
+            required: bool = False) -> Any:
+        if key not in self.data:
+            if required:
+                raise self.err(key, "is missing")
+            return default
+        v = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if float in kinds and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        if isinstance(v, bool) and bool not in kinds or not isinstance(v, kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise self.err(key, f"must be {names}, got {type(v).__name__} {v!r}")
+        return v
+
+    def num(self, key: str, default: float | None, lo: float | None = None,
+            hi: float | None = None, strict: bool = False, required: bool = False) -> float | None:
+        v = self.get(key, float, default, required)
+        if v is None:
+            return None
+        if not math.isfinite(v):
+            raise self.err(key, f"must be finite, got {v}")
+        if lo is not None and (v < lo or (strict and v == lo)):
+            raise self.err(key, f"must be {'>' if strict else '>='} {lo:g}, got {v:g}")
+        if hi is not None and v > hi:
+            raise self.err(key, f"must be <= {hi:g}, got {v:g}")
+        return v
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str | None) -> str | None:
+        v = self.get(key, str, default)
+        if v is not None and v not in choices:
+            raise self.err(key, f"must be one of {', '.join(choices)}, got {v!r}")
+        return v
+
+
+def _origin(file: Path, data: Any) -> Origin:
+    t = _Table(file, "[scene] origin", data, ("lon", "lat", "h_m"))
+    return Origin(lon=t.num("lon", None, -180, 180, required=True),
+                  lat=t.num("lat", None, -90, 90, required=True),
+                  h_m=t.num("h_m", 0.0, -500, 9000))
+
+
+def _kind_from_suffix(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith((".osm.pbf", ".osm.bz2", ".osm.gz", ".osm")):
+        return "osm"
+    return _SUFFIX_KIND.get(path.suffix.lower())
+
+
+def _source(file: Path, i: int, data: Any) -> SourceSpec:
+    where = f"[[source]] {i + 1}"
+    t = _Table(file, where, data, ("path", "kind", "role", "layers", "default_capacity_bps"))
+    rel = t.get("path", str, required=True)
+    path = (file.parent / rel).resolve()
+    kind = t.choice("kind", SOURCE_KINDS, None) or _kind_from_suffix(path)
+    if kind is None:
+        raise t.err("kind", f"cannot infer the kind of '{rel}' from its suffix; "
+                    f"set kind to one of {', '.join(SOURCE_KINDS)}")
+    role = t.choice("role", SOURCE_ROLES, None)
+    if kind in ("geojson", "gpkg", "shp", "csv") and role is None:
+        raise t.err("role", f"is missing: a {kind} source needs role = one of {', '.join(SOURCE_ROLES)}")
+    if role == "demands" and kind not in ("csv",):
+        raise t.err("role", f"demands come from csv or sndlib sources, not {kind}")
+    layers = t.get("layers", list, list(OSM_LAYERS) if kind == "osm" else [])
+    for layer in layers:
+        if layer not in OSM_LAYERS or kind != "osm":
+            raise t.err("layers", f"unknown layer {layer!r} for a {kind} source"
+                        + (f" (allowed: {', '.join(OSM_LAYERS)})" if kind == "osm" else ""))
+    if not path.is_file():
+        raise t.err("path", f"file not found: {rel} (looked for {path})")
+    return SourceSpec(path=path, kind=kind, role=role, layers=tuple(layers),
+                      default_capacity_bps=t.num("default_capacity_bps", None, 0, strict=True),
+                      index=i)
+
+
+def _radio(file: Path, data: Any) -> RadioSpec:
+    t = _Table(file, "[radio]", data, ("model", "f_hz", "bandwidth_hz", "grid_m", "ue_height_m",
+                                       "noise_figure_db"))
+    d = RadioSpec()
+    return RadioSpec(model=t.choice("model", RADIO_MODELS, d.model),
+                     f_hz=t.num("f_hz", d.f_hz, 0, 100e9, strict=True),
+                     bandwidth_hz=t.num("bandwidth_hz", d.bandwidth_hz, 0, 2e9, strict=True),
+                     grid_m=t.num("grid_m", d.grid_m, 0.5, 10_000),
+                     ue_height_m=t.num("ue_height_m", d.ue_height_m, 0, 300),
+                     noise_figure_db=t.num("noise_figure_db", d.noise_figure_db, 0, 30))
+
+
+def _traffic(file: Path, data: Any) -> TrafficSpec:
+    t = _Table(file, "[traffic]", data, ("demand", "busy_hour_bps", "routing", "metric", "core"))
+    d = TrafficSpec()
+    return TrafficSpec(demand=t.choice("demand", ("gravity", "sndlib", "file"), d.demand),
+                       busy_hour_bps=t.num("busy_hour_bps", d.busy_hour_bps, 0),
+                       routing=t.choice("routing", ("ecmp", "spf"), d.routing),
+                       metric=t.get("metric", str, d.metric),
+                       core=t.get("core", str, None))
+
+
+def _event(file: Path, where: str, data: Any, steps: int) -> EventSpec:
+    t = _Table(file, where, data, ("t", "kind", "target", "area", "factor"))
+    step = t.get("t", int, required=True)
+    if not 0 <= step < steps:
+        raise t.err("t", f"must be a step in [0, {steps - 1}], got {step}")
+    kind = t.get("kind", str, required=True)
+    if kind not in EVENT_KINDS:
+        raise t.err("kind", f"must be one of {', '.join(EVENT_KINDS)}, got {kind!r}")
+    return EventSpec(t=step, kind=kind, target=t.get("target", str), area=t.get("area", str),
+                     factor=t.num("factor", None, 0))
+
+
+def _scenario(file: Path, i: int, data: Any) -> ScenarioSpec:
+    where = f"[[scenario]] {i + 1}"
+    t = _Table(file, where, data, ("name", "steps", "step_s", "profile", "events", "description"))
+    name = t.get("name", str, required=True)
+    where = f"[[scenario]] {i + 1} ('{name}')"
+    t.where = where
+    steps = t.get("steps", int, 24)
+    if not 1 <= steps <= 100_000:
+        raise t.err("steps", f"must be in [1, 100000], got {steps}")
+    events = t.get("events", list, [])
+    return ScenarioSpec(name=name, steps=steps, step_s=t.num("step_s", 3600.0, 0, strict=True),
+                        profile=t.choice("profile", ("diurnal", "flat"), "diurnal"),
+                        events=tuple(_event(file, f"{where} event {j + 1}", e, steps)
+                                     for j, e in enumerate(events)),
+                        description=t.get("description", str, ""))
+
+
+def parse_scene(path: str | Path) -> SceneSpec:
+    """Read and validate a scene file; no source data is read yet.
+
+    Parameters
+    ----------
+    path : str or Path
+        The scene's TOML file. Source paths in it are relative to it.
+
+    Returns
+    -------
+    SceneSpec
+
+    Raises
+    ------
+    InputError
+        A missing or malformed file, an unknown key, a wrong type or value,
+        a source file that does not exist.
+
+    Examples
+    --------
+    >>> spec = parse_scene("scenes/helsinki.toml")   # doctest: +SKIP
+    >>> spec.radio.f_hz
+    3500000000.0
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(file, "scene file not found")
+    try:
+        doc = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(file, f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(file, f"not UTF-8 text: {exc}") from None
+    top = _Table(file, "top level", doc, ("scene", "source", "radio", "traffic", "scenario"))
+    s = _Table(file, "[scene]", top.get("scene", dict, required=True),
+               ("name", "origin", "seed", "description"))
+    sources = top.get("source", list, [])
+    if not sources:
+        raise top.err("source", "at least one [[source]] is needed")
+    scenarios = tuple(_scenario(file, i, d) for i, d in enumerate(top.get("scenario", list, [])))
+    names = [sc.name for sc in scenarios]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InputError(file, f"duplicate scenario name '{dup[0]}'", "[[scenario]]", "name")
+    seed = s.get("seed", int, 0)
+    origin = s.get("origin", dict, None)
+    return SceneSpec(path=file.resolve(), name=s.get("name", str, required=True), seed=seed,
+                     origin=None if origin is None else _origin(file, origin),
+                     sources=tuple(_source(file, i, d) for i, d in enumerate(sources)),
+                     radio=_radio(file, top.get("radio", dict, {})),
+                     traffic=_traffic(file, top.get("traffic", dict, {})),
+                     scenarios=scenarios, description=s.get("description", str, ""))
