@@ -98,6 +98,7 @@ class StreetRecord:
     coords_lonlat: np.ndarray
     highway: str = "unclassified"
     name: str = ""
+    where: tuple[str, str] = ("", "")
 
 
 @dataclass

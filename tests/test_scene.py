@@ -1,0 +1,118 @@
+"""Scene TOML parsing: values, defaults, and one clear error per mistake."""
+
+from __future__ import annotations
+
+import pytest
+
+from twin3d.errors import InputError
+from twin3d.scene import parse_scene
+
+SITES = '{"type": "FeatureCollection", "features": []}'
+
+GOOD = """
+[scene]
+name = "t"
+seed = 3
+origin = { lon = 24.94, lat = 60.17, h_m = 12 }
+
+[[source]]
+path = "sites.geojson"
+role = "sites"
+
+[radio]
+model = "UMi"
+f_hz = 28e9
+grid_m = 10
+
+[traffic]
+routing = "spf"
+busy_hour_bps = 1e9
+
+[[scenario]]
+name = "cut"
+steps = 4
+events = [{ t = 2, kind = "fiber_cut", target = "F-1" }]
+"""
+
+
+def test_good_scene_values(write_scene):
+    spec = parse_scene(write_scene(GOOD, {"sites.geojson": SITES}))
+    assert spec.name == "t" and spec.seed == 3
+    assert (spec.origin.lon, spec.origin.lat, spec.origin.h_m) == (24.94, 60.17, 12.0)
+    src = spec.sources[0]
+    assert src.kind == "geojson" and src.role == "sites" and src.path.name == "sites.geojson"
+    assert spec.radio.model == "UMi" and spec.radio.f_hz == 28e9 and spec.radio.grid_m == 10.0
+    assert spec.radio.bandwidth_hz == 100e6          # default
+    assert spec.traffic.routing == "spf" and spec.traffic.busy_hour_bps == 1e9
+    sc = spec.scenarios[0]
+    assert (sc.name, sc.steps, sc.step_s) == ("cut", 4, 3600.0)
+    assert sc.events[0].t == 2 and sc.events[0].target == "F-1"
+
+
+def test_kind_inferred_from_suffix(write_scene):
+    text = '[scene]\nname="t"\n[[source]]\npath="a.osm.pbf"\n[[source]]\npath="z.graphml"\n'
+    spec = parse_scene(write_scene(text, {"a.osm.pbf": "x", "z.graphml": "x"}))
+    assert [s.kind for s in spec.sources] == ["osm", "graphml"]
+    assert spec.sources[0].layers == ("buildings", "streets", "masts")
+
+
+@pytest.mark.parametrize("change, where, field, words", [
+    (("[radio]", "[radio]\nfrequency = 3"), "[radio]", "frequency", "unknown key"),
+    (("f_hz = 28e9", 'f_hz = "28 GHz"'), "[radio]", "f_hz", "must be float"),
+    (("grid_m = 10", "grid_m = -1"), "[radio]", "grid_m", "must be >= 0.5"),
+    (('model = "UMi"', 'model = "Hata"'), "[radio]", "model", "must be one of"),
+    (("lat = 60.17", "lat = 95"), "[scene] origin", "lat", "must be <= 90"),
+    (('path = "sites.geojson"', 'path = "nope.geojson"'), "[[source]] 1", "path", "file not found"),
+    (('role = "sites"', 'role = "towers"'), "[[source]] 1", "role", "must be one of"),
+    (('role = "sites"\n', ''), "[[source]] 1", "role", "is missing"),
+    (("t = 2", "t = 4"), "[[scenario]] 1 ('cut') event 1", "t", "[0, 3]"),
+    (('kind = "fiber_cut"', 'kind = "meteor"'), "[[scenario]] 1 ('cut') event 1", "kind", "must be one of"),
+    (("seed = 3", "seed = 3.5"), "[scene]", "seed", "must be int"),
+    (('name = "t"\n', ''), "[scene]", "name", "is missing"),
+    (("[traffic]", "[trafic]"), "top level", "trafic", "unknown key"),
+])
+def test_bad_values_name_file_table_and_key(write_scene, change, where, field, words):
+    path = write_scene(GOOD.replace(*change, 1), {"sites.geojson": SITES})
+    with pytest.raises(InputError) as exc:
+        parse_scene(path)
+    e = exc.value
+    assert e.file.endswith("scene.toml")
+    assert e.feature == where and e.field == field
+    assert words in e.problem
+    assert str(e).startswith(str(path))
+
+
+def test_malformed_toml_says_where(write_scene):
+    path = write_scene('[scene]\nname = "t\n', {})
+    with pytest.raises(InputError, match=r"not valid TOML.*line 2"):
+        parse_scene(path)
+
+
+def test_missing_scene_file(tmp_path):
+    with pytest.raises(InputError, match="scene file not found"):
+        parse_scene(tmp_path / "none.toml")
+
+
+def test_unknown_suffix_needs_kind(write_scene):
+    path = write_scene('[scene]\nname="t"\n[[source]]\npath="data.xyz"\n', {"data.xyz": ""})
+    with pytest.raises(InputError) as exc:
+        parse_scene(path)
+    assert exc.value.field == "kind" and "cannot infer" in exc.value.problem
+
+
+def test_duplicate_scenario_names(write_scene):
+    text = GOOD + '\n[[scenario]]\nname = "cut"\n'
+    with pytest.raises(InputError, match="duplicate scenario name 'cut'"):
+        parse_scene(write_scene(text, {"sites.geojson": SITES}))
+
+
+def test_no_sources(write_scene):
+    with pytest.raises(InputError, match=r"at least one \[\[source\]\]"):
+        parse_scene(write_scene('[scene]\nname = "t"\n'))
+
+
+def test_layers_only_for_osm(write_scene):
+    text = GOOD.replace('role = "sites"', 'role = "sites"\nlayers = ["buildings"]')
+    with pytest.raises(InputError) as exc:
+        parse_scene(write_scene(text, {"sites.geojson": SITES}))
+    assert exc.value.field == "layers"
