@@ -243,8 +243,8 @@ def test_tiny_graph_node_without_coordinates(tmp_path):
 @pytest.mark.parametrize("old, new, field, problem", [
     ('<data key="d1">60.39</data>', '<data key="d1">95.0</data>', "geometry",
      "latitude must be in [-90, 90], got 95"),
-    ('<data key="d2">5.32</data>', '<data key="d2">NaN</data>', "geometry",
-     "coordinates must be finite"),
+    ('<data key="d2">5.32</data>', '<data key="d2">NaN</data>', "Longitude",
+     "must be finite, got NaN"),
     ('<data key="d4">0</data>', '<data key="d4">-5</data>', "LinkSpeedRaw", "must be >= 0, got -5"),
     ('<data key="d4">0</data>', '<data key="d4">NaN</data>', "LinkSpeedRaw", "must be finite"),
 ])
@@ -255,7 +255,8 @@ def test_bad_values(tmp_path, old, new, field, problem):
     msg = str(exc.value)
     assert msg.startswith(str(path))
     assert f"field '{field}'" in msg and problem in msg
-    assert ("node 1 (label 'Bergen')" if field == "geometry" else "edge Oslo--Bergen#2") in msg
+    where = "edge Oslo--Bergen#2" if field == "LinkSpeedRaw" else "node 1 (label 'Bergen')"
+    assert where in msg
 
 
 def test_non_number_latitude(tmp_path):

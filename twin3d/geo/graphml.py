@@ -15,6 +15,7 @@ together with its edges, and each of them is listed in
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,17 @@ def _load(path: Path) -> nx.Graph:
         raise InputError(path, f"cannot read ({exc.strerror or exc})") from None
 
 
+def _number(value: Any, file: str, feature: str, field: str, **bounds: Any) -> float | None:
+    """fields.number, except that NaN is an error rather than "absent".
+
+    networkx hands over a GraphML ``NaN`` as a float; in this format an
+    absent value is an absent ``<data>``, so NaN can only be a bad value.
+    """
+    if isinstance(value, float) and math.isnan(value):
+        raise InputError(file, "must be finite, got NaN", feature, field)
+    return number(value, file, feature, field, **bounds)
+
+
 def _site_ids(g: nx.Graph) -> dict[Any, str]:
     """Unique site id per node: its label, suffixed where labels repeat.
 
@@ -101,7 +113,8 @@ def _edges(g: nx.Graph):
         yield from g.edges(data=True)
 
 
-def read_graphml(path: str | Path, default_capacity_bps: float = DEFAULT_CAPACITY_BPS) -> SourceData:
+def read_graphml(path: str | Path,
+                 default_capacity_bps: float = DEFAULT_CAPACITY_BPS) -> SourceData:
     """Read a Topology Zoo GraphML file into PoP sites and fibre links.
 
     Parameters
@@ -148,8 +161,8 @@ def read_graphml(path: str | Path, default_capacity_bps: float = DEFAULT_CAPACIT
         if d.get("Latitude") in (None, "") or d.get("Longitude") in (None, ""):
             unplaced.append(n)
             continue
-        lon = number(d["Longitude"], file, feature, "Longitude", required=True)
-        lat = number(d["Latitude"], file, feature, "Latitude", required=True)
+        lon = _number(d["Longitude"], file, feature, "Longitude", required=True)
+        lat = _number(d["Latitude"], file, feature, "Latitude", required=True)
         check_lonlat(lon, lat, file, feature)
         attrs = {k: d[k] for k in _NODE_ATTRS if k in d}
         attrs["graphml_id"] = str(n)
@@ -181,7 +194,7 @@ def read_graphml(path: str | Path, default_capacity_bps: float = DEFAULT_CAPACIT
         base = f"{a}--{b}"
         used[base] += 1
         link_id = base if used[base] == 1 else f"{base}#{used[base]}"
-        raw = number(d.get("LinkSpeedRaw"), file, f"edge {link_id}", "LinkSpeedRaw", min_value=0)
+        raw = _number(d.get("LinkSpeedRaw"), file, f"edge {link_id}", "LinkSpeedRaw", min_value=0)
         attrs = {k: d[k] for k in _LINK_ATTRS if k in d}
         if raw is not None and raw > 0:
             capacity_bps = raw
@@ -193,6 +206,7 @@ def read_graphml(path: str | Path, default_capacity_bps: float = DEFAULT_CAPACIT
             attrs["LinkSpeed"] = d["LinkSpeed"]
             if "LinkSpeedUnits" in d:
                 attrs["LinkSpeedUnits"] = d["LinkSpeedUnits"]
-        out.links.append(LinkRecord(id=link_id, a=a, b=b, capacity_bps=capacity_bps, kind="fiber",
-                                    route_lonlat=None, attrs=attrs, where=(file, f"edge {link_id}")))
+        out.links.append(LinkRecord(id=link_id, a=a, b=b, capacity_bps=capacity_bps,
+                                    kind="fiber", route_lonlat=None, attrs=attrs,
+                                    where=(file, f"edge {link_id}")))
     return out

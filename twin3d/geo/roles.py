@@ -342,7 +342,8 @@ def _street(f: Feature, label: str, ctx: _Ctx) -> str:
     for k, part in enumerate(parts):
         ctx.out.streets.append(StreetRecord(
             id=fid if len(parts) == 1 else f"{fid}-{k + 1}",
-            coords_lonlat=shapely.get_coordinates(part), highway=highway, name=name))
+            coords_lonlat=shapely.get_coordinates(part), highway=highway, name=name,
+            where=(file, label)))
     return f"id '{fid}'"
 
 

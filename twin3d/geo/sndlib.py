@@ -81,8 +81,9 @@ class _Stream:
     def next(self, what: str) -> _Tok:
         tok = self.peek()
         if tok is None:
-            raise self.fail(f"file ends where {what} was expected (missing ')' closing the "
-                            f"{self.section} section opened on line {self.section_line}?)")
+            hint = (f" (missing ')' closing the {self.section} section opened on line "
+                    f"{self.section_line}?)" if self.section else "")
+            raise self.fail(f"file ends where {what} was expected{hint}")
         self.i += 1
         return tok
 
@@ -166,8 +167,10 @@ def _nodes(s: _Stream, out: SourceData, seen: dict[str, int], unplaced: set[str]
                                        "no coordinates; left out with its links and demands"))
             continue
         s.expect("(", "before the node's coordinates", tok)
-        lon = number(s.ident("a longitude").text, s.file, feature, "longitude", required=True)
-        lat = number(s.ident("a latitude").text, s.file, feature, "latitude", required=True)
+        lon = number(s.ident(f"the longitude of node {tok.text!r}").text, s.file, feature,
+                     "longitude", required=True)
+        lat = number(s.ident(f"the latitude of node {tok.text!r}").text, s.file, feature,
+                     "latitude", required=True)
         s.expect(")", f"after the coordinates of node {tok.text!r}", tok)
         check_lonlat(lon, lat, s.file, feature)
         out.sites.append(SiteRecord(id=tok.text, lon=lon, lat=lat, kind="pop", height_m=30.0,
@@ -202,7 +205,8 @@ def _links(s: _Stream, out: SourceData, nodes: dict[str, int], unplaced: set[str
         module_vals: list[float] = []
         while (m := s.next(f"')' closing the module list of link {tok.text!r}")).text != ")":
             after = s.peek()
-            if m.text == "(" or (after is not None and after.text == "(" and not _is_number(m.text)):
+            next_record = after is not None and after.text == "(" and not _is_number(m.text)
+            if m.text == "(" or next_record:
                 # the next record (or section) started inside this list
                 raise s.fail(f"missing ')' closing the module list of link {tok.text!r} "
                              f"(found {m.text!r} on line {m.line})", tok)

@@ -19,11 +19,12 @@ from pyproj import CRS
 from shapely.geometry import shape
 
 from ..errors import InputError
+from .csvfile import read_csv  # re-exported: one import for every table/vector reader
 from .fields import feature_label
 from .records import SourceData
 from .roles import ROLE_FIELDS, Feature, records_from_features
 
-__all__ = ["read_vector", "VECTOR_ROLES", "VECTOR_SUFFIXES"]
+__all__ = ["read_vector", "read_csv", "VECTOR_ROLES", "VECTOR_SUFFIXES"]
 
 #: Roles a vector file can hold (demands come from tables: see read_csv).
 VECTOR_ROLES = ("sites", "links", "buildings", "streets")
@@ -64,7 +65,7 @@ def read_vector(path: str | Path, role: str, *, layer: str | None = None) -> Sou
     --------
     >>> data = read_vector("tests/data/vector/sites.geojson", "sites")  # doctest: +SKIP
     >>> [s.id for s in data.sites]                                     # doctest: +SKIP
-    ['S1', 'S2', 'S3']
+    ['S1', 'S2', 'CO1', 'M1']
     """
     path = Path(path)
     file = str(path)

@@ -1,0 +1,123 @@
+"""The twin's root stage: a small ASCII layer over binary sublayers.
+
+:func:`write_stage` writes ``layers/base.usdc`` (all geometry, binary, fast to
+write and load) and the root ``twin.usda`` that sublayers it. The root layer
+is small and readable: stage metadata (Z up, metres, defaultPrim World), the
+georeference in ``customLayerData["twin3d"]`` and the sublayer list. Later
+layers (signal, scenarios) are added by passing more sublayers to
+:func:`write_root_layer`; a sublayer listed first is stronger.
+
+Every layer written here carries the same stage metadata, so each one also
+opens alone as a valid stage.
+
+Examples
+--------
+>>> import tempfile
+>>> from pathlib import Path
+>>> from twin3d.geo.frame import LocalFrame
+>>> from twin3d.geo.records import SourceData, SiteRecord
+>>> from twin3d.model import build_twin
+>>> twin = build_twin(SourceData(sites=[SiteRecord("S1", 24.94, 60.17)]), LocalFrame(24.94, 60.17))
+>>> root = write_stage(twin, Path(tempfile.mkdtemp()))
+>>> root.name, (root.parent / "layers" / "base.usdc").exists()
+('twin.usda', True)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from pxr import Sdf, UsdGeom
+
+from ..model import Twin
+from .base import write_base_layer
+from .georef import georef_metadata
+
+__all__ = ["ROOT_NAME", "BASE_LAYER", "new_layer", "set_stage_metadata", "write_root_layer",
+           "write_stage"]
+
+#: File name of the root layer inside the output folder.
+ROOT_NAME = "twin.usda"
+#: The base layer, relative to the root layer.
+BASE_LAYER = "./layers/base.usdc"
+DEFAULT_PRIM = "World"
+
+
+def new_layer(path: Path) -> Sdf.Layer:
+    """An empty layer at ``path`` (format from the suffix), replacing any old one.
+
+    A layer already open in this process (an earlier write to the same
+    path) is cleared and reused: Sdf keeps one layer per identifier.
+    """
+    path = Path(path).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    layer = Sdf.Layer.Find(str(path))
+    if layer is not None:
+        layer.Clear()
+        return layer
+    layer = Sdf.Layer.CreateNew(str(path))
+    if layer is None:   # pragma: no cover - Sdf reports why on stderr
+        raise OSError(f"cannot create USD layer {path}")
+    return layer
+
+
+def set_stage_metadata(layer: Sdf.Layer, twin: Twin) -> None:
+    """Z up, metres, defaultPrim World and the twin3d georeference."""
+    layer.defaultPrim = DEFAULT_PRIM
+    root = layer.pseudoRoot
+    root.SetInfo("upAxis", UsdGeom.Tokens.z)
+    root.SetInfo("metersPerUnit", 1.0)
+    layer.customLayerData = {"twin3d": georef_metadata(twin.frame, twin.name)}
+    layer.documentation = f"twin3d scene '{twin.name}'"
+
+
+def write_root_layer(path: Path, sublayers: Sequence[str], twin: Twin) -> Path:
+    """Write the root layer: stage metadata and ``sublayers`` (strongest first).
+
+    Parameters
+    ----------
+    path : Path
+        The root layer file (``.usda``).
+    sublayers : sequence of str
+        Sublayer asset paths, relative to ``path`` (``"./layers/base.usdc"``).
+    twin : Twin
+        Source of the metadata (scene name, origin).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    layer = new_layer(Path(path))
+    with Sdf.ChangeBlock():
+        set_stage_metadata(layer, twin)
+        layer.subLayerPaths = list(sublayers)
+    layer.Save()
+    return Path(path)
+
+
+def write_stage(twin: Twin, out_dir: Path) -> Path:
+    """Write the twin's base stage into ``out_dir``.
+
+    Writes ``out_dir/layers/base.usdc`` (geometry, see
+    :mod:`twin3d.usd.base`) and the root ``out_dir/twin.usda``.
+
+    Parameters
+    ----------
+    twin : Twin
+        The twin to write.
+    out_dir : Path
+        Folder to write into (created if missing; files are replaced).
+
+    Returns
+    -------
+    Path
+        The root layer, ``out_dir/twin.usda``.
+    """
+    out_dir = Path(out_dir)
+    base = new_layer(out_dir / BASE_LAYER)
+    write_base_layer(twin, base)
+    set_stage_metadata(base, twin)
+    base.Save()
+    return write_root_layer(out_dir / ROOT_NAME, [BASE_LAYER], twin)
