@@ -9,7 +9,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
-import shapely
 from shapely.geometry import LineString, Point, Polygon
 
 from twin3d.errors import InputError

@@ -37,7 +37,7 @@ from .extrude import FLOOR, ROOF, WALL, BuildingMesh, extrude_footprints
 from .materials import author_looks
 from .network import author_network
 from .scale import SceneScale
-from .sdfutil import bind_material, define, set_attr
+from .sdfutil import bind_material, define, extent_of, set_attr
 
 __all__ = ["MAX_FACES", "TERRAIN_CELLS", "scene_scale", "terrain_grid", "write_base_layer"]
 
@@ -82,10 +82,6 @@ def terrain_grid(twin: Twin, margin_m: float, cells: int = TERRAIN_CELLS):
     return points, quads
 
 
-def _extent(points: np.ndarray, pad: float = 0.0) -> np.ndarray:
-    return np.array([points.min(axis=0) - pad, points.max(axis=0) + pad])
-
-
 def _mesh(parent: Sdf.PrimSpec, name: str, points, counts, indices, normals) -> Sdf.PrimSpec:
     """A flat-shaded polygon Mesh prim with the attributes validators expect."""
     prim = define(parent, name, "Mesh")
@@ -93,7 +89,7 @@ def _mesh(parent: Sdf.PrimSpec, name: str, points, counts, indices, normals) -> 
     set_attr(prim, "faceVertexCounts", "int[]", counts)
     set_attr(prim, "faceVertexIndices", "int[]", indices)
     set_attr(prim, "normals", "normal3f[]", normals, interpolation="uniform")
-    set_attr(prim, "extent", "float3[]", _extent(np.asarray(points, np.float32)))
+    set_attr(prim, "extent", "float3[]", extent_of(points))
     set_attr(prim, "subdivisionScheme", "token", "none", uniform=True)
     set_attr(prim, "orientation", "token", "rightHanded", uniform=True)
     set_attr(prim, "doubleSided", "bool", False, uniform=True)
@@ -119,8 +115,9 @@ def _building_chunk(parent: Sdf.PrimSpec, name: str, mesh: BuildingMesh, twin: T
                     start: int, stop: int) -> None:
     fvi = mesh.face_vertex_indices
     prim = _mesh(parent, name, mesh.points, mesh.face_vertex_counts, fvi[fvi >= 0], mesh.normals)
-    set_attr(prim, "primvars:displayColor", "color3f[]", _PART_COLOR[mesh.face_part],
-             interpolation="uniform")
+    # Indexed: three colours and one small index per face.
+    set_attr(prim, "primvars:displayColor", "color3f[]", _PART_COLOR, interpolation="uniform")
+    set_attr(prim, "primvars:displayColor:indices", "int[]", mesh.face_part.astype(np.int32))
     set_attr(prim, "primvars:twin:building_index", "int[]", mesh.face_building - start,
              interpolation="uniform")
     set_attr(prim, "twin:building_ids", "string[]", twin.buildings.ids[start:stop], custom=True)
@@ -152,7 +149,7 @@ def _streets(world: Sdf.PrimSpec, twin: Twin, scale: SceneScale, looks: dict[str
     set_attr(curves, "curveVertexCounts", "int[]", np.array([len(s.xyz_m) for s in streets]))
     set_attr(curves, "points", "point3f[]", pts)
     set_attr(curves, "widths", "float[]", widths, interpolation="uniform")
-    set_attr(curves, "extent", "float3[]", _extent(pts, widths.max() / 2.0))
+    set_attr(curves, "extent", "float3[]", extent_of(pts, widths.max() / 2.0))
     set_attr(curves, "primvars:displayColor", "color3f[]",
              np.array([[0.30, 0.30, 0.32]], np.float32), interpolation="constant")
     set_attr(curves, "twin:street_ids", "string[]", [s.id for s in streets], custom=True)

@@ -20,7 +20,7 @@ from pxr import Sdf
 
 from ..model import Link, Site, Twin
 from .scale import SceneScale
-from .sdfutil import bind_material, define, prim_names, set_attr, set_xform_ops
+from .sdfutil import bind_material, define, extent_of, prim_names, set_attr, set_xform_ops
 
 __all__ = ["NODE_KINDS", "author_network", "panel_rotation_deg"]
 
@@ -117,7 +117,7 @@ def _link(parent: Sdf.PrimSpec, name: str, link: Link, scale: SceneScale) -> Non
     set_attr(prim, "curveVertexCounts", "int[]", np.array([len(pts)]))
     set_attr(prim, "points", "point3f[]", pts)
     set_attr(prim, "widths", "float[]", np.array([scale.link_width_m]), interpolation="constant")
-    set_attr(prim, "extent", "float3[]", np.array([pts.min(axis=0) - half, pts.max(axis=0) + half]))
+    set_attr(prim, "extent", "float3[]", extent_of(pts, half))
     _color(prim, _LINK_COLOR.get(link.kind, _LINK_COLOR["fiber"]))
     set_attr(prim, "twin:id", "string", link.id, custom=True)
     set_attr(prim, "twin:a", "string", link.a, custom=True)

@@ -25,7 +25,7 @@ import numpy as np
 from pxr import Sdf, Vt
 
 __all__ = ["prim_name", "prim_names", "define", "set_attr", "set_rel", "bind_material",
-           "apply_api", "set_xform_ops", "vt"]
+           "apply_api", "set_xform_ops", "extent_of", "vt"]
 
 _BAD = re.compile(r"[^A-Za-z0-9_]")
 
@@ -166,3 +166,14 @@ def set_xform_ops(prim: Sdf.PrimSpec, *, translate=None, rotate_z_deg: float | N
         set_attr(prim, "xformOp:scale", "float3", tuple(float(v) for v in scale))
         order.append("xformOp:scale")
     set_attr(prim, "xformOpOrder", "token[]", order, uniform=True)
+
+
+def extent_of(points: np.ndarray, pad_m: float = 0.0) -> np.ndarray:
+    """Extent (2, 3) of float32 points, padded by ``pad_m`` (half a curve width).
+
+    Computed in float32 from the float32 points, as USD computes it, so it
+    matches ``ComputeExtent`` exactly.
+    """
+    p = np.asarray(points, np.float32)
+    pad = np.float32(pad_m)
+    return np.array([p.min(axis=0) - pad, p.max(axis=0) + pad], np.float32)
