@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import osmium
 import pytest
+from pyproj import Geod
 from shapely.geometry import MultiPolygon, Point, Polygon
 
 from twin3d.errors import InputError
 from twin3d.geo.heights import DEFAULT_HEIGHT_M
-from twin3d.geo.osm import DEFAULT_MAST_HEIGHT_M, _repair, read_osm
+from twin3d.geo.osm import DEFAULT_MAST_HEIGHT_M, read_osm
+from twin3d.geo.osm_buildings import MIN_CLIPPED_AREA_M2, _repair, clipped_footprint
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "data" / "osm" / "tiny.osm"
@@ -28,6 +30,17 @@ _CANDIDATES = [REPO / "assets" / "helsinki" / "helsinki_center.osm.pbf",
                Path("/work/shared/data/osm/helsinki_center.osm.pbf")]
 HELSINKI = next((p for p in _CANDIDATES if p.is_file()), None)
 needs_helsinki = pytest.mark.skipif(HELSINKI is None, reason="Helsinki extract not available")
+GEOD = Geod(ellps="WGS84")
+
+
+def _geod_area_m2(lonlat) -> float:
+    """Geodesic area of a ring given as (lon, lat) pairs, m² (pyproj, not shapely)."""
+    lon, lat = np.asarray(lonlat, dtype=float).T
+    return abs(GEOD.polygon_area_perimeter(lon, lat)[0])
+
+
+def _footprint_area_m2(geom) -> float:
+    return abs(GEOD.geometry_area_perimeter(geom)[0])
 
 
 def _by_id(records):
@@ -48,7 +61,8 @@ def tiny():
 def test_fixture_buildings_and_heights(tiny):
     b = _by_id(tiny.buildings)
     # w7 is building=no, w8 a building:part: neither is a building
-    assert set(b) == {"w1", "w2", "w3", "r100"}
+    # w9 and r103 are clipped at the extract's edge but kept (see below)
+    assert set(b) == {"w1", "w2", "w3", "w9", "w14", "r100", "r103"}
     assert (b["w1"].height_m, b["w1"].height_source) == (12.0, "height")
     assert b["w1"].attrs["min_height"] == "3" and b["w1"].attrs["name"] == "Torni"
     assert (b["w2"].height_m, b["w2"].height_source) == (12.0, "levels")
@@ -75,7 +89,9 @@ def test_fixture_courtyard_is_a_hole(tiny):
 def test_fixture_unassembled_buildings_are_reported(tiny):
     sk = _skipped(tiny)
     assert "not closed" in sk["way 4"].reason
-    assert "1 of 4 nodes missing" in sk["way 5"].reason
+    # w5 is closed but only 2 of its 3 ring nodes are in the extract
+    assert "1 of 3 nodes missing" in sk["way 5"].reason
+    assert "only 2 distinct node(s) remain; a footprint needs 3" in sk["way 5"].reason
     assert "could not be assembled" in sk["way 6"].reason  # crosses itself
     assert "missing 1 of 2 member ways" in sk["relation 101"].reason
     assert "1 node(s) missing" in sk["relation 102"].reason
@@ -83,6 +99,64 @@ def test_fixture_unassembled_buildings_are_reported(tiny):
         assert s.file == str(TINY)
     # nothing about building=no or the building:part
     assert "way 7" not in sk and "way 8" not in sk
+    assert not {"way 9", "way 14", "relation 103"} & set(sk)
+
+
+def test_fixture_clipped_way_keeps_its_present_nodes(tiny):
+    w9 = _by_id(tiny.buildings)["w9"]
+    # nodes 50, 51, (994 absent), 52, 53 in ring order
+    present = [(24.9450, 60.1700), (24.9453, 60.1700), (24.9451, 60.1702), (24.9450, 60.1702)]
+    ref_m2 = _geod_area_m2(present)
+    assert _footprint_area_m2(w9.footprint) == pytest.approx(ref_m2, rel=1e-9)
+    # a trapezoid of 4 (0.0001 deg)² at 60.17° N, about 4 x 11.13 m x 5.54 m = 247 m²;
+    # the full ring (with the absent corner) would be 6 of those
+    assert ref_m2 == pytest.approx(4 * 1e-8 * 111_320 ** 2 * np.cos(np.radians(60.1701)), rel=5e-3)
+    assert isinstance(w9.footprint, Polygon)
+    assert set(w9.footprint.exterior.coords) == set(present)
+    assert (w9.height_m, w9.height_source, w9.kind) == (9.0, "levels", "retail")
+    note = _skipped(tiny, "repaired")["way 9"]
+    assert note.reason.startswith("clipped at the extract's edge: footprint from 4 of 5 nodes")
+    assert note.file == str(TINY)
+
+
+def test_fixture_relation_missing_an_inner_keeps_its_outer(tiny):
+    r103 = _by_id(tiny.buildings)["r103"]
+    # outer 0.0004 deg square minus the present inner w16 (0.0001 deg square);
+    # the absent inner w97 cannot be a hole
+    assert isinstance(r103.footprint, Polygon) and len(r103.footprint.interiors) == 1
+    assert r103.footprint.area == pytest.approx(0.0004 ** 2 - 0.0001 ** 2, rel=1e-6)
+    assert not r103.footprint.covers(Point(24.94615, 60.17015))  # inside w16
+    assert (r103.height_m, r103.height_source, r103.kind) == (30.0, "height", "office")
+    assert r103.where == (str(TINY), "relation 103")
+    assert "1 inner member way(s) missing" in _skipped(tiny, "repaired")["relation 103"].reason
+
+
+def test_relation_with_a_clipped_inner_keeps_its_outer(tmp_path):
+    nodes = [(80, 60.1700, 24.9460), (81, 60.1700, 24.9464), (82, 60.1704, 24.9464),
+             (83, 60.1704, 24.9460), (84, 60.1701, 24.9461), (85, 60.1701, 24.9462),
+             (86, 60.1702, 24.9462)]  # the inner's fourth node, 993, is not in the file
+    path = tmp_path / "inner.osm"
+    path.write_text('<osm version="0.6">' + "".join(
+        f'<node id="{i}" lat="{lat}" lon="{lon}"/>' for i, lat, lon in nodes)
+        + '<way id="15"><nd ref="80"/><nd ref="81"/><nd ref="82"/><nd ref="83"/><nd ref="80"/></way>'
+        '<way id="16"><nd ref="84"/><nd ref="85"/><nd ref="86"/><nd ref="993"/><nd ref="84"/></way>'
+        '<relation id="7"><member type="way" ref="15" role="outer"/>'
+        '<member type="way" ref="16" role="inner"/><tag k="type" v="multipolygon"/>'
+        '<tag k="building" v="yes"/></relation></osm>')
+    data = read_osm(path)
+    assert [b.id for b in data.buildings] == ["r7"]
+    assert data.buildings[0].footprint.area == pytest.approx(0.0004 ** 2, rel=1e-6)  # no hole
+    assert [(s.feature, s.action) for s in data.skipped] == [("relation 7", "repaired")]
+
+
+def test_fixture_unreadable_height_tag(tiny):
+    w14 = _by_id(tiny.buildings)["w14"]
+    assert (w14.height_m, w14.height_source) == (6.0, "levels")  # building:levels=2
+    assert w14.attrs["height"] == "tall"
+    note = _skipped(tiny, "repaired")["way 14"]
+    assert note.reason == "unreadable height tag 'tall'; used 6 m from building:levels=2"
+    # a readable height gets no note
+    assert "way 1" not in _skipped(tiny, "repaired")
 
 
 def test_fixture_streets(tiny):
@@ -134,6 +208,15 @@ def test_compressed_xml(tmp_path, tiny, suffix, opener):
     assert [b.id for b in data.buildings] == [b.id for b in tiny.buildings]
     assert [s.id for s in data.streets] == [s.id for s in tiny.streets]
     assert len(data.skipped) == len(tiny.skipped)
+
+
+def test_clipped_footprint_too_small():
+    # three present nodes on one straight wall enclose (numerically) nothing
+    ll = np.array([[24.95, 60.17], [24.9501, 60.17], [24.9, 60.2], [24.9502, 60.17]])
+    fp, why = clipped_footprint([1, 2, 3, 4], ll, np.array([True, True, False, True]))
+    assert fp is None and "less than 1 m²" in why
+    fp, why = clipped_footprint([1, 2, 3, 2], ll, np.array([True, True, False, True]))
+    assert fp is None and "only 2 distinct" in why
 
 
 def test_repair_bowtie():
@@ -214,7 +297,7 @@ def helsinki():
 def helsinki_ref():
     """Tag counts by a plain scan with node locations: no area assembly."""
     ref = {"buildings": set(), "highways": {}, "heights": {}, "levels": {}, "inner_rel": set(),
-           "masts": {}}
+           "masts": {}, "clipped": {}}
     for o in osmium.FileProcessor(str(HELSINKI)).with_locations():
         tags = o.tags
         if o.is_node() and tags.get("communication:mobile_phone") == "yes":
@@ -222,6 +305,11 @@ def helsinki_ref():
         elif o.is_way():
             if tags.get("building", "no") != "no":
                 ref["buildings"].add(f"w{o.id}")
+                ring = list(o.nodes)[:-1]
+                if o.nodes[0].ref == o.nodes[-1].ref and not all(n.location.valid() for n in ring):
+                    # closed and clipped: (ring length, present nodes in ring order)
+                    ref["clipped"][f"w{o.id}"] = (len(ring), [
+                        (n.location.lon, n.location.lat) for n in ring if n.location.valid()])
             if "highway" in tags:
                 ref["highways"][f"w{o.id}"] = (len(o.nodes),
                                                all(n.location.valid() for n in o.nodes))
@@ -247,9 +335,41 @@ def test_helsinki_every_building_is_read_or_reported(helsinki, helsinki_ref):
                for s in data.skipped if s.action == "skipped" and s.reason.startswith("building")}
     assert not read & skipped
     assert read | skipped == helsinki_ref["buildings"]
-    assert len(data.buildings) + len(skipped) == len(helsinki_ref["buildings"])
-    assert len(data.buildings) > 400  # about 446 assemble; the rest are clipped at the edge
+    assert len(data.buildings) + len(skipped) == len(helsinki_ref["buildings"]) == 500
     assert all(b.footprint.is_valid and not b.footprint.is_empty for b in data.buildings)
+
+
+@needs_helsinki
+def test_helsinki_clipped_buildings_are_kept(helsinki, helsinki_ref):
+    data, _ = helsinki
+    clipped = helsinki_ref["clipped"]
+    assert len(clipped) == 48
+    by_id = _by_id(data.buildings)
+    repaired = {"w" + s.feature.split()[1] for s in data.skipped
+                if s.action == "repaired" and s.reason.startswith("clipped at the extract's edge")}
+    dropped = {"w" + s.feature.split()[1] for s in data.skipped
+               if s.action == "skipped" and "(clipped at its edge)" in s.reason
+               and s.feature.startswith("way")}
+    assert repaired <= set(by_id) and not dropped & set(by_id)
+    assert repaired | dropped == set(clipped) and not repaired & dropped
+    # 446 buildings assemble whole; 34 of the 48 clipped ways keep a footprint
+    assert len(repaired) == 34
+    assert len(data.buildings) == 446 + len(repaired)
+    for fid in repaired:
+        n_ring, present = clipped[fid]
+        note = next(s for s in data.skipped if s.feature == f"way {fid[1:]}"
+                    and s.reason.startswith("clipped"))
+        assert f"footprint from {len(present)} of {n_ring} nodes" in note.reason
+        ring = Polygon(present)
+        area_m2 = _footprint_area_m2(by_id[fid].footprint)
+        assert area_m2 >= MIN_CLIPPED_AREA_M2
+        if ring.is_valid:  # no make_valid: the footprint is exactly the present nodes' ring
+            assert area_m2 == pytest.approx(_geod_area_m2(present), rel=1e-9)
+        else:
+            assert by_id[fid].footprint.area <= ring.convex_hull.area
+    for fid in dropped:  # too little of it is inside the extract
+        n_ring, present = clipped[fid]
+        assert len({p for p in present}) < 3 or _geod_area_m2(present) < MIN_CLIPPED_AREA_M2
 
 
 @needs_helsinki
@@ -319,4 +439,4 @@ def test_helsinki_bbox_and_speed(helsinki):
     lon0, lat0, lon1, lat1 = data.meta["osm_bbox_lonlat"]
     assert box.bottom_left.lon - 1e-6 <= lon0 < lon1 <= box.top_right.lon + 1e-6
     assert box.bottom_left.lat - 1e-6 <= lat0 < lat1 <= box.top_right.lat + 1e-6
-    assert seconds < 2.0
+    assert seconds < 1.0

@@ -68,9 +68,10 @@ def _print_summary(summary: dict, max_listed: int = 20) -> None:
         if items:
             out.print(f"[bold]{key}:[/bold]")
             for line in items[:max_listed]:
-                out.print(f"  {line}", markup=False, highlight=False)
+                out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
             if len(items) > max_listed:
-                out.print(f"  ... and {len(items) - max_listed} more (see summary.json)")
+                out.print(f"  ... and {len(items) - max_listed} more "
+                          "(all in OUT/summary.json, or `twin3d info SCENE --all`)")
 
 
 @app.command()
@@ -86,10 +87,11 @@ def build(scene: Optional[Path] = typer.Argument(None, help="Scene TOML (default
 
 
 @app.command()
-def info(scene: Path = typer.Argument(..., help="Scene TOML.")) -> None:
-    """Print what a scene holds and what its readers skipped."""
+def info(scene: Path = typer.Argument(..., help="Scene TOML."),
+         all_: bool = typer.Option(False, "--all", help="List every skipped or repaired feature.")) -> None:
+    """Print what a scene holds and what its readers skipped or repaired, and why."""
     from .output import scene_summary
-    _print_summary(scene_summary(_load(scene)))
+    _print_summary(scene_summary(_load(scene)), max_listed=10**9 if all_ else 20)
 
 
 @app.command()

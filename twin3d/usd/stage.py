@@ -30,6 +30,7 @@ from typing import Sequence
 
 from pxr import Sdf, UsdGeom
 
+from ..errors import InputError
 from ..model import Twin
 from .base import write_base_layer
 from .georef import georef_metadata
@@ -114,8 +115,15 @@ def write_stage(twin: Twin, out_dir: Path) -> Path:
     -------
     Path
         The root layer, ``out_dir/twin.usda``.
+
+    Raises
+    ------
+    InputError
+        ``out_dir`` exists and is a file.
     """
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(out_dir, "output folder is a file")
     base = new_layer(out_dir / BASE_LAYER)
     write_base_layer(twin, base)
     set_stage_metadata(base, twin)

@@ -27,11 +27,14 @@ Examples
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pxr import Usd, UsdValidation
+from pxr import Tf, Usd, UsdValidation
+
+from ..errors import InputError
 
 __all__ = ["StageIssue", "ValidationReport", "validate_stage", "run_usd_validation",
            "run_nvidia_validation"]
@@ -163,6 +166,20 @@ def run_nvidia_validation(root: Path) -> tuple[list[StageIssue], list[str]]:
     return issues, rules
 
 
+def _open(path: Path) -> Usd.Stage:
+    try:
+        stage = Usd.Stage.Open(str(path))
+    except Tf.ErrorException as exc:
+        # Each Tf error reads "Error in '<function>' at line N in file F : '<what>'".
+        what = [m.group(1).strip() for a in exc.args
+                if (m := re.search(r" : '(.*)'\s*$", str(a), re.S))]
+        raise InputError(path, "USD cannot open it as a stage: "
+                         + ("; ".join(what) or "unknown error")) from None
+    if stage is None:   # pragma: no cover - Usd raises first in practice
+        raise InputError(path, "USD cannot open it as a stage")
+    return stage
+
+
 def validate_stage(path: str | Path, *, usd: bool = True, nvidia: bool = True) -> ValidationReport:
     """Validate the stage rooted at ``path`` with both validator suites.
 
@@ -181,19 +198,15 @@ def validate_stage(path: str | Path, *, usd: bool = True, nvidia: bool = True) -
 
     Raises
     ------
-    FileNotFoundError
-        ``path`` does not exist.
-    OSError
-        USD cannot open the stage.
+    InputError
+        ``path`` is not a file, or USD cannot open it as a stage.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no USD stage at {path}")
+    if not path.is_file():
+        raise InputError(path, "no such USD file")
     report = ValidationReport(str(path))
+    stage = _open(path)
     if usd:
-        stage = Usd.Stage.Open(str(path))
-        if stage is None:   # pragma: no cover - Usd raises first in practice
-            raise OSError(f"USD cannot open {path}")
         issues, rules = run_usd_validation(stage)
         report.issues += issues
         report.rules += [f"usd:{r}" for r in rules]
