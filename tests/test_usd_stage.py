@@ -321,6 +321,31 @@ def test_buildings_split_into_chunks():
     assert total == len(extrude_footprints(b.footprints, b.base_z_m, b.heights_m).face_building)
 
 
+def test_hole_touching_its_shell_gives_a_closed_mesh():
+    touching = shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10)], [[(0, 0), (4, 2), (2, 4)]])
+    assert touching.is_valid
+    m = extrude_footprints([touching], [0.0], [5.0])
+    fvi = m.face_vertex_indices
+    edges = [(int(a), int(b)) for f in fvi for a, b in zip(f[f >= 0], np.roll(f[f >= 0], -1))]
+    assert set(edges) == {(b, a) for a, b in edges}
+    assert len(m.points) == 2 * (4 + 3 - 1)         # the shared corner is one vertex
+    roof = m.face_part == 1
+    p = m.points
+    tri = fvi[roof][:, :3]
+    area = 0.5 * np.cross(p[tri[:, 1]] - p[tri[:, 0]], p[tri[:, 2]] - p[tri[:, 0]])[:, 2]
+    assert area.sum() == pytest.approx(100.0 - 6.0)
+
+
+def test_faceless_building_keeps_its_index(tmp_path):
+    data = small_data()
+    data.buildings.append(BuildingRecord("way/flat", poly(FRAME, [(0, 0), (5, 0), (5, 5)]), 0.0))
+    stage = Usd.Stage.Open(str(write_stage(build_twin(data, FRAME), tmp_path)))
+    chunk = stage.GetPrimAtPath("/World/Buildings/Chunk_0000")
+    assert list(chunk.GetAttribute("twin:building_ids").Get())[-1] == "way/flat"
+    index = UsdGeom.PrimvarsAPI(chunk).GetPrimvar("twin:building_index").Get()
+    assert 3 not in set(index)                       # but it has no faces
+
+
 def test_extrusion_skips_zero_height_and_keeps_multipolygon_parts():
     mp = shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(5, 5, 7, 6)])
     m = extrude_footprints([shapely.box(0, 0, 1, 1), mp], [0.0, 0.0], [0.0, 3.0])

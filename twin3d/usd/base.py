@@ -131,7 +131,7 @@ def _buildings(world: Sdf.PrimSpec, twin: Twin, looks: dict[str, str], max_faces
     if not len(b):
         return
     mesh = extrude_footprints(b.footprints, b.base_z_m, b.heights_m)
-    for n, (start, stop) in enumerate(mesh.chunks(max_faces)):
+    for n, (start, stop) in enumerate(mesh.chunks(max_faces, len(b))):
         _building_chunk(group, f"Chunk_{n:04d}", mesh.select(start, stop), twin, start, stop)
 
 

@@ -50,15 +50,17 @@ class BuildingMesh:
         """Vertices per face (3 or 4)."""
         return (self.face_vertex_indices >= 0).sum(axis=1).astype(np.int32)
 
-    def chunks(self, max_faces: int) -> list[tuple[int, int]]:
+    def chunks(self, max_faces: int, n_buildings: int | None = None) -> list[tuple[int, int]]:
         """Building index ranges ``[start, stop)`` of about ``max_faces`` faces each.
 
         A chunk closes once it holds ``max_faces`` faces, so it may exceed
-        that by the faces of its last building.
+        that by the faces of its last building. The ranges cover every
+        building up to ``n_buildings`` (default: the last one with faces),
+        faceless ones included, so ids and faces index alike.
         """
         if len(self.face_building) == 0:
             return []
-        n = int(self.face_building.max()) + 1
+        n = int(self.face_building.max()) + 1 if n_buildings is None else int(n_buildings)
         per = np.bincount(self.face_building, minlength=n)
         before = np.concatenate([[0], np.cumsum(per)[:-1]])
         chunk = before // max(1, max_faces)
@@ -106,6 +108,28 @@ def _match_vertices(ring_part, ring_xy, tri_part, tri_xy) -> np.ndarray:
     return out[n_ring:]
 
 
+def _weld(part: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge the vertices of one polygon at the same x/y (a hole touching its shell).
+
+    Parts of a MultiPolygon that touch at a corner keep their own vertices,
+    so each part stays a closed manifold solid (usd-validation-nvidia's
+    WeldChecker may then warn about co-located points; welding them would
+    make the ManifoldChecker warn instead).
+
+    Returns ``(keep, remap)``: the indices of the vertices kept (ascending,
+    so each building's stay contiguous) and each vertex's new index.
+    """
+    n = len(part)
+    order = np.lexsort((np.arange(n), xy[:, 1], xy[:, 0], part))
+    bs, xs, ys = part[order], xy[order, 0], xy[order, 1]
+    new = np.ones(n, bool)
+    new[1:] = (bs[1:] != bs[:-1]) | (xs[1:] != xs[:-1]) | (ys[1:] != ys[:-1])
+    group_start = np.maximum.accumulate(np.where(new, np.arange(n), 0))
+    first = np.empty(n, np.int64)
+    first[order] = order[group_start]
+    return np.unique(first, return_inverse=True)
+
+
 def extrude_footprints(footprints, base_z_m, heights_m) -> BuildingMesh:
     """Extrude footprints from ``base_z_m`` up by ``heights_m``.
 
@@ -149,13 +173,16 @@ def extrude_footprints(footprints, base_z_m, heights_m) -> BuildingMesh:
     n = len(xy)
     v_part = ring_part[ring_of]
     v_bld = part_bld[v_part]
-    z0 = base[v_bld]
-    # Point 2k is ring vertex k at the base, 2k+1 the same vertex at the top.
-    points = np.empty((2 * n, 3))
-    points[0::2, :2] = xy
-    points[1::2, :2] = xy
+    # Point 2j is welded vertex j at the base, 2j+1 the same vertex at the top;
+    # ring vertex k is welded vertex remap[k].
+    keep, remap = _weld(v_part, xy)
+    p_bld = v_bld[keep]
+    z0 = base[p_bld]
+    points = np.empty((2 * len(keep), 3))
+    points[0::2, :2] = xy[keep]
+    points[1::2, :2] = xy[keep]
     points[0::2, 2] = z0
-    points[1::2, 2] = z0 + height[v_bld]
+    points[1::2, 2] = z0 + height[p_bld]
 
     # Walls: edge k -> next vertex of the same ring.
     first = np.concatenate([[0], np.cumsum(ring_len - 1)[:-1]]) if len(rings) else np.zeros(0, int)
@@ -165,8 +192,9 @@ def extrude_footprints(footprints, base_z_m, heights_m) -> BuildingMesh:
     d = xy[nxt] - xy
     length = np.hypot(d[:, 0], d[:, 1])
     w = length > 1e-6
-    k, kn = np.flatnonzero(w), nxt[w]
-    wall_idx = np.column_stack([2 * k, 2 * kn, 2 * kn + 1, 2 * k + 1])
+    k = np.flatnonzero(w)
+    j, jn = remap[k], remap[nxt[w]]
+    wall_idx = np.column_stack([2 * j, 2 * jn, 2 * jn + 1, 2 * j + 1])
     wall_n = np.column_stack([d[w, 1] / length[w], -d[w, 0] / length[w], np.zeros(len(k))])
     wall_bld = v_bld[k]
 
@@ -181,7 +209,7 @@ def extrude_footprints(footprints, base_z_m, heights_m) -> BuildingMesh:
     tc[flip] = tc[flip][:, ::-1]
     corner = _match_vertices(v_part, xy, np.repeat(t_part, 3), tc.reshape(-1, 2)).reshape(-1, 3)
     good = (np.abs(area2) > 2 * _MIN_TRI_AREA_M2) & (corner >= 0).all(axis=1)
-    corner, t_bld = corner[good], part_bld[t_part[good]]
+    corner, t_bld = remap[corner[good]], part_bld[t_part[good]]
     pad = np.full((len(corner), 1), -1)
     roof_idx = np.hstack([2 * corner + 1, pad])
     floor_idx = np.hstack([2 * corner[:, [0, 2, 1]], pad])
@@ -194,4 +222,4 @@ def extrude_footprints(footprints, base_z_m, heights_m) -> BuildingMesh:
                                 np.full(len(corner), FLOOR)]).astype(np.int8)
     order = np.argsort(face_bld, kind="stable")
     return BuildingMesh(points, fvi[order], normals[order], face_bld[order], face_part[order],
-                        np.repeat(v_bld, 2))
+                        np.repeat(p_bld, 2))

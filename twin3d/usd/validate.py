@@ -19,7 +19,13 @@ severities (a rule's verdict, or a rule that crashed) both count as errors.
 
 Examples
 --------
->>> report = validate_stage("out/twin.usda")            # doctest: +SKIP
+>>> import tempfile
+>>> from twin3d.geo.frame import LocalFrame
+>>> from twin3d.geo.records import SourceData, SiteRecord
+>>> from twin3d.model import build_twin
+>>> from twin3d.usd.stage import write_stage
+>>> twin = build_twin(SourceData(sites=[SiteRecord("S1", 24.94, 60.17)]), LocalFrame(24.94, 60.17))
+>>> report = validate_stage(write_stage(twin, Path(tempfile.mkdtemp())))
 >>> report.errors
 []
 """
