@@ -67,7 +67,8 @@ def _print_summary(summary: dict, max_listed: int = 20) -> None:
         items = summary[key]
         if items:
             out.print(f"[bold]{key}:[/bold]")
-            for line in items[:max_listed]:
+            for item in items[:max_listed]:
+                line = f"{item['file']}: {item['feature']}: {item['reason']}"
                 out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
             if len(items) > max_listed:
                 out.print(f"  ... and {len(items) - max_listed} more "
@@ -104,9 +105,9 @@ def validate(stage: Path = typer.Argument(..., help="A USD stage (.usda, .usdc, 
         report = validate_stage(stage)
     t = Table(title=f"validation of {stage}")
     for col in ("severity", "rule", "prim", "message"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")
     for issue in report.issues:
-        t.add_row(issue.severity, issue.rule, issue.prim or "", issue.message)
+        t.add_row(issue.severity, f"{issue.source}:{issue.rule}", issue.path, issue.message)
     if report.issues:
         out.print(t)
     out.print(f"{len(report.rules)} rules run; {len(report.errors)} errors, "
@@ -132,21 +133,11 @@ def demo(output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help=
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    """Entry point: run the app, turning InputError into exit status 2."""
+    """Entry point: run the app; an InputError becomes one line and exit status 2."""
     try:
-        app(args=argv, prog_name="twin3d", standalone_mode=False)
+        # standalone mode: click reports its own usage errors (exit 2) and Exit codes
+        app(args=argv, prog_name="twin3d")
     except InputError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        # plain write: a rich console would wrap the one line at the terminal width
+        sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors
-        import click
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        raise

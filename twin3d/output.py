@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -43,6 +43,9 @@ def atomic_dir(out_dir: str | Path) -> Iterator[Path]:
         raise InputError(out, "output path exists and is not a folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)   # mkdtemp makes 0700; the output is an ordinary folder
     try:
         yield tmp
         old = None
@@ -74,8 +77,8 @@ def scene_summary(scene: Scene) -> dict:
         "streets": len(twin.streets),
         "demands": len(twin.demands),
         "scenarios": [s.name for s in scene.spec.scenarios],
-        "skipped": [str(s) for s in skipped],
-        "repaired": [str(s) for s in repaired],
+        "skipped": [asdict(s) for s in skipped],
+        "repaired": [asdict(s) for s in repaired],
     }
 
 

@@ -187,7 +187,8 @@ def read_graphml(path: str | Path,
         missing = [x for x in (u, v) if x not in placed]
         if missing:
             which = " and ".join(_node_feature(x, g.nodes[x]) for x in missing)
-            out.skipped.append(Skipped(file, feature, f"{which} has no Latitude/Longitude"))
+            verb = "have" if len(missing) > 1 else "has"
+            out.skipped.append(Skipped(file, feature, f"{which} {verb} no Latitude/Longitude"))
             continue
         # Counting by id, not by node pair, also keeps ids unique when a
         # label contains "--".

@@ -135,7 +135,11 @@ def _nvidia_path(at: Any) -> str:
         path = getattr(at.prim_id, "path", None)
     if path is not None:
         name = getattr(at, "name", None)
-        return f"{path}.{name}" if isinstance(name, str) and name else str(path)
+        path = str(path)
+        # a property location's path may already end in its name
+        if isinstance(name, str) and name and not path.endswith(f".{name}"):
+            return f"{path}.{name}"
+        return path
     as_str = getattr(at, "as_str", None)
     return as_str() if callable(as_str) else str(at)
 
