@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
 
-__all__ = ["feature_label", "number", "text", "check_lonlat"]
+__all__ = ["feature_label", "number", "text", "check_lonlat", "read_text_file"]
 
 
 def feature_label(index: int, fid: Any = None, noun: str = "feature") -> str:
@@ -80,3 +81,19 @@ def check_lonlat(lon: float, lat: float, file: str, feature: str) -> None:
         raise InputError(file, f"longitude must be in [-180, 180], got {lon:g}", feature, "geometry")
     if not -90.0 <= lat <= 90.0:
         raise InputError(file, f"latitude must be in [-90, 90], got {lat:g}", feature, "geometry")
+
+
+def read_text_file(path: str | Path, encoding: str = "utf-8") -> str:
+    """The text of a user's file, or an InputError saying why it cannot be read.
+
+    ``encoding="utf-8-sig"`` also accepts a byte-order mark.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found" if not path.exists() else "is not a file")
+    try:
+        return path.read_text(encoding=encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot be read: {exc.strerror or exc}") from None

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from .fields import check_lonlat, number
+from .fields import check_lonlat, number, read_text_file
 from .records import DemandRecord, LinkRecord, SiteRecord, Skipped, SourceData
 
 __all__ = ["read_sndlib", "UNIT_BPS", "DEFAULT_CAPACITY_BPS"]
@@ -317,14 +317,7 @@ def read_sndlib(path: str | Path) -> SourceData:
     """
     path = Path(path)
     file = str(path)
-    if not path.is_file():
-        raise InputError(file, "file not found" if not path.exists() else "is not a file")
-    try:
-        content = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(file, f"not a text file ({exc.reason})") from None
-    except OSError as exc:
-        raise InputError(file, f"cannot read ({exc.strerror or exc})") from None
+    content = read_text_file(path)
 
     s = _Stream(file, content)
     out = SourceData()

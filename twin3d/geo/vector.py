@@ -20,7 +20,7 @@ from shapely.geometry import shape
 
 from ..errors import InputError
 from .csvfile import read_csv  # re-exported: one import for every table/vector reader
-from .fields import feature_label
+from .fields import feature_label, read_text_file
 from .records import SourceData
 from .roles import ROLE_FIELDS, Feature, records_from_features
 
@@ -88,12 +88,7 @@ def read_vector(path: str | Path, role: str, *, layer: str | None = None) -> Sou
 # -- GeoJSON ----------------------------------------------------------------
 
 def _load_json(path: Path, file: str) -> Any:
-    try:
-        raw = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(file, f"is not UTF-8 text (byte {e.start}: {e.reason})") from None
-    except OSError as e:
-        raise InputError(file, f"cannot be read: {e.strerror or e}") from None
+    raw = read_text_file(path, encoding="utf-8-sig")
     try:
         return json.loads(raw)
     except json.JSONDecodeError as e:
