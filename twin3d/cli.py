@@ -63,6 +63,11 @@ def _print_summary(summary: dict, max_listed: int = 20) -> None:
     t.add_row("skipped", str(len(summary["skipped"])))
     t.add_row("repaired", str(len(summary["repaired"])))
     out.print(t)
+    if max_listed == 0:
+        if summary["skipped"] or summary["repaired"]:
+            out.print("skipped and repaired features, with the reason for each: OUT/summary.json "
+                      "or `twin3d info SCENE --all`")
+        return
     for key in ("skipped", "repaired"):
         items = summary[key]
         if items:
@@ -71,8 +76,7 @@ def _print_summary(summary: dict, max_listed: int = 20) -> None:
                 line = f"{item['file']}: {item['feature']}: {item['reason']}"
                 out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
             if len(items) > max_listed:
-                out.print(f"  ... and {len(items) - max_listed} more "
-                          "(all in OUT/summary.json, or `twin3d info SCENE --all`)")
+                out.print(f"  ... and {len(items) - max_listed} more (`twin3d info SCENE --all`)")
 
 
 @app.command()
@@ -83,7 +87,7 @@ def build(scene: Optional[Path] = typer.Argument(None, help="Scene TOML (default
     sc = _load(scene)
     with _status("writing the stage") as update:
         result = build_scene(sc, output, progress=update)
-    _print_summary(result.summary, max_listed=5)
+    _print_summary(result.summary, max_listed=0)
     out.print(f"wrote {result.root_layer}")
 
 
@@ -123,12 +127,11 @@ def demo(output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help=
     sc = _load(None)
     with _status("writing the stage") as update:
         result = build_scene(sc, output, progress=update)
-    _print_summary(result.summary, max_listed=5)
+    _print_summary(result.summary, max_listed=0)
     with _status("validating the stage"):
         report = validate_stage(result.root_layer)
     out.print(f"validators: {len(report.rules)} rules run, {len(report.errors)} errors")
-    out.print(f"wrote {result.root_layer} - open it in usdview or Omniverse; "
-              "the browser viewer arrives with `twin3d view`.")
+    out.print(f"wrote {result.root_layer}: open it in usdview or NVIDIA Omniverse")
     raise typer.Exit(1 if report.errors else 0)
 
 
