@@ -156,3 +156,47 @@ def test_nordic_backbone_scene():
     twin = scene.twin
     assert len(twin.sites) == 24 and len(twin.links) == 28
     assert twin.graph.number_of_edges("Helsinki", "Espoo") == 2     # parallel links kept
+
+
+def test_scene_mixing_csv_gpkg_sndlib_and_osm_xml(tmp_path):
+    """Every reader is reachable from a scene file, and the data reach the stage."""
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    data = ROOT / "tests" / "data"
+    gpd.GeoDataFrame({"id": ["G1"], "height_m": [18.0]},
+                     geometry=[Polygon([(24.9500, 60.1660), (24.9503, 60.1660), (24.9503, 60.1662),
+                                        (24.9500, 60.1662)])],
+                     crs="EPSG:4326").to_crs("EPSG:3067").to_file(tmp_path / "b.gpkg")
+    scene = tmp_path / "mixed.toml"
+    scene.write_text(f"""
+[scene]
+name = "mixed"
+[[source]]
+path = "{(data / 'vector' / 'sites.csv').as_posix()}"
+role = "sites"
+[[source]]
+path = "{(data / 'vector' / 'demands.csv').as_posix()}"
+role = "demands"
+[[source]]
+path = "b.gpkg"
+role = "buildings"
+[[source]]
+path = "{(data / 'osm' / 'tiny.osm').as_posix()}"
+layers = ["buildings"]
+[[source]]
+path = "{(data / 'sndlib' / 'abilene_small.txt').as_posix()}"
+kind = "sndlib"
+""")
+    sc = twin3d.load_scene(scene)
+    twin = sc.twin
+    assert {"S1", "S2", "R1", "ATLAM5", "CHINng"} <= set(twin.sites)
+    assert twin.demands[("S1", "R1")] == 4e9
+    assert "G1" in twin.buildings.ids
+    g1 = twin.buildings.ids.index("G1")
+    assert twin.buildings.heights_m[g1] == 18.0
+    result = twin3d.build(sc, tmp_path / "out")
+    stage = Usd.Stage.Open(str(result.root_layer))
+    ids = [i for c in prims_under(stage, "/World/Buildings") for i in c.GetAttribute("twin:building_ids").Get()]
+    assert "G1" in ids and len(ids) == len(twin.buildings)
+    assert validate_stage(result.root_layer).errors == []
