@@ -21,8 +21,8 @@ __all__ = ["Scene", "load_scene", "read_source", "scene_origin"]
 
 #: Which element an event's ``target`` must name.
 _TARGET_KIND = {"fiber_cut": "link", "add_capacity": "link", "site_outage": "site",
-                "power_outage": "site", "power_down": "site", "ddos": "site",
-                "restore": "site or link"}
+                "power_outage": "site", "power_down": "site", "ddos": "site", "add_site": "site",
+                "surge": "site", "restore": "site or link"}
 
 
 @dataclass
@@ -84,11 +84,8 @@ def scene_origin(spec: SceneSpec, data: SourceData) -> LocalFrame:
 def _check_events(spec: SceneSpec, twin: Twin) -> None:
     for i, sc in enumerate(spec.scenarios):
         for j, ev in enumerate(sc.events):
-            want = _TARGET_KIND.get(ev.kind)
-            if want is None or ev.target is None:
-                if want is not None:
-                    raise InputError(spec.path, f"a {ev.kind} event needs a target ({want} id)",
-                                     f"[[scenario]] {i + 1} ('{sc.name}') event {j + 1}", "target")
+            want = _TARGET_KIND[ev.kind]
+            if ev.target is None:      # parse_scene checked which kinds need one
                 continue
             ok = (("site" in want and ev.target in twin.sites)
                   or ("link" in want and ev.target in twin.links))
@@ -133,4 +130,6 @@ def load_scene(path: str | Path, progress: Callable[[str], None] | None = None) 
         progress("building the twin")
     twin = build_twin(data, frame, name=spec.name)
     _check_events(spec, twin)
+    if spec.traffic.core is not None and spec.traffic.core not in twin.sites:
+        raise InputError(spec.path, f"names unknown site '{spec.traffic.core}'", "[traffic]", "core")
     return Scene(spec=spec, twin=twin)

@@ -21,7 +21,7 @@ else:  # pragma: no cover
 
 from .errors import InputError
 
-__all__ = ["Origin", "SourceSpec", "RadioSpec", "TrafficSpec", "EventSpec", "ScenarioSpec",
+__all__ = ["Origin", "SourceSpec", "RadioSpec", "TrafficSpec", "AreaSpec", "EventSpec", "ScenarioSpec",
            "SceneSpec", "parse_scene", "SOURCE_KINDS", "SOURCE_ROLES", "EVENT_KINDS"]
 
 SOURCE_KINDS = ("osm", "geojson", "gpkg", "shp", "csv", "graphml", "sndlib")
@@ -77,6 +77,17 @@ class TrafficSpec:
     routing: str = "ecmp"
     metric: str = "hops"
     core: str | None = None
+    trip_utilization: float = 1.2
+
+
+@dataclass(frozen=True)
+class AreaSpec:
+    """``[[area]]``: a named circle on the ground (a stadium, a square)."""
+
+    name: str
+    lon: float
+    lat: float
+    radius_m: float
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,12 @@ class EventSpec:
     target: str | None = None
     area: str | None = None
     factor: float | None = None
+    bps: float | None = None
+    duration: int | None = None
+
+    def active(self, step: int) -> bool:
+        """Whether a lasting event (surge, ddos, power_down) is in force at ``step``."""
+        return step >= self.t and (self.duration is None or step < self.t + self.duration)
 
 
 @dataclass(frozen=True)
@@ -100,6 +117,7 @@ class ScenarioSpec:
     profile: str = "diurnal"
     events: tuple[EventSpec, ...] = ()
     description: str = ""
+    start_hour: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -115,6 +133,7 @@ class SceneSpec:
     traffic: TrafficSpec = field(default_factory=TrafficSpec)
     scenarios: tuple[ScenarioSpec, ...] = ()
     description: str = ""
+    areas: tuple[AreaSpec, ...] = ()
 
 
 class _Table:
@@ -219,30 +238,59 @@ def _radio(file: Path, data: Any) -> RadioSpec:
 
 
 def _traffic(file: Path, data: Any) -> TrafficSpec:
-    t = _Table(file, "[traffic]", data, ("demand", "busy_hour_bps", "routing", "metric", "core"))
+    t = _Table(file, "[traffic]", data, ("demand", "busy_hour_bps", "routing", "metric", "core",
+                                         "trip_utilization"))
     d = TrafficSpec()
     return TrafficSpec(demand=t.choice("demand", ("gravity", "sndlib", "file"), d.demand),
                        busy_hour_bps=t.num("busy_hour_bps", d.busy_hour_bps, 0),
                        routing=t.choice("routing", ("ecmp", "spf"), d.routing),
                        metric=t.get("metric", str, d.metric),
-                       core=t.get("core", str, None))
+                       core=t.get("core", str, None),
+                       trip_utilization=t.num("trip_utilization", d.trip_utilization, 0, strict=True))
+
+
+def _area(file: Path, i: int, data: Any) -> AreaSpec:
+    t = _Table(file, f"[[area]] {i + 1}", data, ("name", "center", "radius_m"))
+    name = t.get("name", str, required=True)
+    c = _Table(file, f"[[area]] {i + 1} ('{name}') center", t.get("center", dict, required=True),
+               ("lon", "lat"))
+    return AreaSpec(name=name, lon=c.num("lon", None, -180, 180, required=True),
+                    lat=c.num("lat", None, -90, 90, required=True),
+                    radius_m=t.num("radius_m", None, 0, 1e6, strict=True, required=True))
+
+
+#: What each event kind needs besides ``t`` and ``kind``.
+_EVENT_NEEDS = {"surge": ("factor",), "ddos": ("target", "bps"), "add_capacity": ("target", "factor"),
+                "fiber_cut": ("target",), "site_outage": ("target",), "power_outage": ("target",),
+                "power_down": ("target",), "add_site": ("target",), "restore": ("target",)}
 
 
 def _event(file: Path, where: str, data: Any, steps: int) -> EventSpec:
-    t = _Table(file, where, data, ("t", "kind", "target", "area", "factor"))
+    t = _Table(file, where, data, ("t", "kind", "target", "area", "factor", "bps", "duration"))
     step = t.get("t", int, required=True)
     if not 0 <= step < steps:
         raise t.err("t", f"must be a step in [0, {steps - 1}], got {step}")
     kind = t.get("kind", str, required=True)
     if kind not in EVENT_KINDS:
         raise t.err("kind", f"must be one of {', '.join(EVENT_KINDS)}, got {kind!r}")
-    return EventSpec(t=step, kind=kind, target=t.get("target", str), area=t.get("area", str),
-                     factor=t.num("factor", None, 0))
+    duration = t.get("duration", int, None)
+    if duration is not None and duration < 1:
+        raise t.err("duration", f"must be >= 1 step, got {duration}")
+    ev = EventSpec(t=step, kind=kind, target=t.get("target", str), area=t.get("area", str),
+                   factor=t.num("factor", None, 0, strict=True), bps=t.num("bps", None, 0),
+                   duration=duration)
+    for key in _EVENT_NEEDS[kind]:
+        if getattr(ev, key) is None:
+            raise t.err(key, f"is missing: a {kind} event needs {' and '.join(_EVENT_NEEDS[kind])}")
+    if kind == "surge" and (ev.area is None) == (ev.target is None):
+        raise t.err("area", "a surge event needs either area (an [[area]] name) or target (a site id)")
+    return ev
 
 
 def _scenario(file: Path, i: int, data: Any) -> ScenarioSpec:
     where = f"[[scenario]] {i + 1}"
-    t = _Table(file, where, data, ("name", "steps", "step_s", "profile", "events", "description"))
+    t = _Table(file, where, data, ("name", "steps", "step_s", "profile", "events", "description",
+                                   "start_hour"))
     name = t.get("name", str, required=True)
     where = f"[[scenario]] {i + 1} ('{name}')"
     t.where = where
@@ -254,7 +302,8 @@ def _scenario(file: Path, i: int, data: Any) -> ScenarioSpec:
                         profile=t.choice("profile", ("diurnal", "flat"), "diurnal"),
                         events=tuple(_event(file, f"{where} event {j + 1}", e, steps)
                                      for j, e in enumerate(events)),
-                        description=t.get("description", str, ""))
+                        description=t.get("description", str, ""),
+                        start_hour=t.num("start_hour", 0.0, 0, 24))
 
 
 def parse_scene(path: str | Path) -> SceneSpec:
@@ -290,7 +339,7 @@ def parse_scene(path: str | Path) -> SceneSpec:
         raise InputError(file, f"not valid TOML: {exc}") from None
     except UnicodeDecodeError as exc:
         raise InputError(file, f"not UTF-8 text: {exc}") from None
-    top = _Table(file, "top level", doc, ("scene", "source", "radio", "traffic", "scenario"))
+    top = _Table(file, "top level", doc, ("scene", "source", "radio", "traffic", "scenario", "area"))
     s = _Table(file, "[scene]", top.get("scene", dict, required=True),
                ("name", "origin", "seed", "description"))
     sources = top.get("source", list, [])
@@ -301,6 +350,12 @@ def parse_scene(path: str | Path) -> SceneSpec:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise InputError(file, f"duplicate scenario name '{dup[0]}'", "[[scenario]]", "name")
+    areas = tuple(_area(file, i, d) for i, d in enumerate(top.get("area", list, [])))
+    for sc in scenarios:
+        for j, ev in enumerate(sc.events):
+            if ev.area is not None and ev.area not in {a.name for a in areas}:
+                raise InputError(file, f"names unknown area '{ev.area}' (define it in [[area]])",
+                                 f"[[scenario]] ('{sc.name}') event {j + 1}", "area")
     seed = s.get("seed", int, 0)
     origin = s.get("origin", dict, None)
     return SceneSpec(path=file.resolve(), name=s.get("name", str, required=True), seed=seed,
@@ -308,4 +363,5 @@ def parse_scene(path: str | Path) -> SceneSpec:
                      sources=tuple(_source(file, i, d) for i, d in enumerate(sources)),
                      radio=_radio(file, top.get("radio", dict, {})),
                      traffic=_traffic(file, top.get("traffic", dict, {})),
-                     scenarios=scenarios, description=s.get("description", str, ""))
+                     scenarios=scenarios, description=s.get("description", str, ""),
+                     areas=areas)
