@@ -280,10 +280,11 @@ def random_graph(seed: int, multi: bool, weighted: bool):
     for k, (a, b) in enumerate(pairs):
         if a != b:
             w = int(rng.integers(1, 4)) if weighted else 1
+            length = float(rng.integers(100, 5000))
             if multi:
-                g.add_edge(int(a), int(b), key=f"L{k:02d}", w=w)
+                g.add_edge(int(a), int(b), key=f"L{k:02d}", w=w, length_m=length)
             else:
-                g.add_edge(int(a), int(b), w=w)
+                g.add_edge(int(a), int(b), w=w, length_m=length)
     nodes = list(g.nodes)
     dem = {(nodes[i], nodes[j]): float(rng.integers(1, 100))
            for i, j in rng.integers(0, n, (int(rng.integers(1, 3 * n)), 2))}
@@ -323,3 +324,16 @@ def test_agrees_with_reference_on_a_larger_graph():
     dem = {(int(s), int(t)): float(rng.uniform(1, 10)) for s, t in rng.integers(0, 60, (150, 2))}
     assert_loads(ecmp_loads(g, dem), reference_loads(g, dem))
     assert math.isclose(sum(Router(g).route(dem).routed_bps), sum(dem.values()))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31), multi=st.booleans(), mode=st.sampled_from(["ecmp", "spf"]))
+def test_expected_latency_matches_reference(seed, multi, mode):
+    """Expected delay of a demand = sum over links of its share there x the link's delay."""
+    g, dem = random_graph(seed, multi, weighted=True)
+    res = Router(g, metric="w").route(dem, mode=mode, edge_delay_s=lambda load, cap: 1e-6 + 0 * load)
+    for (s, t), lat in zip(dem, res.latency_s):
+        share = reference_loads(g, {(s, t): 1.0}, "w", mode)
+        want = sum(f * (propagation_delay_s(g.edges[k]["length_m"]) + 1e-6)
+                   for k, f in share.items())
+        assert lat == pytest.approx(want, rel=1e-9, abs=1e-15)

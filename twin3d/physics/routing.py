@@ -12,7 +12,7 @@ paths or demands (only over blocks of destinations and DAG depth):
    not per path); SPF keeps only the first edge in (u, v, key) order, i.e.
    the lowest next-hop node index, then the lowest key;
 4. node throughput x = b + P^T x for every destination of the block at once,
-   on one block-diagonal sparse matrix as the series sum of P^t b; P is
+   on one block-diagonal sparse matrix as the sum of (P^T)^t b; P is
    nilpotent (a DAG), so it is exact after as many steps as the DAG is deep;
 5. edge load = sum over destinations of x(u) * split. :func:`expected_latency`
    solves T = c + P T the same way, with c(u) = sum split * edge delay.
