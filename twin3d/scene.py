@@ -260,7 +260,7 @@ def _area(file: Path, i: int, data: Any) -> AreaSpec:
 
 
 #: What each event kind needs besides ``t`` and ``kind``.
-_EVENT_NEEDS = {"surge": ("factor",), "ddos": ("target", "bps"), "add_capacity": ("target", "factor"),
+_EVENT_NEEDS = {"surge": (), "ddos": ("target", "bps"), "add_capacity": ("target", "factor"),
                 "fiber_cut": ("target",), "site_outage": ("target",), "power_outage": ("target",),
                 "power_down": ("target",), "add_site": ("target",), "restore": ("target",)}
 
@@ -284,6 +284,8 @@ def _event(file: Path, where: str, data: Any, steps: int) -> EventSpec:
             raise t.err(key, f"is missing: a {kind} event needs {' and '.join(_EVENT_NEEDS[kind])}")
     if kind == "surge" and (ev.area is None) == (ev.target is None):
         raise t.err("area", "a surge event needs either area (an [[area]] name) or target (a site id)")
+    if kind == "surge" and (ev.factor is None) == (ev.bps is None):
+        raise t.err("factor", "a surge event needs either factor (x demand) or bps (added demand)")
     return ev
 
 

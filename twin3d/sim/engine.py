@@ -1,0 +1,252 @@
+"""Run scenarios: each step applies its events, serves the radio demand,
+routes the backhaul with cascades, and measures KPIs.
+
+Radio scenes (sites with cells): demand is spread over the coverage grid
+(:mod:`twin3d.sim.demand`), each cell serves what its air interface can
+(resource share ``sum(demand / (SE x B))``, processor sharing), and what the
+cells serve is backhaul from the core to each site. Backbone scenes route a
+gravity (or source) demand matrix. Deterministic: nothing here is random.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+from ..loader import Scene
+from ..physics.coverage import RadioMap, radio_map
+from ..physics.energy import site_power_w
+from ..physics.queueing import link_delay_s
+from ..physics.transport import Router
+from ..scene import ScenarioSpec
+from .cascade import route_with_cascade
+from .demand import area_mask, grid_demand_weights, gravity_demands, profile_factor
+from .events import StepState, Timeline
+from .kpi import radio_kpis, transport_kpis
+
+__all__ = ["StepResult", "ScenarioResult", "Simulator", "simulate", "MAX_QUEUE_DELAY_S"]
+
+#: Queueing delay of a saturated link: a router buffer of 50 ms at line rate.
+MAX_QUEUE_DELAY_S = 0.05
+
+
+@dataclass
+class StepResult:
+    """One step of a scenario; link and site arrays follow the result's id lists."""
+
+    t: int
+    hour: float
+    kpis: dict[str, float]
+    link_load_bps: np.ndarray
+    link_util: np.ndarray
+    link_state: list[str]
+    site_state: list[str]
+    site_load_bps: np.ndarray
+    site_power_w: np.ndarray
+    radio_key: bytes | None
+    waves: list[dict] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ScenarioResult:
+    """Every step of one scenario, and the radio maps its steps used."""
+
+    name: str
+    spec: ScenarioSpec
+    link_ids: list[str]
+    site_ids: list[str]
+    steps: list[StepResult]
+    radio_maps: dict[bytes, RadioMap]
+
+    def kpi_table(self) -> list[dict]:
+        """[{"t": step, "hour": h, kpi: value, ...}] for kpis.json and tables."""
+        return [{"t": s.t, "hour": s.hour, **s.kpis, "cascade_waves": len(s.waves)} for s in self.steps]
+
+
+def _describe(ev) -> str:
+    what = ev.target or ev.area
+    extra = (f" x{ev.factor:g}" if ev.factor else "") + (f" {ev.bps / 1e9:g} Gbit/s" if ev.bps else "")
+    return f"{ev.kind} {what}{extra}"
+
+
+class Simulator:
+    """Precomputes what every step shares (router, demand weights, areas).
+
+    Parameters
+    ----------
+    scene : Scene
+        A loaded scene.
+    """
+
+    def __init__(self, scene: Scene) -> None:
+        self.scene = scene
+        twin, spec = scene.twin, scene.spec
+        self.twin = twin
+        self.site_ids = list(twin.sites)
+        self.cells = twin.cells
+        self.router = Router(twin.graph, metric=spec.traffic.metric, source=str(spec.path))
+        self.link_ids = [str(l) for l in self.router.links]
+        self.link_capacity_bps = np.array([twin.links[l].capacity_bps for l in self.link_ids])
+        self.node_of_site = {n: i for i, n in enumerate(self.router.nodes)}
+        self._maps: dict[bytes, RadioMap] = {}
+        self.core = spec.traffic.core
+        if self.cells:
+            if self.core is None:
+                cos = [s.id for s in twin.sites.values() if s.kind == "central_office"]
+                if len(cos) != 1:
+                    raise InputError(spec.path, "a scene with radio cells needs the core site that "
+                                     "backhaul runs to", "[traffic]", "core")
+                self.core = cos[0]
+            base = self.radio(np.array([twin.sites[c.site_id].state == "up" for c in self.cells]))
+            self.weights = grid_demand_weights(base.indoor, base.building_height_m)
+            self.xs, self.ys = base.grid.centers()
+            self.cell_bw_hz = np.array([c.bandwidth_hz for c in self.cells])
+            self.cell_site = np.array([self.site_ids.index(c.site_id) for c in self.cells])
+        else:
+            self.base_demands = self._backbone_demands()
+
+    def radio(self, active: np.ndarray) -> RadioMap:
+        """The radio map for a set of active cells (cached by the set)."""
+        key = np.packbits(active).tobytes()
+        if key not in self._maps:
+            r = self.scene.spec.radio
+            self._maps[key] = radio_map(self.twin, model=r.model, grid_m=r.grid_m,
+                                        ue_height_m=r.ue_height_m, noise_figure_db=r.noise_figure_db,
+                                        cell_active=active)
+        return self._maps[key]
+
+    def _backbone_demands(self) -> dict[tuple[str, str], float]:
+        t = self.scene.spec.traffic
+        if t.demand in ("sndlib", "file") and self.twin.demands:
+            return dict(self.twin.demands)
+        mass = np.array([self.twin.graph.degree(n) for n in self.router.nodes], dtype=float)
+        return gravity_demands(list(self.router.nodes), mass, t.busy_hour_bps)
+
+    def _area_mask(self, name: str) -> np.ndarray:
+        a = next(a for a in self.scene.spec.areas if a.name == name)
+        x, y, _ = self.twin.frame.to_enu([a.lon], [a.lat])
+        return area_mask(self.xs, self.ys, (x[0], y[0]), a.radius_m)
+
+    def _radio_step(self, state: StepState, factor: float):
+        active = np.array([state.site_state[c.site_id] == "up" for c in self.cells])
+        rm = self.radio(active)
+        density = self.scene.spec.traffic.busy_hour_bps * factor * self.weights
+        for ev in state.surges:
+            if ev.area is not None:
+                mask = self._area_mask(ev.area)
+            else:
+                mine = np.flatnonzero(self.cell_site == self.site_ids.index(ev.target))
+                mask = np.isin(rm.best_server, mine)
+            if ev.factor is not None:
+                density = np.where(mask, density * ev.factor, density)
+            if ev.bps is not None and mask.any():   # a crowd: extra demand spread over the area
+                density = density + mask * (ev.bps * factor / mask.sum())
+        covered = rm.covered() & (rm.best_server >= 0) & (rm.spectral_efficiency_bps_hz > 0)
+        bs = np.where(covered, rm.best_server, 0)
+        cell_rate = rm.spectral_efficiency_bps_hz * self.cell_bw_hz[bs]
+        need = np.where(covered, density / np.where(covered, cell_rate, 1.0), 0.0)
+        n = len(self.cells)
+        rho = np.bincount(bs[covered], need[covered], minlength=n)
+        offered_cell = np.bincount(bs[covered], density[covered], minlength=n)
+        served_cell = offered_cell * np.minimum(1.0, 1.0 / np.maximum(rho, 1e-12))
+        user_thr = np.where(covered, cell_rate * np.clip(1.0 - rho[bs], 0.0, 1.0), 0.0)
+        kpis = radio_kpis(rm.rsrp_dbm, rm.sinr_db, user_thr, density)
+        site_bps = np.bincount(self.cell_site, served_cell, minlength=len(self.site_ids))
+        demands = {(self.core, s): float(b) for s, b in zip(self.site_ids, site_bps)
+                   if b > 0 and s != self.core}
+        power = self._site_power(state, rho)
+        return demands, float(density.sum()), float(served_cell.sum()), kpis, power, active
+
+    def _site_power(self, state: StepState, rho: np.ndarray) -> np.ndarray:
+        power = np.zeros(len(self.site_ids))
+        for i, sid in enumerate(self.site_ids):
+            cells = np.flatnonzero(self.cell_site == i)
+            if len(cells) == 0 or state.site_state[sid] in ("down", "off"):
+                continue
+            p_w = np.array([10 ** ((self.cells[c].p_tx_dbm - 30) / 10) for c in cells])
+            # EARTH counts 2 TRX per sector: each carries half the sector's power
+            power[i] = float(np.sum(site_power_w(np.minimum(rho[cells], 1.0), n_trx=2,
+                                                 p_max_w=p_w / 2,
+                                                 sleeping=state.site_state[sid] == "sleep")))
+        return power
+
+    def run(self, scenario: ScenarioSpec) -> ScenarioResult:
+        """Simulate every step of one scenario."""
+        spec = self.scene.spec
+        timeline = Timeline(scenario, self.link_ids, self.site_ids,
+                            {s.id: s.state for s in self.twin.sites.values()})
+        steps = []
+        for t in range(scenario.steps):
+            hour = scenario.start_hour + t * scenario.step_s / 3600.0
+            factor = float(profile_factor(hour, scenario.profile))
+            state = timeline.state(t)
+            if self.cells:
+                # offered: what users ask for; carried: what the air interface
+                # delivers into the backhaul
+                demands, offered, carried, kpis, power, active = self._radio_step(state, factor)
+                key = np.packbits(active).tobytes()
+            else:
+                demands = {k: v * factor for k, v in self.base_demands.items()}
+                offered = carried = sum(demands.values())
+                kpis, key, power = {}, None, np.zeros(len(self.site_ids))
+            for ev in state.ddos:      # attack traffic from every other live site
+                srcs = [s for s in self.site_ids if s != ev.target and state.site_state[s] in ("up", "sleep")]
+                for s in srcs:
+                    demands[(s, ev.target)] = demands.get((s, ev.target), 0.0) + ev.bps / len(srcs)
+                offered += ev.bps
+                carried += ev.bps
+            link_up = np.array([state.link_state[l] == "up" for l in self.link_ids])
+            node_up = np.array([state.site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes])
+            cap = self.link_capacity_bps * np.array([state.capacity_factor[l] for l in self.link_ids])
+            casc = route_with_cascade(self.router, demands, link_up, node_up, cap,
+                                      spec.traffic.trip_utilization, spec.traffic.routing,
+                                      [_describe(e) for e in state.events])
+            timeline.trip([w for wave in casc.waves for w in wave.tripped], t)
+            routing = self.router.route(demands, mode=spec.traffic.routing, link_up=casc.link_up,
+                                        node_up=node_up,
+                                        edge_delay_s=lambda load, _c: np.minimum(
+                                            link_delay_s(load, cap[self.router.link]), MAX_QUEUE_DELAY_S))
+            # Loss on an overloaded link is its excess; summed over links this
+            # is an upper bound (upstream drops lighten downstream links).
+            edge_over = np.maximum(0.0, routing.load_bps - cap[self.router.link])
+            lost = float(edge_over.sum() + routing.unroutable_bps.sum())
+            served = max(0.0, carried - lost)
+            kpis.update(transport_kpis(casc.link_util, casc.link_up, routing.latency_s, routing.demand_bps))
+            link_state = [("tripped" if (link_up[i] and not casc.link_up[i]) else state.link_state[l])
+                          for i, l in enumerate(self.link_ids)]
+            site_state = [state.site_state[s] for s in self.site_ids]
+            kpis.update({"offered_bps": offered, "served_bps": served, "dropped_bps": offered - served,
+                         "failed_elements": float(sum(s != "up" for s in link_state)
+                                                  + sum(s in ("down", "off") for s in site_state)),
+                         "energy_w": float(power.sum())})
+            per_link_load = np.zeros(len(self.link_ids))
+            np.maximum.at(per_link_load, self.router.link, routing.load_bps)
+            site_load = np.zeros(len(self.site_ids))
+            for (a, b), v in demands.items():
+                site_load[self.site_ids.index(b if a == self.core else a)] += v
+            steps.append(StepResult(t, hour, kpis, per_link_load, casc.link_util, link_state, site_state,
+                                    site_load, power, key, [w.as_dict() for w in casc.waves],
+                                    [_describe(e) for e in state.events]))
+        used = {s.radio_key for s in steps if s.radio_key is not None}
+        return ScenarioResult(scenario.name, scenario, self.link_ids, self.site_ids, steps,
+                              {k: self._maps[k] for k in used})
+
+
+def simulate(scene: Scene, scenario: str | None = None) -> dict[str, ScenarioResult]:
+    """Run one scenario by name, or all of the scene's scenarios.
+
+    Examples
+    --------
+    >>> results = simulate(load_scene("scenes/helsinki.toml"))           # doctest: +SKIP
+    >>> results["baseline_day"].steps[21].kpis["coverage_pct"]          # doctest: +SKIP
+    98.3
+    """
+    names = [s.name for s in scene.spec.scenarios]
+    if scenario is not None and scenario not in names:
+        raise InputError(scene.spec.path, f"no scenario named '{scenario}' (the scene has: "
+                         f"{', '.join(names) or 'none'})", "[[scenario]]", "name")
+    sim = Simulator(scene)
+    return {s.name: sim.run(s) for s in scene.spec.scenarios if scenario in (None, s.name)}
