@@ -337,3 +337,32 @@ def test_expected_latency_matches_reference(seed, multi, mode):
         want = sum(f * (propagation_delay_s(g.edges[k]["length_m"]) + 1e-6)
                    for k, f in share.items())
         assert lat == pytest.approx(want, rel=1e-9, abs=1e-15)
+
+
+def test_tail_drop_delivery_on_a_chain_and_a_diamond():
+    """Overloaded links pass capacity/offered; downstream links see what is left."""
+    import networkx as nx
+    from twin3d.physics.transport import Router
+
+    g = nx.Graph()
+    g.add_edge("A", "B", capacity_bps=3.0)
+    g.add_edge("B", "C", capacity_bps=2.0)
+    r = Router(g)
+    res = r.route({("A", "C"): 4.0}, capacity_bps=r.capacity_bps)
+    # A-B passes 3 of 4, B-C is offered 3 and passes 2
+    assert res.delivered_bps[0] == pytest.approx(2.0)
+    carried = dict(zip(r.edge_keys, res.carried_bps))
+    assert carried[("A", "B")] == pytest.approx(3.0) and carried[("B", "C")] == pytest.approx(2.0)
+
+    d = nx.Graph()
+    d.add_edge("S", "X", capacity_bps=10.0)
+    d.add_edge("X", "T", capacity_bps=10.0)
+    d.add_edge("S", "Y", capacity_bps=1.0)
+    d.add_edge("Y", "T", capacity_bps=10.0)
+    r = Router(d)
+    res = r.route({("S", "T"): 6.0, ("Y", "T"): 2.0}, capacity_bps=r.capacity_bps)
+    # ECMP: 3 via X (no loss), 3 offered to S-Y which passes 1; Y's own 2 pass untouched
+    assert res.delivered_bps[0] == pytest.approx(4.0)
+    assert res.delivered_bps[1] == pytest.approx(2.0)
+    # without capacities nothing is computed
+    assert r.route({("S", "T"): 6.0}).delivered_bps is None

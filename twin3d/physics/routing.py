@@ -65,6 +65,12 @@ class Routing:
         (n_demands,) expected end-to-end delay over the split, seconds; 0 when
         src == dst, nan when unroutable, inf when a used edge has an infinite
         delay (an overloaded M/M/1 queue).
+    delivered_bps : numpy.ndarray or None
+        (n_demands,) bit/s reaching the destination when overloaded edges drop
+        their excess (computed when the router is given capacities).
+    carried_bps : numpy.ndarray or None
+        (n_edges,) bit/s each directed edge carries after upstream and its own
+        drops (at most its capacity).
     """
 
     router: Any
@@ -77,6 +83,8 @@ class Routing:
     routable: np.ndarray
     edge_delay_s: np.ndarray | None = None
     latency_s: np.ndarray | None = None
+    delivered_bps: np.ndarray | None = None
+    carried_bps: np.ndarray | None = None
 
     @property
     def routed_bps(self) -> np.ndarray:
@@ -116,6 +124,8 @@ class _Block:
     edge: np.ndarray     # directed edge index per DAG entry
     grp: np.ndarray      # (k, u) row per DAG entry
     split: np.ndarray    # share of x(k, u) on the edge
+    row: np.ndarray      # (k, v) row per DAG entry: where the edge's flow arrives
+    dst_node: np.ndarray  # destination node of each demand in the block
 
 
 def route_arrays(n_nodes: int, u: np.ndarray, v: np.ndarray, weight: np.ndarray,
@@ -189,7 +199,8 @@ def route_arrays(n_nodes: int, u: np.ndarray, v: np.ndarray, weight: np.ndarray,
         x = _fixed_point(b, fwd)
         load += np.bincount(active[el], weights=x[grp] * split, minlength=ne)
         if keep_blocks:
-            blocks.append(_Block(j, dpos[j] - c0, fwd, active[el], grp, split))
+            blocks.append(_Block(j, dpos[j] - c0, fwd, active[el], grp, split, kk * n + va[el],
+                                 dst[j]))
     return load, routable, blocks
 
 
@@ -208,6 +219,57 @@ def expected_latency(blocks: list, edge_delay_s: np.ndarray, n_nodes: int, src: 
         t = _fixed_point(c, blk.fwd.T.tocsr())
         lat[blk.demand] = t[blk.kpos * n_nodes + src[blk.demand]]
     return lat
+
+
+def lossy_delivery(blocks: list, capacity_bps: np.ndarray, n_nodes: int, n_edges: int,
+                   src: np.ndarray, demand_bps: np.ndarray, routable: np.ndarray,
+                   max_iter: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Delivered traffic when overloaded links drop their excess (tail drop).
+
+    A link offered more than its capacity passes the fraction
+    ``capacity / offered`` of every flow through it, so a link downstream of
+    a drop sees less. The offered loads and pass fractions are solved
+    together by fixed-point iteration (exact after as many rounds as the
+    deepest shortest-path DAG has hops); then each demand's delivered share is
+    ``S(src)`` with ``S(u) = sum over DAG edges (u, v) of split * pass * S(v)``
+    and ``S(dst) = 1``.
+
+    Returns
+    -------
+    delivered_bps : (n_demands,) bit/s reaching the destination.
+    offered_bps : (n_edges,) bit/s arriving at each directed edge after upstream drops.
+    pass_fraction : (n_edges,) share each directed edge passes, in (0, 1].
+    """
+    cap = np.asarray(capacity_bps, dtype=float)
+    pf = np.ones(n_edges)
+    offered = np.zeros(n_edges)
+    for _ in range(max_iter):
+        offered = np.zeros(n_edges)
+        for blk in blocks:
+            m = _scaled(blk, pf)
+            b = np.bincount(blk.kpos * n_nodes + src[blk.demand], weights=demand_bps[blk.demand],
+                            minlength=blk.fwd.shape[0])
+            x = _fixed_point(b, m)
+            offered += np.bincount(blk.edge, weights=x[blk.grp] * blk.split, minlength=n_edges)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = np.where(offered > cap, cap / offered, 1.0)
+        if np.allclose(new, pf, rtol=1e-12, atol=0):
+            break
+        pf = new
+    delivered = np.where(routable, demand_bps, 0.0)
+    for blk in blocks:
+        m = _scaled(blk, pf)
+        ends = np.zeros(m.shape[0])
+        ends[blk.kpos * n_nodes + blk.dst_node] = 1.0
+        surv = _fixed_point(ends, m.T.tocsr())
+        delivered[blk.demand] = demand_bps[blk.demand] * surv[blk.kpos * n_nodes + src[blk.demand]]
+    return delivered, offered, pf
+
+
+def _scaled(blk: "_Block", pass_fraction: np.ndarray) -> csr_matrix:
+    """The block's forward matrix with each DAG entry scaled by its edge's pass fraction."""
+    n = blk.fwd.shape[0]
+    return csr_matrix((blk.split * pass_fraction[blk.edge], (blk.row, blk.grp)), shape=(n, n))
 
 
 def _reverse_csr(n: int, ua: np.ndarray, va: np.ndarray, wa: np.ndarray) -> csr_matrix:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import InputError
 from .fiber import propagation_delay_s
-from .routing import Routing, expected_latency, route_arrays
+from .routing import Routing, expected_latency, lossy_delivery, route_arrays
 
 __all__ = ["Router", "Routing", "ecmp_loads", "spf_loads", "METRICS"]
 
@@ -196,7 +196,8 @@ class Router:
         return self.up_default & ~down_l[self.link] & ~down_n[self.u] & ~down_n[self.v]
 
     def route(self, demands, *, mode: str = "ecmp", edge_up=None, link_up=None, node_up=None,
-              edge_delay_s: np.ndarray | Callable | None = None, latency: bool = True) -> Routing:
+              edge_delay_s: np.ndarray | Callable | None = None, latency: bool = True,
+              capacity_bps: np.ndarray | None = None) -> Routing:
         """Route every demand on the shortest paths of the usable edges.
 
         Parameters
@@ -219,6 +220,10 @@ class Router:
             e.g. :func:`twin3d.physics.queueing.link_delay_s`.
         latency : bool
             Compute ``latency_s`` (False: loads only, faster).
+        capacity_bps : ndarray, optional
+            (n_edges,) capacity per directed edge: also compute what overloaded
+            edges drop (``delivered_bps``, ``carried_bps``; see
+            :func:`twin3d.physics.routing.lossy_delivery`).
 
         Returns
         -------
@@ -239,7 +244,7 @@ class Router:
         node_ok = np.ones(self.n_nodes, bool) if node_up is None else np.asarray(node_up, bool)
         load, routable, blocks = route_arrays(self.n_nodes, self.u, self.v, self.weight, up, src,
                                               dst, bps, node_ok, mode, self.metric == "hops",
-                                              keep_blocks=latency)
+                                              keep_blocks=latency or capacity_bps is not None)
         res = Routing(self, mode, up, load, src, dst, bps, routable)
         if latency:
             if edge_delay_s is None:
@@ -252,6 +257,11 @@ class Router:
                 raise ValueError(f"edge_delay_s must have shape ({self.n_edges},), got {extra.shape}")
             res.edge_delay_s = self.prop_delay_s + extra
             res.latency_s = expected_latency(blocks, res.edge_delay_s, self.n_nodes, src, routable)
+        if capacity_bps is not None:
+            cap = np.asarray(capacity_bps, dtype=float)
+            delivered, offered, pf = lossy_delivery(blocks, cap, self.n_nodes, self.n_edges, src,
+                                                    bps, routable)
+            res.delivered_bps, res.carried_bps = delivered, offered * pf
         return res
 
     def _up_mask(self, edge_up, link_up, node_up) -> np.ndarray:

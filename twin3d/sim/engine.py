@@ -205,14 +205,13 @@ class Simulator:
                                       spec.traffic.trip_utilization, spec.traffic.routing,
                                       [_describe(e) for e in state.events])
             timeline.trip([w for wave in casc.waves for w in wave.tripped], t)
+            edge_cap = cap[self.router.link]
             routing = self.router.route(demands, mode=spec.traffic.routing, link_up=casc.link_up,
-                                        node_up=node_up,
+                                        node_up=node_up, capacity_bps=edge_cap,
                                         edge_delay_s=lambda load, _c: np.minimum(
-                                            link_delay_s(load, cap[self.router.link]), MAX_QUEUE_DELAY_S))
-            # Loss on an overloaded link is its excess; summed over links this
-            # is an upper bound (upstream drops lighten downstream links).
-            edge_over = np.maximum(0.0, routing.load_bps - cap[self.router.link])
-            lost = float(edge_over.sum() + routing.unroutable_bps.sum())
+                                            link_delay_s(load, edge_cap), MAX_QUEUE_DELAY_S))
+            # what the backhaul loses: unroutable demands and tail drops on overloaded links
+            lost = float(routing.demand_bps.sum() - routing.delivered_bps.sum())
             served = max(0.0, carried - lost)
             kpis.update(transport_kpis(casc.link_util, casc.link_up, routing.latency_s, routing.demand_bps))
             link_state = [("tripped" if (link_up[i] and not casc.link_up[i]) else state.link_state[l])

@@ -1,0 +1,99 @@
+"""A cascade worked by hand: one cut overloads and trips links in two waves."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import twin3d
+from twin3d.sim.engine import simulate
+
+#   A ---------- B        direct link, 10 Gbit/s
+#   A -- C -- B           6 Gbit/s per span
+#   A -- D -- B           3 Gbit/s per span
+SITES = {"A": (24.90, 60.20), "B": (25.00, 60.20), "C": (24.95, 60.25), "D": (24.95, 60.15)}
+LINKS = [("AB", "A", "B", 10e9), ("AC", "A", "C", 6e9), ("CB", "C", "B", 6e9),
+         ("AD", "A", "D", 3e9), ("DB", "D", "B", 3e9)]
+
+
+@pytest.fixture
+def scene_path(tmp_path):
+    sites = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(xy)},
+         "properties": {"id": k, "kind": "pop"}} for k, xy in SITES.items()]}
+    links = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": None,
+         "properties": {"id": i, "a": a, "b": b, "capacity_bps": c}} for i, a, b, c in LINKS]}
+    (tmp_path / "sites.geojson").write_text(json.dumps(sites))
+    (tmp_path / "links.geojson").write_text(json.dumps(links))
+    (tmp_path / "demands.csv").write_text("src,dst,demand_bps\nA,B,9e9\n")
+    p = tmp_path / "cascade.toml"
+    p.write_text("""
+[scene]
+name = "cascade"
+[[source]]
+path = "sites.geojson"
+role = "sites"
+[[source]]
+path = "links.geojson"
+role = "links"
+[[source]]
+path = "demands.csv"
+role = "demands"
+[traffic]
+demand = "file"
+routing = "ecmp"
+metric = "hops"
+trip_utilization = 1.2
+[[scenario]]
+name = "cut"
+steps = 4
+profile = "flat"
+events = [{ t = 1, kind = "fiber_cut", target = "AB" }, { t = 3, kind = "restore", target = "AB" }]
+""")
+    return p
+
+
+def test_cut_trips_two_waves_and_replays(scene_path):
+    res = simulate(twin3d.load_scene(scene_path))["cut"]
+    ids = res.link_ids
+    s0, s1, s2, s3 = res.steps
+    # before the cut: all 9 Gbit/s on the direct link, 0.9 utilization
+    assert s0.waves == [] and s0.link_load_bps[ids.index("AB")] == pytest.approx(9e9)
+    assert s0.kpis["util_max"] == pytest.approx(0.9)
+    # the cut: ECMP puts 4.5 on each two-hop branch; D's spans (3 G) reach 1.5 > 1.2
+    # and trip; then 9 G on C's spans (6 G) is 1.5 and they trip too
+    assert [w["wave"] for w in s1.waves] == [1, 2]
+    assert sorted(s1.waves[0]["tripped"]) == ["AD", "DB"]
+    assert s1.waves[0]["utilization"] == {"AD": 1.5, "DB": 1.5}
+    assert s1.waves[0]["caused_by"] == ["fiber_cut AB"]
+    assert sorted(s1.waves[1]["tripped"]) == ["AC", "CB"]
+    assert s1.waves[1]["utilization"] == {"AC": 1.5, "CB": 1.5}
+    assert sorted(s1.waves[1]["caused_by"]) == ["AD", "DB"]
+    states = dict(zip(ids, s1.link_state))
+    assert states == {"AB": "cut", "AC": "tripped", "CB": "tripped", "AD": "tripped", "DB": "tripped"}
+    assert s1.kpis["dropped_bps"] == pytest.approx(9e9) and s1.kpis["served_bps"] == 0
+    assert s1.kpis["failed_elements"] == 5
+    # tripped links stay down until restored; the restored direct link carries it all again
+    assert s2.waves == [] and dict(zip(ids, s2.link_state))["AC"] == "tripped"
+    assert dict(zip(ids, s3.link_state)) == {"AB": "up", "AC": "tripped", "CB": "tripped",
+                                             "AD": "tripped", "DB": "tripped"}
+    assert s3.kpis["served_bps"] == pytest.approx(9e9)
+    # no load on any failed link
+    for step in res.steps:
+        for i, st in enumerate(step.link_state):
+            if st != "up":
+                assert step.link_load_bps[i] == 0.0
+
+
+def test_higher_threshold_stops_the_cascade(scene_path):
+    text = scene_path.read_text().replace("trip_utilization = 1.2", "trip_utilization = 1.6")
+    scene_path.write_text(text)
+    s1 = simulate(twin3d.load_scene(scene_path))["cut"].steps[1]
+    assert s1.waves == []
+    assert s1.kpis["util_max"] == pytest.approx(1.5)
+    # tail drop: A-D is offered 4.5 G and passes 3; D-B then gets exactly its 3 G,
+    # so 1.5 G is lost in all (not 1.5 G per span)
+    assert s1.kpis["dropped_bps"] == pytest.approx(1.5e9)
+    assert s1.kpis["served_bps"] == pytest.approx(7.5e9)
