@@ -169,3 +169,18 @@ def test_demo_builds_default_scene(tmp_path):
     assert "0 errors" in res.stdout
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert summary["scene"] == "helsinki-center" and summary["buildings"] >= 480
+
+
+def test_simulate_prints_the_kpi_table():
+    res = subprocess.run([sys.executable, "-m", "twin3d", "simulate", str(SCENES / "nordic_backbone.toml")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "COLUMNS": "250"})
+    assert res.returncode == 0, res.stderr
+    assert "link_failure_cascade" in res.stdout
+    assert "wave 1: trips Kouvola--Lahti, Lahti--Helsinki" in res.stdout
+    assert "wave 2: trips Mikkeli--Jyvaskyla" in res.stdout
+
+
+def test_simulate_unknown_scenario_exits_2():
+    res = run_cli("simulate", SCENES / "helsinki.toml", "--scenario", "nope")
+    assert res.returncode == 2 and "no scenario named 'nope'" in res.stderr

@@ -116,3 +116,27 @@ def test_layers_only_for_osm(write_scene):
     with pytest.raises(InputError) as exc:
         parse_scene(write_scene(text, {"sites.geojson": SITES}))
     assert exc.value.field == "layers"
+
+
+@pytest.mark.parametrize("event, field, words", [
+    ('{ t = 1, kind = "ddos", target = "CO" }', "bps", "needs target and bps"),
+    ('{ t = 1, kind = "surge", area = "park" }', "factor", "either factor"),
+    ('{ t = 1, kind = "surge", factor = 2.0 }', "area", "either area"),
+    ('{ t = 1, kind = "surge", area = "zoo", factor = 2.0 }', "area", "unknown area 'zoo'"),
+    ('{ t = 1, kind = "fiber_cut" }', "target", "needs target"),
+    ('{ t = 1, kind = "power_down", target = "S", duration = 0 }', "duration", ">= 1"),
+    ('{ t = 1, kind = "surge", area = "park", factor = -2.0 }', "factor", "must be > 0"),
+])
+def test_bad_events(write_scene, event, field, words):
+    text = GOOD.replace('events = [{ t = 2, kind = "fiber_cut", target = "F-1" }]', f"events = [{event}]")
+    text += '\n[[area]]\nname = "park"\ncenter = { lon = 24.94, lat = 60.17 }\nradius_m = 100\n'
+    with pytest.raises(InputError) as exc:
+        parse_scene(write_scene(text, {"sites.geojson": SITES}))
+    assert exc.value.field == field and words in exc.value.problem
+    assert "event 1" in exc.value.feature
+
+
+def test_areas_parsed(write_scene):
+    text = GOOD + '\n[[area]]\nname = "park"\ncenter = { lon = 24.94, lat = 60.17 }\nradius_m = 100\n'
+    spec = parse_scene(write_scene(text, {"sites.geojson": SITES}))
+    assert [(a.name, a.lon, a.lat, a.radius_m) for a in spec.areas] == [("park", 24.94, 60.17, 100.0)]

@@ -8,6 +8,7 @@ Examples
 --------
 >>> import twin3d
 >>> scene = twin3d.load_scene("scenes/helsinki.toml")      # doctest: +SKIP
+>>> results = twin3d.simulate(scene)                         # doctest: +SKIP
 >>> root = twin3d.build(scene, "twin3d-out")                # doctest: +SKIP
 """
 
@@ -16,10 +17,16 @@ from .loader import Scene, load_scene
 
 __version__ = "0.1.0"
 
-__all__ = ["InputError", "Scene", "load_scene", "build", "__version__"]
+__all__ = ["InputError", "Scene", "load_scene", "build", "simulate", "__version__"]
 
 
 def build(scene, out_dir, **kwargs):
     """Write the scene's stage into ``out_dir`` atomically; see :func:`twin3d.output.build`."""
     from .output import build as _build
     return _build(scene, out_dir, **kwargs)
+
+
+def simulate(scene, scenario=None):
+    """Run one scenario by name, or all; see :func:`twin3d.sim.engine.simulate`."""
+    from .sim.engine import simulate as _simulate
+    return _simulate(scene, scenario)

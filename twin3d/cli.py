@@ -119,6 +119,44 @@ def validate(stage: Path = typer.Argument(..., help="A USD stage (.usda, .usdc, 
     raise typer.Exit(1 if report.errors else 0)
 
 
+#: KPI columns of `twin3d simulate`: (key, header, scale, format).
+_KPI_COLUMNS = [("coverage_pct", "cover %", 1, ".1f"), ("sinr_p50_db", "SINR p50 dB", 1, ".1f"),
+                ("throughput_p50_bps", "thr p50 Mb/s", 1e-6, ".1f"),
+                ("offered_bps", "offered Gb/s", 1e-9, ".3g"), ("served_bps", "served Gb/s", 1e-9, ".3g"),
+                ("dropped_bps", "dropped Gb/s", 1e-9, ".3g"), ("util_max", "util max", 1, ".3f"),
+                ("latency_p95_ms", "lat p95 ms", 1, ".3g"), ("failed_elements", "failed", 1, ".0f"),
+                ("energy_w", "energy kW", 1e-3, ".2f")]
+
+
+def _print_kpis(result) -> None:
+    t = Table(title=f"scenario {result.name}: {result.spec.description}".rstrip(": "))
+    for col in ["t", "hour"] + [c[1] for c in _KPI_COLUMNS] + ["events / cascade"]:
+        t.add_column(col, justify="left" if col == "events / cascade" else "right")
+    for s in result.steps:
+        cells = []
+        for key, _, scale, fmt in _KPI_COLUMNS:
+            v = s.kpis.get(key, float("nan"))
+            cells.append("-" if v != v else format(v * scale, fmt))
+        notes = list(s.events) + [f"wave {w['wave']}: trips {', '.join(w['tripped'])}" for w in s.waves]
+        t.add_row(str(s.t), f"{s.hour % 24:04.1f}", *cells, "; ".join(notes))
+    out.print(t)
+
+
+@app.command()
+def simulate(scene: Path = typer.Argument(..., help="Scene TOML."),
+             scenario: Optional[str] = typer.Option(None, "--scenario", "-s",
+                                                    help="Run only this scenario.")) -> None:
+    """Run the scene's scenarios and print the KPIs of every step."""
+    from .sim.engine import simulate as run
+    sc = _load(scene)
+    with _status("simulating"):
+        results = run(sc, scenario)
+    if not results:
+        out.print("the scene defines no [[scenario]]")
+    for result in results.values():
+        _print_kpis(result)
+
+
 @app.command()
 def demo(output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help="Output folder.")) -> None:
     """Build the bundled Helsinki scene and validate the stage."""
