@@ -10,6 +10,12 @@ layers (signal, scenarios) are added by passing more sublayers to
 Every layer written here carries the same stage metadata, so each one also
 opens alone as a valid stage.
 
+Each scenario gets its own root, ``scenarios/<stem>.usda``
+(:func:`write_scenario_stage`), over ``layers/scenarios/<stem>.usdc`` (see
+:mod:`twin3d.usd.scenario`), ``layers/signal.usdc`` (see
+:mod:`twin3d.usd.signal`) and ``layers/base.usdc``, with one time code per
+step played at :data:`TIME_CODES_PER_SECOND`.
+
 Examples
 --------
 >>> import tempfile
@@ -25,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -35,13 +42,22 @@ from ..model import Twin
 from .base import write_base_layer
 from .georef import georef_metadata
 
-__all__ = ["ROOT_NAME", "BASE_LAYER", "new_layer", "set_stage_metadata", "write_root_layer",
-           "write_stage"]
+__all__ = ["ROOT_NAME", "BASE_LAYER", "SIGNAL_LAYER", "SCENARIO_DIR", "TIME_CODES_PER_SECOND",
+           "new_layer", "set_stage_metadata", "set_time_metadata", "write_root_layer",
+           "write_stage", "scenario_stem", "scenario_paths", "write_scenario_stage"]
 
 #: File name of the root layer inside the output folder.
 ROOT_NAME = "twin.usda"
 #: The base layer, relative to the root layer.
 BASE_LAYER = "./layers/base.usdc"
+#: The signal layer (radio maps), relative to the root layer.
+SIGNAL_LAYER = "./layers/signal.usdc"
+#: Folder of the scenario root stages; their layers are in layers/scenarios.
+SCENARIO_DIR = "scenarios"
+#: Scenario steps played per second (a 24-step day plays in 12 s). Every
+#: layer with time samples and every root over one carry the same value, so
+#: USD applies no time scaling between them.
+TIME_CODES_PER_SECOND = 2.0
 DEFAULT_PRIM = "World"
 
 
@@ -71,6 +87,15 @@ def set_stage_metadata(layer: Sdf.Layer, twin: Twin) -> None:
     root.SetInfo("metersPerUnit", 1.0)
     layer.customLayerData = {"twin3d": georef_metadata(twin.frame, twin.name)}
     layer.documentation = f"twin3d scene '{twin.name}'"
+
+
+def set_time_metadata(layer: Sdf.Layer, steps: int,
+                      time_codes_per_second: float = TIME_CODES_PER_SECOND) -> None:
+    """One time code per step: start 0, end ``steps - 1``, and the playback rate."""
+    layer.startTimeCode = 0.0
+    layer.endTimeCode = float(max(steps - 1, 0))
+    layer.timeCodesPerSecond = float(time_codes_per_second)
+    layer.framesPerSecond = float(time_codes_per_second)
 
 
 def write_root_layer(path: Path, sublayers: Sequence[str], twin: Twin) -> Path:
@@ -129,3 +154,74 @@ def write_stage(twin: Twin, out_dir: Path) -> Path:
     set_stage_metadata(base, twin)
     base.Save()
     return write_root_layer(out_dir / ROOT_NAME, [BASE_LAYER], twin)
+
+
+def scenario_stem(name: str) -> str:
+    """A file name stem for a scenario: letters, digits, ``_ . -``; others ``_``.
+
+    Examples
+    --------
+    >>> scenario_stem("fiber_cut_evening_peak"), scenario_stem("cut F-07 / night")
+    ('fiber_cut_evening_peak', 'cut_F-07___night')
+    """
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)).lstrip(".")
+    return stem or "_"
+
+
+def scenario_paths(out_dir: Path, name: str) -> tuple[Path, Path]:
+    """(root stage, scenario layer) of scenario ``name`` in ``out_dir``.
+
+    ``OUT/scenarios/<stem>.usda`` and ``OUT/layers/scenarios/<stem>.usdc``.
+    """
+    stem = scenario_stem(name)
+    out_dir = Path(out_dir)
+    return (out_dir / SCENARIO_DIR / f"{stem}.usda",
+            out_dir / "layers" / SCENARIO_DIR / f"{stem}.usdc")
+
+
+def write_scenario_stage(out_dir: Path, name: str, sublayers: Sequence[str] | None, twin: Twin,
+                         steps: int, time_codes_per_second: float = TIME_CODES_PER_SECOND) -> Path:
+    """Write the root stage of one scenario: ``OUT/scenarios/<stem>.usda``.
+
+    A small ASCII layer with the stage metadata and the time code range,
+    sublayering the scenario layer over the signal and base layers, so each
+    scenario opens on its own.
+
+    Parameters
+    ----------
+    out_dir : Path
+        The output folder (holding ``layers/``).
+    name : str
+        Scenario name (the file stem is :func:`scenario_stem` of it).
+    sublayers : sequence of str or None
+        Sublayer paths relative to the root, strongest first. None: the
+        scenario layer, ``layers/signal.usdc`` if it exists, and
+        ``layers/base.usdc``.
+    twin : Twin
+        Source of the metadata (scene name, origin).
+    steps : int
+        Number of scenario steps: time codes 0 .. steps - 1.
+    time_codes_per_second : float
+        Playback rate; must equal the scenario layer's.
+
+    Returns
+    -------
+    Path
+        The root layer written.
+    """
+    root, layer_path = scenario_paths(out_dir, name)
+    if sublayers is None:
+        sublayers = [f"../layers/{SCENARIO_DIR}/{layer_path.name}"]
+        if (Path(out_dir) / SIGNAL_LAYER).is_file():
+            sublayers.append("../layers/signal.usdc")
+        sublayers.append("../layers/base.usdc")
+    layer = new_layer(root)
+    with Sdf.ChangeBlock():
+        set_stage_metadata(layer, twin)
+        meta = dict(layer.customLayerData["twin3d"])
+        meta["scenario"] = str(name)
+        layer.customLayerData = {"twin3d": meta}
+        set_time_metadata(layer, steps, time_codes_per_second)
+        layer.subLayerPaths = list(sublayers)
+    layer.Save()
+    return root
