@@ -187,6 +187,8 @@ layers = ["buildings"]
 [[source]]
 path = "{(data / 'sndlib' / 'abilene_small.txt').as_posix()}"
 kind = "sndlib"
+[traffic]
+core = "R1"
 """)
     sc = twin3d.load_scene(scene)
     twin = sc.twin

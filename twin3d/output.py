@@ -86,8 +86,10 @@ def build(scene: Scene, out_dir: str | Path,
           progress: Callable[[str], None] | None = None) -> BuildResult:
     """Write the scene's OpenUSD stage and a summary into ``out_dir``.
 
-    Writes ``OUT/twin.usda`` (the root stage), its layers under
-    ``OUT/layers/`` and ``OUT/summary.json``; all or nothing.
+    Runs every scenario, then writes ``OUT/twin.usda`` (the root stage over
+    the base and signal layers), ``OUT/scenarios/<name>.usda`` (one root
+    stage per scenario), their layers under ``OUT/layers/``,
+    ``OUT/kpis.json`` and ``OUT/summary.json``; all or nothing.
 
     Parameters
     ----------
@@ -106,13 +108,22 @@ def build(scene: Scene, out_dir: str | Path,
     >>> result.root_layer.name
     'twin.usda'
     """
+    from .sim.engine import Simulator
     from .usd.stage import write_stage
 
     summary = scene_summary(scene)
+    if progress:
+        progress("simulating")
+    sim = Simulator(scene)
+    results = [sim.run(s) for s in scene.spec.scenarios]
     with atomic_dir(out_dir) as tmp:
         if progress:
             progress("writing the USD stage")
-        write_stage(scene.twin, tmp)
+        write_stage(scene.twin, tmp, radio_map=sim.baseline_map, radio_key=sim.baseline_key,
+                    scenarios=results)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        kpis = {"scene": scene.name, "scenarios": {r.name: r.kpi_json() for r in results}}
+        (tmp / "kpis.json").write_text(json.dumps(kpis, indent=1, allow_nan=False) + "\n",
+                                       encoding="utf-8")
     out = Path(out_dir).resolve()
     return BuildResult(out_dir=out, root_layer=out / "twin.usda", summary=summary)

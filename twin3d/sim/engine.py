@@ -30,6 +30,10 @@ __all__ = ["StepResult", "ScenarioResult", "Simulator", "simulate", "MAX_QUEUE_D
 
 #: Queueing delay of a saturated link: a router buffer of 50 ms at line rate.
 MAX_QUEUE_DELAY_S = 0.05
+#: The coverage grid spans the radio sites and buildings plus this margin, metres.
+RADIO_MARGIN_M = 200.0
+#: Largest coverage grid simulated, points (about 1 GB of float32 per 30 cells).
+MAX_GRID_POINTS = 8_000_000
 
 
 @dataclass
@@ -65,6 +69,14 @@ class ScenarioResult:
         """[{"t": step, "hour": h, kpi: value, ...}] for kpis.json and tables."""
         return [{"t": s.t, "hour": s.hour, **s.kpis, "cascade_waves": len(s.waves)} for s in self.steps]
 
+    def kpi_json(self) -> dict:
+        """This scenario for kpis.json: steps with KPIs (NaN as null), events and waves."""
+        steps = []
+        for row, s in zip(self.kpi_table(), self.steps):
+            clean = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+            steps.append({**clean, "events": list(s.events), "waves": list(s.waves)})
+        return {"description": self.spec.description, "step_s": self.spec.step_s, "steps": steps}
+
 
 def _describe(ev) -> str:
     what = ev.target or ev.area
@@ -94,19 +106,42 @@ class Simulator:
         self._maps: dict[bytes, RadioMap] = {}
         self.core = spec.traffic.core
         if self.cells:
+            self.radio_bounds = self._radio_bounds()
             if self.core is None:
                 cos = [s.id for s in twin.sites.values() if s.kind == "central_office"]
                 if len(cos) != 1:
                     raise InputError(spec.path, "a scene with radio cells needs the core site that "
                                      "backhaul runs to", "[traffic]", "core")
                 self.core = cos[0]
-            base = self.radio(np.array([twin.sites[c.site_id].state == "up" for c in self.cells]))
+            up = np.array([twin.sites[c.site_id].state == "up" for c in self.cells])
+            base = self.radio(up)
+            #: The radio map with every site in its scene state: the signal layer.
+            self.baseline_map, self.baseline_key = base, np.packbits(up).tobytes()
             self.weights = grid_demand_weights(base.indoor, base.building_height_m)
             self.xs, self.ys = base.grid.centers()
             self.cell_bw_hz = np.array([c.bandwidth_hz for c in self.cells])
             self.cell_site = np.array([self.site_ids.index(c.site_id) for c in self.cells])
         else:
+            self.baseline_map, self.baseline_key = None, None
             self.base_demands = self._backbone_demands()
+
+    def _radio_bounds(self) -> tuple[float, float, float, float]:
+        """Radio sites and buildings, plus a margin: not a backbone's whole extent."""
+        pts = [self.twin.sites[c.site_id].xyz_m[:2] for c in self.cells]
+        if len(self.twin.buildings):
+            import shapely
+            b = shapely.bounds(self.twin.buildings.footprints)
+            pts += list(b[:, :2]) + list(b[:, 2:])
+        p = np.array(pts)
+        lo, hi = p.min(axis=0) - RADIO_MARGIN_M, p.max(axis=0) + RADIO_MARGIN_M
+        step = self.scene.spec.radio.grid_m
+        n = int(np.ceil((hi[0] - lo[0]) / step)) * int(np.ceil((hi[1] - lo[1]) / step))
+        if n > MAX_GRID_POINTS:
+            raise InputError(self.scene.spec.path, f"the coverage grid would hold {n:,} points "
+                             f"(over {MAX_GRID_POINTS:,}): the radio sites span "
+                             f"{(hi[0] - lo[0]) / 1e3:.1f} x {(hi[1] - lo[1]) / 1e3:.1f} km; "
+                             "raise grid_m", "[radio]", "grid_m")
+        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
     def radio(self, active: np.ndarray) -> RadioMap:
         """The radio map for a set of active cells (cached by the set)."""
@@ -115,7 +150,7 @@ class Simulator:
             r = self.scene.spec.radio
             self._maps[key] = radio_map(self.twin, model=r.model, grid_m=r.grid_m,
                                         ue_height_m=r.ue_height_m, noise_figure_db=r.noise_figure_db,
-                                        cell_active=active)
+                                        cell_active=active, bounds=self.radio_bounds)
         return self._maps[key]
 
     def _backbone_demands(self) -> dict[tuple[str, str], float]:

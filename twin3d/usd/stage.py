@@ -123,11 +123,15 @@ def write_root_layer(path: Path, sublayers: Sequence[str], twin: Twin) -> Path:
     return Path(path)
 
 
-def write_stage(twin: Twin, out_dir: Path) -> Path:
-    """Write the twin's base stage into ``out_dir``.
+def write_stage(twin: Twin, out_dir: Path, radio_map=None, radio_key: bytes | None = None,
+                scenarios: Sequence = ()) -> Path:
+    """Write the twin's stage into ``out_dir``.
 
     Writes ``out_dir/layers/base.usdc`` (geometry, see
-    :mod:`twin3d.usd.base`) and the root ``out_dir/twin.usda``.
+    :mod:`twin3d.usd.base`), with a radio map ``layers/signal.usdc``
+    (:mod:`twin3d.usd.signal`), one ``layers/scenarios/<name>.usdc`` and root
+    ``scenarios/<name>.usda`` per scenario result (:mod:`twin3d.usd.scenario`),
+    and the root ``out_dir/twin.usda`` over base and signal.
 
     Parameters
     ----------
@@ -135,6 +139,12 @@ def write_stage(twin: Twin, out_dir: Path) -> Path:
         The twin to write.
     out_dir : Path
         Folder to write into (created if missing; files are replaced).
+    radio_map : RadioMap, optional
+        The map of the signal layer (every site in its scene state).
+    radio_key : bytes, optional
+        That map's key among the scenario results' radio maps.
+    scenarios : sequence of ScenarioResult
+        Simulated scenarios.
 
     Returns
     -------
@@ -153,7 +163,18 @@ def write_stage(twin: Twin, out_dir: Path) -> Path:
     write_base_layer(twin, base)
     set_stage_metadata(base, twin)
     base.Save()
-    return write_root_layer(out_dir / ROOT_NAME, [BASE_LAYER], twin)
+    layers = [BASE_LAYER]
+    if radio_map is not None:
+        from .signal import write_signal_layer
+        write_signal_layer(twin, radio_map, out_dir / SIGNAL_LAYER)
+        layers.insert(0, SIGNAL_LAYER)
+    for result in scenarios:
+        from .scenario import write_scenario_layer
+        root, layer = scenario_paths(out_dir, result.name)
+        write_scenario_layer(twin, result, layer, signal_maps=None if radio_map is not None else {},
+                             signal_key=radio_key)
+        write_scenario_stage(out_dir, result.name, None, twin, len(result.steps))
+    return write_root_layer(out_dir / ROOT_NAME, layers, twin)
 
 
 def scenario_stem(name: str) -> str:
