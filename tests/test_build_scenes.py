@@ -202,3 +202,47 @@ core = "R1"
     ids = [i for c in prims_under(stage, "/World/Buildings") for i in c.GetAttribute("twin:building_ids").Get()]
     assert "G1" in ids and len(ids) == len(twin.buildings)
     assert validate_stage(result.root_layer).errors == []
+
+
+def test_helsinki_build_writes_scenarios_signal_and_kpis(helsinki):
+    out, stage, _ = helsinki
+    kpis = json.loads((out / "kpis.json").read_text())
+    names = ["baseline_day", "fiber_cut_evening_peak", "site_outage", "stadium_surge", "ddos_core",
+             "night_energy_saving"]
+    assert list(kpis["scenarios"]) == names
+    steps = kpis["scenarios"]["fiber_cut_evening_peak"]["steps"]
+    assert [s["t"] for s in steps] == list(range(24))
+    assert steps[18]["events"] == ["fiber_cut F-01"]
+    for key in ("coverage_pct", "sinr_p50_db", "throughput_p50_bps", "offered_bps", "served_bps",
+                "dropped_bps", "util_max", "util_mean", "latency_p50_ms", "latency_p95_ms",
+                "failed_elements", "energy_w"):
+        assert isinstance(steps[0][key], (int, float)), key
+    # the twin root shows the signal over the base
+    assert stage.GetPrimAtPath("/World/Signal/RSRP").IsValid()
+    for name in names:
+        root = out / "scenarios" / f"{name}.usda"
+        scen = Usd.Stage.Open(str(root))
+        assert (scen.GetStartTimeCode(), scen.GetEndTimeCode()) == (0, 23)
+        link = scen.GetPrimAtPath("/World/Network/Links/F_01")
+        state = link.GetAttribute("twin:state")
+        assert len(state.GetTimeSamples()) == 24
+        if name == "fiber_cut_evening_peak":
+            assert [state.Get(t) for t in (17, 18, 21, 22)] == ["up", "cut", "cut", "up"]
+            util = link.GetAttribute("twin:utilization")
+            assert util.Get(19) == 0.0 and util.Get(17) > 0.0
+        assert validate_stage(root).errors == []
+
+
+def test_backbone_build_has_no_signal_but_a_cascade(tmp_path):
+    result = twin3d.build(twin3d.load_scene(SCENES / "nordic_backbone.toml"), tmp_path / "out")
+    assert not (tmp_path / "out" / "layers" / "signal.usdc").exists()
+    kpis = json.loads((tmp_path / "out" / "kpis.json").read_text())
+    step = kpis["scenarios"]["link_failure_cascade"]["steps"][21]
+    assert step["coverage_pct"] is None          # no radio in a backbone: null, not NaN
+    assert [w["wave"] for w in step["waves"]] == [1, 2]
+    scen = Usd.Stage.Open(str(tmp_path / "out" / "scenarios" / "link_failure_cascade.usda"))
+    tripped = scen.GetPrimAtPath("/World/Network/Links/Kouvola__Lahti")
+    assert tripped.GetAttribute("twin:id").Get() == "Kouvola--Lahti"
+    assert tripped.GetAttribute("twin:state").Get(20) == "up"
+    assert tripped.GetAttribute("twin:state").Get(21) == "tripped"
+    assert validate_stage(tmp_path / "out" / "scenarios" / "link_failure_cascade.usda").errors == []

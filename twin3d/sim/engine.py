@@ -226,7 +226,10 @@ class Simulator:
             else:
                 demands = {k: v * factor for k, v in self.base_demands.items()}
                 offered = carried = sum(demands.values())
-                kpis, key, power = {}, None, np.zeros(len(self.site_ids))
+                # no radio: the radio KPIs are undefined (NaN here, null in kpis.json)
+                kpis = dict.fromkeys(("coverage_pct", "sinr_p5_db", "sinr_p50_db", "sinr_p95_db",
+                                      "throughput_p5_bps", "throughput_p50_bps"), float("nan"))
+                key, power = None, np.zeros(len(self.site_ids))
             for ev in state.ddos:      # attack traffic from every other live site
                 srcs = [s for s in self.site_ids if s != ev.target and state.site_state[s] in ("up", "sleep")]
                 for s in srcs:
