@@ -97,3 +97,35 @@ def test_higher_threshold_stops_the_cascade(scene_path):
     # so 1.5 G is lost in all (not 1.5 G per span)
     assert s1.kpis["dropped_bps"] == pytest.approx(1.5e9)
     assert s1.kpis["served_bps"] == pytest.approx(7.5e9)
+
+
+def test_add_capacity_prevents_the_trips(scene_path):
+    text = scene_path.read_text().replace(
+        'events = [{ t = 1, kind = "fiber_cut", target = "AB" }',
+        'events = [{ t = 0, kind = "add_capacity", target = "AD", factor = 2.0 }, '
+        '{ t = 0, kind = "add_capacity", target = "DB", factor = 2.0 }, '
+        '{ t = 1, kind = "fiber_cut", target = "AB" }')
+    scene_path.write_text(text)
+    s1 = simulate(twin3d.load_scene(scene_path))["cut"].steps[1]
+    # D's spans now hold 6 G: 4.5 on each branch is 0.75 of C's and of D's spans
+    assert s1.waves == [] and s1.kpis["util_max"] == pytest.approx(0.75)
+    assert s1.kpis["served_bps"] == pytest.approx(9e9)
+
+
+def test_planned_site_added_and_power_outage(scene_path, tmp_path):
+    sites = json.loads((tmp_path / "sites.geojson").read_text())
+    for f in sites["features"]:
+        if f["properties"]["id"] == "C":
+            f["properties"]["state"] = "down"          # planned, not built yet
+    (tmp_path / "sites.geojson").write_text(json.dumps(sites))
+    text = scene_path.read_text().replace(
+        'events = [{ t = 1, kind = "fiber_cut", target = "AB" }, { t = 3, kind = "restore", target = "AB" }]',
+        'events = [{ t = 1, kind = "add_site", target = "C" }, { t = 2, kind = "power_outage", target = "C" }]')
+    text = text.replace("trip_utilization = 1.2", "trip_utilization = 9.0")
+    scene_path.write_text(text)
+    res = simulate(twin3d.load_scene(scene_path))["cut"]
+    c = res.site_ids.index("C")
+    assert [s.site_state[c] for s in res.steps] == ["down", "up", "off", "off"]
+    # with the direct link up, all traffic stays on it whatever C does
+    assert all(s.kpis["served_bps"] == pytest.approx(9e9) for s in res.steps)
+    assert res.steps[0].kpis["failed_elements"] == 1 and res.steps[1].kpis["failed_elements"] == 0
