@@ -173,6 +173,23 @@ def demo(output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help=
     raise typer.Exit(1 if report.errors else 0)
 
 
+def _register_command_modules() -> None:
+    """Commands kept in modules of their own (``cli_view``, ``cli_export``) add
+    themselves to ``app`` through their ``register(app)``."""
+    import importlib
+    for name in ("cli_view", "cli_export"):
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__package__}.{name}":
+                continue
+            raise
+        module.register(app)
+
+
+_register_command_modules()
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: run the app; an InputError becomes one line and exit status 2."""
     try:
