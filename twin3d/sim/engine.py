@@ -208,65 +208,73 @@ class Simulator:
                                                  sleeping=state.site_state[sid] == "sleep")))
         return power
 
+    def _offer(self, state: StepState, factor: float):
+        """Demands of one step: (demands, offered, carried, kpis, power, radio key).
+
+        ``offered`` is what users ask for; ``carried`` what enters the
+        backhaul (after the air interface, plus any attack traffic).
+        """
+        if self.cells:
+            demands, offered, carried, kpis, power, active = self._radio_step(state, factor)
+            key = np.packbits(active).tobytes()
+        else:
+            demands = {k: v * factor for k, v in self.base_demands.items()}
+            offered = carried = sum(demands.values())
+            # no radio: the radio KPIs are undefined (NaN here, null in kpis.json)
+            kpis = dict.fromkeys(("coverage_pct", "sinr_p5_db", "sinr_p50_db", "sinr_p95_db",
+                                  "throughput_p5_bps", "throughput_p50_bps"), float("nan"))
+            key, power = None, np.zeros(len(self.site_ids))
+        for ev in state.ddos:      # attack traffic from every other live site
+            srcs = [s for s in self.site_ids if s != ev.target and state.site_state[s] in ("up", "sleep")]
+            for s in srcs:
+                demands[(s, ev.target)] = demands.get((s, ev.target), 0.0) + ev.bps / len(srcs)
+            offered += ev.bps
+            carried += ev.bps
+        return demands, offered, carried, kpis, power, key
+
+    def step(self, timeline: Timeline, t: int) -> StepResult:
+        """Simulate step ``t`` of the timeline's scenario (records trips on it)."""
+        scenario, traffic = timeline.scenario, self.scene.spec.traffic
+        hour = scenario.start_hour + t * scenario.step_s / 3600.0
+        state = timeline.state(t)
+        demands, offered, carried, kpis, power, key = self._offer(
+            state, float(profile_factor(hour, scenario.profile)))
+        link_up = np.array([state.link_state[l] == "up" for l in self.link_ids])
+        node_up = np.array([state.site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes])
+        cap = self.link_capacity_bps * np.array([state.capacity_factor[l] for l in self.link_ids])
+        events = [_describe(e) for e in state.events]
+        casc = route_with_cascade(self.router, demands, link_up, node_up, cap,
+                                  traffic.trip_utilization, traffic.routing, events)
+        timeline.trip([w for wave in casc.waves for w in wave.tripped], t)
+        edge_cap = cap[self.router.link]
+        routing = self.router.route(demands, mode=traffic.routing, link_up=casc.link_up,
+                                    node_up=node_up, capacity_bps=edge_cap,
+                                    edge_delay_s=lambda load, _c: np.minimum(
+                                        link_delay_s(load, edge_cap), MAX_QUEUE_DELAY_S))
+        # what the backhaul loses: unroutable demands and tail drops on overloaded links
+        lost = float(routing.demand_bps.sum() - routing.delivered_bps.sum())
+        served = max(0.0, carried - lost)
+        link_state = [("tripped" if (link_up[i] and not casc.link_up[i]) else state.link_state[l])
+                      for i, l in enumerate(self.link_ids)]
+        site_state = [state.site_state[s] for s in self.site_ids]
+        kpis.update(transport_kpis(casc.link_util, casc.link_up, routing.latency_s, routing.demand_bps))
+        kpis.update({"offered_bps": offered, "served_bps": served, "dropped_bps": offered - served,
+                     "failed_elements": float(sum(s != "up" for s in link_state)
+                                              + sum(s in ("down", "off") for s in site_state)),
+                     "energy_w": float(power.sum())})
+        link_load = np.zeros(len(self.link_ids))
+        np.maximum.at(link_load, self.router.link, routing.load_bps)
+        site_load = np.zeros(len(self.site_ids))
+        for (a, b), v in demands.items():   # backhaul counts at the site, other traffic at its source
+            site_load[self.site_ids.index(b if a == self.core else a)] += v
+        return StepResult(t, hour, kpis, link_load, casc.link_util, link_state, site_state, site_load,
+                          power, key, [w.as_dict() for w in casc.waves], events)
+
     def run(self, scenario: ScenarioSpec) -> ScenarioResult:
         """Simulate every step of one scenario."""
-        spec = self.scene.spec
         timeline = Timeline(scenario, self.link_ids, self.site_ids,
                             {s.id: s.state for s in self.twin.sites.values()})
-        steps = []
-        for t in range(scenario.steps):
-            hour = scenario.start_hour + t * scenario.step_s / 3600.0
-            factor = float(profile_factor(hour, scenario.profile))
-            state = timeline.state(t)
-            if self.cells:
-                # offered: what users ask for; carried: what the air interface
-                # delivers into the backhaul
-                demands, offered, carried, kpis, power, active = self._radio_step(state, factor)
-                key = np.packbits(active).tobytes()
-            else:
-                demands = {k: v * factor for k, v in self.base_demands.items()}
-                offered = carried = sum(demands.values())
-                # no radio: the radio KPIs are undefined (NaN here, null in kpis.json)
-                kpis = dict.fromkeys(("coverage_pct", "sinr_p5_db", "sinr_p50_db", "sinr_p95_db",
-                                      "throughput_p5_bps", "throughput_p50_bps"), float("nan"))
-                key, power = None, np.zeros(len(self.site_ids))
-            for ev in state.ddos:      # attack traffic from every other live site
-                srcs = [s for s in self.site_ids if s != ev.target and state.site_state[s] in ("up", "sleep")]
-                for s in srcs:
-                    demands[(s, ev.target)] = demands.get((s, ev.target), 0.0) + ev.bps / len(srcs)
-                offered += ev.bps
-                carried += ev.bps
-            link_up = np.array([state.link_state[l] == "up" for l in self.link_ids])
-            node_up = np.array([state.site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes])
-            cap = self.link_capacity_bps * np.array([state.capacity_factor[l] for l in self.link_ids])
-            casc = route_with_cascade(self.router, demands, link_up, node_up, cap,
-                                      spec.traffic.trip_utilization, spec.traffic.routing,
-                                      [_describe(e) for e in state.events])
-            timeline.trip([w for wave in casc.waves for w in wave.tripped], t)
-            edge_cap = cap[self.router.link]
-            routing = self.router.route(demands, mode=spec.traffic.routing, link_up=casc.link_up,
-                                        node_up=node_up, capacity_bps=edge_cap,
-                                        edge_delay_s=lambda load, _c: np.minimum(
-                                            link_delay_s(load, edge_cap), MAX_QUEUE_DELAY_S))
-            # what the backhaul loses: unroutable demands and tail drops on overloaded links
-            lost = float(routing.demand_bps.sum() - routing.delivered_bps.sum())
-            served = max(0.0, carried - lost)
-            kpis.update(transport_kpis(casc.link_util, casc.link_up, routing.latency_s, routing.demand_bps))
-            link_state = [("tripped" if (link_up[i] and not casc.link_up[i]) else state.link_state[l])
-                          for i, l in enumerate(self.link_ids)]
-            site_state = [state.site_state[s] for s in self.site_ids]
-            kpis.update({"offered_bps": offered, "served_bps": served, "dropped_bps": offered - served,
-                         "failed_elements": float(sum(s != "up" for s in link_state)
-                                                  + sum(s in ("down", "off") for s in site_state)),
-                         "energy_w": float(power.sum())})
-            per_link_load = np.zeros(len(self.link_ids))
-            np.maximum.at(per_link_load, self.router.link, routing.load_bps)
-            site_load = np.zeros(len(self.site_ids))
-            for (a, b), v in demands.items():
-                site_load[self.site_ids.index(b if a == self.core else a)] += v
-            steps.append(StepResult(t, hour, kpis, per_link_load, casc.link_util, link_state, site_state,
-                                    site_load, power, key, [w.as_dict() for w in casc.waves],
-                                    [_describe(e) for e in state.events]))
+        steps = [self.step(timeline, t) for t in range(scenario.steps)]
         used = {s.radio_key for s in steps if s.radio_key is not None}
         return ScenarioResult(scenario.name, scenario, self.link_ids, self.site_ids, steps,
                               {k: self._maps[k] for k in used})
