@@ -101,10 +101,17 @@ def test_root_layer_metadata_and_sublayer(small):
     assert UsdGeom.GetStageUpAxis(stage) == "Z"
     assert UsdGeom.GetStageMetersPerUnit(stage) == 1.0
     assert stage.GetDefaultPrim().GetPath() == Sdf.Path("/World")
-    assert list(stage.GetRootLayer().subLayerPaths) == ["./layers/base.usdc"]
-    # The root is small and readable: no geometry in it.
+    # /World comes in by reference (a stronger variant can then override it)
+    layer = stage.GetRootLayer()
+    assert list(layer.subLayerPaths) == []
+    refs = layer.GetPrimAtPath("/World").referenceList.prependedItems
+    assert [(r.assetPath, str(r.primPath)) for r in refs] == [("./layers/base.usdc", "/World")]
+    assert stage.GetPrimAtPath("/World").GetTypeName() == "Xform"
+    # The root is small and readable: no geometry and no attribute of /World in it.
     text = root.read_text()
-    assert text.startswith("#usda") and "def " not in text
+    assert text.startswith("#usda") and len(text) < 2000
+    assert not layer.GetPrimAtPath("/World").properties
+    assert {p.name for p in layer.rootPrims} == {"World", "CesiumGeoreference"}
 
 
 def test_base_layer_opens_alone_with_same_metadata(small):
@@ -165,9 +172,16 @@ def test_site_attributes(small):
     assert prim.GetAttribute("twin:lon_deg").Get() == s.lon
     assert np.allclose(UsdGeom.Xformable(prim).ComputeLocalToWorldTransform(0).ExtractTranslation(),
                        s.xyz_m, atol=1e-6)
-    tower = UsdGeom.Cylinder(prim.GetChild("Tower"))
-    assert tower.GetHeightAttr().Get() == 30.0 and tower.GetAxisAttr().Get() == "Z"
-    assert tower.GetExtentAttr().Get() is not None
+    # an instance of the unit tower, scaled to the site's height
+    tower = prim.GetChild("Tower")
+    assert tower.IsInstance()
+    assert tower.GetAttribute("xformOp:scale").Get()[2] == pytest.approx(30.0)
+    geom = UsdGeom.Cylinder(tower.GetChild("Geom"))
+    assert geom.GetHeightAttr().Get() == 1.0 and geom.GetAxisAttr().Get() == "Z"
+    # the unit tower stands on z = 0 and reaches z = 1 before the instance's scale
+    box = UsdGeom.BBoxCache(Usd.TimeCode.Default(), ["default"]).ComputeUntransformedBound(tower)
+    rng = box.ComputeAlignedRange()
+    assert rng.GetMin()[2] == pytest.approx(0.0) and rng.GetMax()[2] == pytest.approx(1.0)
 
 
 def test_prim_name_rules():
@@ -360,7 +374,7 @@ def test_sector_panels_face_their_azimuth(small):
     site_prim = stage.GetPrimAtPath("/World/Network/Sites/S1")
     for n, cell in enumerate(twin.sites["S1"].cells, start=1):
         prim = site_prim.GetChild(f"Sector_{n}")
-        assert prim.GetTypeName() == "Cube"
+        assert prim.IsInstance() and prim.GetChild("Geom").GetTypeName() == "Cube"
         assert prim.GetAttribute("twin:azimuth_deg").Get() == cell.azimuth_deg
         m = UsdGeom.Xformable(prim).ComputeLocalToWorldTransform(Usd.TimeCode.Default())
         out = np.array(m.TransformDir((1.0, 0.0, 0.0)))

@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 from .errors import InputError
 from .loader import Scene
 
-__all__ = ["BuildResult", "atomic_dir", "build", "scene_summary"]
+__all__ = ["BuildResult", "atomic_dir", "build", "scene_summary", "export_scene"]
 
 
 @dataclass
@@ -127,3 +127,47 @@ def build(scene: Scene, out_dir: str | Path,
                                        encoding="utf-8")
     out = Path(out_dir).resolve()
     return BuildResult(out_dir=out, root_layer=out / "twin.usda", summary=summary)
+
+
+def export_scene(scene: Scene, out: str | Path, fmt: str | None = None,
+                 scenario: str | None = None, all_: bool = False) -> list[Path]:
+    """Build a scene in a temporary folder and export its scenarios.
+
+    Parameters
+    ----------
+    scene : Scene
+        A loaded scene with at least one ``[[scenario]]``.
+    out : str or Path
+        The file to write (one scenario), or the folder (``all_``).
+    fmt : {"usdz", "usdc", "usda"}, optional
+        Default: the suffix of ``out``, or usdz for a folder.
+    scenario : str, optional
+        The scenario to export; default the scene's first.
+    all_ : bool
+        Export every scenario into ``out/<scenario>.<fmt>``.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    InputError
+        The scene has no scenarios, or names no such scenario.
+    """
+    from .usd.export import export_all, export_scenario
+    from .usd.stage import scenario_paths
+
+    names = [s.name for s in scene.spec.scenarios]
+    if not names:
+        raise InputError(scene.spec.path, "the scene has no [[scenario]] to export")
+    if scenario is not None and scenario not in names:
+        raise InputError(scene.spec.path, f"unknown scenario '{scenario}' (the scene has: "
+                         f"{', '.join(names)})", field="scenario")
+    with tempfile.TemporaryDirectory(prefix="twin3d-export-") as tmp:
+        result = build(scene, Path(tmp) / "out")
+        if all_:
+            return export_all(result.out_dir, out, fmt or "usdz")
+        root, _ = scenario_paths(result.out_dir, scenario or names[0])
+        return [export_scenario(root, out, fmt)]

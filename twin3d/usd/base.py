@@ -8,6 +8,8 @@ Layout (kinds in brackets)::
       Network                 Xform [group]   Sites/<id> [component], Links/<id>
       Streets                 Xform [group]   Streets: one BasisCurves
       Looks                   Scope           UsdPreviewSurface materials
+      Prototypes              Scope (class)   Tower, Panel: shared by instances
+    /CesiumGeoreference       the origin, for Cesium for Omniverse
 
 Meshes are written the way validators and RTX want them: flat per-face
 normals (interpolation ``uniform``), ``subdivisionScheme = "none"``,

@@ -4,7 +4,8 @@ A bound material hides a prim's ``primvars:displayColor`` in RTX and Storm
 unless the material reads it. Each material here feeds its diffuseColor from
 a ``UsdPrimvarReader_float3`` reading ``displayColor``, so per-face colours
 (and the per-step colours a scenario layer writes later) still show; the
-reader's fallback is the colour used where a prim has none.
+reader's fallback is the colour used where a prim has none. Every material
+is opaque (``inputs:opacity = 1``).
 
 Examples
 --------
@@ -36,7 +37,7 @@ LOOKS: dict[str, tuple[tuple[float, float, float], float, float]] = {
 
 
 def _material(looks: Sdf.PrimSpec, name: str, color: tuple[float, float, float],
-              roughness: float, metallic: float) -> str:
+              roughness: float, metallic: float, opacity: float = 1.0) -> str:
     mat = define(looks, name, "Material")
     path = str(mat.path)
     reader = define(mat, "DisplayColor", "Shader")
@@ -51,6 +52,9 @@ def _material(looks: Sdf.PrimSpec, name: str, color: tuple[float, float, float],
     diffuse.connectionPathList.explicitItems = [Sdf.Path(f"{path}/DisplayColor.outputs:result")]
     set_attr(surf, "inputs:roughness", "float", float(roughness))
     set_attr(surf, "inputs:metallic", "float", float(metallic))
+    # opaque: no scene asks for transparency (RTX treats a missing opacity as 1
+    # too, but an explicit value keeps a renderer's default out of it)
+    set_attr(surf, "inputs:opacity", "float", float(opacity))
     set_attr(surf, "outputs:surface", "token")
 
     out = set_attr(mat, "outputs:surface", "token")

@@ -11,6 +11,18 @@ the unit their name carries.
 
 Azimuths are clockwise from north, so a panel's outward axis (its local +X)
 is (sin az, cos az, 0) before downtilt; tilt turns it down by ``tilt_deg``.
+
+Towers and sector panels are native instances: ``Sites/<id>/Tower`` and
+``Sites/<id>/Sector_<n>`` are instanceable Xforms that reference one of the
+two prototypes in ``/World/Prototypes`` (a ``class``, so it never renders
+itself): a unit cylinder standing on z = 0 and a unit cube, each a child
+``Geom``. The instance prim keeps everything that differs per site: its
+transform (the tower's scale is radius, radius, height), its ``twin:``
+attributes and a constant ``primvars:displayColor``, which the prototype's
+``Geom`` inherits (primvar inheritance; the prototype authors no colour of
+its own), so a scenario's per-site tower colour still shows. A scenario
+layer's overs target the instance prims themselves, never the ``Geom``
+inside (an opinion inside an instance proxy is ignored).
 """
 
 from __future__ import annotations
@@ -22,7 +34,11 @@ from ..model import Link, Site, Twin
 from .scale import SceneScale
 from .sdfutil import bind_material, define, extent_of, prim_names, set_attr, set_xform_ops
 
-__all__ = ["NODE_KINDS", "author_network", "panel_rotation_deg"]
+__all__ = ["NODE_KINDS", "PROTOTYPES_PATH", "author_prototypes", "author_network",
+           "panel_rotation_deg"]
+
+#: Where the shared geometry of towers and panels lives (a ``class`` prim).
+PROTOTYPES_PATH = "/World/Prototypes"
 
 #: Site kinds drawn as a building block instead of a mast.
 NODE_KINDS = frozenset({"central_office", "co", "pop", "router", "core", "datacenter",
@@ -55,6 +71,42 @@ def _color(prim: Sdf.PrimSpec, rgb) -> None:
              interpolation="constant")
 
 
+def author_prototypes(world: Sdf.PrimSpec, looks: dict[str, str]) -> Sdf.PrimSpec:
+    """Author ``/World/Prototypes`` (class): ``Tower`` (unit cylinder, base at z = 0,
+    radius 1, height 1) and ``Panel`` (unit cube), each with a bound ``Geom`` child.
+
+    Call inside a ChangeBlock, before :func:`author_network` references them.
+    """
+    protos = Sdf.PrimSpec(world, "Prototypes", Sdf.SpecifierClass, "Scope")
+    tower = define(protos, "Tower", "Xform")
+    geom = define(tower, "Geom", "Cylinder")
+    set_attr(geom, "axis", "token", "Z", uniform=True)
+    set_attr(geom, "height", "double", 1.0)
+    set_attr(geom, "radius", "double", 1.0)
+    set_attr(geom, "extent", "float3[]", np.array([[-1.0, -1.0, -0.5], [1.0, 1.0, 0.5]], np.float32))
+    set_xform_ops(geom, translate=(0.0, 0.0, 0.5))
+    bind_material(geom, looks["Tower"])
+    panel = define(protos, "Panel", "Xform")
+    geom = define(panel, "Geom", "Cube")
+    set_attr(geom, "size", "double", 1.0)
+    set_attr(geom, "extent", "float3[]", np.array([[-0.5] * 3, [0.5] * 3], np.float32))
+    bind_material(geom, looks["Sector"])
+    return protos
+
+
+def _instance(parent: Sdf.PrimSpec, name: str, prototype: str, material: str) -> Sdf.PrimSpec:
+    """An instanceable Xform referencing ``/World/Prototypes/<prototype>``.
+
+    The material is bound on the instance as well as in the prototype, so
+    a binding computed on the instance prim names the same material.
+    """
+    prim = define(parent, name, "Xform")
+    prim.instanceable = True
+    prim.referenceList.prependedItems = [Sdf.Reference("", Sdf.Path(f"{PROTOTYPES_PATH}/{prototype}"))]
+    bind_material(prim, material)
+    return prim
+
+
 def _site(parent: Sdf.PrimSpec, name: str, site: Site, scale: SceneScale,
           looks: dict[str, str]) -> None:
     prim = define(parent, name, "Xform", kind="component")
@@ -80,23 +132,15 @@ def _site(parent: Sdf.PrimSpec, name: str, site: Site, scale: SceneScale,
         radius = edge / 2.0
     else:
         radius = scale.tower_radius_m
-        tower = define(prim, "Tower", "Cylinder")
-        set_attr(tower, "axis", "token", "Z", uniform=True)
-        set_attr(tower, "height", "double", height)
-        set_attr(tower, "radius", "double", radius)
-        set_attr(tower, "extent", "float3[]",
-                 np.array([[-radius, -radius, -height / 2], [radius, radius, height / 2]]))
-        set_xform_ops(tower, translate=(0.0, 0.0, height / 2.0))
+        tower = _instance(prim, "Tower", "Tower", looks["Tower"])
+        set_xform_ops(tower, scale=(radius, radius, height))
         _color(tower, _SITE_COLOR)
-        bind_material(tower, looks["Tower"])
 
     depth, width, tall = scale.panel_size_m
     for n, cell in enumerate(site.cells, start=1):
         az = np.radians(cell.azimuth_deg)
         off = radius + depth / 2.0
-        panel = define(prim, f"Sector_{n}", "Cube")
-        set_attr(panel, "size", "double", 1.0)
-        set_attr(panel, "extent", "float3[]", np.array([[-0.5] * 3, [0.5] * 3], np.float32))
+        panel = _instance(prim, f"Sector_{n}", "Panel", looks["Sector"])
         set_xform_ops(panel, translate=(off * np.sin(az), off * np.cos(az), height),
                       rotate_z_deg=panel_rotation_deg(cell.azimuth_deg),
                       rotate_y_deg=float(cell.tilt_deg), scale=(depth, width, tall))
@@ -105,7 +149,6 @@ def _site(parent: Sdf.PrimSpec, name: str, site: Site, scale: SceneScale,
                      "beamwidth_deg", "gain_dbi"):
             set_attr(panel, f"twin:{attr}", "double", float(getattr(cell, attr)), custom=True)
         _color(panel, _SECTOR_COLOR)
-        bind_material(panel, looks["Sector"])
 
 
 def _link(parent: Sdf.PrimSpec, name: str, link: Link, scale: SceneScale) -> None:
@@ -139,6 +182,8 @@ def author_network(world: Sdf.PrimSpec, twin: Twin, scale: SceneScale,
     original id is kept in ``twin:id``). Links share one material, bound
     on /World/Network/Links and inherited by every curve.
     """
+    if world.nameChildren.get("Prototypes") is None:
+        author_prototypes(world, looks)
     net = define(world, "Network", "Xform", kind="group")
     sites = define(net, "Sites", "Xform", kind="group")
     for sid, name in sorted(prim_names(twin.sites).items(), key=lambda kv: kv[1]):

@@ -1,11 +1,20 @@
-"""The twin's root stage: a small ASCII layer over binary sublayers.
+"""The twin's root stages: small ASCII layers over binary layers.
 
 :func:`write_stage` writes ``layers/base.usdc`` (all geometry, binary, fast to
-write and load) and the root ``twin.usda`` that sublayers it. The root layer
-is small and readable: stage metadata (Z up, metres, defaultPrim World), the
-georeference in ``customLayerData["twin3d"]`` and the sublayer list. Later
-layers (signal, scenarios) are added by passing more sublayers to
-:func:`write_root_layer`; a sublayer listed first is stronger.
+write and load) and the combined root ``twin.usda``
+(:func:`write_combined_root`). The root layer is small and readable: stage
+metadata (Z up, metres, defaultPrim World), the georeference in
+``customLayerData["twin3d"]`` and as a ``/CesiumGeoreference`` prim, and
+``/World``, which brings the signal and base layers in by reference and
+offers a ``scenario`` variant set: each variant references one scenario
+layer's ``/World``. Opinion strength (LIVRPS): a reference authored inside
+a variant is stronger than ``/World``'s own references, so the selected
+scenario's time samples win over the base and signal layers' defaults; the
+root authors no attribute values itself.
+
+:func:`write_root_layer` writes the older form, a root that only sublayers
+(a sublayer listed first is stronger); tests and tools that stack layers by
+hand use it.
 
 Every layer written here carries the same stage metadata, so each one also
 opens alone as a valid stage.
@@ -35,15 +44,16 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-from pxr import Sdf, UsdGeom
+from pxr import Sdf, UsdGeom, Vt
 
 from ..errors import InputError
 from ..model import Twin
 from .base import write_base_layer
-from .georef import georef_metadata
+from .georef import author_cesium_georeference, georef_metadata
 
 __all__ = ["ROOT_NAME", "BASE_LAYER", "SIGNAL_LAYER", "SCENARIO_DIR", "TIME_CODES_PER_SECOND",
-           "new_layer", "set_stage_metadata", "set_time_metadata", "write_root_layer",
+           "VARIANT_SET", "new_layer", "set_stage_metadata", "set_time_metadata", "write_root_layer",
+           "write_combined_root",
            "write_stage", "scenario_stem", "scenario_paths", "write_scenario_stage"]
 
 #: File name of the root layer inside the output folder.
@@ -59,6 +69,8 @@ SCENARIO_DIR = "scenarios"
 #: USD applies no time scaling between them.
 TIME_CODES_PER_SECOND = 2.0
 DEFAULT_PRIM = "World"
+#: The variant set on /World of the combined stage: one variant per scenario.
+VARIANT_SET = "scenario"
 
 
 def new_layer(path: Path) -> Sdf.Layer:
@@ -123,15 +135,69 @@ def write_root_layer(path: Path, sublayers: Sequence[str], twin: Twin) -> Path:
     return Path(path)
 
 
+def write_combined_root(path: Path, references: Sequence[str], twin: Twin,
+                        scenarios: Sequence[tuple[str, str, int]] = (),
+                        time_codes_per_second: float = TIME_CODES_PER_SECOND) -> Path:
+    """Write the combined root: /World by reference, a ``scenario`` variant set.
+
+    Parameters
+    ----------
+    path : Path
+        The root layer file (``OUT/twin.usda``).
+    references : sequence of str
+        Layers whose ``/World`` the root's ``/World`` references, relative
+        to ``path``, strongest first (``["./layers/signal.usdc",
+        "./layers/base.usdc"]``).
+    twin : Twin
+        Source of the metadata (scene name, origin).
+    scenarios : sequence of (name, layer, steps)
+        One variant per scenario: its variant name (:func:`scenario_stem` of
+        the name), the scenario layer relative to ``path``, and its step
+        count. The first is the default selection; the time code range
+        covers the longest scenario.
+    time_codes_per_second : float
+        Playback rate; must equal the scenario layers'.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    layer = new_layer(Path(path))
+    with Sdf.ChangeBlock():
+        set_stage_metadata(layer, twin)
+        # /World: kind and type come from the referenced base layer
+        world = Sdf.PrimSpec(layer, DEFAULT_PRIM, Sdf.SpecifierDef)
+        world.referenceList.prependedItems = [Sdf.Reference(r, Sdf.Path(f"/{DEFAULT_PRIM}"))
+                                              for r in references]
+        if scenarios:
+            vset = Sdf.VariantSetSpec(world, VARIANT_SET)
+            for name, layer_path, _ in scenarios:
+                variant = Sdf.VariantSpec(vset, scenario_stem(name))
+                variant.primSpec.referenceList.prependedItems = [
+                    Sdf.Reference(layer_path, Sdf.Path(f"/{DEFAULT_PRIM}"))]
+            world.variantSetNameList.prependedItems = [VARIANT_SET]
+            world.variantSelections[VARIANT_SET] = scenario_stem(scenarios[0][0])
+            set_time_metadata(layer, max(steps for _, _, steps in scenarios), time_codes_per_second)
+            meta = dict(layer.customLayerData["twin3d"])
+            meta["scenarios"] = Vt.StringArray([scenario_stem(n) for n, _, _ in scenarios])
+            layer.customLayerData = {"twin3d": meta}
+        author_cesium_georeference(layer, twin.frame)
+    layer.Save()
+    return Path(path)
+
+
 def write_stage(twin: Twin, out_dir: Path, radio_map=None, radio_key: bytes | None = None,
                 scenarios: Sequence = ()) -> Path:
     """Write the twin's stage into ``out_dir``.
 
     Writes ``out_dir/layers/base.usdc`` (geometry, see
-    :mod:`twin3d.usd.base`), with a radio map ``layers/signal.usdc``
-    (:mod:`twin3d.usd.signal`), one ``layers/scenarios/<name>.usdc`` and root
-    ``scenarios/<name>.usda`` per scenario result (:mod:`twin3d.usd.scenario`),
-    and the root ``out_dir/twin.usda`` over base and signal.
+    :mod:`twin3d.usd.base`, and the ``/CesiumGeoreference`` prim), with a
+    radio map ``layers/signal.usdc`` (:mod:`twin3d.usd.signal`), one
+    ``layers/scenarios/<name>.usdc`` and root ``scenarios/<name>.usda`` per
+    scenario result (:mod:`twin3d.usd.scenario`), and the combined root
+    ``out_dir/twin.usda`` (:func:`write_combined_root`: base and signal by
+    reference, one ``scenario`` variant per result).
 
     Parameters
     ----------
@@ -162,19 +228,22 @@ def write_stage(twin: Twin, out_dir: Path, radio_map=None, radio_key: bytes | No
     base = new_layer(out_dir / BASE_LAYER)
     write_base_layer(twin, base)
     set_stage_metadata(base, twin)
+    author_cesium_georeference(base, twin.frame)
     base.Save()
     layers = [BASE_LAYER]
     if radio_map is not None:
         from .signal import write_signal_layer
         write_signal_layer(twin, radio_map, out_dir / SIGNAL_LAYER)
         layers.insert(0, SIGNAL_LAYER)
+    variants = []
     for result in scenarios:
         from .scenario import write_scenario_layer
         root, layer = scenario_paths(out_dir, result.name)
         write_scenario_layer(twin, result, layer, signal_maps=None if radio_map is not None else {},
                              signal_key=radio_key)
         write_scenario_stage(out_dir, result.name, None, twin, len(result.steps))
-    return write_root_layer(out_dir / ROOT_NAME, layers, twin)
+        variants.append((result.name, f"./layers/{SCENARIO_DIR}/{layer.name}", len(result.steps)))
+    return write_combined_root(out_dir / ROOT_NAME, layers, twin, variants)
 
 
 def scenario_stem(name: str) -> str:

@@ -1,0 +1,67 @@
+"""``twin3d export``: scenarios as self-contained OpenUSD files for Omniverse.
+
+``twin3d export [SCENE|STAGE] --scenario NAME --format usdz -o FILE`` writes
+one scenario; ``--all -o FOLDER`` writes every scenario as
+``FOLDER/<scenario>.<format>``. A SCENE (``.toml``) is built first in a
+temporary folder (simulation included); a STAGE is exported as it is: a
+scenario root ``OUT/scenarios/<name>.usda``, a combined ``OUT/twin.usda``
+(``--scenario`` picks the variant) or a build folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import InputError
+
+__all__ = ["register"]
+
+
+def _export(source: Optional[Path], scenario: Optional[str], fmt: Optional[str],
+            output: Optional[Path], all_: bool) -> list[Path]:
+    from .cli import _load, _status
+    from .usd.export import FORMATS, export_all, export_scenario
+
+    if fmt is not None and fmt.lower() not in FORMATS:
+        raise InputError(output or ".", f"unknown export format '{fmt}' (use one of "
+                         f"{', '.join(FORMATS)})", field="format")
+    if all_ and scenario:
+        raise InputError(source or ".", "give either --scenario or --all, not both")
+    if output is None:
+        output = Path("exports") if all_ else Path(f"{scenario or 'scenario'}.{fmt or 'usdz'}")
+    if source is not None and not source.exists():
+        raise InputError(source, "no such scene, stage or build folder")
+    if source is None or source.suffix.lower() == ".toml":
+        from .output import export_scene
+        sc = _load(source)
+        with _status("building and exporting"):
+            return export_scene(sc, output, fmt, scenario, all_)
+    with _status(f"exporting {source.name}"):
+        if all_:
+            return export_all(source, output, fmt or "usdz")
+        root = source / "twin.usda" if source.is_dir() else source
+        return [export_scenario(root, output, fmt, variant=scenario)]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``export`` command to the twin3d app."""
+
+    @app.command()
+    def export(source: Optional[Path] = typer.Argument(
+                   None, help="Scene TOML, root stage (.usda) or build folder "
+                              "(default: the bundled Helsinki scene)."),
+               scenario: Optional[str] = typer.Option(None, "--scenario", "-s",
+                                                      help="Scenario to export (default: the first)."),
+               fmt: Optional[str] = typer.Option(None, "--format", "-f",
+                                                 help="usdz | usdc | usda (default: from -o, else usdz)."),
+               output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                                     help="Output file, or folder with --all."),
+               all_: bool = typer.Option(False, "--all", help="Every scenario, into the -o folder.")
+               ) -> None:
+        """Export scenarios as self-contained, validated OpenUSD files (USDZ for Omniverse)."""
+        from .cli import out
+        for path in _export(source, scenario, fmt, output, all_):
+            out.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)
