@@ -1,0 +1,135 @@
+"""The page: a 3D view and a drawer (vuetify3).
+
+Drawer, top to bottom: scenario, layers (radio map RSRP/SINR/best server or
+off; one switch per stage group), time slider with play/pause, legends,
+KPI charts, inspector of the picked element with its what-if actions and
+their KPI change, find box, USDZ export. Elements carry ``id``s the
+end-to-end tests use.
+"""
+
+from __future__ import annotations
+
+from trame.ui.vuetify3 import SinglePageWithDrawerLayout
+from trame.widgets import html
+from trame.widgets import vuetify3 as v3
+from trame_pyvista.widgets import PyVistaLocalView
+
+__all__ = ["build_ui"]
+
+_COMPACT = {"density": "compact", "hide_details": True}
+
+
+def _section(title: str) -> None:
+    html.Div(title, classes="text-overline mt-2", style="line-height: 1.6")
+
+
+def build_ui(server, engine):
+    """Lay out the page; returns the 3D view widget."""
+    state, ctrl = server.state, server.controller
+    state.trame__title = "twin3d viewer"
+    with SinglePageWithDrawerLayout(server, theme=("theme", "dark")) as layout:
+        layout.title.set_text("twin3d")
+        with layout.toolbar:
+            v3.VSpacer()
+            html.Div("{{ scenario }} · step {{ step }}{{ hour_label }}", id="status",
+                     classes="text-body-2 mr-4")
+            html.Span("{{ frame }}", id="frame", style="display: none")
+            with v3.VBtn(icon=True, click=ctrl.home_camera, id="home-btn", **{"title": "home view"}):
+                v3.VIcon("mdi-home")
+
+        with layout.drawer as drawer:
+            drawer.width = 340
+            with html.Div(classes="px-3 pb-6"):
+                _section("Scenario")
+                v3.VSelect(v_model=("scenario",), items=("scenario_names",), id="scenario-select",
+                           **_COMPACT, variant="outlined")
+                html.Div("{{ scenario_description }}", classes="text-caption mt-1")
+
+                _section("Layers")
+                with v3.VBtnToggle(v_model=("signal",), mandatory=True, density="compact",
+                                   divided=True, variant="outlined", id="signal-toggle"):
+                    v3.VBtn("off", value="off", size="small")
+                    v3.VBtn("{{ v }}", v_for="v in signal_names", key="v", value=("v",), size="small")
+                with html.Div(classes="d-flex flex-wrap"):
+                    v3.VCheckbox(v_for="g in group_names", key="g", label=("g",),
+                                 v_model=("layers[g]",), **_COMPACT,
+                                 update_modelValue="flushState('layers')")
+
+                _section("Time")
+                with html.Div(classes="d-flex align-center"):
+                    with v3.VBtn(icon=True, size="small", variant="text", id="play-btn",
+                                 click="playing = !playing"):
+                        v3.VIcon("{{ playing ? 'mdi-pause' : 'mdi-play' }}")
+                    v3.VSlider(v_model_number=("step",), min=("step_min",), max=("step_max",), step=1,
+                               id="step-slider", **_COMPACT, classes="mx-2")
+                    html.Div("{{ step }}", classes="text-body-2", style="min-width: 2em")
+                html.Div("{{ step_events }}", classes="text-caption text-orange", id="step-events")
+
+                _section("Legend")
+                with html.Div(v_for="lg in legends", key="lg.title", classes="mb-1"):
+                    html.Div("{{ lg.title }} {{ lg.units ? '(' + lg.units + ')' : '' }}",
+                             classes="text-caption")
+                    html.Div(v_if="lg.gradient !== 'none'", style=("{ height: '10px', background: lg.gradient }",))
+                    with html.Div(v_if="lg.labels.length", classes="d-flex justify-space-between text-caption"):
+                        html.Span("{{ l }}", v_for="l in lg.labels", key="l")
+                    with html.Div(classes="d-flex flex-wrap"):
+                        with html.Span(v_for="s in lg.swatches", key="s.name", classes="mr-2 text-caption"):
+                            html.Span(style=("{ display: 'inline-block', width: '10px', height: '10px', "
+                                             "background: s.color }",))
+                            html.Span(" {{ s.name }}")
+
+                _section("KPIs")
+                html.Div(v_html=("kpi_svg",), id="kpi-charts")
+
+                _section("Inspector")
+                html.Div("Click a link or a site in the view.", v_if="!picked", classes="text-caption")
+                with html.Div(v_if="picked", id="inspector"):
+                    with v3.VTable(density="compact"):
+                        with html.Tbody():
+                            with html.Tr(v_for="r in picked.rows", key="r[0]"):
+                                html.Td("{{ r[0] }}", classes="text-caption")
+                                html.Td("{{ r[1] }}", classes="text-caption")
+                    with html.Div(classes="d-flex flex-wrap mt-1", v_if="whatif_enabled"):
+                        v3.VBtn("Cut link", v_if="picked.type === 'link'", id="whatif-cut", size="small",
+                                color="red", classes="mr-1 mb-1", click=(ctrl.whatif, "['cut']"),
+                                loading=("busy",))
+                        v3.VBtn("Fail site", v_if="picked.type === 'site'", id="whatif-fail",
+                                size="small", color="red", classes="mr-1 mb-1",
+                                click=(ctrl.whatif, "['fail']"), loading=("busy",))
+                        v3.VBtn("Surge here", v_if="picked.type === 'site'", id="whatif-surge",
+                                size="small", color="orange", classes="mr-1 mb-1",
+                                click=(ctrl.whatif, "['surge']"), loading=("busy",))
+                    html.Div("What-if needs the scene file (view a scene, not a stage).",
+                             v_if="!whatif_enabled", classes="text-caption")
+                with html.Div(v_if="kpi_delta.length", id="kpi-delta", classes="mt-2"):
+                    html.Div("{{ kpi_delta_title }}", classes="text-caption")
+                    with v3.VTable(density="compact"):
+                        with html.Thead():
+                            with html.Tr():
+                                for h in ("KPI", "before", "after", "change"):
+                                    html.Th(h, classes="text-caption")
+                        with html.Tbody():
+                            with html.Tr(v_for="r in kpi_delta", key="r.kpi", id=("'delta-' + r.kpi",)):
+                                html.Td("{{ r.kpi }} {{ r.unit ? '(' + r.unit + ')' : '' }}",
+                                        classes="text-caption")
+                                html.Td("{{ r.before }}", classes="text-caption")
+                                html.Td("{{ r.after }}", classes="text-caption")
+                                html.Td("{{ r.delta }}", classes="text-caption delta")
+
+                _section("Find")
+                v3.VAutocomplete(v_model=("find", None), items=("element_items",), id="find-box",
+                                 placeholder="link or site id", clearable=True, **_COMPACT,
+                                 variant="outlined")
+
+                _section("Export")
+                v3.VBtn("Download USDZ", id="export-btn", prepend_icon="mdi-download", size="small",
+                        block=True,
+                        click="utils.download(export_name, trigger('export_usdz'), 'model/vnd.usdz+zip')")
+                html.Div("{{ message }}", classes="text-caption mt-2", id="message")
+
+        with layout.content:
+            with v3.VContainer(fluid=True, classes="pa-0 fill-height"):
+                view = PyVistaLocalView(engine.plotter, id="view3d",
+                                        picking_modes=("picking_modes", ["click"]),
+                                        click=(ctrl.on_pick, "[$event]"))
+    return view

@@ -1,0 +1,227 @@
+"""End to end: the viewer in a real headless Chromium (WebGL through SwiftShader).
+
+Starts ``python3 -m twin3d view scenes/helsinki.toml`` on a free port, loads
+the page and checks what a person would: the 3D canvas is drawn, switching
+scenario and moving the time slider change the rendered colours, clicking a
+link shows its attributes, cutting it changes the KPIs, and the export
+button downloads a USDZ that pxr opens. Screenshots of every state go to
+``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+SERVER_READY_S = 90        # the Helsinki build takes ~5 s; a slow CI machine gets room
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
+pytest.importorskip("trame_pyvista", reason="the viewer extra is not installed")
+
+from PIL import Image  # noqa: E402  (pyvista's dependency)
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "twin3d", "view", "scenes/helsinki.toml",
+                             "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    deadline = time.monotonic() + SERVER_READY_S
+    try:
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                if proc.poll() is not None:
+                    break
+                continue
+            lines.append(line)
+            if line.startswith("twin3d viewer: http://"):
+                break
+        else:
+            pytest.fail("viewer not ready in time:\n" + "".join(lines))
+        if proc.poll() is not None:
+            pytest.fail("viewer exited:\n" + "".join(lines))
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+        pg.goto(server)
+        pg.wait_for_selector("canvas", timeout=30_000)
+        yield pg
+        browser.close()
+
+
+def canvas_rgb(page) -> np.ndarray:
+    """The 3D canvas as an (h, w, 3) array, from the browser's own rendering."""
+    png = page.locator("canvas").first.screenshot()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), float)
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"viewer_{name}.png"))
+
+
+def wait_drawn(page, timeout_s: float = 30.0) -> np.ndarray:
+    """Wait until the canvas shows a scene (not blank), and for it to settle."""
+    deadline = time.monotonic() + timeout_s
+    img = canvas_rgb(page)
+    while img.std() < 10 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        img = canvas_rgb(page)
+    return img
+
+
+def wait_changed(page, before: np.ndarray, timeout_s: float = 20.0, min_diff: float = 0.5) -> np.ndarray:
+    """Wait until the canvas differs from ``before`` (mean absolute difference per channel)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        time.sleep(0.4)
+        img = canvas_rgb(page)
+        diff = np.abs(img - before).mean() if img.shape == before.shape else 255.0
+        if diff > min_diff or time.monotonic() > deadline:
+            return img
+
+
+def diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).mean())
+
+
+def frame(page) -> int:
+    return int(page.inner_text("#frame") or 0)
+
+
+def wait_frame(page, old: int, timeout_s: float = 20.0) -> None:
+    page.wait_for_function(f"() => Number(document.querySelector('#frame').textContent) > {old}",
+                           timeout=timeout_s * 1000)
+
+
+def choose_scenario(page, name: str) -> None:
+    page.locator(".v-select", has=page.locator("#scenario-select")).locator(".v-field").click()
+    page.get_by_role("option", name=name, exact=True).click()
+    page.wait_for_function(f"() => document.querySelector('#status').textContent.includes({name!r})")
+
+
+def test_canvas_is_drawn(page):
+    img = wait_drawn(page)
+    shot(page, "01_loaded")
+    assert img.shape[0] > 300 and img.shape[1] > 300
+    # a blank (or failed WebGL) canvas is one colour; the twin has many
+    assert img.std() > 20, f"canvas looks blank (pixel std {img.std():.1f})"
+    assert len(np.unique(img.reshape(-1, 3)[::37], axis=0)) > 50
+    assert "baseline_day" in page.inner_text("#status")
+
+
+def test_scenario_switch_changes_colours(page):
+    before = wait_drawn(page)
+    old = frame(page)
+    choose_scenario(page, "night_energy_saving")   # three sites asleep at step 0: the map changes
+    wait_frame(page, old)
+    after = wait_changed(page, before)
+    shot(page, "02_scenario_night_energy_saving")
+    assert diff(before, after) > 0.5
+
+
+def test_time_slider_changes_colours(page):
+    before = canvas_rgb(page)
+    old = frame(page)
+    thumb = page.locator(".v-slider-thumb").first
+    thumb.focus()
+    for _ in range(8):                      # step 8: the sleeping sites woke at step 6
+        thumb.press("ArrowRight")
+    page.wait_for_function("() => document.querySelector('#status').textContent.includes('step 8')")
+    wait_frame(page, old)
+    after = wait_changed(page, before)
+    shot(page, "03_step_8")
+    assert diff(before, after) > 0.5
+    # the KPI charts follow: the marker sits at the new step
+    assert page.locator("#kpi-charts svg").first.get_attribute("data-step") == "8"
+
+
+def test_click_link_shows_attributes(page):
+    page.locator(".v-autocomplete", has=page.locator("#find-box")).locator(".v-field").click()
+    page.keyboard.type("F-02")
+    page.get_by_role("option", name="F-02", exact=True).click()
+    time.sleep(1.5)                          # the camera flies to the link
+    box = page.locator("canvas").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#inspector", timeout=15_000)
+    shot(page, "04_picked_link")
+    text = page.inner_text("#inspector")
+    assert "F-02" in text
+    for field in ("state", "load", "utilization", "capacity", "latency"):
+        assert field in text
+    assert "100.00 Gbit/s" in text          # the fibre's capacity in the scene data
+
+
+def test_cut_link_changes_kpis(page):
+    old = frame(page)
+    page.click("#whatif-cut")
+    page.wait_for_selector("#kpi-delta", timeout=60_000)
+    wait_frame(page, old)
+    time.sleep(1.0)
+    shot(page, "05_cut_F-02")
+    assert "cut F-02 @8" in page.inner_text("#status")
+    deltas = {row.get_attribute("id").removeprefix("delta-"): row.locator("td.delta").inner_text()
+              for row in page.locator("#kpi-delta tbody tr").all()}
+    assert deltas["failed_elements"] == "+1"
+    # traffic on the ring reroutes the long way: some other KPI moves too
+    assert any(v not in ("+0", "-0", "-") for k, v in deltas.items() if k != "failed_elements"), deltas
+    # the inspector now shows the link cut
+    assert "cut" in page.inner_text("#inspector")
+
+
+def test_export_downloads_usdz(page, tmp_path):
+    from pxr import Usd, UsdGeom
+    with page.expect_download(timeout=60_000) as dl:
+        page.click("#export-btn")
+    target = tmp_path / "scenario.usdz"
+    dl.value.save_as(str(target))
+    shot(page, "06_exported")
+    stage = Usd.Stage.Open(str(target))
+    assert stage is not None
+    assert UsdGeom.GetStageUpAxis(stage) == "Z"
+    link = stage.GetPrimAtPath("/World/Network/Links/F_02")
+    assert link.IsValid()
+    # the export is the what-if scenario shown: F-02 cut from step 8
+    assert link.GetAttribute("twin:state").Get(10) == "cut"
+    assert link.GetAttribute("twin:state").Get(0) == "up"
+    shutil.copy(target, ARTIFACTS / "viewer_export.usdz")
