@@ -164,7 +164,7 @@ def test_info_lists_counts(tmp_path):
 
 
 def test_demo_builds_default_scene(tmp_path):
-    res = run_cli("demo", "-o", tmp_path / "demo")
+    res = run_cli("demo", "--no-serve", "-o", tmp_path / "demo")
     assert res.returncode == 0, res.stderr
     assert "0 errors" in res.stdout
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())

@@ -158,19 +158,27 @@ def simulate(scene: Path = typer.Argument(..., help="Scene TOML."),
 
 
 @app.command()
-def demo(output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help="Output folder.")) -> None:
-    """Build the bundled Helsinki scene and validate the stage."""
+def demo(output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help="Output folder."),
+         serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the browser viewer after the build."),
+         host: str = typer.Option("127.0.0.1", "--host", help="Address the viewer listens on."),
+         port: int = typer.Option(8080, "--port", help="Port the viewer listens on.")) -> None:
+    """Build the bundled Helsinki scene, validate it, and serve it in the browser."""
     from .output import build as build_scene
     from .usd.validate import validate_stage
     sc = _load(None)
-    with _status("writing the stage") as update:
+    with _status("simulating and writing the stage") as update:
         result = build_scene(sc, output, progress=update)
     _print_summary(result.summary, max_listed=0)
     with _status("validating the stage"):
         report = validate_stage(result.root_layer)
     out.print(f"validators: {len(report.rules)} rules run, {len(report.errors)} errors")
     out.print(f"wrote {result.root_layer}: open it in usdview or NVIDIA Omniverse")
-    raise typer.Exit(1 if report.errors else 0)
+    if report.errors:
+        raise typer.Exit(1)
+    if serve:
+        from .cli_view import serve_demo
+        # the scene, not the built stage: what-if actions re-simulate it
+        serve_demo(sc.spec.path, host, port)
 
 
 def _register_command_modules() -> None:

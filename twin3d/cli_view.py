@@ -25,8 +25,8 @@ def viewer_available() -> bool:
 
 def _serve(source: Optional[Path], host: str, port: int) -> None:
     if not viewer_available():
-        raise InputError("twin3d view", "the viewer is not installed: "
-                         "pip install -e \".[view]\"")
+        raise InputError("twin3d view", "the viewer's packages are missing: "
+                         "python3 -m pip install -e .")
     if source is not None and not source.exists():
         raise InputError(source, "scene or stage not found")
     if not 0 <= port <= 65535:

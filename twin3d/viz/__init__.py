@@ -3,5 +3,5 @@
 Reads any composed stage (Z or Y up, any metersPerUnit) and merges its
 geometry into a few meshes with colour arrays (:mod:`.parts`); time steps
 and scenario switches recolour those arrays (:mod:`.timeline`). Needs
-PyVista (``pip install -e ".[view]"``); nothing here imports trame.
+PyVista; nothing here imports trame.
 """
