@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import json
+
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,3 +29,52 @@ def write_scene(tmp_path):
         return p
 
     return _write
+
+
+#   A ---------- B        direct link, 10 Gbit/s
+#   A -- C -- B           6 Gbit/s per span
+#   A -- D -- B           3 Gbit/s per span
+CASCADE_SITES = {"A": (24.90, 60.20), "B": (25.00, 60.20), "C": (24.95, 60.25), "D": (24.95, 60.15)}
+CASCADE_LINKS = [("AB", "A", "B", 10e9), ("AC", "A", "C", 6e9), ("CB", "C", "B", 6e9),
+                 ("AD", "A", "D", 3e9), ("DB", "D", "B", 3e9)]
+CASCADE_TOML = """
+[scene]
+name = "cascade"
+[[source]]
+path = "sites.geojson"
+role = "sites"
+[[source]]
+path = "links.geojson"
+role = "links"
+[[source]]
+path = "demands.csv"
+role = "demands"
+[traffic]
+demand = "file"
+routing = "ecmp"
+metric = "hops"
+trip_utilization = 1.2
+[[scenario]]
+name = "cut"
+steps = 4
+profile = "flat"
+events = [{ t = 1, kind = "fiber_cut", target = "AB" }, { t = 3, kind = "restore", target = "AB" }]
+"""
+
+
+def feature_collection(features) -> str:
+    """A GeoJSON FeatureCollection as text."""
+    return json.dumps({"type": "FeatureCollection", "features": list(features)})
+
+
+def write_cascade_scene(folder: Path) -> Path:
+    """The hand-worked cascade scene (9 Gbit/s A->B, see CASCADE_LINKS) in ``folder``."""
+    (folder / "sites.geojson").write_text(feature_collection(
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(xy)},
+         "properties": {"id": k, "kind": "pop"}} for k, xy in CASCADE_SITES.items()))
+    (folder / "links.geojson").write_text(feature_collection(
+        {"type": "Feature", "geometry": None, "properties": {"id": i, "a": a, "b": b, "capacity_bps": c}}
+        for i, a, b, c in CASCADE_LINKS))
+    (folder / "demands.csv").write_text("src,dst,demand_bps\nA,B,9e9\n")
+    (folder / "cascade.toml").write_text(CASCADE_TOML)
+    return folder / "cascade.toml"

@@ -9,50 +9,11 @@ import pytest
 import twin3d
 from twin3d.sim.engine import simulate
 
-#   A ---------- B        direct link, 10 Gbit/s
-#   A -- C -- B           6 Gbit/s per span
-#   A -- D -- B           3 Gbit/s per span
-SITES = {"A": (24.90, 60.20), "B": (25.00, 60.20), "C": (24.95, 60.25), "D": (24.95, 60.15)}
-LINKS = [("AB", "A", "B", 10e9), ("AC", "A", "C", 6e9), ("CB", "C", "B", 6e9),
-         ("AD", "A", "D", 3e9), ("DB", "D", "B", 3e9)]
-
+from conftest import write_cascade_scene
 
 @pytest.fixture
 def scene_path(tmp_path):
-    sites = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(xy)},
-         "properties": {"id": k, "kind": "pop"}} for k, xy in SITES.items()]}
-    links = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": None,
-         "properties": {"id": i, "a": a, "b": b, "capacity_bps": c}} for i, a, b, c in LINKS]}
-    (tmp_path / "sites.geojson").write_text(json.dumps(sites))
-    (tmp_path / "links.geojson").write_text(json.dumps(links))
-    (tmp_path / "demands.csv").write_text("src,dst,demand_bps\nA,B,9e9\n")
-    p = tmp_path / "cascade.toml"
-    p.write_text("""
-[scene]
-name = "cascade"
-[[source]]
-path = "sites.geojson"
-role = "sites"
-[[source]]
-path = "links.geojson"
-role = "links"
-[[source]]
-path = "demands.csv"
-role = "demands"
-[traffic]
-demand = "file"
-routing = "ecmp"
-metric = "hops"
-trip_utilization = 1.2
-[[scenario]]
-name = "cut"
-steps = 4
-profile = "flat"
-events = [{ t = 1, kind = "fiber_cut", target = "AB" }, { t = 3, kind = "restore", target = "AB" }]
-""")
-    return p
+    return write_cascade_scene(tmp_path)
 
 
 def test_cut_trips_two_waves_and_replays(scene_path):

@@ -25,7 +25,7 @@ from twin3d.usd.signal import signal_primvars, write_signal_layer
 from twin3d.usd.stage import (BASE_LAYER, SIGNAL_LAYER, scenario_paths, scenario_stem,
                               write_root_layer, write_scenario_stage)
 
-from conftest import SCENES
+from conftest import SCENES, write_cascade_scene
 
 RADIO_SITES = {"CO": (24.9440, 60.1700, "central_office", []),
                "S1": (24.9400, 60.1710, "macro", [0, 120, 240]),
@@ -64,34 +64,6 @@ steps = 3
 events = [{ t = 0, kind = "site_outage", target = "S3" }]
 """
 
-CASCADE_SITES = {"A": (24.90, 60.20), "B": (25.00, 60.20), "C": (24.95, 60.25), "D": (24.95, 60.15)}
-CASCADE_LINKS = [("AB", "A", "B", 10e9), ("AC", "A", "C", 6e9), ("CB", "C", "B", 6e9),
-                 ("AD", "A", "D", 3e9), ("DB", "D", "B", 3e9)]
-CASCADE_TOML = """
-[scene]
-name = "cascade"
-[[source]]
-path = "sites.geojson"
-role = "sites"
-[[source]]
-path = "links.geojson"
-role = "links"
-[[source]]
-path = "demands.csv"
-role = "demands"
-[traffic]
-demand = "file"
-routing = "ecmp"
-metric = "hops"
-trip_utilization = 1.2
-[[scenario]]
-name = "cut"
-steps = 4
-profile = "flat"
-events = [{ t = 1, kind = "fiber_cut", target = "AB" }, { t = 3, kind = "restore", target = "AB" }]
-"""
-
-
 def _features(items):
     return json.dumps({"type": "FeatureCollection", "features": items})
 
@@ -107,18 +79,6 @@ def _write_radio_scene(folder):
         for i, a, b, c in RADIO_LINKS]))
     (folder / "radio.toml").write_text(RADIO_TOML)
     return folder / "radio.toml"
-
-
-def _write_cascade_scene(folder):
-    (folder / "sites.geojson").write_text(_features([
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(xy)},
-         "properties": {"id": k, "kind": "pop"}} for k, xy in CASCADE_SITES.items()]))
-    (folder / "links.geojson").write_text(_features([
-        {"type": "Feature", "geometry": None, "properties": {"id": i, "a": a, "b": b, "capacity_bps": c}}
-        for i, a, b, c in CASCADE_LINKS]))
-    (folder / "demands.csv").write_text("src,dst,demand_bps\nA,B,9e9\n")
-    (folder / "cascade.toml").write_text(CASCADE_TOML)
-    return folder / "cascade.toml"
 
 
 @dataclasses.dataclass
@@ -155,7 +115,7 @@ def radio(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cascade(tmp_path_factory):
     """The backbone scene: no radio, no signal layer."""
-    scene = twin3d.load_scene(_write_cascade_scene(tmp_path_factory.mktemp("cascade_src")))
+    scene = twin3d.load_scene(write_cascade_scene(tmp_path_factory.mktemp("cascade_src")))
     res = Simulator(scene).run(scene.spec.scenarios[0])
     out = tmp_path_factory.mktemp("cascade_out")
     write_stage(scene.twin, out)
