@@ -11,6 +11,7 @@ Examples
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from pathlib import Path
@@ -37,13 +38,21 @@ def create_app(source: str | Path | None = None, server_name: str | None = None)
 
     from .engine import ViewerEngine
     from .state import bind
+    from .sync_cache import install
     from .ui import build_ui
+
+    install()       # a time step re-sends colours, not every actor's topology
 
     engine = ViewerEngine(source)
     server = get_server(server_name or f"twin3d-{id(engine)}", client_type="vue3")
     view = build_ui(server, engine)
     bind(server, engine, view)
     server.context.engine = engine
+    # Everything loaded so far lives as long as the server: move it out of the
+    # collector's sight, so a full collection (80-100 ms over the loaded
+    # scene's objects) cannot land inside a time step.
+    gc.collect()
+    gc.freeze()
     return server, engine
 
 

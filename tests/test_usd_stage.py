@@ -249,6 +249,10 @@ def test_streets_merged(small):
     assert list(curves.GetWidthsAttr().Get()) == [10.0, 5.0]
     assert curves.GetWidthsInterpolation() == "uniform"
     assert len(stage.GetPrimAtPath("/World/Streets").GetChildren()) == 1
+    # up-pointing normals: oriented curves, i.e. flat ribbons of those widths
+    normals = np.array(curves.GetNormalsAttr().Get(), float)
+    assert curves.GetNormalsInterpolation() == "vertex"
+    assert normals.shape == (5, 3) and np.all(normals == [0.0, 0.0, 1.0])
 
 
 # --- buildings -----------------------------------------------------------------------------

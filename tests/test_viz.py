@@ -3,7 +3,9 @@
 The main fixture is written by hand (tests/data/usd/hand_y_up_cm.usda: Y
 up, centimetres, a Mesh with uniform displayColor, a BasisCurves, a
 Cylinder and a Cube under a component), so the reader is checked against
-geometry whose metres we know, not against what twin3d writes.
+geometry whose metres we know, not against what twin3d writes. Ribbons
+and instances are checked on small in-memory stages of the same kind.
+Stages twin3d builds and exports are in test_viz_stages.py.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from pxr import Sdf, Usd, UsdGeom  # noqa: E402
 from twin3d.errors import InputError  # noqa: E402
 from twin3d.viz.legend import mesh_legend, utilization_legend  # noqa: E402
 from twin3d.viz.parts import RGB, recolor, stage_parts  # noqa: E402
-from twin3d.viz.read import element_of, open_stage, to_metres_z_up  # noqa: E402
-from twin3d.viz.scenarios import find_scenarios, scenario_record, steps_of  # noqa: E402
+from twin3d.viz.read import open_stage, to_metres_z_up  # noqa: E402
+from twin3d.viz.scenarios import find_scenarios, steps_of  # noqa: E402
 
 HAND = Path(__file__).parent / "data" / "usd" / "hand_y_up_cm.usda"
 
@@ -174,27 +176,89 @@ def test_legends():
     assert d["gradient"].startswith("linear-gradient(to right, rgb(68,1,84) 0.0%")
 
 
-@pytest.mark.slow
-def test_twin3d_stage_parts_and_scenarios(tmp_path):
-    """A stage twin3d built: few actors, signal maps as variants, scenarios with KPIs."""
-    import twin3d
-    scene = twin3d.load_scene(Path(__file__).parents[1] / "scenes" / "helsinki.toml")
-    twin3d.build(scene, tmp_path / "out")
-    scen = find_scenarios(tmp_path / "out")
-    assert set(scen) == {s.name for s in scene.spec.scenarios}
-    stage = scen["fiber_cut_evening_peak"].activate()
-    parts = stage_parts(stage, 0)
-    assert len(parts) < 20
-    sig = next(p for p in parts if p.variants)
-    assert sig.variants == ["RSRP", "SINR", "BestServer"] and sig.group == "Signal"
-    links = next(p for p in parts if p.name == "Network:curves")
-    f01 = next(s for s in links.slots if s.path.endswith("/F_01"))
-    before = np.asarray(links.mesh.cell_data[RGB])[f01.cells].copy()
-    recolor(links, stage, 18)                        # cut at step 18: dark grey
-    after = np.asarray(links.mesh.cell_data[RGB])[f01.cells]
-    assert not np.array_equal(before, after) and np.all(after == [64, 64, 64])
-    rec = scenario_record(stage, "fiber_cut_evening_peak")
-    assert len(rec["kpis"]["t"]) == 24 and element_of(stage.GetPrimAtPath(f01.path)).GetName() == "F_01"
+# --- oriented curves: flat ribbons -------------------------------------------------------
+
+def _road_stage(normals=None, up="Z", mpu=1.0, scale=1.0):
+    """An L-shaped road, 10 m east then 10 m north, 4 m wide, 1 m up (in stage units)."""
+    stage = Usd.Stage.CreateInMemory()
+    UsdGeom.SetStageUpAxis(stage, up)
+    UsdGeom.SetStageMetersPerUnit(stage, mpu)
+    u = scale        # metres -> stage units
+    pts = [(0, 0, 1), (10, 0, 1), (10, 10, 1)]
+    if up == "Y":    # (x, y, z) Z-up -> (x, z, -y) Y-up
+        pts = [(x, z, -y) for x, y, z in pts]
+    road = UsdGeom.BasisCurves.Define(stage, "/W/Roads/Road")
+    road.CreateTypeAttr("linear")
+    road.CreateCurveVertexCountsAttr([3])
+    road.CreatePointsAttr([tuple(c * u for c in p) for p in pts])
+    road.CreateWidthsAttr([4.0 * u])
+    road.SetWidthsInterpolation(UsdGeom.Tokens.constant)
+    if normals is not None:
+        road.CreateNormalsAttr([normals] * 3)
+        road.SetNormalsInterpolation(UsdGeom.Tokens.vertex)
+    road.CreateDisplayColorAttr([(0.3, 0.3, 0.3)])
+    return stage
+
+
+@pytest.mark.parametrize("up, mpu, scale, normal", [("Z", 1.0, 1.0, (0, 0, 1)),
+                                                    ("Y", 0.01, 100.0, (0, 1, 0))])
+def test_curves_with_normals_become_flat_ribbons(up, mpu, scale, normal):
+    (part,) = stage_parts(_road_stage(normal, up, mpu, scale))
+    assert part.name == "Roads:ribbons" and part.family == "ribbons"
+    mesh = part.mesh
+    assert mesh.n_cells == 2                       # one quad per segment
+    pts = np.asarray(mesh.points, float)
+    np.testing.assert_allclose(pts[:, 2], 1.0, atol=1e-4)        # flat, 1 m up
+    # 2 m either side of the centre line; the corner is mitred out to (12, -2) and (8, 2)
+    np.testing.assert_allclose(mesh.bounds, (0.0, 12.0, -2.0, 10.0, 1.0, 1.0), atol=1e-4)
+    # a mitred ribbon covers exactly length x width: 20 m x 4 m
+    assert mesh.area == pytest.approx(80.0, rel=1e-5)
+    normals = np.asarray(mesh.compute_normals(cell_normals=True, point_normals=False,
+                                              consistent_normals=False, auto_orient_normals=False,
+                                              split_vertices=False).cell_data["Normals"])
+    np.testing.assert_allclose(normals, [[0, 0, 1], [0, 0, 1]], atol=1e-6)   # facing up
+    assert np.all(np.asarray(mesh.cell_data[RGB]) == [77, 77, 77])       # 0.3 -> 76.5 -> 77
+
+
+def test_curves_without_normals_stay_tubes():
+    (part,) = stage_parts(_road_stage(None))
+    assert part.name == "Roads:curves"
+    b = part.mesh.bounds
+    assert b[5] - b[4] == pytest.approx(4.0, rel=0.05)          # a 4 m thick tube
+
+
+# --- native instances ----------------------------------------------------------------------
+
+def test_instances_drawn_through_proxies_with_inherited_colour():
+    stage = Usd.Stage.CreateInMemory()
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+    UsdGeom.SetStageMetersPerUnit(stage, 1.0)
+    stage.CreateClassPrim("/Protos")
+    UsdGeom.Xform.Define(stage, "/Protos/Box")
+    UsdGeom.Cube.Define(stage, "/Protos/Box/Geom").CreateSizeAttr(2.0)
+    for name, rgb, x in (("A", (1, 0, 0), 0.0), ("B", (0, 0, 1), 10.0)):
+        inst = UsdGeom.Xform.Define(stage, f"/W/Things/{name}")
+        inst.GetPrim().GetReferences().AddInternalReference("/Protos/Box")
+        inst.GetPrim().SetInstanceable(True)
+        inst.AddTranslateOp().Set((x, 0.0, 0.0))
+        color = UsdGeom.PrimvarsAPI(inst).CreatePrimvar("displayColor", Sdf.ValueTypeNames.Color3fArray,
+                                                        UsdGeom.Tokens.constant)
+        color.Set([rgb])
+    b_color = UsdGeom.PrimvarsAPI(stage.GetPrimAtPath("/W/Things/B")).GetPrimvar("displayColor")
+    b_color.Set([(0, 0, 1)], 0.0)
+    b_color.Set([(0, 1, 0)], 1.0)                  # B turns green at time 1
+    assert stage.GetPrimAtPath("/W/Things/A").IsInstance()
+    (part,) = stage_parts(stage, 0)
+    # the class itself is never drawn, only its two instances
+    assert part.name == "Things:shapes"
+    assert [sl.path for sl in part.slots] == ["/W/Things/A/Geom", "/W/Things/B/Geom"]
+    a, b = part.slots
+    rgb = np.asarray(part.mesh.cell_data[RGB])
+    assert np.all(rgb[a.cells] == [255, 0, 0]) and np.all(rgb[b.cells] == [0, 0, 255])
+    np.testing.assert_allclose(part.mesh.extract_cells(b.cells).bounds, (9, 11, -1, 1, -1, 1), atol=1e-6)
+    assert b.animated and not a.animated
+    assert recolor(part, stage, 1)
+    assert np.all(np.asarray(part.mesh.cell_data[RGB])[b.cells] == [0, 255, 0])
 
 
 def test_view_command_rejects_a_missing_source(tmp_path):

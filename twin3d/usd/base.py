@@ -6,7 +6,7 @@ Layout (kinds in brackets)::
       Terrain                 Xform [group]   Ground: grid Mesh on the ellipsoid
       Buildings               Xform [group]   Chunk_0000...: merged Meshes
       Network                 Xform [group]   Sites/<id> [component], Links/<id>
-      Streets                 Xform [group]   Streets: one BasisCurves
+      Streets                 Xform [group]   Streets: one BasisCurves (flat ribbons)
       Looks                   Scope           UsdPreviewSurface materials
       Prototypes              Scope (class)   Tower, Panel: shared by instances
     /CesiumGeoreference       the origin, for Cesium for Omniverse
@@ -14,8 +14,11 @@ Layout (kinds in brackets)::
 Meshes are written the way validators and RTX want them: flat per-face
 normals (interpolation ``uniform``), ``subdivisionScheme = "none"``,
 right-handed faces with outward normals, ``doubleSided = false``, an
-``extent``, and a ``displayColor`` per face. Buildings are merged into
-meshes of about :data:`MAX_FACES` faces; face ``f`` of a chunk belongs to
+``extent``, and a ``displayColor`` per face. Streets are linear BasisCurves
+with up-pointing ``normals``: oriented ribbons of the street's width lying
+flat just above the ground (links, without normals, stay round tubes).
+Buildings are merged into meshes of about :data:`MAX_FACES` faces; face
+``f`` of a chunk belongs to
 building ``twin:building_ids[primvars:twin:building_index[f]]``.
 
 Examples
@@ -41,7 +44,7 @@ from .network import author_network
 from .scale import SceneScale
 from .sdfutil import bind_material, define, extent_of, set_attr
 
-__all__ = ["MAX_FACES", "TERRAIN_CELLS", "scene_scale", "terrain_grid", "write_base_layer"]
+__all__ = ["MAX_FACES", "STREET_COLOR", "TERRAIN_CELLS", "scene_scale", "terrain_grid", "write_base_layer"]
 
 #: Faces per merged building mesh (RTX and Hydra like meshes of this size).
 MAX_FACES = 100_000
@@ -57,6 +60,9 @@ _STREET_WIDTH_M = {"motorway": 14.0, "trunk": 12.0, "primary": 10.0, "secondary"
                    "tertiary": 7.0, "residential": 5.0, "service": 3.5, "footway": 2.0,
                    "cycleway": 2.0, "path": 1.5, "pedestrian": 4.0}
 _STREET_FALLBACK_M = 4.0
+#: Asphalt: lighter and cooler than the dark grey of a cut link (0.25), so a
+#: cut fibre still stands out on the street it follows.
+STREET_COLOR = (0.42, 0.42, 0.45)
 
 
 def scene_scale(twin: Twin) -> SceneScale:
@@ -151,9 +157,14 @@ def _streets(world: Sdf.PrimSpec, twin: Twin, scale: SceneScale, looks: dict[str
     set_attr(curves, "curveVertexCounts", "int[]", np.array([len(s.xyz_m) for s in streets]))
     set_attr(curves, "points", "point3f[]", pts)
     set_attr(curves, "widths", "float[]", widths, interpolation="uniform")
+    # Normals make the curves oriented ribbons (widths are then ribbon
+    # widths): pointing up, the ribbon lies flat on the ground whatever the
+    # camera, where unoriented curves render as tubes or camera-facing strips.
+    set_attr(curves, "normals", "normal3f[]", np.tile(np.float32([0.0, 0.0, 1.0]), (len(pts), 1)),
+             interpolation="vertex")
     set_attr(curves, "extent", "float3[]", extent_of(pts, widths.max() / 2.0))
     set_attr(curves, "primvars:displayColor", "color3f[]",
-             np.array([[0.30, 0.30, 0.32]], np.float32), interpolation="constant")
+             np.array([STREET_COLOR], np.float32), interpolation="constant")
     set_attr(curves, "twin:street_ids", "string[]", [s.id for s in streets], custom=True)
     set_attr(curves, "twin:highway", "token[]", [s.highway for s in streets], custom=True)
 

@@ -3,8 +3,8 @@
 Each site is an Xform model (kind component) at its ground point, holding a
 mast (Cylinder) and one panel (Cube) per cell facing the cell's azimuth, or
 a building block (Cube) for central offices, PoPs and routers. Each link is
-a linear BasisCurves along its route, lifted so the tube rests on the
-ground. The twin's values ride along as ``twin:`` attributes: ids and
+a linear BasisCurves along its route (no normals: a round tube), lifted
+so the tube floats just over the street ribbons (:class:`~.scale.SceneScale`). The twin's values ride along as ``twin:`` attributes: ids and
 endpoints as strings, kind and state as tokens (a scenario layer overrides
 ``twin:state`` with time samples of the same type), numbers as doubles in
 the unit their name carries.

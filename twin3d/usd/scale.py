@@ -20,8 +20,8 @@ class SceneScale:
     Examples
     --------
     >>> s = SceneScale(3_000.0)
-    >>> s.link_width_m, s.tower_radius_m, s.link_lift_m
-    (2.0, 1.5, 1.0)
+    >>> s.link_width_m, s.tower_radius_m, s.street_lift_m, s.link_lift_m
+    (4.0, 1.5, 1.0, 5.0)
     >>> SceneScale(2_000_000.0).link_width_m
     1000.0
     """
@@ -35,19 +35,28 @@ class SceneScale:
 
     @property
     def link_width_m(self) -> float:
-        """Width of a link curve, metres."""
-        return max(2.0, self.extent_m / 2_000.0)
-
-    @property
-    def link_lift_m(self) -> float:
-        """Height of a link curve above its route: half its width, so the
-        tube rests on the ground rather than inside it."""
-        return self.link_width_m / 2.0
+        """Width (tube diameter) of a link curve, metres: 4 m in a city, so a
+        fibre stays a few pixels wide in the overview of a 2 km scene."""
+        return max(4.0, self.extent_m / 2_000.0)
 
     @property
     def street_lift_m(self) -> float:
-        """Height of street curves above the ground, clear of the terrain."""
-        return max(0.2, self.extent_m / 20_000.0)
+        """Height of the street ribbons above the ground, metres.
+
+        Above the signal maps (:data:`twin3d.usd.signal.LIFT_M`, 0.5 m) so a
+        flat street still shows over the map it crosses, and far enough from
+        them (0.5 m) not to flicker in a depth buffer at overview distance.
+        """
+        return max(1.0, self.extent_m / 20_000.0)
+
+    @property
+    def link_lift_m(self) -> float:
+        """Height of a link curve (the tube's axis) above its route, metres.
+
+        The tube's underside clears the street ribbons by half a width: the
+        fibre that follows a street is drawn over it, not inside it.
+        """
+        return self.street_lift_m + self.link_width_m
 
     @property
     def tower_radius_m(self) -> float:

@@ -8,6 +8,13 @@ under (``Terrain``, ``Buildings``, ``Network``, ``Signal``...) and by family
 or a scenario switch recolours by indexing, never rebuilding geometry, and a
 picked cell maps back to its prim.
 
+Curves become round tubes of their width, or flat ribbons when they
+author ``normals`` (USD's oriented curves: the twin's streets), so the
+browser draws what Storm and RTX draw. Instances are drawn through their
+instance proxies (the prototype's geometry at each instance, coloured by
+the displayColor the instance passes down); class prims such as
+``/World/Prototypes`` are abstract and never drawn themselves.
+
 Meshes of a group that share their points and faces exactly (the twin's
 RSRP, SINR and BestServer grids) are stored once, with one colour array per
 mesh: *variants* of the part, one shown at a time. Other invisible prims
@@ -32,11 +39,11 @@ from pxr import Usd, UsdGeom
 from vtkmodules.util.numpy_support import numpy_to_vtkIdTypeArray
 from vtkmodules.vtkCommonDataModel import vtkCellArray
 
-from .geometry import SHAPES, curve_arrays, mesh_arrays, shape_arrays
-from .read import element_of, face_colors, is_drawn, world_matrices
+from .geometry import SHAPES, curve_arrays, mesh_arrays, ribbon_polys, shape_arrays
+from .read import display_color, element_of, face_colors, is_drawn, world_matrices
 
-__all__ = ["Slot", "Part", "stage_parts", "group_of", "recolor", "refresh_animated", "slot_cell_colors", "to_rgb8",
-           "RGB", "TUBE_SIDES"]
+__all__ = ["Slot", "Part", "stage_parts", "drawable_prims", "group_of", "recolor", "refresh_animated",
+           "slot_cell_colors", "to_rgb8", "RGB", "TUBE_SIDES"]
 
 #: Name of the active colour array (uint8 RGB per cell) of every part.
 RGB = "rgb"
@@ -60,9 +67,9 @@ class Slot:
 class Part:
     """One merged mesh (one actor) and the bookkeeping to recolour and pick it."""
 
-    name: str                    # "<group>:<family>", e.g. "Network:curves"
+    name: str                    # "<group>:<family>", e.g. "Network:curves", "Streets:ribbons"
     group: str
-    family: str                  # meshes | shapes | curves
+    family: str                  # meshes | shapes | curves (tubes) | ribbons
     mesh: pv.PolyData            # cell array RGB (n_cells, 3) uint8 is the active scalars
     slots: list[Slot]
     cell_slot: np.ndarray        # (n_cells,) slot of each cell
@@ -138,7 +145,7 @@ def _coincident(arrays: list) -> list[list[int]]:
 
 
 def _animated(prim: Usd.Prim) -> bool:
-    pv_ = UsdGeom.PrimvarsAPI(prim).GetPrimvar("displayColor")
+    pv_ = display_color(prim)
     return bool(pv_) and pv_.ValueMightBeTimeVarying()
 
 
@@ -210,6 +217,37 @@ def _tube_part(name, group, prims, arrays) -> Part:
     return Part(name, group, "curves", mesh, slots, cslot, citem)
 
 
+def _ribbon_part(name, group, prims, arrays) -> Part:
+    """Oriented curves: one flat quad per segment (see :func:`.geometry.ribbon_polys`)."""
+    pts, quads, cell_slot, cell_item, slots = [], [], [], [], []
+    n_pts = n_cells = 0
+    for k, (prim, a) in enumerate(zip(prims, arrays)):
+        rp, rq, line = ribbon_polys(a.points, a.counts, a.radius_m, a.normals)
+        pts.append(rp)
+        quads.append(rq + n_pts)
+        cell_slot.append(np.full(len(rq), k, np.int32))
+        cell_item.append(a.curve_id[line].astype(np.int32))
+        slots.append(Slot(str(prim.GetPath()), str(element_of(prim).GetPath()),
+                          np.arange(n_cells, n_cells + len(rq)), a.n_items, a.item_vertices,
+                          _animated(prim)))
+        n_pts += len(rp)
+        n_cells += len(rq)
+    q = np.vstack(quads)
+    mesh = _polydata(np.vstack(pts), np.full(len(q), 4), q.ravel())
+    return Part(name, group, "ribbons", mesh, slots, np.concatenate(cell_slot), np.concatenate(cell_item))
+
+
+def drawable_prims(stage: Usd.Stage):
+    """Every prim of the composed stage a viewer may draw, in stage order.
+
+    Walks instance proxies (the geometry of native instances lives under
+    them) and skips inactive, undefined and abstract prims: a ``class``
+    such as ``/World/Prototypes`` holds geometry that renders only through
+    its instances.
+    """
+    return Usd.PrimRange(stage.GetPseudoRoot(), Usd.TraverseInstanceProxies(Usd.PrimDefaultPredicate))
+
+
 def stage_parts(stage: Usd.Stage, time=Usd.TimeCode.Default()) -> list[Part]:
     """Merge every drawn geometry prim of ``stage`` into parts, coloured at ``time``.
 
@@ -227,8 +265,7 @@ def stage_parts(stage: Usd.Stage, time=Usd.TimeCode.Default()) -> list[Part]:
         :data:`RGB` (uint8) and ``n_cells`` cells.
     """
     groups: dict[tuple[str, str], list[Usd.Prim]] = {}
-    it = iter(Usd.PrimRange(stage.GetPseudoRoot()))
-    for prim in it:
+    for prim in drawable_prims(stage):
         if not prim.IsActive() or prim.IsAbstract():
             continue
         fam = _family(prim)
@@ -244,9 +281,12 @@ def stage_parts(stage: Usd.Stage, time=Usd.TimeCode.Default()) -> list[Part]:
         name = f"{group}:{fam}"
         if fam == "curves":
             arrays = [curve_arrays(p, m) for p, m in zip(prims, mats)]
-            keep = [(p, a) for p, a in zip(prims, arrays) if a is not None]
-            if keep:
-                parts.append(_tube_part(name, group, *map(list, zip(*keep))))
+            tubes = [(p, a) for p, a in zip(prims, arrays) if a is not None and not a.oriented]
+            ribbons = [(p, a) for p, a in zip(prims, arrays) if a is not None and a.oriented]
+            if tubes:
+                parts.append(_tube_part(name, group, *map(list, zip(*tubes))))
+            if ribbons:
+                parts.append(_ribbon_part(f"{group}:ribbons", group, *map(list, zip(*ribbons))))
             continue
         reader = mesh_arrays if fam == "meshes" else shape_arrays
         arrays = [reader(p, m) for p, m in zip(prims, mats)]

@@ -27,7 +27,7 @@ from pxr import Gf, Kind, Usd, UsdGeom, UsdShade
 from ..errors import InputError
 
 __all__ = ["open_stage", "to_metres_z_up", "world_matrices", "is_drawn", "element_of",
-           "face_colors", "DEFAULT_COLOR", "prim_attributes", "plain"]
+           "display_color", "face_colors", "DEFAULT_COLOR", "prim_attributes", "plain"]
 
 #: Colour of geometry that has neither displayColor nor a material colour.
 DEFAULT_COLOR = (0.7, 0.7, 0.7)
@@ -115,22 +115,34 @@ def _material_color(prim: Usd.Prim) -> tuple[float, float, float] | None:
     return None if v is None else tuple(float(c) for c in v)
 
 
+def display_color(prim: Usd.Prim) -> UsdGeom.Primvar:
+    """The ``displayColor`` primvar that applies to ``prim``: its own, else a
+    constant one inherited from an ancestor (USD primvar inheritance).
+
+    An instance's geometry lives in its prototype and authors no colour; the
+    instance prim's constant displayColor reaches it through inheritance.
+    The returned primvar may be invalid (no colour anywhere).
+    """
+    return UsdGeom.PrimvarsAPI(prim).FindPrimvarWithInheritance("displayColor")
+
+
 def face_colors(prim: Usd.Prim, n_items: int, time=Usd.TimeCode.Default(),
                 item_vertices: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """One RGB (0..1) per face (mesh) or per curve (curves) of ``prim`` at ``time``.
 
-    ``displayColor`` is honoured at every interpolation: constant fills all
-    items, uniform is taken as it is, vertex/varying/faceVarying values are
-    averaged over each item's vertices (``item_vertices`` = (indices into
-    the per-vertex values, item start offsets); faceVarying uses the running
-    face-vertex index). Indexed primvars are flattened. Without
+    ``displayColor`` (the prim's own, or a constant one inherited from an
+    ancestor: see :func:`display_color`) is honoured at every
+    interpolation: constant fills all items, uniform is taken as it is,
+    vertex/varying/faceVarying values are averaged over each item's
+    vertices (``item_vertices`` = (indices into the per-vertex values, item
+    start offsets); faceVarying uses the running face-vertex index). Indexed primvars are flattened. Without
     displayColor, a bound UsdPreviewSurface's diffuseColor, else grey.
 
     Returns
     -------
     (n_items, 3) float32
     """
-    pv = UsdGeom.PrimvarsAPI(prim).GetPrimvar("displayColor")
+    pv = display_color(prim)
     raw = pv.ComputeFlattened(time) if pv and pv.HasValue() else None
     if raw is None or len(raw) == 0:
         rgb = _material_color(prim) or DEFAULT_COLOR
