@@ -25,7 +25,7 @@ from twin3d.usd.signal import signal_primvars, write_signal_layer
 from twin3d.usd.stage import (BASE_LAYER, SIGNAL_LAYER, scenario_paths, scenario_stem,
                               write_root_layer, write_scenario_stage)
 
-from conftest import SCENES, write_cascade_scene
+from conftest import SCENES, feature_collection, write_cascade_scene
 
 RADIO_SITES = {"CO": (24.9440, 60.1700, "central_office", []),
                "S1": (24.9400, 60.1710, "macro", [0, 120, 240]),
@@ -64,17 +64,14 @@ steps = 3
 events = [{ t = 0, kind = "site_outage", target = "S3" }]
 """
 
-def _features(items):
-    return json.dumps({"type": "FeatureCollection", "features": items})
-
 
 def _write_radio_scene(folder):
-    (folder / "sites.geojson").write_text(_features([
+    (folder / "sites.geojson").write_text(feature_collection([
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
          "properties": {"id": k, "kind": kind, "height_m": 25.0,
                         "sectors": [{"azimuth_deg": a} for a in az]}}
         for k, (lon, lat, kind, az) in RADIO_SITES.items()]))
-    (folder / "links.geojson").write_text(_features([
+    (folder / "links.geojson").write_text(feature_collection([
         {"type": "Feature", "geometry": None, "properties": {"id": i, "a": a, "b": b, "capacity_bps": c}}
         for i, a, b, c in RADIO_LINKS]))
     (folder / "radio.toml").write_text(RADIO_TOML)
