@@ -1,4 +1,4 @@
-"""app.sync_cache: the browser gets the same scene description, with topology hashed once."""
+"""twin3d.app.sync_cache: the browser gets the same scene description, with topology hashed once."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ serializers = pytest.importorskip("trame_vtk.modules.vtk.serializers",
 from trame_vtk.modules.vtk.serializers import data as stock_data  # noqa: E402
 from trame_vtk.modules.vtk.serializers import helpers, registry  # noqa: E402
 
-from app import sync_cache  # noqa: E402
+from twin3d.app import sync_cache  # noqa: E402
 
 
 def _mesh() -> pv.PolyData:

@@ -21,7 +21,7 @@ from twin3d.output import build, export_scene
 from twin3d.usd.export import (check_package, export_all, export_scenario, prim_count,
                                scenario_names, time_sampled)
 from twin3d.usd.georef import CESIUM_PATH
-from twin3d.usd.stage import scenario_paths, scenario_stem
+from twin3d.usd.layers import scenario_paths, scenario_stem
 from twin3d.usd.validate import validate_stage
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,8 +22,8 @@ from twin3d.usd import prim_names, validate_stage, write_stage
 from twin3d.usd.colors import LINK_DOWN, SITE_STATE_COLORS, UTILIZATION_MAP
 from twin3d.usd.scenario import kpi_rows, signal_sample_steps, write_scenario_layer
 from twin3d.usd.signal import signal_primvars, write_signal_layer
-from twin3d.usd.stage import (BASE_LAYER, SIGNAL_LAYER, scenario_paths, scenario_stem,
-                              write_root_layer, write_scenario_stage)
+from twin3d.usd.layers import BASE_LAYER, SIGNAL_LAYER, scenario_paths, scenario_stem
+from twin3d.usd.stage import write_root_layer, write_scenario_stage
 
 from conftest import SCENES, feature_collection, write_cascade_scene
 

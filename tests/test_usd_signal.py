@@ -16,7 +16,8 @@ from twin3d.usd import validate_stage, write_stage
 from twin3d.usd.colors import (LINK_DOWN, NO_DATA, RSRP_MAP, SINR_MAP, UTILIZATION_MAP, VIRIDIS,
                                best_server_colors, category_colors)
 from twin3d.usd.signal import MESHES, grid_mesh, write_signal_layer
-from twin3d.usd.stage import BASE_LAYER, SIGNAL_LAYER, write_root_layer
+from twin3d.usd.layers import BASE_LAYER, SIGNAL_LAYER
+from twin3d.usd.stage import write_root_layer
 
 FRAME = LocalFrame(24.9440, 60.1700, 12.0)
 

@@ -63,7 +63,7 @@ def small_usdz(tmp_path_factory):
     from twin3d import load_scene
     from twin3d.output import build
     from twin3d.usd.export import export_scenario
-    from twin3d.usd.stage import scenario_paths
+    from twin3d.usd.layers import scenario_paths
     base = tmp_path_factory.mktemp("viz_small")
     scene_file = base / "scene.toml"
     scene_file.write_text(SMALL_SCENE.format(data=DATA.as_posix()), encoding="utf-8")

@@ -7,46 +7,36 @@ traceback; ``validate`` exits 1 when the validators report errors.
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from . import cli_export, cli_view
+from .cli_common import load_with_status as _load
+from .cli_common import out
+from .cli_common import status as _status
 from .errors import InputError
 
-__all__ = ["app", "main", "default_scene_path"]
+__all__ = ["app", "main"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="twin3d: an open digital twin of a telecom network, as OpenUSD.")
-out = Console()
-err = Console(stderr=True)
 
 
-def default_scene_path() -> Path:
-    """The bundled Helsinki scene: ./scenes/helsinki.toml, else the checkout's."""
-    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
-        p = base / "scenes" / "helsinki.toml"
-        if p.is_file():
-            return p
-    raise InputError("scenes/helsinki.toml", "the bundled default scene was not found; "
-                     "run from the twin3d checkout or name a scene file")
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+        out.print(f"twin3d {__version__}", highlight=False)
+        raise typer.Exit(0)
 
 
-@contextmanager
-def _status(text: str) -> Iterator:
-    """A rich spinner on stderr while a long step runs."""
-    with err.status(text) as status:
-        yield lambda msg: status.update(msg)
-
-
-def _load(scene: Optional[Path]):
-    from .loader import load_scene
-    path = scene or default_scene_path()
-    with _status(f"loading {path.name}") as update:
-        return load_scene(path, progress=update)
+@app.callback()
+def _main_options(version: bool = typer.Option(False, "--version", callback=_print_version,
+                                               is_eager=True, help="Print the version and exit.")
+                  ) -> None:
+    """twin3d: an open digital twin of a telecom network, as OpenUSD."""
 
 
 def _print_summary(summary: dict, max_listed: int = 20) -> None:
@@ -152,7 +142,7 @@ def simulate(scene: Path = typer.Argument(..., help="Scene TOML."),
     with _status("simulating"):
         results = run(sc, scenario)
     if not results:
-        out.print("the scene defines no [[scenario]]")
+        out.print("the scene defines no [[scenario]]", markup=False)
     for result in results.values():
         _print_kpis(result)
 
@@ -181,21 +171,8 @@ def demo(output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help=
         serve_demo(sc.spec.path, host, port)
 
 
-def _register_command_modules() -> None:
-    """Commands kept in modules of their own (``cli_view``, ``cli_export``) add
-    themselves to ``app`` through their ``register(app)``."""
-    import importlib
-    for name in ("cli_view", "cli_export"):
-        try:
-            module = importlib.import_module(f"{__package__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__package__}.{name}":
-                continue
-            raise
-        module.register(app)
-
-
-_register_command_modules()
+cli_view.register(app)
+cli_export.register(app)
 
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -15,6 +15,7 @@ from typing import Optional
 
 import typer
 
+from .cli_common import load_with_status, out, status
 from .errors import InputError
 
 __all__ = ["register"]
@@ -22,7 +23,6 @@ __all__ = ["register"]
 
 def _export(source: Optional[Path], scenario: Optional[str], fmt: Optional[str],
             output: Optional[Path], all_: bool) -> list[Path]:
-    from .cli import _load, _status
     from .usd.export import FORMATS, export_all, export_scenario
 
     if fmt is not None and fmt.lower() not in FORMATS:
@@ -36,10 +36,10 @@ def _export(source: Optional[Path], scenario: Optional[str], fmt: Optional[str],
         raise InputError(source, "no such scene, stage or build folder")
     if source is None or source.suffix.lower() == ".toml":
         from .output import export_scene
-        sc = _load(source)
-        with _status("building and exporting"):
+        sc = load_with_status(source)
+        with status("building and exporting"):
             return export_scene(sc, output, fmt, scenario, all_)
-    with _status(f"exporting {source.name}"):
+    with status(f"exporting {source.name}"):
         if all_:
             return export_all(source, output, fmt or "usdz")
         root = source / "twin.usda" if source.is_dir() else source
@@ -62,6 +62,5 @@ def register(app: typer.Typer) -> None:
                all_: bool = typer.Option(False, "--all", help="Every scenario, into the -o folder.")
                ) -> None:
         """Export scenarios as self-contained, validated OpenUSD files (USDZ for Omniverse)."""
-        from .cli import out
         for path in _export(source, scenario, fmt, output, all_):
             out.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)

@@ -1,7 +1,7 @@
-"""``twin3d view``: serve the browser viewer (the ``app`` package) of a scene or stage.
+"""``twin3d view``: serve the browser viewer (:mod:`twin3d.app`) of a scene or stage.
 
 ``register(app)`` adds the command to the Typer app; ``serve_demo`` is what
-``twin3d demo`` calls after building when the viewer is installed.
+``twin3d demo`` calls after building.
 """
 
 from __future__ import annotations
@@ -13,25 +13,15 @@ import typer
 
 from .errors import InputError
 
-__all__ = ["register", "serve_demo", "viewer_available"]
-
-
-def viewer_available() -> bool:
-    """Whether the viewer's packages (trame, trame-pyvista, pyvista) are installed."""
-    import importlib.util
-    return all(importlib.util.find_spec(m) is not None
-               for m in ("trame", "trame_pyvista", "pyvista", "trame_vuetify"))
+__all__ = ["register", "serve_demo"]
 
 
 def _serve(source: Optional[Path], host: str, port: int) -> None:
-    if not viewer_available():
-        raise InputError("twin3d view", "the viewer's packages are missing: "
-                         "python3 -m pip install -e .")
     if source is not None and not source.exists():
         raise InputError(source, "scene or stage not found")
     if not 0 <= port <= 65535:
         raise InputError("twin3d view", f"port must be 0..65535, got {port}", field="--port")
-    from app.main import serve
+    from .app.main import serve
     serve(source, host=host, port=port)
 
 

@@ -17,7 +17,17 @@ from .geo.records import SourceData
 from .model import Twin, build_twin
 from .scene import SceneSpec, SourceSpec, parse_scene
 
-__all__ = ["Scene", "load_scene", "read_source", "scene_origin"]
+__all__ = ["Scene", "load_scene", "read_source", "scene_origin", "default_scene_path"]
+
+
+def default_scene_path() -> Path:
+    """The bundled Helsinki scene: ./scenes/helsinki.toml, else the checkout's."""
+    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        p = base / "scenes" / "helsinki.toml"
+        if p.is_file():
+            return p
+    raise InputError("scenes/helsinki.toml", "the bundled default scene was not found; "
+                     "run from the twin3d checkout or name a scene file")
 
 #: Which element an event's ``target`` must name.
 _TARGET_KIND = {"fiber_cut": "link", "add_capacity": "link", "site_outage": "site",

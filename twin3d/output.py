@@ -157,7 +157,7 @@ def export_scene(scene: Scene, out: str | Path, fmt: str | None = None,
         The scene has no scenarios, or names no such scenario.
     """
     from .usd.export import export_all, export_scenario
-    from .usd.stage import scenario_paths
+    from .usd.layers import scenario_paths
 
     names = [s.name for s in scene.spec.scenarios]
     if not names:

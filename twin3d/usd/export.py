@@ -36,7 +36,7 @@ from typing import Any, Sequence
 from pxr import Sdf, Tf, Usd, UsdUtils
 
 from ..errors import InputError
-from .stage import DEFAULT_PRIM, ROOT_NAME, SCENARIO_DIR, VARIANT_SET, scenario_stem
+from .layers import DEFAULT_PRIM, ROOT_NAME, SCENARIO_DIR, VARIANT_SET, scenario_stem
 
 __all__ = ["FORMATS", "export_scenario", "check_package", "scenario_names", "export_all",
            "prim_count", "time_sampled"]

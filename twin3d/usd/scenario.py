@@ -55,8 +55,8 @@ from .colors import LINK_DOWN, UTILIZATION_MAP, site_state_color
 from .georef import georef_metadata
 from .network import NODE_KINDS
 from .sdfutil import prim_names, vt
+from .layers import TIME_CODES_PER_SECOND, new_layer, set_stage_metadata, set_time_metadata
 from .signal import SIGNAL_PATH, signal_primvars
-from .stage import TIME_CODES_PER_SECOND, new_layer, set_stage_metadata, set_time_metadata
 
 __all__ = ["LINKS_PATH", "SITES_PATH", "signal_sample_steps", "scenario_metadata", "kpi_rows",
            "write_scenario_layer"]

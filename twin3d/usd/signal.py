@@ -58,7 +58,7 @@ from .base import _face_normals, _mesh
 from .colors import RSRP_MAP, SINR_MAP, ColorMap, best_server_colors, category_colors
 from .materials import _material
 from .sdfutil import bind_material, define, set_attr
-from .stage import DEFAULT_PRIM, new_layer, set_stage_metadata
+from .layers import DEFAULT_PRIM, new_layer, set_stage_metadata
 
 __all__ = ["SIGNAL_PATH", "MESHES", "LIFT_M", "DISPLAY_COLOR", "grid_mesh", "signal_primvars",
            "author_signal", "write_signal_layer"]

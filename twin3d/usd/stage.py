@@ -40,74 +40,22 @@ Examples
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Sequence
 
-from pxr import Sdf, UsdGeom, Vt
+from pxr import Sdf, Vt
 
 from ..errors import InputError
 from ..model import Twin
 from .base import write_base_layer
-from .georef import author_cesium_georeference, georef_metadata
+from .georef import author_cesium_georeference
+from .layers import (BASE_LAYER, DEFAULT_PRIM, ROOT_NAME, SCENARIO_DIR, SIGNAL_LAYER,
+                     TIME_CODES_PER_SECOND, VARIANT_SET, new_layer, scenario_paths, scenario_stem,
+                     set_stage_metadata, set_time_metadata)
+from .scenario import write_scenario_layer
+from .signal import write_signal_layer
 
-__all__ = ["ROOT_NAME", "BASE_LAYER", "SIGNAL_LAYER", "SCENARIO_DIR", "TIME_CODES_PER_SECOND",
-           "VARIANT_SET", "new_layer", "set_stage_metadata", "set_time_metadata", "write_root_layer",
-           "write_combined_root",
-           "write_stage", "scenario_stem", "scenario_paths", "write_scenario_stage"]
-
-#: File name of the root layer inside the output folder.
-ROOT_NAME = "twin.usda"
-#: The base layer, relative to the root layer.
-BASE_LAYER = "./layers/base.usdc"
-#: The signal layer (radio maps), relative to the root layer.
-SIGNAL_LAYER = "./layers/signal.usdc"
-#: Folder of the scenario root stages; their layers are in layers/scenarios.
-SCENARIO_DIR = "scenarios"
-#: Scenario steps played per second (a 24-step day plays in 12 s). Every
-#: layer with time samples and every root over one carry the same value, so
-#: USD applies no time scaling between them.
-TIME_CODES_PER_SECOND = 2.0
-DEFAULT_PRIM = "World"
-#: The variant set on /World of the combined stage: one variant per scenario.
-VARIANT_SET = "scenario"
-
-
-def new_layer(path: Path) -> Sdf.Layer:
-    """An empty layer at ``path`` (format from the suffix), replacing any old one.
-
-    A layer already open in this process (an earlier write to the same
-    path) is cleared and reused: Sdf keeps one layer per identifier.
-    """
-    path = Path(path).resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    layer = Sdf.Layer.Find(str(path))
-    if layer is not None:
-        layer.Clear()
-        return layer
-    layer = Sdf.Layer.CreateNew(str(path))
-    if layer is None:   # pragma: no cover - Sdf reports why on stderr
-        raise OSError(f"cannot create USD layer {path}")
-    return layer
-
-
-def set_stage_metadata(layer: Sdf.Layer, twin: Twin) -> None:
-    """Z up, metres, defaultPrim World and the twin3d georeference."""
-    layer.defaultPrim = DEFAULT_PRIM
-    root = layer.pseudoRoot
-    root.SetInfo("upAxis", UsdGeom.Tokens.z)
-    root.SetInfo("metersPerUnit", 1.0)
-    layer.customLayerData = {"twin3d": georef_metadata(twin.frame, twin.name)}
-    layer.documentation = f"twin3d scene '{twin.name}'"
-
-
-def set_time_metadata(layer: Sdf.Layer, steps: int,
-                      time_codes_per_second: float = TIME_CODES_PER_SECOND) -> None:
-    """One time code per step: start 0, end ``steps - 1``, and the playback rate."""
-    layer.startTimeCode = 0.0
-    layer.endTimeCode = float(max(steps - 1, 0))
-    layer.timeCodesPerSecond = float(time_codes_per_second)
-    layer.framesPerSecond = float(time_codes_per_second)
+__all__ = ["write_root_layer", "write_combined_root", "write_stage", "write_scenario_stage"]
 
 
 def write_root_layer(path: Path, sublayers: Sequence[str], twin: Twin) -> Path:
@@ -232,41 +180,16 @@ def write_stage(twin: Twin, out_dir: Path, radio_map=None, radio_key: bytes | No
     base.Save()
     layers = [BASE_LAYER]
     if radio_map is not None:
-        from .signal import write_signal_layer
         write_signal_layer(twin, radio_map, out_dir / SIGNAL_LAYER)
         layers.insert(0, SIGNAL_LAYER)
     variants = []
     for result in scenarios:
-        from .scenario import write_scenario_layer
         root, layer = scenario_paths(out_dir, result.name)
         write_scenario_layer(twin, result, layer, signal_maps=None if radio_map is not None else {},
                              signal_key=radio_key)
         write_scenario_stage(out_dir, result.name, None, twin, len(result.steps))
         variants.append((result.name, f"./layers/{SCENARIO_DIR}/{layer.name}", len(result.steps)))
     return write_combined_root(out_dir / ROOT_NAME, layers, twin, variants)
-
-
-def scenario_stem(name: str) -> str:
-    """A file name stem for a scenario: letters, digits, ``_ . -``; others ``_``.
-
-    Examples
-    --------
-    >>> scenario_stem("fiber_cut_evening_peak"), scenario_stem("cut F-07 / night")
-    ('fiber_cut_evening_peak', 'cut_F-07___night')
-    """
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)).lstrip(".")
-    return stem or "_"
-
-
-def scenario_paths(out_dir: Path, name: str) -> tuple[Path, Path]:
-    """(root stage, scenario layer) of scenario ``name`` in ``out_dir``.
-
-    ``OUT/scenarios/<stem>.usda`` and ``OUT/layers/scenarios/<stem>.usdc``.
-    """
-    stem = scenario_stem(name)
-    out_dir = Path(out_dir)
-    return (out_dir / SCENARIO_DIR / f"{stem}.usda",
-            out_dir / "layers" / SCENARIO_DIR / f"{stem}.usdc")
 
 
 def write_scenario_stage(out_dir: Path, name: str, sublayers: Sequence[str] | None, twin: Twin,

@@ -108,7 +108,8 @@ class WhatIf:
                                               f"at step {step}.".strip())
         result = self.sim.run(new)
         from twin3d.usd.scenario import write_scenario_layer
-        from twin3d.usd.stage import scenario_paths, write_scenario_stage
+        from twin3d.usd.layers import scenario_paths
+        from twin3d.usd.stage import write_scenario_stage
         out = eng.workdir / "out"
         _, layer = scenario_paths(out, name)
         write_scenario_layer(eng.scene.twin, result, layer, signal_key=self.sim.baseline_key)

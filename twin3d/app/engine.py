@@ -57,7 +57,7 @@ class ViewerEngine:
         self.workdir = Path(self._tmp.name)
         self.scene = None
         if source is None:
-            from twin3d.cli import default_scene_path
+            from twin3d.loader import default_scene_path
             source = default_scene_path()
         source = Path(source)
         if source.suffix.lower() == ".toml":

@@ -15,7 +15,7 @@ import time
 
 from trame.app import asynchronous
 
-from twin3d.usd.stage import scenario_stem
+from twin3d.usd.layers import scenario_stem
 
 from .charts import charts_html
 from .engine import ViewerEngine
