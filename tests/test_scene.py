@@ -140,3 +140,16 @@ def test_areas_parsed(write_scene):
     text = GOOD + '\n[[area]]\nname = "park"\ncenter = { lon = 24.94, lat = 60.17 }\nradius_m = 100\n'
     spec = parse_scene(write_scene(text, {"sites.geojson": SITES}))
     assert [(a.name, a.lon, a.lat, a.radius_m) for a in spec.areas] == [("park", 24.94, 60.17, 100.0)]
+
+
+@pytest.mark.parametrize("first,second", [("cut a", "cut_a"), ("night/1", "night?1"), ("Cut", "cut")])
+def test_scenario_names_whose_files_collide(write_scene, first, second):
+    # both names become the same scenarios/<stem>.usda: refused at parse time,
+    # naming the scene file, [[scenario]] and both names (was a Tf.ErrorException at write)
+    text = GOOD + f'\n[[scenario]]\nname = "{first}"\n\n[[scenario]]\nname = "{second}"\n'
+    path = write_scene(text, {"sites.geojson": SITES})
+    with pytest.raises(InputError) as exc:
+        parse_scene(path)
+    msg = str(exc.value)
+    assert msg.startswith(str(path)) and "[[scenario]]" in msg and exc.value.field == "name"
+    assert f"'{first}'" in msg and f"'{second}'" in msg and "file name" in msg

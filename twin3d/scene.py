@@ -20,9 +20,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from .errors import InputError
+from .names import check_scenario_names, scenario_stem
 
 __all__ = ["Origin", "SourceSpec", "RadioSpec", "TrafficSpec", "AreaSpec", "EventSpec", "ScenarioSpec",
-           "SceneSpec", "parse_scene", "SOURCE_KINDS", "SOURCE_ROLES", "EVENT_KINDS"]
+           "SceneSpec", "parse_scene", "scenario_stem", "SOURCE_KINDS", "SOURCE_ROLES", "EVENT_KINDS"]
 
 SOURCE_KINDS = ("osm", "geojson", "gpkg", "shp", "csv", "graphml", "sndlib")
 SOURCE_ROLES = ("sites", "links", "buildings", "streets", "demands")
@@ -348,10 +349,7 @@ def parse_scene(path: str | Path) -> SceneSpec:
     if not sources:
         raise top.err("source", "at least one [[source]] is needed")
     scenarios = tuple(_scenario(file, i, d) for i, d in enumerate(top.get("scenario", list, [])))
-    names = [sc.name for sc in scenarios]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise InputError(file, f"duplicate scenario name '{dup[0]}'", "[[scenario]]", "name")
+    check_scenario_names(file, [sc.name for sc in scenarios])
     areas = tuple(_area(file, i, d) for i, d in enumerate(top.get("area", list, [])))
     for sc in scenarios:
         for j, ev in enumerate(sc.events):

@@ -13,12 +13,12 @@ Examples
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pxr import Sdf, UsdGeom
 
 from ..model import Twin
+from ..names import scenario_stem   # noqa: F401  (re-exported: the USD writers name files by it)
 from .georef import georef_metadata
 
 __all__ = ["ROOT_NAME", "BASE_LAYER", "SIGNAL_LAYER", "SCENARIO_DIR", "TIME_CODES_PER_SECOND",
@@ -77,18 +77,6 @@ def set_time_metadata(layer: Sdf.Layer, steps: int,
     layer.endTimeCode = float(max(steps - 1, 0))
     layer.timeCodesPerSecond = float(time_codes_per_second)
     layer.framesPerSecond = float(time_codes_per_second)
-
-
-def scenario_stem(name: str) -> str:
-    """A file name stem for a scenario: letters, digits, ``_ . -``; others ``_``.
-
-    Examples
-    --------
-    >>> scenario_stem("fiber_cut_evening_peak"), scenario_stem("cut F-07 / night")
-    ('fiber_cut_evening_peak', 'cut_F-07___night')
-    """
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)).lstrip(".")
-    return stem or "_"
 
 
 def scenario_paths(out_dir: Path, name: str) -> tuple[Path, Path]:
