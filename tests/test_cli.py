@@ -95,6 +95,15 @@ CASES = {
     "event on unknown link": (dict(scene=SCENE + '[[scenario]]\nname = "cut"\nsteps = 4\n'
                                    'events = [{ t = 1, kind = "fiber_cut", target = "F-9" }]\n'),
                               ["scene.toml", "event 1", "'target'", "unknown link 'F-9'"]),
+    "scenario file names collide": (dict(scene=SCENE + '[[scenario]]\nname = "cut a"\n'
+                                         '[[scenario]]\nname = "cut_a"\n'),
+                                    ["scene.toml", "[[scenario]]", "'cut a'", "'cut_a'"]),
+    # S3 written [lat, lon]: 3,700 km from the others, not a grid_m problem
+    "lon and lat swapped": (dict(sites={"type": "FeatureCollection", "features": [
+        _site([24.94, 60.17], azimuths_deg="0;120;240"),
+        dict(_site([24.95, 60.17]), properties={"id": "S2", "azimuths_deg": "0;120;240"}),
+        dict(_site([60.17, 24.95]), properties={"id": "S3", "azimuths_deg": "0"})]}),
+        ["scene.toml", "'S3'", "lon 60.1700, lat 24.9500", "lon, lat"]),
 }
 
 
