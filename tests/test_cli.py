@@ -161,6 +161,35 @@ def test_validate_exit_codes(tmp_path):
     assert "ExtentsChecker" in res.stdout and "errors" in res.stdout
 
 
+def test_build_validates_its_root_stage_unless_told_not_to(tmp_path):
+    res = run_cli("build", make(tmp_path), "-o", tmp_path / "out")
+    assert res.returncode == 0, res.stderr
+    assert "validated" in res.stdout and "twin.usda" in res.stdout and " 0 errors" in res.stdout
+    res = run_cli("build", make(tmp_path), "-o", tmp_path / "out", "--no-validate")
+    assert res.returncode == 0 and "validated" not in res.stdout
+
+
+def test_export_validates_every_file_it_writes(tmp_path):
+    # a stage the validators fail (no extent, no subdivision scheme): the export is
+    # written and kept, the failing rules printed, and the command exits 1
+    broken = tmp_path / "broken.usda"
+    broken.write_text('#usda 1.0\n(\n    defaultPrim = "World"\n    metersPerUnit = 1\n'
+                      '    upAxis = "Z"\n)\n\ndef Xform "World" (\n    kind = "assembly"\n)\n{\n'
+                      '    def Mesh "M"\n    {\n        point3f[] points = [(0, 0, 0), (1, 0, 0), (0, 1, 0)]\n'
+                      '        int[] faceVertexCounts = [3]\n        int[] faceVertexIndices = [0, 1, 2]\n'
+                      '    }\n}\n')
+    target = tmp_path / "broken.usdc"
+    res = run_cli("export", broken, "-o", target)
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert target.is_file()
+    assert "ExtentsChecker" in res.stdout and "Traceback" not in res.stderr
+    lines = [l for l in res.stderr.splitlines() if l.startswith("error: ")]
+    assert len(lines) == 1 and str(target) in lines[0] and "failed validation" in lines[0]
+    assert "nvidia:ExtentsChecker" in lines[0]
+    res = run_cli("export", broken, "-o", target, "--no-validate")
+    assert res.returncode == 0, res.stderr
+
+
 def test_usage_errors_exit_2():
     res = run_cli("build", "--no-such-option")
     assert res.returncode == 2 and "Traceback" not in res.stderr

@@ -17,6 +17,7 @@ from . import cli_export, cli_view
 from .cli_common import load_with_status as _load
 from .cli_common import out
 from .cli_common import status as _status
+from .cli_common import validate_written
 from .errors import InputError
 
 __all__ = ["app", "main"]
@@ -71,14 +72,19 @@ def _print_summary(summary: dict, max_listed: int = 20) -> None:
 
 @app.command()
 def build(scene: Optional[Path] = typer.Argument(None, help="Scene TOML (default: the bundled Helsinki scene)."),
-          output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help="Output folder.")) -> None:
-    """Build a scene into OUT/twin.usda (root stage) and OUT/layers/."""
+          output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help="Output folder."),
+          validate: bool = typer.Option(True, "--validate/--no-validate",
+                                        help="Run both USD validator suites on OUT/twin.usda "
+                                             "(exit 1 on errors).")) -> None:
+    """Build a scene into OUT/twin.usda (root stage) and OUT/layers/, then validate the root."""
     from .output import build as build_scene
     sc = _load(scene)
     with _status("writing the stage") as update:
         result = build_scene(sc, output, progress=update)
     _print_summary(result.summary, max_listed=0)
     out.print(f"wrote {result.root_layer}")
+    if validate and not validate_written(result.root_layer):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -154,7 +160,6 @@ def demo(output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help=
          port: int = typer.Option(8080, "--port", help="Port the viewer listens on.")) -> None:
     """Build the bundled Helsinki scene, validate it, and serve it in the browser."""
     from .output import build as build_scene
-    from .usd.validate import validate_stage
     if serve:       # a port in use: one line now, not after the build
         from .cli_view import check_port
         check_port(host, port)
@@ -162,11 +167,8 @@ def demo(output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help=
     with _status("simulating and writing the stage") as update:
         result = build_scene(sc, output, progress=update)
     _print_summary(result.summary, max_listed=0)
-    with _status("validating the stage"):
-        report = validate_stage(result.root_layer)
-    out.print(f"validators: {len(report.rules)} rules run, {len(report.errors)} errors")
     out.print(f"wrote {result.root_layer}: open it in usdview or NVIDIA Omniverse")
-    if report.errors:
+    if not validate_written(result.root_layer):
         raise typer.Exit(1)
     if serve:
         from .cli_view import serve_demo

@@ -12,7 +12,7 @@ from typing import Iterator, Optional
 
 from rich.console import Console
 
-__all__ = ["out", "err", "status", "load_with_status"]
+__all__ = ["out", "err", "status", "load_with_status", "validate_written"]
 
 #: Standard output and standard error consoles of the command.
 out = Console()
@@ -32,3 +32,24 @@ def load_with_status(scene: Optional[Path]):
     path = scene or default_scene_path()
     with status(f"loading {path.name}") as update:
         return load_scene(path, progress=update)
+
+
+def validate_written(path: Path) -> bool:
+    """Run both validator suites on a file twin3d just wrote; True when it passed.
+
+    Prints one summary line; on errors, each failing rule and one
+    ``error:`` line on stderr saying the file failed (the file is kept).
+    """
+    from .usd.validate import validate_stage
+    with status(f"validating {path.name}"):
+        report = validate_stage(path)
+    n_err = len(report.errors)
+    out.print(f"validated {path}: {len(report.rules)} rules, {n_err} errors, "
+              f"{len(report.warnings)} warnings", markup=False, highlight=False)
+    for issue in report.errors:
+        out.print(f"  {issue}", markup=False, highlight=False, soft_wrap=True)
+    if n_err:
+        rules = sorted({f"{i.source}:{i.rule}" for i in report.errors})
+        err.print(f"error: {path}: failed validation ({n_err} errors: {', '.join(rules)}); "
+                  "the file is kept for inspection", markup=False, highlight=False, soft_wrap=True)
+    return n_err == 0

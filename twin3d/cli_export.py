@@ -6,6 +6,11 @@ one scenario; ``--all -o FOLDER`` writes every scenario as
 temporary folder (simulation included); a STAGE is exported as it is: a
 scenario root ``OUT/scenarios/<name>.usda``, a combined ``OUT/twin.usda``
 (``--scenario`` picks the variant) or a build folder.
+
+Every file written is checked by both validator suites
+(:func:`twin3d.usd.validate.validate_stage`); a file with errors is kept,
+its failing rules are printed and the command exits 1 (``--no-validate``
+skips the check).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Optional
 
 import typer
 
-from .cli_common import load_with_status, out, status
+from .cli_common import load_with_status, out, status, validate_written
 from .errors import InputError
 
 __all__ = ["register"]
@@ -59,8 +64,16 @@ def register(app: typer.Typer) -> None:
                                                  help="usdz | usdc | usda (default: from -o, else usdz)."),
                output: Optional[Path] = typer.Option(None, "-o", "--output",
                                                      help="Output file, or folder with --all."),
-               all_: bool = typer.Option(False, "--all", help="Every scenario, into the -o folder.")
+               all_: bool = typer.Option(False, "--all", help="Every scenario, into the -o folder."),
+               validate: bool = typer.Option(True, "--validate/--no-validate",
+                                             help="Run both USD validator suites on every file "
+                                                  "written (exit 1 on errors).")
                ) -> None:
-        """Export scenarios as self-contained, validated OpenUSD files (USDZ for Omniverse)."""
+        """Export scenarios as self-contained OpenUSD files (USDZ for Omniverse), each validated."""
+        failed = 0
         for path in _export(source, scenario, fmt, output, all_):
             out.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)
+            if validate and not validate_written(path):
+                failed += 1
+        if failed:
+            raise typer.Exit(1)

@@ -15,6 +15,7 @@ from .errors import InputError
 from .geo.frame import LocalFrame, bbox_center
 from .geo.records import SourceData
 from .model import Twin, build_twin
+from .provenance import provenance
 from .scene import SceneSpec, SourceSpec, parse_scene
 
 __all__ = ["Scene", "load_scene", "read_source", "scene_origin", "default_scene_path"]
@@ -139,6 +140,7 @@ def load_scene(path: str | Path, progress: Callable[[str], None] | None = None) 
     if progress:
         progress("building the twin")
     twin = build_twin(data, frame, name=spec.name)
+    twin.meta["provenance"] = provenance(spec.path, spec.seed)
     _check_events(spec, twin)
     if spec.traffic.core is not None and spec.traffic.core not in twin.sites:
         raise InputError(spec.path, f"names unknown site '{spec.traffic.core}'", "[traffic]", "core")

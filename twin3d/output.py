@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 from .errors import InputError
 from .loader import Scene
 
-__all__ = ["BuildResult", "atomic_dir", "build", "scene_summary", "export_scene"]
+__all__ = ["BuildResult", "atomic_dir", "build", "scene_summary", "scene_provenance", "export_scene"]
 
 
 @dataclass
@@ -82,6 +82,12 @@ def scene_summary(scene: Scene) -> dict:
     }
 
 
+def scene_provenance(scene: Scene) -> dict:
+    """The scene's provenance (recorded when it was loaded; computed now otherwise)."""
+    from .provenance import provenance
+    return dict(scene.twin.meta.get("provenance") or provenance(scene.spec.path, scene.seed))
+
+
 def build(scene: Scene, out_dir: str | Path,
           progress: Callable[[str], None] | None = None) -> BuildResult:
     """Write the scene's OpenUSD stage and a summary into ``out_dir``.
@@ -89,7 +95,9 @@ def build(scene: Scene, out_dir: str | Path,
     Runs every scenario, then writes ``OUT/twin.usda`` (the root stage over
     the base and signal layers), ``OUT/scenarios/<name>.usda`` (one root
     stage per scenario), their layers under ``OUT/layers/``,
-    ``OUT/kpis.json`` and ``OUT/summary.json``; all or nothing.
+    ``OUT/kpis.json`` and ``OUT/summary.json``; all or nothing. Each of
+    them, and every layer, records the scene's provenance
+    (:mod:`twin3d.provenance`).
 
     Parameters
     ----------
@@ -121,8 +129,11 @@ def build(scene: Scene, out_dir: str | Path,
             progress("writing the USD stage")
         write_stage(scene.twin, tmp, radio_map=sim.baseline_map, radio_key=sim.baseline_key,
                     scenarios=results)
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        kpis = {"scene": scene.name, "scenarios": {r.name: r.kpi_json() for r in results}}
+        prov = {"provenance": scene_provenance(scene)}
+        (tmp / "summary.json").write_text(json.dumps({**summary, **prov}, indent=2) + "\n",
+                                          encoding="utf-8")
+        kpis = {"scene": scene.name, **prov,
+                "scenarios": {r.name: r.kpi_json() for r in results}}
         (tmp / "kpis.json").write_text(json.dumps(kpis, indent=1, allow_nan=False) + "\n",
                                        encoding="utf-8")
     out = Path(out_dir).resolve()

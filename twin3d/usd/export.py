@@ -10,7 +10,9 @@ and writes it as ``.usda``, ``.usdc`` or ``.usdz`` (a ``.usdc`` packaged by
 metadata (Z up, metres, defaultPrim World), the scenario's time code range
 and playback rate, and in ``customLayerData["twin3d"]`` the georeference and
 the scenario's story (KPI table, events, cascades), so the file alone tells
-it; ``/CesiumGeoreference`` comes along from the base layer.
+it, with the build's ``provenance`` (:mod:`twin3d.provenance`) and
+``exported_by`` (twin3d version and command line of the export);
+``/CesiumGeoreference`` comes along from the base layer.
 
 Every file is written to a temporary name beside the target, checked by
 :func:`check_package` (no absolute or outside asset path, nothing
@@ -121,8 +123,9 @@ def _restore_metadata(flat: Sdf.Layer, stage: Usd.Stage, stem: str | None) -> No
         for key in ("startTimeCode", "endTimeCode", "timeCodesPerSecond", "framesPerSecond"):
             if source.pseudoRoot.HasInfo(key):
                 flat.pseudoRoot.SetInfo(key, source.pseudoRoot.GetInfo(key))
-    if meta:
-        flat.customLayerData = {"twin3d": meta}
+    from ..provenance import command_line, twin3d_version
+    meta["exported_by"] = {"twin3d_version": twin3d_version(), "command": command_line()}
+    flat.customLayerData = {"twin3d": meta}
     flat.defaultPrim = DEFAULT_PRIM
 
 

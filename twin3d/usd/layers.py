@@ -23,6 +23,7 @@ from .georef import georef_metadata
 
 __all__ = ["ROOT_NAME", "BASE_LAYER", "SIGNAL_LAYER", "SCENARIO_DIR", "TIME_CODES_PER_SECOND",
            "DEFAULT_PRIM", "VARIANT_SET", "new_layer", "set_stage_metadata", "set_time_metadata",
+           "provenance_entry",
            "scenario_stem", "scenario_paths"]
 
 #: File name of the root layer inside the output folder.
@@ -61,13 +62,24 @@ def new_layer(path: Path) -> Sdf.Layer:
 
 
 def set_stage_metadata(layer: Sdf.Layer, twin: Twin) -> None:
-    """Z up, metres, defaultPrim World and the twin3d georeference."""
+    """Z up, metres, defaultPrim World, the twin3d georeference and provenance."""
     layer.defaultPrim = DEFAULT_PRIM
     root = layer.pseudoRoot
     root.SetInfo("upAxis", UsdGeom.Tokens.z)
     root.SetInfo("metersPerUnit", 1.0)
-    layer.customLayerData = {"twin3d": georef_metadata(twin.frame, twin.name)}
+    layer.customLayerData = {"twin3d": {**georef_metadata(twin.frame, twin.name),
+                                        **provenance_entry(twin)}}
     layer.documentation = f"twin3d scene '{twin.name}'"
+
+
+def provenance_entry(source: Twin | Sdf.Layer) -> dict:
+    """``{"provenance": {...}}`` of a twin (set by :func:`twin3d.load_scene`) or a
+    layer's ``customLayerData["twin3d"]``; empty when it has none."""
+    if isinstance(source, Twin):
+        prov = source.meta.get("provenance")
+    else:
+        prov = source.customLayerData.get("twin3d", {}).get("provenance")
+    return {"provenance": dict(prov)} if prov else {}
 
 
 def set_time_metadata(layer: Sdf.Layer, steps: int,

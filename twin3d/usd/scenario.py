@@ -56,6 +56,7 @@ from .georef import georef_metadata
 from .network import NODE_KINDS
 from .sdfutil import prim_names, vt
 from .layers import TIME_CODES_PER_SECOND, new_layer, set_stage_metadata, set_time_metadata
+from .layers import provenance_entry as _provenance_of
 from .signal import SIGNAL_PATH, signal_primvars
 
 __all__ = ["LINKS_PATH", "SITES_PATH", "signal_sample_steps", "scenario_metadata", "kpi_rows",
@@ -307,7 +308,7 @@ def write_scenario_layer(twin: Twin, result: ScenarioResult, path: Path,
         _links(layer, twin, result)
         _sites(layer, twin, result)
         times = _signal(layer, result, maps, signal_key) if maps else []
-        meta = {**georef_metadata(twin.frame, twin.name),
+        meta = {**georef_metadata(twin.frame, twin.name), **_provenance_of(layer),
                 **scenario_metadata(result, time_codes_per_second),
                 "signal_steps": Vt.IntArray(times)}
         layer.customLayerData = {"twin3d": _vt_value(meta)}
