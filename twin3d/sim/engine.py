@@ -24,6 +24,7 @@ from ..scene import ScenarioSpec
 from .cascade import route_with_cascade
 from .demand import area_mask, grid_demand_weights, gravity_demands, profile_factor
 from .events import StepState, Timeline
+from .extent import radio_extent_error
 from .kpi import radio_kpis, transport_kpis
 
 __all__ = ["StepResult", "ScenarioResult", "Simulator", "simulate", "MAX_QUEUE_DELAY_S"]
@@ -137,10 +138,8 @@ class Simulator:
         step = self.scene.spec.radio.grid_m
         n = int(np.ceil((hi[0] - lo[0]) / step)) * int(np.ceil((hi[1] - lo[1]) / step))
         if n > MAX_GRID_POINTS:
-            raise InputError(self.scene.spec.path, f"the coverage grid would hold {n:,} points "
-                             f"(over {MAX_GRID_POINTS:,}): the radio sites span "
-                             f"{(hi[0] - lo[0]) / 1e3:.1f} x {(hi[1] - lo[1]) / 1e3:.1f} km; "
-                             "raise grid_m", "[radio]", "grid_m")
+            raise radio_extent_error(self.scene.spec.path, self.twin, [c.site_id for c in self.cells],
+                                     n, MAX_GRID_POINTS, hi - lo)
         return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
     def radio(self, active: np.ndarray) -> RadioMap:
