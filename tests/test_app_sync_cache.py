@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-pv = pytest.importorskip("pyvista", reason="the viewer extra is not installed")
-serializers = pytest.importorskip("trame_vtk.modules.vtk.serializers",
-                                  reason="the viewer extra is not installed")
+import pyvista as pv  # noqa: E402  (pyvista and trame-vtk are core dependencies: never skipped)
+import trame_vtk.modules.vtk.serializers as serializers  # noqa: E402
 
 from trame_vtk.modules.vtk.serializers import data as stock_data  # noqa: E402
 from trame_vtk.modules.vtk.serializers import helpers, registry  # noqa: E402

@@ -12,26 +12,13 @@ from twin3d.errors import InputError
 from twin3d.geo.graphml import read_graphml
 
 NS = "{http://graphml.graphdrawing.org/xmlns}"
-_ASSETS = Path(__file__).resolve().parents[1] / "assets" / "topologyzoo"
-_SHARED = Path("/work/shared/data/topologyzoo")
-
-
-def _zoo_dir() -> Path | None:
-    """The project's copy of the zoo files if present, else the shared one."""
-    for d in (_ASSETS, _SHARED):
-        if d.is_dir() and any(d.glob("*.graphml")):
-            return d
-    return None
-
-
-ZOO = _zoo_dir()
-ZOO_FILES = sorted(ZOO.glob("*.graphml")) if ZOO else []
-needs_zoo = pytest.mark.skipif(ZOO is None, reason="Topology Zoo GraphML files not available")
+#: The bundled Topology Zoo files (assets/LICENSES.md: CC BY 4.0), always in the repository.
+ZOO = Path(__file__).resolve().parents[1] / "assets" / "topologyzoo"
+ZOO_FILES = sorted(ZOO.glob("*.graphml"))
 
 
 def _zoo(name: str) -> Path:
-    if ZOO is None or not (ZOO / name).exists():
-        pytest.skip(f"{name} not available")
+    assert (ZOO / name).is_file(), f"{name} is not bundled in assets/topologyzoo"
     return ZOO / name
 
 
@@ -68,7 +55,6 @@ def _skipped(data, noun: str):
     return [s for s in data.skipped if s.feature.startswith(noun + " ")]
 
 
-@needs_zoo
 @pytest.mark.parametrize("path", ZOO_FILES, ids=lambda p: p.stem)
 def test_every_node_and_edge_accounted_for(path):
     ref = _Ref(path)
@@ -90,7 +76,6 @@ def test_every_node_and_edge_accounted_for(path):
     assert {s.attrs["graphml_id"] for s in data.sites} == placed
 
 
-@needs_zoo
 @pytest.mark.parametrize("path", ZOO_FILES, ids=lambda p: p.stem)
 def test_coordinates_match_file(path):
     ref = _Ref(path)

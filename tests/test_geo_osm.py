@@ -26,10 +26,8 @@ from twin3d.geo.osm_buildings import MIN_CLIPPED_AREA_M2, _repair, clipped_footp
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "data" / "osm" / "tiny.osm"
-_CANDIDATES = [REPO / "assets" / "helsinki" / "helsinki_center.osm.pbf",
-               Path("/work/shared/data/osm/helsinki_center.osm.pbf")]
-HELSINKI = next((p for p in _CANDIDATES if p.is_file()), None)
-needs_helsinki = pytest.mark.skipif(HELSINKI is None, reason="Helsinki extract not available")
+#: The bundled extract (assets/LICENSES.md: ODbL 1.0), always in the repository.
+HELSINKI = REPO / "assets" / "helsinki" / "helsinki_center.osm.pbf"
 GEOD = Geod(ellps="WGS84")
 
 
@@ -327,7 +325,6 @@ def helsinki_ref():
     return ref
 
 
-@needs_helsinki
 def test_helsinki_every_building_is_read_or_reported(helsinki, helsinki_ref):
     data, _ = helsinki
     read = {b.id for b in data.buildings}
@@ -339,7 +336,6 @@ def test_helsinki_every_building_is_read_or_reported(helsinki, helsinki_ref):
     assert all(b.footprint.is_valid and not b.footprint.is_empty for b in data.buildings)
 
 
-@needs_helsinki
 def test_helsinki_clipped_buildings_are_kept(helsinki, helsinki_ref):
     data, _ = helsinki
     clipped = helsinki_ref["clipped"]
@@ -372,7 +368,6 @@ def test_helsinki_clipped_buildings_are_kept(helsinki, helsinki_ref):
         assert len({p for p in present}) < 3 or _geod_area_m2(present) < MIN_CLIPPED_AREA_M2
 
 
-@needs_helsinki
 def test_helsinki_courtyards(helsinki, helsinki_ref):
     data, _ = helsinki
     holed = [b for b in data.buildings
@@ -385,7 +380,6 @@ def test_helsinki_courtyards(helsinki, helsinki_ref):
         assert b.footprint.area < shell_area
 
 
-@needs_helsinki
 def test_helsinki_heights(helsinki, helsinki_ref):
     data, _ = helsinki
     by_id = _by_id(data.buildings)
@@ -401,7 +395,6 @@ def test_helsinki_heights(helsinki, helsinki_ref):
         assert (by_id[fid].height_m, by_id[fid].height_source) == (3.0 * lv, "levels")
 
 
-@needs_helsinki
 def test_helsinki_streets(helsinki, helsinki_ref):
     data, _ = helsinki
     ref = helsinki_ref["highways"]
@@ -419,7 +412,6 @@ def test_helsinki_streets(helsinki, helsinki_ref):
     assert repaired == set(st) - set(complete)
 
 
-@needs_helsinki
 def test_helsinki_mast(helsinki, helsinki_ref):
     data, _ = helsinki
     assert helsinki_ref["masts"] == {"osm-n1682211174": pytest.approx((24.9468685, 60.1650731))}
@@ -430,7 +422,6 @@ def test_helsinki_mast(helsinki, helsinki_ref):
     assert mast.where == (str(HELSINKI), "node 1682211174")
 
 
-@needs_helsinki
 def test_helsinki_bbox_and_speed(helsinki):
     data, seconds = helsinki
     reader = osmium.io.Reader(str(HELSINKI), osmium.osm.NOTHING)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pv = pytest.importorskip("pyvista", reason="the viewer extra is not installed")
+import pyvista as pv  # noqa: E402  (a core dependency: never skipped)
 from pxr import Sdf, Usd, UsdGeom  # noqa: E402
 
 from twin3d.errors import InputError  # noqa: E402

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pv = pytest.importorskip("pyvista", reason="the viewer extra is not installed")
+import pyvista as pv  # noqa: E402  (a core dependency: never skipped)
 
 from twin3d.viz.parts import RGB, recolor, stage_parts  # noqa: E402
 from twin3d.viz.plot import add_parts, home_camera  # noqa: E402

@@ -33,7 +33,7 @@ SERVER_READY_S = 90        # the Helsinki build takes ~5 s; a slow CI machine ge
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
-pytest.importorskip("trame_pyvista", reason="the viewer extra is not installed")
+import trame_pyvista  # noqa: E402,F401  (a core dependency: never skipped)
 
 from PIL import Image  # noqa: E402  (pyvista's dependency)
 
