@@ -45,7 +45,7 @@ def validate_written(path: Path) -> bool:
         report = validate_stage(path)
     n_err = len(report.errors)
     out.print(f"validated {path}: {len(report.rules)} rules, {n_err} errors, "
-              f"{len(report.warnings)} warnings", markup=False, highlight=False)
+              f"{len(report.warnings)} warnings", markup=False, highlight=False, soft_wrap=True)
     for issue in report.errors:
         out.print(f"  {issue}", markup=False, highlight=False, soft_wrap=True)
     if n_err:
