@@ -151,6 +151,12 @@ def test_coincident_meshes_are_one_part_with_variants(tmp_path):
     part.active = 1
     recolor(part, stage, 0)
     assert np.asarray(part.mesh.cell_data[RGB]).tolist() == [[0, 255, 0]]
+    # back to a cached variant: the mesh shows it again (issue 8: the map
+    # stayed SINR while the legend said RSRP)
+    part.active = 0
+    assert recolor(part, stage, 0)
+    assert np.asarray(part.mesh.cell_data[RGB]).tolist() == [[255, 0, 0]]
+    assert not recolor(part, stage, 0)              # nothing new: nothing to push
 
 
 def test_open_stage_errors(tmp_path):

@@ -225,3 +225,24 @@ def test_export_downloads_usdz(page, tmp_path):
     assert link.GetAttribute("twin:state").Get(10) == "cut"
     assert link.GetAttribute("twin:state").Get(0) == "up"
     shutil.copy(target, ARTIFACTS / "viewer_export.usdz")
+
+
+def _signal(page, name: str) -> np.ndarray:
+    old = frame(page)
+    page.locator("#signal-toggle button", has_text=name).click()
+    wait_frame(page, old)
+    time.sleep(1.5)                     # let the browser draw the pushed colours
+    return canvas_rgb(page)
+
+
+def test_switching_signal_layers_shows_each_map(page):
+    """Issue 8: after SINR then RSRP the canvas still showed SINR (a cached variant)."""
+    page.click("#home-btn")
+    rsrp = _signal(page, "RSRP")
+    sinr = _signal(page, "SINR")
+    shot(page, "07_signal_sinr")
+    rsrp_again = _signal(page, "RSRP")
+    shot(page, "08_signal_rsrp_again")
+    assert diff(rsrp, sinr) > 1.0, "SINR looks like RSRP"
+    assert diff(rsrp_again, rsrp) < 0.1 * diff(rsrp, sinr), "back on RSRP the canvas is not RSRP's"
+    assert "RSRP" in page.inner_text("#signal-toggle")

@@ -77,6 +77,7 @@ class Part:
     variants: list[str] = field(default_factory=list)   # slot names when coincident
     active: int = 0              # shown variant (index into slots) for variant parts
     colors: dict[int, np.ndarray] = field(default_factory=dict)   # variant -> rgb uint8
+    shown: int = -1              # variant whose colours are in the mesh now
 
     @property
     def n_cells(self) -> int:
@@ -347,9 +348,15 @@ def recolor(part: Part, stage: Usd.Stage, time, only_animated: bool = True) -> b
     if part.variants:
         k = part.active
         if only_animated and not part.slots[k].animated and k in part.colors:
-            return False
+            if part.shown == k:
+                return False
+            # cached, but another variant may be the one in the mesh now
+            part.mesh.cell_data[RGB] = part.colors[k]
+            part.shown = k
+            return True
         part.colors[k] = slot_cell_colors(part, k, stage, time)
         part.mesh.cell_data[RGB] = part.colors[k]
+        part.shown = k
         return True
     if RGB not in part.mesh.cell_data or not only_animated:
         rgb = np.empty((part.n_cells, 3), np.uint8)
