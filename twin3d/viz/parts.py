@@ -78,6 +78,8 @@ class Part:
     active: int = 0              # shown variant (index into slots) for variant parts
     colors: dict[int, np.ndarray] = field(default_factory=dict)   # variant -> rgb uint8
     shown: int = -1              # variant whose colours are in the mesh now
+    centerline: pv.PolyData | None = None   # curves: the polylines the tubes were swept along
+    fixed: bool = False          # colours set once (labels, basemap), never read from the stage
 
     @property
     def n_cells(self) -> int:
@@ -215,7 +217,9 @@ def _tube_part(name, group, prims, arrays) -> Part:
     # the copied cell arrays keep that order, so cslot still matches
     mesh.SetPolys(tubes.GetPolys())
     mesh.SetStrips(tubes.GetStrips())
-    return Part(name, group, "curves", mesh, slots, cslot, citem)
+    lines.cell_data["slot"] = np.concatenate(curve_slot)
+    lines.cell_data["item"] = np.concatenate(curve_item)
+    return Part(name, group, "curves", mesh, slots, cslot, citem, centerline=lines)
 
 
 def _ribbon_part(name, group, prims, arrays) -> Part:
@@ -343,6 +347,8 @@ def recolor(part: Part, stage: Usd.Stage, time, only_animated: bool = True) -> b
     bool
         Whether any colour was (re)written.
     """
+    if part.fixed:
+        return False
     if not only_animated:
         refresh_animated(part, stage)
     if part.variants:
