@@ -294,7 +294,9 @@ def test_click_site_glyph_selects_site(page):
                            " && /HEL-\\d+|MAST/.test(document.querySelector('#inspector').innerText)",
                            timeout=15_000)
     shot(page, "10_picked_site")
-    assert re.search(r"site", page.inner_text("#inspector"))
+    text = page.inner_text("#inspector")
+    assert re.search(r"\bid\s+(HEL-\d+|MAST\S*)", text), text      # the site, not a building
+    assert "Fail site".lower() in text.lower()                    # its what-if actions
 
 
 @pytest.fixture(scope="module")

@@ -39,6 +39,7 @@ from pxr import Usd, UsdGeom
 from vtkmodules.util.numpy_support import numpy_to_vtkIdTypeArray
 from vtkmodules.vtkCommonDataModel import vtkCellArray
 
+from ..usd.colors import linear_to_srgb
 from .geometry import SHAPES, curve_arrays, mesh_arrays, ribbon_polys, shape_arrays
 from .read import display_color, element_of, face_colors, is_drawn, world_matrices
 
@@ -317,14 +318,18 @@ def stage_parts(stage: Usd.Stage, time=Usd.TimeCode.Default()) -> list[Part]:
 
 
 def slot_cell_colors(part: Part, k: int, stage: Usd.Stage, time) -> np.ndarray:
-    """Cell colours (uint8) of slot ``k`` read from ``stage`` at ``time``."""
+    """Cell colours (uint8 sRGB, to show) of slot ``k`` read from ``stage`` at ``time``.
+
+    ``displayColor`` is linear RGB (USD's convention): it is converted to
+    sRGB here, so the browser shows what Omniverse shows.
+    """
     s = part.slots[k]
     prim = stage.GetPrimAtPath(s.path)
     if not prim:
-        rgb = np.full((s.n_items, 3), 0.7, np.float32)
+        rgb = np.full((s.n_items, 3), 0.44799, np.float32)     # linear: sRGB 0.7 grey
     else:
         rgb = face_colors(prim, s.n_items, time, s.item_vertices)
-    return to_rgb8(rgb[part.cell_item[s.cells]])
+    return to_rgb8(linear_to_srgb(rgb)[part.cell_item[s.cells]])
 
 
 def refresh_animated(part: Part, stage: Usd.Stage) -> None:
