@@ -108,6 +108,8 @@ def test_basemap_under_a_country_wide_scene(backbone):
     # on the earth's curve in ENU, under the network's marks there
     assert coast[near, 2].max() < p[2] and coast[near, 2].min() > p[2] - 3_000
     assert eng.group_visible["Labels"] and eng.group_visible["Basemap"]
+    # credited where it is shown
+    assert any("Natural Earth" in lg["title"] for lg in eng.legends(None))
 
 
 def test_bundled_basemap_has_coast_and_borders():

@@ -83,20 +83,26 @@ def server():
     yield from _serve("scenes/helsinki.toml")
 
 
-def _page(url: str):
+@pytest.fixture(scope="module")
+def browser():
     ARTIFACTS.mkdir(exist_ok=True)
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-        pg.goto(url)
-        pg.wait_for_selector("canvas", timeout=30_000)
-        yield pg
-        browser.close()
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _page(browser, url: str):
+    pg = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    pg.goto(url)
+    pg.wait_for_selector("canvas", timeout=30_000)
+    yield pg
+    pg.close()
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    yield from _page(server)
+def page(server, browser):
+    yield from _page(browser, server)
 
 
 def canvas_rgb(page) -> np.ndarray:
@@ -300,9 +306,9 @@ def test_click_site_glyph_selects_site(page):
 
 
 @pytest.fixture(scope="module")
-def backbone_page():
+def backbone_page(browser):
     for url in _serve("scenes/nordic_backbone.toml"):
-        yield from _page(url)
+        yield from _page(browser, url)
 
 
 def test_backbone_map_labels_and_whole_network(backbone_page):

@@ -24,7 +24,7 @@ import pyvista as pv
 from pxr import Usd, UsdGeom
 from vtkmodules.vtkCommonDataModel import vtkStaticCellLocator
 
-from twin3d.viz.legend import mesh_legend, site_state_legend, utilization_legend
+from twin3d.viz.legend import basemap_legend, mesh_legend, site_state_legend, utilization_legend
 from twin3d.viz.parts import Part, recolor, stage_parts
 from twin3d.viz.basemap import scene_overlays
 from twin3d.viz.plot import BACKGROUND, LARGE_SCENE_M, add_parts, focus_camera, home_camera
@@ -182,6 +182,8 @@ class ViewerEngine:
                 out.append(lg.as_dict())
         if any(p.group == "Network" for p in self.parts):
             out += [utilization_legend().as_dict(), site_state_legend().as_dict()]
+        if any(p.group == "Basemap" for p in self.parts):
+            out.append(basemap_legend().as_dict())
         return out
 
     def kpi_rows(self, name: str | None = None) -> list[dict]:

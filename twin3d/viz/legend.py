@@ -24,7 +24,8 @@ from pxr import Usd
 from ..usd.colors import (COLORMAPS, LINK_DOWN, NO_DATA, RSRP_MAP, SINR_MAP, SITE_STATE_COLORS,
                           UTILIZATION_MAP, VIRIDIS, ColorMap, linear_to_srgb)
 
-__all__ = ["Legend", "mesh_legend", "utilization_legend", "site_state_legend", "hex_color"]
+__all__ = ["Legend", "mesh_legend", "utilization_legend", "site_state_legend", "basemap_legend",
+           "hex_color"]
 
 #: Colour stops (sRGB) of every map a stage may name in ``twin:colormap``.
 _NAMED = {"viridis": VIRIDIS, **{name: m.colors for name, m in COLORMAPS.items()}}
@@ -106,3 +107,10 @@ def utilization_legend() -> Legend:
 def site_state_legend() -> Legend:
     """Mast (or node) colours by site state."""
     return Legend("Site state", "", [], [(k, v) for k, v in SITE_STATE_COLORS.items()])
+
+
+def basemap_legend() -> Legend:
+    """The basemap's lines, credited to Natural Earth (public domain)."""
+    from .basemap import BASEMAP_RGB
+    return Legend("Map (Natural Earth)", "", [],
+                  [(k, tuple(c / 255.0 for c in rgb)) for k, rgb in BASEMAP_RGB.items()])

@@ -49,7 +49,7 @@ def add_parts(plotter: pv.Plotter, parts: list[Part]) -> dict[str, pv.Actor]:
 
 
 def home_camera(bounds, view_angle_deg: float = 30.0, aspect: float = 1.2,
-                margin: float = 0.06) -> tuple[tuple, tuple, tuple]:
+                margin: float = 0.1) -> tuple[tuple, tuple, tuple]:
     """(position, focal point, view up) that frames all of ``bounds``.
 
     Looks from the south-south-west, 38 deg down (a city) or 60 deg down (a
