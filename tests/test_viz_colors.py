@@ -27,8 +27,8 @@ def _hue_deg(rgb) -> np.ndarray:
 def test_rsrp_and_sinr_use_different_ramps_from_matplotlib():
     assert RSRP_MAP.name != SINR_MAP.name
     assert np.abs(RSRP_MAP.colors - SINR_MAP.colors).max() > 0.2
-    np.testing.assert_allclose(RSRP_MAP.colors, matplotlib_stops("Blues_r", 9, 0.0, 0.75))
-    np.testing.assert_allclose(SINR_MAP.colors, matplotlib_stops("Purples_r", 9, 0.0, 0.75))
+    np.testing.assert_allclose(RSRP_MAP.colors, matplotlib_stops("Blues_r", 9, 0.0, 0.6))
+    np.testing.assert_allclose(SINR_MAP.colors, matplotlib_stops("Purples_r", 9, 0.0, 0.6))
 
 
 def test_fibre_colours_stand_apart_from_the_coverage_map():

@@ -19,7 +19,7 @@ look alike.
 Examples
 --------
 >>> RSRP_MAP.display([-120.0, -60.0, -np.inf]).astype(float).round(3).tolist()
-[[0.031, 0.188, 0.42], [0.779, 0.86, 0.938], [0.5, 0.5, 0.5]]
+[[0.031, 0.188, 0.42], [0.58, 0.77, 0.874], [0.5, 0.5, 0.5]]
 >>> UTILIZATION_MAP.display([0.0, 70.0, 150.0]).astype(float).round(2).tolist()
 [[0.1, 0.7, 0.2], [0.95, 0.85, 0.1], [0.85, 0.1, 0.1]]
 >>> round(float(srgb_to_linear(0.5)), 4), round(float(linear_to_srgb(srgb_to_linear(0.25))), 4)
@@ -43,7 +43,7 @@ NO_DATA = (0.5, 0.5, 0.5)
 LINK_DOWN = (0.25, 0.25, 0.25)
 #: Tower (or node building) colour by site state.
 SITE_STATE_COLORS = {"up": (0.20, 0.75, 0.30), "sleep": (0.25, 0.45, 0.95),
-                     "down": (0.85, 0.12, 0.12), "off": (0.12, 0.12, 0.12)}
+                     "down": (0.85, 0.12, 0.12), "off": (0.42, 0.42, 0.45)}   # off: seen on dark
 _SITE_UNKNOWN = (0.85, 0.10, 0.85)
 
 #: Hues (degrees) the best-server palette spans: everything but the reds.
@@ -121,10 +121,10 @@ class ColorMap:
         return out
 
 
-#: RSRP, dBm: -120 (edge of coverage, dark blue) to -60 (next to a site, light blue).
-RSRP_MAP = ColorMap("Blues_r", -120.0, -60.0, "dBm", matplotlib_stops("Blues_r", 9, 0.0, 0.75))
-#: SINR, dB: -5 (unusable, dark purple) to 25 (peak rate, light lavender).
-SINR_MAP = ColorMap("Purples_r", -5.0, 25.0, "dB", matplotlib_stops("Purples_r", 9, 0.0, 0.75))
+#: RSRP, dBm: -120 (edge of coverage, dark blue) to -60 (next to a site, sky blue).
+RSRP_MAP = ColorMap("Blues_r", -120.0, -60.0, "dBm", matplotlib_stops("Blues_r", 9, 0.0, 0.6))
+#: SINR, dB: -5 (unusable, dark purple) to 25 (peak rate, lavender).
+SINR_MAP = ColorMap("Purples_r", -5.0, 25.0, "dB", matplotlib_stops("Purples_r", 9, 0.0, 0.6))
 #: Link utilization in percent of capacity: green, yellow at 70 %, red from 100 %.
 UTILIZATION_MAP = ColorMap("traffic_light", 0.0, 100.0, "%",
                            np.array([[0.10, 0.70, 0.20], [0.95, 0.85, 0.10], [0.85, 0.10, 0.10]]),

@@ -12,8 +12,9 @@ second read of the stage's geometry):
 - ``Network:lines``: the links' centre lines, :data:`LINE_PX` pixels wide,
   coloured like the tubes (utilization) and picked as the link;
 - ``Labels:text``: every site's id as flat text lying on the map east of
-  its glyph, a fixed fraction of the scene wide (vtk.js draws polygons; a
-  text actor would render only on the server), picked as the site.
+  its glyph, and every cell's id (half as tall) beyond its sector panel,
+  a fixed fraction of the scene wide (vtk.js draws polygons; a text actor
+  would render only on the server), picked as the site.
 
 Glyphs and lines are lifted by :func:`lift_m` so that at a country's scale
 they do not sink into the terrain's depth.
@@ -80,6 +81,28 @@ def _cell_zmax(mesh: pv.PolyData) -> np.ndarray:
     return np.maximum.reduceat(z[conn], offsets[:-1])
 
 
+def _cell_labels(shapes: Part, stage: Usd.Stage, glyphs: Part, height_m: float):
+    """(ids, anchors (n, 3), site elements) of the cells: prims with a ``twin:id`` between a
+    shape and its site (the sector panels), placed beyond each panel, away from the mast."""
+    site_xyz = {s.element: p for s, p in zip(glyphs.slots, np.asarray(glyphs.mesh.points, float))}
+    centers = np.asarray(shapes.mesh.cell_centers().points, float)
+    ids, anchors, elements = [], [], []
+    for s in shapes.slots:
+        prim = stage.GetPrimAtPath(s.path)
+        while prim and str(prim.GetPath()) != s.element and not prim.HasAttribute("twin:id"):
+            prim = prim.GetParent()
+        if not prim or str(prim.GetPath()) == s.element or s.element not in site_xyz:
+            continue
+        site = site_xyz[s.element]
+        c = centers[s.cells].mean(axis=0)
+        out = c[:2] - site[:2]
+        out = out / max(np.hypot(*out), 1e-9)
+        ids.append(str(prim.GetAttribute("twin:id").Get()))
+        anchors.append([*(site[:2] + out * 3.0 * height_m), site[2]])
+        elements.append(s.element)
+    return ids, np.asarray(anchors, float).reshape(-1, 3), elements
+
+
 def _link_lines(curves: Part, lift: float) -> Part | None:
     """The tubes' centre lines as one line part, slot for slot."""
     lines = curves.centerline
@@ -94,9 +117,10 @@ def _link_lines(curves: Part, lift: float) -> Part | None:
     return Part("Network:lines", "Network", "lines", mesh, slots, cslot, citem)
 
 
-def label_part(texts: list[str], anchors: np.ndarray, elements: list[str], height_m: float,
-               name: str = "Labels:text", group: str = "Labels") -> Part | None:
-    """Flat text meshes (one merged mesh) lying on z = anchor z, left edge at each anchor.
+def label_part(texts: list[str], anchors: np.ndarray, elements: list[str], height_m,
+               name: str = "Labels:text", group: str = "Labels", centred=False) -> Part | None:
+    """Flat text meshes (one merged mesh) lying on z = anchor z, starting just east of each
+    anchor (or centred on it).
 
     Parameters
     ----------
@@ -106,18 +130,24 @@ def label_part(texts: list[str], anchors: np.ndarray, elements: list[str], heigh
         Where each text starts (its left end, mid-height), metres.
     elements : list of str
         Prim path a pick on each text selects.
-    height_m : float
+    height_m : float or (n,) array
         Letter height, metres.
+    centred : bool or (n,) array of bool
+        Centre the text on its anchor instead of starting east of it.
     """
     pts, faces, cell_slot, slots = [], [], [], []
     n_pts = n_cells = 0
-    scale = height_m / max(np.ptp(np.asarray(pv.Text3D("H", depth=0.0).points)[:, 1]), 1e-9)
-    for k, (text, (x, y, z), elem) in enumerate(zip(texts, np.asarray(anchors, float), elements)):
+    unit = 1.0 / max(np.ptp(np.asarray(pv.Text3D("H", depth=0.0).points)[:, 1]), 1e-9)
+    heights = np.broadcast_to(np.asarray(height_m, float), (len(texts),))
+    centre = np.broadcast_to(np.asarray(centred, bool), (len(texts),))
+    for text, (x, y, z), elem, h, mid in zip(texts, np.asarray(anchors, float), elements, heights,
+                                             centre):
         t = pv.Text3D(str(text), depth=0.0).triangulate()
         p = np.asarray(t.points, float)
         if not len(p):
             continue
-        p = (p - [p[:, 0].min(), 0.0, 0.0]) * scale + [x + 0.6 * height_m, y, z]
+        x0 = (p[:, 0].min() + p[:, 0].max()) / 2.0 if mid else p[:, 0].min()
+        p = (p - [x0, 0.0, 0.0]) * (h * unit) + [x + (0.0 if mid else 0.6 * h), y, z]
         f = t.faces.reshape(-1, 4)[:, 1:] + n_pts
         pts.append(p)
         faces.append(f)
@@ -165,8 +195,13 @@ def network_overlays(parts: list[Part], stage: Usd.Stage, bounds, time=Usd.TimeC
         out.append(glyphs)
         height = label_height_m or max(4.0, 12.0 * lift)
         ids = [str(stage.GetPrimAtPath(s.element).GetAttribute("twin:id").Get()) for s in glyphs.slots]
-        labels = label_part(ids, np.asarray(glyphs.mesh.points), [s.element for s in glyphs.slots],
-                            height)
+        anchors = np.asarray(glyphs.mesh.points, float)
+        elements = [s.element for s in glyphs.slots]
+        c_ids, c_anchors, c_elements = _cell_labels(by_name["Network:shapes"], stage, glyphs, height)
+        n = len(ids)
+        labels = label_part(ids + c_ids, np.vstack([anchors, c_anchors]) if c_ids else anchors,
+                            elements + c_elements, np.r_[np.full(n, height), np.full(len(c_ids), height / 2)],
+                            centred=np.r_[np.zeros(n, bool), np.ones(len(c_ids), bool)])
         if labels is not None:
             out.append(labels)
     for p in out:
