@@ -266,6 +266,15 @@ def test_switching_signal_layers_shows_each_map(page):
     assert "RSRP" in page.inner_text("#signal-toggle")
 
 
+def test_best_server_legend_names_cells(page):
+    """Issue 8: the best-server legend names each cell next to its colour."""
+    _signal(page, "BestServer")
+    shot(page, "08b_best_server")
+    text = page.inner_text("body")
+    assert "HEL-01/1" in text and "HEL-05/3" in text and "no server" in text
+    _signal(page, "RSRP")
+
+
 def squares_of(img: np.ndarray, rgb, side_px: int = 9, tol: float = 40.0) -> list[tuple[int, int]]:
     """Centres (x, y) of ``side_px`` squares of colour ``rgb`` on ``img`` (screen-space glyphs).
 
