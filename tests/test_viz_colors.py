@@ -79,5 +79,5 @@ def test_utilization_in_percent_in_legend_and_cli():
     from twin3d.cli import _KPI_COLUMNS
     lg = utilization_legend().as_dict()
     assert lg["units"] == "%" and lg["labels"] == ["0", "50", "100"]
-    col = next(c for c in _KPI_COLUMNS if c[0] == "util_max")
-    assert "%" in col[1] and col[2] == 100
+    key, _, scale, fmt = next(c for c in _KPI_COLUMNS if c[0] == "util_max")
+    assert format(0.402 * scale, fmt) == "40.2%"          # the simulator's fraction, shown in %
