@@ -77,6 +77,21 @@ def test_one_glyph_per_site_picked_as_that_site(backbone):
     assert len(eng.actors) < 20
 
 
+def test_link_line_and_label_picks(backbone):
+    eng = backbone
+    lines = _part(eng, "Network:lines")
+    k = next(i for i, s in enumerate(lines.slots) if s.element.endswith("/Oulu__Kokkola"))
+    cell = lines.mesh.extract_cells(lines.slots[k].cells)
+    mid = np.asarray(cell.points).mean(axis=0)
+    info = eng.pick(mid + [0.0, 0.0, 300.0], lines)
+    assert info is not None and info["type"] == "link" and info["id"] == "Oulu--Kokkola"
+    labels = _part(eng, "Labels:text")
+    j = next(i for i, s in enumerate(labels.slots) if s.element.endswith("/Tampere"))
+    c = np.asarray(labels.mesh.extract_cells(labels.slots[j].cells).points).mean(axis=0)
+    info = eng.pick(c, labels)
+    assert info is not None and info["id"] == "Tampere"
+
+
 def test_link_lines_follow_the_link_colours(backbone):
     eng = backbone
     tubes, lines = _part(eng, "Network:curves"), _part(eng, "Network:lines")
