@@ -52,14 +52,15 @@ def _site_glyphs(shapes: Part, stage: Usd.Stage, lift: float) -> Part | None:
     """One vertex per site (element) with shapes, from the ``Network:shapes`` part."""
     centers = np.asarray(shapes.mesh.cell_centers().points)
     z_top = _cell_zmax(shapes.mesh)
-    elements = [s.element for s in shapes.slots]
-    names = list(dict.fromkeys(e for e in elements
-                               if stage.GetPrimAtPath(e).HasAttribute("twin:id")))
+    by_element: dict[str, list[int]] = {}
+    for j, s in enumerate(shapes.slots):
+        by_element.setdefault(s.element, []).append(j)
+    names = [e for e in by_element if stage.GetPrimAtPath(e).HasAttribute("twin:id")]
     if not names:
         return None
     pts, slots = [], []
     for k, name in enumerate(names):
-        mine = [j for j, e in enumerate(elements) if e == name]
+        mine = by_element[name]
         main = max(mine, key=lambda j: len(shapes.slots[j].cells))   # the mast or node block
         cells = np.concatenate([shapes.slots[j].cells for j in mine])
         c = centers[shapes.slots[main].cells].mean(axis=0)
