@@ -19,7 +19,7 @@ from pxr import Sdf, Usd, UsdGeom
 import twin3d
 from twin3d.sim.engine import Simulator
 from twin3d.usd import prim_names, validate_stage, write_stage
-from twin3d.usd.colors import LINK_DOWN, SITE_STATE_COLORS, UTILIZATION_MAP
+from twin3d.usd.colors import LINK_DOWN, SITE_STATE_COLORS, UTILIZATION_MAP, srgb_to_linear
 from twin3d.usd.scenario import kpi_rows, signal_sample_steps, write_scenario_layer
 from twin3d.usd.signal import signal_primvars, write_signal_layer
 from twin3d.usd.layers import BASE_LAYER, SIGNAL_LAYER, scenario_paths, scenario_stem
@@ -148,15 +148,15 @@ def expected_values(w: Written, name: str):
         out[f"{p}.twin:load_bps"] = lambda t, k=k: res.steps[t].link_load_bps[k]
         out[f"{p}.twin:state"] = lambda t, k=k: res.steps[t].link_state[k]
         out[f"{p}.primvars:displayColor"] = lambda t, k=k: (
-            UTILIZATION_MAP([res.steps[t].link_util[k]]) if res.steps[t].link_state[k] == "up"
-            else np.array([LINK_DOWN]))
+            UTILIZATION_MAP([100.0 * res.steps[t].link_util[k]]) if res.steps[t].link_state[k] == "up"
+            else srgb_to_linear([LINK_DOWN]))
     for k, sid in enumerate(res.site_ids):
         p = f"/World/Network/Sites/{sites[sid]}"
         part = "Building" if w.twin.sites[sid].kind in ("central_office", "pop") else "Tower"
         out[f"{p}.twin:state"] = lambda t, k=k: res.steps[t].site_state[k]
         out[f"{p}.twin:load_bps"] = lambda t, k=k: res.steps[t].site_load_bps[k]
         out[f"{p}.twin:power_w"] = lambda t, k=k: res.steps[t].site_power_w[k]
-        out[f"{p}/{part}.primvars:displayColor"] = lambda t, k=k: np.array(
+        out[f"{p}/{part}.primvars:displayColor"] = lambda t, k=k: srgb_to_linear(
             [SITE_STATE_COLORS[res.steps[t].site_state[k]]])
     for mesh in ("RSRP", "SINR", "BestServer"):
         for n, attr in enumerate(("primvars:displayColor", None)):
@@ -252,14 +252,14 @@ def test_states_and_colours(radio, cascade):
     stage = stage_of(radio, "outage")
     f1 = stage.GetPrimAtPath("/World/Network/Links/F_1")
     assert [f1.GetAttribute("twin:state").Get(t) for t in range(7)] == ["up"] * 4 + ["cut"] * 3
-    np.testing.assert_allclose(f1.GetAttribute("primvars:displayColor").Get(4), [LINK_DOWN], atol=1e-6)
+    np.testing.assert_allclose(f1.GetAttribute("primvars:displayColor").Get(4), srgb_to_linear([LINK_DOWN]), atol=1e-6)
     s2 = stage.GetPrimAtPath("/World/Network/Sites/S2")
     assert [s2.GetAttribute("twin:state").Get(t) for t in range(7)] == \
         ["up", "up", "up", "down", "down", "up", "up"]
     assert s2.GetAttribute("twin:power_w").Get(3) == 0.0 < s2.GetAttribute("twin:power_w").Get(2)
     tower = stage.GetPrimAtPath("/World/Network/Sites/S2/Tower").GetAttribute("primvars:displayColor")
-    np.testing.assert_allclose(tower.Get(3), [(0.85, 0.12, 0.12)], atol=1e-6)   # down: red
-    np.testing.assert_allclose(tower.Get(0), [(0.20, 0.75, 0.30)], atol=1e-6)   # up: green
+    np.testing.assert_allclose(tower.Get(3), srgb_to_linear([(0.85, 0.12, 0.12)]), atol=1e-6)   # down: red
+    np.testing.assert_allclose(tower.Get(0), srgb_to_linear([(0.20, 0.75, 0.30)]), atol=1e-6)   # up: green
     # the backbone by hand: AB carries 9 of 10 Gbit/s at step 0 (0.9: two thirds of the way from
     # yellow at 0.7 to red at 1), is cut at 1; C's and D's spans trip at 1
     stage = stage_of(cascade, "cut")
@@ -267,7 +267,7 @@ def test_states_and_colours(radio, cascade):
     assert ab.GetAttribute("twin:utilization").Get(0) == pytest.approx(0.9)
     assert ab.GetAttribute("twin:load_bps").Get(0) == pytest.approx(9e9)
     np.testing.assert_allclose(ab.GetAttribute("primvars:displayColor").Get(0),
-                               [(0.95 - 0.1 * 2 / 3, 0.85 - 0.75 * 2 / 3, 0.10)], atol=1e-6)
+                               srgb_to_linear([(0.95 - 0.1 * 2 / 3, 0.85 - 0.75 * 2 / 3, 0.10)]), atol=1e-6)
     assert [stage.GetPrimAtPath(f"/World/Network/Links/{l}").GetAttribute("twin:state").Get(1)
             for l in ("AB", "AC", "CB", "AD", "DB")] == ["cut"] + ["tripped"] * 4
     assert ab.GetAttribute("twin:state").Get(3) == "up"

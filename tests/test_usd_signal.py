@@ -13,7 +13,7 @@ from twin3d.physics.coverage import RadioMap, radio_map
 from twin3d.physics.grid import Grid
 from twin3d.physics.los import ground_z_m
 from twin3d.usd import validate_stage, write_stage
-from twin3d.usd.colors import (LINK_DOWN, NO_DATA, RSRP_MAP, SINR_MAP, UTILIZATION_MAP, VIRIDIS,
+from twin3d.usd.colors import (LINK_DOWN, NO_DATA, RSRP_MAP, SINR_MAP, UTILIZATION_MAP, srgb_to_linear,
                                best_server_colors, category_colors)
 from twin3d.usd.signal import MESHES, grid_mesh, write_signal_layer
 from twin3d.usd.layers import BASE_LAYER, SIGNAL_LAYER
@@ -161,24 +161,28 @@ def test_raw_values_are_the_radio_map(small):
 
 def test_colours_at_known_values(hand):
     rm, stage = hand
+    # displayColor is linear: the maps' sRGB stops, converted
+    R, S = srgb_to_linear(RSRP_MAP.colors), srgb_to_linear(SINR_MAP.colors)
+    nd = srgb_to_linear(NO_DATA)
     rsrp = colors_of(stage.GetPrimAtPath("/World/Signal/RSRP"))
     # faces: (-120, -60, -inf, -90, -130, -40) dBm
-    np.testing.assert_allclose(rsrp[0], VIRIDIS[0], atol=1e-6)        # the map's low end
-    np.testing.assert_allclose(rsrp[1], VIRIDIS[-1], atol=1e-6)       # its high end
-    np.testing.assert_allclose(rsrp[2], NO_DATA)                      # no server
-    np.testing.assert_allclose(rsrp[3], VIRIDIS[4], atol=1e-6)        # the middle stop
-    np.testing.assert_allclose(rsrp[4], VIRIDIS[0], atol=1e-6)        # clamped below
-    np.testing.assert_allclose(rsrp[5], VIRIDIS[-1], atol=1e-6)       # clamped above
+    np.testing.assert_allclose(rsrp[0], R[0], atol=1e-6)        # the map's low end
+    np.testing.assert_allclose(rsrp[1], R[-1], atol=1e-6)       # its high end
+    np.testing.assert_allclose(rsrp[2], nd, atol=1e-6)          # no server
+    np.testing.assert_allclose(rsrp[3], R[4], atol=1e-6)        # the middle stop
+    np.testing.assert_allclose(rsrp[4], R[0], atol=1e-6)        # clamped below
+    np.testing.assert_allclose(rsrp[5], R[-1], atol=1e-6)       # clamped above
     sinr = colors_of(stage.GetPrimAtPath("/World/Signal/SINR"))
-    np.testing.assert_allclose(sinr[[0, 1, 4]], VIRIDIS[[0, -1, 0]], atol=1e-6)
-    np.testing.assert_allclose(sinr[2], NO_DATA)
-    np.testing.assert_allclose(sinr[3], VIRIDIS[4], atol=1e-6)        # 10 dB: the middle
-    # 3 dB: 8/30 of the way, between stops 2 and 3 (stops every 3.75 dB)
-    np.testing.assert_allclose(sinr[5], VIRIDIS[2] + (3.0 - 2.5) / 3.75 * (VIRIDIS[3] - VIRIDIS[2]),
+    np.testing.assert_allclose(sinr[[0, 1, 4]], S[[0, -1, 0]], atol=1e-6)
+    np.testing.assert_allclose(sinr[2], nd, atol=1e-6)
+    np.testing.assert_allclose(sinr[3], S[4], atol=1e-6)        # 10 dB: the middle
+    # 3 dB: 8/30 of the way, between stops 2 and 3 (stops every 3.75 dB), in sRGB
+    c = SINR_MAP.colors
+    np.testing.assert_allclose(sinr[5], srgb_to_linear(c[2] + (3.0 - 2.5) / 3.75 * (c[3] - c[2])),
                                atol=1e-6)
     best = colors_of(stage.GetPrimAtPath("/World/Signal/BestServer"))
-    pal = category_colors(2)
-    np.testing.assert_allclose(best, [pal[0], pal[1], NO_DATA, pal[1], pal[0], pal[1]], atol=1e-6)
+    pal = srgb_to_linear(category_colors(2))
+    np.testing.assert_allclose(best, [pal[0], pal[1], nd, pal[1], pal[0], pal[1]], atol=1e-6)
     np.testing.assert_array_equal(primvar(stage.GetPrimAtPath("/World/Signal/RSRP"),
                                           "twin:rsrp_dbm"),
                                   np.array([-120, -60, -np.inf, -90, -130, -40], np.float32))
@@ -235,15 +239,19 @@ def test_signal_layer_validates_alone(small):
 # --- colour maps -------------------------------------------------------------------------
 
 def test_colormaps():
-    np.testing.assert_allclose(UTILIZATION_MAP([0.0, 0.7, 1.0, 3.0]),
+    # utilization in percent of capacity, as the CLI and the legend show it
+    np.testing.assert_allclose(UTILIZATION_MAP.display([0.0, 70.0, 100.0, 300.0]),
                                [[0.10, 0.70, 0.20], [0.95, 0.85, 0.10], [0.85, 0.10, 0.10],
                                 [0.85, 0.10, 0.10]], atol=1e-6)
-    np.testing.assert_allclose(UTILIZATION_MAP([0.35]), [[0.525, 0.775, 0.15]], atol=1e-6)
-    np.testing.assert_allclose(UTILIZATION_MAP([np.nan]), [NO_DATA])
-    np.testing.assert_allclose(RSRP_MAP([-np.inf, np.inf, np.nan]), [NO_DATA] * 3)
-    np.testing.assert_allclose(RSRP_MAP([-112.5]), [VIRIDIS[1]], atol=1e-6)   # 7.5 dB a stop
+    np.testing.assert_allclose(UTILIZATION_MAP.display([35.0]), [[0.525, 0.775, 0.15]], atol=1e-6)
+    np.testing.assert_allclose(UTILIZATION_MAP([35.0]), srgb_to_linear([[0.525, 0.775, 0.15]]),
+                               atol=1e-6)                               # displayColor is linear
+    np.testing.assert_allclose(UTILIZATION_MAP.display([np.nan]), [NO_DATA])
+    np.testing.assert_allclose(RSRP_MAP.display([-np.inf, np.inf, np.nan]), [NO_DATA] * 3)
+    np.testing.assert_allclose(RSRP_MAP.display([-112.5]), [RSRP_MAP.colors[1]], atol=1e-6)
     pal = category_colors(30)
     assert len({tuple(np.round(c, 3)) for c in pal}) == 30
     assert np.all(np.abs(pal[1:] - pal[:-1]).max(axis=1) > 0.2)        # neighbours differ
-    np.testing.assert_allclose(best_server_colors([-1, 2], 3), [NO_DATA, pal[2]], atol=1e-6)
+    np.testing.assert_allclose(best_server_colors([-1, 2], 3), srgb_to_linear([NO_DATA, pal[2]]),
+                               atol=1e-6)
     assert LINK_DOWN != NO_DATA

@@ -183,3 +183,19 @@ def test_helsinki_one_tower_per_site_one_panel_per_cell(helsinki_out):
     rgb = np.asarray(shapes.mesh.cell_data[RGB])[tower.cells]
     assert np.all(rgb == rgb[0]) and rgb[0][1] > rgb[0][0] and rgb[0][1] > rgb[0][2]
     assert not any(sl.path.startswith("/World/Prototypes") for sl in shapes.slots)
+
+
+def test_overlays_on_a_small_exported_scene(small_usdz):
+    """Site glyphs, link lines and site + cell labels; no basemap for a scene this small."""
+    from twin3d.viz.basemap import scene_overlays
+    stage = open_stage(small_usdz)
+    parts = stage_parts(stage, 0)
+    over = {p.name: p for p in scene_overlays(parts, stage, 0)}
+    assert set(over) == {"Network:lines", "Network:glyphs", "Labels:text"}
+    glyphs = over["Network:glyphs"]
+    assert glyphs.mesh.n_points == 4                              # one per site
+    labels = over["Labels:text"]
+    assert len(labels.slots) == 4 + 5                             # 4 sites, 5 cells
+    # every label picks its site
+    assert {s.element for s in labels.slots} == {s.element for s in glyphs.slots}
+    assert len(over["Network:lines"].slots) == 3                  # one per link

@@ -119,7 +119,7 @@ def validate(stage: Path = typer.Argument(..., help="A USD stage (.usda, .usdc, 
 _KPI_COLUMNS = [("coverage_pct", "cover %", 1, ".1f"), ("sinr_p50_db", "SINR p50 dB", 1, ".1f"),
                 ("throughput_p50_bps", "thr p50 Mb/s", 1e-6, ".1f"),
                 ("offered_bps", "offered Gb/s", 1e-9, ".3g"), ("served_bps", "served Gb/s", 1e-9, ".3g"),
-                ("dropped_bps", "dropped Gb/s", 1e-9, ".3g"), ("util_max", "util max", 1, ".3f"),
+                ("dropped_bps", "dropped Gb/s", 1e-9, ".3g"), ("util_max", "util max", 1, ".1%"),
                 ("latency_p95_ms", "lat p95 ms", 1, ".3g"), ("failed_elements", "failed", 1, ".0f"),
                 ("energy_w", "energy kW", 1e-3, ".2f")]
 

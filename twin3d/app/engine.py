@@ -24,9 +24,10 @@ import pyvista as pv
 from pxr import Usd, UsdGeom
 from vtkmodules.vtkCommonDataModel import vtkStaticCellLocator
 
-from twin3d.viz.legend import mesh_legend, site_state_legend, utilization_legend
+from twin3d.viz.legend import basemap_legend, mesh_legend, site_state_legend, utilization_legend
 from twin3d.viz.parts import Part, recolor, stage_parts
-from twin3d.viz.plot import BACKGROUND, add_parts, focus_camera, home_camera
+from twin3d.viz.basemap import scene_overlays
+from twin3d.viz.plot import BACKGROUND, LARGE_SCENE_M, add_parts, focus_camera, home_camera
 from twin3d.viz.read import plain, prim_attributes
 from twin3d.viz.scenarios import ScenarioStage, find_scenarios, scenario_record, steps_of
 
@@ -74,13 +75,16 @@ class ViewerEngine:
         self.steps = steps_of(stage)
         self.step = self.steps[0]
         self.parts: list[Part] = stage_parts(stage, self.step)
+        self.parts += scene_overlays(self.parts, stage, self.step)
         self.plotter = pv.Plotter(off_screen=True, window_size=list(window_size))
         self.plotter.background_color = BACKGROUND
         self.actors = add_parts(self.plotter, self.parts)
         self.bounds = self.plotter.bounds
-        self.group_visible = {g: True for g in self.groups}
+        # labels are shown at home for a region, on demand for a city
+        self.group_visible = {g: g != "Labels" or self.large for g in self.groups}
         vp = self.variant_part
         self.variant = vp.variants[vp.active] if vp is not None else None
+        self._apply_visibility()
         self.home()
         self.whatif = WhatIf(self) if self.scene is not None else None
         self._locators: dict[str, Any] = {}
@@ -100,6 +104,12 @@ class ViewerEngine:
         return list(dict.fromkeys(p.group for p in self.parts))
 
     @property
+    def large(self) -> bool:
+        """Whether the scene is wider than a city (:data:`twin3d.viz.plot.LARGE_SCENE_M`)."""
+        b = self.bounds
+        return max(b[1] - b[0], b[3] - b[2]) > LARGE_SCENE_M
+
+    @property
     def variant_part(self) -> Part | None:
         """The part whose coincident meshes are shown one at a time (the signal maps)."""
         vp = [p for p in self.parts if p.variants]
@@ -107,8 +117,13 @@ class ViewerEngine:
 
     def home(self) -> None:
         """Camera framing the whole scene."""
-        self.plotter.camera_position = list(home_camera(self.bounds))
-        self.plotter.camera.clipping_range = (1.0, 20 * max(self.bounds[1] - self.bounds[0], 1.0))
+        net = [p.mesh for p in self.parts if p.group == "Network" and p.n_cells]
+        bounds = pv.merge(net).bounds if net else self.bounds
+        w, h = self.plotter.window_size
+        pos, focal, up = home_camera(bounds, self.plotter.camera.view_angle, min(w / h, 1.2))
+        self.plotter.camera_position = [pos, focal, up]
+        dist = float(np.linalg.norm(np.subtract(pos, focal)))
+        self.plotter.camera.clipping_range = (max(0.5, dist * 1e-3), dist * 4.0)
 
     def set_step(self, step: int) -> list[str]:
         """Show ``step``; returns the names of the parts whose colours changed."""
@@ -167,6 +182,8 @@ class ViewerEngine:
                 out.append(lg.as_dict())
         if any(p.group == "Network" for p in self.parts):
             out += [utilization_legend().as_dict(), site_state_legend().as_dict()]
+        if any(p.group == "Basemap" for p in self.parts):
+            out.append(basemap_legend().as_dict())
         return out
 
     def kpi_rows(self, name: str | None = None) -> list[dict]:
@@ -237,6 +254,8 @@ class ViewerEngine:
         p = np.asarray(position, float)[:3]
         shown = [q for q in self.parts if self.actors[q.name].visibility]
         best = None
+        if part is not None and part.family in ("glyphs", "lines", "labels"):
+            shown = [part]          # a screen-space mark the browser hit is what was meant
         for q in [q for q in shown if q.group == "Network"]:
             d2, cid = self._nearest(q, p)
             if cid >= 0 and d2 <= self.snap_m ** 2 and (best is None or d2 < best[0]):
@@ -246,7 +265,7 @@ class ViewerEngine:
                 d2, cid = self._nearest(q, p)
                 if cid >= 0 and (best is None or d2 < best[0]):
                     best = (d2, q, cid)
-        if best is None:
+        if best is None or best[1].family == "basemap":
             return None
         _, q, cid = best
         k = q.active if q.variants else int(q.cell_slot[cid])

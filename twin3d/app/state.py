@@ -39,7 +39,7 @@ def bind(server, engine: ViewerEngine, view) -> None:
         "signal_names": list(vpart.variants) if vpart else [],
         "signal": vpart.variants[vpart.active] if vpart else "off",
         "group_names": engine.groups,
-        "layers": {g: True for g in engine.groups},
+        "layers": dict(engine.group_visible),
         "step": engine.step, "step_min": engine.steps[0], "step_max": engine.steps[-1],
         "playing": False, "picked": None, "kpi_delta": [], "kpi_delta_title": "",
         "whatif_enabled": engine.whatif is not None, "busy": False,

@@ -38,6 +38,7 @@ import numpy as np
 from pxr import Sdf
 
 from ..model import Twin
+from .colors import srgb_to_linear
 from .extrude import FLOOR, ROOF, WALL, BuildingMesh, extrude_footprints
 from .materials import author_looks
 from .network import author_network
@@ -116,7 +117,7 @@ def _terrain(world: Sdf.PrimSpec, twin: Twin, scale: SceneScale, looks: dict[str
     ground = _mesh(terrain, "Ground", pts, np.full(len(quads), 4), quads.ravel(),
                    _face_normals(pts, quads))
     set_attr(ground, "primvars:displayColor", "color3f[]",
-             np.array([[0.42, 0.50, 0.38]], np.float32), interpolation="constant")
+             srgb_to_linear([[0.42, 0.50, 0.38]]), interpolation="constant")
 
 
 def _building_chunk(parent: Sdf.PrimSpec, name: str, mesh: BuildingMesh, twin: Twin,
@@ -124,7 +125,8 @@ def _building_chunk(parent: Sdf.PrimSpec, name: str, mesh: BuildingMesh, twin: T
     fvi = mesh.face_vertex_indices
     prim = _mesh(parent, name, mesh.points, mesh.face_vertex_counts, fvi[fvi >= 0], mesh.normals)
     # Indexed: three colours and one small index per face.
-    set_attr(prim, "primvars:displayColor", "color3f[]", _PART_COLOR, interpolation="uniform")
+    set_attr(prim, "primvars:displayColor", "color3f[]", srgb_to_linear(_PART_COLOR),
+             interpolation="uniform")
     set_attr(prim, "primvars:displayColor:indices", "int[]", mesh.face_part.astype(np.int32))
     set_attr(prim, "primvars:twin:building_index", "int[]", mesh.face_building - start,
              interpolation="uniform")
@@ -164,7 +166,7 @@ def _streets(world: Sdf.PrimSpec, twin: Twin, scale: SceneScale, looks: dict[str
              interpolation="vertex")
     set_attr(curves, "extent", "float3[]", extent_of(pts, widths.max() / 2.0))
     set_attr(curves, "primvars:displayColor", "color3f[]",
-             np.array([STREET_COLOR], np.float32), interpolation="constant")
+             srgb_to_linear([STREET_COLOR]), interpolation="constant")
     set_attr(curves, "twin:street_ids", "string[]", [s.id for s in streets], custom=True)
     set_attr(curves, "twin:highway", "token[]", [s.highway for s in streets], custom=True)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pxr import Sdf
 
+from .colors import srgb_to_linear
 from .sdfutil import define, set_attr
 
 __all__ = ["LOOKS", "author_looks"]
@@ -43,7 +44,7 @@ def _material(looks: Sdf.PrimSpec, name: str, color: tuple[float, float, float],
     reader = define(mat, "DisplayColor", "Shader")
     set_attr(reader, "info:id", "token", "UsdPrimvarReader_float3", uniform=True)
     set_attr(reader, "inputs:varname", "string", "displayColor")
-    set_attr(reader, "inputs:fallback", "float3", color)
+    set_attr(reader, "inputs:fallback", "float3", tuple(float(c) for c in srgb_to_linear(color)))
     set_attr(reader, "outputs:result", "float3")
 
     surf = define(mat, "PreviewSurface", "Shader")

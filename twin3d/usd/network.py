@@ -32,6 +32,7 @@ from pxr import Sdf
 
 from ..model import Link, Site, Twin
 from .scale import SceneScale
+from .colors import srgb_to_linear
 from .sdfutil import bind_material, define, extent_of, prim_names, set_attr, set_xform_ops
 
 __all__ = ["NODE_KINDS", "PROTOTYPES_PATH", "author_prototypes", "author_network",
@@ -67,7 +68,7 @@ def panel_rotation_deg(azimuth_deg: float) -> float:
 
 
 def _color(prim: Sdf.PrimSpec, rgb) -> None:
-    set_attr(prim, "primvars:displayColor", "color3f[]", np.array([rgb], np.float32),
+    set_attr(prim, "primvars:displayColor", "color3f[]", srgb_to_linear([rgb]),
              interpolation="constant")
 
 

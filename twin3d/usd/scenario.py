@@ -51,7 +51,7 @@ from ..model import Twin
 from ..physics.coverage import RadioMap
 from ..sim.engine import ScenarioResult
 from ..sim.kpi import KPI_UNITS
-from .colors import LINK_DOWN, UTILIZATION_MAP, site_state_color
+from .colors import LINK_DOWN, UTILIZATION_MAP, site_state_color, srgb_to_linear
 from .georef import georef_metadata
 from .network import NODE_KINDS
 from .sdfutil import prim_names, vt
@@ -102,7 +102,7 @@ def _links(layer: Sdf.Layer, twin: Twin, result: ScenarioResult) -> None:
         _sampled(prim, "twin:utilization", "float", enumerate(map(float, util[:, k])))
         _sampled(prim, "twin:load_bps", "double", enumerate(map(float, load[:, k])))
         _sampled(prim, "twin:state", "token", enumerate(map(str, state[:, k])))
-        rgb = np.where(up[:, k, None], UTILIZATION_MAP(util[:, k]), np.array([LINK_DOWN]))
+        rgb = np.where(up[:, k, None], UTILIZATION_MAP(100.0 * util[:, k]), srgb_to_linear([LINK_DOWN]))
         _sampled(prim, "primvars:displayColor", "color3f[]", _color_samples(rgb),
                  custom=False, interpolation="constant")
 

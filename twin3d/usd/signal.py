@@ -55,7 +55,8 @@ from ..physics.los import ground_z_m
 # The base layer's mesh and material helpers: the signal meshes are built and
 # shaded exactly like the terrain (flat normals, a displayColor reader).
 from .base import _face_normals, _mesh
-from .colors import RSRP_MAP, SINR_MAP, ColorMap, best_server_colors, category_colors
+from .colors import (RSRP_MAP, SINR_MAP, ColorMap, best_server_colors, category_colors,
+                     srgb_to_linear)
 from .materials import _material
 from .sdfutil import bind_material, define, set_attr
 from .layers import DEFAULT_PRIM, new_layer, set_stage_metadata
@@ -151,7 +152,7 @@ def author_signal(world: Sdf.PrimSpec, radio_map: RadioMap, lift_m: float = LIFT
         else:
             set_attr(mesh, "twin:colormap", "token", "categorical", custom=True, uniform=True)
             set_attr(mesh, "twin:cell_ids", "string[]", list(rm.cell_ids), custom=True)
-            set_attr(mesh, "twin:cell_colors", "color3f[]", category_colors(len(rm.cell_ids)),
+            set_attr(mesh, "twin:cell_colors", "color3f[]", srgb_to_linear(category_colors(len(rm.cell_ids))),
                      custom=True)
         if name != MESHES[0]:
             set_attr(mesh, "visibility", "token", "invisible")

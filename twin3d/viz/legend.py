@@ -8,8 +8,8 @@ site colours follow :mod:`twin3d.usd.colors`, which wrote them.
 Examples
 --------
 >>> lg = utilization_legend()
->>> lg.title, lg.stops[0][0], lg.stops[-1][0]
-('Link utilization', 0.0, 1.0)
+>>> lg.title, lg.units, lg.stops[0][0], lg.stops[-1][0]
+('Link utilization', '%', 0.0, 100.0)
 >>> lg.css_gradient().startswith("linear-gradient(to right, rgb(26,178,51) 0.0%")
 True
 """
@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from pxr import Usd
 
-from ..usd.colors import (LINK_DOWN, RSRP_MAP, SINR_MAP, SITE_STATE_COLORS, UTILIZATION_MAP,
-                          VIRIDIS, ColorMap)
+from ..usd.colors import (COLORMAPS, LINK_DOWN, NO_DATA, RSRP_MAP, SINR_MAP, SITE_STATE_COLORS,
+                          UTILIZATION_MAP, VIRIDIS, ColorMap, linear_to_srgb)
 
-__all__ = ["Legend", "mesh_legend", "utilization_legend", "site_state_legend", "hex_color"]
+__all__ = ["Legend", "mesh_legend", "utilization_legend", "site_state_legend", "basemap_legend",
+           "hex_color"]
 
-_NAMED = {"viridis": VIRIDIS}
+#: Colour stops (sRGB) of every map a stage may name in ``twin:colormap``.
+_NAMED = {"viridis": VIRIDIS, **{name: m.colors for name, m in COLORMAPS.items()}}
 
 
 def hex_color(rgb) -> str:
@@ -77,8 +79,13 @@ def mesh_legend(prim: Usd.Prim) -> Legend | None:
     if not name:
         return None
     if name == "categorical":
-        return Legend(f"{prim.GetName()}", "", [], [("one colour per cell", (0.9, 0.31, 0.31)),
-                                                    ("no server", (0.5, 0.5, 0.5))])
+        ids = prim.GetAttribute("twin:cell_ids").Get() if prim.HasAttribute("twin:cell_ids") else None
+        cols = prim.GetAttribute("twin:cell_colors").Get() if prim.HasAttribute("twin:cell_colors") else None
+        swatches = []
+        if ids and cols is not None and len(cols) == len(ids):      # linear, as authored
+            rgb = linear_to_srgb(np.asarray(cols, float).reshape(-1, 3))
+            swatches = [(str(i), tuple(float(x) for x in c)) for i, c in zip(ids, rgb)]
+        return Legend(f"{prim.GetName()}", "", [], swatches + [("no server", NO_DATA)])
     lo = prim.GetAttribute("twin:colormap_min").Get()
     hi = prim.GetAttribute("twin:colormap_max").Get()
     units = prim.GetAttribute("twin:units").Get() or ""
@@ -100,3 +107,10 @@ def utilization_legend() -> Legend:
 def site_state_legend() -> Legend:
     """Mast (or node) colours by site state."""
     return Legend("Site state", "", [], [(k, v) for k, v in SITE_STATE_COLORS.items()])
+
+
+def basemap_legend() -> Legend:
+    """The basemap's lines, credited to Natural Earth (public domain)."""
+    from .basemap import BASEMAP_RGB
+    return Legend("Map (Natural Earth)", "", [],
+                  [(k, tuple(c / 255.0 for c in rgb)) for k, rgb in BASEMAP_RGB.items()])

@@ -39,6 +39,7 @@ from pxr import Usd, UsdGeom
 from vtkmodules.util.numpy_support import numpy_to_vtkIdTypeArray
 from vtkmodules.vtkCommonDataModel import vtkCellArray
 
+from ..usd.colors import linear_to_srgb
 from .geometry import SHAPES, curve_arrays, mesh_arrays, ribbon_polys, shape_arrays
 from .read import display_color, element_of, face_colors, is_drawn, world_matrices
 
@@ -77,6 +78,9 @@ class Part:
     variants: list[str] = field(default_factory=list)   # slot names when coincident
     active: int = 0              # shown variant (index into slots) for variant parts
     colors: dict[int, np.ndarray] = field(default_factory=dict)   # variant -> rgb uint8
+    shown: int = -1              # variant whose colours are in the mesh now
+    centerline: pv.PolyData | None = None   # curves: the polylines the tubes were swept along
+    fixed: bool = False          # colours set once (labels, basemap), never read from the stage
 
     @property
     def n_cells(self) -> int:
@@ -214,7 +218,9 @@ def _tube_part(name, group, prims, arrays) -> Part:
     # the copied cell arrays keep that order, so cslot still matches
     mesh.SetPolys(tubes.GetPolys())
     mesh.SetStrips(tubes.GetStrips())
-    return Part(name, group, "curves", mesh, slots, cslot, citem)
+    lines.cell_data["slot"] = np.concatenate(curve_slot)
+    lines.cell_data["item"] = np.concatenate(curve_item)
+    return Part(name, group, "curves", mesh, slots, cslot, citem, centerline=lines)
 
 
 def _ribbon_part(name, group, prims, arrays) -> Part:
@@ -312,14 +318,18 @@ def stage_parts(stage: Usd.Stage, time=Usd.TimeCode.Default()) -> list[Part]:
 
 
 def slot_cell_colors(part: Part, k: int, stage: Usd.Stage, time) -> np.ndarray:
-    """Cell colours (uint8) of slot ``k`` read from ``stage`` at ``time``."""
+    """Cell colours (uint8 sRGB, to show) of slot ``k`` read from ``stage`` at ``time``.
+
+    ``displayColor`` is linear RGB (USD's convention): it is converted to
+    sRGB here, so the browser shows what Omniverse shows.
+    """
     s = part.slots[k]
     prim = stage.GetPrimAtPath(s.path)
     if not prim:
-        rgb = np.full((s.n_items, 3), 0.7, np.float32)
+        rgb = np.full((s.n_items, 3), 0.44799, np.float32)     # linear: sRGB 0.7 grey
     else:
         rgb = face_colors(prim, s.n_items, time, s.item_vertices)
-    return to_rgb8(rgb[part.cell_item[s.cells]])
+    return to_rgb8(linear_to_srgb(rgb)[part.cell_item[s.cells]])
 
 
 def refresh_animated(part: Part, stage: Usd.Stage) -> None:
@@ -342,14 +352,22 @@ def recolor(part: Part, stage: Usd.Stage, time, only_animated: bool = True) -> b
     bool
         Whether any colour was (re)written.
     """
+    if part.fixed:
+        return False
     if not only_animated:
         refresh_animated(part, stage)
     if part.variants:
         k = part.active
         if only_animated and not part.slots[k].animated and k in part.colors:
-            return False
+            if part.shown == k:
+                return False
+            # cached, but another variant may be the one in the mesh now
+            part.mesh.cell_data[RGB] = part.colors[k]
+            part.shown = k
+            return True
         part.colors[k] = slot_cell_colors(part, k, stage, time)
         part.mesh.cell_data[RGB] = part.colors[k]
+        part.shown = k
         return True
     if RGB not in part.mesh.cell_data or not only_animated:
         rgb = np.empty((part.n_cells, 3), np.uint8)

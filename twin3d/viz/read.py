@@ -30,7 +30,7 @@ __all__ = ["open_stage", "to_metres_z_up", "world_matrices", "is_drawn", "elemen
            "display_color", "face_colors", "DEFAULT_COLOR", "prim_attributes", "plain"]
 
 #: Colour of geometry that has neither displayColor nor a material colour.
-DEFAULT_COLOR = (0.7, 0.7, 0.7)
+DEFAULT_COLOR = (0.44799, 0.44799, 0.44799)     # linear, as displayColor: sRGB 0.7 grey
 
 
 def open_stage(path: str | Path) -> Usd.Stage:
