@@ -155,6 +155,9 @@ def demo(output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help=
     """Build the bundled Helsinki scene, validate it, and serve it in the browser."""
     from .output import build as build_scene
     from .usd.validate import validate_stage
+    if serve:       # a port in use: one line now, not after the build
+        from .cli_view import check_port
+        check_port(host, port)
     sc = _load(None)
     with _status("simulating and writing the stage") as update:
         result = build_scene(sc, output, progress=update)
