@@ -27,8 +27,7 @@ __all__ = ["kpi_svg", "CHART_KPIS", "charts_html", "fmt_num"]
 CHART_KPIS = [("served_bps", "Served", 1e-9, "Gbit/s"), ("dropped_bps", "Dropped", 1e-9, "Gbit/s"),
               ("util_max", "Max link utilization", 100.0, "%"),
               ("latency_p95_ms", "Latency p95", 1.0, "ms"),
-              ("coverage_pct", "Coverage", 1.0, "%"), ("energy_w", "Energy", 1e-3, "kW"),
-              ("cascade_waves", "Cascade waves", 1.0, "")]
+              ("coverage_pct", "Coverage", 1.0, "%"), ("energy_w", "Energy", 1e-3, "kW")]
 
 #: Chart size and margins (px): left for the value axis, bottom for the step axis.
 _W, _H, _LEFT, _RIGHT, _TOP, _BOTTOM = 308, 96, 40, 8, 16, 16
@@ -41,6 +40,15 @@ def fmt_num(v: float | None) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     return f"{v:.3g}" if abs(v) < 1e5 else f"{v:.3e}"
+
+
+def _tick_labels(values: list[float]) -> list[str]:
+    """Labels of axis ticks with just enough digits to tell them apart (3 to 6 significant)."""
+    for digits in range(3, 7):
+        labels = [f"{v:.{digits}g}" for v in values]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
 
 
 def _clean(values) -> list[float | None]:
@@ -94,9 +102,10 @@ def kpi_svg(title: str, values: list[float], step_index: int, units: str = "",
              # axes: value ticks at lo, middle, hi; step ticks at the first, middle, last step
              f'<line x1="{x0}" x2="{x0}" y1="{y1}" y2="{y0}" stroke="#666"/>',
              f'<line x1="{x0}" x2="{x1}" y1="{y0}" y2="{y0}" stroke="#666"/>']
-    for v in (lo, (lo + hi) / 2, hi):
+    ticks = (lo, (lo + hi) / 2, hi)
+    for v, text in zip(ticks, _tick_labels(list(ticks))):
         parts.append(f'<text x="{x0 - 3}" y="{y(v) + 3:.1f}" fill="#999" font-size="8" '
-                     f'text-anchor="end" {font}>{fmt_num(v)}</text>')
+                     f'text-anchor="end" {font}>{text}</text>')
     for i in sorted({0, (n - 1) // 2, n - 1} if n else set()):
         parts.append(f'<text x="{x(i):.1f}" y="{_H - 5}" fill="#999" font-size="8" '
                      f'text-anchor="middle" {font}>{steps[i]}</text>')
