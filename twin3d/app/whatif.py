@@ -54,6 +54,11 @@ DELTA_KPIS = [("served_bps", 1e-9, "Gbit/s"), ("dropped_bps", 1e-9, "Gbit/s"),
               ("coverage_pct", 1.0, "%"), ("failed_elements", 1.0, "")]
 
 
+#: An element's ``twin:state`` in a sentence.
+_STATE_WORDS = {"down": "down", "sleep": "asleep", "off": "switched off", "cut": "cut",
+                "tripped": "tripped"}
+
+
 class WhatIfRefused(ValueError):
     """A what-if that is not run; the message says why, in the page's words."""
 
@@ -172,15 +177,16 @@ class WhatIf:
         _, kind, extra, label = ACTIONS[action]
         duration = int(extra.get("duration") or 1)
         states = self._state_at(ident, range(step, min(step + duration, spec.steps)))
+        now = _STATE_WORDS.get(states[0], f"in state {states[0]!r}")
         if action == "cut" and states[0] != "up":
-            raise WhatIfRefused(f"nothing to re-simulate: link {ident} is already {states[0]} at step {step}")
+            raise WhatIfRefused(f"nothing to re-simulate: link {ident} is already {now} at step {step}")
         if action == "fail" and states[0] != "up":
-            raise WhatIfRefused(f"nothing to re-simulate: site {ident} is already {states[0]} at step {step}")
+            raise WhatIfRefused(f"nothing to re-simulate: site {ident} is already {now} at step {step}")
         if action == "surge" and all(s != "up" for s in states):
             last = step + len(states) - 1
             span = f"step {step}" if last == step else f"steps {step}-{last}"
             raise WhatIfRefused(
-                f"nothing changed: site {ident} is {states[0]} at {span}, so it serves no area and "
+                f"nothing changed: site {ident} is {now} at {span}, so it serves no area and "
                 f"a surge around it adds no traffic (surge a site that is up)")
         name = f"{base} + {label} {ident} @{step}"
         ev = (EventSpec(step, kind, target=ident, **extra),)
