@@ -144,6 +144,20 @@ def test_two_tabs_see_the_viewer_count(tabs):
     a.shot("01_two_viewers")
 
 
+def test_inspector_face_values_rounded_with_units(tabs):
+    """A click on the ground picks the RSRP map's face (or a building): rounded, with units."""
+    a, _ = tabs
+    pg = a.page
+    box = pg.locator("canvas").first.bounding_box()
+    pg.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.2)
+    pg.wait_for_selector("#inspector", timeout=15_000)
+    text = a.text("#inspector")
+    a.shot("02_picked_ground")
+    assert not re.search(r"\d\.\d{4,}", text), text      # not -64.66727447509766
+    assert "values]" not in text, text                   # not [480 values]
+    assert re.search(r"-?\d+(\.\d)? (dBm|dB|m)\b", text), text
+
+
 def test_inspector_values_rounded_with_units(tabs):
     a, _ = tabs
     pg = a.page
