@@ -183,7 +183,8 @@ def test_inspector_rows_have_no_raw_floats_or_arrays(fresh):
         attrs = prim_attributes(prim, 1)
         if not attrs:
             continue
-        rec = describe(prim, attrs, {"twin:rsrp_dbm": -64.66727447509766, "twin:building_ids": "[480 values]"})
+        extra = {"twin:rsrp_dbm": -64.66727447509766, "twin:building_ids": "[480 values]"}
+        rec = describe(prim, attrs, extra)
         for label, value in rec["rows"]:
             assert not re.search(r"\d\.\d{5,}", value), (prim.GetPath(), label, value)
             assert "values]" not in value, (prim.GetPath(), label, value)

@@ -78,7 +78,8 @@ def build_ui(server, engine):
                 html.Div("No events in this scenario.", v_if="!story.length", classes="text-caption")
                 with html.Div(id="timeline", style="max-height: 160px; overflow-y: auto"):
                     with html.Div(v_for="r in story", key="r.t", click="step = r.t",
-                                  classes=("['text-caption', 'px-1', r.t === step ? 'bg-grey-darken-3' : '']",),
+                                  classes=("['text-caption', 'px-1', "
+                                           "r.t === step ? 'bg-grey-darken-3' : '']",),
                                   style="cursor: pointer", id=("'story-' + r.t",)):
                         html.B("step {{ r.t }}{{ r.hour ? ' · ' + r.hour : '' }}: ")
                         html.Span("{{ r.events.join('; ') }}")
