@@ -193,6 +193,22 @@ def test_inspector_rows_have_no_raw_floats_or_arrays(fresh):
             assert util.endswith(" %"), util
 
 
+def test_inspector_signal_face():
+    from pxr import Sdf, Usd, UsdGeom
+    from twin3d.app.inspector import describe
+    stage = Usd.Stage.CreateInMemory()
+    mesh = UsdGeom.Mesh.Define(stage, "/World/Signal/RSRP").GetPrim()
+    for name, kind, v in (("twin:colormap_max", Sdf.ValueTypeNames.Double, -60.0),
+                          ("twin:colormap_min", Sdf.ValueTypeNames.Double, -120.0),
+                          ("twin:units", Sdf.ValueTypeNames.String, "dBm")):
+        mesh.CreateAttribute(name, kind, custom=True).Set(v)
+    attrs = {"twin:colormap_max": -60.0, "twin:colormap_min": -120.0, "twin:units": "dBm",
+             "primvars:twin:rsrp_dbm": "[117000 values]"}
+    rows = dict(describe(mesh, attrs, {"twin:rsrp_dbm": -64.66727447509766})["rows"])
+    assert rows["rsrp"] == "-64.7 dBm" and rows["colormap max"] == "-60 dBm"
+    assert not any("values]" in v for v in rows.values())
+
+
 def test_charts_have_axes_and_hover_values():
     from twin3d.app.charts import charts_html
     rows = [{"t": t, "served_bps": 1e9 * (t + 1), "util_max": 0.1 * t} for t in range(4)]

@@ -167,8 +167,12 @@ def describe(elem: Usd.Prim, attrs: dict, extra: dict | None = None) -> dict:
         row("type", elem.GetTypeName())
         shown = [(k, v) for k, v in a.items() if k != "id" and not _is_summary(v)
                  and not k.startswith("primvars:")]
+        units = str(a.get("units", ""))
         for k, v in shown[:8]:
-            row(_label(k), fmt_value(k, v))
+            text = fmt_value(k, v)
+            if units and k.startswith("colormap_") and text.lstrip("-").replace(".", "").isdigit():
+                text = f"{text} {units}"        # a colour map's range is in the mesh's units
+            row(_label(k), text)
     for k, v in (extra or {}).items():
         if not _is_summary(v):
             row(_label(k), fmt_value(k, v))
