@@ -239,3 +239,20 @@ def test_viewer_count_follows_connections():
     assert v.connect("x") == 1 and v.connect("y") == 2 and state["viewers"] == 2
     v.close("x")
     assert state["viewers"] == 1 and v.number("y") == 2 and v.connect("z") == 3
+
+
+
+def test_render_window_without_display_prints_no_x_warning():
+    """No X display: the viewer's plotter renders through EGL without 'bad X server connection'."""
+    import os
+    import subprocess
+    import sys
+    code = ("from twin3d.app.main import choose_render_window; choose_render_window(); "
+            "import pyvista as pv; p = pv.Plotter(off_screen=True); p.add_mesh(pv.Sphere()); "
+            "p.screenshot(return_img=True); print(p.ren_win.GetClassName())")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "VTK_DEFAULT_OPENGL_WINDOW")}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "vtkEGLRenderWindow"
+    assert "bad X server" not in res.stderr, res.stderr
