@@ -160,6 +160,9 @@ def demo(output: Path = typer.Option(Path("twin3d-out"), "-o", "--output", help=
          port: int = typer.Option(8080, "--port", help="Port the viewer listens on.")) -> None:
     """Build the bundled Helsinki scene, validate it, and serve it in the browser."""
     from .output import build as build_scene
+    if serve:       # a port in use: one line now, not after the build
+        from .cli_view import check_port
+        check_port(host, port)
     sc = _load(None)
     with _status("simulating and writing the stage") as update:
         result = build_scene(sc, output, progress=update)

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from pathlib import Path
 from typing import Optional
 
@@ -13,14 +15,45 @@ import typer
 
 from .errors import InputError
 
-__all__ = ["register", "serve_demo"]
+__all__ = ["register", "serve_demo", "check_port"]
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`InputError` unless the viewer can listen on ``host:port``.
+
+    Runs before anything is loaded, so a port in use costs no build and
+    prints one line, not the server's traceback. The probe socket sets
+    ``SO_REUSEADDR`` as the server's does, so a port in ``TIME_WAIT`` is free.
+
+    Examples
+    --------
+    >>> check_port("127.0.0.1", 0)      # any free port: never in use
+    """
+    if not 0 <= port <= 65535:
+        raise InputError("twin3d view", f"port must be 0..65535, got {port}", field="--port")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise InputError("twin3d view", f"cannot resolve host {host!r}: {exc.strerror}",
+                         field="--host") from None
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(addr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                problem = (f"{host}:{port} is already in use (another viewer?); "
+                           "choose another --port, or --port 0 for any free one")
+            else:
+                problem = f"cannot listen on {host}:{port}: {exc.strerror}"
+            raise InputError("twin3d view", problem, field="--port") from None
 
 
 def _serve(source: Optional[Path], host: str, port: int) -> None:
     if source is not None and not source.exists():
         raise InputError(source, "scene or stage not found")
-    if not 0 <= port <= 65535:
-        raise InputError("twin3d view", f"port must be 0..65535, got {port}", field="--port")
+    check_port(host, port)
     from .app.main import serve
     serve(source, host=host, port=port)
 

@@ -6,10 +6,18 @@ propagation (:func:`twin3d.physics.fiber.propagation_delay_s`) plus its
 M/M/1 delay at the load shown (:func:`twin3d.physics.queueing.link_delay_s`,
 capped at the simulator's 50 ms buffer).
 
+Every value is shown rounded, with its unit, read from the name's suffix
+(:func:`fmt_value`: ``_dbm`` dBm, ``_db`` dB, ``_m`` m, ``_bps`` bit/s with
+a prefix, ``_w`` W, ``_ms`` ms, ``_pct`` %; a utilization, stored as a
+fraction, as a percentage). Arrays are not listed (a building chunk's 480
+heights say nothing in a table; the picked face's own value is shown).
+
 Examples
 --------
 >>> fmt_bps(2.5e9), fmt_bps(0.0)
 ('2.50 Gbit/s', '0 bit/s')
+>>> fmt_value("rsrp_dbm", -64.66727447509766), fmt_value("utilization", 0.4321)
+('-64.7 dBm', '43.2 %')
 """
 
 from __future__ import annotations
@@ -19,7 +27,13 @@ from typing import Any
 import numpy as np
 from pxr import Usd, UsdGeom
 
-__all__ = ["describe", "face_values", "fmt_bps", "link_latency_ms"]
+__all__ = ["describe", "face_values", "fmt_bps", "fmt_value", "link_latency_ms"]
+
+#: Name suffix -> (scale, unit, decimals) of the inspector's numbers.
+_SUFFIX_UNITS = [("_dbm", 1.0, "dBm", 1), ("_db", 1.0, "dB", 1), ("_ms", 1.0, "ms", 2),
+                 ("_pct", 1.0, "%", 1), ("_kw", 1.0, "kW", 2), ("_w", 1.0, "W", 0),
+                 ("_mhz", 1.0, "MHz", 1), ("_hz", 1e-6, "MHz", 1), ("_deg", 1.0, "°", 1),
+                 ("_km", 1.0, "km", 2), ("_m", 1.0, "m", 1), ("_s", 1.0, "s", 1)]
 
 
 def fmt_bps(v: float) -> str:
@@ -29,6 +43,31 @@ def fmt_bps(v: float) -> str:
         if abs(v) >= scale:
             return f"{v / scale:.2f} {unit}"
     return f"{v:g} bit/s"
+
+
+def fmt_value(name: str, value: Any) -> str:
+    """``value`` rounded, with the unit its attribute ``name`` carries (see the module notes)."""
+    key = str(name).rsplit(":", 1)[-1].lower()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(fmt_value(name, v) for v in value)
+    if isinstance(value, (int, np.integer)) and not key.endswith("_bps"):
+        return str(int(value))
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not np.isfinite(v):
+        return "no signal" if key.endswith(("_dbm", "_db")) and v < 0 else "-"
+    if key.endswith("_bps"):
+        return fmt_bps(v)
+    if key in ("utilization", "util") or key.endswith(("_utilization", "_util")):
+        return f"{100.0 * v:.1f} %"
+    for suffix, scale, unit, decimals in _SUFFIX_UNITS:
+        if key.endswith(suffix):
+            return f"{v * scale:.{decimals}f} {unit}"
+    return f"{v:.4g}"
 
 
 def link_latency_ms(length_m: float, load_bps: float, capacity_bps: float) -> float:
@@ -67,6 +106,21 @@ def face_values(prim: Usd.Prim, item: int, time) -> dict[str, Any]:
         if heights is not None and 0 <= b < len(heights):
             out["height_m"] = round(float(heights[b]), 1)
     return out
+
+
+def _label(name: str) -> str:
+    """Row label of an attribute: its last name part without the unit suffix the value shows."""
+    key = str(name).rsplit(":", 1)[-1]
+    for suffix in ("_bps", *(u[0] for u in _SUFFIX_UNITS)):
+        if key.lower().endswith(suffix) and len(key) > len(suffix):
+            key = key[: -len(suffix)]
+            break
+    return key.replace("_", " ")
+
+
+def _is_summary(v: Any) -> bool:
+    """An array :func:`twin3d.viz.read.prim_attributes` summarised as ``[N values]``."""
+    return isinstance(v, str) and v.startswith("[") and v.endswith(" values]")
 
 
 def describe(elem: Usd.Prim, attrs: dict, extra: dict | None = None) -> dict:
@@ -111,10 +165,16 @@ def describe(elem: Usd.Prim, attrs: dict, extra: dict | None = None) -> dict:
             row("height", f"{float(a['height_m']):.1f} m")
     else:
         row("type", elem.GetTypeName())
-        for k, v in list(a.items())[:8]:
-            if k != "id":
-                row(k, v)
+        shown = [(k, v) for k, v in a.items() if k != "id" and not _is_summary(v)
+                 and not k.startswith("primvars:")]
+        units = str(a.get("units", ""))
+        for k, v in shown[:8]:
+            text = fmt_value(k, v)
+            if units and k.startswith("colormap_") and text.lstrip("-").replace(".", "").isdigit():
+                text = f"{text} {units}"        # a colour map's range is in the mesh's units
+            row(_label(k), text)
     for k, v in (extra or {}).items():
-        row(k.removeprefix("twin:"), v)
+        if not _is_summary(v):
+            row(_label(k), fmt_value(k, v))
     return {"type": kind, "id": str(a.get("id", elem.GetName())), "path": str(elem.GetPath()),
             "rows": rows}

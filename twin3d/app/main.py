@@ -12,14 +12,27 @@ Examples
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["create_app", "serve", "DEFAULT_HOST", "DEFAULT_PORT"]
+__all__ = ["create_app", "serve", "choose_render_window", "DEFAULT_HOST", "DEFAULT_PORT"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+
+
+def choose_render_window() -> None:
+    """Render off screen through EGL when there is no X display.
+
+    VTK's default window on Linux is X; without a ``DISPLAY`` it logs
+    ``bad X server connection`` and only then falls back to EGL. Asking for
+    the EGL window first (``VTK_DEFAULT_OPENGL_WINDOW``) draws the same
+    pictures without the warning. A value the user set is kept.
+    """
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 
 def create_app(source: str | Path | None = None, server_name: str | None = None):
@@ -32,10 +45,12 @@ def create_app(source: str | Path | None = None, server_name: str | None = None)
     server_name : str, optional
         trame server name (distinct names give independent servers).
     """
+    choose_render_window()
     import pyvista as pv
     pv.OFF_SCREEN = True
     from trame.app import get_server
 
+    from . import session
     from .engine import ViewerEngine
     from .state import bind
     from .sync_cache import install
@@ -45,6 +60,7 @@ def create_app(source: str | Path | None = None, server_name: str | None = None)
 
     engine = ViewerEngine(source)
     server = get_server(server_name or f"twin3d-{id(engine)}", client_type="vue3")
+    session.install(server)     # viewers counted, the launcher probe answered
     view = build_ui(server, engine)
     bind(server, engine, view)
     server.context.engine = engine
@@ -66,7 +82,8 @@ def serve(source: str | Path | None = None, host: str = DEFAULT_HOST, port: int 
     server, engine = create_app(source)
 
     def ready(**_):
-        print(f"twin3d viewer: http://{host}:{port}/ (loaded in {engine.load_s:.2f} s, "
+        # the port listened on (the one asked for, or the one given for --port 0)
+        print(f"twin3d viewer: http://{host}:{server.port or port}/ (loaded in {engine.load_s:.2f} s, "
               f"ready in {time.perf_counter() - t0:.2f} s, {len(engine.actors)} actors)", flush=True)
 
     server.controller.on_server_ready.add(ready)

@@ -4,7 +4,13 @@ Every handler turns a page value into an engine call and pushes the changed
 arrays to the browser (``view.update()``). Values from the page are looked
 up, never used as paths: a scenario is a key of ``engine.scenarios``, an
 element a prim path the server listed, an action a key of
-:data:`app.whatif.ACTIONS`.
+:data:`app.whatif.ACTIONS`, a what-if target an id of the twin's links or
+sites (:meth:`app.whatif.WhatIf.check`), whatever the page's state says.
+
+The session is shared (:mod:`app.session`): every tab shows the same
+scenario and step, ``viewers`` counts the tabs, and each what-if is listed
+with what it did, on which element, at which step and by which viewer. A
+what-if runs in a worker thread; the page shows its progress meanwhile.
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ from twin3d.usd.layers import scenario_stem
 
 from .charts import charts_html
 from .engine import ViewerEngine
-from .whatif import ACTIONS, kpi_delta
+from .timeline import story
+from .whatif import MAX_WHATIFS, WhatIfJob, WhatIfRefused, kpi_delta
 
-__all__ = ["bind", "PLAY_STEP_S"]
+__all__ = ["bind", "PLAY_STEP_S", "PROGRESS_S"]
 
 #: Seconds per step while playing (the stage's 2 time codes per second).
 PLAY_STEP_S = 0.5
+#: Seconds between progress updates while a what-if runs.
+PROGRESS_S = 0.25
 
 
 def bind(server, engine: ViewerEngine, view) -> None:
@@ -32,6 +41,7 @@ def bind(server, engine: ViewerEngine, view) -> None:
     state, ctrl = server.state, server.controller
     timings: dict[str, float] = {}
     server.context.timings = timings
+    viewers = getattr(server.context, "viewers", None)
     vpart = engine.variant_part
     state.update({
         "scenario": engine.current,
@@ -42,11 +52,19 @@ def bind(server, engine: ViewerEngine, view) -> None:
         "layers": dict(engine.group_visible),
         "step": engine.step, "step_min": engine.steps[0], "step_max": engine.steps[-1],
         "playing": False, "picked": None, "kpi_delta": [], "kpi_delta_title": "",
-        "whatif_enabled": engine.whatif is not None, "busy": False,
+        "whatif_enabled": engine.whatif is not None, "busy": False, "whatif_progress": "",
+        "whatif_log": [], "story": [],
         "element_items": engine.elements(), "find": None, "message": "", "frame": 0,
         "hour_label": "", "step_events": "", "scenario_description": "",
         "export_name": f"{scenario_stem(engine.current)}.usdz",
     })
+    if "viewers" not in state:
+        state.viewers = 0
+    state.my_viewer = 0
+    state.client_only("my_viewer")      # each tab's own number (asked once it is mounted)
+    jobs: dict[str, WhatIfJob] = {}     # what-if scenario name -> its job (label, base, ...)
+    running: dict[str, WhatIfJob | None] = {"job": None}
+    count = {"n": 0}
 
     def actor_ids() -> dict[str, str]:
         return {name: view.get_scene_object_id(a) for name, a in engine.actors.items()}
@@ -67,11 +85,14 @@ def bind(server, engine: ViewerEngine, view) -> None:
 
     def refresh_panels() -> None:
         rows = engine.kpi_rows()
-        state.kpi_svg = charts_html(rows, engine.step)
+        job = jobs.get(engine.current)
+        base = job.base if job is not None and job.base in engine.scenarios else None
+        state.kpi_svg = charts_html(rows, engine.step, engine.kpi_rows(base) if base else None,
+                                    base or "")
         row = next((r for r in rows if r.get("t") == engine.step), None)
         state.hour_label = f" · {row['hour'] % 24:04.1f} h" if row and "hour" in row else ""
-        evs = engine.events().get(engine.step, [])
-        state.step_events = ("events: " + "; ".join(evs)) if evs else ""
+        now = next((r for r in state.story or [] if r["t"] == engine.step), None)
+        state.step_events = "; ".join([*now["events"], *now["waves"]]) if now else ""
         state.legends = engine.legends(None if state.signal == "off" else state.signal)
         state.picked = engine.describe_picked()
 
@@ -81,13 +102,17 @@ def bind(server, engine: ViewerEngine, view) -> None:
     @state.change("step")
     def _on_step(step, **_):
         t0 = clock()
-        engine.set_step(int(step))
+        try:
+            engine.set_step(int(step))
+        except (TypeError, ValueError):
+            state.step = engine.step
+            return
         push("step", t0)
         refresh_panels()
 
     @state.change("scenario")
     def _on_scenario(scenario, **_):
-        if scenario not in engine.scenarios:
+        if not isinstance(scenario, str) or scenario not in engine.scenarios:
             state.scenario = engine.current
             return
         t0 = clock()
@@ -99,7 +124,15 @@ def bind(server, engine: ViewerEngine, view) -> None:
         rec_desc = ""
         if engine.whatif is not None and scenario in engine.whatif.specs:
             rec_desc = engine.whatif.specs[scenario].description
+            engine.whatif.touch(scenario)
         state.scenario_description = rec_desc
+        job = jobs.get(scenario)
+        if job is not None and job.base in engine.scenarios:
+            state.kpi_delta = kpi_delta(engine.kpi_rows(job.base), engine.kpi_rows(scenario), job.step)
+            state.kpi_delta_title = f"what-if #{job.number}: {job.label}"
+        else:
+            state.kpi_delta, state.kpi_delta_title = [], ""
+        state.story = story(engine)
         refresh_panels()
 
     @state.change("signal", "layers")
@@ -138,7 +171,7 @@ def bind(server, engine: ViewerEngine, view) -> None:
 
     @ctrl.set("on_pick")
     def _on_pick(event):
-        if not event or "worldPosition" not in event:
+        if not isinstance(event, dict) or "worldPosition" not in event:
             return
         part = engine.part_of_actor_id(actor_ids(), event.get("remoteId"))
         info = engine.pick(event["worldPosition"], part)
@@ -147,27 +180,65 @@ def bind(server, engine: ViewerEngine, view) -> None:
 
     @ctrl.set("whatif")
     def _whatif(action):
-        if engine.whatif is None or action not in ACTIONS or not state.picked:
+        """Check the what-if against the twin, then run it off the loop (:func:`_run_whatif`)."""
+        if engine.whatif is None:
+            state.message = "what-if needs the scene file (view a scene, not a stage)"
             return
-        want = ACTIONS[action][0]
-        if state.picked.get("type") != want:
+        if running["job"] is not None:
+            state.message = f"wait: a what-if is running ({running['job'].label})"
             return
-        state.busy = True
-        state.flush()
-        base = engine.current
+        picked = state.picked if isinstance(state.picked, dict) else {}
+        viewer = viewers.active(server) if viewers is not None else 0
         try:
-            name = engine.whatif.run(action, state.picked["id"], engine.step)
-        except Exception as exc:        # a what-if the simulator refuses is shown, not fatal
-            state.message = f"what-if failed: {exc}"
-            state.busy = False
+            job = engine.whatif.check(action, picked.get("id"), engine.step, viewer)
+        except WhatIfRefused as exc:
+            state.message = str(exc)
             return
-        before, after = engine.kpi_rows(base), engine.kpi_rows(name)
-        state.kpi_delta = kpi_delta(before, after, engine.step)
-        state.kpi_delta_title = f"{name} vs {base}, step {engine.step}"
-        state.scenario_names = list(engine.scenarios)
-        state.scenario = name          # triggers the redraw through _on_scenario
-        state.busy = False
-        state.message = f"re-simulated in {engine.whatif.last_s:.2f} s"
+        running["job"] = job
+        state.busy = True
+        state.whatif_progress = f"re-simulating: {job.label}"
+        state.message = ""
+        asynchronous.create_task(_run_whatif(job))
+
+    async def _run_whatif(job: WhatIfJob) -> None:
+        loop = asyncio.get_running_loop()
+        t0, last = time.perf_counter(), engine.whatif.last_s
+        fut = loop.run_in_executor(None, engine.whatif.simulate, job)
+        try:
+            while not fut.done():
+                await asyncio.wait({fut}, timeout=PROGRESS_S)
+                took = f" (the last one took {last:.1f} s)" if last else ""
+                with state:
+                    state.whatif_progress = (f"re-simulating: {job.label}: "
+                                             f"{time.perf_counter() - t0:.1f} s{took}")
+            fut.result()
+        except Exception as exc:        # a what-if the simulator refuses is shown, not fatal
+            with state:
+                state.message = f"what-if failed: {exc}"
+                state.busy, state.whatif_progress = False, ""
+            return
+        finally:
+            running["job"] = None
+        with state:
+            dropped = engine.whatif.publish(job)
+            if job.name not in jobs:
+                count["n"] += 1
+                job.number = count["n"]
+                jobs[job.name] = job
+            job = jobs[job.name]
+            for name in dropped:
+                jobs.pop(name, None)
+            state.whatif_log = [{"n": j.number, "name": j.name, "label": j.label,
+                                 "seconds": f"{j.seconds:.1f} s"}
+                                for j in sorted(jobs.values(), key=lambda j: -j.number)]
+            state.scenario_names = list(engine.scenarios)
+            state.busy, state.whatif_progress = False, ""
+            state.message = (f"what-if #{job.number} re-simulated in {job.seconds:.2f} s"
+                             + (f"; dropped the oldest ({len(dropped)}): at most {MAX_WHATIFS} are kept"
+                                if dropped else ""))
+            if state.scenario == job.name:
+                _on_scenario(job.name)
+            state.scenario = job.name          # the redraw runs through _on_scenario
 
     @ctrl.trigger("export_usdz")
     def _export():
@@ -176,4 +247,5 @@ def bind(server, engine: ViewerEngine, view) -> None:
         return server.protocol.addAttachment(path.read_bytes())
 
     apply_layers()
+    state.story = story(engine)
     refresh_panels()

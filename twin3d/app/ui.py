@@ -1,16 +1,20 @@
 """The page: a 3D view and a drawer (vuetify3).
 
-Drawer, top to bottom: scenario, layers (radio map RSRP/SINR/best server or
-off; one switch per stage group), time slider with play/pause, legends,
-KPI charts, inspector of the picked element with its what-if actions and
-their KPI change, find box, USDZ export. Elements carry ``id``s the
-end-to-end tests use.
+Toolbar: the scenario and step shown, and the session: every tab of one
+server shares it, so it says "shared session: N viewers" (live) and which
+viewer this tab is. Drawer, top to bottom: scenario, layers (radio map
+RSRP/SINR/best server or off; one switch per stage group), time slider with
+play/pause and the step's events and cascade waves, the timeline of every
+step with events or waves, legends, KPI charts, inspector of the picked
+element with its what-if actions (a progress bar while one runs), the
+labelled what-ifs made so far with the KPI change of the one shown, find
+box, USDZ export. Elements carry ``id``s the end-to-end tests use.
 """
 
 from __future__ import annotations
 
 from trame.ui.vuetify3 import SinglePageWithDrawerLayout
-from trame.widgets import html
+from trame.widgets import client, html
 from trame.widgets import vuetify3 as v3
 from trame_pyvista.widgets import PyVistaLocalView
 
@@ -33,6 +37,11 @@ def build_ui(server, engine):
             v3.VSpacer()
             html.Div("{{ scenario }} · step {{ step }}{{ hour_label }}", id="status",
                      classes="text-body-2 mr-4")
+            client.ClientTriggers(mounted="trigger('viewer_number').then(n => set('my_viewer', n))")
+            v3.VChip("shared session: {{ viewers }} viewer{{ viewers === 1 ? '' : 's' }}"
+                     "{{ my_viewer ? ' · you are viewer ' + my_viewer : '' }}", id="session",
+                     size="small", variant="outlined", classes="mr-2", prepend_icon="mdi-account-multiple",
+                     title="Every tab open on this server shows the same scenario, step and what-ifs.")
             html.Span("{{ frame }}", id="frame", style="display: none")
             with v3.VBtn(icon=True, click=ctrl.home_camera, id="home-btn", **{"title": "home view"}):
                 v3.VIcon("mdi-home")
@@ -64,6 +73,17 @@ def build_ui(server, engine):
                                id="step-slider", **_COMPACT, classes="mx-2")
                     html.Div("{{ step }}", classes="text-body-2", style="min-width: 2em")
                 html.Div("{{ step_events }}", classes="text-caption text-orange", id="step-events")
+
+                _section("Timeline: events and cascade waves")
+                html.Div("No events in this scenario.", v_if="!story.length", classes="text-caption")
+                with html.Div(id="timeline", style="max-height: 160px; overflow-y: auto"):
+                    with html.Div(v_for="r in story", key="r.t", click="step = r.t",
+                                  classes=("['text-caption', 'px-1', "
+                                           "r.t === step ? 'bg-grey-darken-3' : '']",),
+                                  style="cursor: pointer", id=("'story-' + r.t",)):
+                        html.B("step {{ r.t }}{{ r.hour ? ' · ' + r.hour : '' }}: ")
+                        html.Span("{{ r.events.join('; ') }}")
+                        html.Div("{{ w }}", v_for="w in r.waves", key="w", classes="ml-3 text-orange")
 
                 _section("Legend")
                 with html.Div(v_for="lg in legends", key="lg.title", classes="mb-1"):
@@ -101,6 +121,15 @@ def build_ui(server, engine):
                                 click=(ctrl.whatif, "['surge']"), loading=("busy",))
                     html.Div("What-if needs the scene file (view a scene, not a stage).",
                              v_if="!whatif_enabled", classes="text-caption")
+                with html.Div(v_if="busy", id="whatif-progress", classes="mt-1"):
+                    v3.VProgressLinear(indeterminate=True, color="orange")
+                    html.Div("{{ whatif_progress }}", classes="text-caption")
+                with html.Div(v_if="whatif_log.length", id="whatif-log", classes="mt-2"):
+                    html.Div("What-ifs (shared by every viewer)", classes="text-caption")
+                    with html.Div(v_for="w in whatif_log", key="w.name", click="scenario = w.name",
+                                  classes=("['text-caption', 'px-1', w.name === scenario ? "
+                                           "'bg-grey-darken-3' : '']",), style="cursor: pointer"):
+                        html.Span("#{{ w.n }} {{ w.label }} · {{ w.seconds }}")
                 with html.Div(v_if="kpi_delta.length", id="kpi-delta", classes="mt-2"):
                     html.Div("{{ kpi_delta_title }}", classes="text-caption")
                     with v3.VTable(density="compact"):
