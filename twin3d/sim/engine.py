@@ -261,7 +261,7 @@ class Simulator:
         kpis.update({"offered_bps": offered, "served_bps": served, "dropped_bps": offered - served,
                      "failed_elements": float(sum(s != "up" for s in link_state)
                                               + sum(s in ("down", "off") for s in site_state)),
-                     "energy_w": float(power.sum())})
+                     "energy_w": float(power.sum()), "converged": bool(routing.converged)})
         link_load = np.zeros(len(self.link_ids))
         np.maximum.at(link_load, self.router.link, routing.load_bps)
         site_load = np.zeros(len(self.site_ids))
