@@ -12,7 +12,9 @@ mast in it) and writes ``assets/helsinki/sites.geojson`` and
   the outer sites, and a spur from every other site to its nearest ring node.
 
 Everything generated is marked ``"synthetic": true``; only the mast's
-position is real. Deterministic: choices depend only on the data and the seed.
+position is real. Deterministic: choices depend only on the data and the seed,
+which is ``[scene] seed`` of ``scenes/helsinki.toml`` unless ``--seed`` is
+given (the only random choice breaks exact distance ties between sites).
 
 Run from the checkout: ``python3 scenes/make_helsinki.py``.
 """
@@ -196,11 +198,14 @@ def make(seed: int = 7) -> tuple[dict, dict]:
 
 
 def main() -> None:
+    from twin3d.scene import parse_scene
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--seed", type=int, default=None,
+                    help="default: [scene] seed of scenes/helsinki.toml")
     ap.add_argument("--out", type=Path, default=ASSETS)
     args = ap.parse_args()
-    sites, fiber = make(args.seed)
+    seed = parse_scene(HERE / "helsinki.toml").seed if args.seed is None else args.seed
+    sites, fiber = make(seed)
     args.out.mkdir(parents=True, exist_ok=True)
     _write_json(args.out / "sites.geojson", sites)
     _write_json(args.out / "fiber.geojson", fiber)

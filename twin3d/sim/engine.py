@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from ..loader import Scene
+from ..loader import Scene, area_sites, check_event
 from ..physics.coverage import RadioMap, radio_map
-from ..physics.energy import site_power_w
 from ..physics.queueing import link_delay_s
 from ..physics.transport import Router
 from ..scene import ScenarioSpec
@@ -25,6 +24,8 @@ from .cascade import route_with_cascade
 from .demand import area_mask, grid_demand_weights, gravity_demands, profile_factor
 from .events import StepState, Timeline
 from .kpi import radio_kpis, transport_kpis
+from .power import CellPower, total_energy_w
+from .surge import surge_demands
 
 __all__ = ["StepResult", "ScenarioResult", "Simulator", "simulate", "MAX_QUEUE_DELAY_S"]
 
@@ -50,6 +51,7 @@ class StepResult:
     site_load_bps: np.ndarray
     site_power_w: np.ndarray
     radio_key: bytes | None
+    link_capacity_bps: np.ndarray | None = None
     waves: list[dict] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
 
@@ -105,6 +107,8 @@ class Simulator:
         self.node_of_site = {n: i for i, n in enumerate(self.router.nodes)}
         self._maps: dict[bytes, RadioMap] = {}
         self.core = spec.traffic.core
+        #: Gravity weight of each routing node (its degree).
+        self.node_mass = np.array([twin.graph.degree(n) for n in self.router.nodes], dtype=float)
         if self.cells:
             self.radio_bounds = self._radio_bounds()
             if self.core is None:
@@ -121,9 +125,14 @@ class Simulator:
             self.xs, self.ys = base.grid.centers()
             self.cell_bw_hz = np.array([c.bandwidth_hz for c in self.cells])
             self.cell_site = np.array([self.site_ids.index(c.site_id) for c in self.cells])
+            self.power = CellPower([twin.sites[s].kind for s in self.site_ids], self.cell_site)
+            self.fixed_site_bps = self._fixed_demand(base)
         else:
             self.baseline_map, self.baseline_key = None, None
             self.base_demands = self._backbone_demands()
+            self.area_members = {a.name: area_sites(spec, twin, a.name) for a in spec.areas}
+        for sc in spec.scenarios:
+            self.check(sc)
 
     def _radio_bounds(self) -> tuple[float, float, float, float]:
         """Radio sites and buildings, plus a margin: not a backbone's whole extent."""
@@ -155,10 +164,63 @@ class Simulator:
 
     def _backbone_demands(self) -> dict[tuple[str, str], float]:
         t = self.scene.spec.traffic
+        if t.fixed_busy_hour_bps > 0:
+            raise InputError(self.scene.spec.path, "fixed_busy_hour_bps is backhaul to radio "
+                             "sites, and the scene has no radio cells (use busy_hour_bps)",
+                             "[traffic]", "fixed_busy_hour_bps")
         if t.demand in ("sndlib", "file") and self.twin.demands:
             return dict(self.twin.demands)
-        mass = np.array([self.twin.graph.degree(n) for n in self.router.nodes], dtype=float)
-        return gravity_demands(list(self.router.nodes), mass, t.busy_hour_bps)
+        return gravity_demands(list(self.router.nodes), self.node_mass, t.busy_hour_bps)
+
+    def _fixed_demand(self, base: RadioMap) -> np.ndarray:
+        """(n_sites,) fixed and enterprise traffic at the busy hour per radio site, bit/s.
+
+        ``[traffic] fixed_busy_hour_bps`` split by the floor space each site's
+        cells serve in the baseline map (the buildings it aggregates).
+        """
+        total = self.scene.spec.traffic.fixed_busy_hour_bps
+        share = np.zeros(len(self.site_ids))
+        if total <= 0:
+            return share
+        bs = base.best_server
+        ok = bs >= 0
+        share = np.bincount(self.cell_site[bs[ok]], self.weights[ok], minlength=len(self.site_ids))
+        share[self.site_ids.index(self.core)] = 0.0
+        return total * share / share.sum() if share.sum() > 0 else share
+
+    def check(self, scenario: ScenarioSpec) -> None:
+        """Raise :class:`InputError` for an event of ``scenario`` that cannot apply.
+
+        The checks of :func:`twin3d.loader.check_event`, plus, in a scene with
+        cells, a surge area that holds no grid point and a surge on a site
+        whose cells serve no grid point in the baseline map. Runs for the
+        scene's scenarios when the simulator is built, and for every run.
+        """
+        spec = self.scene.spec
+        for j, ev in enumerate(scenario.events):
+            where = f"[[scenario]] ('{scenario.name}') event {j + 1}"
+            check_event(spec, self.twin, ev, where)
+            if ev.kind == "surge" and not self.cells and ev.factor is not None:
+                members = {ev.target} if ev.target is not None else set(self.area_members[ev.area])
+                if not any(a in members or b in members for a, b in self.base_demands):
+                    what = f"site '{ev.target}'" if ev.target is not None else f"area '{ev.area}'"
+                    raise InputError(spec.path, f"surge on {what}, which has no demand to scale "
+                                     "(give bps to add traffic)", where,
+                                     "target" if ev.target is not None else "area")
+            if ev.kind != "surge" or not self.cells:
+                continue
+            if ev.area is not None and not self._area_mask(ev.area).any():
+                raise InputError(spec.path, f"surge area '{ev.area}' holds no point of the "
+                                 "coverage grid", where, "area")
+            if (ev.target is not None and self.twin.sites[ev.target].state == "up"
+                    and not self._site_mask(ev.target, self.baseline_map).any()):
+                raise InputError(spec.path, f"surge on site '{ev.target}', whose cells serve no "
+                                 "point of the coverage grid", where, "target")
+
+    def _site_mask(self, site_id: str, rm: RadioMap) -> np.ndarray:
+        """(ny, nx) bool: points a site's cells serve best in the map ``rm``."""
+        mine = np.flatnonzero(self.cell_site == self.site_ids.index(site_id))
+        return np.isin(rm.best_server, mine)
 
     def _area_mask(self, name: str) -> np.ndarray:
         a = next(a for a in self.scene.spec.areas if a.name == name)
@@ -172,9 +234,9 @@ class Simulator:
         for ev in state.surges:
             if ev.area is not None:
                 mask = self._area_mask(ev.area)
-            else:
-                mine = np.flatnonzero(self.cell_site == self.site_ids.index(ev.target))
-                mask = np.isin(rm.best_server, mine)
+            else:       # where the site serves in the baseline: users stay where they are
+                up = self.twin.sites[ev.target].state == "up"
+                mask = self._site_mask(ev.target, self.baseline_map if up else rm)
             if ev.factor is not None:
                 density = np.where(mask, density * ev.factor, density)
             if ev.bps is not None and mask.any():   # a crowd: extra demand spread over the area
@@ -190,23 +252,12 @@ class Simulator:
         user_thr = np.where(covered, cell_rate * np.clip(1.0 - rho[bs], 0.0, 1.0), 0.0)
         kpis = radio_kpis(rm.rsrp_dbm, rm.sinr_db, user_thr, density)
         site_bps = np.bincount(self.cell_site, served_cell, minlength=len(self.site_ids))
-        demands = {(self.core, s): float(b) for s, b in zip(self.site_ids, site_bps)
+        fixed = self.fixed_site_bps * factor          # fixed and enterprise backhaul
+        demands = {(self.core, s): float(b) for s, b in zip(self.site_ids, site_bps + fixed)
                    if b > 0 and s != self.core}
-        power = self._site_power(state, rho)
-        return demands, float(density.sum()), float(served_cell.sum()), kpis, power, active
-
-    def _site_power(self, state: StepState, rho: np.ndarray) -> np.ndarray:
-        power = np.zeros(len(self.site_ids))
-        for i, sid in enumerate(self.site_ids):
-            cells = np.flatnonzero(self.cell_site == i)
-            if len(cells) == 0 or state.site_state[sid] in ("down", "off"):
-                continue
-            p_w = np.array([10 ** ((self.cells[c].p_tx_dbm - 30) / 10) for c in cells])
-            # EARTH counts 2 TRX per sector: each carries half the sector's power
-            power[i] = float(np.sum(site_power_w(np.minimum(rho[cells], 1.0), n_trx=2,
-                                                 p_max_w=p_w / 2,
-                                                 sleeping=state.site_state[sid] == "sleep")))
-        return power
+        power = self.power.site_power_w(rho, [state.site_state[s] for s in self.site_ids])
+        offered = float(density.sum() + fixed.sum())
+        return demands, offered, float(served_cell.sum() + fixed.sum()), kpis, power, active
 
     def _offer(self, state: StepState, factor: float):
         """Demands of one step: (demands, offered, carried, kpis, power, radio key).
@@ -219,11 +270,15 @@ class Simulator:
             key = np.packbits(active).tobytes()
         else:
             demands = {k: v * factor for k, v in self.base_demands.items()}
+            for ev in state.surges:
+                members = [ev.target] if ev.target is not None else self.area_members[ev.area]
+                demands = surge_demands(demands, list(self.router.nodes), self.node_mass, members,
+                                        ev.factor, None if ev.bps is None else ev.bps * factor)
             offered = carried = sum(demands.values())
             # no radio: the radio KPIs are undefined (NaN here, null in kpis.json)
             kpis = dict.fromkeys(("coverage_pct", "sinr_p5_db", "sinr_p50_db", "sinr_p95_db",
                                   "throughput_p5_bps", "throughput_p50_bps"), float("nan"))
-            key, power = None, np.zeros(len(self.site_ids))
+            key, power = None, np.full(len(self.site_ids), np.nan)
         for ev in state.ddos:      # attack traffic from every other live site
             srcs = [s for s in self.site_ids if s != ev.target and state.site_state[s] in ("up", "sleep")]
             for s in srcs:
@@ -261,17 +316,18 @@ class Simulator:
         kpis.update({"offered_bps": offered, "served_bps": served, "dropped_bps": offered - served,
                      "failed_elements": float(sum(s != "up" for s in link_state)
                                               + sum(s in ("down", "off") for s in site_state)),
-                     "energy_w": float(power.sum()), "converged": bool(routing.converged)})
+                     "energy_w": total_energy_w(power), "converged": bool(routing.converged)})
         link_load = np.zeros(len(self.link_ids))
         np.maximum.at(link_load, self.router.link, routing.load_bps)
         site_load = np.zeros(len(self.site_ids))
         for (a, b), v in demands.items():   # backhaul counts at the site, other traffic at its source
             site_load[self.site_ids.index(b if a == self.core else a)] += v
         return StepResult(t, hour, kpis, link_load, casc.link_util, link_state, site_state, site_load,
-                          power, key, [w.as_dict() for w in casc.waves], events)
+                          power, key, cap, [w.as_dict() for w in casc.waves], events)
 
     def run(self, scenario: ScenarioSpec) -> ScenarioResult:
-        """Simulate every step of one scenario."""
+        """Simulate every step of one scenario (its events checked first)."""
+        self.check(scenario)
         timeline = Timeline(scenario, self.link_ids, self.site_ids,
                             {s.id: s.state for s in self.twin.sites.values()})
         steps = [self.step(timeline, t) for t in range(scenario.steps)]
