@@ -27,8 +27,11 @@ from .kpi import radio_kpis, transport_kpis
 from .power import CellPower, total_energy_w
 from .surge import surge_demands
 
-__all__ = ["StepResult", "ScenarioResult", "Simulator", "simulate", "MAX_QUEUE_DELAY_S"]
+__all__ = ["StepResult", "ScenarioResult", "Simulator", "simulate", "MAX_QUEUE_DELAY_S",
+           "FIXED_ATTR"]
 
+#: Site property: fixed and enterprise traffic the site aggregates at the busy hour, bit/s.
+FIXED_ATTR = "fixed_busy_hour_bps"
 #: Queueing delay of a saturated link: a router buffer of 50 ms at line rate.
 MAX_QUEUE_DELAY_S = 0.05
 #: The coverage grid spans the radio sites and buildings plus this margin, metres.
@@ -48,7 +51,7 @@ class StepResult:
     link_util: np.ndarray
     link_state: list[str]
     site_state: list[str]
-    site_load_bps: np.ndarray
+    site_load_bps: np.ndarray      # routable demand at each site (backhaul at its site), bit/s
     site_power_w: np.ndarray
     radio_key: bytes | None
     link_capacity_bps: np.ndarray | None = None
@@ -105,6 +108,7 @@ class Simulator:
         self.link_ids = [str(l) for l in self.router.links]
         self.link_capacity_bps = np.array([twin.links[l].capacity_bps for l in self.link_ids])
         self.node_of_site = {n: i for i, n in enumerate(self.router.nodes)}
+        self.site_of_node = np.array([self.site_ids.index(n) for n in self.router.nodes], dtype=int)
         self._maps: dict[bytes, RadioMap] = {}
         self.core = spec.traffic.core
         #: Gravity weight of each routing node (its degree).
@@ -126,10 +130,13 @@ class Simulator:
             self.cell_bw_hz = np.array([c.bandwidth_hz for c in self.cells])
             self.cell_site = np.array([self.site_ids.index(c.site_id) for c in self.cells])
             self.power = CellPower([twin.sites[s].kind for s in self.site_ids], self.cell_site)
-            self.fixed_site_bps = self._fixed_demand(base)
-        else:
+        self.fixed_site_bps = self._fixed_demand()
+        if not self.cells:
             self.baseline_map, self.baseline_key = None, None
             self.base_demands = self._backbone_demands()
+            for s, b in zip(self.site_ids, self.fixed_site_bps):
+                if b > 0:
+                    self.base_demands[(self.core, s)] = self.base_demands.get((self.core, s), 0.0) + b
             self.area_members = {a.name: area_sites(spec, twin, a.name) for a in spec.areas}
         for sc in spec.scenarios:
             self.check(sc)
@@ -164,29 +171,34 @@ class Simulator:
 
     def _backbone_demands(self) -> dict[tuple[str, str], float]:
         t = self.scene.spec.traffic
-        if t.fixed_busy_hour_bps > 0:
-            raise InputError(self.scene.spec.path, "fixed_busy_hour_bps is backhaul to radio "
-                             "sites, and the scene has no radio cells (use busy_hour_bps)",
-                             "[traffic]", "fixed_busy_hour_bps")
         if t.demand in ("sndlib", "file") and self.twin.demands:
             return dict(self.twin.demands)
         return gravity_demands(list(self.router.nodes), self.node_mass, t.busy_hour_bps)
 
-    def _fixed_demand(self, base: RadioMap) -> np.ndarray:
-        """(n_sites,) fixed and enterprise traffic at the busy hour per radio site, bit/s.
+    def _fixed_demand(self) -> np.ndarray:
+        """(n_sites,) fixed and enterprise traffic from the core to each site at the busy hour, bit/s.
 
-        ``[traffic] fixed_busy_hour_bps`` split by the floor space each site's
-        cells serve in the baseline map (the buildings it aggregates).
+        The site property :data:`FIXED_ATTR` (default 0): traffic of fixed
+        access and enterprise lines that the site aggregates, carried from the
+        core over the same fibre as the radio backhaul and following the same
+        diurnal profile.
         """
-        total = self.scene.spec.traffic.fixed_busy_hour_bps
-        share = np.zeros(len(self.site_ids))
-        if total <= 0:
-            return share
-        bs = base.best_server
-        ok = bs >= 0
-        share = np.bincount(self.cell_site[bs[ok]], self.weights[ok], minlength=len(self.site_ids))
-        share[self.site_ids.index(self.core)] = 0.0
-        return total * share / share.sum() if share.sum() > 0 else share
+        spec = self.scene.spec
+        out = np.zeros(len(self.site_ids))
+        for i, sid in enumerate(self.site_ids):
+            v = self.twin.sites[sid].attrs.get(FIXED_ATTR)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+                raise InputError(spec.path, f"must be a number of bit/s >= 0, got {v!r}",
+                                 f"site '{sid}'", FIXED_ATTR)
+            out[i] = v
+        if out.any():
+            if self.core is None:
+                raise InputError(spec.path, f"sites carry {FIXED_ATTR}, which runs from the core: "
+                                 "name the core site", "[traffic]", "core")
+            out[self.site_ids.index(self.core)] = 0.0
+        return out
 
     def check(self, scenario: ScenarioSpec) -> None:
         """Raise :class:`InputError` for an event of ``scenario`` that cannot apply.
@@ -319,9 +331,11 @@ class Simulator:
                      "energy_w": total_energy_w(power), "converged": bool(routing.converged)})
         link_load = np.zeros(len(self.link_ids))
         np.maximum.at(link_load, self.router.link, routing.load_bps)
-        site_load = np.zeros(len(self.site_ids))
-        for (a, b), v in demands.items():   # backhaul counts at the site, other traffic at its source
-            site_load[self.site_ids.index(b if a == self.core else a)] += v
+        # routable demand: backhaul counts at the site, other traffic at its source
+        core = self.node_of_site.get(self.core, -1)
+        at = np.where(routing.src == core, routing.dst, routing.src)
+        site_load = np.bincount(self.site_of_node[at], np.where(routing.routable, routing.demand_bps, 0.0),
+                                minlength=len(self.site_ids)).astype(float)
         return StepResult(t, hour, kpis, link_load, casc.link_util, link_state, site_state, site_load,
                           power, key, cap, [w.as_dict() for w in casc.waves], events)
 
