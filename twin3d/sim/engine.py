@@ -4,8 +4,13 @@ routes the backhaul with cascades, and measures KPIs.
 Radio scenes (sites with cells): demand is spread over the coverage grid
 (:mod:`twin3d.sim.demand`), each cell serves what its air interface can
 (resource share ``sum(demand / (SE x B))``, processor sharing), and what the
-cells serve is backhaul from the core to each site. Backbone scenes route a
-gravity (or source) demand matrix. Deterministic: nothing here is random.
+cells serve, plus the fixed lines each site aggregates (site property
+``fixed_busy_hour_bps``), is backhaul from the core to each site. Backbone
+scenes route a gravity (or source) demand matrix, plus any sites' fixed
+traffic from the core. Surges apply in both (:mod:`twin3d.sim.surge` for
+backbones); an event that cannot apply is an :class:`InputError`. Site power
+follows EARTH per site kind (:mod:`twin3d.sim.power`). Deterministic:
+nothing here is random.
 """
 
 from __future__ import annotations

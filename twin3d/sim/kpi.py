@@ -1,6 +1,7 @@
 """Key performance indicators of one step, from plain arrays.
 
-Names carry units. Percentiles of grid quantities are weighted by offered
+Names carry units (``converged`` is a bool: the step's tail-drop fixed point
+met its tolerance). Percentiles of grid quantities are weighted by offered
 demand where a weight is given, so a crowded square counts more than an
 empty park.
 """
