@@ -119,12 +119,12 @@ def test_surge_on_a_site_without_demand(tmp_path):
 
 def test_radio_surge_on_a_site_without_cells(tmp_path):
     text = (SCENES / "helsinki.toml").read_text().replace('"../assets', f'"{ASSETS}')
-    text = text.replace('{ t = 19, kind = "surge", area = "stadium", bps = 1.5e9, duration = 3 }',
-                        '{ t = 19, kind = "surge", target = "CO-1", factor = 3.0 }')
+    text += ('\n[[scenario]]\nname = "core_surge"\n'
+             'events = [{ t = 19, kind = "surge", target = "CO-1", factor = 3.0 }]\n')
     (tmp_path / "h.toml").write_text(text)
     with pytest.raises(InputError, match="surge on site 'CO-1', which has no radio cells") as exc:
         twin3d.load_scene(tmp_path / "h.toml")
-    assert "stadium_surge" in str(exc.value)
+    assert "core_surge" in str(exc.value)
 
 
 def test_cli_prints_one_line_and_exits_2(tmp_path):
