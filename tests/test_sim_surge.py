@@ -95,9 +95,12 @@ def test_backbone_surge_on_an_area(tmp_path):
 
 
 @pytest.mark.parametrize("event, field, message", [
-    ('{ t = 1, kind = "surge", area = "lake", factor = 2.0 }', "area", "surge on area 'lake', which holds no site"),
-    ('{ t = 1, kind = "power_down", target = "Oulu" }', "target", "power_down of site 'Oulu', which has no radio cells"),
-    ('{ t = 1, kind = "add_site", target = "Oulu" }', "target", "add_site of site 'Oulu', whose state is already 'up'"),
+    ('{ t = 1, kind = "surge", area = "lake", factor = 2.0 }', "area",
+     "surge on area 'lake', which holds no site"),
+    ('{ t = 1, kind = "power_down", target = "Oulu" }', "target",
+     "power_down of site 'Oulu', which has no radio cells"),
+    ('{ t = 1, kind = "add_site", target = "Oulu" }', "target",
+     "add_site of site 'Oulu', whose state is already 'up'"),
 ])
 def test_events_that_cannot_apply_are_errors(tmp_path, event, field, message):
     with pytest.raises(InputError, match=message) as exc:
