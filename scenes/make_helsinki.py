@@ -9,10 +9,25 @@ mast in it) and writes ``assets/helsinki/sites.geojson`` and
   each; plus the real OSM mast with three sectors;
 * a central office in a large building near the centre;
 * fibre that follows the real streets: a ring from the central office through
-  the outer sites, and a spur from every other site to its nearest ring node.
+  the outer sites, and a spur from every other site to its nearest ring node;
+* busy-hour transport demand besides the radio: each site's
+  ``fixed_busy_hour_bps``, the fixed-access and enterprise traffic it
+  aggregates (see the capacity plan below).
+
+Capacity plan (synthetic, sized like a metro access network): the ring is
+10 Gbit/s, each spur 1 Gbit/s. Ring sites are aggregation (hub) sites: besides
+their own cells they carry 1.2 Gbit/s of fixed access at the busy hour
+(an OLT of some 600 FTTH homes at 2 Mbit/s each); tail sites on spurs carry
+0.45 Gbit/s of enterprise fibre from their building. With the radio (at most
+about 0.1 Gbit/s per 100 MHz cell, 1.5 Gbit/s offered in all), the busy hour
+loads the ring spans out of the central office to about 40-50 % and the
+spurs to 50-65 %, and either ring span alone carries about 90 % when the
+other is cut.
 
 Everything generated is marked ``"synthetic": true``; only the mast's
-position is real. Deterministic: choices depend only on the data and the seed.
+position is real. Deterministic: choices depend only on the data and the seed,
+which is ``[scene] seed`` of ``scenes/helsinki.toml`` unless ``--seed`` is
+given (the only random choice breaks exact distance ties between sites).
 
 Run from the checkout: ``python3 scenes/make_helsinki.py``.
 """
@@ -42,8 +57,10 @@ MIN_ROOF_M = 15.0                         # a macro roof must be at least this h
 MIN_FOOTPRINT_M2 = 300.0
 MAST_ON_ROOF_M = 4.0                      # antenna pole above the roof
 RING_SITES = 6                            # outer sites on the ring with the central office
-RING_CAPACITY_BPS = 100e9                 # DWDM ring
-SPUR_CAPACITY_BPS = 25e9                  # per-site backhaul
+RING_CAPACITY_BPS = 10e9                  # metro aggregation ring
+SPUR_CAPACITY_BPS = 1e9                   # per-site backhaul (GbE tail)
+HUB_FIXED_BPS = 1.2e9                     # fixed access aggregated at a ring site, busy hour
+TAIL_FIXED_BPS = 0.45e9                   # enterprise fibre at a tail site, busy hour
 NO_FIBER_HIGHWAYS = {"construction", "proposed", "steps", "elevator", "platform", "corridor"}
 SECTOR = {"tilt_deg": 6.0, "p_tx_dbm": 49.0, "f_hz": 3.5e9, "bandwidth_hz": 100e6,
           "beamwidth_deg": 65.0, "gain_dbi": 17.0}
@@ -146,7 +163,8 @@ def make(seed: int = 7) -> tuple[dict, dict]:
     for m in osm.sites:
         sites.append({"id": f"MAST-{m.attrs['osm_id']}", "kind": "mast", "lon": m.lon, "lat": m.lat,
                       "height_m": m.height_m, "osm_id": m.attrs["osm_id"],
-                      "synthetic_fields": "sectors", "sectors": _sectors(0.0)})
+                      "synthetic_fields": "sectors, fixed_busy_hour_bps",
+                      "sectors": _sectors(0.0)})
     co = central_office(osm.buildings, frame, {s.get("rooftop_building") for s in sites})
     g, lonlat, xy = street_graph(osm.streets, frame)
     nodes = np.array(sorted(g.nodes))
@@ -168,7 +186,10 @@ def make(seed: int = 7) -> tuple[dict, dict]:
     links = []
     for a, b in zip(ring_nodes, ring_nodes[1:] + ring_nodes[:1]):
         links.append((a, b, RING_CAPACITY_BPS, "ring"))
+    for s in ring:
+        s["fixed_busy_hour_bps"] = HUB_FIXED_BPS
     for s in order[RING_SITES:]:
+        s["fixed_busy_hour_bps"] = TAIL_FIXED_BPS
         lengths = [nx.shortest_path_length(g, node_of[s["id"]], node_of[r["id"]], weight="weight")
                    for r in ring_nodes]
         links.append((ring_nodes[int(np.argmin(lengths))], s, SPUR_CAPACITY_BPS, "spur"))
@@ -196,11 +217,14 @@ def make(seed: int = 7) -> tuple[dict, dict]:
 
 
 def main() -> None:
+    from twin3d.scene import parse_scene
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--seed", type=int, default=None,
+                    help="default: [scene] seed of scenes/helsinki.toml")
     ap.add_argument("--out", type=Path, default=ASSETS)
     args = ap.parse_args()
-    sites, fiber = make(args.seed)
+    seed = parse_scene(HERE / "helsinki.toml").seed if args.seed is None else args.seed
+    sites, fiber = make(seed)
     args.out.mkdir(parents=True, exist_ok=True)
     _write_json(args.out / "sites.geojson", sites)
     _write_json(args.out / "fiber.geojson", fiber)

@@ -90,3 +90,27 @@ def test_planned_site_added_and_power_outage(scene_path, tmp_path):
     # with the direct link up, all traffic stays on it whatever C does
     assert all(s.kpis["served_bps"] == pytest.approx(9e9) for s in res.steps)
     assert res.steps[0].kpis["failed_elements"] == 1 and res.steps[1].kpis["failed_elements"] == 0
+
+
+def test_a_restored_link_trips_again(scene_path):
+    # cut AB (its detours trip), restore everything, cut AB again: the detours
+    # must trip again at t = 3 and stay tripped, without replaying the waves
+    text = scene_path.read_text().replace("steps = 4", "steps = 6").replace(
+        'events = [{ t = 1, kind = "fiber_cut", target = "AB" }, { t = 3, kind = "restore", target = "AB" }]',
+        'events = [{ t = 1, kind = "fiber_cut", target = "AB" }, '
+        + ", ".join(f'{{ t = 2, kind = "restore", target = "{l}" }}' for l in ("AB", "AC", "CB", "AD", "DB"))
+        + ', { t = 3, kind = "fiber_cut", target = "AB" }]')
+    scene_path.write_text(text)
+    res = simulate(twin3d.load_scene(scene_path))["cut"]
+    detours = {"AC": "tripped", "CB": "tripped", "AD": "tripped", "DB": "tripped"}
+    expected = [{"AB": "up", **dict.fromkeys(detours, "up")},
+                {"AB": "cut", **detours},
+                {"AB": "up", **dict.fromkeys(detours, "up")},
+                {"AB": "cut", **detours},
+                {"AB": "cut", **detours},
+                {"AB": "cut", **detours}]
+    for t, step in enumerate(res.steps):
+        assert dict(zip(res.link_ids, step.link_state)) == expected[t], t
+    assert [len(s.waves) for s in res.steps] == [0, 2, 0, 2, 0, 0]
+    served = [s.kpis["served_bps"] for s in res.steps]
+    assert served == pytest.approx([9e9, 0.0, 9e9, 0.0, 0.0, 0.0])

@@ -146,6 +146,7 @@ def expected_values(w: Written, name: str):
         p = f"/World/Network/Links/{links[lid]}"
         out[f"{p}.twin:utilization"] = lambda t, k=k: np.float32(res.steps[t].link_util[k])
         out[f"{p}.twin:load_bps"] = lambda t, k=k: res.steps[t].link_load_bps[k]
+        out[f"{p}.twin:capacity_bps"] = lambda t, k=k: res.steps[t].link_capacity_bps[k]
         out[f"{p}.twin:state"] = lambda t, k=k: res.steps[t].link_state[k]
         out[f"{p}.primvars:displayColor"] = lambda t, k=k: (
             UTILIZATION_MAP([100.0 * res.steps[t].link_util[k]]) if res.steps[t].link_state[k] == "up"
@@ -358,6 +359,28 @@ def test_cascade_waves_and_nan_kpis(cascade):
     assert list(waves["wave1"]["caused_by"]) == ["fiber_cut AB"]
     assert sorted(waves["wave2"]["tripped"]) == ["AC", "CB"]
     assert sorted(waves["wave2"]["caused_by"]) == ["AD", "DB"]
+
+
+def test_capacity_is_time_sampled_after_add_capacity(tmp_path):
+    path = write_cascade_scene(tmp_path)
+    path.write_text(path.read_text().replace(
+        '{ t = 3, kind = "restore", target = "AB" }',
+        '{ t = 3, kind = "restore", target = "AB" }, { t = 2, kind = "add_capacity", target = "AD", '
+        'factor = 2.5 }'))
+    scene = twin3d.load_scene(path)
+    res = Simulator(scene).run(scene.spec.scenarios[0])
+    write_stage(scene.twin, tmp_path / "out")
+    write_scenario_layer(scene.twin, res, scenario_paths(tmp_path / "out", "cut")[1])
+    root = write_scenario_stage(tmp_path / "out", "cut", None, scene.twin, len(res.steps))
+    stage = Usd.Stage.Open(str(root))
+    ad = stage.GetAttributeAtPath("/World/Network/Links/AD.twin:capacity_bps")
+    ab = stage.GetAttributeAtPath("/World/Network/Links/AB.twin:capacity_bps")
+    assert [ad.Get(t) for t in range(4)] == [3e9, 3e9, 7.5e9, 7.5e9]
+    assert ad.Get(2) / ad.Get(1) == pytest.approx(2.5)
+    assert [ab.Get(t) for t in range(4)] == [10e9] * 4
+    # the base layer still holds the data's capacity as the default
+    base = Sdf.Layer.FindOrOpen(str(tmp_path / "out" / BASE_LAYER))
+    assert base.GetAttributeAtPath("/World/Network/Links/AD.twin:capacity_bps").default == 3e9
 
 
 # --- root stages -----------------------------------------------------------------------------

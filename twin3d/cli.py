@@ -134,6 +134,8 @@ def _print_kpis(result) -> None:
             v = s.kpis.get(key, float("nan"))
             cells.append("-" if v != v else format(v * scale, fmt))
         notes = list(s.events) + [f"wave {w['wave']}: trips {', '.join(w['tripped'])}" for w in s.waves]
+        if s.kpis.get("converged") is False:
+            notes.append("tail drop not converged")
         t.add_row(str(s.t), f"{s.hour % 24:04.1f}", *cells, "; ".join(notes))
     out.print(t)
 

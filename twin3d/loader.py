@@ -18,7 +18,8 @@ from .model import Twin, build_twin
 from .provenance import provenance
 from .scene import SceneSpec, SourceSpec, parse_scene
 
-__all__ = ["Scene", "load_scene", "read_source", "scene_origin", "default_scene_path"]
+__all__ = ["Scene", "load_scene", "read_source", "scene_origin", "default_scene_path",
+           "area_sites", "check_event"]
 
 
 def default_scene_path() -> Path:
@@ -49,7 +50,23 @@ class Scene:
 
     @property
     def seed(self) -> int:
+        """``[scene] seed``: the default seed of everything random (0 when absent)."""
         return self.spec.seed
+
+    def rng(self, seed: int | None = None) -> np.random.Generator:
+        """A numpy Generator from ``seed``, else from the scene's seed.
+
+        Everything random in twin3d takes its Generator from here, so the
+        scene file's seed decides every random choice unless a command's
+        ``--seed`` overrides it (SANDBOX.md section 4).
+
+        Examples
+        --------
+        >>> scene = load_scene("scenes/helsinki.toml")            # doctest: +SKIP
+        >>> scene.rng().random() == scene.rng(7).random()         # doctest: +SKIP
+        True
+        """
+        return np.random.default_rng(self.seed if seed is None else seed)
 
 
 def read_source(src: SourceSpec) -> SourceData:
@@ -92,17 +109,56 @@ def scene_origin(spec: SceneSpec, data: SourceData) -> LocalFrame:
     return LocalFrame(lon, lat, 0.0)
 
 
+def area_sites(spec: SceneSpec, twin: Twin, name: str) -> list[str]:
+    """Ids of the sites inside the ``[[area]]`` called ``name`` (ground distance, ENU)."""
+    a = next(a for a in spec.areas if a.name == name)
+    x, y, _ = twin.frame.to_enu([a.lon], [a.lat])
+    ids = list(twin.sites)
+    if not ids:
+        return []
+    xy = np.array([twin.sites[s].xyz_m[:2] for s in ids])
+    inside = np.hypot(xy[:, 0] - x[0], xy[:, 1] - y[0]) <= a.radius_m
+    return [s for s, ok in zip(ids, inside) if ok]
+
+
+def check_event(spec: SceneSpec, twin: Twin, ev, where: str) -> None:
+    """Raise :class:`InputError` when an event names no element or cannot apply.
+
+    An event never becomes a silent no-op: a ``surge`` in a scene with radio
+    cells needs a target site that has cells; in a transport-only scene its
+    area must hold a site; ``power_down`` needs a site with cells (a
+    sleeping site keeps routing, only its cells sleep); ``add_site`` needs a
+    planned site (``state = "down"`` in the data).
+    """
+    want = _TARGET_KIND[ev.kind]
+    if ev.target is not None:      # parse_scene checked which kinds need one
+        ok = (("site" in want and ev.target in twin.sites)
+              or ("link" in want and ev.target in twin.links))
+        if not ok:
+            raise InputError(spec.path, f"names unknown {want} '{ev.target}'", where, "target")
+    radio = bool(twin.cells)
+    site = twin.sites.get(ev.target) if ev.target is not None else None
+    if ev.kind == "surge" and radio and site is not None and not site.cells:
+        raise InputError(spec.path, f"surge on site '{ev.target}', which has no radio cells: "
+                         "in a scene with cells a surge targets a site with cells or an area",
+                         where, "target")
+    if ev.kind == "surge" and not radio and ev.area is not None and not area_sites(spec, twin, ev.area):
+        raise InputError(spec.path, f"surge on area '{ev.area}', which holds no site: in a "
+                         "transport-only scene a surge scales the sites inside its area",
+                         where, "area")
+    if ev.kind == "power_down" and not site.cells:
+        raise InputError(spec.path, f"power_down of site '{ev.target}', which has no radio cells "
+                         "(a sleeping site keeps routing; only its cells sleep)", where, "target")
+    if ev.kind == "add_site" and site.state != "down":
+        raise InputError(spec.path, f"add_site of site '{ev.target}', whose state is already "
+                         f"'{site.state}' (add_site brings up a planned site, state \"down\")",
+                         where, "target")
+
+
 def _check_events(spec: SceneSpec, twin: Twin) -> None:
     for i, sc in enumerate(spec.scenarios):
         for j, ev in enumerate(sc.events):
-            want = _TARGET_KIND[ev.kind]
-            if ev.target is None:      # parse_scene checked which kinds need one
-                continue
-            ok = (("site" in want and ev.target in twin.sites)
-                  or ("link" in want and ev.target in twin.links))
-            if not ok:
-                raise InputError(spec.path, f"names unknown {want} '{ev.target}'",
-                                 f"[[scenario]] {i + 1} ('{sc.name}') event {j + 1}", "target")
+            check_event(spec, twin, ev, f"[[scenario]] {i + 1} ('{sc.name}') event {j + 1}")
 
 
 def load_scene(path: str | Path, progress: Callable[[str], None] | None = None) -> Scene:

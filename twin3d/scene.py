@@ -71,7 +71,14 @@ class RadioSpec:
 
 @dataclass(frozen=True)
 class TrafficSpec:
-    """``[traffic]``: demand model and routing."""
+    """``[traffic]``: demand model and routing.
+
+    ``busy_hour_bps`` is the users' demand at the busy hour (radio scenes:
+    spread over the coverage grid; transport scenes: the gravity matrix).
+    ``fixed_busy_hour_bps`` (radio scenes only) is fixed and enterprise
+    traffic that radio sites aggregate and backhaul to the core besides
+    what their cells serve.
+    """
 
     demand: str = "gravity"
     busy_hour_bps: float = 40e9
@@ -79,6 +86,7 @@ class TrafficSpec:
     metric: str = "hops"
     core: str | None = None
     trip_utilization: float = 1.2
+    fixed_busy_hour_bps: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -240,14 +248,15 @@ def _radio(file: Path, data: Any) -> RadioSpec:
 
 def _traffic(file: Path, data: Any) -> TrafficSpec:
     t = _Table(file, "[traffic]", data, ("demand", "busy_hour_bps", "routing", "metric", "core",
-                                         "trip_utilization"))
+                                         "trip_utilization", "fixed_busy_hour_bps"))
     d = TrafficSpec()
     return TrafficSpec(demand=t.choice("demand", ("gravity", "sndlib", "file"), d.demand),
                        busy_hour_bps=t.num("busy_hour_bps", d.busy_hour_bps, 0),
                        routing=t.choice("routing", ("ecmp", "spf"), d.routing),
                        metric=t.get("metric", str, d.metric),
                        core=t.get("core", str, None),
-                       trip_utilization=t.num("trip_utilization", d.trip_utilization, 0, strict=True))
+                       trip_utilization=t.num("trip_utilization", d.trip_utilization, 0, strict=True),
+                       fixed_busy_hour_bps=t.num("fixed_busy_hour_bps", d.fixed_busy_hour_bps, 0))
 
 
 def _area(file: Path, i: int, data: Any) -> AreaSpec:

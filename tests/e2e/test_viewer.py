@@ -204,7 +204,7 @@ def test_click_link_shows_attributes(page):
     assert "F-02" in text
     for field in ("state", "load", "utilization", "capacity", "latency"):
         assert field in text
-    assert "100.00 Gbit/s" in text          # the fibre's capacity in the scene data
+    assert "10.00 Gbit/s" in text           # the ring fibre's capacity in the scene data
 
 
 def test_cut_link_changes_kpis(page):

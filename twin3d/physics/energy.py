@@ -1,21 +1,41 @@
 """Power drawn by a radio site: the EARTH load-dependent model.
 
 Auer et al., "How much energy is needed to run a wireless network?", IEEE
-Wireless Communications 18(5), 2011, Table 2 (macro cell, 2010 technology):
-per transceiver chain (TRX), P_in = P0 + delta_p * P_out for
-0 < P_out <= P_max, and P_sleep when the chain sleeps. A macro site has
-3 sectors x 2 antennas = 6 TRX, P_max = 20 W, P0 = 130 W, delta_p = 4.7,
-P_sleep = 75 W: 1344 W at full load, 780 W idle, 450 W asleep.
+Wireless Communications 18(5), 2011, Table 2 (2010 technology): per
+transceiver chain (TRX), P_in = P0 + delta_p * P_out for 0 < P_out <= P_max,
+and P_sleep when the chain sleeps. Per site class (:data:`EARTH`):
+
+=======  =====  =======  =====  =======  =======  ===========================
+class    N_trx  P_max W  P0 W   delta_p  P_sleep  full / idle / asleep, W
+=======  =====  =======  =====  =======  =======  ===========================
+macro    6      20       130    4.7      75       1344 / 780 / 450
+micro    2      6.3      56     2.6      39       144.76 / 112 / 78
+pico     2      0.13     6.8    4.0      4.3      14.64 / 13.6 / 8.6
+=======  =====  =======  =====  =======  =======  ===========================
+
+EARTH's N_trx counts sectors x antennas: a macro site is 3 sectors x 2
+antennas, a micro or pico site 1 sector x 2 antennas. So every sector
+(cell) has :data:`TRX_PER_SECTOR` = 2 TRX, each loaded by its sector's
+resource utilization; a 3-sector macro site is EARTH's 6-TRX site.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["site_power_w", "EARTH_MACRO"]
+__all__ = ["site_power_w", "EARTH", "EARTH_MACRO", "TRX_PER_SECTOR"]
 
-#: EARTH macro-cell parameters (Auer et al. 2011, Table 2), per TRX.
-EARTH_MACRO = {"n_trx": 6, "p_max_w": 20.0, "p0_w": 130.0, "delta_p": 4.7, "p_sleep_w": 75.0}
+#: EARTH parameters per site class (Auer et al. 2011, Table 2); powers per TRX,
+#: ``n_trx`` per site.
+EARTH = {
+    "macro": {"n_trx": 6, "p_max_w": 20.0, "p0_w": 130.0, "delta_p": 4.7, "p_sleep_w": 75.0},
+    "micro": {"n_trx": 2, "p_max_w": 6.3, "p0_w": 56.0, "delta_p": 2.6, "p_sleep_w": 39.0},
+    "pico": {"n_trx": 2, "p_max_w": 0.13, "p0_w": 6.8, "delta_p": 4.0, "p_sleep_w": 4.3},
+}
+#: EARTH macro-cell parameters, per TRX.
+EARTH_MACRO = EARTH["macro"]
+#: TRX per sector (cell): EARTH's sites have 2 antennas per sector.
+TRX_PER_SECTOR = 2
 
 
 def site_power_w(load_fraction, n_trx=EARTH_MACRO["n_trx"], p_max_w=EARTH_MACRO["p_max_w"],

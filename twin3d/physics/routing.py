@@ -13,7 +13,9 @@ paths or demands (only over blocks of destinations and DAG depth):
    the lowest next-hop node index, then the lowest key;
 4. node throughput x = b + P^T x for every destination of the block at once,
    on one block-diagonal sparse matrix as the sum of (P^T)^t b; P is
-   nilpotent (a DAG), so it is exact after as many steps as the DAG is deep;
+   nilpotent (a DAG), so it is exact after as many steps as the DAG is deep
+   (the tail-drop solve of :func:`lossy_delivery` is iterative instead: it
+   couples destinations and reports whether it converged);
 5. edge load = sum over destinations of x(u) * split. :func:`expected_latency`
    solves T = c + P T the same way, with c(u) = sum split * edge delay.
 
@@ -23,13 +25,15 @@ Weights must be > 0 so that the DAG has no cycle.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Hashable
+from typing import Any, Hashable, NamedTuple
+import warnings
 
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-__all__ = ["Routing", "route_arrays", "expected_latency"]
+__all__ = ["Routing", "route_arrays", "expected_latency", "lossy_delivery", "LossyDelivery",
+           "ConvergenceWarning", "PASS_FRACTION_TOL"]
 
 _RTOL = 1e-9
 #: Destinations per block so that the (destinations x edges) work arrays stay
@@ -71,6 +75,11 @@ class Routing:
     carried_bps : numpy.ndarray or None
         (n_edges,) bit/s each directed edge carries after upstream and its own
         drops (at most its capacity).
+    drop_rounds : int
+        Rounds the tail-drop fixed point ran (0 when not computed).
+    converged : bool
+        False when the tail-drop fixed point stopped at its round limit
+        (a :class:`ConvergenceWarning` was issued); True otherwise.
     """
 
     router: Any
@@ -85,6 +94,8 @@ class Routing:
     latency_s: np.ndarray | None = None
     delivered_bps: np.ndarray | None = None
     carried_bps: np.ndarray | None = None
+    drop_rounds: int = 0
+    converged: bool = True
 
     @property
     def routed_bps(self) -> np.ndarray:
@@ -221,29 +232,62 @@ def expected_latency(blocks: list, edge_delay_s: np.ndarray, n_nodes: int, src: 
     return lat
 
 
+class ConvergenceWarning(RuntimeWarning):
+    """An iterative solve stopped at its round limit before meeting its tolerance."""
+
+
+#: Largest change of any pass fraction between two rounds at which the
+#: tail-drop fixed point counts as converged (fractions are in (0, 1]).
+PASS_FRACTION_TOL = 1e-9
+
+
 def lossy_delivery(blocks: list, capacity_bps: np.ndarray, n_nodes: int, n_edges: int,
                    src: np.ndarray, demand_bps: np.ndarray, routable: np.ndarray,
-                   max_iter: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   max_iter: int = 500, tol: float = PASS_FRACTION_TOL) -> "LossyDelivery":
     """Delivered traffic when overloaded links drop their excess (tail drop).
 
     A link offered more than its capacity passes the fraction
-    ``capacity / offered`` of every flow through it, so a link downstream of
-    a drop sees less. The offered loads and pass fractions are solved
-    together by fixed-point iteration (exact after as many rounds as the
-    deepest shortest-path DAG has hops); then each demand's delivered share is
+    ``p = min(1, capacity / offered)`` of every flow through it, so a link
+    downstream of a drop sees less. ``offered`` depends on the pass fractions
+    of the edges upstream of it, for every destination's DAG at once; two
+    destinations can route in opposite directions over two overloaded edges,
+    so the dependence between edges can be cyclic and no finite number of
+    rounds is exact in general (on one destination's DAG, plain rounds are
+    exact after as many rounds as the DAG is deep).
+
+    The pass fractions are solved by fixed-point iteration: plain rounds for
+    the first ``n_nodes`` rounds (enough for every single-DAG case), then
+    rounds damped by one half (``p <- (p + p_new) / 2``: the map is
+    decreasing in ``p``, so plain rounds can oscillate between two values).
+    The solve has converged when no fraction changes by more than ``tol``
+    in a round. When ``max_iter`` rounds pass without that, a
+    :class:`ConvergenceWarning` is issued and ``converged`` is False; the
+    result is then the last round's. Each demand's delivered share is
     ``S(src)`` with ``S(u) = sum over DAG edges (u, v) of split * pass * S(v)``
     and ``S(dst) = 1``.
 
     Returns
     -------
-    delivered_bps : (n_demands,) bit/s reaching the destination.
-    offered_bps : (n_edges,) bit/s arriving at each directed edge after upstream drops.
-    pass_fraction : (n_edges,) share each directed edge passes, in (0, 1].
+    LossyDelivery
+        ``delivered_bps`` (n_demands,) bit/s reaching the destination;
+        ``offered_bps`` (n_edges,) bit/s arriving at each directed edge after
+        upstream drops; ``pass_fraction`` (n_edges,) share each edge passes,
+        in (0, 1]; ``rounds`` the number of rounds run; ``converged``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from twin3d.physics.transport import Router
+    >>> g = nx.Graph(); g.add_edge("A", "B", capacity_bps=1e9); g.add_edge("B", "C", capacity_bps=5e8)
+    >>> r = Router(g).route({("A", "C"): 2e9}, capacity_bps=Router(g).capacity_bps)
+    >>> float(r.delivered_bps[0]), r.converged
+    (500000000.0, True)
     """
     cap = np.asarray(capacity_bps, dtype=float)
     pf = np.ones(n_edges)
     offered = np.zeros(n_edges)
-    for _ in range(max_iter):
+    converged, rounds = False, 0
+    for rounds in range(1, max_iter + 1):
         offered = np.zeros(n_edges)
         for blk in blocks:
             m = _scaled(blk, pf)
@@ -253,9 +297,15 @@ def lossy_delivery(blocks: list, capacity_bps: np.ndarray, n_nodes: int, n_edges
             offered += np.bincount(blk.edge, weights=x[blk.grp] * blk.split, minlength=n_edges)
         with np.errstate(divide="ignore", invalid="ignore"):
             new = np.where(offered > cap, cap / offered, 1.0)
-        if np.allclose(new, pf, rtol=1e-12, atol=0):
+        change = float(np.max(np.abs(new - pf), initial=0.0))
+        pf = new if rounds <= n_nodes else 0.5 * (pf + new)
+        if change <= tol:
+            converged = True
             break
-        pf = new
+    if not converged:
+        warnings.warn(f"tail-drop fixed point not converged after {max_iter} rounds "
+                      f"(pass fractions still change by up to {change:.2e})",
+                      ConvergenceWarning, stacklevel=3)
     delivered = np.where(routable, demand_bps, 0.0)
     for blk in blocks:
         m = _scaled(blk, pf)
@@ -263,7 +313,17 @@ def lossy_delivery(blocks: list, capacity_bps: np.ndarray, n_nodes: int, n_edges
         ends[blk.kpos * n_nodes + blk.dst_node] = 1.0
         surv = _fixed_point(ends, m.T.tocsr())
         delivered[blk.demand] = demand_bps[blk.demand] * surv[blk.kpos * n_nodes + src[blk.demand]]
-    return delivered, offered, pf
+    return LossyDelivery(delivered, offered, pf, rounds, converged)
+
+
+class LossyDelivery(NamedTuple):
+    """What :func:`lossy_delivery` returns."""
+
+    delivered_bps: np.ndarray
+    offered_bps: np.ndarray
+    pass_fraction: np.ndarray
+    rounds: int
+    converged: bool
 
 
 def _scaled(blk: "_Block", pass_fraction: np.ndarray) -> csr_matrix:

@@ -259,9 +259,9 @@ class Router:
             res.latency_s = expected_latency(blocks, res.edge_delay_s, self.n_nodes, src, routable)
         if capacity_bps is not None:
             cap = np.asarray(capacity_bps, dtype=float)
-            delivered, offered, pf = lossy_delivery(blocks, cap, self.n_nodes, self.n_edges, src,
-                                                    bps, routable)
-            res.delivered_bps, res.carried_bps = delivered, offered * pf
+            drop = lossy_delivery(blocks, cap, self.n_nodes, self.n_edges, src, bps, routable)
+            res.delivered_bps, res.carried_bps = drop.delivered_bps, drop.offered_bps * drop.pass_fraction
+            res.drop_rounds, res.converged = drop.rounds, drop.converged
         return res
 
     def _up_mask(self, edge_up, link_up, node_up) -> np.ndarray:

@@ -3,6 +3,11 @@
 An element loaded past its trip threshold fails in the same step; traffic
 then moves to what is left, which can push further links past theirs. Each
 round is a *wave*, recorded so a cascade can be replayed and explained.
+
+The cascade is exact, with no round limit: every wave trips at least one
+link in service and a tripped link stays down for the step, so a step has
+at most as many waves as links in service, and the routing after the last
+wave has no link past the threshold.
 """
 
 from __future__ import annotations
@@ -14,11 +19,7 @@ import numpy as np
 from ..physics.routing import Routing
 from ..physics.transport import Router
 
-__all__ = ["Wave", "CascadeResult", "route_with_cascade", "MAX_WAVES"]
-
-#: A cascade stops after this many waves whatever happens (it cannot trip
-#: more links than exist, so this only bounds pathological inputs).
-MAX_WAVES = 100
+__all__ = ["Wave", "CascadeResult", "route_with_cascade"]
 
 
 @dataclass
@@ -83,18 +84,34 @@ def route_with_cascade(router: Router, demands, link_up: np.ndarray, node_up: np
     Returns
     -------
     CascadeResult
+        At most ``link_up.sum()`` waves; no link left in service is past
+        ``trip_utilization``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from twin3d.physics.transport import Router
+    >>> g = nx.MultiGraph()
+    >>> for a, b in ("AB", "AC", "CB"):
+    ...     _ = g.add_edge(a, b, key=a + b)
+    >>> r = Router(g)                       # links in order AB, AC, CB
+    >>> c = route_with_cascade(r, {("A", "B"): 1.5e9}, np.ones(3, bool), np.ones(3, bool),
+    ...                        np.array([1e9, 2e9, 2e9]), 1.2)
+    >>> [w.tripped for w in c.waves], c.link_up.tolist(), c.link_util.tolist()
+    ([['AB']], [False, True, True], [0.0, 0.75, 0.75])
     """
     up = np.asarray(link_up, dtype=bool).copy()
     waves: list[Wave] = []
     cause = list(first_cause or [])
-    for k in range(1, MAX_WAVES + 1):
+    k = 0
+    while True:      # ends: each wave takes >= 1 link out of service, and none left cannot trip
         routing = router.route(demands, mode=mode, link_up=up, node_up=node_up, latency=False)
         util = link_utilization(router, routing.load_bps, capacity_bps)
         over = np.flatnonzero(up & (util > trip_utilization))
         if len(over) == 0:
             return CascadeResult(routing, up, util, waves)
+        k += 1
         ids = [router.links[i] for i in over]
         waves.append(Wave(k, ids, {router.links[i]: float(util[i]) for i in over}, cause))
         up[over] = False
         cause = ids
-    return CascadeResult(routing, up, util, waves)

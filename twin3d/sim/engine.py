@@ -4,8 +4,13 @@ routes the backhaul with cascades, and measures KPIs.
 Radio scenes (sites with cells): demand is spread over the coverage grid
 (:mod:`twin3d.sim.demand`), each cell serves what its air interface can
 (resource share ``sum(demand / (SE x B))``, processor sharing), and what the
-cells serve is backhaul from the core to each site. Backbone scenes route a
-gravity (or source) demand matrix. Deterministic: nothing here is random.
+cells serve, plus the fixed lines each site aggregates (site property
+``fixed_busy_hour_bps``), is backhaul from the core to each site. Backbone
+scenes route a gravity (or source) demand matrix, plus any sites' fixed
+traffic from the core. Surges apply in both (:mod:`twin3d.sim.surge` for
+backbones); an event that cannot apply is an :class:`InputError`. Site power
+follows EARTH per site kind (:mod:`twin3d.sim.power`). Deterministic:
+nothing here is random.
 """
 
 from __future__ import annotations
@@ -15,9 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from ..loader import Scene
+from ..loader import Scene, area_sites, check_event
 from ..physics.coverage import RadioMap, radio_map
-from ..physics.energy import site_power_w
 from ..physics.queueing import link_delay_s
 from ..physics.transport import Router
 from ..scene import ScenarioSpec
@@ -26,9 +30,14 @@ from .demand import area_mask, grid_demand_weights, gravity_demands, profile_fac
 from .events import StepState, Timeline
 from .extent import radio_extent_error
 from .kpi import radio_kpis, transport_kpis
+from .power import CellPower, total_energy_w
+from .surge import surge_demands
 
-__all__ = ["StepResult", "ScenarioResult", "Simulator", "simulate", "MAX_QUEUE_DELAY_S"]
+__all__ = ["StepResult", "ScenarioResult", "Simulator", "simulate", "MAX_QUEUE_DELAY_S",
+           "FIXED_ATTR"]
 
+#: Site property: fixed and enterprise traffic the site aggregates at the busy hour, bit/s.
+FIXED_ATTR = "fixed_busy_hour_bps"
 #: Queueing delay of a saturated link: a router buffer of 50 ms at line rate.
 MAX_QUEUE_DELAY_S = 0.05
 #: The coverage grid spans the radio sites and buildings plus this margin, metres.
@@ -48,9 +57,10 @@ class StepResult:
     link_util: np.ndarray
     link_state: list[str]
     site_state: list[str]
-    site_load_bps: np.ndarray
+    site_load_bps: np.ndarray      # routable demand at each site (backhaul at its site), bit/s
     site_power_w: np.ndarray
     radio_key: bytes | None
+    link_capacity_bps: np.ndarray | None = None
     waves: list[dict] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
 
@@ -104,8 +114,11 @@ class Simulator:
         self.link_ids = [str(l) for l in self.router.links]
         self.link_capacity_bps = np.array([twin.links[l].capacity_bps for l in self.link_ids])
         self.node_of_site = {n: i for i, n in enumerate(self.router.nodes)}
+        self.site_of_node = np.array([self.site_ids.index(n) for n in self.router.nodes], dtype=int)
         self._maps: dict[bytes, RadioMap] = {}
         self.core = spec.traffic.core
+        #: Gravity weight of each routing node (its degree).
+        self.node_mass = np.array([twin.graph.degree(n) for n in self.router.nodes], dtype=float)
         if self.cells:
             self.radio_bounds = self._radio_bounds()
             if self.core is None:
@@ -122,9 +135,17 @@ class Simulator:
             self.xs, self.ys = base.grid.centers()
             self.cell_bw_hz = np.array([c.bandwidth_hz for c in self.cells])
             self.cell_site = np.array([self.site_ids.index(c.site_id) for c in self.cells])
-        else:
+            self.power = CellPower([twin.sites[s].kind for s in self.site_ids], self.cell_site)
+        self.fixed_site_bps = self._fixed_demand()
+        if not self.cells:
             self.baseline_map, self.baseline_key = None, None
             self.base_demands = self._backbone_demands()
+            for s, b in zip(self.site_ids, self.fixed_site_bps):
+                if b > 0:
+                    self.base_demands[(self.core, s)] = self.base_demands.get((self.core, s), 0.0) + b
+            self.area_members = {a.name: area_sites(spec, twin, a.name) for a in spec.areas}
+        for sc in spec.scenarios:
+            self.check(sc)
 
     def _radio_bounds(self) -> tuple[float, float, float, float]:
         """Radio sites and buildings, plus a margin: not a backbone's whole extent."""
@@ -156,8 +177,66 @@ class Simulator:
         t = self.scene.spec.traffic
         if t.demand in ("sndlib", "file") and self.twin.demands:
             return dict(self.twin.demands)
-        mass = np.array([self.twin.graph.degree(n) for n in self.router.nodes], dtype=float)
-        return gravity_demands(list(self.router.nodes), mass, t.busy_hour_bps)
+        return gravity_demands(list(self.router.nodes), self.node_mass, t.busy_hour_bps)
+
+    def _fixed_demand(self) -> np.ndarray:
+        """(n_sites,) fixed and enterprise traffic from the core to each site at the busy hour, bit/s.
+
+        The site property :data:`FIXED_ATTR` (default 0): traffic of fixed
+        access and enterprise lines that the site aggregates, carried from the
+        core over the same fibre as the radio backhaul and following the same
+        diurnal profile.
+        """
+        spec = self.scene.spec
+        out = np.zeros(len(self.site_ids))
+        for i, sid in enumerate(self.site_ids):
+            v = self.twin.sites[sid].attrs.get(FIXED_ATTR)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+                raise InputError(spec.path, f"must be a number of bit/s >= 0, got {v!r}",
+                                 f"site '{sid}'", FIXED_ATTR)
+            out[i] = v
+        if out.any():
+            if self.core is None:
+                raise InputError(spec.path, f"sites carry {FIXED_ATTR}, which runs from the core: "
+                                 "name the core site", "[traffic]", "core")
+            out[self.site_ids.index(self.core)] = 0.0
+        return out
+
+    def check(self, scenario: ScenarioSpec) -> None:
+        """Raise :class:`InputError` for an event of ``scenario`` that cannot apply.
+
+        The checks of :func:`twin3d.loader.check_event`, plus, in a scene with
+        cells, a surge area that holds no grid point and a surge on a site
+        whose cells serve no grid point in the baseline map. Runs for the
+        scene's scenarios when the simulator is built, and for every run.
+        """
+        spec = self.scene.spec
+        for j, ev in enumerate(scenario.events):
+            where = f"[[scenario]] ('{scenario.name}') event {j + 1}"
+            check_event(spec, self.twin, ev, where)
+            if ev.kind == "surge" and not self.cells and ev.factor is not None:
+                members = {ev.target} if ev.target is not None else set(self.area_members[ev.area])
+                if not any(a in members or b in members for a, b in self.base_demands):
+                    what = f"site '{ev.target}'" if ev.target is not None else f"area '{ev.area}'"
+                    raise InputError(spec.path, f"surge on {what}, which has no demand to scale "
+                                     "(give bps to add traffic)", where,
+                                     "target" if ev.target is not None else "area")
+            if ev.kind != "surge" or not self.cells:
+                continue
+            if ev.area is not None and not self._area_mask(ev.area).any():
+                raise InputError(spec.path, f"surge area '{ev.area}' holds no point of the "
+                                 "coverage grid", where, "area")
+            if (ev.target is not None and self.twin.sites[ev.target].state == "up"
+                    and not self._site_mask(ev.target, self.baseline_map).any()):
+                raise InputError(spec.path, f"surge on site '{ev.target}', whose cells serve no "
+                                 "point of the coverage grid", where, "target")
+
+    def _site_mask(self, site_id: str, rm: RadioMap) -> np.ndarray:
+        """(ny, nx) bool: points a site's cells serve best in the map ``rm``."""
+        mine = np.flatnonzero(self.cell_site == self.site_ids.index(site_id))
+        return np.isin(rm.best_server, mine)
 
     def _area_mask(self, name: str) -> np.ndarray:
         a = next(a for a in self.scene.spec.areas if a.name == name)
@@ -171,9 +250,9 @@ class Simulator:
         for ev in state.surges:
             if ev.area is not None:
                 mask = self._area_mask(ev.area)
-            else:
-                mine = np.flatnonzero(self.cell_site == self.site_ids.index(ev.target))
-                mask = np.isin(rm.best_server, mine)
+            else:       # where the site serves in the baseline: users stay where they are
+                up = self.twin.sites[ev.target].state == "up"
+                mask = self._site_mask(ev.target, self.baseline_map if up else rm)
             if ev.factor is not None:
                 density = np.where(mask, density * ev.factor, density)
             if ev.bps is not None and mask.any():   # a crowd: extra demand spread over the area
@@ -189,23 +268,12 @@ class Simulator:
         user_thr = np.where(covered, cell_rate * np.clip(1.0 - rho[bs], 0.0, 1.0), 0.0)
         kpis = radio_kpis(rm.rsrp_dbm, rm.sinr_db, user_thr, density)
         site_bps = np.bincount(self.cell_site, served_cell, minlength=len(self.site_ids))
-        demands = {(self.core, s): float(b) for s, b in zip(self.site_ids, site_bps)
+        fixed = self.fixed_site_bps * factor          # fixed and enterprise backhaul
+        demands = {(self.core, s): float(b) for s, b in zip(self.site_ids, site_bps + fixed)
                    if b > 0 and s != self.core}
-        power = self._site_power(state, rho)
-        return demands, float(density.sum()), float(served_cell.sum()), kpis, power, active
-
-    def _site_power(self, state: StepState, rho: np.ndarray) -> np.ndarray:
-        power = np.zeros(len(self.site_ids))
-        for i, sid in enumerate(self.site_ids):
-            cells = np.flatnonzero(self.cell_site == i)
-            if len(cells) == 0 or state.site_state[sid] in ("down", "off"):
-                continue
-            p_w = np.array([10 ** ((self.cells[c].p_tx_dbm - 30) / 10) for c in cells])
-            # EARTH counts 2 TRX per sector: each carries half the sector's power
-            power[i] = float(np.sum(site_power_w(np.minimum(rho[cells], 1.0), n_trx=2,
-                                                 p_max_w=p_w / 2,
-                                                 sleeping=state.site_state[sid] == "sleep")))
-        return power
+        power = self.power.site_power_w(rho, [state.site_state[s] for s in self.site_ids])
+        offered = float(density.sum() + fixed.sum())
+        return demands, offered, float(served_cell.sum() + fixed.sum()), kpis, power, active
 
     def _offer(self, state: StepState, factor: float):
         """Demands of one step: (demands, offered, carried, kpis, power, radio key).
@@ -218,11 +286,15 @@ class Simulator:
             key = np.packbits(active).tobytes()
         else:
             demands = {k: v * factor for k, v in self.base_demands.items()}
+            for ev in state.surges:
+                members = [ev.target] if ev.target is not None else self.area_members[ev.area]
+                demands = surge_demands(demands, list(self.router.nodes), self.node_mass, members,
+                                        ev.factor, None if ev.bps is None else ev.bps * factor)
             offered = carried = sum(demands.values())
             # no radio: the radio KPIs are undefined (NaN here, null in kpis.json)
             kpis = dict.fromkeys(("coverage_pct", "sinr_p5_db", "sinr_p50_db", "sinr_p95_db",
                                   "throughput_p5_bps", "throughput_p50_bps"), float("nan"))
-            key, power = None, np.zeros(len(self.site_ids))
+            key, power = None, np.full(len(self.site_ids), np.nan)
         for ev in state.ddos:      # attack traffic from every other live site
             srcs = [s for s in self.site_ids if s != ev.target and state.site_state[s] in ("up", "sleep")]
             for s in srcs:
@@ -260,17 +332,20 @@ class Simulator:
         kpis.update({"offered_bps": offered, "served_bps": served, "dropped_bps": offered - served,
                      "failed_elements": float(sum(s != "up" for s in link_state)
                                               + sum(s in ("down", "off") for s in site_state)),
-                     "energy_w": float(power.sum())})
+                     "energy_w": total_energy_w(power), "converged": bool(routing.converged)})
         link_load = np.zeros(len(self.link_ids))
         np.maximum.at(link_load, self.router.link, routing.load_bps)
-        site_load = np.zeros(len(self.site_ids))
-        for (a, b), v in demands.items():   # backhaul counts at the site, other traffic at its source
-            site_load[self.site_ids.index(b if a == self.core else a)] += v
+        # routable demand: backhaul counts at the site, other traffic at its source
+        core = self.node_of_site.get(self.core, -1)
+        at = np.where(routing.src == core, routing.dst, routing.src)
+        site_load = np.bincount(self.site_of_node[at], np.where(routing.routable, routing.demand_bps, 0.0),
+                                minlength=len(self.site_ids)).astype(float)
         return StepResult(t, hour, kpis, link_load, casc.link_util, link_state, site_state, site_load,
-                          power, key, [w.as_dict() for w in casc.waves], events)
+                          power, key, cap, [w.as_dict() for w in casc.waves], events)
 
     def run(self, scenario: ScenarioSpec) -> ScenarioResult:
-        """Simulate every step of one scenario."""
+        """Simulate every step of one scenario (its events checked first)."""
+        self.check(scenario)
         timeline = Timeline(scenario, self.link_ids, self.site_ids,
                             {s.id: s.state for s in self.twin.sites.values()})
         steps = [self.step(timeline, t) for t in range(scenario.steps)]

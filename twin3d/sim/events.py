@@ -3,7 +3,10 @@
 Events apply at the start of their step, in the order of ``t`` (ties in file
 order). Failures (``fiber_cut``, ``site_outage``, ``power_outage``) and
 ``power_down`` hold until a ``restore`` names the element, or, for
-``power_down``, until its ``duration`` ends. ``surge`` and ``ddos`` last
+``power_down``, until its ``duration`` ends. A link tripped by a cascade
+stays down from the next step until a ``restore`` names it; it can trip
+again after that (every trip is kept, so each one holds for its own
+interval). ``surge`` and ``ddos`` last
 ``duration`` steps (to the end when absent). ``add_capacity`` multiplies a
 link's capacity from its step on; ``add_site`` brings up a site that the
 scene lists with state ``down`` (a planned site).
@@ -65,12 +68,38 @@ class Timeline:
         self.site_ids = list(site_ids)
         self._initial_sites = {s: (initial_site_state or {}).get(s, "up") for s in site_ids}
         self._events = sorted(scenario.events, key=lambda e: e.t)    # stable: file order on ties
-        self._tripped: dict[str, int] = {}
+        self._trips: dict[str, set[int]] = {}
+        self._restores: dict[str, list[int]] = {}
+        for ev in self._events:
+            if ev.kind == "restore":
+                self._restores.setdefault(ev.target, []).append(ev.t)
 
     def trip(self, link_ids, step: int) -> None:
-        """Mark links tripped by a cascade at ``step``: they stay down until restored."""
+        """Record links tripped by the cascade of ``step``.
+
+        Each trip holds from step ``step + 1`` until the first ``restore`` of
+        the link after ``step``; a link that trips again after a restore
+        starts a new interval. Recording the same step twice (a step
+        simulated again) changes nothing.
+        """
         for l in link_ids:
-            self._tripped.setdefault(l, step)
+            self._trips.setdefault(l, set()).add(int(step))
+
+    def tripped(self, link_id: str, step: int) -> bool:
+        """Whether a trip recorded before ``step`` still holds at ``step``.
+
+        Examples
+        --------
+        >>> from twin3d.scene import ScenarioSpec, EventSpec
+        >>> sc = ScenarioSpec("x", steps=6, events=(EventSpec(2, "restore", "F1"),))
+        >>> tl = Timeline(sc, ["F1"], [])
+        >>> tl.trip(["F1"], 0); tl.trip(["F1"], 3)
+        >>> [tl.tripped("F1", t) for t in range(6)]
+        [False, True, False, False, True, True]
+        """
+        restores = self._restores.get(link_id, [])
+        return any(at < step and not any(at < r <= step for r in restores)
+                   for at in self._trips.get(link_id, ()))
 
     def state(self, step: int) -> StepState:
         """The state at ``step`` (events with ``t <= step`` applied)."""
@@ -84,10 +113,8 @@ class Timeline:
             if ev.t == step:
                 applied.append(ev)
             self._apply(ev, step, links, sites, cap)
-        for l, at in self._tripped.items():
-            restored = any(e.kind == "restore" and e.target == l and at < e.t <= step
-                           for e in self._events)
-            if at <= step and not restored and links[l] == "up":
+        for l in self._trips:
+            if links[l] == "up" and self.tripped(l, step):
                 links[l] = "tripped"
         surges = [e for e in self._events if e.kind == "surge" and e.active(step)]
         ddos = [e for e in self._events if e.kind == "ddos" and e.active(step)]

@@ -1,6 +1,7 @@
 """Key performance indicators of one step, from plain arrays.
 
-Names carry units. Percentiles of grid quantities are weighted by offered
+Names carry units (``converged`` is a bool: the step's tail-drop fixed point
+met its tolerance). Percentiles of grid quantities are weighted by offered
 demand where a weight is given, so a crowded square counts more than an
 empty park.
 """
@@ -18,7 +19,7 @@ KPI_UNITS = {
     "throughput_p5_bps": "bit/s", "throughput_p50_bps": "bit/s",
     "offered_bps": "bit/s", "served_bps": "bit/s", "dropped_bps": "bit/s",
     "util_max": "1", "util_mean": "1", "latency_p50_ms": "ms", "latency_p95_ms": "ms",
-    "failed_elements": "count", "energy_w": "W",
+    "failed_elements": "count", "energy_w": "W", "converged": "bool",
 }
 
 

@@ -5,11 +5,13 @@ overrides what the scenario changes, one time code per step (time code =
 step index ``t``):
 
 * /World/Network/Links/<link>: ``twin:utilization`` (float, load /
-  capacity), ``twin:load_bps`` (double), ``twin:state`` (token: up, cut,
-  tripped) and ``primvars:displayColor`` (one colour, constant: green at 0,
+  capacity), ``twin:load_bps`` and ``twin:capacity_bps`` (doubles: the
+  capacity of the step, after ``add_capacity``), ``twin:state`` (token: up,
+  cut, tripped) and ``primvars:displayColor`` (one colour, constant: green at 0,
   yellow at 0.7, red from 1, dark grey when the link is not up);
 * /World/Network/Sites/<site>: ``twin:state`` (token: up, down, off,
-  sleep), ``twin:load_bps``, ``twin:power_w`` (doubles), and the colour of
+  sleep), ``twin:load_bps``, ``twin:power_w`` (doubles; no ``power_w`` for a
+  site without a radio energy model, i.e. without cells), and the colour of
   its Tower (or Building, for nodes) by state;
 * /World/Signal/{RSRP,SINR,BestServer}, when the scenario's radio map
   changes (a site goes down or to sleep): the per-face colours and raw values
@@ -95,12 +97,16 @@ def _links(layer: Sdf.Layer, twin: Twin, result: ScenarioResult) -> None:
     load = np.array([s.link_load_bps for s in result.steps], float).reshape(util.shape)
     state = np.array([s.link_state for s in result.steps], object).reshape(util.shape)
     up = state == "up"
+    cap = np.array([np.full(util.shape[1], np.nan) if s.link_capacity_bps is None
+                    else s.link_capacity_bps for s in result.steps], float).reshape(util.shape)
     for k, lid in enumerate(result.link_ids):
         if lid not in names:
             raise ValueError(f"scenario '{result.name}': link '{lid}' is not in the twin")
         prim = _over(layer, f"{LINKS_PATH}/{names[lid]}")
         _sampled(prim, "twin:utilization", "float", enumerate(map(float, util[:, k])))
         _sampled(prim, "twin:load_bps", "double", enumerate(map(float, load[:, k])))
+        if np.isfinite(cap[:, k]).all():
+            _sampled(prim, "twin:capacity_bps", "double", enumerate(map(float, cap[:, k])))
         _sampled(prim, "twin:state", "token", enumerate(map(str, state[:, k])))
         rgb = np.where(up[:, k, None], UTILIZATION_MAP(100.0 * util[:, k]), srgb_to_linear([LINK_DOWN]))
         _sampled(prim, "primvars:displayColor", "color3f[]", _color_samples(rgb),
@@ -120,7 +126,8 @@ def _sites(layer: Sdf.Layer, twin: Twin, result: ScenarioResult) -> None:
         states = [s.site_state[k] for s in result.steps]
         _sampled(prim, "twin:state", "token", enumerate(states))
         _sampled(prim, "twin:load_bps", "double", enumerate(map(float, load[:, k])))
-        _sampled(prim, "twin:power_w", "double", enumerate(map(float, power[:, k])))
+        if np.isfinite(power[:, k]).any():        # sites without cells have no energy model
+            _sampled(prim, "twin:power_w", "double", enumerate(map(float, power[:, k])))
         # the part network.py draws: a building block for nodes, else a mast
         part = "Building" if twin.sites[sid].kind.lower() in NODE_KINDS else "Tower"
         rgb = np.array([site_state_color(s) for s in states], np.float32)
