@@ -13,7 +13,6 @@ import pytest
 
 from conftest import CASCADE_TOML, write_cascade_scene
 
-pytest.importorskip("trame_pyvista", reason="the viewer extra is not installed")
 
 OUTAGE = CASCADE_TOML + """
 [[scenario]]
@@ -59,7 +58,7 @@ def whatif_count(engine) -> int:
 @pytest.mark.parametrize("picked, words", [
     ({"type": "link", "id": "NOPE"}, ["refused", "no link 'NOPE'"]),
     ({"type": "link", "id": "C"}, ["refused", "'C' is a site, not a link"]),     # type forged
-    ({"type": "link", "id": "../../etc/passwd"}, ["refused", "no link"]),
+    ({"type": "link", "id": "../" * 2 + "etc/passwd"}, ["refused", "no link"]),
     ({"type": "link", "id": ["AB"]}, ["refused"]),
     ("AB", ["refused"]),                                                        # not a record at all
 ])

@@ -9,8 +9,7 @@ import colorsys
 
 import numpy as np
 import pytest
-
-pv = pytest.importorskip("pyvista", reason="the viewer extra is not installed")
+import pyvista as pv
 from pxr import Usd, UsdGeom  # noqa: E402
 
 from twin3d.usd.colors import (CATEGORY_HUES_DEG, RSRP_MAP, SINR_MAP, SITE_STATE_COLORS,  # noqa: E402

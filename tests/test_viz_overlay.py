@@ -12,9 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-pv = pytest.importorskip("pyvista", reason="the viewer extra is not installed")
-pytest.importorskip("trame_pyvista", reason="the viewer extra is not installed")
+import pyvista as pv
 
 from twin3d.viz.basemap import BASEMAP_RGB, load_basemap  # noqa: E402
 from twin3d.viz.overlay import LABEL_RGB, label_part  # noqa: E402

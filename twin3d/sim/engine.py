@@ -109,12 +109,13 @@ class Simulator:
         twin, spec = scene.twin, scene.spec
         self.twin = twin
         self.site_ids = list(twin.sites)
+        self.site_index = {s: i for i, s in enumerate(self.site_ids)}
         self.cells = twin.cells
         self.router = Router(twin.graph, metric=spec.traffic.metric, source=str(spec.path))
         self.link_ids = [str(l) for l in self.router.links]
         self.link_capacity_bps = np.array([twin.links[l].capacity_bps for l in self.link_ids])
         self.node_of_site = {n: i for i, n in enumerate(self.router.nodes)}
-        self.site_of_node = np.array([self.site_ids.index(n) for n in self.router.nodes], dtype=int)
+        self.site_of_node = np.array([self.site_index[n] for n in self.router.nodes], dtype=int)
         self._maps: dict[bytes, RadioMap] = {}
         self.core = spec.traffic.core
         #: Gravity weight of each routing node (its degree).
@@ -134,7 +135,7 @@ class Simulator:
             self.weights = grid_demand_weights(base.indoor, base.building_height_m)
             self.xs, self.ys = base.grid.centers()
             self.cell_bw_hz = np.array([c.bandwidth_hz for c in self.cells])
-            self.cell_site = np.array([self.site_ids.index(c.site_id) for c in self.cells])
+            self.cell_site = np.array([self.site_index[c.site_id] for c in self.cells])
             self.power = CellPower([twin.sites[s].kind for s in self.site_ids], self.cell_site)
         self.fixed_site_bps = self._fixed_demand()
         if not self.cells:
@@ -201,7 +202,7 @@ class Simulator:
             if self.core is None:
                 raise InputError(spec.path, f"sites carry {FIXED_ATTR}, which runs from the core: "
                                  "name the core site", "[traffic]", "core")
-            out[self.site_ids.index(self.core)] = 0.0
+            out[self.site_index[self.core]] = 0.0
         return out
 
     def check(self, scenario: ScenarioSpec) -> None:
@@ -235,7 +236,7 @@ class Simulator:
 
     def _site_mask(self, site_id: str, rm: RadioMap) -> np.ndarray:
         """(ny, nx) bool: points a site's cells serve best in the map ``rm``."""
-        mine = np.flatnonzero(self.cell_site == self.site_ids.index(site_id))
+        mine = np.flatnonzero(self.cell_site == self.site_index[site_id])
         return np.isin(rm.best_server, mine)
 
     def _area_mask(self, name: str) -> np.ndarray:
