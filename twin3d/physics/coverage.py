@@ -11,6 +11,14 @@ boundary. The best server is the cell with the highest RSRP; its SINR counts
 every other active cell on the same carrier frequency as interference at
 full load, plus thermal noise over the serving bandwidth.
 
+One implementation in two stages (:mod:`twin3d.physics.cellmaps`): each
+cell's rx map depends only on its own parameters, so it is computed once and
+cached (:class:`~twin3d.physics.cellmaps.CellMapCache`), and a map for an
+active set recombines the cached maps
+(:func:`~twin3d.physics.cellmaps.combine`). :func:`radio_map` runs both
+with a fresh cache; :class:`RadioMapper` keeps the cache across active
+sets, power offsets and cell edits.
+
 Examples
 --------
 >>> import twin3d                                              # doctest: +SKIP
@@ -24,12 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cellmaps import (RX_DTYPE, CellMapCache, CellSpec, GridContext, cached_cell_maps, combine,
+                       site_los)
 from .grid import Grid
-from .los import ground_z_m, indoor_distance_m, rasterize_buildings, viewshed_los
-from .radio import (PATHLOSS_MODELS, antenna_gain_db, max_range_m, n_prb, o2i_low_loss_db,
-                    pathloss_db, spectral_efficiency, thermal_noise_dbm)
+from .radio import PATHLOSS_MODELS
 
-__all__ = ["Grid", "RadioMap", "radio_map"]
+__all__ = ["Grid", "RadioMap", "RadioMapper", "radio_map"]
 
 
 @dataclass
@@ -134,102 +142,99 @@ def radio_map(twin, model: str = "UMa", grid_m: float = 5.0, ue_height_m: float 
     points beyond its maximum (5 km NLOS for the 38.901 models) receive
     nothing from that cell (rx = -inf), as they would be far below noise.
     """
-    if model not in PATHLOSS_MODELS:
-        raise ValueError(f"radio_map: unknown model {model!r}; expected one of "
-                         f"{', '.join(PATHLOSS_MODELS)}")
-    if not (np.isfinite(ue_height_m) and ue_height_m > 0):
-        raise ValueError(f"radio_map: ue_height_m must be positive (got {ue_height_m})")
-    cells = twin.cells
-    n_cells = len(cells)
-    active = _vector(cell_active, n_cells, "cell_active", bool, True) if cell_active is not None \
-        else _default_active(twin)
-    offset = _vector(cell_power_offset_db, n_cells, "cell_power_offset_db", float, 0.0)
-    grid = Grid.covering(twin.bounds_xy_m() if bounds is None else bounds, grid_m)
-    xs, ys = grid.centers()
-    gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
-    ue_z = ground_z_m(gx, gy) + ue_height_m
+    mapper = RadioMapper(twin, model=model, grid_m=grid_m, ue_height_m=ue_height_m,
+                         noise_figure_db=noise_figure_db, bounds=bounds)
+    return mapper.radio_map(cell_active, cell_power_offset_db)
 
-    # Buildings once, on the map's lattice grown to hold every active site.
-    sites = list(dict.fromkeys(c.site_id for c, a in zip(cells, active) if a))
-    ant = {s: twin.sites[s].antenna_xyz_m for s in sites}
-    sxy = np.array([ant[s][:2] for s in sites]).reshape(-1, 2)
-    raster = rasterize_buildings(twin.buildings, grid.expanded_to(sxy[:, 0], sxy[:, 1]))
-    r_top, b_index = raster.sample(gx, gy)
-    indoor = b_index >= 0
-    heights = np.append(np.asarray(twin.buildings.heights_m, float), 0.0)
-    b_height = heights[b_index]                              # index -1 -> the appended 0 m
-    d_in = indoor_distance_m(twin.buildings, gx, gy, b_index)
 
-    n_pts = gx.size
-    rx = np.full((n_cells, n_pts), -np.inf)
-    los_site = {}
-    d_lo, d_hi = max_range_m(model)
-    for s in sites:
-        site = twin.sites[s]
-        a = ant[s]
-        dx, dy = gx - a[0], gy - a[1]
-        d2d = np.hypot(dx, dy)
-        los = viewshed_los(raster, a, gx, gy, ue_z, indoor)
-        los_site[s] = los
-        reach = d2d <= d_hi
-        d_pl = np.clip(d2d[reach], d_lo, None)
-        az_deg = np.degrees(np.arctan2(dx, dy))            # compass bearing site -> point
-        theta_deg = 90.0 + np.degrees(np.arctan2(a[2] - ue_z, d2d))
-        pl_by_f = {}
-        for ci, c in enumerate(cells):
-            if c.site_id != s or not active[ci]:
-                continue
-            if c.f_hz not in pl_by_f:
-                try:
-                    pl = pathloss_db(model, d_pl, c.f_hz, site.height_m, ue_height_m, los[reach])
-                except ValueError as exc:
-                    raise ValueError(f"radio_map: site '{s}': {exc}") from None
-                loss = np.full(n_pts, np.inf)
-                loss[reach] = pl
-                pl_by_f[c.f_hz] = loss + np.where(indoor, o2i_low_loss_db(c.f_hz, d_in), 0.0)
-            gain = antenna_gain_db(az_deg - c.azimuth_deg, theta_deg, c.tilt_deg,
-                                   c.beamwidth_deg, c.gain_dbi)
-            rx[ci] = c.p_tx_dbm + offset[ci] + gain - pl_by_f[c.f_hz]
+class RadioMapper:
+    """Radio maps of one twin on one grid, recombined from cached per-cell maps.
 
-    # Best server by RSRP; interference from the other active co-channel cells.
-    bw = np.array([c.bandwidth_hz for c in cells], float)
-    f = np.array([c.f_hz for c in cells], float)
-    rs_offset = 10.0 * np.log10(12.0 * n_prb(bw)) if n_cells else np.zeros(0)
-    if n_cells:
-        rsrp_all = rx - rs_offset[:, None]
-        best = np.argmax(rsrp_all, axis=0)
-        rsrp = rsrp_all[best, np.arange(n_pts)]
-    else:
-        best = np.zeros(n_pts, dtype=np.int64)
-        rsrp = np.full(n_pts, -np.inf)
-    served = np.isfinite(rsrp)
-    best = np.where(served, best, -1)
-    sinr = np.full(n_pts, -np.inf)
-    if np.any(served):
-        rx_mw = 10.0 ** (rx / 10.0)                          # -inf -> 0 mW
-        b = best[served]
-        s_mw = rx_mw[b, np.flatnonzero(served)]
-        i_mw = np.zeros(s_mw.shape)
-        for fv in np.unique(f[active]):
-            same = active & (f == fv)
-            total = rx_mw[same][:, served].sum(axis=0)
-            i_mw = np.where(f[b] == fv, total - s_mw, i_mw)
-        n_mw = 10.0 ** (thermal_noise_dbm(bw[b], noise_figure_db) / 10.0)
-        sinr[served] = 10.0 * np.log10(s_mw / (np.maximum(i_mw, 0.0) + n_mw))
-    se = np.where(served, spectral_efficiency(sinr), 0.0)
-    tput = np.where(served, se * bw[np.maximum(best, 0)] if n_cells else 0.0, 0.0)
-    site_of = [c.site_id for c in cells]
-    los_map = np.zeros(n_pts, dtype=bool)
-    for s in sites:
-        m = served & np.isin(best, [i for i, sid in enumerate(site_of) if sid == s])
-        los_map[m] = los_site[s][m]
+    Builds the grid context once (points, building raster, indoor flags);
+    each :meth:`radio_map` takes every active cell's rx map from ``cache``
+    (computing only cells whose parameters are new: moved, turned, tilted,
+    power changed) and recombines them for the active set with
+    :func:`~twin3d.physics.cellmaps.combine`. Cell and site parameters are
+    read from the twin at each call, so editing a cell's tilt or power
+    recomputes that cell only. :func:`radio_map` is this with a fresh cache.
 
-    shape = grid.shape
-    return RadioMap(grid=grid, cell_ids=[c.id for c in cells], cell_active=active,
-                    rx_dbm=rx.astype(np.float32).reshape((n_cells,) + shape),
-                    rsrp_dbm=rsrp.reshape(shape), sinr_db=sinr.reshape(shape),
-                    best_server=best.reshape(shape), los=los_map.reshape(shape),
-                    indoor=indoor.reshape(shape),
-                    spectral_efficiency_bps_hz=se.reshape(shape),
-                    throughput_bps=tput.reshape(shape),
-                    building_height_m=b_height.reshape(shape))
+    Parameters
+    ----------
+    twin, model, grid_m, ue_height_m, noise_figure_db, bounds
+        As for :func:`radio_map`.
+    cache : CellMapCache, optional
+        Where the per-cell maps live (default: a new one with the default
+        memory bound).
+
+    Examples
+    --------
+    >>> m = RadioMapper(twin3d.load_scene("scenes/helsinki.toml").twin)   # doctest: +SKIP
+    >>> day = m.radio_map(); night = m.radio_map(cell_active=mask)       # doctest: +SKIP
+    >>> m.cache.misses, m.cache.hits                                     # doctest: +SKIP
+    (30, 27)
+    """
+
+    def __init__(self, twin, model: str = "UMa", grid_m: float = 5.0, ue_height_m: float = 1.5,
+                 noise_figure_db: float = 7.0, bounds=None, cache: CellMapCache | None = None) -> None:
+        if model not in PATHLOSS_MODELS:
+            raise ValueError(f"radio_map: unknown model {model!r}; expected one of "
+                             f"{', '.join(PATHLOSS_MODELS)}")
+        if not (np.isfinite(ue_height_m) and ue_height_m > 0):
+            raise ValueError(f"radio_map: ue_height_m must be positive (got {ue_height_m})")
+        self.twin = twin
+        self.noise_figure_db = float(noise_figure_db)
+        self.cache = CellMapCache() if cache is None else cache
+        grid = Grid.covering(twin.bounds_xy_m() if bounds is None else bounds, grid_m)
+        site_xy = [twin.sites[c.site_id].antenna_xyz_m[:2] for c in twin.cells]
+        self.ctx = GridContext(twin.buildings, grid, model, ue_height_m, site_xy)
+
+    @property
+    def grid(self) -> Grid:
+        return self.ctx.grid
+
+    def radio_map(self, cell_active=None, cell_power_offset_db=None) -> RadioMap:
+        """The radio map of an active set (and power offsets); see :func:`radio_map`."""
+        twin, ctx = self.twin, self.ctx
+        cells = twin.cells
+        n_cells = len(cells)
+        active = _vector(cell_active, n_cells, "cell_active", bool, True) \
+            if cell_active is not None else _default_active(twin)
+        offset = _vector(cell_power_offset_db, n_cells, "cell_power_offset_db", float, 0.0)
+        idx = np.flatnonzero(active)
+        specs = [CellSpec.of(cells[i], twin.sites[cells[i].site_id], offset[i]) for i in idx]
+        try:
+            maps = cached_cell_maps(ctx, specs, self.cache, [cells[i].site_id for i in idx])
+        except ValueError as exc:
+            raise ValueError(f"radio_map: {exc}") from None
+        rows: list = [None] * n_cells
+        for i, m in zip(idx, maps):
+            rows[i] = m
+        bw = np.array([c.bandwidth_hz for c in cells], float)
+        f = np.array([c.f_hz for c in cells], float)
+        comb = combine(rows, active, f, bw, self.noise_figure_db, n_pts=ctx.n_pts)
+
+        # LOS to the best server's site (each site's viewshed is cached with its maps).
+        served = comb.best_server >= 0
+        los_map = np.zeros(ctx.n_pts, dtype=bool)
+        if served.any():
+            antennas = list(dict.fromkeys(s.antenna_xyz_m for s in specs))
+            row_of = {a: r for r, a in enumerate(antennas)}
+            site_row = np.zeros(n_cells, dtype=np.int64)
+            for j, i in enumerate(idx):
+                site_row[i] = row_of[specs[j].antenna_xyz_m]
+            stack = np.stack([site_los(ctx, a, self.cache) for a in antennas])
+            p = np.flatnonzero(served)
+            los_map[p] = stack[site_row[comb.best_server[p]], p]
+
+        shape = ctx.grid.shape
+        rx = np.full((n_cells, ctx.n_pts), -np.inf, dtype=RX_DTYPE)
+        for i, m in zip(idx, maps):
+            rx[i] = m
+        return RadioMap(grid=ctx.grid, cell_ids=[c.id for c in cells], cell_active=active,
+                        rx_dbm=rx.reshape((n_cells,) + shape),
+                        rsrp_dbm=comb.rsrp_dbm.reshape(shape), sinr_db=comb.sinr_db.reshape(shape),
+                        best_server=comb.best_server.reshape(shape), los=los_map.reshape(shape),
+                        indoor=ctx.indoor.reshape(shape).copy(),
+                        spectral_efficiency_bps_hz=comb.spectral_efficiency_bps_hz.reshape(shape),
+                        throughput_bps=comb.throughput_bps.reshape(shape),
+                        building_height_m=ctx.building_height_m.reshape(shape).copy())

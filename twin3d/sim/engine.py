@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..loader import Scene, area_sites, check_event
-from ..physics.coverage import RadioMap, radio_map
+from ..physics.coverage import RadioMap, RadioMapper
 from ..physics.queueing import link_delay_s
 from ..physics.transport import Router
 from ..scene import ScenarioSpec
@@ -117,6 +117,8 @@ class Simulator:
         self.node_of_site = {n: i for i, n in enumerate(self.router.nodes)}
         self.site_of_node = np.array([self.site_index[n] for n in self.router.nodes], dtype=int)
         self._maps: dict[bytes, RadioMap] = {}
+        #: Per-cell radio maps on the simulator's grid, recombined per active set (built lazily).
+        self.mapper: RadioMapper | None = None
         self.core = spec.traffic.core
         #: Gravity weight of each routing node (its degree).
         self.node_mass = np.array([twin.graph.degree(n) for n in self.router.nodes], dtype=float)
@@ -165,13 +167,20 @@ class Simulator:
         return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
     def radio(self, active: np.ndarray) -> RadioMap:
-        """The radio map for a set of active cells (cached by the set)."""
+        """The radio map for a set of active cells (cached by the set).
+
+        A new set recombines the per-cell maps the mapper caches
+        (:class:`~twin3d.physics.coverage.RadioMapper`): a cell's map is
+        computed once, not once per set.
+        """
         key = np.packbits(active).tobytes()
         if key not in self._maps:
-            r = self.scene.spec.radio
-            self._maps[key] = radio_map(self.twin, model=r.model, grid_m=r.grid_m,
-                                        ue_height_m=r.ue_height_m, noise_figure_db=r.noise_figure_db,
-                                        cell_active=active, bounds=self.radio_bounds)
+            if self.mapper is None:
+                r = self.scene.spec.radio
+                self.mapper = RadioMapper(self.twin, model=r.model, grid_m=r.grid_m,
+                                          ue_height_m=r.ue_height_m,
+                                          noise_figure_db=r.noise_figure_db, bounds=self.radio_bounds)
+            self._maps[key] = self.mapper.radio_map(cell_active=active)
         return self._maps[key]
 
     def _backbone_demands(self) -> dict[tuple[str, str], float]:
