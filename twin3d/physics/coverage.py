@@ -217,11 +217,13 @@ class RadioMapper:
         served = comb.best_server >= 0
         los_map = np.zeros(ctx.n_pts, dtype=bool)
         if served.any():
-            antennas = list(dict.fromkeys(s.antenna_xyz_m for s in specs))
+            spec_of = dict(zip(idx.tolist(), specs))
+            servers = np.unique(comb.best_server[served]).tolist()
+            antennas = list(dict.fromkeys(spec_of[i].antenna_xyz_m for i in servers))
             row_of = {a: r for r, a in enumerate(antennas)}
             site_row = np.zeros(n_cells, dtype=np.int64)
-            for j, i in enumerate(idx):
-                site_row[i] = row_of[specs[j].antenna_xyz_m]
+            for i in servers:
+                site_row[i] = row_of[spec_of[i].antenna_xyz_m]
             stack = np.stack([site_los(ctx, a, self.cache) for a in antennas])
             p = np.flatnonzero(served)
             los_map[p] = stack[site_row[comb.best_server[p]], p]
