@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cellmaps import (RX_DTYPE, CellMapCache, CellSpec, GridContext, cached_cell_maps, combine,
-                       site_los)
+from .cellmaps import (RX_DTYPE, CellMapCache, CellSpec, GridContext, cached_cell_maps,
+                       cached_cell_mw, combine, site_los)
 from .grid import Grid
 from .radio import PATHLOSS_MODELS
 
@@ -207,18 +207,19 @@ class RadioMapper:
         except ValueError as exc:
             raise ValueError(f"radio_map: {exc}") from None
         rows: list = [None] * n_cells
-        for i, m in zip(idx, maps):
-            rows[i] = m
+        rows_mw: list = [None] * n_cells
+        for i, m, mw in zip(idx, maps, cached_cell_mw(ctx, specs, self.cache, maps)):
+            rows[i], rows_mw[i] = m, mw
         bw = np.array([c.bandwidth_hz for c in cells], float)
         f = np.array([c.f_hz for c in cells], float)
-        comb = combine(rows, active, f, bw, self.noise_figure_db, n_pts=ctx.n_pts)
+        comb = combine(rows, active, f, bw, self.noise_figure_db, rx_mw=rows_mw, n_pts=ctx.n_pts)
 
         # LOS to the best server's site (each site's viewshed is cached with its maps).
         served = comb.best_server >= 0
         los_map = np.zeros(ctx.n_pts, dtype=bool)
         if served.any():
             spec_of = dict(zip(idx.tolist(), specs))
-            servers = np.unique(comb.best_server[served]).tolist()
+            servers = np.flatnonzero(np.bincount(comb.best_server[served], minlength=n_cells)).tolist()
             antennas = list(dict.fromkeys(spec_of[i].antenna_xyz_m for i in servers))
             row_of = {a: r for r, a in enumerate(antennas)}
             site_row = np.zeros(n_cells, dtype=np.int64)
