@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Hashable, Sequence
@@ -184,6 +185,7 @@ class CellMapCache:
         if max_bytes < 0:
             raise ValueError(f"CellMapCache: max_bytes must be >= 0 (got {max_bytes})")
         self.max_bytes = int(max_bytes)
+        self._lock = threading.Lock()        # the viewer's what-ifs simulate in worker threads
         self._store: OrderedDict[Hashable, np.ndarray] = OrderedDict()
         self.nbytes = 0
         self.hits = self.misses = self.los_hits = self.los_misses = self.evictions = 0
@@ -196,29 +198,32 @@ class CellMapCache:
 
     def get(self, key):
         """The array under ``key`` (now the most recently used), or None."""
-        arr = self._store.get(key)
-        if arr is not None:
-            self._store.move_to_end(key)
-        return arr
+        with self._lock:
+            arr = self._store.get(key)
+            if arr is not None:
+                self._store.move_to_end(key)
+            return arr
 
     def put(self, key, arr: np.ndarray) -> None:
         """Keep ``arr`` under ``key``, evicting the least recently used beyond the bound."""
-        old = self._store.pop(key, None)
-        if old is not None:
-            self.nbytes -= old.nbytes
-        if arr.nbytes > self.max_bytes:
-            return
-        self._store[key] = arr
-        self.nbytes += arr.nbytes
-        while self.nbytes > self.max_bytes:
-            _, dropped = self._store.popitem(last=False)
-            self.nbytes -= dropped.nbytes
-            self.evictions += 1
+        with self._lock:
+            old = self._store.pop(key, None)
+            if old is not None:
+                self.nbytes -= old.nbytes
+            if arr.nbytes > self.max_bytes:
+                return
+            self._store[key] = arr
+            self.nbytes += arr.nbytes
+            while self.nbytes > self.max_bytes:
+                _, dropped = self._store.popitem(last=False)
+                self.nbytes -= dropped.nbytes
+                self.evictions += 1
 
     def clear(self) -> None:
         """Drop every array (the counters stay)."""
-        self._store.clear()
-        self.nbytes = 0
+        with self._lock:
+            self._store.clear()
+            self.nbytes = 0
 
     def stats(self) -> dict[str, int]:
         """Counters, entries and bytes, for logs and benchmarks."""
