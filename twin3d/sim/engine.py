@@ -64,6 +64,12 @@ class StepResult:
     link_capacity_bps: np.ndarray | None = None
     waves: list[dict] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
+    #: Routing weight of each link this step, in the metric's unit (after set_weight).
+    link_weight: np.ndarray | None = None
+    #: Cells ("<site>/<k>") asleep by cell_sleep this step.
+    cell_sleep: set[str] = field(default_factory=set)
+    #: Cell ("<site>/<k>") -> parameters changed by sector events, in force this step.
+    cell_params: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -426,7 +432,9 @@ class Simulator:
         site_load = np.bincount(self.site_of_node[at], np.where(routing.routable, routing.demand_bps, 0.0),
                                 minlength=len(self.site_ids)).astype(float)
         return StepResult(t, hour, kpis, link_load, casc.link_util, link_state, site_state, site_load,
-                          power, key, cap, [w.as_dict() for w in casc.waves], events)
+                          power, key, cap, [w.as_dict() for w in casc.waves], events,
+                          self.link_weight if weight is None else weight, set(state.cell_sleep),
+                          {c: dict(p) for c, p in state.sector.items()})
 
     def timeline(self, scenario: ScenarioSpec) -> Timeline:
         """A :class:`Timeline` of ``scenario`` over this twin (site states, capacities, spares)."""
