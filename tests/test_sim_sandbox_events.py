@@ -341,3 +341,14 @@ def test_weight_sampled_in_usd(cascade, tmp_path):
     attr = layer.GetAttributeAtPath("/World/Network/Links/AB.twin:weight")
     assert [layer.QueryTimeSample(attr.path, t) for t in range(3)] == [1.0, 2.0, 2.0]
     assert layer.GetAttributeAtPath("/World/Network/Links/AC.twin:weight") is None
+
+
+def test_timeline_capacity_needs_a_base():
+    from twin3d.scene import EventSpec, ScenarioSpec
+    from twin3d.sim.events import Timeline
+    sc = ScenarioSpec("c", steps=2, events=(EventSpec(1, "set_capacity", link="F1", capacity_bps=1e9),))
+    with pytest.raises(ValueError, match="link_capacity_bps"):
+        Timeline(sc, ["F1"], [])
+    tl = Timeline(sc, ["F1"], [], link_capacity_bps={"F1": 4e9})
+    assert [tl.state(t).capacity_bps["F1"] for t in range(2)] == [4e9, 1e9]
+    assert tl.state(1).capacity_factor["F1"] == 0.25

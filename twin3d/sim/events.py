@@ -85,6 +85,18 @@ class Timeline:
     >>> tl = Timeline(sc, ["F1"], ["S1"])
     >>> [tl.state(t).link_state["F1"] for t in range(4)]
     ['up', 'cut', 'cut', 'up']
+
+    The SANDBOX kinds hold from their step on (a cell sleeps ``duration`` steps):
+
+    >>> sc = ScenarioSpec("w", steps=4, events=(
+    ...     EventSpec(1, "set_weight", link="F1", weight=3.0),
+    ...     EventSpec(1, "degrade_capacity", link="F1", factor=0.5),
+    ...     EventSpec(2, "cell_sleep", cell="S1/1", duration=1)))
+    >>> tl = Timeline(sc, ["F1"], ["S1"], link_capacity_bps={"F1": 10e9})
+    >>> [(tl.state(t).weight, tl.state(t).capacity_bps["F1"], tl.state(t).cell_sleep)
+    ...  for t in range(4)]                                       # doctest: +NORMALIZE_WHITESPACE
+    [({}, 10000000000.0, set()), ({'F1': 3.0}, 5000000000.0, set()),
+     ({'F1': 3.0}, 5000000000.0, {'S1/1'}), ({'F1': 3.0}, 5000000000.0, set())]
     """
 
     def __init__(self, scenario: ScenarioSpec, link_ids: list[str], site_ids: list[str],
@@ -97,6 +109,10 @@ class Timeline:
         self._initial_sites = {s: (initial_site_state or {}).get(s, "up") for s in site_ids}
         self._events = sorted(scenario.events, key=lambda e: e.t)    # stable: file order on ties
         self._base_cap = None if link_capacity_bps is None else dict(link_capacity_bps)
+        if self._base_cap is None and any(e.kind in ("set_capacity", "activate_spare")
+                                          for e in self._events):
+            raise ValueError("set_capacity and activate_spare need link_capacity_bps "
+                             "(use Simulator.timeline)")
         self._spare = dict(spare_capacity_bps or {})
         self._trips: dict[str, set[int]] = {}
         self._restores: dict[str, list[int]] = {}
