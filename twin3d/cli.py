@@ -136,8 +136,12 @@ def _print_kpis(result) -> None:
         notes = list(s.events) + [f"wave {w['wave']}: trips {', '.join(w['tripped'])}" for w in s.waves]
         if s.kpis.get("converged") is False:
             notes.append("tail drop not converged")
+        if s.kpis.get("sla_violated"):
+            notes.append("SLA violated")
         t.add_row(str(s.t), f"{s.hour % 24:04.1f}", *cells, "; ".join(notes))
     out.print(t)
+    out.print(f"SLA: {result.sla_violation_steps} violating step(s), {result.sla_minutes:g} min",
+              markup=False)
 
 
 @app.command()

@@ -130,6 +130,9 @@ def check_event(spec: SceneSpec, twin: Twin, ev, where: str) -> None:
     sleeping site keeps routing, only its cells sleep); ``add_site`` needs a
     planned site (``state = "down"`` in the data).
     """
+    if ev.kind not in _TARGET_KIND:
+        _check_new_event(spec, twin, ev, where)
+        return
     want = _TARGET_KIND[ev.kind]
     if ev.target is not None:      # parse_scene checked which kinds need one
         ok = (("site" in want and ev.target in twin.sites)
@@ -153,6 +156,41 @@ def check_event(spec: SceneSpec, twin: Twin, ev, where: str) -> None:
         raise InputError(spec.path, f"add_site of site '{ev.target}', whose state is already "
                          f"'{site.state}' (add_site brings up a planned site, state \"down\")",
                          where, "target")
+
+
+def _check_new_event(spec: SceneSpec, twin: Twin, ev, where: str) -> None:
+    """The elements named by the SANDBOX event kinds (set_weight ... acl) exist and fit."""
+    def bad(field: str, problem: str) -> InputError:
+        return InputError(spec.path, f"{ev.kind} event: {problem}", where, field)
+
+    if ev.link is not None and ev.link not in twin.links:
+        raise bad("link", f"names unknown link '{ev.link}'")
+    if ev.kind == "activate_spare" and not twin.links[ev.link].spare_capacity_bps > 0:
+        raise bad("link", f"link '{ev.link}' has no spare_capacity_bps to activate")
+    if ev.kind == "cell_sleep":
+        site, _, k = ev.cell.rpartition("/")
+        if site not in twin.sites:
+            raise bad("cell", f"names unknown site '{site}' (cell '{ev.cell}')")
+        n = len(twin.sites[site].cells)
+        if int(k) > n:
+            raise bad("cell", f"names cell '{ev.cell}', but site '{site}' has {n} cell(s)")
+    if ev.kind == "sector":
+        if ev.site not in twin.sites:
+            raise bad("site", f"names unknown site '{ev.site}'")
+        n = len(twin.sites[ev.site].cells)
+        if ev.sector > n:
+            raise bad("sector", f"names sector {ev.sector}, but site '{ev.site}' has {n} cell(s)")
+    for field in ("at", "src", "dst"):
+        v = getattr(ev, field)
+        if v is not None and not (v == "*" and ev.kind == "acl") and v not in twin.sites:
+            raise bad(field, f"names unknown site '{v}'")
+    if ev.kind == "static_route" and ev.next_hop != "drop":
+        if ev.next_hop not in twin.sites:
+            raise bad("next_hop", f"names unknown site '{ev.next_hop}' (a neighbour of "
+                      f"'{ev.at}' or \"drop\")")
+        if not twin.graph.has_edge(ev.at, ev.next_hop):
+            raise bad("next_hop", f"'{ev.next_hop}' is not a neighbour of '{ev.at}' "
+                      "(no link joins them)")
 
 
 def _check_events(spec: SceneSpec, twin: Twin) -> None:

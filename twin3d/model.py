@@ -83,6 +83,8 @@ class Link:
     attenuation_db_per_km: float = FIBER_ATTENUATION_DB_PER_KM
     state: str = "up"
     attrs: dict[str, Any] = field(default_factory=dict)
+    #: Installed but unlit capacity that an ``activate_spare`` event adds, bit/s.
+    spare_capacity_bps: float = 0.0
 
 
 @dataclass
@@ -222,7 +224,8 @@ def _link(rec: LinkRecord, sites: dict[str, SiteRecord], frame: LocalFrame) -> L
     att = FIBER_ATTENUATION_DB_PER_KM if rec.attenuation_db_per_km is None else rec.attenuation_db_per_km
     return Link(id=rec.id, a=rec.a, b=rec.b, route_xyz_m=xyz, length_m=length,
                 capacity_bps=float(rec.capacity_bps), kind=rec.kind,
-                attenuation_db_per_km=float(att), attrs=dict(rec.attrs))
+                attenuation_db_per_km=float(att), attrs=dict(rec.attrs),
+                spare_capacity_bps=float(rec.spare_capacity_bps))
 
 
 def _buildings(recs: list[BuildingRecord], frame: LocalFrame) -> Buildings:

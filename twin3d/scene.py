@@ -22,15 +22,30 @@ else:  # pragma: no cover
 from .errors import InputError
 from .names import check_scenario_names, scenario_stem
 
-__all__ = ["Origin", "SourceSpec", "RadioSpec", "TrafficSpec", "AreaSpec", "EventSpec", "ScenarioSpec",
-           "SceneSpec", "parse_scene", "scenario_stem", "SOURCE_KINDS", "SOURCE_ROLES", "EVENT_KINDS"]
+__all__ = ["Origin", "SourceSpec", "RadioSpec", "TrafficSpec", "SlaSpec", "AreaSpec", "EventSpec",
+           "ScenarioSpec", "SceneSpec", "parse_scene", "scenario_stem", "SOURCE_KINDS", "SOURCE_ROLES",
+           "EVENT_KINDS", "NEW_EVENT_KEYS"]
 
 SOURCE_KINDS = ("osm", "geojson", "gpkg", "shp", "csv", "graphml", "sndlib")
 SOURCE_ROLES = ("sites", "links", "buildings", "streets", "demands")
 OSM_LAYERS = ("buildings", "streets", "masts")
 RADIO_MODELS = ("UMa", "UMi", "RMa", "FSPL")
 EVENT_KINDS = ("fiber_cut", "site_outage", "power_outage", "surge", "ddos", "power_down",
-               "add_site", "add_capacity", "restore")
+               "add_site", "add_capacity", "restore", "set_weight", "set_capacity",
+               "degrade_capacity", "activate_spare", "cell_sleep", "sector", "static_route", "acl")
+#: The event kinds of SANDBOX.md section 2 (and activate_spare, section 8): the keys each
+#: takes besides ``t`` and ``kind`` (required ones first; the rest optional).
+NEW_EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "set_weight": (("link", "weight"), ()),
+    "set_capacity": (("link", "capacity_bps"), ()),
+    "degrade_capacity": (("link", "factor"), ()),
+    "activate_spare": (("link",), ()),
+    "cell_sleep": (("cell",), ("duration",)),
+    "sector": (("site", "sector"), ("tilt_deg", "p_tx_dbm", "azimuth_deg")),
+    "static_route": (("at", "dst", "next_hop"), ()),
+    "acl": (("at", "src", "dst", "action"), ()),
+}
+_OLD_EVENT_KEYS = ("target", "area", "factor", "bps", "duration")
 _SUFFIX_KIND = {".pbf": "osm", ".osm": "osm", ".bz2": "osm", ".gz": "osm", ".geojson": "geojson",
                 ".json": "geojson", ".gpkg": "gpkg", ".shp": "shp", ".csv": "csv",
                 ".graphml": "graphml", ".txt": "sndlib", ".sndlib": "sndlib"}
@@ -90,6 +105,25 @@ class TrafficSpec:
 
 
 @dataclass(frozen=True)
+class SlaSpec:
+    """``[sla]``: the service level each step is held to (SANDBOX.md section 3).
+
+    A step violates the SLA when any bound is breached: demand-weighted
+    end-to-end latency p95 above ``latency_p95_ms``, the busiest link in
+    service above ``util_max``, ``dropped_bps / offered_bps`` above
+    ``dropped_fraction_max``, and in radio scenes only, coverage below
+    ``coverage_pct_min`` or the demand-weighted 5th percentile user
+    throughput below ``throughput_p5_bps_min``.
+    """
+
+    latency_p95_ms: float = 50.0
+    util_max: float = 0.9
+    coverage_pct_min: float = 95.0
+    throughput_p5_bps_min: float = 5e6
+    dropped_fraction_max: float = 0.001
+
+
+@dataclass(frozen=True)
 class AreaSpec:
     """``[[area]]``: a named circle on the ground (a stadium, a square)."""
 
@@ -110,9 +144,30 @@ class EventSpec:
     factor: float | None = None
     bps: float | None = None
     duration: int | None = None
+    link: str | None = None
+    weight: float | None = None
+    capacity_bps: float | None = None
+    cell: str | None = None
+    site: str | None = None
+    sector: int | None = None
+    tilt_deg: float | None = None
+    p_tx_dbm: float | None = None
+    azimuth_deg: float | None = None
+    at: str | None = None
+    src: str | None = None
+    dst: str | None = None
+    next_hop: str | None = None
+    action: str | None = None
+
+    @property
+    def element(self) -> str | None:
+        """What the event acts on: target, link, cell, site/sector or the router ``at``."""
+        if self.site is not None and self.sector is not None:
+            return f"{self.site}/{self.sector}"
+        return self.target or self.link or self.cell or self.at or self.area
 
     def active(self, step: int) -> bool:
-        """Whether a lasting event (surge, ddos, power_down) is in force at ``step``."""
+        """Whether a lasting event (surge, ddos, power_down, cell_sleep) is in force at ``step``."""
         return step >= self.t and (self.duration is None or step < self.t + self.duration)
 
 
@@ -143,6 +198,7 @@ class SceneSpec:
     scenarios: tuple[ScenarioSpec, ...] = ()
     description: str = ""
     areas: tuple[AreaSpec, ...] = ()
+    sla: SlaSpec = field(default_factory=SlaSpec)
 
 
 class _Table:
@@ -259,6 +315,17 @@ def _traffic(file: Path, data: Any) -> TrafficSpec:
                        fixed_busy_hour_bps=t.num("fixed_busy_hour_bps", d.fixed_busy_hour_bps, 0))
 
 
+def _sla(file: Path, data: Any) -> SlaSpec:
+    t = _Table(file, "[sla]", data, ("latency_p95_ms", "util_max", "coverage_pct_min",
+                                     "throughput_p5_bps_min", "dropped_fraction_max"))
+    d = SlaSpec()
+    return SlaSpec(latency_p95_ms=t.num("latency_p95_ms", d.latency_p95_ms, 0, strict=True),
+                   util_max=t.num("util_max", d.util_max, 0, strict=True),
+                   coverage_pct_min=t.num("coverage_pct_min", d.coverage_pct_min, 0, 100),
+                   throughput_p5_bps_min=t.num("throughput_p5_bps_min", d.throughput_p5_bps_min, 0),
+                   dropped_fraction_max=t.num("dropped_fraction_max", d.dropped_fraction_max, 0, 1))
+
+
 def _area(file: Path, i: int, data: Any) -> AreaSpec:
     t = _Table(file, f"[[area]] {i + 1}", data, ("name", "center", "radius_m"))
     name = t.get("name", str, required=True)
@@ -275,14 +342,73 @@ _EVENT_NEEDS = {"surge": (), "ddos": ("target", "bps"), "add_capacity": ("target
                 "power_down": ("target",), "add_site": ("target",), "restore": ("target",)}
 
 
+def _new_event(t: _Table, step: int, kind: str) -> EventSpec:
+    """An event of a kind in :data:`NEW_EVENT_KEYS`: only its keys, each checked."""
+    need, optional = NEW_EVENT_KEYS[kind]
+    for key in t.data:
+        if key not in ("t", "kind", *need, *optional):
+            raise t.err(key, f"is not a key of a {kind} event (it takes "
+                        f"{', '.join((*need, *optional))})")
+    for key in need:
+        if key not in t.data:
+            raise t.err(key, f"is missing: a {kind} event needs {' and '.join(need)}")
+    kw: dict[str, Any] = {}
+    for key in ("link", "cell", "site", "at", "src", "dst", "next_hop", "action"):
+        if key in t.data:
+            kw[key] = t.get(key, str)
+            if not kw[key]:
+                raise t.err(key, "must not be empty")
+    if kind == "set_weight":
+        kw["weight"] = t.num("weight", None, 0, strict=True)
+    elif kind == "set_capacity":
+        kw["capacity_bps"] = t.num("capacity_bps", None, 0, strict=True)
+    elif kind == "degrade_capacity":
+        kw["factor"] = t.num("factor", None, 0, strict=True)
+        if kw["factor"] >= 1:
+            raise t.err("factor", f"must be < 1 (a degradation keeps a share in (0, 1)), "
+                        f"got {kw['factor']:g}")
+    elif kind == "cell_sleep":
+        from .ids import parse_cell
+        try:
+            parse_cell(kw["cell"])
+        except InputError:
+            raise t.err("cell", f"must be '<site id>/<k>' with k 1-based, got {kw['cell']!r}") from None
+        d = t.get("duration", int, None)
+        if d is not None and d < 1:
+            raise t.err("duration", f"must be >= 1 step, got {d}")
+        kw["duration"] = d
+    elif kind == "sector":
+        k = t.get("sector", int, required=True)
+        if k < 1:
+            raise t.err("sector", f"must be a sector number >= 1 (1-based), got {k}")
+        kw["sector"] = k
+        kw["tilt_deg"] = t.num("tilt_deg", None, -90, 90)
+        kw["p_tx_dbm"] = t.num("p_tx_dbm", None, -30, 80)
+        kw["azimuth_deg"] = t.num("azimuth_deg", None, -360, 360)
+        if all(kw[k] is None for k in ("tilt_deg", "p_tx_dbm", "azimuth_deg")):
+            raise t.err("tilt_deg", "is missing: a sector event changes any of tilt_deg, "
+                        "p_tx_dbm, azimuth_deg")
+    elif kind == "acl" and kw["action"] != "deny":
+        raise t.err("action", f"must be \"deny\", got {kw['action']!r}")
+    return EventSpec(t=step, kind=kind, **kw)
+
+
 def _event(file: Path, where: str, data: Any, steps: int) -> EventSpec:
-    t = _Table(file, where, data, ("t", "kind", "target", "area", "factor", "bps", "duration"))
+    keys = ("t", "kind", *_OLD_EVENT_KEYS,
+            *dict.fromkeys(k for need, opt in NEW_EVENT_KEYS.values() for k in (*need, *opt)))
+    t = _Table(file, where, data, keys)
     step = t.get("t", int, required=True)
     if not 0 <= step < steps:
         raise t.err("t", f"must be a step in [0, {steps - 1}], got {step}")
     kind = t.get("kind", str, required=True)
     if kind not in EVENT_KINDS:
         raise t.err("kind", f"must be one of {', '.join(EVENT_KINDS)}, got {kind!r}")
+    if kind in NEW_EVENT_KEYS:
+        return _new_event(t, step, kind)
+    for key in t.data:
+        if key not in ("t", "kind", *_OLD_EVENT_KEYS):
+            raise t.err(key, f"is not a key of a {kind} event (it takes "
+                        f"{', '.join(_OLD_EVENT_KEYS)})")
     duration = t.get("duration", int, None)
     if duration is not None and duration < 1:
         raise t.err("duration", f"must be >= 1 step, got {duration}")
@@ -351,7 +477,8 @@ def parse_scene(path: str | Path) -> SceneSpec:
         raise InputError(file, f"not valid TOML: {exc}") from None
     except UnicodeDecodeError as exc:
         raise InputError(file, f"not UTF-8 text: {exc}") from None
-    top = _Table(file, "top level", doc, ("scene", "source", "radio", "traffic", "scenario", "area"))
+    top = _Table(file, "top level", doc, ("scene", "source", "radio", "traffic", "scenario", "area",
+                                             "sla"))
     s = _Table(file, "[scene]", top.get("scene", dict, required=True),
                ("name", "origin", "seed", "description"))
     sources = top.get("source", list, [])
@@ -373,4 +500,4 @@ def parse_scene(path: str | Path) -> SceneSpec:
                      radio=_radio(file, top.get("radio", dict, {})),
                      traffic=_traffic(file, top.get("traffic", dict, {})),
                      scenarios=scenarios, description=s.get("description", str, ""),
-                     areas=areas)
+                     areas=areas, sla=_sla(file, top.get("sla", dict, {})))

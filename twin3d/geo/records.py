@@ -75,6 +75,7 @@ class LinkRecord:
     attenuation_db_per_km: float | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
     where: tuple[str, str] = ("", "")
+    spare_capacity_bps: float = 0.0
 
 
 @dataclass

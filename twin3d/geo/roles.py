@@ -13,7 +13,8 @@ Roles and their properties:
   (``"0;120;240"``); site-level ``tilt_deg``, ``p_tx_dbm``, ``f_hz``,
   ``bandwidth_hz`` are the defaults for its sectors.
 - ``links`` (LineString, MultiLineString that joins into one, or none):
-  ``id``, ``a``, ``b``, ``capacity_bps``, ``kind``, ``attenuation_db_per_km``.
+  ``id``, ``a``, ``b``, ``capacity_bps``, ``kind``, ``attenuation_db_per_km``,
+  ``spare_capacity_bps`` (>= 0, default 0: capacity an ``activate_spare`` event adds).
 - ``buildings`` (Polygon, MultiPolygon): ``id``, ``height_m``, ``height``,
   ``building:levels``/``levels``, ``building``/``kind``.
 - ``streets`` (LineString, MultiLineString): ``id``, ``highway``, ``name``.
@@ -70,7 +71,8 @@ _SITE_SECTOR_DEFAULTS = ("tilt_deg", "p_tx_dbm", "f_hz", "bandwidth_hz")
 ROLE_FIELDS: dict[str, tuple[str, ...]] = {
     "sites": ("id", "kind", "height_m", "ground_m", "state", "sectors", "azimuths_deg",
               *_SITE_SECTOR_DEFAULTS),
-    "links": ("id", "a", "b", "capacity_bps", "kind", "attenuation_db_per_km"),
+    "links": ("id", "a", "b", "capacity_bps", "kind", "attenuation_db_per_km",
+              "spare_capacity_bps"),
     "buildings": ("id", "height_m", "height", "building:levels", "levels", "building", "kind"),
     "streets": ("id", "highway", "name"),
     "demands": ("src", "dst", "demand_bps"),
@@ -266,6 +268,8 @@ def _link(f: Feature, label: str, ctx: _Ctx) -> str:
     kind = text(p.pop("kind", None), file, label, "kind", default="fiber", choices=LINK_KINDS)
     att = number(p.pop("attenuation_db_per_km", None), file, label, "attenuation_db_per_km",
                  min_value=0.0)
+    spare = number(p.pop("spare_capacity_bps", None), file, label, "spare_capacity_bps",
+                   default=0.0, min_value=0.0)
     geom = _geometry(f.geom, ("LineString", "MultiLineString"), ctx, label, required=False)
     route = None
     if geom is not None:
@@ -280,7 +284,7 @@ def _link(f: Feature, label: str, ctx: _Ctx) -> str:
         route = shapely.get_coordinates(geom)
     ctx.out.links.append(LinkRecord(id=fid, a=a, b=b, capacity_bps=capacity_bps, kind=kind,
                                     route_lonlat=route, attenuation_db_per_km=att, attrs=p,
-                                    where=(file, label)))
+                                    where=(file, label), spare_capacity_bps=spare))
     return f"id '{fid}'"
 
 

@@ -192,9 +192,11 @@ class RadioMapper:
     def grid(self) -> Grid:
         return self.ctx.grid
 
-    def radio_map(self, cell_active=None, cell_power_offset_db=None) -> RadioMap:
+    def radio_map(self, cell_active=None, cell_power_offset_db=None, twin=None) -> RadioMap:
         """The radio map of an active set (and power offsets); see :func:`radio_map`."""
-        twin, ctx = self.twin, self.ctx
+        # ``twin``: the same sites with some cells changed (a ``sector`` event);
+        # only the changed cells miss the cache
+        twin, ctx = (self.twin if twin is None else twin), self.ctx
         cells = twin.cells
         n_cells = len(cells)
         active = _vector(cell_active, n_cells, "cell_active", bool, True) \

@@ -197,7 +197,7 @@ class Router:
 
     def route(self, demands, *, mode: str = "ecmp", edge_up=None, link_up=None, node_up=None,
               edge_delay_s: np.ndarray | Callable | None = None, latency: bool = True,
-              capacity_bps: np.ndarray | None = None) -> Routing:
+              capacity_bps: np.ndarray | None = None, weight=None) -> Routing:
         """Route every demand on the shortest paths of the usable edges.
 
         Parameters
@@ -224,6 +224,10 @@ class Router:
             (n_edges,) capacity per directed edge: also compute what overloaded
             edges drop (``delivered_bps``, ``carried_bps``; see
             :func:`twin3d.physics.routing.lossy_delivery`).
+        weight : array_like, optional
+            (n_links,) routing weight per link (both directions), in ``links``
+            order and the unit of ``metric``: replaces the metric weights for
+            this call only (e.g. a ``set_weight`` event), each finite and > 0.
 
         Returns
         -------
@@ -242,8 +246,17 @@ class Router:
         src, dst, bps = self.demand_arrays(demands)
         up = self._up_mask(edge_up, link_up, node_up)
         node_ok = np.ones(self.n_nodes, bool) if node_up is None else np.asarray(node_up, bool)
-        load, routable, blocks = route_arrays(self.n_nodes, self.u, self.v, self.weight, up, src,
-                                              dst, bps, node_ok, mode, self.metric == "hops",
+        w, unweighted = self.weight, self.metric == "hops"
+        if weight is not None:
+            lw = np.asarray(weight, dtype=float)
+            if lw.shape != (len(self.links),):
+                raise ValueError(f"weight must have shape ({len(self.links)},), got {lw.shape}")
+            if not np.all(np.isfinite(lw) & (lw > 0)):
+                raise ValueError("weight must be finite and > 0 for every link")
+            w = lw[self.link]
+            unweighted = unweighted and bool(np.all(w == 1.0))
+        load, routable, blocks = route_arrays(self.n_nodes, self.u, self.v, w, up, src,
+                                              dst, bps, node_ok, mode, unweighted,
                                               keep_blocks=latency or capacity_bps is not None)
         res = Routing(self, mode, up, load, src, dst, bps, routable)
         if latency:

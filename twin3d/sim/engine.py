@@ -15,7 +15,8 @@ nothing here is random.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -34,7 +35,7 @@ from .power import CellPower, total_energy_w
 from .surge import surge_demands
 
 __all__ = ["StepResult", "ScenarioResult", "Simulator", "simulate", "MAX_QUEUE_DELAY_S",
-           "FIXED_ATTR"]
+           "FIXED_ATTR", "sla_violated"]
 
 #: Site property: fixed and enterprise traffic the site aggregates at the busy hour, bit/s.
 FIXED_ATTR = "fixed_busy_hour_bps"
@@ -63,6 +64,12 @@ class StepResult:
     link_capacity_bps: np.ndarray | None = None
     waves: list[dict] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
+    #: Routing weight of each link this step, in the metric's unit (after set_weight).
+    link_weight: np.ndarray | None = None
+    #: Cells ("<site>/<k>") asleep by cell_sleep this step.
+    cell_sleep: set[str] = field(default_factory=set)
+    #: Cell ("<site>/<k>") -> parameters changed by sector events, in force this step.
+    cell_params: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,13 +93,57 @@ class ScenarioResult:
         for row, s in zip(self.kpi_table(), self.steps):
             clean = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
             steps.append({**clean, "events": list(s.events), "waves": list(s.waves)})
-        return {"description": self.spec.description, "step_s": self.spec.step_s, "steps": steps}
+        return {"description": self.spec.description, "step_s": self.spec.step_s,
+                "sla_violation_steps": self.sla_violation_steps, "sla_minutes": self.sla_minutes,
+                "steps": steps}
+
+    @property
+    def sla_violation_steps(self) -> int:
+        """Steps that breach the scene's ``[sla]`` (SANDBOX.md section 3)."""
+        return int(sum(bool(s.kpis.get("sla_violated", False)) for s in self.steps))
+
+    @property
+    def sla_minutes(self) -> float:
+        """Violating steps times ``step_s`` / 60."""
+        return self.sla_violation_steps * float(self.spec.step_s) / 60.0
 
 
 def _describe(ev) -> str:
-    what = ev.target or ev.area
+    what = ev.element
     extra = (f" x{ev.factor:g}" if ev.factor else "") + (f" {ev.bps / 1e9:g} Gbit/s" if ev.bps else "")
+    if ev.kind == "set_weight":
+        extra += f" weight {ev.weight:g}"
+    elif ev.kind == "set_capacity":
+        extra += f" {ev.capacity_bps / 1e9:g} Gbit/s"
+    elif ev.kind == "sector":
+        extra += "".join(f" {n} {getattr(ev, n):g}" for n in ("tilt_deg", "p_tx_dbm", "azimuth_deg")
+                         if getattr(ev, n) is not None)
+    elif ev.kind == "static_route":
+        extra += f" to {ev.dst} via {ev.next_hop}"
+    elif ev.kind == "acl":
+        extra += f" {ev.action} {ev.src}->{ev.dst}"
     return f"{ev.kind} {what}{extra}"
+
+
+def sla_violated(sla, kpis: dict, radio: bool) -> bool:
+    """Whether one step's KPIs breach the ``[sla]`` bounds (NaN KPIs breach nothing).
+
+    Examples
+    --------
+    >>> from twin3d.scene import SlaSpec
+    >>> k = {"latency_p95_ms": 10.0, "util_max": 0.95, "offered_bps": 1e9, "dropped_bps": 0.0}
+    >>> sla_violated(SlaSpec(), k, radio=False), sla_violated(SlaSpec(util_max=1.0), k, radio=False)
+    (True, False)
+    """
+    offered = kpis.get("offered_bps", 0.0)
+    dropped = kpis.get("dropped_bps", 0.0) / offered if offered > 0 else 0.0
+    breach = (kpis.get("latency_p95_ms", float("nan")) > sla.latency_p95_ms
+              or kpis.get("util_max", float("nan")) > sla.util_max
+              or dropped > sla.dropped_fraction_max)
+    if radio:
+        breach = breach or (kpis.get("coverage_pct", float("nan")) < sla.coverage_pct_min
+                            or kpis.get("throughput_p5_bps", float("nan")) < sla.throughput_p5_bps_min)
+    return bool(breach)
 
 
 class Simulator:
@@ -114,6 +165,10 @@ class Simulator:
         self.router = Router(twin.graph, metric=spec.traffic.metric, source=str(spec.path))
         self.link_ids = [str(l) for l in self.router.links]
         self.link_capacity_bps = np.array([twin.links[l].capacity_bps for l in self.link_ids])
+        self.link_index = {l: i for i, l in enumerate(self.link_ids)}
+        #: Routing weight of each link under the scene's metric (set_weight replaces it).
+        self.link_weight = np.zeros(len(self.link_ids))
+        self.link_weight[self.router.link] = self.router.weight
         self.node_of_site = {n: i for i, n in enumerate(self.router.nodes)}
         self.site_of_node = np.array([self.site_index[n] for n in self.router.nodes], dtype=int)
         self._maps: dict[bytes, RadioMap] = {}
@@ -166,21 +221,37 @@ class Simulator:
                                      n, MAX_GRID_POINTS, hi - lo)
         return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
-    def radio(self, active: np.ndarray) -> RadioMap:
-        """The radio map for a set of active cells (cached by the set).
-
-        A new set recombines the per-cell maps the mapper caches
-        (:class:`~twin3d.physics.coverage.RadioMapper`): a cell's map is
-        computed once, not once per set.
-        """
+    @staticmethod
+    def radio_key(active: np.ndarray, sector: dict | None = None) -> bytes:
+        """Cache key of a radio map: the active set, plus any changed cell parameters."""
         key = np.packbits(active).tobytes()
+        if sector:
+            key += b"|" + repr(sorted((c, sorted(p.items())) for c, p in sector.items())).encode()
+        return key
+
+    def _twin_with(self, sector: dict):
+        """A shallow copy of the twin whose cells carry the ``sector`` changes."""
+        twin = copy.copy(self.twin)
+        twin.sites = dict(self.twin.sites)
+        for sid in {c.rpartition("/")[0] for c in sector}:
+            site = self.twin.sites[sid]
+            cells = [replace(c, **sector.get(f"{sid}/{k + 1}", {})) for k, c in enumerate(site.cells)]
+            twin.sites[sid] = replace(site, cells=cells)
+        return twin
+
+    def radio(self, active: np.ndarray, sector: dict | None = None) -> RadioMap:
+        """The radio map for a set of active cells and cell changes (cached by both)."""
+        key = self.radio_key(active, sector)
         if key not in self._maps:
             if self.mapper is None:
                 r = self.scene.spec.radio
                 self.mapper = RadioMapper(self.twin, model=r.model, grid_m=r.grid_m,
                                           ue_height_m=r.ue_height_m,
                                           noise_figure_db=r.noise_figure_db, bounds=self.radio_bounds)
-            self._maps[key] = self.mapper.radio_map(cell_active=active)
+            # a new set recombines the per-cell maps the mapper caches; a
+            # changed cell is the only one computed again
+            twin = self._twin_with(sector) if sector else None
+            self._maps[key] = self.mapper.radio_map(cell_active=active, twin=twin)
         return self._maps[key]
 
     def _backbone_demands(self) -> dict[tuple[str, str], float]:
@@ -226,6 +297,13 @@ class Simulator:
         for j, ev in enumerate(scenario.events):
             where = f"[[scenario]] ('{scenario.name}') event {j + 1}"
             check_event(spec, self.twin, ev, where)
+            if ev.kind in ("static_route", "acl"):
+                raise InputError(spec.path, "static_route/acl events are not simulated yet "
+                                 "(the scene format accepts them; twin3d cannot route them)",
+                                 where, "kind")
+            if ev.kind in ("cell_sleep", "sector") and not self.cells:
+                raise InputError(spec.path, f"a {ev.kind} event needs a scene with radio cells",
+                                 where, "cell" if ev.kind == "cell_sleep" else "site")
             if ev.kind == "surge" and not self.cells and ev.factor is not None:
                 members = {ev.target} if ev.target is not None else set(self.area_members[ev.area])
                 if not any(a in members or b in members for a, b in self.base_demands):
@@ -254,8 +332,9 @@ class Simulator:
         return area_mask(self.xs, self.ys, (x[0], y[0]), a.radius_m)
 
     def _radio_step(self, state: StepState, factor: float):
-        active = np.array([state.site_state[c.site_id] == "up" for c in self.cells])
-        rm = self.radio(active)
+        active = np.array([state.site_state[c.site_id] == "up" and c.id not in state.cell_sleep
+                           for c in self.cells])
+        rm = self.radio(active, state.sector)
         density = self.scene.spec.traffic.busy_hour_bps * factor * self.weights
         for ev in state.surges:
             if ev.area is not None:
@@ -281,7 +360,8 @@ class Simulator:
         fixed = self.fixed_site_bps * factor          # fixed and enterprise backhaul
         demands = {(self.core, s): float(b) for s, b in zip(self.site_ids, site_bps + fixed)
                    if b > 0 and s != self.core}
-        power = self.power.site_power_w(rho, [state.site_state[s] for s in self.site_ids])
+        asleep = np.array([c.id in state.cell_sleep for c in self.cells])
+        power = self.power.site_power_w(rho, [state.site_state[s] for s in self.site_ids], asleep)
         offered = float(density.sum() + fixed.sum())
         return demands, offered, float(served_cell.sum() + fixed.sum()), kpis, power, active
 
@@ -293,7 +373,7 @@ class Simulator:
         """
         if self.cells:
             demands, offered, carried, kpis, power, active = self._radio_step(state, factor)
-            key = np.packbits(active).tobytes()
+            key = self.radio_key(active, state.sector)
         else:
             demands = {k: v * factor for k, v in self.base_demands.items()}
             for ev in state.surges:
@@ -322,14 +402,20 @@ class Simulator:
             state, float(profile_factor(hour, scenario.profile)))
         link_up = np.array([state.link_state[l] == "up" for l in self.link_ids])
         node_up = np.array([state.site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes])
-        cap = self.link_capacity_bps * np.array([state.capacity_factor[l] for l in self.link_ids])
+        cap = np.array([state.capacity_bps[l] for l in self.link_ids]) if state.capacity_bps \
+            else self.link_capacity_bps * np.array([state.capacity_factor[l] for l in self.link_ids])
+        weight = None
+        if state.weight:
+            weight = self.link_weight.copy()
+            for l, w in state.weight.items():
+                weight[self.link_index[l]] = w
         events = [_describe(e) for e in state.events]
         casc = route_with_cascade(self.router, demands, link_up, node_up, cap,
-                                  traffic.trip_utilization, traffic.routing, events)
+                                  traffic.trip_utilization, traffic.routing, events, weight=weight)
         timeline.trip([w for wave in casc.waves for w in wave.tripped], t)
         edge_cap = cap[self.router.link]
         routing = self.router.route(demands, mode=traffic.routing, link_up=casc.link_up,
-                                    node_up=node_up, capacity_bps=edge_cap,
+                                    node_up=node_up, capacity_bps=edge_cap, weight=weight,
                                     edge_delay_s=lambda load, _c: np.minimum(
                                         link_delay_s(load, edge_cap), MAX_QUEUE_DELAY_S))
         # what the backhaul loses: unroutable demands and tail drops on overloaded links
@@ -343,6 +429,7 @@ class Simulator:
                      "failed_elements": float(sum(s != "up" for s in link_state)
                                               + sum(s in ("down", "off") for s in site_state)),
                      "energy_w": total_energy_w(power), "converged": bool(routing.converged)})
+        kpis["sla_violated"] = sla_violated(self.scene.spec.sla, kpis, bool(self.cells))
         link_load = np.zeros(len(self.link_ids))
         np.maximum.at(link_load, self.router.link, routing.load_bps)
         # routable demand: backhaul counts at the site, other traffic at its source
@@ -351,13 +438,23 @@ class Simulator:
         site_load = np.bincount(self.site_of_node[at], np.where(routing.routable, routing.demand_bps, 0.0),
                                 minlength=len(self.site_ids)).astype(float)
         return StepResult(t, hour, kpis, link_load, casc.link_util, link_state, site_state, site_load,
-                          power, key, cap, [w.as_dict() for w in casc.waves], events)
+                          power, key, cap, [w.as_dict() for w in casc.waves], events,
+                          self.link_weight if weight is None else weight, set(state.cell_sleep),
+                          {c: dict(p) for c, p in state.sector.items()})
+
+    def timeline(self, scenario: ScenarioSpec) -> Timeline:
+        """A :class:`Timeline` of ``scenario`` over this twin (site states, capacities, spares)."""
+        links = self.twin.links
+        return Timeline(scenario, self.link_ids, self.site_ids,
+                        {s.id: s.state for s in self.twin.sites.values()},
+                        link_capacity_bps={l: float(links[l].capacity_bps) for l in self.link_ids},
+                        spare_capacity_bps={l: float(links[l].spare_capacity_bps)
+                                            for l in self.link_ids})
 
     def run(self, scenario: ScenarioSpec) -> ScenarioResult:
         """Simulate every step of one scenario (its events checked first)."""
         self.check(scenario)
-        timeline = Timeline(scenario, self.link_ids, self.site_ids,
-                            {s.id: s.state for s in self.twin.sites.values()})
+        timeline = self.timeline(scenario)
         steps = [self.step(timeline, t) for t in range(scenario.steps)]
         used = {s.radio_key for s in steps if s.radio_key is not None}
         return ScenarioResult(scenario.name, scenario, self.link_ids, self.site_ids, steps,

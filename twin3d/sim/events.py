@@ -10,6 +10,19 @@ interval). ``surge`` and ``ddos`` last
 ``duration`` steps (to the end when absent). ``add_capacity`` multiplies a
 link's capacity from its step on; ``add_site`` brings up a site that the
 scene lists with state ``down`` (a planned site).
+
+The SANDBOX kinds (SANDBOX.md section 2) hold from their step on until
+another event changes the same thing: ``set_weight`` sets a link's routing
+weight (both directions); ``set_capacity`` sets a link's capacity,
+``degrade_capacity`` multiplies it by a factor in (0, 1), ``activate_spare``
+adds the link's ``spare_capacity_bps`` once; these compose in event order
+with ``add_capacity``. ``sector`` changes a cell's tilt, power or azimuth.
+``cell_sleep`` silences one cell for ``duration`` steps (to the end when
+absent); its site keeps routing. ``restore`` undoes failures only (cut,
+trip, outage, power outage, power_down): weights, capacities, sector
+settings and sleeping cells stay as the events left them.
+``static_route`` and ``acl`` are listed in ``StepState.forwarding`` (the
+simulator does not route them yet and says so).
 """
 
 from __future__ import annotations
@@ -37,6 +50,16 @@ class StepState:
     surges: list[EventSpec] = field(default_factory=list)
     ddos: list[EventSpec] = field(default_factory=list)
     events: list[EventSpec] = field(default_factory=list)   # the events applied at this step
+    #: Links whose routing weight an event set: link id -> weight (metric unit).
+    weight: dict[str, float] = field(default_factory=dict)
+    #: Capacity of every link, bit/s (None when the timeline was not given capacities).
+    capacity_bps: dict[str, float] | None = None
+    #: Cells ("<site>/<k>") asleep by a cell_sleep event.
+    cell_sleep: set[str] = field(default_factory=set)
+    #: Cell ("<site>/<k>") -> {parameter: value} set by sector events.
+    sector: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: static_route and acl events in force.
+    forwarding: list[EventSpec] = field(default_factory=list)
 
 
 class Timeline:
@@ -50,6 +73,9 @@ class Timeline:
     initial_site_state : dict, optional
         Site states before step 0 (a site with state ``down`` in the scene
         data is a planned site that ``add_site`` brings up).
+    link_capacity_bps, spare_capacity_bps : dict, optional
+        Link id -> capacity and spare capacity, bit/s: with them each state
+        carries ``capacity_bps`` (set_capacity, activate_spare).
 
     Examples
     --------
@@ -59,15 +85,35 @@ class Timeline:
     >>> tl = Timeline(sc, ["F1"], ["S1"])
     >>> [tl.state(t).link_state["F1"] for t in range(4)]
     ['up', 'cut', 'cut', 'up']
+
+    The SANDBOX kinds hold from their step on (a cell sleeps ``duration`` steps):
+
+    >>> sc = ScenarioSpec("w", steps=4, events=(
+    ...     EventSpec(1, "set_weight", link="F1", weight=3.0),
+    ...     EventSpec(1, "degrade_capacity", link="F1", factor=0.5),
+    ...     EventSpec(2, "cell_sleep", cell="S1/1", duration=1)))
+    >>> tl = Timeline(sc, ["F1"], ["S1"], link_capacity_bps={"F1": 10e9})
+    >>> [(tl.state(t).weight, tl.state(t).capacity_bps["F1"], tl.state(t).cell_sleep)
+    ...  for t in range(4)]                                       # doctest: +NORMALIZE_WHITESPACE
+    [({}, 10000000000.0, set()), ({'F1': 3.0}, 5000000000.0, set()),
+     ({'F1': 3.0}, 5000000000.0, {'S1/1'}), ({'F1': 3.0}, 5000000000.0, set())]
     """
 
     def __init__(self, scenario: ScenarioSpec, link_ids: list[str], site_ids: list[str],
-                 initial_site_state: dict[str, str] | None = None) -> None:
+                 initial_site_state: dict[str, str] | None = None,
+                 link_capacity_bps: dict[str, float] | None = None,
+                 spare_capacity_bps: dict[str, float] | None = None) -> None:
         self.scenario = scenario
         self.link_ids = list(link_ids)
         self.site_ids = list(site_ids)
         self._initial_sites = {s: (initial_site_state or {}).get(s, "up") for s in site_ids}
         self._events = sorted(scenario.events, key=lambda e: e.t)    # stable: file order on ties
+        self._base_cap = None if link_capacity_bps is None else dict(link_capacity_bps)
+        if self._base_cap is None and any(e.kind in ("set_capacity", "activate_spare")
+                                          for e in self._events):
+            raise ValueError("set_capacity and activate_spare need link_capacity_bps "
+                             "(use Simulator.timeline)")
+        self._spare = dict(spare_capacity_bps or {})
         self._trips: dict[str, set[int]] = {}
         self._restores: dict[str, list[int]] = {}
         for ev in self._events:
@@ -105,23 +151,52 @@ class Timeline:
         """The state at ``step`` (events with ``t <= step`` applied)."""
         links = {l: "up" for l in self.link_ids}
         sites = dict(self._initial_sites)
-        cap = {l: 1.0 for l in self.link_ids}
+        base = self._base_cap or {}
+        cap = {l: float(base.get(l, 1.0)) for l in self.link_ids}
+        extra = StepState(step, {}, {}, {})
+        spared: set[str] = set()
         applied = []
         for ev in self._events:
             if ev.t > step:
                 break
             if ev.t == step:
                 applied.append(ev)
-            self._apply(ev, step, links, sites, cap)
+            self._apply(ev, step, links, sites, cap, extra, spared)
         for l in self._trips:
             if links[l] == "up" and self.tripped(l, step):
                 links[l] = "tripped"
         surges = [e for e in self._events if e.kind == "surge" and e.active(step)]
         ddos = [e for e in self._events if e.kind == "ddos" and e.active(step)]
-        return StepState(step, links, sites, cap, surges, ddos, applied)
+        sleeping = {e.cell for e in self._events if e.kind == "cell_sleep" and e.active(step)}
+        if self._base_cap is None:
+            factor, cap_bps = cap, None
+        else:
+            factor = {l: (cap[l] / base[l] if 0 < base.get(l, 0) < float("inf") else 1.0)
+                      for l in self.link_ids}
+            cap_bps = cap
+        return StepState(step, links, sites, factor, surges, ddos, applied, weight=extra.weight,
+                         capacity_bps=cap_bps, cell_sleep=sleeping, sector=extra.sector,
+                         forwarding=extra.forwarding)
 
-    def _apply(self, ev: EventSpec, step: int, links: dict, sites: dict, cap: dict) -> None:
+    def _apply(self, ev: EventSpec, step: int, links: dict, sites: dict, cap: dict,
+               extra: StepState, spared: set) -> None:
         k, target = ev.kind, ev.target
+        if k == "set_weight":
+            extra.weight[ev.link] = ev.weight
+        elif k == "set_capacity":
+            cap[ev.link] = ev.capacity_bps
+        elif k == "degrade_capacity":
+            cap[ev.link] *= ev.factor
+        elif k == "activate_spare":
+            if ev.link not in spared:
+                spared.add(ev.link)
+                cap[ev.link] += self._spare.get(ev.link, 0.0)
+        elif k == "sector":
+            p = extra.sector.setdefault(f"{ev.site}/{ev.sector}", {})
+            p.update({n: getattr(ev, n) for n in ("tilt_deg", "p_tx_dbm", "azimuth_deg")
+                      if getattr(ev, n) is not None})
+        elif k in ("static_route", "acl"):
+            extra.forwarding.append(ev)
         if k == "fiber_cut":
             links[target] = "cut"
         elif k == "site_outage":

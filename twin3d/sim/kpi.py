@@ -20,6 +20,7 @@ KPI_UNITS = {
     "offered_bps": "bit/s", "served_bps": "bit/s", "dropped_bps": "bit/s",
     "util_max": "1", "util_mean": "1", "latency_p50_ms": "ms", "latency_p95_ms": "ms",
     "failed_elements": "count", "energy_w": "W", "converged": "bool",
+    "sla_violated": "bool",
 }
 
 

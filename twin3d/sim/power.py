@@ -56,7 +56,8 @@ class CellPower:
         #: Sites that have cells, hence a radio energy model.
         self.has_model = np.bincount(self.cell_site, minlength=self.n_sites) > 0
 
-    def site_power_w(self, cell_load: np.ndarray, site_state: list[str]) -> np.ndarray:
+    def site_power_w(self, cell_load: np.ndarray, site_state: list[str],
+                     cell_sleeping: np.ndarray | None = None) -> np.ndarray:
         """(n_sites,) input power, W; NaN for sites without cells.
 
         Parameters
@@ -65,10 +66,15 @@ class CellPower:
             Resource utilization of each cell (clipped to [0, 1]).
         site_state : list of str
             up, sleep, down or off per site.
+        cell_sleeping : (n_cells,) bool, optional
+            Cells asleep on their own (``cell_sleep``): N_trx P_sleep each.
         """
         state = np.asarray(site_state, dtype=object)[self.cell_site]
+        sleeping = state == "sleep"
+        if cell_sleeping is not None:
+            sleeping = sleeping | np.asarray(cell_sleeping, dtype=bool)
         p = site_power_w(np.clip(np.nan_to_num(cell_load), 0.0, 1.0), n_trx=TRX_PER_SECTOR,
-                         sleeping=state == "sleep", **self.params)
+                         sleeping=sleeping, **self.params)
         p = np.where((state == "down") | (state == "off"), 0.0, p)
         power = np.bincount(self.cell_site, weights=p, minlength=self.n_sites)
         return np.where(self.has_model, power, np.nan)

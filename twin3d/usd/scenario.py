@@ -9,10 +9,17 @@ step index ``t``):
   capacity of the step, after ``add_capacity``), ``twin:state`` (token: up,
   cut, tripped) and ``primvars:displayColor`` (one colour, constant: green at 0,
   yellow at 0.7, red from 1, dark grey when the link is not up);
+  ``twin:weight`` (double, the routing weight in the unit of ``[traffic]
+  metric``), only on links whose weight a ``set_weight`` event changes;
 * /World/Network/Sites/<site>: ``twin:state`` (token: up, down, off,
   sleep), ``twin:load_bps``, ``twin:power_w`` (doubles; no ``power_w`` for a
   site without a radio energy model, i.e. without cells), and the colour of
-  its Tower (or Building, for nodes) by state;
+  its Tower (or Building, for nodes) by state; on a site one of whose cells
+  a ``cell_sleep`` event silences, ``twin:cell_state`` (token[], one per
+  cell, k-th entry = cell k: up, sleep, or the site's state when it is not
+  up); on a site a ``sector`` event changes, ``twin:cell_tilt_deg``,
+  ``twin:cell_p_tx_dbm`` and ``twin:cell_azimuth_deg`` (float[], one per
+  cell);
 * /World/Signal/{RSRP,SINR,BestServer}, when the scenario's radio map
   changes (a site goes down or to sleep): the per-face colours and raw values
   of :func:`twin3d.usd.signal.signal_primvars`, sampled at step 0 and at
@@ -99,6 +106,9 @@ def _links(layer: Sdf.Layer, twin: Twin, result: ScenarioResult) -> None:
     up = state == "up"
     cap = np.array([np.full(util.shape[1], np.nan) if s.link_capacity_bps is None
                     else s.link_capacity_bps for s in result.steps], float).reshape(util.shape)
+    weight = None
+    if all(s.link_weight is not None for s in result.steps):
+        weight = np.array([s.link_weight for s in result.steps], float).reshape(util.shape)
     for k, lid in enumerate(result.link_ids):
         if lid not in names:
             raise ValueError(f"scenario '{result.name}': link '{lid}' is not in the twin")
@@ -108,6 +118,8 @@ def _links(layer: Sdf.Layer, twin: Twin, result: ScenarioResult) -> None:
         if np.isfinite(cap[:, k]).all():
             _sampled(prim, "twin:capacity_bps", "double", enumerate(map(float, cap[:, k])))
         _sampled(prim, "twin:state", "token", enumerate(map(str, state[:, k])))
+        if weight is not None and not np.all(weight[:, k] == weight[0, k]):
+            _sampled(prim, "twin:weight", "double", enumerate(map(float, weight[:, k])))
         rgb = np.where(up[:, k, None], UTILIZATION_MAP(100.0 * util[:, k]), srgb_to_linear([LINK_DOWN]))
         _sampled(prim, "primvars:displayColor", "color3f[]", _color_samples(rgb),
                  custom=False, interpolation="constant")
@@ -133,6 +145,24 @@ def _sites(layer: Sdf.Layer, twin: Twin, result: ScenarioResult) -> None:
         rgb = np.array([site_state_color(s) for s in states], np.float32)
         _sampled(_over(layer, f"{path}/{part}"), "primvars:displayColor", "color3f[]",
                  _color_samples(rgb), custom=False, interpolation="constant")
+        _cells(prim, twin.sites[sid], states, result)
+
+
+def _cells(prim: Sdf.PrimSpec, site, states: list[str], result: ScenarioResult) -> None:
+    """Per-cell state and changed parameters of a site, when events touch its cells."""
+    ids = [f"{site.id}/{k + 1}" for k in range(len(site.cells))]
+    steps = result.steps
+    if any(c in s.cell_sleep for s in steps for c in ids):
+        samples = [(t, Vt.TokenArray([("sleep" if c in s.cell_sleep else "up") if st == "up" else st
+                                      for c in ids]))
+                   for t, (s, st) in enumerate(zip(steps, states))]
+        _sampled(prim, "twin:cell_state", "token[]", samples)
+    if any(c in s.cell_params for s in steps for c in ids):
+        for name in ("tilt_deg", "p_tx_dbm", "azimuth_deg"):
+            samples = [(t, Vt.FloatArray([float(s.cell_params.get(c, {}).get(name, getattr(cell, name)))
+                                          for c, cell in zip(ids, site.cells)]))
+                       for t, s in enumerate(steps)]
+            _sampled(prim, f"twin:cell_{name}", "float[]", samples)
 
 
 def signal_sample_steps(keys: list) -> list[int]:
