@@ -137,7 +137,8 @@ class _Dags:
     out_edge: np.ndarray   # index in the router's edge arrays
     in_ptr: np.ndarray     # (n + 1,) usable edges entering each node:
     in_tail: np.ndarray    # tail node,
-    in_w: np.ndarray       # weight
+    in_w: np.ndarray       # weight,
+    in_edge: np.ndarray    # index in the router's edge arrays
     dests: np.ndarray      # destinations with a candidate demand
     dem_ptr: np.ndarray    # (n + 1,) demands to each node in dem_idx
     dem_idx: np.ndarray    # candidate demands (src != dst, both ends up) by destination
@@ -146,6 +147,10 @@ class _Dags:
 
     def walk(self, kind: int, src: np.ndarray, bps: np.ndarray, edge_val: np.ndarray,
              edge_out: np.ndarray, dem_out: np.ndarray) -> None:
+        if self.unweighted and not self.spf and _HOPS_KERNEL:
+            _walk_hops(kind, self.n, self.in_ptr, self.in_tail, self.in_edge, self.dests,
+                       self.dem_ptr, self.dem_idx, src, bps, edge_val, edge_out, dem_out)
+            return
         status = _walk(kind, self.n, self.out_ptr, self.out_head, self.out_w, self.out_edge,
                        self.in_ptr, self.in_tail, self.in_w, self.unweighted, self.spf, self.dests,
                        self.dem_ptr, self.dem_idx, src, bps, edge_val, edge_out, dem_out)
@@ -155,6 +160,9 @@ class _Dags:
 
 # What a pass of _walk computes.
 _LOAD, _LATENCY, _OFFERED, _SURVIVAL = 0, 1, 2, 3
+#: ECMP by hops walks its DAGs with :func:`_walk_hops` (False: the general
+#: :func:`_walk`, for tests that compare the two).
+_HOPS_KERNEL = True
 
 
 def route_arrays(n_nodes: int, u: np.ndarray, v: np.ndarray, weight: np.ndarray,
@@ -205,8 +213,9 @@ def route_arrays(n_nodes: int, u: np.ndarray, v: np.ndarray, weight: np.ndarray,
     rev = np.argsort(va, kind="stable")
     dags = _Dags(n, _ptr(ua, n), np.ascontiguousarray(va, dtype=np.int64), wa,
                  active.astype(np.int64), _ptr(va, n),
-                 np.ascontiguousarray(ua[rev], dtype=np.int64), wa[rev], dests, dem_ptr, dem_idx,
-                 bool(unweighted), mode == "spf")
+                 np.ascontiguousarray(ua[rev], dtype=np.int64), wa[rev],
+                 active[rev].astype(np.int64), dests, dem_ptr, dem_idx, bool(unweighted),
+                 mode == "spf")
     load = np.zeros(ne)
     reached = np.zeros(len(src))
     dags.walk(_LOAD, src, bps, np.zeros(0), load, reached)
@@ -491,4 +500,85 @@ def _walk(kind, n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, un
         for r in range(cnt):
             dist[order[r]] = np.inf
             x[order[r]] = 0.0
+    return 0
+
+
+@njit(cache=True)
+def _walk_hops(kind, n, in_ptr, in_tail, in_edge, dests, dem_ptr, dem_idx, src, bps, edge_val,
+               edge_out, dem_out):  # pragma: no cover - compiled
+    """:func:`_walk` for ECMP by hops, in one breadth-first search per destination.
+
+    The search records every DAG edge y -> a as it scans the edges into a
+    (``d(y) = d(a) + 1``), grouped by head, nearest head first, and counts
+    each node's DAG out-degree; the flow then runs over that list backwards
+    (every edge into y comes before the edges out of y) and latency or
+    survival forwards.
+    """
+    dist = np.full(n, -1, np.int64)
+    order = np.empty(n, np.int64)
+    deg = np.zeros(n, np.int64)
+    x = np.zeros(n)
+    m = len(in_tail)
+    dag_t = np.empty(m, np.int64)
+    dag_h = np.empty(m, np.int64)
+    dag_e = np.empty(m, np.int64)
+    push = kind == 0 or kind == 2
+    for k in range(len(dests)):
+        t = dests[k]
+        dist[t] = 0
+        order[0] = t
+        head, tail, nd = 0, 1, 0
+        while head < tail:
+            a = order[head]
+            head += 1
+            da1 = dist[a] + 1
+            for j in range(in_ptr[a], in_ptr[a + 1]):
+                y = in_tail[j]
+                if dist[y] < 0:
+                    dist[y] = da1
+                    order[tail] = y
+                    tail += 1
+                if dist[y] == da1:
+                    dag_t[nd] = y
+                    dag_h[nd] = a
+                    dag_e[nd] = in_edge[j]
+                    nd += 1
+                    deg[y] += 1
+        if push:
+            for j in range(dem_ptr[t], dem_ptr[t + 1]):
+                i = dem_idx[j]
+                s = src[i]
+                if dist[s] >= 0:
+                    x[s] += bps[i]
+                    if kind == 0:
+                        dem_out[i] = 1.0
+            for q in range(nd - 1, -1, -1):
+                y = dag_t[q]
+                if x[y] == 0.0:
+                    continue
+                f = x[y] * (1.0 / deg[y])
+                ge = dag_e[q]
+                edge_out[ge] += f
+                if kind == 0:
+                    x[dag_h[q]] += f
+                else:
+                    x[dag_h[q]] += f * edge_val[ge]
+        else:
+            x[t] = 0.0 if kind == 1 else 1.0
+            for q in range(nd):
+                y = dag_t[q]
+                ge = dag_e[q]
+                if kind == 1:
+                    x[y] += (1.0 / deg[y]) * (edge_val[ge] + x[dag_h[q]])
+                else:
+                    x[y] += (1.0 / deg[y]) * edge_val[ge] * x[dag_h[q]]
+            for j in range(dem_ptr[t], dem_ptr[t + 1]):
+                i = dem_idx[j]
+                s = src[i]
+                if dist[s] >= 0:
+                    dem_out[i] = x[s]
+        for r in range(tail):
+            dist[order[r]] = -1
+            x[order[r]] = 0.0
+            deg[order[r]] = 0
     return 0

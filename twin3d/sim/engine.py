@@ -311,6 +311,7 @@ class Simulator:
         state = timeline.state(t)
         demands, offered, carried, kpis, power, key = self._offer(
             state, float(profile_factor(hour, scenario.profile)))
+        demands = self.router.demand_arrays(demands)   # once: the cascade routes it again and again
         link_up = np.array([state.link_state[l] == "up" for l in self.link_ids])
         node_up = np.array([state.site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes])
         cap = self.link_capacity_bps * np.array([state.capacity_factor[l] for l in self.link_ids])
