@@ -142,18 +142,21 @@ class _Dags:
     dests: np.ndarray      # destinations with a candidate demand
     dem_ptr: np.ndarray    # (n + 1,) demands to each node in dem_idx
     dem_idx: np.ndarray    # candidate demands (src != dst, both ends up) by destination
+    dem_src: np.ndarray    # their source node, in the same order
     unweighted: bool
     spf: bool
 
-    def walk(self, kind: int, src: np.ndarray, bps: np.ndarray, edge_val: np.ndarray,
-             edge_out: np.ndarray, dem_out: np.ndarray) -> None:
+    def walk(self, kind: int, bps: np.ndarray, edge_val: np.ndarray, edge_out: np.ndarray,
+             dem_out: np.ndarray) -> None:
+        """One pass of :func:`_walk`; ``bps`` and ``dem_out`` in ``dem_idx`` order
+        (grouped by destination, so read and written in sequence)."""
         if self.unweighted and not self.spf and _HOPS_KERNEL:
             _walk_hops(kind, self.n, self.in_ptr, self.in_tail, self.in_edge, self.dests,
-                       self.dem_ptr, self.dem_idx, src, bps, edge_val, edge_out, dem_out)
+                       self.dem_ptr, self.dem_src, bps, edge_val, edge_out, dem_out)
             return
         status = _walk(kind, self.n, self.out_ptr, self.out_head, self.out_w, self.out_edge,
                        self.in_ptr, self.in_tail, self.in_w, self.unweighted, self.spf, self.dests,
-                       self.dem_ptr, self.dem_idx, src, bps, edge_val, edge_out, dem_out)
+                       self.dem_ptr, self.dem_src, bps, edge_val, edge_out, dem_out)
         if status:
             raise RuntimeError("routing did not converge: the shortest-path graph has a cycle")
 
@@ -202,11 +205,12 @@ def route_arrays(n_nodes: int, u: np.ndarray, v: np.ndarray, weight: np.ndarray,
     src = np.ascontiguousarray(src, dtype=np.int64)
     dst = np.ascontiguousarray(dst, dtype=np.int64)
     bps = np.ascontiguousarray(bps, dtype=float)
-    node_ok = np.asarray(node_ok, dtype=bool)
-    ok = node_ok[src] & node_ok[dst]
-    routable = ok & (src == dst)
-    cand = np.flatnonzero(ok & (src != dst))
-    dem_ptr, dem_idx = _group(dst[cand], cand, n)
+    node_ok = np.ascontiguousarray(node_ok, dtype=bool)
+    if len(node_ok) != n or len(dst) != len(src) or len(bps) != len(src):
+        raise ValueError("route_arrays: node_ok must have n_nodes entries, src, dst, bps one per demand")
+    bad, routable, dem_ptr, dem_idx, dem_src, dem_bps = _group(src, dst, bps, node_ok, n)
+    if bad:
+        raise ValueError("demand node index out of range")
     dests = np.flatnonzero(dem_ptr[1:] > dem_ptr[:-1])
     active = np.flatnonzero(up)
     ua, va, wa = u[active], v[active], np.asarray(weight, dtype=float)[active]
@@ -214,12 +218,12 @@ def route_arrays(n_nodes: int, u: np.ndarray, v: np.ndarray, weight: np.ndarray,
     dags = _Dags(n, _ptr(ua, n), np.ascontiguousarray(va, dtype=np.int64), wa,
                  active.astype(np.int64), _ptr(va, n),
                  np.ascontiguousarray(ua[rev], dtype=np.int64), wa[rev],
-                 active[rev].astype(np.int64), dests, dem_ptr, dem_idx, bool(unweighted),
-                 mode == "spf")
+                 active[rev].astype(np.int64), dests, dem_ptr, dem_idx, dem_src,
+                 bool(unweighted), mode == "spf")
     load = np.zeros(ne)
-    reached = np.zeros(len(src))
-    dags.walk(_LOAD, src, bps, np.zeros(0), load, reached)
-    routable |= reached > 0
+    reached = np.zeros(len(dem_idx))
+    dags.walk(_LOAD, dem_bps, np.zeros(0), load, reached)
+    routable[dem_idx] = reached > 0
     return load, routable, [dags] if keep_blocks else []
 
 
@@ -232,9 +236,10 @@ def expected_latency(blocks: list, edge_delay_s: np.ndarray, n_nodes: int, src: 
     """
     lat = np.where(routable, 0.0, np.nan)                  # 0 stays for src == dst
     delay = np.ascontiguousarray(edge_delay_s, dtype=float)
-    src = np.ascontiguousarray(src, dtype=np.int64)
     for blk in blocks:
-        blk.walk(_LATENCY, src, np.zeros(0), delay, np.zeros(0), lat)
+        t = np.full(len(blk.dem_idx), np.nan)             # stays nan where unroutable
+        blk.walk(_LATENCY, np.zeros(0), delay, np.zeros(0), t)
+        lat[blk.dem_idx] = t
     return lat
 
 
@@ -290,15 +295,15 @@ def lossy_delivery(blocks: list, capacity_bps: np.ndarray, n_nodes: int, n_edges
     (500000000.0, True)
     """
     cap = np.asarray(capacity_bps, dtype=float)
-    src = np.ascontiguousarray(src, dtype=np.int64)
-    bps = np.ascontiguousarray(demand_bps, dtype=float)
+    demand_bps = np.asarray(demand_bps, dtype=float)
+    grouped = [np.ascontiguousarray(demand_bps[blk.dem_idx]) for blk in blocks]
     pf = np.ones(n_edges)
     offered = np.zeros(n_edges)
     converged, rounds = False, 0
     for rounds in range(1, max_iter + 1):
         offered = np.zeros(n_edges)
-        for blk in blocks:
-            blk.walk(_OFFERED, src, bps, pf, offered, np.zeros(0))
+        for blk, bps in zip(blocks, grouped):
+            blk.walk(_OFFERED, bps, pf, offered, np.zeros(0))
         with np.errstate(divide="ignore", invalid="ignore"):
             new = np.where(offered > cap, cap / offered, 1.0)
         change = float(np.max(np.abs(new - pf), initial=0.0))
@@ -310,9 +315,11 @@ def lossy_delivery(blocks: list, capacity_bps: np.ndarray, n_nodes: int, n_edges
         warnings.warn(f"tail-drop fixed point not converged after {max_iter} rounds "
                       f"(pass fractions still change by up to {change:.2e})",
                       ConvergenceWarning, stacklevel=3)
-    surv = np.ones(len(src))
+    surv = np.ones(len(demand_bps))
     for blk in blocks:
-        blk.walk(_SURVIVAL, src, bps, pf, np.zeros(0), surv)
+        s = np.ones(len(blk.dem_idx))
+        blk.walk(_SURVIVAL, np.zeros(0), pf, np.zeros(0), s)
+        surv[blk.dem_idx] = s
     delivered = np.where(routable, demand_bps * surv, 0.0)
     return LossyDelivery(delivered, offered, pf, rounds, converged)
 
@@ -333,20 +340,42 @@ def _ptr(keys: np.ndarray, n: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def _group(keys, idx, n):  # pragma: no cover - compiled
-    """Counting sort of idx by keys in [0, n), stable: (ptr (n + 1,), idx by key)."""
+def _group(src, dst, bps, node_ok, n):  # pragma: no cover - compiled
+    """Demands sorted by destination (a stable counting sort, reading in sequence).
+
+    Returns status (1: a node index out of range), routable (True for
+    src == dst with the node up), ptr (n + 1,) and, per candidate demand
+    (src != dst, both ends up) in that order: index, src, bps.
+    """
+    m = len(src)
+    routable = np.zeros(m, np.bool_)
     ptr = np.zeros(n + 1, np.int64)
-    for k in keys:
-        ptr[k + 1] += 1
+    for i in range(m):
+        s = src[i]
+        t = dst[i]
+        if s < 0 or s >= n or t < 0 or t >= n:
+            return 1, routable, ptr, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        if node_ok[s] and node_ok[t]:
+            if s == t:
+                routable[i] = True
+            else:
+                ptr[t + 1] += 1
     for i in range(n):
         ptr[i + 1] += ptr[i]
     fill = ptr[:-1].copy()
-    out = np.empty(len(idx), np.int64)
-    for j in range(len(idx)):
-        k = keys[j]
-        out[fill[k]] = idx[j]
-        fill[k] += 1
-    return ptr, out
+    out = np.empty(ptr[n], np.int64)
+    out_src = np.empty(ptr[n], np.int64)
+    out_bps = np.empty(ptr[n])
+    for i in range(m):
+        s = src[i]
+        t = dst[i]
+        if s != t and node_ok[s] and node_ok[t]:
+            f = fill[t]
+            out[f] = i
+            out_src[f] = s
+            out_bps[f] = bps[i]
+            fill[t] = f + 1
+    return 0, routable, ptr, out, out_src, out_bps
 
 
 @njit(cache=True)
@@ -420,7 +449,7 @@ def _distances(t, in_ptr, in_tail, in_w, unweighted, dist, order, heap_d, heap_n
 
 @njit(cache=True)
 def _walk(kind, n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, unweighted, spf,
-          dests, dem_ptr, dem_idx, src, bps, edge_val, edge_out, dem_out):  # pragma: no cover
+          dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out):  # pragma: no cover
     """One pass over every destination's shortest-path DAG.
 
     kind _LOAD: edge_out += load per edge, dem_out = 1 for routed demands;
@@ -446,12 +475,11 @@ def _walk(kind, n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, un
             pos[order[r]] = r
         if push:
             for j in range(dem_ptr[t], dem_ptr[t + 1]):
-                i = dem_idx[j]
-                s = src[i]
+                s = dem_src[j]
                 if dist[s] < np.inf:
-                    x[s] += bps[i]
+                    x[s] += bps[j]
                     if kind == 0:
-                        dem_out[i] = 1.0
+                        dem_out[j] = 1.0
         else:
             x[t] = 0.0 if kind == 1 else 1.0
         for q in range(1, cnt):
@@ -493,10 +521,9 @@ def _walk(kind, n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, un
                 x[a] = acc
         if not push:
             for j in range(dem_ptr[t], dem_ptr[t + 1]):
-                i = dem_idx[j]
-                s = src[i]
+                s = dem_src[j]
                 if dist[s] < np.inf:
-                    dem_out[i] = x[s]
+                    dem_out[j] = x[s]
         for r in range(cnt):
             dist[order[r]] = np.inf
             x[order[r]] = 0.0
@@ -504,7 +531,7 @@ def _walk(kind, n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, un
 
 
 @njit(cache=True)
-def _walk_hops(kind, n, in_ptr, in_tail, in_edge, dests, dem_ptr, dem_idx, src, bps, edge_val,
+def _walk_hops(kind, n, in_ptr, in_tail, in_edge, dests, dem_ptr, dem_src, bps, edge_val,
                edge_out, dem_out):  # pragma: no cover - compiled
     """:func:`_walk` for ECMP by hops, in one breadth-first search per destination.
 
@@ -546,12 +573,11 @@ def _walk_hops(kind, n, in_ptr, in_tail, in_edge, dests, dem_ptr, dem_idx, src, 
                     deg[y] += 1
         if push:
             for j in range(dem_ptr[t], dem_ptr[t + 1]):
-                i = dem_idx[j]
-                s = src[i]
+                s = dem_src[j]
                 if dist[s] >= 0:
-                    x[s] += bps[i]
+                    x[s] += bps[j]
                     if kind == 0:
-                        dem_out[i] = 1.0
+                        dem_out[j] = 1.0
             for q in range(nd - 1, -1, -1):
                 y = dag_t[q]
                 if x[y] == 0.0:
@@ -573,10 +599,9 @@ def _walk_hops(kind, n, in_ptr, in_tail, in_edge, dests, dem_ptr, dem_idx, src, 
                 else:
                     x[y] += (1.0 / deg[y]) * edge_val[ge] * x[dag_h[q]]
             for j in range(dem_ptr[t], dem_ptr[t + 1]):
-                i = dem_idx[j]
-                s = src[i]
+                s = dem_src[j]
                 if dist[s] >= 0:
-                    dem_out[i] = x[s]
+                    dem_out[j] = x[s]
         for r in range(tail):
             dist[order[r]] = -1
             x[order[r]] = 0.0
