@@ -21,10 +21,16 @@ with no dense (destinations x edges) array:
 :func:`expected_latency` walks the same DAGs nearest first,
 ``T(u) = sum split * (delay + T(v))``; :func:`lossy_delivery` repeats step 4
 with each edge passing only its pass fraction, in rounds until the pass
-fractions settle. The DAGs are not stored: each pass recomputes them
+fractions settle. ECMP by hops records each destination's DAG during its
+breadth-first search (:func:`_walk_hops`: one scan of the edges instead of
+a search and a DAG test). The DAGs are not stored: each pass recomputes them
 (distances and DAG test cost the same O(E) per destination as the walk).
 
-Weights must be > 0 so that the DAG has no cycle.
+Weights must be > 0 so that the DAG has no cycle (a weight below the 1e-9
+tolerance of its distance can make one: that raises RuntimeError). Demands
+are grouped by destination once (a counting sort), so every pass reads them
+in sequence. The first call compiles the kernels (a few seconds; numba
+caches them on disk for later processes).
 """
 
 from __future__ import annotations
@@ -232,7 +238,10 @@ def expected_latency(blocks: list, edge_delay_s: np.ndarray, n_nodes: int, src: 
     """Expected end-to-end delay per demand over the routed split, seconds.
 
     ``T(u) = sum over DAG edges (u, v) of split * (delay(u, v) + T(v))``,
-    T = 0 at the destination; nan for unroutable demands.
+    T = 0 at the destination; nan for unroutable demands. ``blocks`` come
+    from :func:`route_arrays` (``keep_blocks=True``), which also keeps the
+    demands' sources: ``n_nodes`` and ``src`` are accepted for the callers
+    of the earlier block form and not read.
     """
     lat = np.where(routable, 0.0, np.nan)                  # 0 stays for src == dst
     delay = np.ascontiguousarray(edge_delay_s, dtype=float)
