@@ -1,25 +1,36 @@
 """Shortest-path routing of a traffic matrix on edge arrays (no networkx).
 
-:func:`route_arrays` routes every demand at once, with no Python loop over
-paths or demands (only over blocks of destinations and DAG depth):
+:func:`route_arrays` routes every demand at once in compiled code (numba),
+one destination after another, O(E) per destination and O(N·E) in all,
+with no dense (destinations x edges) array:
 
-1. distances to every destination: one ``scipy.sparse.csgraph.dijkstra``
-   call on the reversed graph from all destinations of a block;
-2. per destination the shortest-path DAG: edges with
-   ``d(u) = w(u, v) + d(v)`` (relative tolerance 1e-9);
+1. distances to the destination: breadth-first search (hops) or Dijkstra
+   with a binary heap (weights > 0) on the reversed graph of usable edges;
+   the order in which nodes are reached sorts them by distance;
+2. the shortest-path DAG: edges u -> v with ``d(u) = w(u, v) + d(v)``
+   (relative tolerance 1e-9);
 3. splits: ECMP gives each DAG edge leaving u the share 1/outdeg(u) (so
    parallel equal-cost links each take a share, and the split is per hop,
    not per path); SPF keeps only the first edge in (u, v, key) order, i.e.
    the lowest next-hop node index, then the lowest key;
-4. node throughput x = b + P^T x for every destination of the block at once,
-   on one block-diagonal sparse matrix as the sum of (P^T)^t b; P is
-   nilpotent (a DAG), so it is exact after as many steps as the DAG is deep
-   (the tail-drop solve of :func:`lossy_delivery` is iterative instead: it
-   couples destinations and reports whether it converged);
-5. edge load = sum over destinations of x(u) * split. :func:`expected_latency`
-   solves T = c + P T the same way, with c(u) = sum split * edge delay.
+4. node throughput: every node, farthest first (a topological order of the
+   DAG), adds its own demand to what its upstream neighbours sent it and
+   passes the sum down its DAG edges by the splits; the edge load is the
+   sum over destinations of what each edge passes.
 
-Weights must be > 0 so that the DAG has no cycle.
+:func:`expected_latency` walks the same DAGs nearest first,
+``T(u) = sum split * (delay + T(v))``; :func:`lossy_delivery` repeats step 4
+with each edge passing only its pass fraction, in rounds until the pass
+fractions settle. ECMP by hops records each destination's DAG during its
+breadth-first search (:func:`_walk_hops`: one scan of the edges instead of
+a search and a DAG test). The DAGs are not stored: each pass recomputes them
+(distances and DAG test cost the same O(E) per destination as the walk).
+
+Weights must be > 0 so that the DAG has no cycle (a weight below the 1e-9
+tolerance of its distance can make one: that raises RuntimeError). Demands
+are grouped by destination once (a counting sort), so every pass reads them
+in sequence. The first call compiles the kernels (a few seconds; numba
+caches them on disk for later processes).
 """
 
 from __future__ import annotations
@@ -29,17 +40,12 @@ from typing import Any, Hashable, NamedTuple
 import warnings
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
+from numba import njit
 
 __all__ = ["Routing", "route_arrays", "expected_latency", "lossy_delivery", "LossyDelivery",
            "ConvergenceWarning", "PASS_FRACTION_TOL"]
 
 _RTOL = 1e-9
-#: Destinations per block so that the (destinations x edges) work arrays stay
-#: near this many elements.
-_BLOCK_ELEMS = 4_000_000
-
 
 @dataclass
 class Routing:
@@ -126,17 +132,46 @@ class Routing:
 
 
 @dataclass
-class _Block:
-    """One block of destinations, kept to compute latency after the loads."""
+class _Dags:
+    """The usable graph and the demands by destination: what a pass over every
+    destination's shortest-path DAG needs (loads, latency, tail drop)."""
 
-    demand: np.ndarray   # demand indices routed in this block
-    kpos: np.ndarray     # their destination's position in the block
-    fwd: csr_matrix      # (nk n, nk n): fwd[(k, v), (k, u)] = split
-    edge: np.ndarray     # directed edge index per DAG entry
-    grp: np.ndarray      # (k, u) row per DAG entry
-    split: np.ndarray    # share of x(k, u) on the edge
-    row: np.ndarray      # (k, v) row per DAG entry: where the edge's flow arrives
-    dst_node: np.ndarray  # destination node of each demand in the block
+    n: int
+    out_ptr: np.ndarray    # (n + 1,) usable edges leaving each node, in (u, v, key) order:
+    out_head: np.ndarray   # head node,
+    out_w: np.ndarray      # weight,
+    out_edge: np.ndarray   # index in the router's edge arrays
+    in_ptr: np.ndarray     # (n + 1,) usable edges entering each node:
+    in_tail: np.ndarray    # tail node,
+    in_w: np.ndarray       # weight,
+    in_edge: np.ndarray    # index in the router's edge arrays
+    dests: np.ndarray      # destinations with a candidate demand
+    dem_ptr: np.ndarray    # (n + 1,) demands to each node in dem_idx
+    dem_idx: np.ndarray    # candidate demands (src != dst, both ends up) by destination
+    dem_src: np.ndarray    # their source node, in the same order
+    unweighted: bool
+    spf: bool
+
+    def walk(self, kind: int, bps: np.ndarray, edge_val: np.ndarray, edge_out: np.ndarray,
+             dem_out: np.ndarray) -> None:
+        """One pass of :func:`_walk`; ``bps`` and ``dem_out`` in ``dem_idx`` order
+        (grouped by destination, so read and written in sequence)."""
+        if self.unweighted and not self.spf and _HOPS_KERNEL:
+            _walk_hops(kind, self.n, self.in_ptr, self.in_tail, self.in_edge, self.dests,
+                       self.dem_ptr, self.dem_src, bps, edge_val, edge_out, dem_out)
+            return
+        status = _walk(kind, self.n, self.out_ptr, self.out_head, self.out_w, self.out_edge,
+                       self.in_ptr, self.in_tail, self.in_w, self.unweighted, self.spf, self.dests,
+                       self.dem_ptr, self.dem_src, bps, edge_val, edge_out, dem_out)
+        if status:
+            raise RuntimeError("routing did not converge: the shortest-path graph has a cycle")
+
+
+# What a pass of _walk computes.
+_LOAD, _LATENCY, _OFFERED, _SURVIVAL = 0, 1, 2, 3
+#: ECMP by hops walks its DAGs with :func:`_walk_hops` (False: the general
+#: :func:`_walk`, for tests that compare the two).
+_HOPS_KERNEL = True
 
 
 def route_arrays(n_nodes: int, u: np.ndarray, v: np.ndarray, weight: np.ndarray,
@@ -161,7 +196,7 @@ def route_arrays(n_nodes: int, u: np.ndarray, v: np.ndarray, weight: np.ndarray,
     unweighted : bool
         All weights are 1 (breadth-first search is used).
     keep_blocks : bool
-        Return the per-block DAGs for :func:`expected_latency`.
+        Return what :func:`expected_latency` and :func:`lossy_delivery` need.
 
     Returns
     -------
@@ -173,46 +208,29 @@ def route_arrays(n_nodes: int, u: np.ndarray, v: np.ndarray, weight: np.ndarray,
         Empty unless ``keep_blocks``.
     """
     n, ne = n_nodes, len(u)
-    ok = node_ok[src] & node_ok[dst]
-    routable = ok & (src == dst)
-    cand = ok & (src != dst)
-    dests = np.unique(dst[cand])
-    dpos = np.searchsorted(dests, dst)
-    load = np.zeros(ne)
+    src = np.ascontiguousarray(src, dtype=np.int64)
+    dst = np.ascontiguousarray(dst, dtype=np.int64)
+    bps = np.ascontiguousarray(bps, dtype=float)
+    node_ok = np.ascontiguousarray(node_ok, dtype=bool)
+    if len(node_ok) != n or len(dst) != len(src) or len(bps) != len(src):
+        raise ValueError("route_arrays: node_ok must have n_nodes entries, src, dst, bps one per demand")
+    bad, routable, dem_ptr, dem_idx, dem_src, dem_bps = _group(src, dst, bps, node_ok, n)
+    if bad:
+        raise ValueError("demand node index out of range")
+    dests = np.flatnonzero(dem_ptr[1:] > dem_ptr[:-1])
     active = np.flatnonzero(up)
-    ua, va, wa = u[active], v[active], weight[active]
-    gt = _reverse_csr(n, ua, va, wa)
-    blocks: list[_Block] = []
-    step = max(1, _BLOCK_ELEMS // max(len(active), n, 1))
-    for c0 in range(0, len(dests), step):
-        dk = dests[c0:c0 + step]
-        nk = len(dk)
-        dist = dijkstra(gt, directed=True, indices=dk, unweighted=unweighted)  # d(x -> dk)
-        with np.errstate(invalid="ignore"):
-            du = dist[:, ua]
-            dag = np.abs(du - wa - dist[:, va]) <= _RTOL * du
-        kk, el = np.nonzero(dag)
-        grp = kk * n + ua[el]                              # (destination, node): sorted
-        first = np.r_[True, grp[1:] != grp[:-1]] if len(grp) else np.zeros(0, bool)
-        if mode == "spf":
-            kk, el, grp = kk[first], el[first], grp[first]
-            split = np.ones(len(el))
-        else:
-            starts = np.flatnonzero(first)
-            count = np.diff(np.r_[starts, len(grp)])
-            split = np.repeat(1.0 / np.maximum(count, 1), count)
-        # x = b + fwd @ x pushes each node's throughput down its DAG edges.
-        fwd = csr_matrix((split, (kk * n + va[el], grp)), shape=(nk * n, nk * n))
-        j = np.flatnonzero(cand & (dpos >= c0) & (dpos < c0 + nk))
-        j = j[np.isfinite(dist[dpos[j] - c0, src[j]])]
-        routable[j] = True
-        b = np.bincount((dpos[j] - c0) * n + src[j], weights=bps[j], minlength=nk * n)
-        x = _fixed_point(b, fwd)
-        load += np.bincount(active[el], weights=x[grp] * split, minlength=ne)
-        if keep_blocks:
-            blocks.append(_Block(j, dpos[j] - c0, fwd, active[el], grp, split, kk * n + va[el],
-                                 dst[j]))
-    return load, routable, blocks
+    ua, va, wa = u[active], v[active], np.asarray(weight, dtype=float)[active]
+    rev = np.argsort(va, kind="stable")
+    dags = _Dags(n, _ptr(ua, n), np.ascontiguousarray(va, dtype=np.int64), wa,
+                 active.astype(np.int64), _ptr(va, n),
+                 np.ascontiguousarray(ua[rev], dtype=np.int64), wa[rev],
+                 active[rev].astype(np.int64), dests, dem_ptr, dem_idx, dem_src,
+                 bool(unweighted), mode == "spf")
+    load = np.zeros(ne)
+    reached = np.zeros(len(dem_idx))
+    dags.walk(_LOAD, dem_bps, np.zeros(0), load, reached)
+    routable[dem_idx] = reached > 0
+    return load, routable, [dags] if keep_blocks else []
 
 
 def expected_latency(blocks: list, edge_delay_s: np.ndarray, n_nodes: int, src: np.ndarray,
@@ -220,15 +238,17 @@ def expected_latency(blocks: list, edge_delay_s: np.ndarray, n_nodes: int, src: 
     """Expected end-to-end delay per demand over the routed split, seconds.
 
     ``T(u) = sum over DAG edges (u, v) of split * (delay(u, v) + T(v))``,
-    T = 0 at the destination; nan for unroutable demands.
+    T = 0 at the destination; nan for unroutable demands. ``blocks`` come
+    from :func:`route_arrays` (``keep_blocks=True``), which also keeps the
+    demands' sources: ``n_nodes`` and ``src`` are accepted for the callers
+    of the earlier block form and not read.
     """
     lat = np.where(routable, 0.0, np.nan)                  # 0 stays for src == dst
+    delay = np.ascontiguousarray(edge_delay_s, dtype=float)
     for blk in blocks:
-        with np.errstate(invalid="ignore"):
-            c = np.bincount(blk.grp, weights=blk.split * edge_delay_s[blk.edge],
-                            minlength=blk.fwd.shape[0])
-        t = _fixed_point(c, blk.fwd.T.tocsr())
-        lat[blk.demand] = t[blk.kpos * n_nodes + src[blk.demand]]
+        t = np.full(len(blk.dem_idx), np.nan)             # stays nan where unroutable
+        blk.walk(_LATENCY, np.zeros(0), delay, np.zeros(0), t)
+        lat[blk.dem_idx] = t
     return lat
 
 
@@ -284,17 +304,15 @@ def lossy_delivery(blocks: list, capacity_bps: np.ndarray, n_nodes: int, n_edges
     (500000000.0, True)
     """
     cap = np.asarray(capacity_bps, dtype=float)
+    demand_bps = np.asarray(demand_bps, dtype=float)
+    grouped = [np.ascontiguousarray(demand_bps[blk.dem_idx]) for blk in blocks]
     pf = np.ones(n_edges)
     offered = np.zeros(n_edges)
     converged, rounds = False, 0
     for rounds in range(1, max_iter + 1):
         offered = np.zeros(n_edges)
-        for blk in blocks:
-            m = _scaled(blk, pf)
-            b = np.bincount(blk.kpos * n_nodes + src[blk.demand], weights=demand_bps[blk.demand],
-                            minlength=blk.fwd.shape[0])
-            x = _fixed_point(b, m)
-            offered += np.bincount(blk.edge, weights=x[blk.grp] * blk.split, minlength=n_edges)
+        for blk, bps in zip(blocks, grouped):
+            blk.walk(_OFFERED, bps, pf, offered, np.zeros(0))
         with np.errstate(divide="ignore", invalid="ignore"):
             new = np.where(offered > cap, cap / offered, 1.0)
         change = float(np.max(np.abs(new - pf), initial=0.0))
@@ -306,13 +324,12 @@ def lossy_delivery(blocks: list, capacity_bps: np.ndarray, n_nodes: int, n_edges
         warnings.warn(f"tail-drop fixed point not converged after {max_iter} rounds "
                       f"(pass fractions still change by up to {change:.2e})",
                       ConvergenceWarning, stacklevel=3)
-    delivered = np.where(routable, demand_bps, 0.0)
+    surv = np.ones(len(demand_bps))
     for blk in blocks:
-        m = _scaled(blk, pf)
-        ends = np.zeros(m.shape[0])
-        ends[blk.kpos * n_nodes + blk.dst_node] = 1.0
-        surv = _fixed_point(ends, m.T.tocsr())
-        delivered[blk.demand] = demand_bps[blk.demand] * surv[blk.kpos * n_nodes + src[blk.demand]]
+        s = np.ones(len(blk.dem_idx))
+        blk.walk(_SURVIVAL, np.zeros(0), pf, np.zeros(0), s)
+        surv[blk.dem_idx] = s
+    delivered = np.where(routable, demand_bps * surv, 0.0)
     return LossyDelivery(delivered, offered, pf, rounds, converged)
 
 
@@ -326,33 +343,276 @@ class LossyDelivery(NamedTuple):
     converged: bool
 
 
-def _scaled(blk: "_Block", pass_fraction: np.ndarray) -> csr_matrix:
-    """The block's forward matrix with each DAG entry scaled by its edge's pass fraction."""
-    n = blk.fwd.shape[0]
-    return csr_matrix((blk.split * pass_fraction[blk.edge], (blk.row, blk.grp)), shape=(n, n))
+def _ptr(keys: np.ndarray, n: int) -> np.ndarray:
+    """(n + 1,) CSR row pointer of sorted node indices."""
+    return np.r_[0, np.cumsum(np.bincount(keys, minlength=n))].astype(np.int64)
 
 
-def _reverse_csr(n: int, ua: np.ndarray, va: np.ndarray, wa: np.ndarray) -> csr_matrix:
-    """Reversed graph (v -> u) keeping the cheapest of parallel edges (csr would sum them)."""
-    if len(ua) == 0:
-        return csr_matrix((n, n))
-    pair = ua * n + va                                     # sorted: edges sorted by (u, v)
-    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-    wmin = np.minimum.reduceat(wa, starts)
-    return csr_matrix((wmin, (va[starts], ua[starts])), shape=(n, n))
+@njit(cache=True)
+def _group(src, dst, bps, node_ok, n):  # pragma: no cover - compiled
+    """Demands sorted by destination (a stable counting sort, reading in sequence).
 
-
-def _fixed_point(b: np.ndarray, m: csr_matrix) -> np.ndarray:
-    """Solve x = b + m @ x for a nilpotent m (a DAG): x = sum over t of m^t b.
-
-    The terms vanish exactly once t exceeds the DAG's depth (entries are >= 0,
-    so infinities never meet a negative and no nan appears).
+    Returns status (1: a node index out of range), routable (True for
+    src == dst with the node up), ptr (n + 1,) and, per candidate demand
+    (src != dst, both ends up) in that order: index, src, bps.
     """
-    x = b.copy()
-    y = b
-    for _ in range(m.shape[0] + 1):
-        y = m @ y
-        if not y.any():
-            return x
-        x += y
-    raise RuntimeError("routing did not converge: the shortest-path graph has a cycle")
+    m = len(src)
+    routable = np.zeros(m, np.bool_)
+    ptr = np.zeros(n + 1, np.int64)
+    for i in range(m):
+        s = src[i]
+        t = dst[i]
+        if s < 0 or s >= n or t < 0 or t >= n:
+            return 1, routable, ptr, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        if node_ok[s] and node_ok[t]:
+            if s == t:
+                routable[i] = True
+            else:
+                ptr[t + 1] += 1
+    for i in range(n):
+        ptr[i + 1] += ptr[i]
+    fill = ptr[:-1].copy()
+    out = np.empty(ptr[n], np.int64)
+    out_src = np.empty(ptr[n], np.int64)
+    out_bps = np.empty(ptr[n])
+    for i in range(m):
+        s = src[i]
+        t = dst[i]
+        if s != t and node_ok[s] and node_ok[t]:
+            f = fill[t]
+            out[f] = i
+            out_src[f] = s
+            out_bps[f] = bps[i]
+            fill[t] = f + 1
+    return 0, routable, ptr, out, out_src, out_bps
+
+
+@njit(cache=True)
+def _distances(t, in_ptr, in_tail, in_w, unweighted, dist, order, heap_d, heap_n):  # pragma: no cover
+    """Distances to t into dist (all inf on entry; inf stays for unreached
+    nodes); the reached nodes, nearest first, into order. Returns their count."""
+    dist[t] = 0.0
+    order[0] = t
+    if unweighted:                                   # breadth-first search
+        head, tail = 0, 1
+        while head < tail:
+            x = order[head]
+            head += 1
+            dx = dist[x] + 1.0
+            for j in range(in_ptr[x], in_ptr[x + 1]):
+                y = in_tail[j]
+                if dist[y] == np.inf:
+                    dist[y] = dx
+                    order[tail] = y
+                    tail += 1
+        return tail
+    cnt = 0                                          # Dijkstra, binary heap, lazy deletion
+    size = 1
+    heap_d[0] = 0.0
+    heap_n[0] = t
+    while size > 0:
+        d = heap_d[0]
+        x = heap_n[0]
+        size -= 1
+        if size > 0:                                 # the last entry sifts down from the root
+            ld = heap_d[size]
+            ln = heap_n[size]
+            i = 0
+            while True:
+                c = 2 * i + 1
+                if c >= size:
+                    break
+                if c + 1 < size and heap_d[c + 1] < heap_d[c]:
+                    c += 1
+                if heap_d[c] < ld:
+                    heap_d[i] = heap_d[c]
+                    heap_n[i] = heap_n[c]
+                    i = c
+                else:
+                    break
+            heap_d[i] = ld
+            heap_n[i] = ln
+        if d > dist[x]:                              # stale entry
+            continue
+        order[cnt] = x
+        cnt += 1
+        for j in range(in_ptr[x], in_ptr[x + 1]):
+            y = in_tail[j]
+            nd = d + in_w[j]
+            if nd < dist[y]:
+                dist[y] = nd
+                i = size                             # push, sift up
+                size += 1
+                while i > 0:
+                    p = (i - 1) >> 1
+                    if heap_d[p] > nd:
+                        heap_d[i] = heap_d[p]
+                        heap_n[i] = heap_n[p]
+                        i = p
+                    else:
+                        break
+                heap_d[i] = nd
+                heap_n[i] = y
+    return cnt
+
+
+@njit(cache=True)
+def _walk(kind, n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, unweighted, spf,
+          dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out):  # pragma: no cover
+    """One pass over every destination's shortest-path DAG.
+
+    kind _LOAD: edge_out += load per edge, dem_out = 1 for routed demands;
+    _OFFERED: the same with each edge passing edge_val (pass fraction) of
+    its flow downstream (edge_out is what arrives at the edge);
+    _LATENCY: dem_out = T(src), T(u) = sum split (edge_val + T(v));
+    _SURVIVAL: dem_out = S(src), S(u) = sum split edge_val S(v), S(dst) = 1.
+    Demands whose source the destination does not reach are left alone.
+    Returns 1 if a DAG edge does not lead to a node reached earlier (a cycle
+    from a weight below the tolerance), else 0.
+    """
+    dist = np.full(n, np.inf)
+    order = np.empty(n, np.int64)
+    pos = np.zeros(n, np.int64)
+    x = np.zeros(n)
+    heap_d = np.empty(len(in_tail) + 1)
+    heap_n = np.empty(len(in_tail) + 1, np.int64)
+    push = kind == 0 or kind == 2
+    for k in range(len(dests)):
+        t = dests[k]
+        cnt = _distances(t, in_ptr, in_tail, in_w, unweighted, dist, order, heap_d, heap_n)
+        for r in range(cnt):
+            pos[order[r]] = r
+        if push:
+            for j in range(dem_ptr[t], dem_ptr[t + 1]):
+                s = dem_src[j]
+                if dist[s] < np.inf:
+                    x[s] += bps[j]
+                    if kind == 0:
+                        dem_out[j] = 1.0
+        else:
+            x[t] = 0.0 if kind == 1 else 1.0
+        for q in range(1, cnt):
+            r = cnt - q if push else q                   # farthest first to push, else nearest
+            a = order[r]
+            if push and x[a] == 0.0:
+                continue
+            da = dist[a]
+            c = 0
+            for e in range(out_ptr[a], out_ptr[a + 1]):
+                if abs(da - out_w[e] - dist[out_head[e]]) <= _RTOL * da:
+                    c += 1
+                    if spf:
+                        break
+            if c == 0:
+                return 1
+            split = 1.0 / c
+            f = x[a] * split
+            acc = 0.0
+            for e in range(out_ptr[a], out_ptr[a + 1]):
+                b = out_head[e]
+                if abs(da - out_w[e] - dist[b]) <= _RTOL * da:
+                    if pos[b] >= r:
+                        return 1
+                    ge = out_edge[e]
+                    if kind == 0:
+                        edge_out[ge] += f
+                        x[b] += f
+                    elif kind == 2:
+                        edge_out[ge] += f
+                        x[b] += f * edge_val[ge]
+                    elif kind == 1:
+                        acc += split * (edge_val[ge] + x[b])
+                    else:
+                        acc += split * edge_val[ge] * x[b]
+                    if spf:
+                        break
+            if not push:
+                x[a] = acc
+        if not push:
+            for j in range(dem_ptr[t], dem_ptr[t + 1]):
+                s = dem_src[j]
+                if dist[s] < np.inf:
+                    dem_out[j] = x[s]
+        for r in range(cnt):
+            dist[order[r]] = np.inf
+            x[order[r]] = 0.0
+    return 0
+
+
+@njit(cache=True)
+def _walk_hops(kind, n, in_ptr, in_tail, in_edge, dests, dem_ptr, dem_src, bps, edge_val,
+               edge_out, dem_out):  # pragma: no cover - compiled
+    """:func:`_walk` for ECMP by hops, in one breadth-first search per destination.
+
+    The search records every DAG edge y -> a as it scans the edges into a
+    (``d(y) = d(a) + 1``), grouped by head, nearest head first, and counts
+    each node's DAG out-degree; the flow then runs over that list backwards
+    (every edge into y comes before the edges out of y) and latency or
+    survival forwards.
+    """
+    dist = np.full(n, -1, np.int64)
+    order = np.empty(n, np.int64)
+    deg = np.zeros(n, np.int64)
+    x = np.zeros(n)
+    m = len(in_tail)
+    dag_t = np.empty(m, np.int64)
+    dag_h = np.empty(m, np.int64)
+    dag_e = np.empty(m, np.int64)
+    push = kind == 0 or kind == 2
+    for k in range(len(dests)):
+        t = dests[k]
+        dist[t] = 0
+        order[0] = t
+        head, tail, nd = 0, 1, 0
+        while head < tail:
+            a = order[head]
+            head += 1
+            da1 = dist[a] + 1
+            for j in range(in_ptr[a], in_ptr[a + 1]):
+                y = in_tail[j]
+                if dist[y] < 0:
+                    dist[y] = da1
+                    order[tail] = y
+                    tail += 1
+                if dist[y] == da1:
+                    dag_t[nd] = y
+                    dag_h[nd] = a
+                    dag_e[nd] = in_edge[j]
+                    nd += 1
+                    deg[y] += 1
+        if push:
+            for j in range(dem_ptr[t], dem_ptr[t + 1]):
+                s = dem_src[j]
+                if dist[s] >= 0:
+                    x[s] += bps[j]
+                    if kind == 0:
+                        dem_out[j] = 1.0
+            for q in range(nd - 1, -1, -1):
+                y = dag_t[q]
+                if x[y] == 0.0:
+                    continue
+                f = x[y] * (1.0 / deg[y])
+                ge = dag_e[q]
+                edge_out[ge] += f
+                if kind == 0:
+                    x[dag_h[q]] += f
+                else:
+                    x[dag_h[q]] += f * edge_val[ge]
+        else:
+            x[t] = 0.0 if kind == 1 else 1.0
+            for q in range(nd):
+                y = dag_t[q]
+                ge = dag_e[q]
+                if kind == 1:
+                    x[y] += (1.0 / deg[y]) * (edge_val[ge] + x[dag_h[q]])
+                else:
+                    x[y] += (1.0 / deg[y]) * edge_val[ge] * x[dag_h[q]]
+            for j in range(dem_ptr[t], dem_ptr[t + 1]):
+                s = dem_src[j]
+                if dist[s] >= 0:
+                    dem_out[j] = x[s]
+        for r in range(tail):
+            dist[order[r]] = -1
+            x[order[r]] = 0.0
+            deg[order[r]] = 0
+    return 0

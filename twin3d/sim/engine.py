@@ -202,6 +202,9 @@ class Simulator:
                 if b > 0:
                     self.base_demands[(self.core, s)] = self.base_demands.get((self.core, s), 0.0) + b
             self.area_members = {a.name: area_sites(spec, twin, a.name) for a in spec.areas}
+        #: ``base_demands`` as (src, dst, bps) arrays, made at the first step without
+        #: surges or attacks (so edit ``base_demands`` before the first step, if at all).
+        self._base_arrays: tuple | None = None
         for sc in spec.scenarios:
             self.check(sc)
 
@@ -375,12 +378,20 @@ class Simulator:
             demands, offered, carried, kpis, power, active = self._radio_step(state, factor)
             key = self.radio_key(active, state.sector)
         else:
-            demands = {k: v * factor for k, v in self.base_demands.items()}
-            for ev in state.surges:
-                members = [ev.target] if ev.target is not None else self.area_members[ev.area]
-                demands = surge_demands(demands, list(self.router.nodes), self.node_mass, members,
-                                        ev.factor, None if ev.bps is None else ev.bps * factor)
-            offered = carried = sum(demands.values())
+            if not state.surges and not state.ddos:   # the base matrix scaled: arrays, no dict
+                if self._base_arrays is None:
+                    self._base_arrays = self.router.demand_arrays(self.base_demands)
+                src, dst, bps = self._base_arrays
+                demands = (src, dst, bps * factor)
+                offered = carried = sum(demands[2].tolist())   # the dict path's sum, term by term
+            else:
+                demands = {k: v * factor for k, v in self.base_demands.items()}
+                for ev in state.surges:
+                    members = [ev.target] if ev.target is not None else self.area_members[ev.area]
+                    demands = surge_demands(demands, list(self.router.nodes), self.node_mass,
+                                            members, ev.factor,
+                                            None if ev.bps is None else ev.bps * factor)
+                offered = carried = sum(demands.values())
             # no radio: the radio KPIs are undefined (NaN here, null in kpis.json)
             kpis = dict.fromkeys(("coverage_pct", "sinr_p5_db", "sinr_p50_db", "sinr_p95_db",
                                   "throughput_p5_bps", "throughput_p50_bps"), float("nan"))
@@ -400,6 +411,8 @@ class Simulator:
         state = timeline.state(t)
         demands, offered, carried, kpis, power, key = self._offer(
             state, float(profile_factor(hour, scenario.profile)))
+        if isinstance(demands, dict):       # once: the cascade routes the same demands again
+            demands = self.router.demand_arrays(demands)
         link_up = np.array([state.link_state[l] == "up" for l in self.link_ids])
         node_up = np.array([state.site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes])
         cap = np.array([state.capacity_bps[l] for l in self.link_ids]) if state.capacity_bps \
