@@ -81,6 +81,10 @@ class Part:
     shown: int = -1              # variant whose colours are in the mesh now
     centerline: pv.PolyData | None = None   # curves: the polylines the tubes were swept along
     fixed: bool = False          # colours set once (labels, basemap), never read from the stage
+    source: "Part | None" = None             # overlays: the part whose cell colours they copy
+    source_cells: np.ndarray | None = None   # (n_cells,) cell of ``source`` each cell copies
+    version: int = 0             # bumped whenever the colours in the mesh are rewritten
+    source_version: int = -1     # ``source.version`` last copied
 
     @property
     def n_cells(self) -> int:
@@ -347,6 +351,11 @@ def recolor(part: Part, stage: Usd.Stage, time, only_animated: bool = True) -> b
     which slots are animated: the new stage may animate other prims). For a variant part only the shown
     variant is read; the others are read when shown.
 
+    A part with a :attr:`Part.source` (the site glyphs, the link lines)
+    copies its source's cell colours instead of reading the stage a second
+    time: recolour the source first (:func:`stage_parts` order, then the
+    overlays, does).
+
     Returns
     -------
     bool
@@ -354,6 +363,28 @@ def recolor(part: Part, stage: Usd.Stage, time, only_animated: bool = True) -> b
     """
     if part.fixed:
         return False
+    if part.source is not None:
+        return _copy_source_colors(part)
+    changed = _recolor(part, stage, time, only_animated)
+    if changed:
+        part.version += 1
+    return changed
+
+
+def _copy_source_colors(part: Part) -> bool:
+    src = part.source
+    if part.source_version == src.version and RGB in part.mesh.cell_data:
+        return False
+    part.mesh.cell_data[RGB] = np.asarray(src.mesh.cell_data[RGB])[part.source_cells]
+    part.source_version = src.version
+    animated = {q.path: q.animated for q in src.slots}
+    for s in part.slots:        # a derived slot is as animated as its prim's source slot
+        s.animated = animated.get(s.path, s.animated)
+    part.version += 1
+    return True
+
+
+def _recolor(part: Part, stage: Usd.Stage, time, only_animated: bool) -> bool:
     if not only_animated:
         refresh_animated(part, stage)
     if part.variants:
