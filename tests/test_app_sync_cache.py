@@ -56,3 +56,84 @@ def test_install_registers_and_survives_reinitialisation():
     assert registry.SERIALIZERS["vtkPolyData"] is sync_cache._polydata_serializer
     initialize.initialize_serializers()             # what each local-rendering protocol does
     assert registry.SERIALIZERS["vtkPolyData"] is sync_cache._polydata_serializer
+
+
+def _actor(mesh):
+    """An actor drawing ``mesh`` by its uint8 rgb cells, as twin3d.viz.plot does (no render window)."""
+    import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (the mapper factory's overrides)
+    from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper
+    mapper = vtkPolyDataMapper()
+    mapper.SetInputData(mesh)
+    mapper.SetScalarModeToUseCellFieldData()
+    mapper.SelectColorArray("rgb")
+    mapper.SetColorModeToDirectScalars()
+    mapper.GetLookupTable()                     # the default table every mapper carries
+    actor = vtkActor()
+    actor.SetMapper(mapper)
+    return actor
+
+
+def test_mapper_and_lookup_table_same_description_without_rework():
+    from trame_vtk.modules.vtk.serializers import lookup_tables, mappers
+    assert sync_cache.install()
+    actor = _actor(_mesh())
+    mapper = actor.GetMapper()
+    ctx = serializers.SynchronizationContext()
+    ctx.set_ignore_last_dependencies(True)      # full descriptions, not deltas, to compare
+    before = dict(sync_cache.COUNTS)
+    assert sync_cache._mapper_serializer(actor, mapper, "m1", ctx, 0) == \
+        mappers.generic_mapper_serializer(actor, mapper, "m1", ctx, 0)
+    lut = mapper.GetLookupTable()
+    stock = lookup_tables.lookup_table_serializer(mapper, lut, "l1", ctx, 0)
+    for _ in range(3):                          # three updates of an unchanged table
+        assert sync_cache._lookup_table_serializer(mapper, lut, "l1", ctx, 0) == stock
+    # a polydata is handed on as it is: no surface filter; the table was unpacked once (above, in
+    # the mapper's own serialization of it), then reused
+    assert sync_cache.COUNTS["surface_filter"] == before["surface_filter"]
+    assert sync_cache.COUNTS["lut_unpack"] - before["lut_unpack"] == 1
+    lut.GetTable().Modified()                   # a changed table is unpacked again
+    sync_cache._lookup_table_serializer(mapper, lut, "l1", ctx, 0)
+    assert sync_cache.COUNTS["lut_unpack"] - before["lut_unpack"] == 2
+
+
+def test_installed_for_every_mapper_class_and_lookup_table():
+    from trame_vtk.modules.vtk.serializers import initialize
+    assert sync_cache.install()
+    for name in ("vtkMapper", "vtkDataSetMapper", "vtkPolyDataMapper", "vtkOpenGLPolyDataMapper"):
+        assert registry.SERIALIZERS[name] is sync_cache._mapper_serializer
+    assert registry.SERIALIZERS["vtkLookupTable"] is sync_cache._lookup_table_serializer
+    initialize.initialize_serializers()         # what each local-rendering protocol does
+    assert registry.SERIALIZERS["vtkPolyDataMapper"] is sync_cache._mapper_serializer
+    assert registry.SERIALIZERS["vtkLookupTable"] is sync_cache._lookup_table_serializer
+
+
+def test_a_scene_update_rehashes_only_what_a_step_changed(monkeypatch):
+    """Serialize a whole render window twice (delta and full, as view.update() does) after a
+    colour change: only the changed colour array is hashed, no topology, no table unpacked."""
+    from trame_vtk.modules.vtk.serializers import serialize
+    from vtkmodules.vtkRenderingCore import vtkRenderer, vtkRenderWindow
+    assert sync_cache.install()
+    meshes = [_mesh(), _mesh()]
+    ren = vtkRenderer()
+    for m in meshes:
+        ren.AddActor(_actor(m))
+    win = vtkRenderWindow()
+    win.SetOffScreenRendering(True)
+    win.AddRenderer(ren)
+    ctx = serializers.SynchronizationContext()
+
+    def update():
+        for new in (False, True):
+            ctx.set_ignore_last_dependencies(new)
+            serialize(None, win, "w1", ctx, 1)
+        ctx.set_ignore_last_dependencies(False)
+
+    update()
+    hashed = []
+    real = helpers.hash_data_array
+    monkeypatch.setattr(helpers, "hash_data_array", lambda arr: hashed.append(arr.GetName()) or real(arr))
+    before = dict(sync_cache.COUNTS)
+    meshes[0].cell_data["rgb"] = np.full((meshes[0].n_cells, 3), 200, np.uint8)     # a time step
+    update()
+    assert hashed == ["rgb"]
+    assert sync_cache.COUNTS == before

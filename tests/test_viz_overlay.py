@@ -102,6 +102,40 @@ def test_link_lines_follow_the_link_colours(backbone):
     assert (line_rgb == tube_rgb[0]).all()
 
 
+def test_a_step_reads_each_animated_prim_once(backbone, monkeypatch):
+    """Glyphs and link lines copy the colours of the parts they mark (Part.source): a time step
+    reads every animated prim's displayColor once, not once per part drawing it."""
+    from twin3d.viz import parts as parts_mod
+    eng = backbone
+    first = eng.current
+    eng.set_scenario("link_failure_cascade")
+    reads: list[str] = []
+    real = parts_mod.face_colors
+
+    def counting(prim, *args, **kwargs):
+        reads.append(str(prim.GetPath()))
+        return real(prim, *args, **kwargs)
+
+    monkeypatch.setattr(parts_mod, "face_colors", counting)
+    try:
+        for step in eng.steps[1:6]:
+            reads.clear()
+            changed = eng.set_step(step)
+            assert reads and len(reads) == len(set(reads)), "a prim's colours were read twice in one step"
+            assert "Network:curves" in changed and "Network:lines" in changed
+            for name in ("Network:glyphs", "Network:lines"):
+                part = _part(eng, name)
+                assert part.source is not None
+                got = np.asarray(part.mesh.cell_data[RGB])
+                for k, slot in enumerate(part.slots):       # what reading the stage would give
+                    want = parts_mod.slot_cell_colors(part, k, eng.stage, eng.step)
+                    assert (got[slot.cells] == want).all(), (name, slot.element, step)
+    finally:
+        monkeypatch.undo()
+        eng.set_scenario(first)
+        eng.set_step(eng.steps[0])
+
+
 def test_basemap_under_a_country_wide_scene(backbone):
     eng = backbone
     bm = _part(eng, "Basemap:lines")

@@ -16,6 +16,9 @@ second read of the stage's geometry):
   a fixed fraction of the scene wide (vtk.js draws polygons; a text actor
   would render only on the server), picked as the site.
 
+Glyphs and lines copy their colours from the parts they mark
+(:attr:`.parts.Part.source`): a time step reads each animated prim once.
+
 Glyphs and lines are lifted by :func:`lift_m` so that at a country's scale
 they do not sink into the terrain's depth.
 
@@ -58,7 +61,7 @@ def _site_glyphs(shapes: Part, stage: Usd.Stage, lift: float) -> Part | None:
     names = [e for e in by_element if stage.GetPrimAtPath(e).HasAttribute("twin:id")]
     if not names:
         return None
-    pts, slots = [], []
+    pts, slots, source_cells = [], [], []
     for k, name in enumerate(names):
         mine = by_element[name]
         main = max(mine, key=lambda j: len(shapes.slots[j].cells))   # the mast or node block
@@ -67,10 +70,14 @@ def _site_glyphs(shapes: Part, stage: Usd.Stage, lift: float) -> Part | None:
         pts.append([c[0], c[1], z_top[cells].max() + lift])
         src = shapes.slots[main]
         slots.append(Slot(src.path, name, np.array([k]), src.n_items, src.item_vertices, src.animated))
+        # coloured like item 0 of that prim: copy the colour of one of its cells showing item 0
+        first = src.cells[shapes.cell_item[src.cells] == 0]
+        source_cells.append(first[0] if len(first) else src.cells[0])
     mesh = pv.PolyData(np.asarray(pts, np.float32))      # one vertex cell per point
     n = len(pts)
     item = np.zeros(n, np.int32)
-    return Part("Network:glyphs", "Network", "glyphs", mesh, slots, np.arange(n, dtype=np.int32), item)
+    return Part("Network:glyphs", "Network", "glyphs", mesh, slots, np.arange(n, dtype=np.int32), item,
+                source=shapes, source_cells=np.asarray(source_cells, np.int64))
 
 
 def _cell_zmax(mesh: pv.PolyData) -> np.ndarray:
@@ -115,7 +122,16 @@ def _link_lines(curves: Part, lift: float) -> Part | None:
     citem = np.asarray(mesh.cell_data["item"], np.int32)
     slots = [Slot(s.path, s.element, np.flatnonzero(cslot == k), s.n_items, s.item_vertices, s.animated)
              for k, s in enumerate(curves.slots)]
-    return Part("Network:lines", "Network", "lines", mesh, slots, cslot, citem)
+    part = Part("Network:lines", "Network", "lines", mesh, slots, cslot, citem)
+    # each line copies the colour of a tube cell of the same curve (same slot and item)
+    width = int(max(curves.cell_item.max(initial=0), citem.max(initial=0))) + 1
+    tube_key = curves.cell_slot.astype(np.int64) * width + curves.cell_item
+    line_key = cslot.astype(np.int64) * width + citem
+    keys, first = np.unique(tube_key, return_index=True)
+    at = np.searchsorted(keys, line_key)
+    if len(keys) and np.all(at < len(keys)) and np.array_equal(keys[np.minimum(at, len(keys) - 1)], line_key):
+        part.source, part.source_cells = curves, first[at]
+    return part
 
 
 def label_part(texts: list[str], anchors: np.ndarray, elements: list[str], height_m,

@@ -44,12 +44,14 @@ from .geometry import SHAPES, curve_arrays, mesh_arrays, ribbon_polys, shape_arr
 from .read import display_color, element_of, face_colors, is_drawn, world_matrices
 
 __all__ = ["Slot", "Part", "stage_parts", "drawable_prims", "group_of", "recolor", "refresh_animated",
-           "slot_cell_colors", "to_rgb8", "RGB", "TUBE_SIDES"]
+           "slot_cell_colors", "to_rgb8", "RGB", "TUBE_SIDES", "MEMO_ITEMS"]
 
 #: Name of the active colour array (uint8 RGB per cell) of every part.
 RGB = "rgb"
 #: Sides of the tubes drawn for curves.
 TUBE_SIDES = 8
+#: Slots with this many items (faces, curves) or more keep their last colour conversion.
+MEMO_ITEMS = 4096
 
 
 @dataclass
@@ -62,6 +64,8 @@ class Slot:
     n_items: int                 # USD faces / curves (length of a uniform displayColor)
     item_vertices: tuple | None  # per-vertex colours are averaged per item
     animated: bool = False       # displayColor has time samples on the stage read
+    linear: np.ndarray | None = None     # last linear colours read (large slots), and
+    shown_rgb: np.ndarray | None = None  # the uint8 sRGB cell colours made of them
 
 
 @dataclass
@@ -81,6 +85,10 @@ class Part:
     shown: int = -1              # variant whose colours are in the mesh now
     centerline: pv.PolyData | None = None   # curves: the polylines the tubes were swept along
     fixed: bool = False          # colours set once (labels, basemap), never read from the stage
+    source: "Part | None" = None             # overlays: the part whose cell colours they copy
+    source_cells: np.ndarray | None = None   # (n_cells,) cell of ``source`` each cell copies
+    version: int = 0             # bumped whenever the colours in the mesh are rewritten
+    source_version: int = -1     # ``source.version`` last copied
 
     @property
     def n_cells(self) -> int:
@@ -317,19 +325,35 @@ def stage_parts(stage: Usd.Stage, time=Usd.TimeCode.Default()) -> list[Part]:
     return parts
 
 
+def _slot_linear(part: Part, k: int, stage: Usd.Stage, time) -> np.ndarray:
+    """Linear colours (n_items, 3) of slot ``k``'s prim at ``time`` (grey when it is gone)."""
+    s = part.slots[k]
+    prim = stage.GetPrimAtPath(s.path)
+    if not prim:
+        return np.full((s.n_items, 3), 0.44799, np.float32)     # linear: sRGB 0.7 grey
+    return face_colors(prim, s.n_items, time, s.item_vertices)
+
+
 def slot_cell_colors(part: Part, k: int, stage: Usd.Stage, time) -> np.ndarray:
     """Cell colours (uint8 sRGB, to show) of slot ``k`` read from ``stage`` at ``time``.
 
     ``displayColor`` is linear RGB (USD's convention): it is converted to
     sRGB here, so the browser shows what Omniverse shows.
+
+    A slot of at least :data:`MEMO_ITEMS` items (a signal map: 117,000
+    faces) keeps its last linear colours and their conversion: a scenario
+    switch that reads the same colours again (the signal layer is shared by
+    every scenario) reuses the conversion instead of redoing it (12 ms).
     """
     s = part.slots[k]
-    prim = stage.GetPrimAtPath(s.path)
-    if not prim:
-        rgb = np.full((s.n_items, 3), 0.44799, np.float32)     # linear: sRGB 0.7 grey
-    else:
-        rgb = face_colors(prim, s.n_items, time, s.item_vertices)
-    return to_rgb8(linear_to_srgb(rgb)[part.cell_item[s.cells]])
+    rgb = _slot_linear(part, k, stage, time)
+    memo = s.n_items >= MEMO_ITEMS
+    if memo and s.linear is not None and s.linear.shape == rgb.shape and np.array_equal(s.linear, rgb):
+        return s.shown_rgb.copy()
+    out = to_rgb8(linear_to_srgb(rgb)[part.cell_item[s.cells]])
+    if memo:
+        s.linear, s.shown_rgb = np.array(rgb, copy=True), out.copy()
+    return out
 
 
 def refresh_animated(part: Part, stage: Usd.Stage) -> None:
@@ -347,6 +371,11 @@ def recolor(part: Part, stage: Usd.Stage, time, only_animated: bool = True) -> b
     which slots are animated: the new stage may animate other prims). For a variant part only the shown
     variant is read; the others are read when shown.
 
+    A part with a :attr:`Part.source` (the site glyphs, the link lines)
+    copies its source's cell colours instead of reading the stage a second
+    time: recolour the source first (:func:`stage_parts` order, then the
+    overlays, does).
+
     Returns
     -------
     bool
@@ -354,6 +383,28 @@ def recolor(part: Part, stage: Usd.Stage, time, only_animated: bool = True) -> b
     """
     if part.fixed:
         return False
+    if part.source is not None:
+        return _copy_source_colors(part)
+    changed = _recolor(part, stage, time, only_animated)
+    if changed:
+        part.version += 1
+    return changed
+
+
+def _copy_source_colors(part: Part) -> bool:
+    src = part.source
+    if part.source_version == src.version and RGB in part.mesh.cell_data:
+        return False
+    part.mesh.cell_data[RGB] = np.asarray(src.mesh.cell_data[RGB])[part.source_cells]
+    part.source_version = src.version
+    animated = {q.path: q.animated for q in src.slots}
+    for s in part.slots:        # a derived slot is as animated as its prim's source slot
+        s.animated = animated.get(s.path, s.animated)
+    part.version += 1
+    return True
+
+
+def _recolor(part: Part, stage: Usd.Stage, time, only_animated: bool) -> bool:
     if not only_animated:
         refresh_animated(part, stage)
     if part.variants:
@@ -377,8 +428,17 @@ def recolor(part: Part, stage: Usd.Stage, time, only_animated: bool = True) -> b
         todo = [k for k, s in enumerate(part.slots) if s.animated]
         if not todo:
             return False
+    # small slots (a site's mast, a link) are converted together: one sRGB conversion per part,
+    # not one per prim (numpy's per-call overhead is most of the cost of a few colours)
+    small, linear = [], []
     for k in todo:
         s = part.slots[k]
-        rgb[s.cells] = slot_cell_colors(part, k, stage, time)
+        if s.n_items >= MEMO_ITEMS:
+            rgb[s.cells] = slot_cell_colors(part, k, stage, time)
+        elif len(s.cells):
+            small.append(s.cells)
+            linear.append(_slot_linear(part, k, stage, time)[part.cell_item[s.cells]])
+    if small:
+        rgb[np.concatenate(small)] = to_rgb8(linear_to_srgb(np.concatenate(linear)))
     part.mesh.cell_data[RGB] = rgb
     return True
