@@ -11,24 +11,14 @@ button downloads a USDZ that pxr opens. Screenshots of every state go to
 from __future__ import annotations
 
 import io
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-                 "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-SERVER_READY_S = 90        # the Helsinki build takes ~5 s; a slow CI machine gets room
+from viewer_server import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serve
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
 if not Path(CHROMIUM).exists():
@@ -40,47 +30,9 @@ from PIL import Image  # noqa: E402  (pyvista's dependency)
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(scene: str):
-    """Run ``twin3d view SCENE`` on a free port; yields its URL."""
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "twin3d", "view", scene,
-                             "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    deadline = time.monotonic() + SERVER_READY_S
-    try:
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                if proc.poll() is not None:
-                    break
-                continue
-            lines.append(line)
-            if line.startswith("twin3d viewer: http://"):
-                break
-        else:
-            pytest.fail("viewer not ready in time:\n" + "".join(lines))
-        if proc.poll() is not None:
-            pytest.fail("viewer exited:\n" + "".join(lines))
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 @pytest.fixture(scope="module")
 def server():
-    yield from _serve("scenes/helsinki.toml")
+    yield from serve("scenes/helsinki.toml")
 
 
 @pytest.fixture(scope="module")
@@ -316,7 +268,7 @@ def test_click_site_glyph_selects_site(page):
 
 @pytest.fixture(scope="module")
 def backbone_page(browser):
-    for url in _serve("scenes/nordic_backbone.toml"):
+    for url in serve("scenes/nordic_backbone.toml"):
         yield from _page(browser, url)
 
 

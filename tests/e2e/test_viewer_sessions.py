@@ -17,69 +17,29 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from viewer_server import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serve
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-                 "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-SERVER_READY_S = 90
 VIEWPORT = {"width": 1400, "height": 900}
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
 
+
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``twin3d view scenes/helsinki.toml``; yields (url, path of its stderr)."""
-    port = _free_port()
+    """``twin3d view scenes/helsinki.toml`` without a display; yields (url, path of its stderr)."""
     err_path = tmp_path_factory.mktemp("server") / "stderr.txt"
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "VTK_DEFAULT_OPENGL_WINDOW")}
-    env["PYTHONUNBUFFERED"] = "1"
-    with open(err_path, "w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "twin3d", "view", "scenes/helsinki.toml",
-                                 "--port", str(port)], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=err, text=True)
-    lines: list[str] = []
-    deadline = time.monotonic() + SERVER_READY_S
-    try:
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                if proc.poll() is not None:
-                    break
-                continue
-            lines.append(line)
-            if line.startswith("twin3d viewer: http://"):
-                break
-        else:
-            pytest.fail("viewer not ready in time:\n" + "".join(lines) + err_path.read_text())
-        if proc.poll() is not None:
-            pytest.fail("viewer exited:\n" + "".join(lines) + err_path.read_text())
-        yield f"http://127.0.0.1:{port}/", err_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    for url in serve("scenes/helsinki.toml", stderr_path=err_path, env=env):
+        yield url, err_path
 
 
 class Tab:
