@@ -23,24 +23,21 @@ import numpy as np
 from ..errors import InputError
 from ..loader import Scene, area_sites, check_event
 from ..physics.coverage import RadioMap, RadioMapper
-from ..physics.queueing import link_delay_s
 from ..physics.transport import Router
 from ..scene import ScenarioSpec
-from .cascade import route_with_cascade
 from .demand import area_mask, grid_demand_weights, gravity_demands, profile_factor
 from .events import StepState, Timeline
 from .extent import radio_extent_error
 from .kpi import radio_kpis, transport_kpis
 from .power import CellPower, total_energy_w
 from .surge import surge_demands
+from .transport_step import MAX_QUEUE_DELAY_S, route_step
 
 __all__ = ["StepResult", "ScenarioResult", "Simulator", "simulate", "MAX_QUEUE_DELAY_S",
            "FIXED_ATTR", "sla_violated"]
 
 #: Site property: fixed and enterprise traffic the site aggregates at the busy hour, bit/s.
 FIXED_ATTR = "fixed_busy_hour_bps"
-#: Queueing delay of a saturated link: a router buffer of 50 ms at line rate.
-MAX_QUEUE_DELAY_S = 0.05
 #: The coverage grid spans the radio sites and buildings plus this margin, metres.
 RADIO_MARGIN_M = 200.0
 #: Largest coverage grid simulated, points (about 1 GB of float32 per 30 cells).
@@ -423,16 +420,12 @@ class Simulator:
             for l, w in state.weight.items():
                 weight[self.link_index[l]] = w
         events = [_describe(e) for e in state.events]
-        casc = route_with_cascade(self.router, demands, link_up, node_up, cap,
-                                  traffic.trip_utilization, traffic.routing, events, weight=weight)
+        casc = route_step(self.router, demands, link_up, node_up, cap, traffic.trip_utilization,
+                          traffic.routing, events, weight=weight)
         timeline.trip([w for wave in casc.waves for w in wave.tripped], t)
-        edge_cap = cap[self.router.link]
-        routing = self.router.route(demands, mode=traffic.routing, link_up=casc.link_up,
-                                    node_up=node_up, capacity_bps=edge_cap, weight=weight,
-                                    edge_delay_s=lambda load, _c: np.minimum(
-                                        link_delay_s(load, edge_cap), MAX_QUEUE_DELAY_S))
+        routing = casc.routing
         # what the backhaul loses: unroutable demands and tail drops on overloaded links
-        lost = float(routing.demand_bps.sum() - routing.delivered_bps.sum())
+        lost = casc.lost_bps
         served = max(0.0, carried - lost)
         link_state = [("tripped" if (link_up[i] and not casc.link_up[i]) else state.link_state[l])
                       for i, l in enumerate(self.link_ids)]
@@ -443,8 +436,7 @@ class Simulator:
                                               + sum(s in ("down", "off") for s in site_state)),
                      "energy_w": total_energy_w(power), "converged": bool(routing.converged)})
         kpis["sla_violated"] = sla_violated(self.scene.spec.sla, kpis, bool(self.cells))
-        link_load = np.zeros(len(self.link_ids))
-        np.maximum.at(link_load, self.router.link, routing.load_bps)
+        link_load = casc.link_load_bps(len(self.link_ids))
         # routable demand: backhaul counts at the site, other traffic at its source
         core = self.node_of_site.get(self.core, -1)
         at = np.where(routing.src == core, routing.dst, routing.src)
