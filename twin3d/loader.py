@@ -184,6 +184,8 @@ def _check_new_event(spec: SceneSpec, twin: Twin, ev, where: str) -> None:
         v = getattr(ev, field)
         if v is not None and not (v == "*" and ev.kind == "acl") and v not in twin.sites:
             raise bad(field, f"names unknown site '{v}'")
+    if ev.kind == "shed" and ev.src == ev.dst:
+        raise bad("dst", f"sheds the demand of '{ev.src}' to itself (src and dst must differ)")
     if ev.kind == "static_route" and ev.next_hop != "drop":
         if ev.next_hop not in twin.sites:
             raise bad("next_hop", f"names unknown site '{ev.next_hop}' (a neighbour of "

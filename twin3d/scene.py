@@ -32,7 +32,7 @@ OSM_LAYERS = ("buildings", "streets", "masts")
 RADIO_MODELS = ("UMa", "UMi", "RMa", "FSPL")
 EVENT_KINDS = ("fiber_cut", "site_outage", "power_outage", "surge", "ddos", "power_down",
                "add_site", "add_capacity", "restore", "set_weight", "set_capacity",
-               "degrade_capacity", "activate_spare", "cell_sleep", "sector", "static_route", "acl")
+               "degrade_capacity", "activate_spare", "cell_sleep", "sector", "static_route", "acl", "shed")
 #: The event kinds of SANDBOX.md section 2 (and activate_spare, section 8): the keys each
 #: takes besides ``t`` and ``kind`` (required ones first; the rest optional).
 NEW_EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -44,6 +44,7 @@ NEW_EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "sector": (("site", "sector"), ("tilt_deg", "p_tx_dbm", "azimuth_deg")),
     "static_route": (("at", "dst", "next_hop"), ()),
     "acl": (("at", "src", "dst", "action"), ()),
+    "shed": (("src", "dst", "factor"), ("duration",)),
 }
 _OLD_EVENT_KEYS = ("target", "area", "factor", "bps", "duration")
 _SUFFIX_KIND = {".pbf": "osm", ".osm": "osm", ".bz2": "osm", ".gz": "osm", ".geojson": "geojson",
@@ -367,6 +368,12 @@ def _new_event(t: _Table, step: int, kind: str) -> EventSpec:
         if kw["factor"] >= 1:
             raise t.err("factor", f"must be < 1 (a degradation keeps a share in (0, 1)), "
                         f"got {kw['factor']:g}")
+    elif kind == "shed":
+        kw["factor"] = t.num("factor", None, 0, 1)      # 0 ends an earlier shed
+        d = t.get("duration", int, None)
+        if d is not None and d < 1:
+            raise t.err("duration", f"must be >= 1 step, got {d}")
+        kw["duration"] = d
     elif kind == "cell_sleep":
         from .ids import parse_cell
         try:

@@ -67,6 +67,12 @@ class StepResult:
     cell_sleep: set[str] = field(default_factory=set)
     #: Cell ("<site>/<k>") -> parameters changed by sector events, in force this step.
     cell_params: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: The demands routed this step: (src node index, dst node index, bit/s) arrays.
+    demand: tuple | None = None
+    #: (n_cells,) air-interface load (resource share; > 1 is overloaded), radio scenes.
+    cell_load: np.ndarray | None = None
+    #: (n_cells,) traffic each cell serves, bit/s, radio scenes.
+    cell_served_bps: np.ndarray | None = None
 
 
 @dataclass
@@ -119,6 +125,8 @@ def _describe(ev) -> str:
         extra += f" to {ev.dst} via {ev.next_hop}"
     elif ev.kind == "acl":
         extra += f" {ev.action} {ev.src}->{ev.dst}"
+    elif ev.kind == "shed":
+        what, extra = f"{ev.src}->{ev.dst}", f" {100 * ev.factor:g} %"
     return f"{ev.kind} {what}{extra}"
 
 
@@ -363,6 +371,7 @@ class Simulator:
         asleep = np.array([c.id in state.cell_sleep for c in self.cells])
         power = self.power.site_power_w(rho, [state.site_state[s] for s in self.site_ids], asleep)
         offered = float(density.sum() + fixed.sum())
+        self._cells_last = (rho, served_cell)
         return demands, offered, float(served_cell.sum() + fixed.sum()), kpis, power, active
 
     def _offer(self, state: StepState, factor: float):
@@ -393,6 +402,8 @@ class Simulator:
             kpis = dict.fromkeys(("coverage_pct", "sinr_p5_db", "sinr_p50_db", "sinr_p95_db",
                                   "throughput_p5_bps", "throughput_p50_bps"), float("nan"))
             key, power = None, np.full(len(self.site_ids), np.nan)
+        demands, shed_bps = self._shed(demands, state.shed)
+        carried -= shed_bps
         for ev in state.ddos:      # attack traffic from every other live site
             srcs = [s for s in self.site_ids if s != ev.target and state.site_state[s] in ("up", "sleep")]
             for s in srcs:
@@ -401,11 +412,45 @@ class Simulator:
             carried += ev.bps
         return demands, offered, carried, kpis, power, key
 
+    def awake_energy_w(self, state: StepState, hour: float, profile: str = "diurnal") -> float:
+        """Energy of a radio step with every cell that ``cell_sleep`` silenced awake, W.
+
+        The reference that cell sleep saves against: the same step (site
+        states, surges, sector changes) with no cell asleep on its own; the
+        radio map is recombined from the cached per-cell maps.
+        """
+        if not self.cells:
+            raise ValueError("awake_energy_w needs a scene with radio cells")
+        awake = replace(state, cell_sleep=set())
+        power = self._radio_step(awake, float(profile_factor(hour, profile)))[4]
+        return total_energy_w(power)
+
+    def _shed(self, demands, shed: dict[tuple[str, str], float]):
+        """Demands after ``shed`` events, and the bit/s they shed (counted as dropped)."""
+        if not shed:
+            return demands, 0.0
+        lost = 0.0
+        if isinstance(demands, dict):
+            demands = dict(demands)
+            for pair, f in shed.items():
+                b = demands.get(pair, 0.0)
+                if b > 0:
+                    demands[pair], lost = b * (1.0 - f), lost + b * f
+            return demands, lost
+        src, dst, bps = demands
+        bps, idx = bps.copy(), self.router.node_index
+        for (s, d), f in shed.items():
+            hit = (src == idx[s]) & (dst == idx[d])
+            lost += float(bps[hit].sum()) * f
+            bps[hit] *= 1.0 - f
+        return (src, dst, bps), lost
+
     def step(self, timeline: Timeline, t: int) -> StepResult:
         """Simulate step ``t`` of the timeline's scenario (records trips on it)."""
         scenario, traffic = timeline.scenario, self.scene.spec.traffic
         hour = scenario.start_hour + t * scenario.step_s / 3600.0
         state = timeline.state(t)
+        self._cells_last = (None, None)
         demands, offered, carried, kpis, power, key = self._offer(
             state, float(profile_factor(hour, scenario.profile)))
         if isinstance(demands, dict):       # once: the cascade routes the same demands again
@@ -445,7 +490,8 @@ class Simulator:
         return StepResult(t, hour, kpis, link_load, casc.link_util, link_state, site_state, site_load,
                           power, key, cap, [w.as_dict() for w in casc.waves], events,
                           self.link_weight if weight is None else weight, set(state.cell_sleep),
-                          {c: dict(p) for c, p in state.sector.items()})
+                          {c: dict(p) for c, p in state.sector.items()},
+                          (routing.src, routing.dst, routing.demand_bps), *self._cells_last)
 
     def timeline(self, scenario: ScenarioSpec) -> Timeline:
         """A :class:`Timeline` of ``scenario`` over this twin (site states, capacities, spares)."""

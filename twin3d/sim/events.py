@@ -21,7 +21,9 @@ with ``add_capacity``. ``sector`` changes a cell's tilt, power or azimuth.
 absent); its site keeps routing. ``restore`` undoes failures only (cut,
 trip, outage, power outage, power_down): weights, capacities, sector
 settings and sleeping cells stay as the events left them.
-``static_route`` and ``acl`` are listed in ``StepState.forwarding`` (the
+``shed`` drops a share ``factor`` of one (src, dst) demand for ``duration``
+steps (to the end when absent; the latest shed of a pair wins), as
+admission control would. ``static_route`` and ``acl`` are listed in ``StepState.forwarding`` (the
 simulator does not route them yet and says so).
 """
 
@@ -60,6 +62,8 @@ class StepState:
     sector: dict[str, dict[str, float]] = field(default_factory=dict)
     #: static_route and acl events in force.
     forwarding: list[EventSpec] = field(default_factory=list)
+    #: (src, dst) -> share of that demand shed by a shed event in force (the latest wins).
+    shed: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 class Timeline:
@@ -168,6 +172,7 @@ class Timeline:
         surges = [e for e in self._events if e.kind == "surge" and e.active(step)]
         ddos = [e for e in self._events if e.kind == "ddos" and e.active(step)]
         sleeping = {e.cell for e in self._events if e.kind == "cell_sleep" and e.active(step)}
+        shed = {(e.src, e.dst): e.factor for e in self._events if e.kind == "shed" and e.active(step)}
         if self._base_cap is None:
             factor, cap_bps = cap, None
         else:
@@ -176,7 +181,7 @@ class Timeline:
             cap_bps = cap
         return StepState(step, links, sites, factor, surges, ddos, applied, weight=extra.weight,
                          capacity_bps=cap_bps, cell_sleep=sleeping, sector=extra.sector,
-                         forwarding=extra.forwarding)
+                         forwarding=extra.forwarding, shed=shed)
 
     def _apply(self, ev: EventSpec, step: int, links: dict, sites: dict, cap: dict,
                extra: StepState, spared: set) -> None:

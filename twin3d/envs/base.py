@@ -1,0 +1,306 @@
+"""The common engine of twin3d's environments: one episode of the simulator.
+
+:class:`TwinEnv` runs the scene's :class:`~twin3d.sim.engine.Simulator` on a
+:class:`~twin3d.sim.live.LiveTimeline`: each step the agent's action and
+the opponent's attacks become scene events at that step, and the simulator
+steps once, with the same physics as ``twin3d simulate``. An episode is a
+day of ``steps`` steps of ``step_s`` seconds under the scene's diurnal
+demand; its event log is a scenario (``save_episode`` writes it as one).
+
+Subclasses say what an action means (:meth:`TwinEnv._action_events`),
+what the agent sees (:meth:`TwinEnv._observe`) and how it is rewarded
+(:meth:`TwinEnv._reward`).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from ..errors import InputError
+from ..loader import Scene, load_scene
+from ..scene import EventSpec, ScenarioSpec
+from ..sim.engine import ScenarioResult, Simulator, StepResult
+from ..sim.live import LiveTimeline
+from .opponent import OpponentView, make_opponent
+
+__all__ = ["TwinEnv", "load_env_scene"]
+
+
+def load_env_scene(scene: str | Path | Scene) -> Scene:
+    """A loaded :class:`Scene` from a scene TOML path or a Scene."""
+    if isinstance(scene, Scene):
+        return scene
+    if isinstance(scene, (str, Path)):
+        return load_scene(scene)
+    raise TypeError(f"scene must be a scene TOML path or a loaded Scene, got {type(scene).__name__}")
+
+
+class TwinEnv(gym.Env):
+    """Base of the twin's environments (not registered itself).
+
+    Parameters
+    ----------
+    scene : str, Path or Scene
+        A scene TOML path or a loaded scene: any network twin3d reads.
+    steps : int
+        Steps per episode (the episode is truncated after the last).
+    step_s : float
+        Length of a step, seconds (default 900: a day is 96 steps).
+    start_hour : float
+        Hour of day of step 0.
+    opponent : "default", None, dict or callable
+        The attacker (:func:`twin3d.envs.opponent.make_opponent`).
+    demand_factor : float
+        Multiplies the scene's demand (a busier or quieter network).
+    auto_restore_steps : int or None
+        An operator restores a link tripped by a cascade after this many
+        steps (None: it stays down until an action restores it).
+    min_served_fraction : float
+        The episode terminates when the network serves less than this
+        share of what is offered (it can no longer serve).
+    render_mode : {"rgb_array", None}
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+    #: Attack kinds of the default opponent.
+    default_attacks: tuple[str, ...] = ("fiber_cut",)
+    #: ``auto_restore_steps`` when the caller does not give it.
+    default_auto_restore: int | None = 4
+
+    def __init__(self, scene, *, steps: int = 96, step_s: float = 900.0, start_hour: float = 0.0,
+                 opponent: Any = "default", demand_factor: float = 1.0,
+                 auto_restore_steps: int | None | str = "default", min_served_fraction: float = 0.5,
+                 render_mode: str | None = None, simulator: Simulator | None = None) -> None:
+        self.scene = load_env_scene(scene)
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
+        if not steps >= 2:
+            raise ValueError(f"steps must be >= 2, got {steps}")
+        if not demand_factor > 0:
+            raise ValueError(f"demand_factor must be > 0, got {demand_factor}")
+        self.render_mode = render_mode
+        self.steps, self.step_s, self.start_hour = int(steps), float(step_s), float(start_hour)
+        self.sim = simulator if simulator is not None else Simulator(self.scene)
+        if demand_factor != 1.0:
+            self._scale_demand(float(demand_factor))
+        self.demand_factor = float(demand_factor)
+        self.opponent = make_opponent(opponent, self.default_attacks)
+        self.auto_restore_steps = (self.default_auto_restore if auto_restore_steps == "default"
+                                   else auto_restore_steps)
+        self.min_served_fraction = float(min_served_fraction)
+        self.link_ids, self.site_ids = self.sim.link_ids, self.sim.site_ids
+        self._seeded = False
+        self._timeline: LiveTimeline | None = None
+        self._renderer = None
+
+    # -- what subclasses define ------------------------------------------------------------
+    def _action_events(self, action, t: int) -> list[EventSpec]:
+        raise NotImplementedError
+
+    def _observe(self, r: StepResult) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def _reward(self, r: StepResult, action, events: list[EventSpec]) -> tuple[float, dict[str, float]]:
+        raise NotImplementedError
+
+    def _on_reset(self) -> None:
+        """Per-episode state of a subclass (called before step 0)."""
+
+    # -- the engine --------------------------------------------------------------------------
+    def _scale_demand(self, f: float) -> None:
+        sim = self.sim
+        if sim.cells:
+            raise InputError(self.scene.spec.path, "demand_factor applies to transport-only scenes "
+                             "(a radio scene's demand is [traffic] busy_hour_bps)", "environment",
+                             "demand_factor")
+        sim.base_demands = {k: v * f for k, v in sim.base_demands.items()}
+        sim._base_arrays = None
+
+    @property
+    def t(self) -> int:
+        """The step last simulated."""
+        return self._t
+
+    def _view(self) -> OpponentView:
+        last = self._last
+        return OpponentView(self.link_ids, self.site_ids,
+                            np.array([s == "up" for s in last.link_state]), last.link_util,
+                            np.array([s == "up" for s in last.site_state]),
+                            float(self.scene.spec.traffic.busy_hour_bps) * self.demand_factor,
+                            self._surge_sites)
+
+    def _opponent_events(self, t: int) -> list[EventSpec]:
+        if self.opponent is None or self._last is None:
+            return []
+        return list(self.opponent(t, self._view(), self._opp_rng))
+
+    def _operator_events(self, t: int) -> list[EventSpec]:
+        """Restores of links tripped ``auto_restore_steps`` ago (an operator's reset)."""
+        n = self.auto_restore_steps
+        if n is None or self._last is None:
+            return []
+        due = [l for l, since in self._tripped_since.items() if t - since >= n]
+        return [EventSpec(t, "restore", l) for l in due]
+
+    def _advance(self, action) -> tuple[StepResult, list[EventSpec], list[EventSpec]]:
+        t = self._t + 1 if self._last is not None else 0
+        mine = [] if action is None else self._action_events(action, t)
+        theirs = self._opponent_events(t) + self._operator_events(t)
+        self._timeline.add(mine + theirs)
+        r = self.sim.step(self._timeline, t)
+        self._t, self._last = t, r
+        for l, s in zip(self.link_ids, r.link_state):
+            if s == "tripped":
+                self._tripped_since.setdefault(l, t)
+            else:
+                self._tripped_since.pop(l, None)
+        return r, mine, theirs
+
+    def _finish(self, r: StepResult, action, mine, theirs):
+        obs = self._observe(r)
+        reward, terms = self._reward(r, action, mine)
+        k = r.kpis
+        offered = k["offered_bps"]
+        served_frac = k["served_bps"] / offered if offered > 0 else 1.0
+        terminated = bool(served_frac < self.min_served_fraction)
+        truncated = bool(self._t >= self.steps - 1) and not terminated
+        for key in sorted(obs):
+            self._hash.update(key.encode())
+            self._hash.update(np.ascontiguousarray(obs[key]).tobytes())
+        self._hash.update(np.float64(reward).tobytes())
+        info = {"t": self._t, "hour": r.hour, "reward_terms": terms,
+                # NaN (no radio, no demand) as None, so that infos compare equal
+                "kpis": {n: (None if k[n] != k[n] else k[n])
+                         for n in ("offered_bps", "served_bps", "dropped_bps", "util_max",
+                                   "latency_p95_ms", "energy_w", "coverage_pct",
+                                   "throughput_p5_bps", "sla_violated", "converged")},
+                "events": list(r.events), "action_events": len(mine),
+                "opponent_events": [f"{e.kind} {e.element}" for e in theirs if e.kind != "restore"]}
+        self._record(r, action, reward, theirs)
+        if terminated or truncated:
+            info["episode_hash"] = self._hash.hexdigest()
+        return obs, float(reward), terminated, truncated, info
+
+    def _record(self, r: StepResult, action, reward: float, theirs) -> None:
+        self._steps.append(r)
+        self._actions.append(None if action is None else np.array(action, copy=True))
+        self._rewards.append(float(reward))
+        self._attacks.append([f"{e.kind} {e.element}" for e in theirs if e.kind != "restore"])
+
+    # -- the Gymnasium API -------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start a day: the first reset without a seed takes the scene's ``seed``."""
+        if seed is None and not self._seeded:
+            seed = int(self.scene.spec.seed)
+        super().reset(seed=seed)
+        self._seeded = True
+        self._opp_rng = np.random.default_rng(int(self.np_random.integers(2**63 - 1)))
+        if self.opponent is not None and hasattr(self.opponent, "reset"):
+            self.opponent.reset()
+        spec = ScenarioSpec("episode", self.steps, self.step_s, "diurnal", (),
+                            f"{type(self).__name__} episode", self.start_hour)
+        self._timeline = LiveTimeline(spec, self.link_ids, self.site_ids,
+                                      {s.id: s.state for s in self.sim.twin.sites.values()},
+                                      {l: float(self.sim.twin.links[l].capacity_bps) for l in self.link_ids},
+                                      {l: float(self.sim.twin.links[l].spare_capacity_bps)
+                                       for l in self.link_ids})
+        self._t, self._last = 0, None
+        self._tripped_since: dict[str, int] = {}
+        self._hash = hashlib.sha256()
+        self._steps, self._actions, self._rewards, self._attacks = [], [], [], []
+        self._surge_sites = [s for s in self.site_ids if self.sim.twin.sites[s].cells] \
+            if self.sim.cells else list(self.site_ids)
+        self._on_reset()
+        r, mine, theirs = self._advance(None)
+        obs, reward, _, _, info = self._finish(r, None, mine, theirs)
+        return obs, info
+
+    def step(self, action):
+        if self._timeline is None:
+            raise RuntimeError("call reset() before step()")
+        if self._t >= self.steps - 1:
+            raise RuntimeError("the episode is over: call reset()")
+        r, mine, theirs = self._advance(action)
+        return self._finish(r, action, mine, theirs)
+
+    def _snapshot(self) -> dict:
+        tl = copy.copy(self._timeline)
+        tl.log, tl._events, tl._latest = list(tl.log), list(tl._events), dict(tl._latest)
+        tl._hidden = set(tl._hidden)
+        tl._trips = {k: set(v) for k, v in tl._trips.items()}
+        tl._restores = {k: list(v) for k, v in tl._restores.items()}
+        keep = ("_t", "_last", "_tripped_since", "_hash", "_steps", "_actions", "_rewards",
+                "_attacks", "_opp_rng", "opponent")
+        snap = {k: getattr(self, k) for k in keep}
+        snap["_timeline"] = self._timeline
+        self._timeline = tl
+        self._tripped_since = dict(self._tripped_since)
+        self._hash = self._hash.copy()
+        self._steps, self._actions = list(self._steps), list(self._actions)
+        self._rewards, self._attacks = list(self._rewards), list(self._attacks)
+        self._opp_rng = copy.deepcopy(self._opp_rng)
+        self.opponent = copy.deepcopy(self.opponent)
+        snap.update(self._snapshot_extra())
+        return snap
+
+    def _snapshot_extra(self) -> dict:
+        return {}
+
+    def simulate(self, action):
+        """The next (observation, reward, terminated, truncated, info) for ``action``,
+        without changing the environment: a lookahead, as grid2op's ``obs.simulate``.
+        The opponent's next move is drawn from a copy of its generator, so it is
+        the move :meth:`step` would meet.
+        """
+        if self._timeline is None:
+            raise RuntimeError("call reset() before simulate()")
+        if self._t >= self.steps - 1:
+            raise RuntimeError("the episode is over: nothing to simulate")
+        snap = self._snapshot()
+        try:
+            return self.step(action)
+        finally:
+            for k, v in snap.items():
+                setattr(self, k, v)
+
+    # -- what an episode leaves ----------------------------------------------------------------
+    def episode_result(self) -> ScenarioResult:
+        """The episode so far as a scenario result (its events: actions and attacks)."""
+        spec = self._timeline.scenario_spec
+        n = len(self._steps)
+        spec = ScenarioSpec(spec.name, n, spec.step_s, spec.profile,
+                            tuple(e for e in spec.events if e.t < n), spec.description, spec.start_hour)
+        used = {s.radio_key for s in self._steps if s.radio_key is not None}
+        return ScenarioResult("episode", spec, self.link_ids, self.site_ids, list(self._steps),
+                              {k: self.sim._maps[k] for k in used})
+
+    def save_episode(self, path: str | Path) -> Path:
+        """Write the episode as a stage: ``path/twin.usda`` and ``path/scenarios/episode.usda``.
+
+        The episode's actions, rewards and attacks are time-sampled on
+        ``/World/Episode``; ``twin3d view path`` replays it. Returns the root.
+        """
+        from .episode import write_episode
+        return write_episode(self, Path(path))
+
+    def render(self):
+        """An (H, W, 3) uint8 picture of the network at the last step (``rgb_array``)."""
+        if self.render_mode != "rgb_array":
+            return None
+        if self._last is None:
+            raise RuntimeError("call reset() before render()")
+        from .render import NetworkRenderer
+        if self._renderer is None:
+            self._renderer = NetworkRenderer(self.sim)
+        return self._renderer.draw(self._last)
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None

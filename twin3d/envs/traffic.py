@@ -1,0 +1,141 @@
+"""``twin3d/TrafficEngineering-v0``: set the IGP weight of every link.
+
+The agent picks, per link, a rung of a weight ladder (multiples of the
+link's weight under the scene's ``[traffic] metric``: hops count 1 per
+link); traffic follows ECMP over the new shortest paths, with the
+simulator's cascades, queueing and tail drop. The opponent cuts fibres.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from ..scene import EventSpec
+from ..sim.engine import StepResult
+from .base import TwinEnv
+
+__all__ = ["TrafficEngineeringEnv", "WEIGHT_LADDER", "TE_REWARD_WEIGHTS", "MAX_MATRIX_NODES"]
+
+#: Default ladder: multiples of each link's own weight.
+WEIGHT_LADDER = (1, 2, 3, 4, 6, 8, 12, 16)
+#: Default weights of the reward terms.
+TE_REWARD_WEIGHTS = {"served": 1.0, "drop": 1.0, "util": 0.5, "latency": 0.5}
+#: Above this many routing nodes the observation carries per-node in/out totals, not the matrix.
+MAX_MATRIX_NODES = 64
+
+
+def _box(shape, high=np.inf) -> gym.spaces.Box:
+    return gym.spaces.Box(0.0, high, shape=shape, dtype=np.float32)
+
+
+class TrafficEngineeringEnv(TwinEnv):
+    """Traffic engineering by IGP weights, on any scene twin3d reads.
+
+    Action
+        ``MultiDiscrete([len(ladder)] * n_links)``: rung k sets the link's
+        weight to ``ladder[k]`` times its scene weight (both directions).
+    Observation (dict of float32 arrays, units in the keys)
+        ``link_util`` (n_links,) busier direction, load / capacity;
+        ``link_load_bps``, ``link_capacity_bps`` (n_links,); ``link_up``
+        (n_links,) 1 in service; ``link_weight_rung`` (n_links,) the rung in
+        force; ``demand_bps`` (n_nodes, n_nodes) this step's demand matrix,
+        or for more than :data:`MAX_MATRIX_NODES` nodes ``node_out_bps``
+        and ``node_in_bps``; ``latency_ms`` (2,) demand-weighted p50 and
+        p95; ``hour`` (1,) time of day, h.
+    Reward
+        ``w_served * served/offered - w_drop * dropped/offered - w_util *
+        (share of links in service above [sla] util_max) - w_latency *
+        max(0, p95 / [sla] latency_p95_ms - 1)``; every weighted term is in
+        ``info["reward_terms"]``.
+
+    Other parameters are those of :class:`~twin3d.envs.base.TwinEnv`; the
+    default opponent cuts fibres.
+
+    Examples
+    --------
+    >>> import gymnasium as gym, twin3d.envs                       # doctest: +SKIP
+    >>> env = gym.make("twin3d/TrafficEngineering-v0", scene="scenes/topologyzoo/Abilene.toml")
+    >>> obs, info = env.reset(seed=1)
+    >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    """
+
+    default_attacks = ("fiber_cut",)
+
+    def __init__(self, scene, *, weight_ladder=WEIGHT_LADDER, reward_weights=None, **kw) -> None:
+        super().__init__(scene, **kw)
+        ladder = np.asarray(weight_ladder, dtype=float)
+        if ladder.ndim != 1 or len(ladder) < 2 or not np.all(ladder > 0) or ladder[0] != 1:
+            raise ValueError(f"weight_ladder must start at 1 and hold >= 2 multiples > 0, got {weight_ladder}")
+        self.ladder = ladder
+        self.reward_weights = {**TE_REWARD_WEIGHTS, **(reward_weights or {})}
+        n, nl = self.sim.router.n_nodes, len(self.link_ids)
+        self.base_weight = self.sim.link_weight.copy()
+        self.action_space = gym.spaces.MultiDiscrete(np.full(nl, len(ladder)))
+        spaces = {"link_util": _box((nl,)), "link_load_bps": _box((nl,)),
+                  "link_capacity_bps": _box((nl,)), "link_up": _box((nl,), 1.0),
+                  "link_weight_rung": _box((nl,), float(len(ladder) - 1)),
+                  "latency_ms": _box((2,)), "hour": _box((1,), 24.0)}
+        if n <= MAX_MATRIX_NODES:
+            spaces["demand_bps"] = _box((n, n))
+        else:
+            spaces["node_out_bps"], spaces["node_in_bps"] = _box((n,)), _box((n,))
+        self.observation_space = gym.spaces.Dict(spaces)
+
+    def _on_reset(self) -> None:
+        self._rung = np.zeros(len(self.link_ids), dtype=np.int64)
+
+    def _snapshot_extra(self) -> dict:
+        snap = {"_rung": self._rung}
+        self._rung = self._rung.copy()
+        return snap
+
+    def weights_of(self, action) -> np.ndarray:
+        """(n_links,) routing weight each link gets from ``action``, in the metric's unit."""
+        return self.ladder[np.asarray(action, dtype=np.int64)] * self.base_weight
+
+    def _action_events(self, action, t: int) -> list[EventSpec]:
+        a = np.asarray(action, dtype=np.int64)
+        if a.shape != self._rung.shape or np.any((a < 0) | (a >= len(self.ladder))):
+            raise ValueError(f"action must be {len(self._rung)} rungs in [0, {len(self.ladder) - 1}]")
+        w = self.weights_of(a)
+        changed = np.flatnonzero(a != self._rung)
+        self._rung = a.copy()
+        return [EventSpec(t, "set_weight", link=self.link_ids[i], weight=float(w[i])) for i in changed]
+
+    def _observe(self, r: StepResult) -> dict[str, np.ndarray]:
+        n = self.sim.router.n_nodes
+        src, dst, bps = r.demand
+        k = r.kpis
+        lat = np.nan_to_num(np.array([k["latency_p50_ms"], k["latency_p95_ms"]]), nan=0.0)
+        obs = {"link_util": r.link_util, "link_load_bps": r.link_load_bps,
+               "link_capacity_bps": r.link_capacity_bps,
+               "link_up": np.array([s == "up" for s in r.link_state]),
+               "link_weight_rung": self._rung, "latency_ms": lat,
+               "hour": np.array([r.hour % 24.0])}
+        if "demand_bps" in self.observation_space.spaces:
+            m = np.zeros((n, n))
+            np.add.at(m, (src, dst), bps)
+            obs["demand_bps"] = m
+        else:
+            obs["node_out_bps"] = np.bincount(src, bps, minlength=n)
+            obs["node_in_bps"] = np.bincount(dst, bps, minlength=n)
+        return {key: np.asarray(v, dtype=np.float32) for key, v in obs.items()}
+
+    def _reward(self, r: StepResult, action, events) -> tuple[float, dict[str, float]]:
+        return transport_reward(r, self.scene.spec.sla, self.reward_weights)
+
+
+def transport_reward(r: StepResult, sla, weights: dict[str, float]) -> tuple[float, dict[str, float]]:
+    """The TE reward of one step and its weighted terms (see :class:`TrafficEngineeringEnv`)."""
+    k = r.kpis
+    offered = k["offered_bps"]
+    served = k["served_bps"] / offered if offered > 0 else 1.0
+    dropped = k["dropped_bps"] / offered if offered > 0 else 0.0
+    up = np.array([s == "up" for s in r.link_state])
+    over = float(np.mean(r.link_util[up] > sla.util_max)) if up.any() else 0.0
+    p95 = k["latency_p95_ms"]
+    late = max(0.0, p95 / sla.latency_p95_ms - 1.0) if p95 == p95 else 0.0
+    terms = {"served": weights["served"] * served, "drop": -weights["drop"] * dropped,
+             "util": -weights["util"] * over, "latency": -weights["latency"] * late}
+    return float(sum(terms.values())), terms
