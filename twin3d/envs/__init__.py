@@ -19,13 +19,17 @@ from gymnasium.wrappers import FlattenObservation
 from .base import TwinEnv
 from .opponent import ATTACK_KINDS, Opponent, OpponentView
 from .energy import EnergySavingEnv
+from .multi import EnergySavingParallelEnv, energy_saving_parallel_env
+from .recovery import FaultRecoveryEnv
 from .traffic import TrafficEngineeringEnv
 
-__all__ = ["TwinEnv", "TrafficEngineeringEnv", "EnergySavingEnv", "Opponent", "OpponentView", "ATTACK_KINDS",
+__all__ = ["TwinEnv", "TrafficEngineeringEnv", "EnergySavingEnv", "FaultRecoveryEnv", "EnergySavingParallelEnv",
+           "energy_saving_parallel_env", "Opponent", "OpponentView", "ATTACK_KINDS",
            "flatten", "ENV_IDS"]
 
 ENV_IDS = {"twin3d/TrafficEngineering-v0": "twin3d.envs.traffic:TrafficEngineeringEnv",
-           "twin3d/EnergySaving-v0": "twin3d.envs.energy:EnergySavingEnv"}
+           "twin3d/EnergySaving-v0": "twin3d.envs.energy:EnergySavingEnv",
+           "twin3d/FaultRecovery-v0": "twin3d.envs.recovery:FaultRecoveryEnv"}
 
 
 def flatten(env: gym.Env) -> gym.Env:

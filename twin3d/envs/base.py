@@ -199,6 +199,7 @@ class TwinEnv(gym.Env):
         if seed is None and not self._seeded:
             seed = int(self.scene.spec.seed)
         super().reset(seed=seed)
+        self._episode_seed = seed
         self._seeded = True
         self._opp_rng = np.random.default_rng(int(self.np_random.integers(2**63 - 1)))
         if self.opponent is not None and hasattr(self.opponent, "reset"):

@@ -1,0 +1,162 @@
+"""Baseline agents: a seeded random agent and one heuristic per environment.
+
+Each agent has ``act(obs, info) -> action`` and ``reset()``; :func:`run_episode`
+plays one episode and returns its total reward. The heuristics are what an
+operator would script without learning:
+
+* :class:`TEHeuristic`: inverse-capacity weights (OSPF's reference
+  bandwidth rule), then local re-weighting: a link above ``hot``
+  utilization climbs one rung of the ladder, one below ``cool`` steps back
+  down toward its inverse-capacity rung.
+* :class:`ESHeuristic`: sleep cells whose load is below ``sleep_below``
+  (a sleeping cell judged by its site's awake cells) while its site keeps
+  a cell awake; after a step that breached coverage or throughput, wake
+  every cell for a step and sleep only half as readily from then on; with
+  ``lookahead``, keep every cell awake when ``env.simulate`` says the
+  proposal earns less than that.
+* :class:`FRHeuristic`: a one-step lookahead over the useful repairs
+  (restore tripped links, light spares, undo avoids and sheds, avoid the
+  hottest links, shed the largest pairs), each tried with
+  ``env.simulate``; the best reward wins, no-op included.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["RandomAgent", "TEHeuristic", "ESHeuristic", "FRHeuristic", "heuristic_for", "run_episode"]
+
+
+class RandomAgent:
+    """Uniform random actions from the action space, seeded."""
+
+    def __init__(self, action_space, seed: int = 0) -> None:
+        self.space = action_space
+        self.space.seed(int(seed))
+
+    def reset(self) -> None:
+        pass
+
+    def act(self, obs, info):
+        return self.space.sample()
+
+
+class TEHeuristic:
+    """Inverse-capacity weights with local re-weighting of hot links (TrafficEngineering)."""
+
+    def __init__(self, env, hot: float = 0.8, cool: float = 0.4) -> None:
+        env = env.unwrapped
+        self.ladder, self.hot, self.cool = env.ladder, float(hot), float(cool)
+        cap = np.array([env.sim.twin.links[l].capacity_bps for l in env.link_ids], dtype=float)
+        cap = np.where(np.isfinite(cap) & (cap > 0), cap, np.nanmax(np.where(np.isfinite(cap), cap, 0)) or 1.0)
+        want = cap.max() / cap                      # reference bandwidth / capacity, >= 1
+        self.base = np.abs(self.ladder[None, :] - want[:, None]).argmin(axis=1)
+        self.reset()
+
+    def reset(self) -> None:
+        self.rung = self.base.copy()
+
+    def act(self, obs, info):
+        util = np.asarray(obs["link_util"])
+        up = np.asarray(obs["link_up"]) > 0
+        hot = up & (util > self.hot)
+        cool = (util < self.cool) & (self.rung > self.base)
+        self.rung = np.clip(self.rung + hot - cool, 0, len(self.ladder) - 1)
+        return self.rung.copy()
+
+
+class ESHeuristic:
+    """Sleep lightly loaded cells, backing off after an SLA breach (EnergySaving)."""
+
+    def __init__(self, env, sleep_below: float = 0.05, lookahead: bool = True) -> None:
+        env = env.unwrapped
+        self.env = env if lookahead else None
+        self.sleep_below0 = float(sleep_below)
+        self.site_of = np.array([c.site_id for c in env.sim.cells])
+        self.reset()
+
+    def reset(self) -> None:
+        self.sleep_below = self.sleep_below0
+
+    def act(self, obs, info):
+        terms = info.get("reward_terms", {})
+        if terms.get("coverage", 0.0) < 0 or terms.get("throughput", 0.0) < 0:
+            self.sleep_below /= 2.0                 # breached: wake everything for a step
+            return np.zeros(len(self.site_of), dtype=np.int8)
+        load = np.asarray(obs["cell_load"], dtype=float).copy()
+        asleep = np.asarray(obs["cell_asleep"]) > 0
+        for s in np.unique(self.site_of):
+            mine = np.flatnonzero(self.site_of == s)
+            awake = mine[~asleep[mine]]
+            # a sleeping cell's users are on its site's awake cells: judge it by theirs
+            load[mine[asleep[mine]]] = load[awake].mean() if len(awake) else np.inf
+        sleep = load < self.sleep_below
+        for s in np.unique(self.site_of):           # every site keeps its busiest cell awake
+            mine = np.flatnonzero(self.site_of == s)
+            if sleep[mine].all():
+                sleep[mine[np.argmax(load[mine])]] = False
+        proposal = sleep.astype(np.int8)
+        if self.env is not None and proposal.any():   # lookahead: sleep only if it pays
+            awake = np.zeros_like(proposal)
+            if self.env.simulate(awake)[1] > self.env.simulate(proposal)[1]:
+                return awake
+        return proposal
+
+
+class FRHeuristic:
+    """Greedy one-step lookahead over the useful repairs (FaultRecovery)."""
+
+    def __init__(self, env, n_hot: int = 2, n_shed: int = 2) -> None:
+        self.env, self.n_hot, self.n_shed = env.unwrapped, int(n_hot), int(n_shed)
+
+    def reset(self) -> None:
+        pass
+
+    def candidates(self, obs, info) -> list[int]:
+        env, mask = self.env, info["action_mask"]
+        menu = env.menu
+        keep = [0]
+        hot = [env.link_ids[i] for i in np.argsort(-np.asarray(obs["link_util"]), kind="stable")[:self.n_hot]]
+        shed = [f"{s}->{d}" for s, d in env.pairs[:self.n_shed]]
+        for a, (verb, el) in enumerate(menu):
+            if not mask[a] or a == 0:
+                continue
+            if verb in ("restore", "spare", "unavoid", "unshed", "wake") or \
+                    (verb == "avoid" and el in hot) or (verb == "shed" and el in shed):
+                keep.append(a)
+        return keep
+
+    def act(self, obs, info):
+        best, best_r = 0, -np.inf
+        for a in self.candidates(obs, info):
+            r = self.env.simulate(a)[1]
+            if r > best_r + 1e-12:
+                best, best_r = a, r
+        return best
+
+
+def heuristic_for(env):
+    """The heuristic agent of an environment (by its class)."""
+    from .energy import EnergySavingEnv
+    from .recovery import FaultRecoveryEnv
+    from .traffic import TrafficEngineeringEnv
+    u = env.unwrapped
+    if isinstance(u, TrafficEngineeringEnv):
+        return TEHeuristic(env)
+    if isinstance(u, EnergySavingEnv):
+        return ESHeuristic(env)
+    if isinstance(u, FaultRecoveryEnv):
+        return FRHeuristic(env)
+    raise TypeError(f"no heuristic for {type(u).__name__}")
+
+
+def run_episode(env, agent, seed: int | None = None) -> float:
+    """Play one episode; its total reward."""
+    obs, info = env.reset(seed=seed)
+    agent.reset()
+    total, done = 0.0, False
+    while not done:
+        obs, r, terminated, truncated, info = env.step(agent.act(obs, info))
+        total += r
+        done = terminated or truncated
+    return total
