@@ -54,6 +54,8 @@ class TwinEnv(gym.Env):
         Length of a step, seconds (default 900: a day is 96 steps).
     start_hour : float
         Hour of day of step 0.
+    profile : {"diurnal", "flat"}
+        Demand over the day (flat: the busy hour all day).
     opponent : "default", None, dict or callable
         The attacker (:func:`twin3d.envs.opponent.make_opponent`).
     demand_factor : float
@@ -74,7 +76,7 @@ class TwinEnv(gym.Env):
     default_auto_restore: int | None = 4
 
     def __init__(self, scene, *, steps: int = 96, step_s: float = 900.0, start_hour: float = 0.0,
-                 opponent: Any = "default", demand_factor: float = 1.0,
+                 profile: str = "diurnal", opponent: Any = "default", demand_factor: float = 1.0,
                  auto_restore_steps: int | None | str = "default", min_served_fraction: float = 0.5,
                  render_mode: str | None = None, simulator: Simulator | None = None) -> None:
         self.scene = load_env_scene(scene)
@@ -84,7 +86,9 @@ class TwinEnv(gym.Env):
             raise ValueError(f"steps must be >= 2, got {steps}")
         if not demand_factor > 0:
             raise ValueError(f"demand_factor must be > 0, got {demand_factor}")
-        self.render_mode = render_mode
+        if profile not in ("diurnal", "flat"):
+            raise ValueError(f"profile must be 'diurnal' or 'flat', got {profile!r}")
+        self.render_mode, self.profile = render_mode, profile
         self.steps, self.step_s, self.start_hour = int(steps), float(step_s), float(start_hour)
         self.sim = simulator if simulator is not None else Simulator(self.scene)
         if demand_factor != 1.0:
@@ -204,7 +208,7 @@ class TwinEnv(gym.Env):
         self._opp_rng = np.random.default_rng(int(self.np_random.integers(2**63 - 1)))
         if self.opponent is not None and hasattr(self.opponent, "reset"):
             self.opponent.reset()
-        spec = ScenarioSpec("episode", self.steps, self.step_s, "diurnal", (),
+        spec = ScenarioSpec("episode", self.steps, self.step_s, self.profile, (),
                             f"{type(self).__name__} episode", self.start_hour)
         self._timeline = LiveTimeline(spec, self.link_ids, self.site_ids,
                                       {s.id: s.state for s in self.sim.twin.sites.values()},

@@ -103,7 +103,7 @@ class EnergySavingEnv(TwinEnv):
         if not r.cell_sleep:
             return r.kpis["energy_w"]
         if key not in self._awake_cache:
-            self._awake_cache[key] = self.sim.awake_energy_w(state, r.hour, "diurnal")
+            self._awake_cache[key] = self.sim.awake_energy_w(state, r.hour, self.profile)
         return self._awake_cache[key]
 
     def _reward(self, r: StepResult, action, events) -> tuple[float, dict[str, float]]:
