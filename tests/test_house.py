@@ -92,6 +92,11 @@ def test_no_import_cycles(module_level_only):
     ("twin3d.sim", ("twin3d.usd", "twin3d.viz", "twin3d.app", "twin3d.cli")),
     ("twin3d.usd", ("twin3d.viz", "twin3d.app", "twin3d.cli")),
     ("twin3d.viz", ("twin3d.app", "twin3d.cli")),
+    # the AI sandbox sits beside usd, on top of sim: it never draws through viz or the app
+    ("twin3d.envs", ("twin3d.viz", "twin3d.app", "twin3d.cli")),
+    ("twin3d.sim", ("twin3d.envs",)),
+    ("twin3d.usd", ("twin3d.envs",)),
+    ("twin3d.physics", ("twin3d.envs",)),
 ])
 def test_imports_point_down_the_pipeline(lower, upper):
     """DESIGN.md section 1: app -> viz -> usd -> sim -> physics -> model -> geo, at any depth."""
