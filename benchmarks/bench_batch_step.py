@@ -119,7 +119,8 @@ def main() -> None:
         print(f"{o['scene']}: {o['nodes']} nodes, {o['links']} links, {o['demands']} demands")
         print(f"  single env (B=1 batch): {o['batch_B1_steps_s']:10,.0f} steps/s")
         print(f"  batch B={o['B']}:            {o['batch_B_env_steps_s']:10,.0f} env-steps/s")
-        print(f"  route_step loop B={o['B']}:  {o['route_step_loop_env_steps_s']:10,.0f} env-steps/s")
+        print(f"  route_step loop B={o['B']}:  {o['route_step_loop_env_steps_s']:10,.0f} "
+              "env-steps/s")
         print(f"  ratio batch / loop:      {o['speedup_B']:10.1f}x   "
               f"(cascade waves in the last step: {o['waves_last_step']}; exact vs route_step)")
 

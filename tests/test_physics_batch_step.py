@@ -68,7 +68,15 @@ def random_inputs(r: Router, src, dst, nb: int, seed: int, all_ones: float = 0.2
 
 def assert_batch_equals_steps(r: Router, src, dst, mode, bps, link_up, node_up, cap, weight,
                               trip=TRIP) -> None:
-    res = BatchRouter(r, src, dst, mode).step(bps, link_up, node_up, cap, weight, trip)
+    """Both ways of BatchRouter (DAGs replayed or the router's kernels) equal route_step."""
+    for reuse in (True, False):
+        res = BatchRouter(r, src, dst, mode, reuse_dags=reuse).step(bps, link_up, node_up, cap,
+                                                                    weight, trip)
+        assert_equals_steps(res, r, src, dst, mode, bps, link_up, node_up, cap, weight, trip)
+
+
+def assert_equals_steps(res, r: Router, src, dst, mode, bps, link_up, node_up, cap, weight,
+                        trip) -> None:
     nl = len(r.links)
     for b in range(len(bps)):
         w = None if weight is None else weight[b]

@@ -40,7 +40,8 @@ import warnings
 import numpy as np
 from numba import njit
 
-from . import routing
+from . import batch_dags, routing
+from .batch_dags import replay, replay_hops
 from .queueing import MEAN_PACKET_BITS
 from .routing import PASS_FRACTION_TOL, ConvergenceWarning, _group, _walk, _walk_hops
 from .transport import Router
@@ -115,6 +116,10 @@ class BatchRouter:
     mode : {"ecmp", "spf"}
     max_queue_delay_s : float
         Cap on each edge's queueing delay, s.
+    reuse_dags : bool
+        Record each graph's shortest-path DAGs once and replay them for the
+        latency, tail-drop and survival passes (:mod:`twin3d.physics.batch_dags`,
+        same results); False calls the router's kernels for every pass.
 
     Examples
     --------
@@ -128,7 +133,7 @@ class BatchRouter:
     """
 
     def __init__(self, router: Router, src, dst, mode: str = "ecmp",
-                 max_queue_delay_s: float = MAX_QUEUE_DELAY_S) -> None:
+                 max_queue_delay_s: float = MAX_QUEUE_DELAY_S, reuse_dags: bool = True) -> None:
         if mode not in ("ecmp", "spf"):
             raise ValueError(f"mode must be 'ecmp' or 'spf', got {mode!r}")
         self.router, self.mode = router, mode
@@ -140,6 +145,7 @@ class BatchRouter:
         if np.any((self.src < 0) | (self.src >= n) | (self.dst < 0) | (self.dst >= n)):
             raise ValueError("demand node index out of range")
         self.max_queue_delay_s = float(max_queue_delay_s)
+        self.reuse_dags = bool(reuse_dags)
         self.n_links = len(router.links)
         self._u = np.ascontiguousarray(router.u, dtype=np.int64)
         self._v = np.ascontiguousarray(router.v, dtype=np.int64)
@@ -204,7 +210,7 @@ class BatchRouter:
         out = _alloc(nb, self.n_links, nd)
         status = _step_batch(r.n_nodes, self._u, self._v, self._link, self._prop, self.src,
                              self.dst, bps, link_up, node_up, cap, w_edge, unweighted, use_hops,
-                             spf, float(trip_utilization), self.max_queue_delay_s,
+                             spf, self.reuse_dags, float(trip_utilization), self.max_queue_delay_s,
                              MEAN_PACKET_BITS, MAX_DROP_ROUNDS, PASS_FRACTION_TOL, *out)
         if status.any():
             raise RuntimeError("routing did not converge: the shortest-path graph has a cycle "
@@ -236,10 +242,18 @@ def _alloc(nb: int, nl: int, nd: int) -> tuple:
 # by zero to inf, as numpy does in the router, instead of raising.
 
 @njit(cache=True)
-def _pass(kind, use_hops, n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, in_edge,
-          unweighted, spf, dests, dem_ptr, dem_src, bps, edge_val, edge_out,
-          dem_out):  # pragma: no cover - compiled
-    """One pass of ``_Dags.walk``: the kernel the router picks for this graph."""
+def _pass(kind, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, bps, edge_val,
+          edge_out, dem_out):  # pragma: no cover - compiled
+    """One pass of ``_Dags.walk`` with the kernel the router picks for this graph
+    (``g``: the usable edges), or its replay on the DAGs recorded in ``dg``."""
+    out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, in_edge = g
+    cnt, order, pos, ptr, split, bad, dag_e, dag_h, dag_t, deg = dg
+    if reuse and use_hops:
+        return replay_hops(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out,
+                           cnt, order, pos, ptr, dag_e, dag_h, dag_t, deg)
+    if reuse:
+        return replay(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out, cnt,
+                      order, pos, ptr, split, bad, dag_e, dag_h)
     if use_hops:
         return _walk_hops(kind, n, in_ptr, in_tail, in_edge, dests, dem_ptr, dem_src, bps,
                           edge_val, edge_out, dem_out)
@@ -282,8 +296,8 @@ def _usable(n, u, v, link, w, link_up, node_up, out_ptr, out_head, out_w, out_ed
 
 @njit(cache=True, error_model="numpy")
 def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, w, unweighted, use_hops,
-              spf, trip, max_delay, packet_bits, max_iter, tol, up, util, link_load, delivered,
-              routable_out, lat, tripped):  # pragma: no cover - compiled
+              spf, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util, link_load,
+              delivered, routable_out, lat, tripped):  # pragma: no cover - compiled
     """``route_step`` of one copy into the output rows; returns (status, converged,
     waves, rounds), status 1 when a shortest-path graph has a cycle."""
     ne, nl = len(u), len(link_up)
@@ -314,18 +328,25 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, w, unwe
     load = np.zeros(ne)
     reached = np.zeros(nc)
     none = np.zeros(0)
+    dg = batch_dags.alloc(len(dests), n, ne)
     for i in range(nl):
         up[i] = link_up[i]
     waves = 0
     while True:    # the cascade (route_with_cascade)
         m = _usable(n, u, v, link, w, up, node_up, out_ptr, out_head, out_w, out_edge, in_ptr,
                     in_tail, in_w, in_edge, fill)
-        oh, ow, oe = out_head[:m], out_w[:m], out_edge[:m]
-        it, iw, ie = in_tail[:m], in_w[:m], in_edge[:m]
+        g = (out_ptr, out_head[:m], out_w[:m], out_edge[:m], in_ptr, in_tail[:m], in_w[:m],
+             in_edge[:m])
+        if reuse and use_hops:      # record the DAGs the later passes replay
+            batch_dags.record_hops(n, in_ptr, g[5], g[7], dests, dg[0], dg[1], dg[2], dg[3],
+                                   dg[6], dg[7], dg[8], dg[9])
+        elif reuse:
+            batch_dags.record(n, out_ptr, g[1], g[2], g[3], in_ptr, g[5], g[6], unweighted, spf,
+                              dests, dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7])
         load[:] = 0.0
         reached[:] = 0.0
-        if _pass(0, use_hops, n, out_ptr, oh, ow, oe, in_ptr, it, iw, ie, unweighted, spf, dests,
-                 dem_ptr, dem_src, dem_bps, none, load, reached):
+        if _pass(0, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, dem_bps,
+                 none, load, reached):
             return 1, False, waves, 0
         util[:] = 0.0               # link_utilization: np.maximum.at in edge order
         for e in range(ne):
@@ -357,8 +378,8 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, w, unwe
     for i in range(len(src)):       # expected_latency
         lat[i] = 0.0 if routable[i] else np.nan
     t = np.full(nc, np.nan)
-    if _pass(1, use_hops, n, out_ptr, oh, ow, oe, in_ptr, it, iw, ie, unweighted, spf, dests,
-             dem_ptr, dem_src, none, delay, none, t):
+    if _pass(1, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, none, delay,
+             none, t):
         return 1, False, waves, 0
     for j in range(nc):
         lat[dem_idx[j]] = t[j]
@@ -370,8 +391,8 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, w, unwe
     while rounds < max_iter:
         rounds += 1
         offered[:] = 0.0
-        _pass(2, use_hops, n, out_ptr, oh, ow, oe, in_ptr, it, iw, ie, unweighted, spf, dests,
-              dem_ptr, dem_src, dem_bps, pf, offered, none)
+        _pass(2, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, dem_bps, pf,
+              offered, none)
         change = 0.0                # np.max(|new - pf|, initial=0): nan propagates
         for e in range(ne):
             new[e] = edge_cap[e] / offered[e] if offered[e] > edge_cap[e] else 1.0
@@ -387,8 +408,8 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, w, unwe
             converged = True
             break
     s = np.ones(nc)
-    _pass(3, use_hops, n, out_ptr, oh, ow, oe, in_ptr, it, iw, ie, unweighted, spf, dests,
-          dem_ptr, dem_src, none, pf, none, s)
+    _pass(3, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, none, pf, none,
+          s)
     surv = np.ones(len(src))
     for j in range(nc):
         surv[dem_idx[j]] = s[j]
@@ -400,16 +421,16 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, w, unwe
 
 @njit(cache=True)
 def _step_batch(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, w, unweighted,
-                use_hops, spf, trip, max_delay, packet_bits, max_iter, tol, up, util, link_load,
-                delivered, routable, lat, converged, waves, tripped,
+                use_hops, spf, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util,
+                link_load, delivered, routable, lat, converged, waves, tripped,
                 rounds):  # pragma: no cover - compiled
     """:func:`_step_one` for every copy b (row b of each array); returns (B,) status."""
     status = np.zeros(bps.shape[0], np.int64)
     for b in range(bps.shape[0]):
         st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
-                                   cap[b], w[b], unweighted[b], use_hops[b], spf, trip, max_delay,
-                                   packet_bits, max_iter, tol, up[b], util[b], link_load[b],
-                                   delivered[b], routable[b], lat[b], tripped[b])
+                                   cap[b], w[b], unweighted[b], use_hops[b], spf, reuse, trip,
+                                   max_delay, packet_bits, max_iter, tol, up[b], util[b],
+                                   link_load[b], delivered[b], routable[b], lat[b], tripped[b])
         status[b] = st
         converged[b] = cv
         waves[b] = wv
