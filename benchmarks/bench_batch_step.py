@@ -9,7 +9,8 @@ the weight of ``--changes`` random links to a random rung of the integer
 ladder 1..8 (what an agent setting IGP weights does); the weight changes are
 drawn before the clock starts. Timed:
 
-* ``BatchRouter.step`` with B = 1 (a single environment) and B = ``--batch``;
+* ``BatchRouter.step`` with B = 1 (a single environment) and B = ``--batch``,
+  in one thread and on numba's threads (``parallel=True``, all cores);
 * a Python loop of ``route_step`` over the same B copies (what stepping B
   single environments, e.g. ``SyncVectorEnv``, costs in the backhaul).
 
@@ -28,6 +29,7 @@ import sys
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +92,10 @@ def bench(name: str, nb: int, steps: int, changes: int, seed: int) -> dict:
 
     dtb = timed(batch, steps)
     out["batch_B_env_steps_s"] = nb * steps / dtb
+    brp = BatchRouter(r, src, dst, traffic.routing, parallel=True)
+    brp.step(bps_b, link_up, node_up, cap, plan[0], trip)                     # compile / load
+    dtp = timed(lambda t: brp.step(bps_b, link_up, node_up, cap, plan[t], trip), steps)
+    out["batch_B_threads_env_steps_s"] = nb * steps / dtp
     loop_steps = max(3, steps // 10)
     dtl = timed(lambda t: [route_step(r, (src, dst, bps_b[b]), link_up[b], node_up[b], cap[b], trip,
                                       traffic.routing, weight=plan[t, b]) for b in range(nb)],
@@ -119,6 +125,8 @@ def main() -> None:
         print(f"{o['scene']}: {o['nodes']} nodes, {o['links']} links, {o['demands']} demands")
         print(f"  single env (B=1 batch): {o['batch_B1_steps_s']:10,.0f} steps/s")
         print(f"  batch B={o['B']}:            {o['batch_B_env_steps_s']:10,.0f} env-steps/s")
+        print(f"  batch B={o['B']}, {numba.get_num_threads()} threads: "
+              f"{o['batch_B_threads_env_steps_s']:8,.0f} env-steps/s")
         print(f"  route_step loop B={o['B']}:  {o['route_step_loop_env_steps_s']:10,.0f} "
               "env-steps/s")
         print(f"  ratio batch / loop:      {o['speedup_B']:10.1f}x   "

@@ -178,7 +178,7 @@ def test_damped_tail_drop_rounds():
     assert_batch_equals_steps(r, src, dst, "ecmp", bps, ones, ones, cap, None, trip=100.0)
 
 
-def test_one_copy_equals_the_first_of_64(zoo_routers):
+def test_one_copy_equals_the_first_of_64_and_threads_change_nothing(zoo_routers):
     r = zoo_routers["Geant2012"]
     src, dst = all_pairs(r)
     inputs = random_inputs(r, src, dst, 64, seed=3)
@@ -187,6 +187,9 @@ def test_one_copy_equals_the_first_of_64(zoo_routers):
     one = br.step(*(a[:1] for a in inputs), TRIP)
     for got, want in zip(one, big):
         assert np.array_equal(got, want[:1], equal_nan=True)
+    threaded = BatchRouter(r, src, dst, parallel=True).step(*inputs, TRIP)
+    for got, want in zip(threaded, big):
+        assert np.array_equal(got, want, equal_nan=True)
 
 
 def ring():

@@ -38,7 +38,7 @@ from typing import NamedTuple
 import warnings
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from . import batch_dags, routing
 from .batch_dags import replay, replay_hops
@@ -120,6 +120,9 @@ class BatchRouter:
         Record each graph's shortest-path DAGs once and replay them for the
         latency, tail-drop and survival passes (:mod:`twin3d.physics.batch_dags`,
         same results); False calls the router's kernels for every pass.
+    parallel : bool
+        Step the copies on numba's threads (``numba.set_num_threads``); the
+        result is the same, each copy being computed alone.
 
     Examples
     --------
@@ -133,7 +136,8 @@ class BatchRouter:
     """
 
     def __init__(self, router: Router, src, dst, mode: str = "ecmp",
-                 max_queue_delay_s: float = MAX_QUEUE_DELAY_S, reuse_dags: bool = True) -> None:
+                 max_queue_delay_s: float = MAX_QUEUE_DELAY_S, reuse_dags: bool = True,
+                 parallel: bool = False) -> None:
         if mode not in ("ecmp", "spf"):
             raise ValueError(f"mode must be 'ecmp' or 'spf', got {mode!r}")
         self.router, self.mode = router, mode
@@ -146,6 +150,7 @@ class BatchRouter:
             raise ValueError("demand node index out of range")
         self.max_queue_delay_s = float(max_queue_delay_s)
         self.reuse_dags = bool(reuse_dags)
+        self.parallel = bool(parallel)
         self.n_links = len(router.links)
         self._u = np.ascontiguousarray(router.u, dtype=np.int64)
         self._v = np.ascontiguousarray(router.v, dtype=np.int64)
@@ -208,10 +213,11 @@ class BatchRouter:
         # the router walks ECMP by hops with _walk_hops unless a test turned it off
         use_hops = unweighted & (not spf) & bool(routing._HOPS_KERNEL)
         out = _alloc(nb, self.n_links, nd)
-        status = _step_batch(r.n_nodes, self._u, self._v, self._link, self._prop, self.src,
-                             self.dst, bps, link_up, node_up, cap, w_edge, unweighted, use_hops,
-                             spf, self.reuse_dags, float(trip_utilization), self.max_queue_delay_s,
-                             MEAN_PACKET_BITS, MAX_DROP_ROUNDS, PASS_FRACTION_TOL, *out)
+        kernel = _step_batch_parallel if self.parallel else _step_batch
+        status = kernel(r.n_nodes, self._u, self._v, self._link, self._prop, self.src,
+                        self.dst, bps, link_up, node_up, cap, w_edge, unweighted, use_hops,
+                        spf, self.reuse_dags, float(trip_utilization), self.max_queue_delay_s,
+                        MEAN_PACKET_BITS, MAX_DROP_ROUNDS, PASS_FRACTION_TOL, *out)
         if status.any():
             raise RuntimeError("routing did not converge: the shortest-path graph has a cycle "
                                f"(copies {np.flatnonzero(status).tolist()})")
@@ -427,6 +433,25 @@ def _step_batch(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, w, un
     """:func:`_step_one` for every copy b (row b of each array); returns (B,) status."""
     status = np.zeros(bps.shape[0], np.int64)
     for b in range(bps.shape[0]):
+        st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
+                                   cap[b], w[b], unweighted[b], use_hops[b], spf, reuse, trip,
+                                   max_delay, packet_bits, max_iter, tol, up[b], util[b],
+                                   link_load[b], delivered[b], routable[b], lat[b], tripped[b])
+        status[b] = st
+        converged[b] = cv
+        waves[b] = wv
+        rounds[b] = rd
+    return status
+
+
+@njit(cache=True, parallel=True)
+def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, w, unweighted,
+                use_hops, spf, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util,
+                link_load, delivered, routable, lat, converged, waves, tripped,
+                rounds):  # pragma: no cover - compiled
+    """:func:`_step_batch` with the copies spread over threads (each writes its own rows)."""
+    status = np.zeros(bps.shape[0], np.int64)
+    for b in prange(bps.shape[0]):
         st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
                                    cap[b], w[b], unweighted[b], use_hops[b], spf, reuse, trip,
                                    max_delay, packet_bits, max_iter, tol, up[b], util[b],
