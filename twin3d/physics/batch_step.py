@@ -8,7 +8,7 @@ environment steps many copies of the same network, each with its own link
 and node states, capacities, IGP weights and demand volumes; paying that
 Python cost per copy caps it at a few thousand steps a second.
 :class:`BatchRouter` runs the whole step of every copy inside one compiled
-function (:func:`_step_batch`) that calls the same kernels as the router
+function (:mod:`twin3d.physics.batch_kernels`) that calls the same kernels as the router
 (:func:`~twin3d.physics.routing._group`, :func:`~twin3d.physics.routing._walk`,
 :func:`~twin3d.physics.routing._walk_hops`) in the same order, with the
 same floating-point operations in the same order around them, so copy b's
@@ -38,12 +38,11 @@ from typing import NamedTuple
 import warnings
 
 import numpy as np
-from numba import njit, prange
 
-from . import batch_dags, routing
-from .batch_dags import replay, replay_hops
+from . import routing
+from .batch_kernels import _step_batch, _step_batch_parallel
 from .queueing import MEAN_PACKET_BITS
-from .routing import PASS_FRACTION_TOL, ConvergenceWarning, _group, _walk, _walk_hops
+from .routing import PASS_FRACTION_TOL, ConvergenceWarning
 from .transport import Router
 
 __all__ = ["BatchRouter", "BatchStepResult", "MAX_QUEUE_DELAY_S"]
@@ -156,6 +155,8 @@ class BatchRouter:
         self._v = np.ascontiguousarray(router.v, dtype=np.int64)
         self._link = np.ascontiguousarray(router.link, dtype=np.int64)
         self._prop = np.ascontiguousarray(router.prop_delay_s, dtype=float)
+        self._link_weight = np.zeros(self.n_links)        # the metric's, per link
+        self._link_weight[self._link] = router.weight
 
     def step(self, bps, link_up, node_up, capacity_bps, weight, trip_utilization: float,
              ) -> BatchStepResult:
@@ -195,30 +196,23 @@ class BatchRouter:
         link_up = _rows(link_up, bool, (nb, self.n_links), "link_up")
         node_up = _rows(node_up, bool, (nb, r.n_nodes), "node_up")
         cap = _rows(capacity_bps, float, (nb, self.n_links), "capacity_bps")
-        if not np.all(np.isfinite(bps) & (bps >= 0)):
-            raise ValueError("bps must be finite and >= 0")
-        if np.any(np.isnan(cap) | (cap < 0)):
-            raise ValueError("capacity_bps must be >= 0")
-        hops = r.metric == "hops"
         if weight is None:
-            w_edge = np.ascontiguousarray(np.broadcast_to(r.weight, (nb, r.n_edges)), dtype=float)
-            unweighted = np.full(nb, hops)
+            lw = np.broadcast_to(self._link_weight, (nb, self.n_links)).copy()
         else:
             lw = _rows(weight, float, (nb, self.n_links), "weight")
-            if not np.all(np.isfinite(lw) & (lw > 0)):
-                raise ValueError("weight must be finite and > 0 for every link")
-            w_edge = np.ascontiguousarray(lw[:, self._link])
-            unweighted = hops & np.all(w_edge == 1.0, axis=1)
-        spf = self.mode == "spf"
-        # the router walks ECMP by hops with _walk_hops unless a test turned it off
-        use_hops = unweighted & (not spf) & bool(routing._HOPS_KERNEL)
         out = _alloc(nb, self.n_links, nd)
         kernel = _step_batch_parallel if self.parallel else _step_batch
-        status = kernel(r.n_nodes, self._u, self._v, self._link, self._prop, self.src,
-                        self.dst, bps, link_up, node_up, cap, w_edge, unweighted, use_hops,
-                        spf, self.reuse_dags, float(trip_utilization), self.max_queue_delay_s,
-                        MEAN_PACKET_BITS, MAX_DROP_ROUNDS, PASS_FRACTION_TOL, *out)
+        # the values are checked in compiled code; the router walks ECMP by hops
+        # with _walk_hops unless a test turned it off
+        status = kernel(r.n_nodes, self._u, self._v, self._link, self._prop, self.src, self.dst,
+                        bps, link_up, node_up, cap, lw, r.metric == "hops", self.mode == "spf",
+                        bool(routing._HOPS_KERNEL), self.reuse_dags, float(trip_utilization),
+                        self.max_queue_delay_s, MEAN_PACKET_BITS, MAX_DROP_ROUNDS,
+                        PASS_FRACTION_TOL, *out)
         if status.any():
+            code = int(status.max())
+            if code > 1:
+                raise ValueError(_INVALID[code])
             raise RuntimeError("routing did not converge: the shortest-path graph has a cycle "
                                f"(copies {np.flatnonzero(status).tolist()})")
         res = BatchStepResult(out[0], out[1], out[2], bps.copy(), *out[3:])
@@ -227,6 +221,10 @@ class BatchRouter:
             warnings.warn(f"tail-drop fixed point not converged after {MAX_DROP_ROUNDS} rounds "
                           f"in copies {bad.tolist()}", ConvergenceWarning, stacklevel=2)
         return res
+
+
+_INVALID = {2: "bps must be finite and >= 0", 3: "capacity_bps must be >= 0",
+            4: "weight must be finite and > 0 for every link"}
 
 
 def _rows(a, dtype, shape: tuple, name: str) -> np.ndarray:
@@ -242,222 +240,3 @@ def _alloc(nb: int, nl: int, nd: int) -> tuple:
             np.zeros((nb, nd)), np.zeros((nb, nd), bool), np.zeros((nb, nd)),
             np.zeros(nb, bool), np.zeros(nb, np.int64), np.zeros((nb, nl), bool),
             np.zeros(nb, np.int64))
-
-
-# Compiled part. error_model="numpy": a load on a link of capacity 0 divides
-# by zero to inf, as numpy does in the router, instead of raising.
-
-@njit(cache=True)
-def _pass(kind, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, bps, edge_val,
-          edge_out, dem_out):  # pragma: no cover - compiled
-    """One pass of ``_Dags.walk`` with the kernel the router picks for this graph
-    (``g``: the usable edges), or its replay on the DAGs recorded in ``dg``."""
-    out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, in_edge = g
-    cnt, order, pos, ptr, split, bad, dag_e, dag_h, dag_t, deg = dg
-    if reuse and use_hops:
-        return replay_hops(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out,
-                           cnt, order, pos, ptr, dag_e, dag_h, dag_t, deg)
-    if reuse:
-        return replay(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out, cnt,
-                      order, pos, ptr, split, bad, dag_e, dag_h)
-    if use_hops:
-        return _walk_hops(kind, n, in_ptr, in_tail, in_edge, dests, dem_ptr, dem_src, bps,
-                          edge_val, edge_out, dem_out)
-    return _walk(kind, n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, unweighted,
-                 spf, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out)
-
-
-@njit(cache=True)
-def _usable(n, u, v, link, w, link_up, node_up, out_ptr, out_head, out_w, out_edge, in_ptr,
-            in_tail, in_w, in_edge, fill):  # pragma: no cover - compiled
-    """The usable edges as ``route_arrays`` lays them out; returns their count.
-
-    Out-edges in edge order (sorted by tail); in-edges by head, stable (a
-    counting sort equals ``argsort(kind="stable")``).
-    """
-    m = 0
-    out_ptr[:] = 0
-    in_ptr[:] = 0
-    for e in range(len(u)):
-        if link_up[link[e]] and node_up[u[e]] and node_up[v[e]]:
-            out_head[m] = v[e]
-            out_w[m] = w[e]
-            out_edge[m] = e
-            out_ptr[u[e] + 1] += 1
-            in_ptr[v[e] + 1] += 1
-            m += 1
-    for i in range(n):
-        out_ptr[i + 1] += out_ptr[i]
-        in_ptr[i + 1] += in_ptr[i]
-        fill[i] = in_ptr[i]
-    for k in range(m):
-        e = out_edge[k]
-        f = fill[v[e]]
-        in_tail[f] = u[e]
-        in_w[f] = out_w[k]
-        in_edge[f] = e
-        fill[v[e]] = f + 1
-    return m
-
-
-@njit(cache=True, error_model="numpy")
-def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, w, unweighted, use_hops,
-              spf, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util, link_load,
-              delivered, routable_out, lat, tripped):  # pragma: no cover - compiled
-    """``route_step`` of one copy into the output rows; returns (status, converged,
-    waves, rounds), status 1 when a shortest-path graph has a cycle."""
-    ne, nl = len(u), len(link_up)
-    _, routable, dem_ptr, dem_idx, dem_src, dem_bps = _group(src, dst, bps, node_up, n)
-    nc = len(dem_idx)
-    k = 0
-    for t in range(n):
-        if dem_ptr[t + 1] > dem_ptr[t]:
-            k += 1
-    dests = np.empty(k, np.int64)
-    k = 0
-    for t in range(n):
-        if dem_ptr[t + 1] > dem_ptr[t]:
-            dests[k] = t
-            k += 1
-    edge_cap = np.empty(ne)
-    for e in range(ne):
-        edge_cap[e] = cap[link[e]]
-    out_ptr = np.zeros(n + 1, np.int64)
-    in_ptr = np.zeros(n + 1, np.int64)
-    fill = np.empty(n, np.int64)
-    out_head = np.empty(ne, np.int64)
-    out_edge = np.empty(ne, np.int64)
-    in_tail = np.empty(ne, np.int64)
-    in_edge = np.empty(ne, np.int64)
-    out_w = np.empty(ne)
-    in_w = np.empty(ne)
-    load = np.zeros(ne)
-    reached = np.zeros(nc)
-    none = np.zeros(0)
-    dg = batch_dags.alloc(len(dests), n, ne)
-    for i in range(nl):
-        up[i] = link_up[i]
-    waves = 0
-    while True:    # the cascade (route_with_cascade)
-        m = _usable(n, u, v, link, w, up, node_up, out_ptr, out_head, out_w, out_edge, in_ptr,
-                    in_tail, in_w, in_edge, fill)
-        g = (out_ptr, out_head[:m], out_w[:m], out_edge[:m], in_ptr, in_tail[:m], in_w[:m],
-             in_edge[:m])
-        if reuse and use_hops:      # record the DAGs the later passes replay
-            batch_dags.record_hops(n, in_ptr, g[5], g[7], dests, dg[0], dg[1], dg[2], dg[3],
-                                   dg[6], dg[7], dg[8], dg[9])
-        elif reuse:
-            batch_dags.record(n, out_ptr, g[1], g[2], g[3], in_ptr, g[5], g[6], unweighted, spf,
-                              dests, dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7])
-        load[:] = 0.0
-        reached[:] = 0.0
-        if _pass(0, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, dem_bps,
-                 none, load, reached):
-            return 1, False, waves, 0
-        util[:] = 0.0               # link_utilization: np.maximum.at in edge order
-        for e in range(ne):
-            x = load[e] / edge_cap[e] if load[e] > 0 else 0.0
-            cur = util[link[e]]
-            if x > cur or (x != x and cur == cur):
-                util[link[e]] = x
-        hit = False
-        for i in range(nl):
-            if up[i] and util[i] > trip:
-                up[i] = False
-                tripped[i] = True
-                hit = True
-        if not hit:
-            break
-        waves += 1
-    # the final route has the last wave's inputs, hence its loads and routable set
-    for j in range(nc):
-        routable[dem_idx[j]] = reached[j] > 0
-    link_load[:] = 0.0
-    for e in range(ne):
-        if load[e] > link_load[link[e]]:
-            link_load[link[e]] = load[e]
-    delay = np.empty(ne)            # prop + min(link_delay_s(load, cap), max_delay)
-    for e in range(ne):
-        spare = edge_cap[e] - load[e]
-        q = packet_bits / spare if spare > 0 else np.inf
-        delay[e] = prop[e] + (q if q < max_delay else max_delay)
-    for i in range(len(src)):       # expected_latency
-        lat[i] = 0.0 if routable[i] else np.nan
-    t = np.full(nc, np.nan)
-    if _pass(1, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, none, delay,
-             none, t):
-        return 1, False, waves, 0
-    for j in range(nc):
-        lat[dem_idx[j]] = t[j]
-    pf = np.ones(ne)                # lossy_delivery's rounds
-    new = np.empty(ne)
-    offered = np.zeros(ne)
-    converged = False
-    rounds = 0
-    while rounds < max_iter:
-        rounds += 1
-        offered[:] = 0.0
-        _pass(2, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, dem_bps, pf,
-              offered, none)
-        change = 0.0                # np.max(|new - pf|, initial=0): nan propagates
-        for e in range(ne):
-            new[e] = edge_cap[e] / offered[e] if offered[e] > edge_cap[e] else 1.0
-            d = abs(new[e] - pf[e])
-            if d > change or d != d:
-                change = d
-        if rounds <= n:
-            pf[:] = new
-        else:
-            for e in range(ne):
-                pf[e] = 0.5 * (pf[e] + new[e])
-        if change <= tol:
-            converged = True
-            break
-    s = np.ones(nc)
-    _pass(3, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, none, pf, none,
-          s)
-    surv = np.ones(len(src))
-    for j in range(nc):
-        surv[dem_idx[j]] = s[j]
-    for i in range(len(src)):
-        delivered[i] = bps[i] * surv[i] if routable[i] else 0.0
-        routable_out[i] = routable[i]
-    return 0, converged, waves, rounds
-
-
-@njit(cache=True)
-def _step_batch(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, w, unweighted,
-                use_hops, spf, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util,
-                link_load, delivered, routable, lat, converged, waves, tripped,
-                rounds):  # pragma: no cover - compiled
-    """:func:`_step_one` for every copy b (row b of each array); returns (B,) status."""
-    status = np.zeros(bps.shape[0], np.int64)
-    for b in range(bps.shape[0]):
-        st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
-                                   cap[b], w[b], unweighted[b], use_hops[b], spf, reuse, trip,
-                                   max_delay, packet_bits, max_iter, tol, up[b], util[b],
-                                   link_load[b], delivered[b], routable[b], lat[b], tripped[b])
-        status[b] = st
-        converged[b] = cv
-        waves[b] = wv
-        rounds[b] = rd
-    return status
-
-
-@njit(cache=True, parallel=True)
-def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, w, unweighted,
-                use_hops, spf, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util,
-                link_load, delivered, routable, lat, converged, waves, tripped,
-                rounds):  # pragma: no cover - compiled
-    """:func:`_step_batch` with the copies spread over threads (each writes its own rows)."""
-    status = np.zeros(bps.shape[0], np.int64)
-    for b in prange(bps.shape[0]):
-        st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
-                                   cap[b], w[b], unweighted[b], use_hops[b], spf, reuse, trip,
-                                   max_delay, packet_bits, max_iter, tol, up[b], util[b],
-                                   link_load[b], delivered[b], routable[b], lat[b], tripped[b])
-        status[b] = st
-        converged[b] = cv
-        waves[b] = wv
-        rounds[b] = rd
-    return status
