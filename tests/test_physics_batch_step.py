@@ -12,13 +12,15 @@ SPF. A 4-node ring is checked against loads and drops worked out by hand.
 
 from __future__ import annotations
 
+import doctest
+
 import networkx as nx
 import numpy as np
 import pytest
 
 from conftest import SCENES
 from twin3d.loader import load_scene
-from twin3d.physics import routing
+from twin3d.physics import batch_step, routing
 from twin3d.physics.batch_step import MAX_QUEUE_DELAY_S, BatchRouter
 from twin3d.physics.transport import Router
 from twin3d.sim import transport_step
@@ -47,7 +49,7 @@ def random_inputs(r: Router, src, dst, nb: int, seed: int, all_ones: float = 0.2
 
     Capacities are drawn around each link's load with every link up and
     weight 1, so that some links pass TRIP (a cascade) and some stay
-    between 1 and TRIP (tail drop); a share ``all_ones`` of the copies has
+    between 1 and TRIP (tail drop), a few are 0 or inf; a share ``all_ones`` of the copies has
     every weight 1 (breadth-first search when the metric is hops).
     """
     rng = np.random.default_rng(seed)
@@ -61,6 +63,8 @@ def random_inputs(r: Router, src, dst, nb: int, seed: int, all_ones: float = 0.2
     link_up = rng.random((nb, nl)) > 0.1
     node_up = rng.random((nb, r.n_nodes)) > 0.05
     cap = link_load * rng.uniform(0.6, 2.5, (nb, nl))
+    cap[rng.random((nb, nl)) < 0.03] = 0.0                      # trips as soon as it carries
+    cap[rng.random((nb, nl)) < 0.03] = np.inf
     weight = rng.integers(1, 9, (nb, nl)).astype(float)
     weight[rng.random(nb) < all_ones] = 1.0
     return bps, link_up, node_up, cap, weight
@@ -243,15 +247,22 @@ def test_ring_with_a_cut_by_hand():
                               cap, None, trip=2.5)
 
 
-def test_errors_and_constants():
+def test_errors_constants_and_doctests():
+    assert doctest.testmod(batch_step).failed == 0
     assert MAX_QUEUE_DELAY_S == transport_step.MAX_QUEUE_DELAY_S
     r = ring()
     br = BatchRouter(r, [0], [2])
     ok = (np.ones((1, 1)), np.ones((1, 4), bool), np.ones((1, 4), bool), np.ones((1, 4)))
     with pytest.raises(ValueError, match="weight"):
         br.step(*ok, np.zeros((1, 4)), 1.0)
-    with pytest.raises(ValueError, match="bps"):
-        br.step(-ok[0], *ok[1:], None, 1.0)
+    with pytest.raises(ValueError, match="weight"):
+        br.step(*ok, np.full((1, 4), np.inf), 1.0)
+    for bad in (-1.0, np.nan, np.inf):
+        with pytest.raises(ValueError, match="bps"):
+            br.step(ok[0] * bad, *ok[1:], None, 1.0)
+    for bad in (-1.0, np.nan):
+        with pytest.raises(ValueError, match="capacity"):
+            br.step(*ok[:3], ok[3] * bad, None, 1.0)
     with pytest.raises(ValueError, match="link_up"):
         br.step(ok[0], np.ones((1, 3), bool), *ok[2:], None, 1.0)
     with pytest.raises(ValueError, match="mode"):

@@ -178,9 +178,14 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
     rounds = 0
     while rounds < max_iter:
         rounds += 1
-        offered[:] = 0.0
-        _pass(2, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, dem_bps, pf,
-              offered, none)
+        if rounds == 1 and reuse:
+            # every pass fraction is 1: each x[b] += f * 1.0 adds f exactly, so
+            # the first round's offered load is the load routed above, bit for bit
+            offered[:] = load
+        else:
+            offered[:] = 0.0
+            _pass(2, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, dem_bps,
+                  pf, offered, none)
         change = 0.0                # np.max(|new - pf|, initial=0): nan propagates
         for e in range(ne):
             new[e] = edge_cap[e] / offered[e] if offered[e] > edge_cap[e] else 1.0

@@ -8,11 +8,19 @@ environment steps many copies of the same network, each with its own link
 and node states, capacities, IGP weights and demand volumes; paying that
 Python cost per copy caps it at a few thousand steps a second.
 :class:`BatchRouter` runs the whole step of every copy inside one compiled
-function (:mod:`twin3d.physics.batch_kernels`) that calls the same kernels as the router
-(:func:`~twin3d.physics.routing._group`, :func:`~twin3d.physics.routing._walk`,
-:func:`~twin3d.physics.routing._walk_hops`) in the same order, with the
-same floating-point operations in the same order around them, so copy b's
-result equals ``route_step`` on copy b's inputs bit for bit:
+function (:mod:`twin3d.physics.batch_kernels`) built on the router's own
+compiled code: the demands grouped by :func:`~twin3d.physics.routing._group`,
+the usable edges laid out as ``route_arrays`` lays them out, the distances
+of :func:`~twin3d.physics.routing._distances`, and each pass over the
+shortest-path DAGs done either by :func:`~twin3d.physics.routing._walk` /
+:func:`~twin3d.physics.routing._walk_hops` themselves (``reuse_dags=False``)
+or, by default, by a replay of DAGs recorded once per graph
+(:mod:`twin3d.physics.batch_dags`: the same operations in the same order,
+without searching again for the latency, tail-drop and survival passes).
+Around the passes, the floating-point operations of ``route_with_cascade``,
+``link_delay_s`` and ``lossy_delivery`` run in the same order, so copy b's
+result equals ``route_step`` on copy b's inputs bit for bit (the tests
+compare every output of both paths with ``route_step``):
 
 1. cascade: route without latency; trip every link in service whose busier
    direction's utilization exceeds ``trip_utilization``; reroute; repeat
