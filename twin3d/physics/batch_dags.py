@@ -1,0 +1,243 @@
+"""Shortest-path DAGs recorded once and walked many times (for the batched step).
+
+The router's kernels (:func:`twin3d.physics.routing._walk` and
+:func:`~twin3d.physics.routing._walk_hops`) recompute every destination's
+distances and DAG on each pass: the load pass, the latency pass, every
+tail-drop round and the survival pass all walk the same graph. The batched
+step (:mod:`twin3d.physics.batch_step`) records the DAGs once per graph
+(:func:`record`, :func:`record_hops`) and replays them (:func:`replay`,
+:func:`replay_hops`). A replay performs the same floating-point operations
+in the same order as the kernel it stands for, so its results are the
+kernel's bit for bit:
+
+* ``record`` runs the router's own search (:func:`~twin3d.physics.routing._distances`)
+  and applies ``_walk``'s DAG test (relative tolerance 1e-9, SPF keeping
+  the first edge) per reached node, nearest first; ``replay`` then pushes
+  flow farthest first or pulls latency / survival nearest first, as
+  ``_walk`` does. A node whose DAG test fails (no DAG edge, or one to a
+  node not nearer: a cycle from a weight below the tolerance) is flagged,
+  and a replay that visits it returns 1, where ``_walk`` would: the push
+  passes skip nodes without flow, so a flagged node without flow is no
+  error there either;
+* ``record_hops`` is ``_walk_hops``'s breadth-first search with its list
+  of DAG edges (grouped by head, nearest head first); ``replay_hops``
+  runs over that list backwards to push and forwards to pull.
+
+Arrays are laid out per destination k (row k): ``order[k, :cnt[k]]`` the
+reached nodes nearest first, ``pos[k, node]`` the rank in that order (-1
+unreached); the DAG edges of the node of rank r are ``ptr[k, r]`` to
+``ptr[k, r + 1]`` of the flat ``dag_e`` (edge index) and ``dag_h`` (head),
+``split[k, r]`` its share per edge and ``bad[k, r]`` the failed test.
+For hops, ``ptr[k, 0]`` to ``ptr[k, 1]`` is destination k's edge list,
+``dag_t`` the tails and ``deg[k, node]`` the DAG out-degree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .routing import _RTOL, _distances
+
+__all__ = ["alloc", "record", "record_hops", "replay", "replay_hops"]
+
+
+@njit(cache=True)
+def alloc(n_dests, n, m):  # pragma: no cover - compiled
+    """(cnt, order, pos, ptr, split, bad, dag_e, dag_h, dag_t, deg) for ``n_dests``
+    destinations on ``n`` nodes and ``m`` usable edges."""
+    return (np.zeros(n_dests, np.int64), np.zeros((n_dests, n), np.int64),
+            np.full((n_dests, n), -1, np.int64), np.zeros((n_dests, n + 1), np.int64),
+            np.zeros((n_dests, n)), np.zeros((n_dests, n), np.bool_),
+            np.zeros(n_dests * m + 1, np.int64), np.zeros(n_dests * m + 1, np.int64),
+            np.zeros(n_dests * m + 1, np.int64), np.zeros((n_dests, n), np.int64))
+
+
+@njit(cache=True)
+def record(n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, unweighted, spf, dests,
+           cnt, order, pos, ptr, split, bad, dag_e, dag_h):  # pragma: no cover - compiled
+    """Every destination's distances and DAG, as ``_walk`` finds them, into the arrays."""
+    dist = np.full(n, np.inf)
+    heap_d = np.empty(len(in_tail) + 1)
+    heap_n = np.empty(len(in_tail) + 1, np.int64)
+    nxt = 0
+    for k in range(len(dests)):
+        t = dests[k]
+        ok = order[k]
+        pk = pos[k]
+        pk[:] = -1
+        c_k = _distances(t, in_ptr, in_tail, in_w, unweighted, dist, ok, heap_d, heap_n)
+        cnt[k] = c_k
+        for r in range(c_k):
+            pk[ok[r]] = r
+        ptr[k, 0] = nxt
+        ptr[k, 1] = nxt                      # rank 0 is the destination: no DAG edges
+        for r in range(1, c_k):
+            a = ok[r]
+            da = dist[a]
+            c = 0
+            flag = False
+            for e in range(out_ptr[a], out_ptr[a + 1]):
+                b = out_head[e]
+                if abs(da - out_w[e] - dist[b]) <= _RTOL * da:
+                    if pk[b] >= r:
+                        flag = True
+                    dag_e[nxt] = out_edge[e]
+                    dag_h[nxt] = b
+                    nxt += 1
+                    c += 1
+                    if spf:
+                        break
+            bad[k, r] = flag or c == 0
+            split[k, r] = 1.0 / c if c > 0 else 0.0
+            ptr[k, r + 1] = nxt
+        for r in range(c_k):
+            dist[ok[r]] = np.inf
+    return nxt
+
+
+@njit(cache=True)
+def replay(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out, cnt, order, pos,
+           ptr, split, bad, dag_e, dag_h):  # pragma: no cover - compiled
+    """One pass of ``_walk`` (same ``kind`` codes and arguments) over recorded DAGs.
+
+    Returns 1 where ``_walk`` would report a cycle, else 0.
+    """
+    x = np.zeros(n)
+    push = kind == 0 or kind == 2
+    for k in range(len(dests)):
+        t = dests[k]
+        c_k = cnt[k]
+        ok = order[k]
+        pk = pos[k]
+        if push:
+            for j in range(dem_ptr[t], dem_ptr[t + 1]):
+                s = dem_src[j]
+                if pk[s] >= 0:
+                    x[s] += bps[j]
+                    if kind == 0:
+                        dem_out[j] = 1.0
+        else:
+            x[t] = 0.0 if kind == 1 else 1.0
+        for q in range(1, c_k):
+            r = c_k - q if push else q               # farthest first to push, else nearest
+            a = ok[r]
+            if push and x[a] == 0.0:
+                continue
+            if bad[k, r]:
+                return 1
+            sp = split[k, r]
+            f = x[a] * sp
+            acc = 0.0
+            for i in range(ptr[k, r], ptr[k, r + 1]):
+                ge = dag_e[i]
+                b = dag_h[i]
+                if kind == 0:
+                    edge_out[ge] += f
+                    x[b] += f
+                elif kind == 2:
+                    edge_out[ge] += f
+                    x[b] += f * edge_val[ge]
+                elif kind == 1:
+                    acc += sp * (edge_val[ge] + x[b])
+                else:
+                    acc += sp * edge_val[ge] * x[b]
+            if not push:
+                x[a] = acc
+        if not push:
+            for j in range(dem_ptr[t], dem_ptr[t + 1]):
+                s = dem_src[j]
+                if pk[s] >= 0:
+                    dem_out[j] = x[s]
+        for r in range(c_k):
+            x[ok[r]] = 0.0
+    return 0
+
+
+@njit(cache=True)
+def record_hops(n, in_ptr, in_tail, in_edge, dests, cnt, order, pos, ptr, dag_e, dag_h, dag_t,
+                deg):  # pragma: no cover - compiled
+    """``_walk_hops``'s search and DAG edge list of every destination, into the arrays."""
+    dist = np.full(n, -1, np.int64)
+    nxt = 0
+    for k in range(len(dests)):
+        t = dests[k]
+        ok = order[k]
+        pk = pos[k]
+        dk = deg[k]
+        pk[:] = -1
+        dk[:] = 0
+        dist[t] = 0
+        ok[0] = t
+        head, tail = 0, 1
+        ptr[k, 0] = nxt
+        while head < tail:
+            a = ok[head]
+            head += 1
+            da1 = dist[a] + 1
+            for j in range(in_ptr[a], in_ptr[a + 1]):
+                y = in_tail[j]
+                if dist[y] < 0:
+                    dist[y] = da1
+                    ok[tail] = y
+                    tail += 1
+                if dist[y] == da1:
+                    dag_t[nxt] = y
+                    dag_h[nxt] = a
+                    dag_e[nxt] = in_edge[j]
+                    nxt += 1
+                    dk[y] += 1
+        ptr[k, 1] = nxt
+        cnt[k] = tail
+        for r in range(tail):
+            pk[ok[r]] = r
+            dist[ok[r]] = -1
+    return nxt
+
+
+@njit(cache=True)
+def replay_hops(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out, cnt, order,
+                pos, ptr, dag_e, dag_h, dag_t, deg):  # pragma: no cover - compiled
+    """One pass of ``_walk_hops`` (same ``kind`` codes and arguments) over recorded DAGs."""
+    x = np.zeros(n)
+    push = kind == 0 or kind == 2
+    for k in range(len(dests)):
+        t = dests[k]
+        pk = pos[k]
+        dk = deg[k]
+        lo, hi = ptr[k, 0], ptr[k, 1]
+        if push:
+            for j in range(dem_ptr[t], dem_ptr[t + 1]):
+                s = dem_src[j]
+                if pk[s] >= 0:
+                    x[s] += bps[j]
+                    if kind == 0:
+                        dem_out[j] = 1.0
+            for q in range(hi - 1, lo - 1, -1):
+                y = dag_t[q]
+                if x[y] == 0.0:
+                    continue
+                f = x[y] * (1.0 / dk[y])
+                ge = dag_e[q]
+                edge_out[ge] += f
+                if kind == 0:
+                    x[dag_h[q]] += f
+                else:
+                    x[dag_h[q]] += f * edge_val[ge]
+        else:
+            x[t] = 0.0 if kind == 1 else 1.0
+            for q in range(lo, hi):
+                y = dag_t[q]
+                ge = dag_e[q]
+                if kind == 1:
+                    x[y] += (1.0 / dk[y]) * (edge_val[ge] + x[dag_h[q]])
+                else:
+                    x[y] += (1.0 / dk[y]) * edge_val[ge] * x[dag_h[q]]
+            for j in range(dem_ptr[t], dem_ptr[t + 1]):
+                s = dem_src[j]
+                if pk[s] >= 0:
+                    dem_out[j] = x[s]
+        ok = order[k]
+        for r in range(cnt[k]):
+            x[ok[r]] = 0.0
+    return 0

@@ -1,0 +1,272 @@
+"""Compiled kernels of the batched backhaul step (:mod:`twin3d.physics.batch_step`).
+
+:func:`_step_batch` loops over the copies and :func:`_step_one` is
+:func:`twin3d.sim.transport_step.route_step` for one copy, written against
+the router's kernels: the usable edges laid out as ``route_arrays`` lays
+them out (:func:`_usable`), the demands grouped by ``_group``, each pass by
+``_walk`` / ``_walk_hops`` or their replay on recorded DAGs
+(:mod:`twin3d.physics.batch_dags`), and around them the operations of
+``route_with_cascade``, ``link_delay_s`` and ``lossy_delivery`` in the same
+order. Inputs are checked by :func:`_check`; the Python side raises.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from . import batch_dags
+from .batch_dags import replay, replay_hops
+from .routing import _group, _walk, _walk_hops
+
+@njit(cache=True)
+def _pass(kind, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, bps, edge_val,
+          edge_out, dem_out):  # pragma: no cover - compiled
+    """One pass of ``_Dags.walk`` with the kernel the router picks for this graph
+    (``g``: the usable edges), or its replay on the DAGs recorded in ``dg``."""
+    out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, in_edge = g
+    cnt, order, pos, ptr, split, bad, dag_e, dag_h, dag_t, deg = dg
+    if reuse and use_hops:
+        return replay_hops(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out,
+                           cnt, order, pos, ptr, dag_e, dag_h, dag_t, deg)
+    if reuse:
+        return replay(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out, cnt,
+                      order, pos, ptr, split, bad, dag_e, dag_h)
+    if use_hops:
+        return _walk_hops(kind, n, in_ptr, in_tail, in_edge, dests, dem_ptr, dem_src, bps,
+                          edge_val, edge_out, dem_out)
+    return _walk(kind, n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, unweighted,
+                 spf, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out)
+
+
+@njit(cache=True)
+def _usable(n, u, v, link, w, link_up, node_up, out_ptr, out_head, out_w, out_edge, in_ptr,
+            in_tail, in_w, in_edge, fill):  # pragma: no cover - compiled
+    """The usable edges as ``route_arrays`` lays them out; returns their count.
+
+    Out-edges in edge order (sorted by tail); in-edges by head, stable (a
+    counting sort equals ``argsort(kind="stable")``).
+    """
+    m = 0
+    out_ptr[:] = 0
+    in_ptr[:] = 0
+    for e in range(len(u)):
+        if link_up[link[e]] and node_up[u[e]] and node_up[v[e]]:
+            out_head[m] = v[e]
+            out_w[m] = w[e]
+            out_edge[m] = e
+            out_ptr[u[e] + 1] += 1
+            in_ptr[v[e] + 1] += 1
+            m += 1
+    for i in range(n):
+        out_ptr[i + 1] += out_ptr[i]
+        in_ptr[i + 1] += in_ptr[i]
+        fill[i] = in_ptr[i]
+    for k in range(m):
+        e = out_edge[k]
+        f = fill[v[e]]
+        in_tail[f] = u[e]
+        in_w[f] = out_w[k]
+        in_edge[f] = e
+        fill[v[e]] = f + 1
+    return m
+
+
+# error_model="numpy": a load on a link of capacity 0 divides by zero to inf,
+# as numpy does in the router, instead of raising.
+@njit(cache=True, error_model="numpy")
+def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hops, spf,
+              hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util, link_load,
+              delivered, routable_out, lat, tripped):  # pragma: no cover - compiled
+    """``route_step`` of one copy into the output rows; returns (status, converged,
+    waves, rounds), status 1 when a shortest-path graph has a cycle."""
+    ne, nl = len(u), len(link_up)
+    w = np.empty(ne)                # as Router.route: per-edge weights; hops if all 1
+    all_one = True
+    for e in range(ne):
+        w[e] = lw[link[e]]
+        if w[e] != 1.0:
+            all_one = False
+    unweighted = hops and all_one
+    use_hops = unweighted and not spf and hops_kernel
+    _, routable, dem_ptr, dem_idx, dem_src, dem_bps = _group(src, dst, bps, node_up, n)
+    nc = len(dem_idx)
+    k = 0
+    for t in range(n):
+        if dem_ptr[t + 1] > dem_ptr[t]:
+            k += 1
+    dests = np.empty(k, np.int64)
+    k = 0
+    for t in range(n):
+        if dem_ptr[t + 1] > dem_ptr[t]:
+            dests[k] = t
+            k += 1
+    edge_cap = np.empty(ne)
+    for e in range(ne):
+        edge_cap[e] = cap[link[e]]
+    out_ptr = np.zeros(n + 1, np.int64)
+    in_ptr = np.zeros(n + 1, np.int64)
+    fill = np.empty(n, np.int64)
+    out_head = np.empty(ne, np.int64)
+    out_edge = np.empty(ne, np.int64)
+    in_tail = np.empty(ne, np.int64)
+    in_edge = np.empty(ne, np.int64)
+    out_w = np.empty(ne)
+    in_w = np.empty(ne)
+    load = np.zeros(ne)
+    reached = np.zeros(nc)
+    none = np.zeros(0)
+    dg = batch_dags.alloc(len(dests), n, ne)
+    for i in range(nl):
+        up[i] = link_up[i]
+    waves = 0
+    while True:    # the cascade (route_with_cascade)
+        m = _usable(n, u, v, link, w, up, node_up, out_ptr, out_head, out_w, out_edge, in_ptr,
+                    in_tail, in_w, in_edge, fill)
+        g = (out_ptr, out_head[:m], out_w[:m], out_edge[:m], in_ptr, in_tail[:m], in_w[:m],
+             in_edge[:m])
+        if reuse and use_hops:      # record the DAGs the later passes replay
+            batch_dags.record_hops(n, in_ptr, g[5], g[7], dests, dg[0], dg[1], dg[2], dg[3],
+                                   dg[6], dg[7], dg[8], dg[9])
+        elif reuse:
+            batch_dags.record(n, out_ptr, g[1], g[2], g[3], in_ptr, g[5], g[6], unweighted, spf,
+                              dests, dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7])
+        load[:] = 0.0
+        reached[:] = 0.0
+        if _pass(0, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, dem_bps,
+                 none, load, reached):
+            return 1, False, waves, 0
+        util[:] = 0.0               # link_utilization: np.maximum.at in edge order
+        for e in range(ne):
+            x = load[e] / edge_cap[e] if load[e] > 0 else 0.0
+            cur = util[link[e]]
+            if x > cur or (x != x and cur == cur):
+                util[link[e]] = x
+        hit = False
+        for i in range(nl):
+            if up[i] and util[i] > trip:
+                up[i] = False
+                tripped[i] = True
+                hit = True
+        if not hit:
+            break
+        waves += 1
+    # the final route has the last wave's inputs, hence its loads and routable set
+    for j in range(nc):
+        routable[dem_idx[j]] = reached[j] > 0
+    link_load[:] = 0.0
+    for e in range(ne):
+        if load[e] > link_load[link[e]]:
+            link_load[link[e]] = load[e]
+    delay = np.empty(ne)            # prop + min(link_delay_s(load, cap), max_delay)
+    for e in range(ne):
+        spare = edge_cap[e] - load[e]
+        q = packet_bits / spare if spare > 0 else np.inf
+        delay[e] = prop[e] + (q if q < max_delay else max_delay)
+    for i in range(len(src)):       # expected_latency
+        lat[i] = 0.0 if routable[i] else np.nan
+    t = np.full(nc, np.nan)
+    if _pass(1, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, none, delay,
+             none, t):
+        return 1, False, waves, 0
+    for j in range(nc):
+        lat[dem_idx[j]] = t[j]
+    pf = np.ones(ne)                # lossy_delivery's rounds
+    new = np.empty(ne)
+    offered = np.zeros(ne)
+    converged = False
+    rounds = 0
+    while rounds < max_iter:
+        rounds += 1
+        if rounds == 1 and reuse:
+            # every pass fraction is 1: each x[b] += f * 1.0 adds f exactly, so
+            # the first round's offered load is the load routed above, bit for bit
+            offered[:] = load
+        else:
+            offered[:] = 0.0
+            _pass(2, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, dem_bps,
+                  pf, offered, none)
+        change = 0.0                # np.max(|new - pf|, initial=0): nan propagates
+        for e in range(ne):
+            new[e] = edge_cap[e] / offered[e] if offered[e] > edge_cap[e] else 1.0
+            d = abs(new[e] - pf[e])
+            if d > change or d != d:
+                change = d
+        if rounds <= n:
+            pf[:] = new
+        else:
+            for e in range(ne):
+                pf[e] = 0.5 * (pf[e] + new[e])
+        if change <= tol:
+            converged = True
+            break
+    s = np.ones(nc)
+    _pass(3, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, none, pf, none,
+          s)
+    surv = np.ones(len(src))
+    for j in range(nc):
+        surv[dem_idx[j]] = s[j]
+    for i in range(len(src)):
+        delivered[i] = bps[i] * surv[i] if routable[i] else 0.0
+        routable_out[i] = routable[i]
+    return 0, converged, waves, rounds
+
+
+@njit(cache=True)
+def _check(bps, cap, lw):  # pragma: no cover - compiled
+    """0, or the code of the first invalid input (see ``_INVALID``)."""
+    for x in bps.ravel():
+        if not (x >= 0 and x < np.inf):
+            return 2
+    for x in cap.ravel():
+        if not x >= 0:
+            return 3
+    for x in lw.ravel():
+        if not (x > 0 and x < np.inf):
+            return 4
+    return 0
+
+
+@njit(cache=True)
+def _step_batch(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hops, spf,
+                hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util,
+                link_load, delivered, routable, lat, converged, waves, tripped,
+                rounds):  # pragma: no cover - compiled
+    """:func:`_step_one` for every copy b (row b of each array); returns (B,) status
+    (1: a cycle; 2 to 4: an invalid input, nothing computed)."""
+    nb = bps.shape[0]
+    status = np.full(nb, _check(bps, cap, lw), np.int64)
+    if nb == 0 or status[0]:
+        return status
+    for b in range(nb):
+        st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
+                                   cap[b], lw[b], hops, spf, hops_kernel, reuse, trip, max_delay,
+                                   packet_bits, max_iter, tol, up[b], util[b], link_load[b],
+                                   delivered[b], routable[b], lat[b], tripped[b])
+        status[b] = st
+        converged[b] = cv
+        waves[b] = wv
+        rounds[b] = rd
+    return status
+
+
+@njit(cache=True, parallel=True)
+def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hops,
+                         spf, hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol,
+                         up, util, link_load, delivered, routable, lat, converged, waves,
+                         tripped, rounds):  # pragma: no cover - compiled
+    """:func:`_step_batch` with the copies spread over threads (each writes its own rows)."""
+    nb = bps.shape[0]
+    status = np.full(nb, _check(bps, cap, lw), np.int64)
+    if nb == 0 or status[0]:
+        return status
+    for b in prange(nb):
+        st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
+                                   cap[b], lw[b], hops, spf, hops_kernel, reuse, trip, max_delay,
+                                   packet_bits, max_iter, tol, up[b], util[b], link_load[b],
+                                   delivered[b], routable[b], lat[b], tripped[b])
+        status[b] = st
+        converged[b] = cv
+        waves[b] = wv
+        rounds[b] = rd
+    return status
