@@ -22,9 +22,10 @@ from .energy import EnergySavingEnv
 from .multi import EnergySavingParallelEnv, energy_saving_parallel_env
 from .recovery import FaultRecoveryEnv
 from .traffic import TrafficEngineeringEnv
+from .vector import BatchedTrafficEngineering, make_vec
 
 __all__ = ["TwinEnv", "TrafficEngineeringEnv", "EnergySavingEnv", "FaultRecoveryEnv", "EnergySavingParallelEnv",
-           "energy_saving_parallel_env", "Opponent", "OpponentView", "ATTACK_KINDS",
+           "energy_saving_parallel_env", "BatchedTrafficEngineering", "make_vec", "Opponent", "OpponentView", "ATTACK_KINDS",
            "flatten", "ENV_IDS"]
 
 ENV_IDS = {"twin3d/TrafficEngineering-v0": "twin3d.envs.traffic:TrafficEngineeringEnv",

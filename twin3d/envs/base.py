@@ -91,8 +91,14 @@ class TwinEnv(gym.Env):
         self.render_mode, self.profile = render_mode, profile
         self.steps, self.step_s, self.start_hour = int(steps), float(step_s), float(start_hour)
         self.sim = simulator if simulator is not None else Simulator(self.scene)
-        if demand_factor != 1.0:
+        # a shared simulator is scaled once, by the first environment built on it
+        done = getattr(self.sim, "_env_demand_factor", 1.0)
+        if done != 1.0 and done != demand_factor:
+            raise ValueError(f"the shared simulator's demand is already scaled by {done:g}, "
+                             f"not {demand_factor:g}")
+        if demand_factor != 1.0 and done == 1.0:
             self._scale_demand(float(demand_factor))
+            self.sim._env_demand_factor = float(demand_factor)
         self.demand_factor = float(demand_factor)
         self.opponent = make_opponent(opponent, self.default_attacks)
         self.auto_restore_steps = (self.default_auto_restore if auto_restore_steps == "default"

@@ -1,0 +1,76 @@
+"""The batched TrafficEngineering engine equals B single environments, step for step."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import twin3d.envs
+from twin3d.envs import make_vec
+from twin3d.envs.vector import row_percentiles
+from twin3d.sim.kpi import weighted_percentiles
+
+from conftest import SCENES
+
+CASES = [("Abilene", dict(demand_factor=1.7, steps=20,
+                          opponent={"kinds": ["fiber_cut", "site_outage"], "attack_prob": 0.3,
+                                    "budget": 10.0, "duration_steps": (1, 4), "cooldown_steps": 1})),
+         ("Geant2012", dict(steps=20, auto_restore_steps=2,
+                            opponent={"kinds": ["fiber_cut"], "attack_prob": 0.5, "budget": 8.0,
+                                      "duration_steps": (1, 3), "cooldown_steps": 0}))]
+
+
+@pytest.mark.parametrize("name, kw", CASES, ids=[c[0] for c in CASES])
+def test_batched_engine_equals_b_single_environments(name, kw):
+    scene = str(SCENES / f"topologyzoo/{name}.toml")
+    nb = 6
+    vec = make_vec("twin3d/TrafficEngineering-v0", num_envs=nb, scene=scene, **kw)
+    assert isinstance(vec, twin3d.envs.BatchedTrafficEngineering)
+    singles = [gym.make("twin3d/TrafficEngineering-v0", scene=scene, **kw).unwrapped for _ in range(nb)]
+    obs, _ = vec.reset(seed=10)
+    first = [s.reset(seed=10 + b)[0] for b, s in enumerate(singles)]
+    for b in range(nb):
+        for k in first[b]:
+            np.testing.assert_array_equal(obs[k][b], first[b][k])
+    rng = np.random.default_rng(0)
+    ends = attacks = trips = 0
+    for t in range(45):                              # past the end of an episode: autoreset
+        a = rng.integers(0, len(singles[0].ladder), size=(nb, len(singles[0].link_ids)))
+        a = np.where(rng.random(a.shape) < 0.6, 0, a)
+        obs, rew, term, trunc, infos = vec.step(a)
+        for b, s in enumerate(singles):
+            o, r, te, tr, info = s.step(a[b])
+            attacks += bool(info["opponent_events"])
+            trips += sum(x == "tripped" for x in s._last.link_state)
+            assert (r, te, tr) == (rew[b], term[b], trunc[b]), (t, b)
+            if te or tr:
+                ends += 1
+                assert infos["episode_hash"][b] == info["episode_hash"]
+                for k in o:
+                    np.testing.assert_array_equal(infos["final_obs"][b][k], o[k])
+                o, _ = s.reset()
+            for k in o:
+                np.testing.assert_array_equal(obs[k][b], o[k], err_msg=f"{k} step {t} copy {b}")
+    assert ends >= nb and attacks > 0 and trips > 0       # cascades and attacks were exercised
+
+
+def test_row_percentiles_equal_weighted_percentiles_row_by_row():
+    rng = np.random.default_rng(3)
+    v = rng.integers(0, 20, size=(30, 50)).astype(float)        # many ties
+    v[rng.random(v.shape) < 0.1] = np.nan
+    w = rng.random(v.shape) * (rng.random(v.shape) < 0.8)
+    w[0] = 0.0                                                   # a row with nothing left
+    got = row_percentiles(v, [5, 50, 95], w)
+    for i in range(len(v)):
+        np.testing.assert_array_equal(got[i], weighted_percentiles(v[i], [5, 50, 95], w[i]))
+
+
+def test_make_vec_falls_back_to_sync_for_other_environments():
+    envs = make_vec("twin3d/EnergySaving-v0", num_envs=2, scene=str(SCENES / "helsinki.toml"), steps=3)
+    assert isinstance(envs, gym.vector.SyncVectorEnv)
+    obs, _ = envs.reset(seed=0)
+    assert obs["cell_load"].shape == (2, 30)
+    with pytest.raises(ValueError, match="fiber_cut"):
+        make_vec("twin3d/TrafficEngineering-v0", num_envs=2, scene=str(SCENES / "topologyzoo/Abilene.toml"),
+                 opponent={"kinds": ["ddos"]})

@@ -1,0 +1,339 @@
+"""``make_vec``: TrafficEngineering for B copies of a network, stepped at once.
+
+:class:`BatchedTrafficEngineering` is a ``gymnasium.vector.VectorEnv`` whose
+copies share one scene and step together in
+:class:`~twin3d.physics.batch_step.BatchRouter`, one compiled call for the
+whole batch (cascade, latency, tail drop), instead of B Python simulators.
+Each copy is exactly :class:`~twin3d.envs.traffic.TrafficEngineeringEnv`
+with the same seed: the same opponent, the same operator restores, the same
+KPIs (``transport_kpis`` row by row), observations and rewards, bit for bit
+(tests compare them). It covers what TrafficEngineering's opponent does in
+a transport scene: ``fiber_cut``, ``site_outage`` and ``power_outage``
+(surges and DDoS need the full simulator: use ``gymnasium.make_vec`` with
+``vectorization_mode="sync"`` for those).
+
+A copy whose episode ends is reset in the same step: its new first
+observation is returned, and the last one is in ``infos["final_obs"]``
+(``autoreset_mode`` SAME_STEP).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+
+from ..physics.batch_step import BatchRouter
+from ..scene import EventSpec
+from ..sim.demand import profile_factor
+from .opponent import OpponentView
+from .traffic import TrafficEngineeringEnv
+
+__all__ = ["BatchedTrafficEngineering", "make_vec", "row_percentiles"]
+
+_BATCH_ATTACKS = ("fiber_cut", "site_outage", "power_outage")
+
+
+def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
+    """Weighted percentiles of every row: :func:`twin3d.sim.kpi.weighted_percentiles` by row.
+
+    NaN values and zero weights are left out; a row with nothing left gives
+    NaN. (B, len(qs)).
+
+    Examples
+    --------
+    >>> row_percentiles(np.array([[1., 2, 3, 4], [4, 3, 2, np.nan]]), [50, 100], np.ones((2, 4)))
+    array([[2., 4.],
+           [3., 4.]])
+    """
+    v = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    keep = np.isfinite(v) & (w > 0)
+    v = np.where(keep, v, np.inf)
+    w = np.where(keep, w, 0.0)
+    order = np.argsort(v, axis=1, kind="stable")
+    vs = np.take_along_axis(v, order, axis=1)
+    cw = np.cumsum(np.take_along_axis(w, order, axis=1), axis=1)
+    n = keep.sum(axis=1)
+    total = cw[np.arange(len(v)), np.maximum(n - 1, 0)]
+    out = np.full((len(v), len(qs)), np.nan)
+    for j, q in enumerate(qs):
+        target = np.asarray(q, dtype=float) / 100.0 * total
+        i = (cw < target[:, None]).sum(axis=1)             # searchsorted(side="left") per row
+        i = np.minimum(i, np.maximum(n - 1, 0))
+        out[:, j] = np.where(n > 0, vs[np.arange(len(v)), i], np.nan)
+    return out
+
+
+class BatchedTrafficEngineering(VectorEnv):
+    """B copies of TrafficEngineering on one scene, stepped in one compiled call.
+
+    Parameters
+    ----------
+    num_envs : int
+        Copies B.
+    scene, **kw
+        As :class:`~twin3d.envs.traffic.TrafficEngineeringEnv` (one copy is
+        built to hold the scene, simulator, spaces and reward).
+
+    Examples
+    --------
+    >>> envs = make_vec("twin3d/TrafficEngineering-v0", num_envs=64,          # doctest: +SKIP
+    ...                 scene="scenes/topologyzoo/Abilene.toml")
+    >>> obs, infos = envs.reset(seed=0)
+    >>> obs, rewards, terminated, truncated, infos = envs.step(envs.action_space.sample())
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+
+    def __init__(self, num_envs: int, scene, **kw) -> None:
+        if kw.get("render_mode") is not None:
+            raise ValueError("the batched engine does not render; render one copy instead")
+        self.num_envs = int(num_envs)
+        if self.num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        # one template copy holds the scene and its definitions; each copy gets its own opponent
+        self.copies = [TrafficEngineeringEnv(scene, **kw)]
+        proto = self.copies[0]
+        if proto.sim.cells:
+            raise ValueError("the batched engine covers transport-only scenes "
+                             f"(scene '{proto.scene.name}' has radio cells): use "
+                             "gymnasium.make_vec(..., vectorization_mode='sync')")
+        self.copies += [TrafficEngineeringEnv(scene=proto.scene, simulator=proto.sim, **kw)
+                        for _ in range(self.num_envs - 1)]
+        for c in self.copies:
+            kinds = getattr(c.opponent, "kinds", _BATCH_ATTACKS) if c.opponent is not None else ()
+            if not callable(c.opponent) and c.opponent is not None or \
+                    any(k not in _BATCH_ATTACKS for k in kinds):
+                raise ValueError(f"the batched engine plays {', '.join(_BATCH_ATTACKS)} attacks; "
+                                 f"got {', '.join(kinds)}")
+        sim = proto.sim
+        self.proto, self.sim = proto, sim
+        self.single_action_space = proto.action_space
+        self.single_observation_space = proto.observation_space
+        self.action_space = gym.vector.utils.batch_space(proto.action_space, self.num_envs)
+        self.observation_space = gym.vector.utils.batch_space(proto.observation_space, self.num_envs)
+        if sim._base_arrays is None:
+            sim._base_arrays = sim.router.demand_arrays(sim.base_demands)
+        self.src, self.dst, self.base_bps = sim._base_arrays
+        self.engine = BatchRouter(sim.router, self.src, self.dst, sim.scene.spec.traffic.routing)
+        self.cap = np.array([sim.twin.links[l].capacity_bps for l in sim.link_ids], dtype=float)
+        self.node_site = [sim.site_index[n] for n in sim.router.nodes]
+        self._seed = None
+
+    # -- per copy state ------------------------------------------------------------------------
+    def _reset_copy(self, b: int, seed: int | None):
+        c = self.copies[b]
+        if seed is None and not c._seeded:
+            seed = int(c.scene.spec.seed) + b
+        gym.Env.reset(c, seed=seed)
+        c._seeded, c._episode_seed = True, seed
+        c._opp_rng = np.random.default_rng(int(c.np_random.integers(2**63 - 1)))
+        if c.opponent is not None and hasattr(c.opponent, "reset"):
+            c.opponent.reset()
+        self._t[b] = 0
+        self._cut[b] = False
+        self._tripped[b] = False
+        self._trip_at[b] = -1
+        self._site_down[b] = False
+        self._rung[b] = 0
+        self._last_util[b] = 0.0
+        self._last_link_ok[b] = True
+        self._hash[b] = hashlib.sha256()
+
+    def _view(self, b: int) -> OpponentView:
+        c = self.copies[b]
+        return OpponentView(c.link_ids, c.site_ids, self._last_link_ok[b].copy(), self._last_util[b].copy(),
+                            ~self._site_down[b], float(c.scene.spec.traffic.busy_hour_bps) * c.demand_factor,
+                            list(c.site_ids))
+
+    def _events_of(self, b: int, t: int, started: bool) -> list[EventSpec]:
+        """Opponent then operator events of copy b at step t (as the single env orders them)."""
+        c = self.copies[b]
+        evs = []
+        if started and c.opponent is not None:
+            evs += list(c.opponent(t, self._view(b), c._opp_rng))
+        self._pending[b] += [e for e in evs if e.t > t]
+        now = [e for e in evs if e.t == t] + [e for e in self._pending[b] if e.t == t]
+        self._pending[b] = [e for e in self._pending[b] if e.t > t]
+        n = c.auto_restore_steps
+        if started and n is not None:
+            due = np.flatnonzero(self._tripped[b] & (t - self._trip_at[b] >= n))
+            now += [EventSpec(t, "restore", c.link_ids[i]) for i in due]
+        return now
+
+    def _apply(self, b: int, events: list[EventSpec]) -> None:
+        link = self.sim.link_index
+        site = self.sim.site_index
+        for e in events:
+            if e.kind == "fiber_cut":
+                self._cut[b, link[e.target]] = True
+            elif e.kind in ("site_outage", "power_outage"):
+                self._site_down[b, site[e.target]] = True
+            elif e.kind == "restore":
+                if e.target in link:
+                    self._cut[b, link[e.target]] = False
+                    self._tripped[b, link[e.target]] = False
+                if e.target in site:
+                    self._site_down[b, site[e.target]] = False
+            else:
+                raise ValueError(f"the batched engine cannot play a {e.kind} event")
+
+    # -- the VectorEnv API ---------------------------------------------------------------------
+    def reset(self, *, seed: int | list | None = None, options: dict | None = None):
+        nb, nl, ns = self.num_envs, len(self.sim.link_ids), len(self.sim.site_ids)
+        self._t = np.zeros(nb, dtype=np.int64)
+        self._cut = np.zeros((nb, nl), bool)
+        self._tripped = np.zeros((nb, nl), bool)
+        self._trip_at = np.full((nb, nl), -1, dtype=np.int64)
+        self._site_down = np.zeros((nb, ns), bool)
+        self._rung = np.zeros((nb, nl), dtype=np.int64)
+        self._last_util = np.zeros((nb, nl))
+        self._last_link_ok = np.ones((nb, nl), bool)
+        self._hash = [None] * nb
+        self._pending = [[] for _ in range(nb)]
+        seeds = seed if isinstance(seed, (list, tuple)) else \
+            [None if seed is None else int(seed) + b for b in range(nb)]
+        for b in range(nb):
+            self._reset_copy(b, seeds[b])
+        started = np.zeros(nb, bool)
+        obs, rewards, terminated, truncated, infos = self._step_all(None, started)
+        return obs, infos
+
+    def step(self, actions):
+        actions = np.asarray(actions, dtype=np.int64)
+        if actions.shape != (self.num_envs, len(self.sim.link_ids)):
+            raise ValueError(f"actions must have shape {(self.num_envs, len(self.sim.link_ids))}")
+        ladder = self.proto.ladder
+        if np.any((actions < 0) | (actions >= len(ladder))):
+            raise ValueError(f"actions must be rungs in [0, {len(ladder) - 1}]")
+        self._t += 1
+        obs, rewards, terminated, truncated, infos = self._step_all(actions, np.ones(self.num_envs, bool))
+        done = terminated | truncated
+        if done.any():
+            final_obs = {k: v.copy() for k, v in obs.items()}
+            infos["final_obs"] = np.array([{k: final_obs[k][b] for k in final_obs} if done[b] else None
+                                           for b in range(self.num_envs)], dtype=object)
+            infos["_final_obs"] = done.copy()
+            infos["episode_hash"] = np.array([h.hexdigest() if d else "" for h, d in zip(
+                self._final_hash, done)], dtype=object)
+            infos["_episode_hash"] = done.copy()
+            for b in np.flatnonzero(done):
+                self._reset_copy(int(b), None)
+            again = np.zeros(self.num_envs, bool)
+            new_obs, _, _, _, _ = self._step_all(None, again, only=done)
+            for k in obs:
+                obs[k][done] = new_obs[k][done]
+        return obs, rewards, terminated, truncated, infos
+
+    def _step_all(self, actions, started, only=None):
+        nb, sim, proto = self.num_envs, self.sim, self.proto
+        rows = np.arange(nb) if only is None else np.flatnonzero(only)
+        if actions is not None:
+            self._rung = actions.copy()
+        for b in rows:
+            self._apply(int(b), self._events_of(int(b), int(self._t[b]), bool(started[b])))
+        spec = sim.scene.spec
+        hours = proto.start_hour + self._t * proto.step_s / 3600.0
+        factor = profile_factor(hours, proto.profile)
+        bps = self.base_bps[None, :] * factor[:, None]
+        node_up = ~self._site_down[:, self.node_site]
+        link_up = ~(self._cut | self._tripped)
+        weight = proto.ladder[self._rung] * proto.base_weight[None, :]
+        res = self.engine.step(bps[rows], link_up[rows], node_up[rows],
+                               np.broadcast_to(self.cap, (len(rows), len(self.cap))),
+                               weight[rows], spec.traffic.trip_utilization)
+        obs_rows, rewards, terminated, truncated = self._score(rows, res, bps[rows], link_up[rows],
+                                                               hours[rows])
+        obs = {k: np.zeros((nb, *v.shape[1:]), np.float32) for k, v in obs_rows.items()}
+        for k, v in obs_rows.items():
+            obs[k][rows] = v
+        r_all = np.zeros(nb)
+        te, tr = np.zeros(nb, bool), np.zeros(nb, bool)
+        r_all[rows], te[rows], tr[rows] = rewards, terminated, truncated
+        self._final_hash = [None] * nb
+        for j, b in enumerate(rows):
+            h = self._hash[b]
+            for k in sorted(obs_rows):           # as TwinEnv hashes an episode
+                h.update(k.encode())
+                h.update(np.ascontiguousarray(obs_rows[k][j]).tobytes())
+            h.update(np.float64(rewards[j]).tobytes())
+            self._final_hash[b] = h
+        # trips hold from the next step, until restored
+        newly = res.tripped
+        self._trip_at[rows] = np.where(newly, self._t[rows, None], self._trip_at[rows])
+        self._tripped[rows] |= newly
+        self._last_util[rows] = res.link_util
+        self._last_link_ok[rows] = link_up[rows] & res.link_up_after
+        infos = {"t": self._t.copy(), "_t": np.ones(nb, bool),
+                 "served_bps": np.zeros(nb), "dropped_bps": np.zeros(nb), "_served_bps": np.ones(nb, bool),
+                 "_dropped_bps": np.ones(nb, bool)}
+        infos["served_bps"][rows] = self._served
+        infos["dropped_bps"][rows] = self._dropped
+        infos["reward_terms"] = {k: np.zeros(nb) for k in self._terms}
+        for k, v in self._terms.items():
+            infos["reward_terms"][k][rows] = v
+        infos["_reward_terms"] = np.ones(nb, bool)
+        return obs, r_all, te, tr, infos
+
+    def _score(self, rows, res, bps, link_up, hours):
+        """Observations, rewards and ends of the stepped rows, as the single env computes them."""
+        proto, sim = self.proto, self.sim
+        n = sim.router.n_nodes
+        lat = row_percentiles(res.latency_s, [50, 95], res.demand_bps) * 1e3
+        offered = np.array([sum(r.tolist()) for r in bps])          # the simulator's sum, term by term
+        lost = res.lost_bps
+        served = np.maximum(0.0, offered - lost)
+        dropped = offered - served
+        util = res.link_util
+        up_after = res.link_up_after
+        state_up = link_up & up_after                               # "up" in link_state
+        nb = len(rows)
+        sla = sim.scene.spec.sla
+        w = proto.reward_weights
+        served_f = np.where(offered > 0, served / np.where(offered > 0, offered, 1.0), 1.0)
+        drop_f = np.where(offered > 0, dropped / np.where(offered > 0, offered, 1.0), 0.0)
+        over = np.array([float(np.mean(util[j][state_up[j]] > sla.util_max)) if state_up[j].any() else 0.0
+                         for j in range(nb)])
+        p95 = lat[:, 1]
+        late = np.where(np.isnan(p95), 0.0, np.maximum(0.0, p95 / sla.latency_p95_ms - 1.0))
+        terms = {"served": w["served"] * served_f, "drop": -w["drop"] * drop_f,
+                 "util": -w["util"] * over, "latency": -w["latency"] * late}
+        rewards = np.array([float(sum(terms[k][j] for k in terms)) for j in range(nb)])
+        self._terms, self._served, self._dropped = terms, served, dropped
+        m = np.zeros((nb, n, n))
+        for j in range(nb):
+            np.add.at(m[j], (self.src, self.dst), res.demand_bps[j])
+        obs = {"link_util": util, "link_load_bps": res.link_load_bps,
+               "link_capacity_bps": np.broadcast_to(self.cap, util.shape),
+               "link_up": state_up, "link_weight_rung": self._rung[rows],
+               "latency_ms": np.nan_to_num(lat, nan=0.0), "hour": (hours % 24.0)[:, None]}
+        if "demand_bps" in proto.observation_space.spaces:
+            obs["demand_bps"] = m
+        else:
+            obs["node_out_bps"] = np.stack([np.bincount(self.src, d, minlength=n) for d in res.demand_bps])
+            obs["node_in_bps"] = np.stack([np.bincount(self.dst, d, minlength=n) for d in res.demand_bps])
+        obs = {k: np.asarray(v, dtype=np.float32) for k, v in obs.items()}
+        frac = np.where(offered > 0, served / np.where(offered > 0, offered, 1.0), 1.0)
+        terminated = frac < proto.min_served_fraction
+        truncated = (self._t[rows] >= proto.steps - 1) & ~terminated
+        return obs, rewards, terminated, truncated
+
+
+def make_vec(env_id: str, num_envs: int, **kw):
+    """A vector env of ``env_id``: TrafficEngineering on the batched engine, others synchronous.
+
+    ``twin3d/TrafficEngineering-v0`` on a transport-only scene gives a
+    :class:`BatchedTrafficEngineering`; any other environment (or a radio
+    scene) gives ``gymnasium.make_vec(env_id, num_envs, vectorization_mode="sync")``.
+    """
+    if env_id == "twin3d/TrafficEngineering-v0":
+        try:
+            return BatchedTrafficEngineering(num_envs, **kw)
+        except ValueError as err:
+            if "radio cells" not in str(err):
+                raise
+    return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync", vector_kwargs={},
+                        **kw)
