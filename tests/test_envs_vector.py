@@ -13,10 +13,10 @@ from twin3d.sim.kpi import weighted_percentiles
 
 from conftest import SCENES
 
-CASES = [("Abilene", dict(demand_factor=1.7, steps=20,
+CASES = [("Abilene", dict(demand_factor=2.0, steps=20, start_hour=17.0,
                           opponent={"kinds": ["fiber_cut", "site_outage"], "attack_prob": 0.3,
                                     "budget": 10.0, "duration_steps": (1, 4), "cooldown_steps": 1})),
-         ("Geant2012", dict(steps=20, auto_restore_steps=2,
+         ("Geant2012", dict(steps=20, auto_restore_steps=2, start_hour=17.0, demand_factor=2.0,
                             opponent={"kinds": ["fiber_cut"], "attack_prob": 0.5, "budget": 8.0,
                                       "duration_steps": (1, 3), "cooldown_steps": 0}))]
 

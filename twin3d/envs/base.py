@@ -166,10 +166,11 @@ class TwinEnv(gym.Env):
         r = self.sim.step(self._timeline, t)
         self._t, self._last = t, r
         for l, s in zip(self.link_ids, r.link_state):
-            if s == "tripped":
-                self._tripped_since.setdefault(l, t)
-            else:
+            if s != "tripped":
                 self._tripped_since.pop(l, None)
+        for wave in r.waves:                 # a trip (again, after a restore) starts the clock
+            for l in wave["tripped"]:
+                self._tripped_since[l] = t
         return r, mine, theirs
 
     def _finish(self, r: StepResult, action, mine, theirs):

@@ -142,6 +142,7 @@ class BatchedTrafficEngineering(VectorEnv):
         self._last_util[b] = 0.0
         self._last_link_ok[b] = True
         self._hash[b] = hashlib.sha256()
+        self._pending[b] = []           # restores the last episode scheduled die with it
 
     def _view(self, b: int) -> OpponentView:
         c = self.copies[b]
