@@ -5,9 +5,9 @@ plays one episode and returns its total reward. The heuristics are what an
 operator would script without learning:
 
 * :class:`TEHeuristic`: inverse-capacity weights (OSPF's reference
-  bandwidth rule), then local re-weighting: a link above ``hot``
-  utilization climbs one rung of the ladder, one below ``cool`` steps back
-  down toward its inverse-capacity rung.
+  bandwidth rule), then local re-weighting: the busiest link above ``hot``
+  utilization climbs one rung of the ladder, links below ``cool`` step
+  back down toward their inverse-capacity rung.
 * :class:`ESHeuristic`: sleep cells whose load is below ``sleep_below``
   (a sleeping cell judged by its site's awake cells) while its site keeps
   a cell awake; after a step that breached coverage or throughput, wake
@@ -42,13 +42,20 @@ class RandomAgent:
 
 
 class TEHeuristic:
-    """Inverse-capacity weights with local re-weighting of hot links (TrafficEngineering)."""
+    """Inverse-capacity weights with local re-weighting of hot links (TrafficEngineering).
 
-    def __init__(self, env, hot: float = 0.8, cool: float = 0.4) -> None:
+    Each step the busiest link above ``hot`` utilization climbs one rung of
+    the ladder (one link at a time, so traffic does not swing back and
+    forth between two links), and every link below ``cool`` that sits above
+    its inverse-capacity rung steps one rung back down.
+    """
+
+    def __init__(self, env, hot: float = 0.9, cool: float = 0.5) -> None:
         env = env.unwrapped
         self.ladder, self.hot, self.cool = env.ladder, float(hot), float(cool)
         cap = np.array([env.sim.twin.links[l].capacity_bps for l in env.link_ids], dtype=float)
-        cap = np.where(np.isfinite(cap) & (cap > 0), cap, np.nanmax(np.where(np.isfinite(cap), cap, 0)) or 1.0)
+        finite = np.isfinite(cap) & (cap > 0)
+        cap = np.where(finite, cap, cap[finite].max() if finite.any() else 1.0)
         want = cap.max() / cap                      # reference bandwidth / capacity, >= 1
         self.base = np.abs(self.ladder[None, :] - want[:, None]).argmin(axis=1)
         self.reset()
@@ -57,10 +64,12 @@ class TEHeuristic:
         self.rung = self.base.copy()
 
     def act(self, obs, info):
-        util = np.asarray(obs["link_util"])
+        util = np.asarray(obs["link_util"], dtype=float)
         up = np.asarray(obs["link_up"]) > 0
-        hot = up & (util > self.hot)
-        cool = (util < self.cool) & (self.rung > self.base)
+        hot = np.zeros(len(util), dtype=np.int64)
+        if (up & (util > self.hot)).any():
+            hot[np.argmax(np.where(up, util, -np.inf))] = 1
+        cool = up & (util < self.cool) & (self.rung > self.base)
         self.rung = np.clip(self.rung + hot - cool, 0, len(self.ladder) - 1)
         return self.rung.copy()
 

@@ -1,0 +1,193 @@
+"""Environment steps per second, single process, against a naive loop measured in the same run.
+
+Timed:
+
+* ``twin3d/TrafficEngineering-v0`` on Topology Zoo Abilene and Geant2012: a
+  single environment with a random agent (``action_space.sample()``: most
+  IGP weights change every step), and the batched vector env
+  (``twin3d.envs.make_vec``) with B = 64 and random actions, in env-steps/s;
+* the naive loop on the same scenes: a fresh ``Simulator`` per step (what
+  an environment built on ``twin3d simulate`` without a persistent engine
+  would cost);
+* a 1,000-node random geometric graph (``bench_ecmp.geometric_graph``,
+  gravity demand over all 999,000 pairs): TrafficEngineering with one
+  link event per step (an opponent that cuts a random link and restores
+  the previous one) and a no-op agent;
+* ``twin3d/EnergySaving-v0`` on the Helsinki scene with a random agent (20 %
+  of cells asleep, a new set every step) and with the heuristic agent.
+
+Each figure is printed beside grid2op with lightsim2grid's published figure
+of about 1,000 steps/s on IEEE case14 (not measured here) and the naive
+loop's. The issue's targets are printed with MET or MISSED.
+
+Usage::
+
+    python3 benchmarks/bench_envs.py [--steps 2000] [--rgg-nodes 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import gymnasium as gym  # noqa: E402
+
+import twin3d  # noqa: E402
+import twin3d.envs  # noqa: E402,F401
+from twin3d.envs import make_vec  # noqa: E402
+from twin3d.envs.baselines import ESHeuristic  # noqa: E402
+from twin3d.scene import EventSpec, ScenarioSpec  # noqa: E402
+from twin3d.sim.engine import Simulator  # noqa: E402
+
+GRID2OP_CASE14 = 1000.0     # steps/s, grid2op + lightsim2grid as published (not measured here)
+SCENES = ROOT / "scenes"
+
+
+def verdict(value: float, target: float) -> str:
+    return f"{'MET' if value >= target else 'MISSED'} (target {target:,.0f})"
+
+
+def rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else float("inf")
+
+
+def te_single(scene: Path, steps: int) -> float:
+    env = gym.make("twin3d/TrafficEngineering-v0", scene=str(scene)).unwrapped
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(20):                                   # warm-up: compiled kernels, caches
+        env.step(env.action_space.sample())
+    actions = [env.action_space.sample() for _ in range(steps)]
+    env.reset(seed=1)
+    t0 = time.perf_counter()
+    for a in actions:
+        _, _, te, tr, _ = env.step(a)
+        if te or tr:
+            env.reset()
+    return rate(steps, time.perf_counter() - t0)
+
+
+def te_batched(scene: Path, batch: int, steps: int) -> float:
+    venv = make_vec("twin3d/TrafficEngineering-v0", num_envs=batch, scene=str(scene))
+    venv.reset(seed=0)
+    venv.action_space.seed(0)
+    for _ in range(5):
+        venv.step(venv.action_space.sample())
+    actions = [venv.action_space.sample() for _ in range(steps)]
+    t0 = time.perf_counter()
+    for a in actions:
+        venv.step(a)
+    return rate(steps * batch, time.perf_counter() - t0)
+
+
+def naive_loop(scene_path: Path, steps: int) -> float:
+    """A fresh Simulator per step, each stepping one random weight change."""
+    scene = twin3d.load_scene(scene_path)
+    rng = np.random.default_rng(0)
+    links = list(scene.twin.links)
+    warm = Simulator(scene)                               # compile the kernels first
+    warm.step(warm.timeline(ScenarioSpec("warm", steps=1, events=(
+        EventSpec(0, "set_weight", link=links[0], weight=2.0),))), 0)
+    t0 = time.perf_counter()
+    for t in range(steps):
+        sim = Simulator(scene)
+        ev = EventSpec(0, "set_weight", link=links[rng.integers(len(links))], weight=float(rng.integers(1, 9)))
+        sim.step(sim.timeline(ScenarioSpec("naive", steps=1, events=(ev,))), 0)
+    return rate(steps, time.perf_counter() - t0)
+
+
+def one_link_per_step(link_ids: list[str], seed: int):
+    """An opponent that cuts a random link each step and restores the one it cut before."""
+    rng = np.random.default_rng(seed)
+    state = {"last": None}
+
+    def attack(t, view, _rng):
+        up = [l for l, ok in zip(view.link_ids, view.link_up) if ok]
+        cut = up[rng.integers(len(up))]
+        out = [EventSpec(t, "fiber_cut", cut)]
+        if state["last"] is not None:
+            out.append(EventSpec(t, "restore", state["last"]))
+        state["last"] = cut
+        return out
+
+    return attack
+
+
+def te_rgg(n_nodes: int, steps: int, seed: int = 7) -> tuple[float, int, int]:
+    from bench_ecmp import geometric_graph, write_scene
+    g = geometric_graph(n_nodes, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        scene = twin3d.load_scene(write_scene(g, Path(tmp), 1e12, 2, seed))
+        env = gym.make("twin3d/TrafficEngineering-v0", scene=scene, profile="flat", steps=steps + 5,
+                       opponent=one_link_per_step(list(scene.twin.links), seed)).unwrapped
+        env.reset(seed=0)
+        noop = np.zeros(len(env.link_ids), dtype=np.int64)
+        env.step(noop)                                     # warm-up
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            env.step(noop)
+        return rate(steps, time.perf_counter() - t0), g.number_of_nodes(), g.number_of_edges()
+
+
+def es_helsinki(steps: int, heuristic: bool) -> float:
+    env = gym.make("twin3d/EnergySaving-v0", scene=str(SCENES / "helsinki.toml"), opponent=None).unwrapped
+    obs, info = env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    agent = ESHeuristic(env, lookahead=False) if heuristic else None
+    for _ in range(3):
+        env.step((rng.random(len(env.cell_ids)) < 0.2).astype(np.int8))
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        a = agent.act(obs, info) if agent else (rng.random(len(env.cell_ids)) < 0.2).astype(np.int8)
+        obs, _, te, tr, info = env.step(a)
+        if te or tr:
+            obs, info = env.reset()
+    return rate(steps, time.perf_counter() - t0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=2000, help="single-env TE steps per scene")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch-steps", type=int, default=100)
+    ap.add_argument("--naive-steps", type=int, default=50)
+    ap.add_argument("--rgg-nodes", type=int, default=1000)
+    ap.add_argument("--rgg-steps", type=int, default=20)
+    ap.add_argument("--es-steps", type=int, default=100)
+    args = ap.parse_args()
+    print(f"reference: grid2op + lightsim2grid, IEEE case14, about {GRID2OP_CASE14:,.0f} steps/s "
+          "(published, not measured here)")
+    for name in ("Abilene", "Geant2012"):
+        scene = SCENES / "topologyzoo" / f"{name}.toml"
+        naive = naive_loop(scene, args.naive_steps)
+        single = te_single(scene, args.steps)
+        batched = te_batched(scene, args.batch, args.batch_steps)
+        print(f"TrafficEngineering {name}: single env {single:,.0f} steps/s "
+              f"({single / naive:.0f}x the naive loop's {naive:,.0f}; {single / GRID2OP_CASE14:.1f}x "
+              f"grid2op case14) {verdict(single, 2000)}")
+        print(f"TrafficEngineering {name}: batched B={args.batch} {batched:,.0f} env-steps/s "
+              f"({batched / naive:.0f}x the naive loop; {batched / GRID2OP_CASE14:.1f}x grid2op case14) "
+              f"{verdict(batched, 20000)}")
+    rgg, n, e = te_rgg(args.rgg_nodes, args.rgg_steps)
+    print(f"TrafficEngineering on a {n}-node random geometric graph ({e} links, {n * (n - 1):,} "
+          f"demand pairs), one link cut and one restored per step: {rgg:.1f} steps/s "
+          f"{verdict(rgg, 20)}")
+    es = es_helsinki(args.es_steps, heuristic=False)
+    esh = es_helsinki(args.es_steps, heuristic=True)
+    print(f"EnergySaving Helsinki (30 cells, 117,162 grid points): random agent {es:.1f} steps/s "
+          f"{verdict(es, 100)}; heuristic agent {esh:.1f} steps/s "
+          f"({es / GRID2OP_CASE14:.2f}x grid2op case14)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
