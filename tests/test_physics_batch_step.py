@@ -20,7 +20,7 @@ import pytest
 
 from conftest import SCENES
 from twin3d.loader import load_scene
-from twin3d.physics import batch_step, routing
+from twin3d.physics import batch_dags, batch_step, routing
 from twin3d.physics.batch_step import MAX_QUEUE_DELAY_S, BatchRouter
 from twin3d.physics.transport import Router
 from twin3d.sim import transport_step
@@ -249,6 +249,7 @@ def test_ring_with_a_cut_by_hand():
 
 def test_errors_constants_and_doctests():
     assert doctest.testmod(batch_step).failed == 0
+    assert doctest.testmod(batch_dags).failed == 0
     assert MAX_QUEUE_DELAY_S == transport_step.MAX_QUEUE_DELAY_S
     r = ring()
     br = BatchRouter(r, [0], [2])
