@@ -17,10 +17,12 @@ import doctest
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import SCENES
 from twin3d.loader import load_scene
-from twin3d.physics import batch_step, routing
+from twin3d.physics import batch_dags, batch_step, routing
 from twin3d.physics.batch_step import MAX_QUEUE_DELAY_S, BatchRouter
 from twin3d.physics.transport import Router
 from twin3d.sim import transport_step
@@ -155,6 +157,19 @@ def test_random_multigraphs(seed, mode):
     assert_batch_equals_steps(r, src, dst, mode, *random_inputs(r, src, dst, 16, seed))
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31), st.sampled_from(["ecmp", "spf"]))
+def test_fractional_weights_and_near_ties(seed, mode):
+    """Weights 0.3 and 0.1 + 0.2 differ by less than the DAG test's tolerance:
+    near-equal paths share ECMP, as in the router."""
+    r = Router(random_multigraph(seed))
+    rng = np.random.default_rng(seed)
+    src, dst = rng.integers(0, r.n_nodes, (2, int(rng.integers(1, 4 * r.n_nodes))))
+    bps, link_up, node_up, cap, _ = random_inputs(r, src, dst, 4, seed)
+    weight = rng.choice([0.3, 0.1 + 0.2, 0.6, 1.0, 1.5, 2.0], (4, len(r.links)))
+    assert_batch_equals_steps(r, src, dst, mode, bps, link_up, node_up, cap, weight)
+
+
 def test_latency_metric_and_a_stubborn_fixed_point():
     """Metric 'latency' (Dijkstra even when weights are all 1) and heavy overloads."""
     r = Router(random_multigraph(3), metric="latency")
@@ -249,6 +264,7 @@ def test_ring_with_a_cut_by_hand():
 
 def test_errors_constants_and_doctests():
     assert doctest.testmod(batch_step).failed == 0
+    assert doctest.testmod(batch_dags).failed == 0
     assert MAX_QUEUE_DELAY_S == transport_step.MAX_QUEUE_DELAY_S
     r = ring()
     br = BatchRouter(r, [0], [2])

@@ -30,6 +30,29 @@ unreached); the DAG edges of the node of rank r are ``ptr[k, r]`` to
 ``split[k, r]`` its share per edge and ``bad[k, r]`` the failed test.
 For hops, ``ptr[k, 0]`` to ``ptr[k, 1]`` is destination k's edge list,
 ``dag_t`` the tails and ``deg[k, node]`` the DAG out-degree.
+
+Examples
+--------
+The load pass of a square A-B-D, A-C-D (weights 1, 2 Gbit/s from A to D),
+recorded then replayed, as the router's own pass gives it:
+
+>>> import networkx as nx
+>>> from twin3d.physics.routing import route_arrays
+>>> from twin3d.physics.transport import Router
+>>> r = Router(nx.Graph([("A", "B"), ("A", "C"), ("B", "D"), ("C", "D")]), metric="hops")
+>>> w = np.full(r.n_edges, 2.0)                       # weighted: Dijkstra and _walk
+>>> load, _, (d,) = route_arrays(4, r.u, r.v, w, np.ones(8, bool), np.array([0]),
+...                              np.array([3]), np.array([2e9]), np.ones(4, bool),
+...                              keep_blocks=True)
+>>> dg = alloc(len(d.dests), 4, 8)
+>>> _ = record(4, d.out_ptr, d.out_head, d.out_w, d.out_edge, d.in_ptr, d.in_tail, d.in_w,
+...            False, False, d.dests, *dg[:8])
+>>> again = np.zeros(8)
+>>> replay(0, 4, d.dests, d.dem_ptr, d.dem_src, np.array([2e9]), np.zeros(0), again,
+...        np.zeros(1), *dg[:8])
+0
+>>> bool(np.array_equal(again, load)), sorted(set(again.tolist()))
+(True, [0.0, 1000000000.0])
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from . import batch_dags
 from .batch_dags import replay, replay_hops
 from .routing import _group, _walk, _walk_hops
 
+
 @njit(cache=True)
 def _pass(kind, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, bps, edge_val,
           edge_out, dem_out):  # pragma: no cover - compiled
