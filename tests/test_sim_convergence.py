@@ -92,6 +92,8 @@ def test_step_kpi_converged(tmp_path, monkeypatch):
     # one round cannot settle the drops of step 1 (A-D drops, so D-B sees less)
     monkeypatch.setattr(transport, "lossy_delivery",
                         functools.partial(transport.lossy_delivery, max_iter=1))
+    import twin3d.physics.batch_step as batch_step       # the compiled step of the base pairs
+    monkeypatch.setattr(batch_step, "MAX_DROP_ROUNDS", 1)
     with pytest.warns(ConvergenceWarning):
         res = simulate(scene)["cut"]
     assert [s.kpis["converged"] for s in res.steps] == [True, False, False, True]

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..loader import Scene, area_sites, check_event
+from ..physics.batch_step import BatchRouter
 from ..physics.coverage import RadioMap, RadioMapper
 from ..physics.transport import Router
 from ..scene import ScenarioSpec
@@ -31,7 +32,7 @@ from .extent import radio_extent_error
 from .kpi import radio_kpis, transport_kpis
 from .power import CellPower, total_energy_w
 from .surge import surge_demands
-from .transport_step import MAX_QUEUE_DELAY_S, route_step
+from .transport_step import MAX_QUEUE_DELAY_S, route_step, route_step_compiled
 
 __all__ = ["StepResult", "ScenarioResult", "Simulator", "simulate", "MAX_QUEUE_DELAY_S",
            "FIXED_ATTR", "sla_violated"]
@@ -210,6 +211,7 @@ class Simulator:
         #: ``base_demands`` as (src, dst, bps) arrays, made at the first step without
         #: surges or attacks (so edit ``base_demands`` before the first step, if at all).
         self._base_arrays: tuple | None = None
+        self._batch: BatchRouter | None = None        # the compiled step over the base pairs
         for sc in spec.scenarios:
             self.check(sc)
 
@@ -465,8 +467,16 @@ class Simulator:
             for l, w in state.weight.items():
                 weight[self.link_index[l]] = w
         events = [_describe(e) for e in state.events]
-        casc = route_step(self.router, demands, link_up, node_up, cap, traffic.trip_utilization,
-                          traffic.routing, events, weight=weight)
+        casc = None
+        if self._base_arrays is not None and demands[0] is self._base_arrays[0]:
+            # the base pairs: one compiled call (the same result), unless the step cascades
+            if self._batch is None:
+                self._batch = BatchRouter(self.router, demands[0], demands[1], traffic.routing)
+            casc = route_step_compiled(self._batch, demands[2], link_up, node_up, cap,
+                                       traffic.trip_utilization, weight)
+        if casc is None:
+            casc = route_step(self.router, demands, link_up, node_up, cap, traffic.trip_utilization,
+                              traffic.routing, events, weight=weight)
         timeline.trip([w for wave in casc.waves for w in wave.tripped], t)
         routing = casc.routing
         # what the backhaul loses: unroutable demands and tail drops on overloaded links

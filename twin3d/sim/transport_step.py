@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..physics.batch_step import BatchRouter
 from ..physics.queueing import link_delay_s
 from ..physics.routing import Routing
 from ..physics.transport import Router
 from .cascade import Wave, route_with_cascade
 
-__all__ = ["TransportStep", "route_step", "MAX_QUEUE_DELAY_S"]
+__all__ = ["TransportStep", "route_step", "route_step_compiled", "MAX_QUEUE_DELAY_S"]
 
 #: Queueing delay of a saturated link: a router buffer of 50 ms at line rate.
 MAX_QUEUE_DELAY_S = 0.05
@@ -36,6 +37,8 @@ class TransportStep:
     link_up: np.ndarray
     link_util: np.ndarray
     waves: list[Wave]
+    #: (n_links,) busier direction's load, bit/s, when known without the edge loads.
+    link_load: np.ndarray | None = None
 
     @property
     def lost_bps(self) -> float:
@@ -44,6 +47,8 @@ class TransportStep:
 
     def link_load_bps(self, n_links: int) -> np.ndarray:
         """(n_links,) load of each link's busier direction, bit/s."""
+        if self.link_load is not None:
+            return self.link_load
         out = np.zeros(n_links)
         np.maximum.at(out, self.routing.router.link, self.routing.load_bps)
         return out
@@ -93,3 +98,26 @@ def route_step(router: Router, demands, link_up: np.ndarray, node_up: np.ndarray
                            edge_delay_s=lambda load, _c: np.minimum(
                                link_delay_s(load, edge_cap), MAX_QUEUE_DELAY_S))
     return TransportStep(routing, casc.link_up, casc.link_util, casc.waves)
+
+
+def route_step_compiled(batch: BatchRouter, bps: np.ndarray, link_up: np.ndarray,
+                        node_up: np.ndarray, capacity_bps: np.ndarray, trip_utilization: float,
+                        weight=None) -> TransportStep | None:
+    """:func:`route_step` for the demand pairs of ``batch`` in one compiled call.
+
+    The same result bit for bit (:class:`~twin3d.physics.batch_step.BatchRouter`
+    copies every operation), without the Python around each pass; None when
+    the step cascades, since the compiled step does not keep the waves'
+    details (the caller then runs :func:`route_step`). The routing carries
+    no per-edge loads (``load_bps`` None): ``link_load`` has the links'.
+    """
+    res = batch.step(bps[None], link_up[None], node_up[None], capacity_bps[None],
+                     None if weight is None else np.asarray(weight, dtype=float)[None],
+                     trip_utilization)
+    if res.n_waves[0]:
+        return None
+    r = batch.router
+    routing = Routing(r, batch.mode, None, None, batch.src, batch.dst, res.demand_bps[0],
+                      res.routable[0], latency_s=res.latency_s[0], delivered_bps=res.delivered_bps[0])
+    routing.converged, routing.drop_rounds = bool(res.converged[0]), int(res.drop_rounds[0])
+    return TransportStep(routing, res.link_up_after[0], res.link_util[0], [], res.link_load_bps[0])
