@@ -280,7 +280,8 @@ class Router:
             res.latency_s = expected_latency(blocks, res.edge_delay_s, self.n_nodes, src, routable)
         if capacity_bps is not None:
             cap = np.asarray(capacity_bps, dtype=float)
-            drop = lossy_delivery(blocks, cap, self.n_nodes, self.n_edges, src, bps, routable)
+            drop = lossy_delivery(blocks, cap, self.n_nodes, self.n_edges, src, bps, routable,
+                                  load_bps=load)
             res.delivered_bps, res.carried_bps = drop.delivered_bps, drop.offered_bps * drop.pass_fraction
             res.drop_rounds, res.converged = drop.rounds, drop.converged
         return res
