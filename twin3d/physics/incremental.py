@@ -1,0 +1,251 @@
+"""Incremental rerouting: recompute only the destinations a change reaches.
+
+:class:`RoutingCache` routes one fixed list of demands (src, dst) on a
+:class:`~twin3d.physics.transport.Router` again and again while links go
+down and up, weights change and the demand bit/s change. It keeps, per
+destination t (in :mod:`twin3d.physics.dagstore`):
+
+* the distances d_t to t and t's shortest-path DAG (its edges in the order
+  the router's kernels walk them, and each node's split share);
+* the bit/s each DAG edge carries for t, and which of t's demands reach t.
+
+A change of one directed edge u -> v (down, up or a new weight w) can only
+alter t's DAG when the edge is or becomes a DAG edge or a shortcut, i.e.
+``w + d_t(v) <= d_t(u)`` (with a margin of twice the DAG tolerance, before
+or after the change, and d_t(v) finite). Only those destinations are
+searched again; a destination whose demands' bit/s changed gets its flows
+pushed again over its kept DAG (no search). The edge loads are then the
+kept flows summed over destinations in index order, and latency walks every
+kept DAG with the new edge delays: queueing delays follow the loads, which
+a single cut changes almost everywhere, so latency is always computed for
+every destination (without searching). A change of ``node_up``, of the
+kernel (hops or weighted) or the first call computes everything.
+
+With capacities, the tail-drop shortcut of
+:func:`~twin3d.physics.routing.lossy_delivery` applies when no edge is
+overloaded; when one is, the call falls back to :meth:`Router.route`.
+
+Results equal :meth:`Router.route` on the same inputs: for ECMP by hops bit
+for bit (the same operations in the same order); with Dijkstra, nodes at
+equal distance may be met in another order than a fresh search would, which
+changes sums in the last bits (the tests hold them to 1e-12 relative).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from . import dagstore, routing
+from .routing import Routing, _RTOL, _group, _ptr
+from .transport import Router
+
+__all__ = ["RoutingCache"]
+
+
+class RoutingCache:
+    """Incremental all-pairs routing of fixed demands on a :class:`Router`.
+
+    Parameters
+    ----------
+    router : Router
+    src, dst : array_like of int
+        (n_demands,) node indices of the demands (fixed for the cache's life).
+    mode : {"ecmp", "spf"}
+
+    Attributes
+    ----------
+    searched : int
+        Destinations searched again (distances and DAG) by the last call.
+    pushed : int
+        Destinations whose flows the last call pushed again over a kept DAG.
+    fell_back : bool
+        The last call was overloaded and routed by :meth:`Router.route`.
+    compactions : int
+        Times the DAG arena was compacted (garbage of searched DAGs dropped).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.MultiGraph([("A", "B", "AB"), ("B", "C", "BC"), ("A", "C", "AC")])
+    >>> r = Router(g)
+    >>> cache = RoutingCache(r, [0, 0], [1, 2])
+    >>> cache.route(np.array([1e9, 2e9])).load_bps.tolist()   # A->B and A->C direct
+    [1000000000.0, 2000000000.0, 0.0, 0.0, 0.0, 0.0]
+    >>> r.links
+    ['AB', 'AC', 'BC']
+    >>> res = cache.route(np.array([1e9, 2e9]), link_up=np.array([True, False, True]))
+    >>> float(res.load_bps.sum()), cache.searched            # A->C now over B; only C searched
+    (5000000000.0, 1)
+    """
+
+    def __init__(self, router: Router, src, dst, mode: str = "ecmp") -> None:
+        if mode not in ("ecmp", "spf"):
+            raise ValueError(f"mode must be 'ecmp' or 'spf', got {mode!r}")
+        self.router, self.mode = router, mode
+        self.src = np.ascontiguousarray(src, dtype=np.int64)
+        self.dst = np.ascontiguousarray(dst, dtype=np.int64)
+        n = router.n_nodes
+        if self.src.shape != self.dst.shape or self.src.ndim != 1:
+            raise ValueError("src and dst must be 1-d arrays of the same length")
+        if np.any((self.src < 0) | (self.src >= n) | (self.dst < 0) | (self.dst >= n)):
+            raise ValueError("demand node index out of range")
+        self._eu = np.ascontiguousarray(router.u, dtype=np.int64)
+        self._ev = np.ascontiguousarray(router.v, dtype=np.int64)
+        self._key: tuple | None = None            # (node_ok, kernel) the cache was built for
+        self.searched = self.pushed = self.compactions = 0
+        self.fell_back = False
+
+    def route(self, bps, *, edge_up=None, link_up=None, node_up=None, weight=None,
+              edge_delay_s: np.ndarray | Callable | None = None, latency: bool = True,
+              capacity_bps: np.ndarray | None = None) -> Routing:
+        """Route the demands at ``bps`` bit/s; the arguments are :meth:`Router.route`'s.
+
+        Parameters
+        ----------
+        bps : array_like
+            (n_demands,) bit/s of each demand (finite, >= 0).
+        edge_up, link_up, node_up, weight, edge_delay_s, latency, capacity_bps
+            As :meth:`Router.route`.
+
+        Returns
+        -------
+        Routing
+            What :meth:`Router.route` returns for ``(src, dst, bps)``.
+        """
+        r = self.router
+        bps = np.ascontiguousarray(np.broadcast_to(np.asarray(bps, dtype=float), self.src.shape))
+        bad = ~np.isfinite(bps) | (bps < 0)
+        if np.any(bad):
+            j = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"demand {j}: bit/s must be a finite number >= 0, got {bps[j]!r}")
+        up = r._up_mask(edge_up, link_up, node_up)
+        node_ok = np.ones(r.n_nodes, bool) if node_up is None else np.asarray(node_up, bool)
+        w, unweighted = r.weight, r.metric == "hops"
+        if weight is not None:
+            lw = np.asarray(weight, dtype=float)
+            if lw.shape != (len(r.links),):
+                raise ValueError(f"weight must have shape ({len(r.links)},), got {lw.shape}")
+            if not np.all(np.isfinite(lw) & (lw > 0)):
+                raise ValueError("weight must be finite and > 0 for every link")
+            w = lw[r.link]
+            unweighted = unweighted and bool(np.all(w == 1.0))
+        spf = self.mode == "spf"
+        hops = unweighted and not spf and routing._HOPS_KERNEL
+        key = (node_ok.tobytes(), unweighted, hops)
+        if self._key != key:
+            self._reset(bps, node_ok)
+            todo, repush = self._dests, np.zeros(0, np.int64)
+            bps_g = self._bps_g
+        else:
+            bps_g = np.ascontiguousarray(bps[self._dem_idx])
+            todo = self._touched(up, w)
+            changed = bps_g != self._bps_g
+            repush = np.setdiff1d(np.unique(self._dem_dst[changed]), todo) if changed.any() \
+                else np.zeros(0, np.int64)
+            self._bps_g = bps_g
+        self._key, self._up, self._w = key, up, w
+        self._search(todo, up, w, hops, unweighted, spf)
+        if len(repush):
+            dagstore.push(repush, r.n_nodes, self._eu, self._ev, self._dem_ptr, self._dem_src,
+                          bps_g, self._dist, self._split, self._seg_start, self._seg_len,
+                          self._arena.edge, self._arena.flow)
+        self.searched, self.pushed, self.fell_back = len(todo), len(repush), False
+        load = dagstore.sum_loads(self._dests, self._seg_start, self._seg_len, self._arena.edge,
+                                  self._arena.flow, r.n_edges)
+        routable = self._routable0.copy()
+        routable[self._dem_idx] = self._reached > 0
+        if capacity_bps is not None and not (routing._NO_DROP_SHORTCUT and
+                                             not np.any(load > np.asarray(capacity_bps, float))):
+            self.fell_back = True                 # overloaded: tail drop needs the full rounds
+            return r.route((self.src, self.dst, bps), mode=self.mode, edge_up=edge_up,
+                           link_up=link_up, node_up=node_up, edge_delay_s=edge_delay_s,
+                           latency=latency, capacity_bps=capacity_bps, weight=weight)
+        res = Routing(r, self.mode, up, load, self.src, self.dst, bps, routable)
+        if latency:
+            res.edge_delay_s = r.prop_delay_s + _extra_delay(edge_delay_s, load, r)
+            t = np.full(len(self._dem_idx), np.nan)
+            dagstore.latency(self._dests, r.n_nodes, self._eu, self._ev, self._split,
+                             self._seg_start, self._seg_len, self._arena.edge,
+                             np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
+                             self._dem_src, self._reached, t)
+            res.latency_s = np.where(routable, 0.0, np.nan)
+            res.latency_s[self._dem_idx] = t
+        if capacity_bps is not None:              # nothing overloaded: delivered whole
+            res.delivered_bps = np.where(routable, bps, 0.0)
+            res.carried_bps = load * np.ones(r.n_edges)
+            res.drop_rounds, res.converged = 1, True
+        return res
+
+    def _reset(self, bps: np.ndarray, node_ok: np.ndarray) -> None:
+        """Group the demands by destination and forget every DAG."""
+        n = self.router.n_nodes
+        _, routable0, ptr, idx, dsrc, dbps = _group(self.src, self.dst, bps, node_ok, n)
+        self._routable0, self._dem_ptr, self._dem_idx, self._dem_src = routable0, ptr, idx, dsrc
+        self._bps_g = dbps
+        self._dem_dst = self.dst[idx]
+        self._dests = np.flatnonzero(ptr[1:] > ptr[:-1])
+        self._reached = np.zeros(len(idx))
+        self._dist = np.full((n, n), np.inf)
+        self._split = np.zeros((n, n))
+        self._seg_start = np.zeros(n, np.int64)
+        self._seg_len = np.zeros(n, np.int64)
+        # about half the edges are on a DAG (RGG by hops), plus room to search again
+        self._arena = dagstore.Arena(len(self._dests) * (self.router.n_edges // 2 + 1)
+                                     + 4 * self.router.n_edges)
+
+    def _touched(self, up: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Destinations whose DAG a change of edge state or weight can alter."""
+        ch = np.flatnonzero((up != self._up) | (w != self._w))
+        if len(ch) == 0 or len(self._dests) == 0:
+            return np.zeros(0, np.int64)
+        du = self._dist[np.ix_(self._dests, self._eu[ch])]
+        dv = self._dist[np.ix_(self._dests, self._ev[ch])]
+        lim = du * (1.0 + 2.0 * _RTOL)            # inf stays inf: an edge reaching t anew
+        near = dv < np.inf
+        hit = np.zeros(du.shape, bool)
+        for on, wt in ((self._up[ch], self._w[ch]), (up[ch], w[ch])):
+            hit |= on & near & (wt + dv <= lim)
+        return self._dests[hit.any(axis=1)]
+
+    def _search(self, todo: np.ndarray, up: np.ndarray, w: np.ndarray, hops: bool,
+                unweighted: bool, spf: bool) -> None:
+        """Distances, DAG, flows and reached demands of ``todo`` on the usable edges."""
+        if len(todo) == 0:
+            return
+        n = self.router.n_nodes
+        active = np.flatnonzero(up)
+        ua, va, wa = self._eu[active], self._ev[active], np.asarray(w, dtype=float)[active]
+        rev = np.argsort(va, kind="stable")
+        csr = (_ptr(ua, n), np.ascontiguousarray(va), wa, active.astype(np.int64), _ptr(va, n),
+               np.ascontiguousarray(ua[rev]), wa[rev], active[rev].astype(np.int64))
+        k, arena = 0, self._arena
+        while True:
+            status, k, end = dagstore.build(
+                todo, k, arena.end, hops, unweighted, spf, n, self._eu, self._ev, *csr,
+                self._dem_ptr, self._dem_src, self._bps_g, self._dist, self._split,
+                self._seg_start, self._seg_len, self._reached, arena.edge, arena.flow)
+            arena.end = end
+            if status == 0:
+                return
+            if status == 2:
+                raise RuntimeError("routing did not converge: the shortest-path graph has a cycle")
+            # full: keep the live DAGs (those of todo[k:] are stale but still live), grow
+            live = int(self._seg_len[self._dests].sum())
+            self.compactions += 1
+            arena = self._arena = arena.compacted(self._dests, self._seg_start, self._seg_len,
+                                                  max(live // 2, 4 * self.router.n_edges))
+
+
+def _extra_delay(edge_delay_s, load: np.ndarray, r: Router) -> np.ndarray:
+    """The extra (queueing) delay per directed edge, as :meth:`Router.route` takes it."""
+    if edge_delay_s is None:
+        extra = np.zeros(r.n_edges)
+    elif callable(edge_delay_s):
+        extra = np.asarray(edge_delay_s(load, r.capacity_bps), dtype=float)
+    else:
+        extra = np.asarray(edge_delay_s, dtype=float)
+    if extra.shape != (r.n_edges,):
+        raise ValueError(f"edge_delay_s must have shape ({r.n_edges},), got {extra.shape}")
+    return extra
