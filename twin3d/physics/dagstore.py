@@ -31,8 +31,9 @@ class Arena:
 
     Attributes
     ----------
-    edge : numpy.ndarray
-        (capacity,) int32: directed edge index of each DAG edge.
+    edge, tail, head : numpy.ndarray
+        (capacity,) int32: directed edge index of each DAG edge, its tail and
+        head node (kept beside the edge: the walks read them in sequence).
     flow : numpy.ndarray
         (capacity,) bit/s the edge carries for its destination.
     end : int
@@ -42,6 +43,8 @@ class Arena:
     def __init__(self, capacity: int) -> None:
         capacity = max(int(capacity), 16)
         self.edge = np.empty(capacity, np.int32)
+        self.tail = np.empty(capacity, np.int32)
+        self.head = np.empty(capacity, np.int32)
         self.flow = np.empty(capacity)
         self.end = 0
 
@@ -49,38 +52,53 @@ class Arena:
     def capacity(self) -> int:
         return len(self.edge)
 
+    def arrays(self) -> tuple:
+        """(edge, tail, head, flow), the order the kernels take them in."""
+        return self.edge, self.tail, self.head, self.flow
+
     def compacted(self, dests: np.ndarray, seg_start: np.ndarray, seg_len: np.ndarray,
                   extra: int) -> "Arena":
         """A new arena with the live segments of ``dests`` in order and room for
         ``extra`` more entries; ``seg_start`` is updated in place."""
-        lens = seg_len[dests]
-        live = int(lens.sum())
+        live = int(seg_len[dests].sum())
         new = Arena(live + extra)
-        # entry i of the new arena comes from old entry start(dest) + offset
-        first = np.r_[0, np.cumsum(lens)[:-1]].astype(np.int64)
-        idx = np.repeat(seg_start[dests] - first, lens) + np.arange(live)
-        new.edge[:live] = self.edge[idx]
-        new.flow[:live] = self.flow[idx]
-        seg_start[dests] = first
-        new.end = live
+        new.end = _copy_live(dests, seg_start, seg_len, self.arrays(), new.arrays())
         return new
 
 
 @njit(cache=True)
-def build(todo, k0, end, hops, unweighted, spf, n, eu, ev, out_ptr, out_head, out_w, out_edge,
+def _copy_live(dests, seg_start, seg_len, old, new):  # pragma: no cover - compiled
+    edge, tail, head, flow = old
+    new_edge, new_tail, new_head, new_flow = new
+    end = 0
+    for k in range(len(dests)):
+        t = dests[k]
+        s = seg_start[t]
+        for i in range(seg_len[t]):
+            new_edge[end + i] = edge[s + i]
+            new_tail[end + i] = tail[s + i]
+            new_head[end + i] = head[s + i]
+            new_flow[end + i] = flow[s + i]
+        seg_start[t] = end
+        end += seg_len[t]
+    return end
+
+
+@njit(cache=True)
+def build(todo, k0, end, hops, unweighted, spf, n, out_ptr, out_head, out_w, out_edge,
           in_ptr, in_tail, in_w, in_edge, dem_ptr, dem_src, bps, dist, split, seg_start,
-          seg_len, reached, a_edge, a_flow):  # pragma: no cover - compiled
+          seg_len, reached, arena):  # pragma: no cover - compiled
     """Compute the DAG, distances, splits, flows and reached demands of ``todo[k0:]``.
 
     Rows t of ``dist`` and ``split`` (n_nodes, n_nodes) become the distances
     to t (inf: unreached) and each node's split share; the DAG is appended
     to the arena at ``end``. ``hops``: ECMP by hops, recorded as
     :func:`_walk_hops` does; else as :func:`_walk` (``unweighted``:
-    distances by breadth-first search). ``eu``, ``ev``: tail and head of
-    every directed edge. Returns (status, k, end): status 0 done; 1 the
+    distances by breadth-first search). ``arena``: :meth:`Arena.arrays`. Returns (status, k, end): status 0 done; 1 the
     arena is full before ``todo[k]`` (grow it and call again from k); 2 a
     cycle (a weight below the tolerance).
     """
+    a_edge, a_tail, a_head, a_flow = arena
     cap = len(a_edge)
     order = np.empty(n, np.int64)
     pos = np.zeros(n, np.int64)
@@ -112,6 +130,8 @@ def build(todo, k0, end, hops, unweighted, spf, n, eu, ev, out_ptr, out_head, ou
                         tail += 1
                     if d[y] == da1:
                         a_edge[end] = in_edge[j]
+                        a_tail[end] = y
+                        a_head[end] = a
                         end += 1
                         deg[y] += 1
             cnt = tail
@@ -140,6 +160,8 @@ def build(todo, k0, end, hops, unweighted, spf, n, eu, ev, out_ptr, out_head, ou
                         if pos[b] >= r:
                             return 2, k, end
                         a_edge[end] = out_edge[e]
+                        a_tail[end] = a
+                        a_head[end] = b
                         end += 1
                         if spf:
                             break
@@ -147,7 +169,7 @@ def build(todo, k0, end, hops, unweighted, spf, n, eu, ev, out_ptr, out_head, ou
         seg_len[t] = end - start
         for j in range(dem_ptr[t], dem_ptr[t + 1]):
             reached[j] = 1.0 if d[dem_src[j]] < np.inf else 0.0
-        _push_one(t, start, end, eu, ev, dem_ptr, dem_src, bps, d, sp, x, a_edge, a_flow)
+        _push_one(t, start, end, dem_ptr, dem_src, bps, d, sp, x, a_tail, a_head, a_flow)
         for r in range(cnt):
             x[order[r]] = 0.0
             deg[order[r]] = 0
@@ -155,7 +177,7 @@ def build(todo, k0, end, hops, unweighted, spf, n, eu, ev, out_ptr, out_head, ou
 
 
 @njit(cache=True)
-def _push_one(t, start, end, eu, ev, dem_ptr, dem_src, bps, d, sp, x, a_edge,
+def _push_one(t, start, end, dem_ptr, dem_src, bps, d, sp, x, a_tail, a_head,
               a_flow):  # pragma: no cover - compiled
     """Flows of destination t's segment, farthest first (x is 0 on entry, left dirty)."""
     for j in range(dem_ptr[t], dem_ptr[t + 1]):
@@ -163,32 +185,91 @@ def _push_one(t, start, end, eu, ev, dem_ptr, dem_src, bps, d, sp, x, a_edge,
         if d[s] < np.inf:
             x[s] += bps[j]
     for q in range(end - 1, start - 1, -1):
-        e = a_edge[q]
-        y = eu[e]
+        y = a_tail[q]
         if x[y] == 0.0:                           # as the kernels: nothing is added
             a_flow[q] = 0.0
             continue
         f = x[y] * sp[y]
         a_flow[q] = f
-        x[ev[e]] += f
+        x[a_head[q]] += f
 
 
 @njit(cache=True)
-def push(todo, n, eu, ev, dem_ptr, dem_src, bps, dist, split, seg_start, seg_len, a_edge,
-         a_flow):  # pragma: no cover - compiled
+def push(todo, n, dem_ptr, dem_src, bps, dist, split, seg_start, seg_len,
+         arena):  # pragma: no cover - compiled
     """Recompute the flows of ``todo``'s kept DAGs for new demand bit/s."""
+    a_edge, a_tail, a_head, a_flow = arena
     x = np.zeros(n)
     for k in range(len(todo)):
         t = todo[k]
         start = seg_start[t]
         end = start + seg_len[t]
-        _push_one(t, start, end, eu, ev, dem_ptr, dem_src, bps, dist[t], split[t], x, a_edge,
+        _push_one(t, start, end, dem_ptr, dem_src, bps, dist[t], split[t], x, a_tail, a_head,
                   a_flow)
         x[t] = 0.0
         for q in range(start, end):
-            x[eu[a_edge[q]]] = 0.0
+            x[a_tail[q]] = 0.0
         for j in range(dem_ptr[t], dem_ptr[t + 1]):
             x[dem_src[j]] = 0.0
+
+
+@njit(cache=True)
+def remove(cands, gone, n, dem_ptr, dem_src, bps, dist, split, seg_start, seg_len,
+           arena):  # pragma: no cover - compiled
+    """Drop the DAG edges that went down (``gone``, per edge) from ``cands``' DAGs.
+
+    A destination whose DAG loses edges while every tail keeps another DAG
+    edge keeps its distances: its DAG is the same minus those edges, each
+    such tail's split share becomes 1 / (its remaining DAG edges), and its
+    flows are pushed again. Returns (len(cands),) bool: True where a tail
+    would lose its last DAG edge (the destination must be searched again,
+    and is left as it was).
+    """
+    a_edge, a_tail, a_head, a_flow = arena
+    need = np.zeros(len(cands), np.bool_)
+    lost = np.zeros(n, np.int64)
+    x = np.zeros(n)
+    for k in range(len(cands)):
+        t = cands[k]
+        sp = split[t]
+        start = seg_start[t]
+        end = start + seg_len[t]
+        hit = 0
+        for q in range(start, end):
+            if gone[a_edge[q]]:
+                lost[a_tail[q]] += 1
+                hit += 1
+        for q in range(start, end):
+            y = a_tail[q]
+            if lost[y] > 0 and lost[y] >= round(1.0 / sp[y]):
+                need[k] = True
+        if not need[k]:
+            w = start
+            for q in range(start, end):
+                e = a_edge[q]
+                y = a_tail[q]
+                if not gone[e]:
+                    a_edge[w] = e
+                    a_tail[w] = y
+                    a_head[w] = a_head[q]
+                    w += 1
+                elif lost[y] > 0:
+                    lost[y] = -lost[y]            # mark: share to renew once
+            for q in range(start, w):
+                y = a_tail[q]
+                if lost[y] < 0:
+                    sp[y] = 1.0 / (round(1.0 / sp[y]) + lost[y])
+                    lost[y] = 0
+            seg_len[t] = w - start
+            _push_one(t, start, w, dem_ptr, dem_src, bps, dist[t], sp, x, a_tail, a_head, a_flow)
+            x[t] = 0.0
+            for q in range(start, w):
+                x[a_tail[q]] = 0.0
+            for j in range(dem_ptr[t], dem_ptr[t + 1]):
+                x[dem_src[j]] = 0.0
+        for q in range(start, seg_start[t] + seg_len[t]):   # clear the counts
+            lost[a_tail[q]] = 0
+    return need
 
 
 @njit(cache=True)
@@ -206,9 +287,11 @@ def sum_loads(dests, seg_start, seg_len, a_edge, a_flow, n_edges):  # pragma: no
 
 
 @njit(cache=True)
-def latency(dests, n, eu, ev, split, seg_start, seg_len, a_edge, delay, dem_ptr, dem_src,
-            reached, out):  # pragma: no cover - compiled
-    """``out[j]`` = expected delay of each reached demand, walking each DAG nearest first."""
+def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
+            dem_idx, reached, out):  # pragma: no cover - compiled
+    """``out[dem_idx[j]]`` = expected delay of each reached demand j (grouped order),
+    walking each DAG nearest first."""
+    a_edge, a_tail, a_head, _ = arena
     x = np.zeros(n)
     for k in range(len(dests)):
         t = dests[k]
@@ -216,11 +299,10 @@ def latency(dests, n, eu, ev, split, seg_start, seg_len, a_edge, delay, dem_ptr,
         start = seg_start[t]
         end = start + seg_len[t]
         for q in range(start, end):
-            e = a_edge[q]
-            y = eu[e]
-            x[y] += sp[y] * (delay[e] + x[ev[e]])
+            y = a_tail[q]
+            x[y] += sp[y] * (delay[a_edge[q]] + x[a_head[q]])
         for j in range(dem_ptr[t], dem_ptr[t + 1]):
             if reached[j] > 0:
-                out[j] = x[dem_src[j]]
+                out[dem_idx[j]] = x[dem_src[j]]
         for q in range(start, end):
-            x[eu[a_edge[q]]] = 0.0
+            x[a_tail[q]] = 0.0

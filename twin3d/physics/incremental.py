@@ -12,9 +12,14 @@ destination t (in :mod:`twin3d.physics.dagstore`):
 A change of one directed edge u -> v (down, up or a new weight w) can only
 alter t's DAG when the edge is or becomes a DAG edge or a shortcut, i.e.
 ``w + d_t(v) <= d_t(u)`` (with a margin of twice the DAG tolerance, before
-or after the change, and d_t(v) finite). Only those destinations are
-searched again; a destination whose demands' bit/s changed gets its flows
-pushed again over its kept DAG (no search). The edge loads are then the
+or after the change, and d_t(v) finite). When the only such changes for t
+are DAG edges going down and every tail keeps another DAG edge, t's
+distances stay: the edges are dropped from its DAG, the tails' split shares
+renewed and its flows pushed again (no search; with all-pairs demands on a
+random geometric graph a cut link is on about half the DAGs but changes
+the distances of one in ten). Other touched destinations are searched
+again; a destination whose demands' bit/s changed gets its flows pushed
+again over its kept DAG. The edge loads are then the
 kept flows summed over destinations in index order, and latency walks every
 kept DAG with the new edge delays: queueing delays follow the loads, which
 a single cut changes almost everywhere, so latency is always computed for
@@ -25,10 +30,12 @@ With capacities, the tail-drop shortcut of
 :func:`~twin3d.physics.routing.lossy_delivery` applies when no edge is
 overloaded; when one is, the call falls back to :meth:`Router.route`.
 
-Results equal :meth:`Router.route` on the same inputs: for ECMP by hops bit
-for bit (the same operations in the same order); with Dijkstra, nodes at
-equal distance may be met in another order than a fresh search would, which
-changes sums in the last bits (the tests hold them to 1e-12 relative).
+Results equal :meth:`Router.route` on the same inputs to the last bits: a
+searched or pushed destination does the router kernels' operations in their
+order, but a kept DAG can list its edges in another order than a fresh
+search would (nodes at equal distance met in another order, after a trim
+or with Dijkstra), which changes sums of positive terms in the last bits
+(the tests hold every result to 1e-12 relative).
 """
 
 from __future__ import annotations
@@ -58,8 +65,13 @@ class RoutingCache:
     ----------
     searched : int
         Destinations searched again (distances and DAG) by the last call.
+    trimmed : int
+        Destinations whose DAG the last call only trimmed (edges that went
+        down, every tail keeping another next hop) before pushing its flows
+        again.
     pushed : int
-        Destinations whose flows the last call pushed again over a kept DAG.
+        Other destinations whose flows the last call pushed again over their
+        kept DAG (their demands' bit/s changed).
     fell_back : bool
         The last call was overloaded and routed by :meth:`Router.route`.
     compactions : int
@@ -94,7 +106,8 @@ class RoutingCache:
         self._eu = np.ascontiguousarray(router.u, dtype=np.int64)
         self._ev = np.ascontiguousarray(router.v, dtype=np.int64)
         self._key: tuple | None = None            # (node_ok, kernel) the cache was built for
-        self.searched = self.pushed = self.compactions = 0
+        self._routable: np.ndarray | None = None
+        self.searched = self.trimmed = self.pushed = self.compactions = 0
         self.fell_back = False
 
     def route(self, bps, *, edge_up=None, link_up=None, node_up=None, weight=None,
@@ -116,7 +129,9 @@ class RoutingCache:
         """
         r = self.router
         bps = np.ascontiguousarray(np.broadcast_to(np.asarray(bps, dtype=float), self.src.shape))
-        bad = ~np.isfinite(bps) | (bps < 0)
+        same = self._key is not None and np.array_equal(bps, self._bps)
+        bad = (np.zeros(0, bool) if same or (bps.min(initial=0.0) >= 0 and np.isfinite(bps.sum()))
+               else ~np.isfinite(bps) | (bps < 0))    # the full test only to name the culprit
         if np.any(bad):
             j = int(np.flatnonzero(bad)[0])
             raise ValueError(f"demand {j}: bit/s must be a finite number >= 0, got {bps[j]!r}")
@@ -137,25 +152,38 @@ class RoutingCache:
         if self._key != key:
             self._reset(bps, node_ok)
             todo, repush = self._dests, np.zeros(0, np.int64)
+            cut = np.zeros(0, np.int64)
             bps_g = self._bps_g
         else:
-            bps_g = np.ascontiguousarray(bps[self._dem_idx])
-            todo = self._touched(up, w)
-            changed = bps_g != self._bps_g
-            repush = np.setdiff1d(np.unique(self._dem_dst[changed]), todo) if changed.any() \
-                else np.zeros(0, np.int64)
-            self._bps_g = bps_g
+            todo, cut, gone = self._touched(up, w)
+            repush = np.zeros(0, np.int64)
+            if not same:
+                bps_g = np.ascontiguousarray(bps[self._dem_idx])
+                changed = bps_g != self._bps_g
+                if changed.any():
+                    repush = np.setdiff1d(np.unique(self._dem_dst[changed]), np.r_[todo, cut])
+                self._bps_g = bps_g
+            bps_g = self._bps_g
+            if len(cut):
+                need = dagstore.remove(cut, gone, r.n_nodes, self._dem_ptr, self._dem_src, bps_g,
+                                       self._dist, self._split, self._seg_start, self._seg_len,
+                                       self._arena.arrays())
+                todo, cut = np.sort(np.r_[todo, cut[need]]), cut[~need]
         self._key, self._up, self._w = key, up, w
+        if not same:
+            self._bps = bps.copy()                # a copy: the caller may edit its array
         self._search(todo, up, w, hops, unweighted, spf)
+        if len(todo) or self._routable is None:   # only a search changes what is reached
+            self._routable = self._routable0.copy()
+            self._routable[self._dem_idx] = self._reached > 0
         if len(repush):
-            dagstore.push(repush, r.n_nodes, self._eu, self._ev, self._dem_ptr, self._dem_src,
-                          bps_g, self._dist, self._split, self._seg_start, self._seg_len,
-                          self._arena.edge, self._arena.flow)
-        self.searched, self.pushed, self.fell_back = len(todo), len(repush), False
+            dagstore.push(repush, r.n_nodes, self._dem_ptr, self._dem_src, bps_g, self._dist,
+                          self._split, self._seg_start, self._seg_len, self._arena.arrays())
+        self.searched, self.trimmed, self.pushed = len(todo), len(cut), len(repush)
+        self.fell_back = False
         load = dagstore.sum_loads(self._dests, self._seg_start, self._seg_len, self._arena.edge,
                                   self._arena.flow, r.n_edges)
-        routable = self._routable0.copy()
-        routable[self._dem_idx] = self._reached > 0
+        routable = self._routable.copy()
         if capacity_bps is not None and not (routing._NO_DROP_SHORTCUT and
                                              not np.any(load > np.asarray(capacity_bps, float))):
             self.fell_back = True                 # overloaded: tail drop needs the full rounds
@@ -165,13 +193,11 @@ class RoutingCache:
         res = Routing(r, self.mode, up, load, self.src, self.dst, bps, routable)
         if latency:
             res.edge_delay_s = r.prop_delay_s + _extra_delay(edge_delay_s, load, r)
-            t = np.full(len(self._dem_idx), np.nan)
-            dagstore.latency(self._dests, r.n_nodes, self._eu, self._ev, self._split,
-                             self._seg_start, self._seg_len, self._arena.edge,
-                             np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
-                             self._dem_src, self._reached, t)
             res.latency_s = np.where(routable, 0.0, np.nan)
-            res.latency_s[self._dem_idx] = t
+            dagstore.latency(self._dests, r.n_nodes, self._split, self._seg_start,
+                             self._seg_len, self._arena.arrays(),
+                             np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
+                             self._dem_src, self._dem_idx, self._reached, res.latency_s)
         if capacity_bps is not None:              # nothing overloaded: delivered whole
             res.delivered_bps = np.where(routable, bps, 0.0)
             res.carried_bps = load * np.ones(r.n_edges)
@@ -183,6 +209,7 @@ class RoutingCache:
         n = self.router.n_nodes
         _, routable0, ptr, idx, dsrc, dbps = _group(self.src, self.dst, bps, node_ok, n)
         self._routable0, self._dem_ptr, self._dem_idx, self._dem_src = routable0, ptr, idx, dsrc
+        self._routable = None
         self._bps_g = dbps
         self._dem_dst = self.dst[idx]
         self._dests = np.flatnonzero(ptr[1:] > ptr[:-1])
@@ -195,19 +222,29 @@ class RoutingCache:
         self._arena = dagstore.Arena(len(self._dests) * (self.router.n_edges // 2 + 1)
                                      + 4 * self.router.n_edges)
 
-    def _touched(self, up: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """Destinations whose DAG a change of edge state or weight can alter."""
+    def _touched(self, up: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Destinations a change of edge state or weight can alter.
+
+        Returns (search, cut, gone): the destinations to search again; those
+        only losing DAG edges that went down (``gone``, (n_edges,) bool),
+        which :func:`dagstore.remove` can update without a search.
+        """
         ch = np.flatnonzero((up != self._up) | (w != self._w))
+        none = np.zeros(0, np.int64)
         if len(ch) == 0 or len(self._dests) == 0:
-            return np.zeros(0, np.int64)
+            return none, none, np.zeros(len(up), bool)
         du = self._dist[np.ix_(self._dests, self._eu[ch])]
         dv = self._dist[np.ix_(self._dests, self._ev[ch])]
         lim = du * (1.0 + 2.0 * _RTOL)            # inf stays inf: an edge reaching t anew
         near = dv < np.inf
-        hit = np.zeros(du.shape, bool)
-        for on, wt in ((self._up[ch], self._w[ch]), (up[ch], w[ch])):
-            hit |= on & near & (wt + dv <= lim)
-        return self._dests[hit.any(axis=1)]
+        was = self._up[ch] & near & (self._w[ch] + dv <= lim)
+        now = up[ch] & near & (w[ch] + dv <= lim)
+        down = self._up[ch] & ~up[ch]             # went down (a weight change with it is moot)
+        search = (now | (was & ~down)).any(axis=1)
+        cut = ~search & (was & down).any(axis=1)
+        gone = np.zeros(len(up), bool)
+        gone[ch[down]] = True
+        return self._dests[search], self._dests[cut], gone
 
     def _search(self, todo: np.ndarray, up: np.ndarray, w: np.ndarray, hops: bool,
                 unweighted: bool, spf: bool) -> None:
@@ -223,9 +260,9 @@ class RoutingCache:
         k, arena = 0, self._arena
         while True:
             status, k, end = dagstore.build(
-                todo, k, arena.end, hops, unweighted, spf, n, self._eu, self._ev, *csr,
+                todo, k, arena.end, hops, unweighted, spf, n, *csr,
                 self._dem_ptr, self._dem_src, self._bps_g, self._dist, self._split,
-                self._seg_start, self._seg_len, self._reached, arena.edge, arena.flow)
+                self._seg_start, self._seg_len, self._reached, arena.arrays())
             arena.end = end
             if status == 0:
                 return
@@ -235,7 +272,7 @@ class RoutingCache:
             live = int(self._seg_len[self._dests].sum())
             self.compactions += 1
             arena = self._arena = arena.compacted(self._dests, self._seg_start, self._seg_len,
-                                                  max(live // 2, 4 * self.router.n_edges))
+                                                  max(live, 4 * self.router.n_edges))
 
 
 def _extra_delay(edge_delay_s, load: np.ndarray, r: Router) -> np.ndarray:
