@@ -213,6 +213,8 @@ class Simulator:
         #: ``base_demands`` as (src, dst, bps) arrays, made at the first step without
         #: surges or attacks (so edit ``base_demands`` before the first step, if at all).
         self._base_arrays: tuple | None = None
+        #: Sum of the base arrays' bit/s at each profile factor met (a step's offer).
+        self._offered_sum: dict[float, float] = {}
         for sc in spec.scenarios:
             self.check(sc)
 
@@ -391,7 +393,9 @@ class Simulator:
                     self._base_arrays = self.router.demand_arrays(self.base_demands)
                 src, dst, bps = self._base_arrays
                 demands = (src, dst, bps * factor)
-                offered = carried = sum(demands[2].tolist())   # the dict path's sum, term by term
+                if factor not in self._offered_sum:      # the dict path's sum, term by term
+                    self._offered_sum[factor] = sum(demands[2].tolist())
+                offered = carried = self._offered_sum[factor]
             else:
                 demands = {k: v * factor for k, v in self.base_demands.items()}
                 for ev in state.surges:
