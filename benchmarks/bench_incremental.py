@@ -92,7 +92,7 @@ def main() -> int:
     cache.route(bps, link_up=np.ones(len(r.links), bool), **kw)
     t_build = time.perf_counter() - t0
 
-    t_full, t_inc, searched, trimmed, fell, exact = [], [], [], [], 0, 0
+    t_full, t_inc, searched, trimmed, joined, fell, exact = [], [], [], [], [], 0, 0
     for up in seq:
         t0 = time.perf_counter()
         want = r.route((src, dst, bps), link_up=up, **kw)
@@ -102,6 +102,7 @@ def main() -> int:
         t_inc.append(time.perf_counter() - t0)
         searched.append(cache.searched)
         trimmed.append(cache.trimmed)
+        joined.append(cache.joined)
         fell += cache.fell_back
         np.testing.assert_allclose(got.load_bps, want.load_bps, rtol=1e-12, atol=0)
         exact += bool(np.array_equal(got.load_bps, want.load_bps))
@@ -118,7 +119,8 @@ def main() -> int:
           f"({full / inc:.1f}x; median {np.median(t_inc) * 1e3:.1f} ms)")
     print(f"destinations searched again per step: mean {np.mean(searched):.0f} of "
           f"{len(np.unique(dst))} (min {min(searched)}, max {max(searched)}), trimmed without a "
-          f"search {np.mean(trimmed):.0f}; fell back to Router.route (an edge overloaded) at "
+          f"search {np.mean(trimmed):.0f}, joined a restored link {np.mean(joined):.0f}; "
+          f"fell back to Router.route (an edge overloaded) at "
           f"{fell} steps; loads bit for bit equal at {exact} of {len(seq)} steps (all within "
           f"1e-12 relative)")
     simulator_steps(g, args)

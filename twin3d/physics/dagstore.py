@@ -23,7 +23,7 @@ from numba import njit
 
 from .routing import _RTOL, _distances
 
-__all__ = ["Arena", "build", "push", "sum_loads", "latency"]
+__all__ = ["Arena", "build", "remove", "insert", "push", "sum_loads", "latency"]
 
 
 class Arena:
@@ -206,11 +206,9 @@ def push(todo, n, dem_ptr, dem_src, bps, dist, split, seg_start, seg_len,
         end = start + seg_len[t]
         _push_one(t, start, end, dem_ptr, dem_src, bps, dist[t], split[t], x, a_tail, a_head,
                   a_flow)
-        x[t] = 0.0
+        x[t] = 0.0                                # every reached node is t or a tail
         for q in range(start, end):
             x[a_tail[q]] = 0.0
-        for j in range(dem_ptr[t], dem_ptr[t + 1]):
-            x[dem_src[j]] = 0.0
 
 
 @njit(cache=True)
@@ -229,47 +227,109 @@ def remove(cands, gone, n, dem_ptr, dem_src, bps, dist, split, seg_start, seg_le
     need = np.zeros(len(cands), np.bool_)
     lost = np.zeros(n, np.int64)
     x = np.zeros(n)
+    n_gone = 0
+    for e in range(len(gone)):
+        n_gone += gone[e]
+    at = np.empty(max(n_gone, 1), np.int64)       # positions of the lost entries
     for k in range(len(cands)):
         t = cands[k]
         sp = split[t]
         start = seg_start[t]
         end = start + seg_len[t]
-        hit = 0
+        ng = 0
         for q in range(start, end):
             if gone[a_edge[q]]:
+                at[ng] = q
+                ng += 1
                 lost[a_tail[q]] += 1
-                hit += 1
-        for q in range(start, end):
-            y = a_tail[q]
-            if lost[y] > 0 and lost[y] >= round(1.0 / sp[y]):
+        for i in range(ng):
+            y = a_tail[at[i]]
+            if lost[y] >= round(1.0 / sp[y]):
                 need[k] = True
-        if not need[k]:
-            w = start
-            for q in range(start, end):
+        for i in range(ng):                       # renew the shares (or just clear the counts)
+            y = a_tail[at[i]]
+            if lost[y] > 0 and not need[k]:
+                sp[y] = 1.0 / (round(1.0 / sp[y]) - lost[y])
+            lost[y] = 0
+        if need[k]:
+            continue
+        if ng:
+            w = at[0]
+            for q in range(at[0], end):
                 e = a_edge[q]
-                y = a_tail[q]
                 if not gone[e]:
                     a_edge[w] = e
-                    a_tail[w] = y
+                    a_tail[w] = a_tail[q]
                     a_head[w] = a_head[q]
                     w += 1
-                elif lost[y] > 0:
-                    lost[y] = -lost[y]            # mark: share to renew once
-            for q in range(start, w):
-                y = a_tail[q]
-                if lost[y] < 0:
-                    sp[y] = 1.0 / (round(1.0 / sp[y]) + lost[y])
-                    lost[y] = 0
-            seg_len[t] = w - start
-            _push_one(t, start, w, dem_ptr, dem_src, bps, dist[t], sp, x, a_tail, a_head, a_flow)
-            x[t] = 0.0
-            for q in range(start, w):
-                x[a_tail[q]] = 0.0
-            for j in range(dem_ptr[t], dem_ptr[t + 1]):
-                x[dem_src[j]] = 0.0
-        for q in range(start, seg_start[t] + seg_len[t]):   # clear the counts
-            lost[a_tail[q]] = 0
+            end = w
+            seg_len[t] = end - start
+        _push_one(t, start, end, dem_ptr, dem_src, bps, dist[t], sp, x, a_tail, a_head, a_flow)
+        x[t] = 0.0                                # every reached node is t or a tail
+        for q in range(start, end):
+            x[a_tail[q]] = 0.0
     return need
+
+
+@njit(cache=True)
+def insert(cands, k0, end, added, eu, ev, ew, dem_ptr, dem_src, bps, dist, split, seg_start,
+           seg_len, arena):  # pragma: no cover - compiled
+    """Add the edges that came up and tie a shortest path (``added``) to ``cands``' DAGs.
+
+    An edge u -> v with ``d(u) = w + d(v)`` (within the DAG tolerance; u
+    already on the DAG) leaves the distances as they were: it joins the DAG
+    after u's last DAG edge (after every edge out of v, before every edge
+    into u), u's split share becomes 1 / (its DAG edges), and the flows are
+    pushed again. Each destination's segment is copied to the arena end
+    with the new entries. Returns (status, k, end): status 0 done, 1 the
+    arena is full before ``cands[k]``.
+    """
+    a_edge, a_tail, a_head, a_flow = arena
+    cap = len(a_edge)
+    last = np.full(len(dist[0]), -1, np.int64)
+    more = np.zeros(len(dist[0]), np.int64)
+    x = np.zeros(len(dist[0]))
+    for k in range(k0, len(cands)):
+        t = cands[k]
+        d = dist[t]
+        sp = split[t]
+        start = seg_start[t]
+        stop = start + seg_len[t]
+        if cap - end < seg_len[t] + len(added):
+            return 1, k, end
+        for q in range(start, stop):
+            last[a_tail[q]] = q
+        for i in range(len(added)):
+            e = added[i]
+            u = eu[e]
+            if last[u] >= 0 and abs(d[u] - ew[e] - d[ev[e]]) <= _RTOL * d[u]:
+                more[u] += 1
+        new = end
+        for q in range(start, stop):
+            a_edge[end] = a_edge[q]
+            a_tail[end] = a_tail[q]
+            a_head[end] = a_head[q]
+            end += 1
+            y = a_tail[q]
+            if last[y] == q and more[y] > 0:
+                for i in range(len(added)):
+                    e = added[i]
+                    if eu[e] == y and abs(d[y] - ew[e] - d[ev[e]]) <= _RTOL * d[y]:
+                        a_edge[end] = e
+                        a_tail[end] = y
+                        a_head[end] = ev[e]
+                        end += 1
+                sp[y] = 1.0 / (round(1.0 / sp[y]) + more[y])
+        for q in range(start, stop):
+            last[a_tail[q]] = -1
+            more[a_tail[q]] = 0
+        seg_start[t] = new
+        seg_len[t] = end - new
+        _push_one(t, new, end, dem_ptr, dem_src, bps, d, sp, x, a_tail, a_head, a_flow)
+        x[t] = 0.0
+        for q in range(new, end):
+            x[a_tail[q]] = 0.0
+    return 0, len(cands), end
 
 
 @njit(cache=True)

@@ -17,8 +17,9 @@ are DAG edges going down and every tail keeps another DAG edge, t's
 distances stay: the edges are dropped from its DAG, the tails' split shares
 renewed and its flows pushed again (no search; with all-pairs demands on a
 random geometric graph a cut link is on about half the DAGs but changes
-the distances of one in ten). Other touched destinations are searched
-again; a destination whose demands' bit/s changed gets its flows pushed
+the distances of one in ten). Likewise, an edge coming up on a tie with a
+shortest path (``w + d_t(v) = d_t(u)``) joins t's DAG without a search
+(ECMP). Other touched destinations are searched again; a destination whose demands' bit/s changed gets its flows pushed
 again over its kept DAG. The edge loads are then the
 kept flows summed over destinations in index order, and latency walks every
 kept DAG with the new edge delays: queueing delays follow the loads, which
@@ -69,6 +70,9 @@ class RoutingCache:
         Destinations whose DAG the last call only trimmed (edges that went
         down, every tail keeping another next hop) before pushing its flows
         again.
+    joined : int
+        Destinations whose DAG the last call only extended by edges that came
+        up on a tie with a shortest path, before pushing its flows again.
     pushed : int
         Other destinations whose flows the last call pushed again over their
         kept DAG (their demands' bit/s changed).
@@ -107,7 +111,7 @@ class RoutingCache:
         self._ev = np.ascontiguousarray(router.v, dtype=np.int64)
         self._key: tuple | None = None            # (node_ok, kernel) the cache was built for
         self._routable: np.ndarray | None = None
-        self.searched = self.trimmed = self.pushed = self.compactions = 0
+        self.searched = self.trimmed = self.joined = self.pushed = self.compactions = 0
         self.fell_back = False
 
     def route(self, bps, *, edge_up=None, link_up=None, node_up=None, weight=None,
@@ -152,16 +156,17 @@ class RoutingCache:
         if self._key != key:
             self._reset(bps, node_ok)
             todo, repush = self._dests, np.zeros(0, np.int64)
-            cut = np.zeros(0, np.int64)
+            cut = tie = np.zeros(0, np.int64)
             bps_g = self._bps_g
         else:
-            todo, cut, gone = self._touched(up, w)
+            todo, cut, gone, tie, added = self._touched(up, w, spf)
             repush = np.zeros(0, np.int64)
             if not same:
                 bps_g = np.ascontiguousarray(bps[self._dem_idx])
                 changed = bps_g != self._bps_g
                 if changed.any():
-                    repush = np.setdiff1d(np.unique(self._dem_dst[changed]), np.r_[todo, cut])
+                    repush = np.setdiff1d(np.unique(self._dem_dst[changed]),
+                                          np.r_[todo, cut, tie])
                 self._bps_g = bps_g
             bps_g = self._bps_g
             if len(cut):
@@ -169,6 +174,7 @@ class RoutingCache:
                                        self._dist, self._split, self._seg_start, self._seg_len,
                                        self._arena.arrays())
                 todo, cut = np.sort(np.r_[todo, cut[need]]), cut[~need]
+            self._insert(tie, added, w, bps_g)
         self._key, self._up, self._w = key, up, w
         if not same:
             self._bps = bps.copy()                # a copy: the caller may edit its array
@@ -179,7 +185,8 @@ class RoutingCache:
         if len(repush):
             dagstore.push(repush, r.n_nodes, self._dem_ptr, self._dem_src, bps_g, self._dist,
                           self._split, self._seg_start, self._seg_len, self._arena.arrays())
-        self.searched, self.trimmed, self.pushed = len(todo), len(cut), len(repush)
+        self.searched, self.trimmed, self.joined = len(todo), len(cut), len(tie)
+        self.pushed = len(repush)
         self.fell_back = False
         load = dagstore.sum_loads(self._dests, self._seg_start, self._seg_len, self._arena.edge,
                                   self._arena.flow, r.n_edges)
@@ -222,17 +229,19 @@ class RoutingCache:
         self._arena = dagstore.Arena(len(self._dests) * (self.router.n_edges // 2 + 1)
                                      + 4 * self.router.n_edges)
 
-    def _touched(self, up: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _touched(self, up: np.ndarray, w: np.ndarray, spf: bool) -> tuple:
         """Destinations a change of edge state or weight can alter.
 
-        Returns (search, cut, gone): the destinations to search again; those
-        only losing DAG edges that went down (``gone``, (n_edges,) bool),
-        which :func:`dagstore.remove` can update without a search.
+        Returns (search, cut, gone, tie, added): the destinations to search
+        again; those only losing DAG edges that went down (``gone``,
+        (n_edges,) bool), for :func:`dagstore.remove`; those only gaining
+        edges that came up (``added``, edge indices) on a tie with a shortest
+        path, for :func:`dagstore.insert` (ECMP).
         """
         ch = np.flatnonzero((up != self._up) | (w != self._w))
         none = np.zeros(0, np.int64)
         if len(ch) == 0 or len(self._dests) == 0:
-            return none, none, np.zeros(len(up), bool)
+            return none, none, np.zeros(len(up), bool), none, none
         du = self._dist[np.ix_(self._dests, self._eu[ch])]
         dv = self._dist[np.ix_(self._dests, self._ev[ch])]
         lim = du * (1.0 + 2.0 * _RTOL)            # inf stays inf: an edge reaching t anew
@@ -240,11 +249,17 @@ class RoutingCache:
         was = self._up[ch] & near & (self._w[ch] + dv <= lim)
         now = up[ch] & near & (w[ch] + dv <= lim)
         down = self._up[ch] & ~up[ch]             # went down (a weight change with it is moot)
-        search = (now | (was & ~down)).any(axis=1)
-        cut = ~search & (was & down).any(axis=1)
+        came = ~self._up[ch] & up[ch]
+        with np.errstate(invalid="ignore"):       # inf - inf where u and v are both unreached
+            tie = came & now & (w[ch] + dv >= du) & (np.abs(du - w[ch] - dv) <= _RTOL * du)
+        lose, gain = (was & down).any(axis=1), tie.any(axis=1)
+        search = ((now & ~tie) | (was & ~down)).any(axis=1) | (lose & gain)
+        if spf:                                   # a tie can change which next hop is first
+            search |= gain
         gone = np.zeros(len(up), bool)
         gone[ch[down]] = True
-        return self._dests[search], self._dests[cut], gone
+        return (self._dests[search], self._dests[~search & lose], gone,
+                self._dests[~search & gain], ch[came])
 
     def _search(self, todo: np.ndarray, up: np.ndarray, w: np.ndarray, hops: bool,
                 unweighted: bool, spf: bool) -> None:
@@ -268,11 +283,26 @@ class RoutingCache:
                 return
             if status == 2:
                 raise RuntimeError("routing did not converge: the shortest-path graph has a cycle")
-            # full: keep the live DAGs (those of todo[k:] are stale but still live), grow
-            live = int(self._seg_len[self._dests].sum())
-            self.compactions += 1
-            arena = self._arena = arena.compacted(self._dests, self._seg_start, self._seg_len,
-                                                  max(live, 4 * self.router.n_edges))
+            arena = self._grow()       # full (the DAGs of todo[k:] are stale but still live)
+
+    def _grow(self) -> dagstore.Arena:
+        """Compact the arena, with as much room again as its live entries."""
+        live = int(self._seg_len[self._dests].sum())
+        self.compactions += 1
+        self._arena = self._arena.compacted(self._dests, self._seg_start, self._seg_len,
+                                            max(live, 4 * self.router.n_edges))
+        return self._arena
+
+    def _insert(self, tie: np.ndarray, added: np.ndarray, w: np.ndarray, bps_g: np.ndarray) -> None:
+        """Join the edges that came up on a tie to the DAGs of ``tie``."""
+        k, arena = 0, self._arena
+        w = np.ascontiguousarray(w, dtype=float)
+        while k < len(tie):
+            status, k, arena.end = dagstore.insert(
+                tie, k, arena.end, added, self._eu, self._ev, w, self._dem_ptr, self._dem_src,
+                bps_g, self._dist, self._split, self._seg_start, self._seg_len, arena.arrays())
+            if status:
+                arena = self._grow()
 
 
 def _extra_delay(edge_delay_s, load: np.ndarray, r: Router) -> np.ndarray:
