@@ -62,6 +62,13 @@ class RoutingCache:
         (n_demands,) node indices of the demands (fixed for the cache's life).
     mode : {"ecmp", "spf"}
 
+    Notes
+    -----
+    Memory: two (n_nodes, n_nodes) float arrays (distances, split shares)
+    and 20 bytes per kept DAG edge, with as much room again for the DAGs of
+    later searches; about 110 MB for all pairs on the 1,000-node, 4,161-link
+    random geometric graph of ``benchmarks/bench_ecmp.py``.
+
     Attributes
     ----------
     searched : int
