@@ -348,9 +348,10 @@ def sum_loads(dests, seg_start, seg_len, a_edge, a_flow, n_edges):  # pragma: no
 
 @njit(cache=True)
 def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
-            dem_idx, reached, out):  # pragma: no cover - compiled
-    """``out[dem_idx[j]]`` = expected delay of each reached demand j (grouped order),
-    walking each DAG nearest first."""
+            reached, out):  # pragma: no cover - compiled
+    """``out[j]`` = expected delay of each demand j in grouped order (nan where
+    unreached), walking each DAG nearest first (in sequence: the caller
+    gathers the demands' order from it, cheaper than scattering here)."""
     a_edge, a_tail, a_head, _ = arena
     x = np.zeros(n)
     for k in range(len(dests)):
@@ -362,7 +363,6 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
             y = a_tail[q]
             x[y] += sp[y] * (delay[a_edge[q]] + x[a_head[q]])
         for j in range(dem_ptr[t], dem_ptr[t + 1]):
-            if reached[j] > 0:
-                out[dem_idx[j]] = x[dem_src[j]]
+            out[j] = x[dem_src[j]] if reached[j] > 0 else np.nan
         for q in range(start, end):
             x[a_tail[q]] = 0.0

@@ -207,11 +207,14 @@ class RoutingCache:
         res = Routing(r, self.mode, up, load, self.src, self.dst, bps, routable)
         if latency:
             res.edge_delay_s = r.prop_delay_s + _extra_delay(edge_delay_s, load, r)
-            res.latency_s = np.where(routable, 0.0, np.nan)
+            m = len(self._dem_idx)
+            grouped = np.empty(m + 2)                 # + 0 (src == dst) and nan (a node down)
+            grouped[m:] = 0.0, np.nan
             dagstore.latency(self._dests, r.n_nodes, self._split, self._seg_start,
                              self._seg_len, self._arena.arrays(),
                              np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
-                             self._dem_src, self._dem_idx, self._reached, res.latency_s)
+                             self._dem_src, self._reached, grouped)
+            res.latency_s = grouped[self._at]
         if capacity_bps is not None:              # nothing overloaded: delivered whole
             res.delivered_bps = np.where(routable, bps, 0.0)
             res.carried_bps = load * np.ones(r.n_edges)
@@ -224,6 +227,9 @@ class RoutingCache:
         _, routable0, ptr, idx, dsrc, dbps = _group(self.src, self.dst, bps, node_ok, n)
         self._routable0, self._dem_ptr, self._dem_idx, self._dem_src = routable0, ptr, idx, dsrc
         self._routable = None
+        #: Where each demand's latency is in the grouped order (+ 0 and nan after it).
+        self._at = np.where(routable0, len(idx), len(idx) + 1)
+        self._at[idx] = np.arange(len(idx))
         self._bps_g = dbps
         self._dem_dst = self.dst[idx]
         self._dests = np.flatnonzero(ptr[1:] > ptr[:-1])
