@@ -128,12 +128,12 @@ def build(todo, k0, end, hops, unweighted, spf, n, out_ptr, out_head, out_w, out
                         d[y] = da1
                         order[tail] = y
                         tail += 1
-                    if d[y] == da1:
-                        a_edge[end] = in_edge[j]
-                        a_tail[end] = y
-                        a_head[end] = a
-                        end += 1
-                        deg[y] += 1
+                    hit = d[y] == da1             # branch-free, as _walk_hops
+                    a_edge[end] = in_edge[j]
+                    a_tail[end] = y
+                    a_head[end] = a
+                    end += hit
+                    deg[y] += hit
             cnt = tail
             for r in range(1, cnt):
                 y = order[r]

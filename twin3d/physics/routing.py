@@ -588,12 +588,14 @@ def _walk_hops(kind, n, in_ptr, in_tail, in_edge, dests, dem_ptr, dem_src, bps, 
                     dist[y] = da1
                     order[tail] = y
                     tail += 1
-                if dist[y] == da1:
-                    dag_t[nd] = y
-                    dag_h[nd] = a
-                    dag_e[nd] = in_edge[j]
-                    nd += 1
-                    deg[y] += 1
+                # branch-free: whether y -> a is a DAG edge is a coin toss to the
+                # branch predictor; the entry is written anyway and kept or not
+                hit = dist[y] == da1
+                dag_t[nd] = y
+                dag_h[nd] = a
+                dag_e[nd] = in_edge[j]
+                nd += hit
+                deg[y] += hit
         if push:
             for j in range(dem_ptr[t], dem_ptr[t + 1]):
                 s = dem_src[j]
