@@ -2,18 +2,20 @@
 
 The compiled kernels of :mod:`twin3d.physics.incremental`. Each
 destination's DAG is a segment of an arena (flat arrays that grow by
-appending; segments of recomputed destinations are left behind as garbage
-until a compaction): per DAG edge its directed edge index (the tail and
-head are the router's ``u`` and ``v`` of it) and the bit/s it carries for
-that destination; per destination and node, the share of the node's flow
-each of its DAG edges takes (``split``: 1/out-degree in the DAG for ECMP,
-1 for SPF) and the distance to the destination. Entries are in the order the
-kernels of :mod:`twin3d.physics.routing` meet them when walking nearest
-first (:func:`~twin3d.physics.routing._walk_hops` for ECMP by hops,
-:func:`~twin3d.physics.routing._walk` otherwise), so a walk over a segment,
-forwards for latency and backwards for the flow, does the same floating
-point operations in the same order as those kernels: the loads, summed over
-destinations in index order, and the latencies are bit for bit theirs.
+appending; segments of searched-again destinations are left behind as
+garbage until a compaction): per DAG edge its directed edge index, tail and
+head node and the bit/s it carries for that destination; per destination
+and node, the share of the node's flow each of its DAG edges takes
+(``split``: 1/out-degree in the DAG for ECMP, 1 for SPF) and the distance
+to the destination. A search records the entries in the order the kernels
+of :mod:`twin3d.physics.routing` meet them walking nearest first
+(:func:`~twin3d.physics.routing._walk_hops` for ECMP by hops,
+:func:`~twin3d.physics.routing._walk` otherwise), so a walk over a freshly
+searched segment, forwards for latency and backwards for the flow, does
+those kernels' floating point operations in their order. :func:`remove` and
+:func:`insert` edit a segment in place of a search, keeping it a
+topological order of the DAG (every edge out of v before an edge into v):
+the sums are then the same up to their order, i.e. to the last bits.
 """
 
 from __future__ import annotations
