@@ -106,7 +106,12 @@ class Router:
         ia = np.fromiter(map(idx, tails), dtype=np.int64, count=len(edges))
         ib = np.fromiter(map(idx, heads), dtype=np.int64, count=len(edges))
         w = self._weights(datas, source)
-        cap, length, state = ([_edge_attr(d, k) for d in datas] for k in ("capacity_bps", "length_m", "state"))
+        if any("link" in d for d in datas):      # read through each edge's Link
+            cap, length, state = ([_edge_attr(d, k) for d in datas]
+                                  for k in ("capacity_bps", "length_m", "state"))
+        else:                                    # plain attributes: dict.get, no call per edge
+            cap, length, state = ([d.get(k, _MISSING) for d in datas]
+                                  for k in ("capacity_bps", "length_m", "state"))
         cap = np.array([np.inf if c is _MISSING else float(c) for c in cap], dtype=float)
         length = np.array([0.0 if x is _MISSING else float(x) for x in length], dtype=float)
         up = np.array([x is _MISSING or x == "up" for x in state], dtype=bool)
