@@ -25,7 +25,7 @@ from numba import njit
 
 from .routing import _RTOL, _distances
 
-__all__ = ["Arena", "build", "remove", "insert", "push", "sum_loads", "latency"]
+__all__ = ["Arena", "build", "remove", "insert", "push", "sum_loads", "latency", "gather"]
 
 
 class Arena:
@@ -368,3 +368,12 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
             out[j] = x[dem_src[j]] if reached[j] > 0 else np.nan
         for q in range(start, end):
             x[a_tail[q]] = 0.0
+
+
+@njit(cache=True)
+def gather(values, at):  # pragma: no cover - compiled
+    """``values[at]`` (numpy's fancy indexing, in a compiled loop: ~2x faster for 10^6)."""
+    out = np.empty(len(at))
+    for j in range(len(at)):
+        out[j] = values[at[j]]
+    return out

@@ -214,7 +214,7 @@ class RoutingCache:
                              self._seg_len, self._arena.arrays(),
                              np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
                              self._dem_src, self._reached, grouped)
-            res.latency_s = grouped[self._at]
+            res.latency_s = dagstore.gather(grouped, self._at)
         if capacity_bps is not None:              # nothing overloaded: delivered whole
             res.delivered_bps = np.where(routable, bps, 0.0)
             res.carried_bps = load * np.ones(r.n_edges)
