@@ -138,3 +138,21 @@ def test_bad_input():
         RoutingCache(r, [0], [1], mode="ospf")
     with pytest.raises(ValueError):
         RoutingCache(r, [0], [1]).route([-1.0])
+
+
+def test_no_demands_and_edge_up():
+    g, rng = _graph(5, 20)
+    r = Router(g)
+    empty = RoutingCache(r, [], [])
+    res = empty.route(np.zeros(0), capacity_bps=np.ones(r.n_edges))
+    assert res.load_bps.sum() == 0 and len(res.latency_s) == 0 and res.converged
+    src, dst = rng.integers(0, r.n_nodes, (2, 100))
+    bps = rng.uniform(0, 1, 100)
+    cache = RoutingCache(r, src, dst)
+    for _ in range(5):
+        edge_up = rng.random(r.n_edges) > 0.2                  # one direction at a time
+        got = cache.route(bps, edge_up=edge_up)
+        want = r.route((src, dst, bps), edge_up=edge_up)
+        np.testing.assert_allclose(got.load_bps, want.load_bps, rtol=1e-12)
+        np.testing.assert_allclose(got.latency_s, want.latency_s, rtol=1e-12)
+        assert np.array_equal(got.routable, want.routable)
