@@ -118,6 +118,7 @@ class RoutingCache:
         self._ev = np.ascontiguousarray(router.v, dtype=np.int64)
         self._key: tuple | None = None            # (node_ok, kernel) the cache was built for
         self._routable: np.ndarray | None = None
+        self._load: np.ndarray | None = None
         self.searched = self.trimmed = self.joined = self.pushed = self.compactions = 0
         self.fell_back = False
 
@@ -195,8 +196,11 @@ class RoutingCache:
         self.searched, self.trimmed, self.joined = len(todo), len(cut), len(tie)
         self.pushed = len(repush)
         self.fell_back = False
-        load = dagstore.sum_loads(self._dests, self._seg_start, self._seg_len, self._arena.edge,
-                                  self._arena.flow, r.n_edges)
+        # no flow changed (a simulator step's final route after its cascade): the last sum
+        if self._load is None or len(todo) + len(cut) + len(tie) + len(repush):
+            self._load = dagstore.sum_loads(self._dests, self._seg_start, self._seg_len,
+                                            self._arena.edge, self._arena.flow, r.n_edges)
+        load = self._load.copy()
         routable = self._routable.copy()
         if capacity_bps is not None and not (routing._NO_DROP_SHORTCUT and
                                              not np.any(load > np.asarray(capacity_bps, float))):
@@ -226,7 +230,7 @@ class RoutingCache:
         n = self.router.n_nodes
         _, routable0, ptr, idx, dsrc, dbps = _group(self.src, self.dst, bps, node_ok, n)
         self._routable0, self._dem_ptr, self._dem_idx, self._dem_src = routable0, ptr, idx, dsrc
-        self._routable = None
+        self._routable = self._load = None
         #: Where each demand's latency is in the grouped order (+ 0 and nan after it).
         self._at = np.where(routable0, len(idx), len(idx) + 1)
         self._at[idx] = np.arange(len(idx))
