@@ -17,6 +17,10 @@ Timed in the same run, per graph:
 * ``Router.route(matrix, latency=False)``: the router itself on a compiled
   graph and an (n x n) demand matrix, best of ``--repeat``.
 
+Times are this process's CPU time (``time.process_time``; both sides run
+on one thread, so on an idle machine it is the wall time, and on a shared
+machine other jobs do not count), or the wall time with ``--wall``.
+
 The loads must equal the baseline's. Printed: time, the ratio to the
 baseline per graph, and per method the growth exponent on the random
 geometric graphs, the log-log slope of time against N·E (1 = grows like the
@@ -74,7 +78,12 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--total-bps", type=float, default=1e12)
+    ap.add_argument("--wall", action="store_true",
+                    help="time by the wall clock instead of this process's CPU time")
     args = ap.parse_args()
+    clock = time.perf_counter if args.wall else time.process_time
+    print(f"times: {'wall clock' if args.wall else 'CPU time of this process'} "
+          f"(both sides single-threaded)")
 
     graphs = [(f"RGG {n}", geometric_graph(n, args.seed)) for n in args.sizes]
     k = kdl()
@@ -91,12 +100,12 @@ def main() -> int:
         n, links = g.number_of_nodes(), g.number_of_edges()
         ne = n * 2 * links
         dem, mat = gravity(g, args.total_bps)
-        t_base, base = timed(dag_loads, g, dem)
+        t_base, base = timed(dag_loads, g, dem, clock=clock)
         if t_base < 1.0:                         # cheap: best of --repeat too, like the router
-            t_base = min(t_base, timed(dag_loads, g, dem, repeat=args.repeat - 1)[0])
-        t_e2e, loads = timed(ecmp_loads, g, dem, repeat=args.repeat)
+            t_base = min(t_base, timed(dag_loads, g, dem, repeat=args.repeat - 1, clock=clock)[0])
+        t_e2e, loads = timed(ecmp_loads, g, dem, repeat=args.repeat, clock=clock)
         r = Router(g)
-        t_route, res = timed(r.route, mat, latency=False, repeat=args.repeat)
+        t_route, res = timed(r.route, mat, latency=False, repeat=args.repeat, clock=clock)
         err = max(max_abs_diff(loads, base), max_abs_diff(res.loads_dict(), base))
         assert err <= 1e-9 * args.total_bps, f"{name}: loads differ from the baseline by {err}"
         rows.append((name, n * 2 * links, t_base, t_e2e, t_route))
