@@ -63,7 +63,8 @@ def link_utilization(router: Router, load_bps: np.ndarray, capacity_bps: np.ndar
 
 def route_with_cascade(router: Router, demands, link_up: np.ndarray, node_up: np.ndarray,
                        capacity_bps: np.ndarray, trip_utilization: float, mode: str = "ecmp",
-                       first_cause: list[str] | None = None, weight=None) -> CascadeResult:
+                       first_cause: list[str] | None = None, weight=None,
+                       cache=None) -> CascadeResult:
     """Route; while links in service exceed ``trip_utilization``, trip them and reroute.
 
     Parameters
@@ -82,6 +83,10 @@ def route_with_cascade(router: Router, demands, link_up: np.ndarray, node_up: np
         What changed this step (event descriptions), recorded on wave 1.
     weight : (n_links,) float, optional
         Routing weight per link this step (``set_weight``); default the metric's.
+    cache : RoutingCache, optional
+        A :class:`twin3d.physics.incremental.RoutingCache` of ``router`` for
+        these demands' (src, dst) and ``mode``: route incrementally (demands
+        must then be the (src, dst, bps) arrays).
 
     Returns
     -------
@@ -107,8 +112,12 @@ def route_with_cascade(router: Router, demands, link_up: np.ndarray, node_up: np
     cause = list(first_cause or [])
     k = 0
     while True:      # ends: each wave takes >= 1 link out of service, and none left cannot trip
-        routing = router.route(demands, mode=mode, link_up=up, node_up=node_up, latency=False,
-                               weight=weight)
+        if cache is None:
+            routing = router.route(demands, mode=mode, link_up=up, node_up=node_up, latency=False,
+                                   weight=weight)
+        else:
+            routing = cache.route(demands[2], link_up=up, node_up=node_up, latency=False,
+                                  weight=weight)
         util = link_utilization(router, routing.load_bps, capacity_bps)
         over = np.flatnonzero(up & (util > trip_utilization))
         if len(over) == 0:

@@ -56,7 +56,7 @@ class TransportStep:
 
 def route_step(router: Router, demands, link_up: np.ndarray, node_up: np.ndarray,
                capacity_bps: np.ndarray, trip_utilization: float, mode: str = "ecmp",
-               first_cause: list[str] | None = None, weight=None) -> TransportStep:
+               first_cause: list[str] | None = None, weight=None, cache=None) -> TransportStep:
     """Route ``demands`` with cascades, then again with queueing latency and tail drop.
 
     Parameters
@@ -75,6 +75,12 @@ def route_step(router: Router, demands, link_up: np.ndarray, node_up: np.ndarray
         The step's events, recorded on the first wave.
     weight : (n_links,) float, optional
         Routing weight per link (``set_weight``), in the metric's unit.
+    cache : RoutingCache, optional
+        Route incrementally with this
+        :class:`twin3d.physics.incremental.RoutingCache` (of ``router``, for
+        ``demands``' src and dst and ``mode``; ``demands`` as arrays): the
+        cascade's routings and the final one search again only the
+        destinations that changed.
 
     Returns
     -------
@@ -91,12 +97,13 @@ def route_step(router: Router, demands, link_up: np.ndarray, node_up: np.ndarray
     (2000000000.0, [0.4, 2.0])
     """
     casc = route_with_cascade(router, demands, link_up, node_up, capacity_bps,
-                              trip_utilization, mode, first_cause, weight=weight)
+                              trip_utilization, mode, first_cause, weight=weight, cache=cache)
     edge_cap = np.asarray(capacity_bps, dtype=float)[router.link]
-    routing = router.route(demands, mode=mode, link_up=casc.link_up, node_up=node_up,
-                           capacity_bps=edge_cap, weight=weight,
-                           edge_delay_s=lambda load, _c: np.minimum(
-                               link_delay_s(load, edge_cap), MAX_QUEUE_DELAY_S))
+    kw = dict(link_up=casc.link_up, node_up=node_up, capacity_bps=edge_cap, weight=weight,
+              edge_delay_s=lambda load, _c: np.minimum(link_delay_s(load, edge_cap),
+                                                       MAX_QUEUE_DELAY_S))
+    routing = (router.route(demands, mode=mode, **kw) if cache is None
+               else cache.route(demands[2], **kw))
     return TransportStep(routing, casc.link_up, casc.link_util, casc.waves)
 
 
