@@ -41,6 +41,7 @@ from typing import Hashable, Sequence
 
 import numpy as np
 import shapely
+from numba import njit
 
 from .grid import Grid
 from .los import ground_z_m, indoor_distance_m, rasterize_buildings, viewshed_los
@@ -49,7 +50,7 @@ from .radio import (PATHLOSS_MODELS, antenna_gain_db, max_range_m, n_prb, o2i_lo
 
 __all__ = ["RX_DTYPE", "DEFAULT_CACHE_BYTES", "CellSpec", "GridContext", "CellMapCache",
            "Recombined", "site_los", "cell_rx_dbm", "cached_cell_maps", "cached_cell_mw", "combine",
-           "to_mw"]
+           "combine_rows", "to_mw"]
 
 #: dtype of the cached received-power maps.
 RX_DTYPE = np.float32
@@ -372,7 +373,7 @@ def combine(rx_dbm, active, f_hz, bandwidth_hz, noise_figure_db: float = 7.0, *,
         frequency interfere at full load.
     noise_figure_db : float
         UE noise figure, dB.
-    rx_mw : sequence of (n_pts,) float64 arrays, optional
+    rx_mw : (n_cells, n_pts) array or sequence of (n_pts,) float64 arrays, optional
         ``to_mw(rx_dbm[i])`` per cell if already at hand (cached): saves
         the exponentials, same result.
     n_pts : int, optional
@@ -388,48 +389,162 @@ def combine(rx_dbm, active, f_hz, bandwidth_hz, noise_figure_db: float = 7.0, *,
 
     Notes
     -----
-    One pass over the active cells (no (n_cells, n_pts) temporaries): a
-    running best RSRP, the serving power, and the total power per carrier
-    frequency; interference = that total on the server's frequency minus
-    the serving power.
+    Two compiled passes over the active cells' rows, a block of points at
+    a time (:func:`combine_rows`): the best server (a running maximum of
+    RSRP, strictly greater: the first cell on ties), then the total power
+    on the server's carrier, summed over the active cells in cell order
+    (the same float64 additions as a cell-by-cell loop); interference =
+    that total minus the serving power. The logarithms and powers run in
+    numpy, point by point, as before the kernels existed.
+    """
+    active = np.asarray(active, bool)
+    n_cells = active.size
+    idx = np.flatnonzero(active)
+    if idx.size:
+        first = rx_dbm[idx[0]]
+        n_pts = np.asarray(first).size
+    elif n_pts is None:
+        first = next((r for r in rx_dbm if r is not None), None) if n_cells else None
+        if first is None:
+            raise ValueError("combine: give n_pts when no cell map is given")
+        n_pts = np.asarray(first).size
+    if isinstance(rx_dbm, np.ndarray) and rx_dbm.ndim >= 2:
+        rx, rx_rows = rx_dbm.reshape(n_cells, -1), idx
+    else:
+        rx = (np.stack([np.asarray(rx_dbm[i]).ravel() for i in idx]) if idx.size
+              else np.zeros((0, n_pts), np.float64))
+        rx_rows = np.arange(idx.size)
+    if rx.dtype not in (np.float32, np.float64):
+        rx = rx.astype(np.float64)
+    if rx_mw is None:
+        mw, mw_rows = to_mw(rx[rx_rows]).reshape(idx.size, n_pts), np.arange(idx.size)
+    elif isinstance(rx_mw, np.ndarray) and rx_mw.ndim >= 2:
+        mw, mw_rows = rx_mw.reshape(n_cells, -1), idx
+    else:
+        mw = (np.stack([np.asarray(rx_mw[i], np.float64).ravel() for i in idx]) if idx.size
+              else np.zeros((0, n_pts)))
+        mw_rows = np.arange(idx.size)
+    return combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz, noise_figure_db,
+                        n_pts)
+
+
+def combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz,
+                 noise_figure_db: float = 7.0, n_pts: int | None = None) -> Recombined:
+    """:func:`combine` on stacked maps: the k-th active cell's rows are
+    ``rx[rx_rows[k]]`` (float32 or float64 dBm) and ``mw[mw_rows[k]]``
+    (float64 mW, :func:`to_mw` of the former). Other rows are never read,
+    so a stack can hold every cell of a twin and serve any active set.
     """
     active = np.asarray(active, bool)
     n_cells = active.size
     f = np.asarray(f_hz, float).reshape(n_cells)
     bw = np.asarray(bandwidth_hz, float).reshape(n_cells)
     idx = np.flatnonzero(active)
-    if idx.size:
-        n_pts = np.asarray(rx_dbm[idx[0]]).size
-    elif n_pts is None:
-        first = next((r for r in rx_dbm if r is not None), None) if n_cells else None
-        if first is None:
-            raise ValueError("combine: give n_pts when no cell map is given")
-        n_pts = np.asarray(first).size
+    if n_pts is None:
+        n_pts = rx.shape[1]
     rs_offset = 10.0 * np.log10(12.0 * n_prb(bw)) if n_cells else np.zeros(0)
-    rsrp = np.full(n_pts, -np.inf)
-    k = np.zeros(n_pts, dtype=np.int64)                      # position in idx of the best so far
-    s_mw = np.zeros(n_pts)
-    freqs, group = np.unique(f[idx], return_inverse=True)
-    total_mw = np.zeros((freqs.size, n_pts))
-    better = np.empty(n_pts, dtype=bool)
-    for j, i in enumerate(idx):
-        r = np.asarray(rx_dbm[i], np.float64).ravel()
-        r_rs = r - rs_offset[i]
-        np.greater(r_rs, rsrp, out=better)                   # strictly: the first cell on ties
-        np.maximum(rsrp, r_rs, out=rsrp)
-        np.copyto(k, j, where=better)
-        mw = to_mw(r) if rx_mw is None else rx_mw[i]         # -inf -> 0 mW
-        np.copyto(s_mw, mw, where=better)
-        total_mw[group[j]] += mw
+    if idx.size == 0:
+        return Recombined(np.full(n_pts, -np.inf), np.full(n_pts, -np.inf),
+                          np.full(n_pts, -1, dtype=np.int64), np.zeros(n_pts), np.zeros(n_pts))
+    rx_rows = np.ascontiguousarray(rx_rows, np.int64)
+    mw_rows = np.ascontiguousarray(mw_rows, np.int64)
+    if mw.dtype != np.float64:
+        mw = mw.astype(np.float64)
+    _, group = np.unique(f[idx], return_inverse=True)
+    group = np.ascontiguousarray(group.ravel(), np.int64)
+    rsrp = np.empty(n_pts)
+    k = np.empty(n_pts, dtype=np.int64)                  # position in idx of the best server
+    s_mw = np.empty(n_pts)
+    i_mw = np.empty(n_pts)
+    _best_server(rx, rx_rows, np.ascontiguousarray(rs_offset[idx], np.float64), rsrp, k)
+    _cochannel(mw, mw_rows, group, bool(group.max() == 0), k, s_mw, i_mw)
     served = np.isfinite(rsrp)
-    best = np.where(served, idx[k] if idx.size else -1, -1)
-    sinr = np.full(n_pts, -np.inf)
-    if np.any(served):
-        p = np.flatnonzero(served)
-        b = best[p]
-        i_mw = total_mw[group[k[p]], p] - s_mw[p]
-        n_mw = 10.0 ** (thermal_noise_dbm(bw[b], noise_figure_db) / 10.0)
-        sinr[p] = 10.0 * np.log10(s_mw[p] / (np.maximum(i_mw, 0.0) + n_mw))
-    se = np.where(served, spectral_efficiency(sinr), 0.0)
-    tput = np.where(served, se * bw[np.maximum(best, 0)] if n_cells else 0.0, 0.0)
+    best = np.where(served, idx[k], -1)
+    bw_act = bw[idx]
+    # noise per active cell, then per point: the same elementwise numbers as per point
+    n_mw = 10.0 ** (thermal_noise_dbm(bw_act, noise_figure_db) / 10.0)
+    with np.errstate(divide="ignore"):       # unserved points: 0 mW of signal -> -inf dB
+        den = np.maximum(i_mw, 0.0, out=i_mw)
+        den += n_mw[k]
+        sinr = np.divide(s_mw, den, out=s_mw)
+        np.log10(sinr, out=sinr)
+        sinr *= 10.0
+    se = _spectral_efficiency(sinr)
+    tput = se * bw_act[k]                                 # 0 b/s/Hz where unserved
     return Recombined(rsrp, sinr, best, se, tput)
+
+
+def _spectral_efficiency(sinr_db: np.ndarray) -> np.ndarray:
+    """:func:`~twin3d.physics.radio.spectral_efficiency`, the same operations in place."""
+    from .radio import SE_ATTENUATION, SE_MAX_BPS_HZ, SE_MIN_SINR_DB
+    t = sinr_db / 10.0
+    np.power(10.0, t, out=t)
+    t += 1.0
+    np.log2(t, out=t)
+    t *= SE_ATTENUATION
+    np.minimum(t, SE_MAX_BPS_HZ, out=t)
+    np.copyto(t, 0.0, where=sinr_db < SE_MIN_SINR_DB)
+    return t
+
+
+#: Points per block of the compiled passes (their per-point state stays in cache).
+_BLOCK = 1024
+
+
+@njit(cache=True, nogil=True)
+def _best_server(rx, rows, rs_off, rsrp, k):  # pragma: no cover - compiled
+    """Running maximum of rx - rs_off over the rows, strictly greater (the first on ties)."""
+    n = rx.shape[1]
+    m = rows.size
+    cur = np.empty(_BLOCK)
+    kb = np.empty(_BLOCK, np.int64)
+    for p0 in range(0, n, _BLOCK):
+        nb = min(_BLOCK, n - p0)
+        for q in range(nb):
+            cur[q] = -np.inf
+            kb[q] = 0
+        for j in range(m):
+            r_row = rx[rows[j], p0:p0 + nb]
+            off = rs_off[j]
+            for q in range(nb):
+                r = np.float64(r_row[q]) - off
+                b = r > cur[q]
+                cur[q] = r if b else cur[q]
+                kb[q] = j if b else kb[q]
+        for q in range(nb):
+            rsrp[p0 + q] = cur[q]
+            k[p0 + q] = kb[q]
+
+
+@njit(cache=True, nogil=True)
+def _cochannel(mw, rows, group, one_group, k, s_mw, i_mw):  # pragma: no cover - compiled
+    """Serving power, and total power on the server's carrier minus it, per point.
+
+    The total adds the active cells' mW in row order from 0.0 (adding 0.0 for
+    a cell on another carrier leaves a sum of non-negative terms unchanged).
+    """
+    n = mw.shape[1]
+    m = rows.size
+    acc = np.empty(_BLOCK)
+    gk = np.empty(_BLOCK, np.int64)
+    for p0 in range(0, n, _BLOCK):
+        nb = min(_BLOCK, n - p0)
+        for q in range(nb):
+            acc[q] = 0.0
+        if one_group:
+            for j in range(m):
+                m_row = mw[rows[j], p0:p0 + nb]
+                for q in range(nb):
+                    acc[q] += m_row[q]
+        else:
+            for q in range(nb):
+                gk[q] = group[k[p0 + q]]
+            for j in range(m):
+                g = group[j]
+                m_row = mw[rows[j], p0:p0 + nb]
+                for q in range(nb):
+                    acc[q] += m_row[q] if gk[q] == g else 0.0
+        for q in range(nb):
+            s = mw[rows[k[p0 + q]], p0 + q]
+            s_mw[p0 + q] = s
+            i_mw[p0 + q] = acc[q] - s

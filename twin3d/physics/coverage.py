@@ -28,16 +28,67 @@ Examples
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from .cellmaps import (RX_DTYPE, CellMapCache, CellSpec, GridContext, cached_cell_maps,
-                       cached_cell_mw, combine, site_los)
+                       cached_cell_mw, combine_rows, site_los)
 from .grid import Grid
 from .radio import PATHLOSS_MODELS
 
 __all__ = ["Grid", "RadioMap", "RadioMapper", "radio_map"]
+
+
+class _RxRows:
+    """The per-cell rows of a map's ``rx_dbm``, stacked only when first read."""
+
+    __slots__ = ("n_cells", "shape", "idx", "maps")
+
+    def __init__(self, n_cells: int, shape: tuple, idx, maps) -> None:
+        self.n_cells, self.shape, self.idx, self.maps = n_cells, shape, idx, maps
+
+    def array(self) -> np.ndarray:
+        rx = np.full((self.n_cells, int(np.prod(self.shape[1:]))), -np.inf, dtype=RX_DTYPE)
+        for i, m in zip(self.idx, self.maps):
+            rx[i] = m
+        return rx.reshape(self.shape)
+
+
+class _LazyRx:
+    """Data descriptor of ``RadioMap.rx_dbm``: holds an array, or the cached
+    rows it is stacked from at the first read (a map recombined for an
+    active set need not copy every cell's map)."""
+
+    def __set_name__(self, owner, name) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            raise AttributeError(self.slot[1:])        # no default value for the dataclass
+        v = obj.__dict__[self.slot]
+        if isinstance(v, _RxRows):
+            v = obj.__dict__[self.slot] = v.array()
+        return v
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__[self.slot] = value
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+@njit(cache=True, nogil=True)
+def _gather_rows(bank, row_of, k, out):  # pragma: no cover - compiled
+    """out[p] = bank[row_of[k[p]], p] where k[p] >= 0 (False elsewhere)."""
+    for p in range(k.size):
+        c = k[p]
+        out[p] = bank[row_of[c], p] if c >= 0 else False
 
 
 @dataclass
@@ -67,7 +118,7 @@ class RadioMap:
     grid: Grid
     cell_ids: list[str]
     cell_active: np.ndarray
-    rx_dbm: np.ndarray
+    rx_dbm: np.ndarray = _LazyRx()
     rsrp_dbm: np.ndarray
     sinr_db: np.ndarray
     best_server: np.ndarray
@@ -187,6 +238,11 @@ class RadioMapper:
         grid = Grid.covering(twin.bounds_xy_m() if bounds is None else bounds, grid_m)
         site_xy = [twin.sites[c.site_id].antenna_xyz_m[:2] for c in twin.cells]
         self.ctx = GridContext(twin.buildings, grid, model, ue_height_m, site_xy)
+        self._lock = threading.Lock()
+        self._rx_stack = self._mw_stack = None
+        self._stack_src: list = []
+        self._los_rows: dict[tuple, int] = {}
+        self._los_bank: np.ndarray | None = None
 
     @property
     def grid(self) -> Grid:
@@ -208,38 +264,67 @@ class RadioMapper:
             maps = cached_cell_maps(ctx, specs, self.cache, [cells[i].site_id for i in idx])
         except ValueError as exc:
             raise ValueError(f"radio_map: {exc}") from None
-        rows: list = [None] * n_cells
-        rows_mw: list = [None] * n_cells
-        for i, m, mw in zip(idx, maps, cached_cell_mw(ctx, specs, self.cache, maps)):
-            rows[i], rows_mw[i] = m, mw
+        mws = cached_cell_mw(ctx, specs, self.cache, maps)
         bw = np.array([c.bandwidth_hz for c in cells], float)
         f = np.array([c.f_hz for c in cells], float)
-        comb = combine(rows, active, f, bw, self.noise_figure_db, rx_mw=rows_mw, n_pts=ctx.n_pts)
-
-        # LOS to the best server's site (each site's viewshed is cached with its maps).
-        served = comb.best_server >= 0
-        los_map = np.zeros(ctx.n_pts, dtype=bool)
-        if served.any():
-            spec_of = dict(zip(idx.tolist(), specs))
-            servers = np.flatnonzero(np.bincount(comb.best_server[served], minlength=n_cells)).tolist()
-            antennas = list(dict.fromkeys(spec_of[i].antenna_xyz_m for i in servers))
-            row_of = {a: r for r, a in enumerate(antennas)}
-            site_row = np.zeros(n_cells, dtype=np.int64)
-            for i in servers:
-                site_row[i] = row_of[spec_of[i].antenna_xyz_m]
-            stack = np.stack([site_los(ctx, a, self.cache) for a in antennas])
-            p = np.flatnonzero(served)
-            los_map[p] = stack[site_row[comb.best_server[p]], p]
+        with self._lock:        # the stacks are shared by the viewer's worker threads
+            rx_stack, mw_stack = self._stacks(n_cells)
+            for i, m, mw in zip(idx.tolist(), maps, mws):
+                if self._stack_src[i] is not m:           # a cell new to its row (or changed)
+                    rx_stack[i] = m
+                    mw_stack[i] = mw
+                    self._stack_src[i] = m
+            comb = combine_rows(rx_stack, idx, mw_stack, idx, active, f, bw, self.noise_figure_db,
+                                ctx.n_pts)
+            # LOS to the best server's site (each site's viewshed is cached with its maps)
+            los_map = np.zeros(ctx.n_pts, dtype=bool)
+            new = [(i, s.antenna_xyz_m) for i, s in zip(idx.tolist(), specs)
+                   if s.antenna_xyz_m not in self._los_rows]
+            if new:            # only the sites of cells that serve somewhere
+                serves = np.bincount(comb.best_server[comb.best_server >= 0], minlength=n_cells)
+                for i, a in new:
+                    if serves[i]:
+                        self._los_row(a)
+            if self._los_bank is not None:
+                site_row = np.zeros(n_cells, dtype=np.int64)
+                for i, s in zip(idx.tolist(), specs):
+                    site_row[i] = self._los_rows.get(s.antenna_xyz_m, 0)
+                _gather_rows(self._los_bank, site_row, comb.best_server, los_map)
 
         shape = ctx.grid.shape
-        rx = np.full((n_cells, ctx.n_pts), -np.inf, dtype=RX_DTYPE)
-        for i, m in zip(idx, maps):
-            rx[i] = m
         return RadioMap(grid=ctx.grid, cell_ids=[c.id for c in cells], cell_active=active,
-                        rx_dbm=rx.reshape((n_cells,) + shape),
+                        rx_dbm=_RxRows(n_cells, (n_cells,) + shape, idx, maps),
                         rsrp_dbm=comb.rsrp_dbm.reshape(shape), sinr_db=comb.sinr_db.reshape(shape),
                         best_server=comb.best_server.reshape(shape), los=los_map.reshape(shape),
-                        indoor=ctx.indoor.reshape(shape).copy(),
+                        indoor=_read_only(ctx.indoor.reshape(shape)),
                         spectral_efficiency_bps_hz=comb.spectral_efficiency_bps_hz.reshape(shape),
                         throughput_bps=comb.throughput_bps.reshape(shape),
-                        building_height_m=ctx.building_height_m.reshape(shape).copy())
+                        building_height_m=_read_only(ctx.building_height_m.reshape(shape)))
+
+    def _stacks(self, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+        """(n_cells, n_pts) float32 dBm and float64 mW rows, one per cell of the twin.
+
+        Row i holds the cached maps ``_stack_src[i]`` (compared by identity:
+        a cached map is never written), so an active set reuses the rows
+        its cells already hold and a changed cell refills only its own row.
+        """
+        if self._rx_stack is None or self._rx_stack.shape[0] != n_cells:
+            self._rx_stack = np.empty((n_cells, self.ctx.n_pts), RX_DTYPE)
+            self._mw_stack = np.empty((n_cells, self.ctx.n_pts), np.float64)
+            self._stack_src = [None] * n_cells
+        return self._rx_stack, self._mw_stack
+
+    def _los_row(self, antenna_xyz_m) -> int:
+        """Row of an antenna's LOS map in ``_los_bank`` (added at its first use)."""
+        row = self._los_rows.get(antenna_xyz_m)
+        if row is None:
+            los = site_los(self.ctx, antenna_xyz_m, self.cache)
+            row = len(self._los_rows)
+            if self._los_bank is None or row >= self._los_bank.shape[0]:
+                grown = np.zeros((max(8, 2 * row), self.ctx.n_pts), dtype=bool)
+                if self._los_bank is not None:
+                    grown[:row] = self._los_bank[:row]
+                self._los_bank = grown
+            self._los_bank[row] = los
+            self._los_rows[antenna_xyz_m] = row
+        return row

@@ -9,6 +9,7 @@ empty park.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 __all__ = ["weighted_percentile", "weighted_percentiles", "KPI_UNITS", "radio_kpis",
            "transport_kpis"]
@@ -25,7 +26,7 @@ KPI_UNITS = {
 
 
 def weighted_percentiles(values, qs, weights=None) -> list[float]:
-    """Several percentiles (0-100) of ``values`` from one sort, optionally weighted.
+    """Several percentiles (0-100) of ``values``, optionally weighted.
 
     Uses the inverse of the weighted empirical CDF; NaN values and zero
     weights are ignored. NaN for every ``q`` when nothing is left.
@@ -36,8 +37,51 @@ def weighted_percentiles(values, qs, weights=None) -> list[float]:
     [2.0, 4.0]
     >>> weighted_percentiles([1, 2, 3, 4], [50], [0, 0, 1, 1])
     [3.0]
+
+    Notes
+    -----
+    The definition is that of a sort: with the kept values in ascending
+    order and ``cw`` the running sum of their weights, the ``q``-th
+    percentile is the first value whose ``cw`` reaches ``q / 100 *
+    cw[-1]``. Large inputs get the same numbers without sorting the
+    weights along: unweighted, the answer is an order statistic of known
+    rank (a plain sort of the values); weighted, a compiled selection
+    finds the value where the weight crosses the target, with the weight
+    below and through it, and the answer stands when the target clears
+    both by more than any float summation order could move them
+    (``8 (n + 2) eps`` times the total weight). Otherwise, rarely, the
+    sort decides (:func:`_sorted_percentiles`).
     """
     v = np.asarray(values, dtype=float).ravel()
+    if v.size < _SELECT_MIN:
+        return _sorted_percentiles(v, qs, weights)
+    q = np.asarray(qs, dtype=float) / 100.0
+    if not np.all((q >= 0.0) & (q <= 1.0)):
+        return _sorted_percentiles(v, qs, weights)
+    out = np.empty(q.size)
+    if weights is None:
+        # cw = 1, 2, ..., n exactly: the first k (1-based) with k >= q n is ceil(q n)
+        if _rank_select(v, np.ascontiguousarray(q), out) == 0:
+            return [float("nan")] * len(qs)
+        return [float(x) for x in out]
+    w = np.asarray(weights, dtype=float).ravel()
+    if w.shape != v.shape:
+        return _sorted_percentiles(v, qs, weights)
+    n, ok = _weighted_select(v, w, np.ascontiguousarray(q), out)
+    if n == 0:
+        return [float("nan")] * len(qs)
+    if not ok:
+        return _sorted_percentiles(v, qs, weights)
+    return [float(x) for x in out]
+
+
+#: Inputs smaller than this take the sort of :func:`_sorted_percentiles` directly.
+_SELECT_MIN = 4096
+
+
+def _sorted_percentiles(v, qs, weights=None) -> list[float]:
+    """:func:`weighted_percentiles` by one sort of the values and a running sum of the weights."""
+    v = np.asarray(v, dtype=float).ravel()
     w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=float).ravel()
     keep = np.isfinite(v) & (w > 0)
     v, w = v[keep], w[keep]
@@ -47,6 +91,171 @@ def weighted_percentiles(values, qs, weights=None) -> list[float]:
     v, cw = v[order], np.cumsum(w[order])
     idx = np.searchsorted(cw, np.asarray(qs, dtype=float) / 100.0 * cw[-1], side="left")
     return [float(v[min(i, len(v) - 1)]) for i in idx]
+
+
+#: Value buckets of the selections.
+_BUCKETS = 4096
+
+
+@njit(cache=True)
+def _value_buckets(v, n, nb):  # pragma: no cover - compiled
+    """Bucket of each of v[:n] by value, nb of equal width: a non-decreasing map of the value."""
+    lo = np.inf
+    hi = -np.inf
+    for i in range(n):
+        lo = min(lo, v[i])
+        hi = max(hi, v[i])
+    span = hi - lo
+    scale = nb / span if span > 0 else 0.0
+    if not np.isfinite(scale):
+        scale = 0.0
+    bucket = np.empty(n, np.int64)
+    for i in range(n):
+        k = int((v[i] - lo) * scale)
+        bucket[i] = k if k < nb else nb - 1
+    return bucket
+
+
+@njit(cache=True)
+def _rank_select(values, q, out):  # pragma: no cover - compiled
+    """Order statistics: out[i] = the ceil(q[i] n)-th smallest finite value (clipped to 1..n).
+
+    Returns n, the finite values kept. Counting values per value bucket
+    finds the bucket of each rank; only that bucket is sorted. Exact.
+    """
+    n_in = values.size
+    v = np.empty(n_in)
+    n = 0
+    for i in range(n_in):
+        if np.isfinite(values[i]):
+            v[n] = values[i]
+            n += 1
+    if n == 0:
+        return 0
+    nb = _BUCKETS
+    bucket = _value_buckets(v, n, nb)
+    count = np.zeros(nb + 1, np.int64)
+    for i in range(n):
+        count[bucket[i] + 1] += 1
+    for k in range(nb):
+        count[k + 1] += count[k]
+    for qi in range(q.size):
+        r = np.ceil(q[qi] * np.float64(n)) - 1.0
+        rank = 0 if r < 0.0 else (n - 1 if r > n - 1 else int(r))
+        k = 0
+        while count[k + 1] <= rank:
+            k += 1
+        seg = np.empty(count[k + 1] - count[k])
+        j = 0
+        for i in range(n):
+            if bucket[i] == k:
+                seg[j] = v[i]
+                j += 1
+        seg.sort()
+        out[qi] = seg[rank - count[k]]
+    return n
+
+
+@njit(cache=True)
+def _weighted_select(values, weights, q, out):  # pragma: no cover - compiled
+    """Weighted quantiles by selection; returns (values kept, every answer certain).
+
+    The kept (finite value, positive weight) pairs go to ``_BUCKETS`` buckets
+    of equal value width (a monotone map: a bucket's values all lie below the
+    next one's), with the weight of each. For the target t = q[i] * total,
+    the bucket where the running weight reaches t is sorted alone, and its
+    groups of equal values are walked on from the weight below it to the
+    group u with weight strictly below u < t <= weight through u. The
+    answer is certain when both gaps exceed the bound on how far any
+    summation order of these non-negative weights (the sort's running sum
+    included) can move such sums: 8 (n + 2) eps total.
+    """
+    n_in = values.size
+    v = np.empty(n_in)
+    w = np.empty(n_in)
+    n = 0
+    total = 0.0
+    for i in range(n_in):
+        x = values[i]
+        y = weights[i]
+        if np.isfinite(x) and y > 0:
+            v[n] = x
+            w[n] = y
+            total += y
+            n += 1
+    if n == 0:
+        return 0, True
+    if not (np.isfinite(total) and total > 1e-280):
+        return n, False
+    margin = 8.0 * (n + 2) * 2.220446049250313e-16 * total
+    nb = _BUCKETS
+    bucket = _value_buckets(v, n, nb)
+    bw = np.zeros(nb)
+    for i in range(n):
+        bw[bucket[i]] += w[i]
+    cum = np.empty(nb + 1)
+    cum[0] = 0.0
+    for k in range(nb):
+        cum[k + 1] = cum[k] + bw[k]
+    nq = q.size
+    slot = np.full(nb, -1, np.int64)
+    q_bucket = np.empty(nq, np.int64)
+    n_slots = 0
+    for qi in range(nq):
+        t = q[qi] * total
+        k = 0
+        while k < nb and cum[k + 1] < t:
+            k += 1
+        if k == nb:
+            return n, False
+        q_bucket[qi] = k
+        if slot[k] < 0:
+            slot[k] = n_slots
+            n_slots += 1
+    count = np.zeros(n_slots + 1, np.int64)
+    for i in range(n):
+        s = slot[bucket[i]]
+        if s >= 0:
+            count[s + 1] += 1
+    for s in range(n_slots):
+        count[s + 1] += count[s]
+    fill = count[:n_slots].copy()
+    cv = np.empty(count[n_slots])
+    cw = np.empty(count[n_slots])
+    for i in range(n):
+        s = slot[bucket[i]]
+        if s >= 0:
+            cv[fill[s]] = v[i]
+            cw[fill[s]] = w[i]
+            fill[s] += 1
+    for qi in range(nq):
+        t = q[qi] * total
+        k = q_bucket[qi]
+        s = slot[k]
+        seg_v = cv[count[s]:count[s + 1]]
+        seg_w = cw[count[s]:count[s + 1]]
+        order = np.argsort(seg_v)
+        before = cum[k]
+        j = 0
+        m = order.size
+        found = False
+        while j < m:
+            u = seg_v[order[j]]
+            g = 0.0
+            while j < m and seg_v[order[j]] == u:
+                g += seg_w[order[j]]
+                j += 1
+            through = before + g
+            if through >= t:
+                out[qi] = u
+                if not ((before == 0.0 or t - before > margin) and through - t >= margin):
+                    return n, False
+                found = True
+                break
+            before = through
+        if not found:
+            return n, False
+    return n, True
 
 
 def weighted_percentile(values, q, weights=None) -> float:
