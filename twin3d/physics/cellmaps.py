@@ -50,7 +50,7 @@ from .radio import (PATHLOSS_MODELS, antenna_gain_db, max_range_m, n_prb, o2i_lo
 
 __all__ = ["RX_DTYPE", "DEFAULT_CACHE_BYTES", "CellSpec", "GridContext", "CellMapCache",
            "Recombined", "site_los", "cell_rx_dbm", "cached_cell_maps", "cached_cell_mw", "combine",
-           "combine_rows", "to_mw"]
+           "combine_rows", "rank_cells", "to_mw"]
 
 #: dtype of the cached received-power maps.
 RX_DTYPE = np.float32
@@ -429,11 +429,17 @@ def combine(rx_dbm, active, f_hz, bandwidth_hz, noise_figure_db: float = 7.0, *,
 
 
 def combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz,
-                 noise_figure_db: float = 7.0, n_pts: int | None = None) -> Recombined:
+                 noise_figure_db: float = 7.0, n_pts: int | None = None,
+                 ranking: np.ndarray | None = None) -> Recombined:
     """:func:`combine` on stacked maps: the k-th active cell's rows are
     ``rx[rx_rows[k]]`` (float32 or float64 dBm) and ``mw[mw_rows[k]]``
     (float64 mW, :func:`to_mw` of the former). Other rows are never read,
     so a stack can hold every cell of a twin and serve any active set.
+
+    ``ranking``: :func:`rank_cells` of ``rx`` (rows = cells, ``rx_rows``
+    must then be the active cells' indices), valid for every active cell's
+    row: the best server is then the first active cell of each point's
+    ranking (the same cell and RSRP as the running maximum).
     """
     active = np.asarray(active, bool)
     n_cells = active.size
@@ -442,7 +448,7 @@ def combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz,
     idx = np.flatnonzero(active)
     if n_pts is None:
         n_pts = rx.shape[1]
-    rs_offset = 10.0 * np.log10(12.0 * n_prb(bw)) if n_cells else np.zeros(0)
+    rs_offset, n_mw = _per_cell_constants(bw, float(noise_figure_db))
     if idx.size == 0:
         return Recombined(np.full(n_pts, -np.inf), np.full(n_pts, -np.inf),
                           np.full(n_pts, -1, dtype=np.int64), np.zeros(n_pts), np.zeros(n_pts))
@@ -454,24 +460,41 @@ def combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz,
     group = np.ascontiguousarray(group.ravel(), np.int64)
     rsrp = np.empty(n_pts)
     k = np.empty(n_pts, dtype=np.int64)                  # position in idx of the best server
-    s_mw = np.empty(n_pts)
-    i_mw = np.empty(n_pts)
-    _best_server(rx, rx_rows, np.ascontiguousarray(rs_offset[idx], np.float64), rsrp, k)
-    _cochannel(mw, mw_rows, group, bool(group.max() == 0), k, s_mw, i_mw)
-    served = np.isfinite(rsrp)
-    best = np.where(served, idx[k], -1)
-    bw_act = bw[idx]
-    # noise per active cell, then per point: the same elementwise numbers as per point
-    n_mw = 10.0 ** (thermal_noise_dbm(bw_act, noise_figure_db) / 10.0)
-    with np.errstate(divide="ignore"):       # unserved points: 0 mW of signal -> -inf dB
-        den = np.maximum(i_mw, 0.0, out=i_mw)
-        den += n_mw[k]
-        sinr = np.divide(s_mw, den, out=s_mw)
+    best = np.empty(n_pts, dtype=np.int64)
+    sinr = np.empty(n_pts)
+    bw_pt = np.empty(n_pts)
+    rs_act = np.ascontiguousarray(rs_offset[idx], np.float64)
+    if ranking is not None:
+        pos = np.full(n_cells, -1, dtype=np.int64)
+        pos[idx] = np.arange(idx.size)
+        _best_server_ranked(rx, ranking, pos, rx_rows, rs_act, rsrp, k)
+    else:
+        _best_server(rx, rx_rows, rs_act, rsrp, k)
+    # signal / (interference + noise), linear; 0 where no cell reaches (-inf dB below)
+    _cochannel(mw, mw_rows, group, bool(group.max() == 0), k, rsrp, idx.astype(np.int64),
+               np.ascontiguousarray(n_mw[idx]), np.ascontiguousarray(bw[idx]), best, sinr, bw_pt)
+    with np.errstate(divide="ignore"):
         np.log10(sinr, out=sinr)
-        sinr *= 10.0
+    sinr *= 10.0
     se = _spectral_efficiency(sinr)
-    tput = se * bw_act[k]                                 # 0 b/s/Hz where unserved
+    tput = np.multiply(se, bw_pt, out=bw_pt)              # 0 b/s/Hz where unserved
     return Recombined(rsrp, sinr, best, se, tput)
+
+
+_CONSTANTS: OrderedDict = OrderedDict()
+
+
+def _per_cell_constants(bw: np.ndarray, noise_figure_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell: the RSRP offset 10 log10(12 n_prb) and the thermal noise in mW (memoized)."""
+    key = (bw.tobytes(), noise_figure_db)
+    got = _CONSTANTS.get(key)
+    if got is None:
+        rs = 10.0 * np.log10(12.0 * n_prb(bw)) if bw.size else np.zeros(0)
+        n_mw = 10.0 ** (thermal_noise_dbm(bw, noise_figure_db) / 10.0) if bw.size else np.zeros(0)
+        got = _CONSTANTS[key] = (rs, n_mw)
+        while len(_CONSTANTS) > 64:
+            _CONSTANTS.popitem(last=False)
+    return got
 
 
 def _spectral_efficiency(sinr_db: np.ndarray) -> np.ndarray:
@@ -516,12 +539,86 @@ def _best_server(rx, rows, rs_off, rsrp, k):  # pragma: no cover - compiled
             k[p0 + q] = kb[q]
 
 
-@njit(cache=True, nogil=True)
-def _cochannel(mw, rows, group, one_group, k, s_mw, i_mw):  # pragma: no cover - compiled
-    """Serving power, and total power on the server's carrier minus it, per point.
+def rank_cells(rx, rows, bandwidth_hz, depth: int = 4) -> np.ndarray:
+    """(depth, n_pts) int32: per point, the cells ``rows`` by RSRP, best first.
 
-    The total adds the active cells' mW in row order from 0.0 (adding 0.0 for
-    a cell on another carrier leaves a sum of non-negative terms unchanged).
+    RSRP = rx - 10 log10(12 n_prb) in float64, ties in cell order (the first
+    cell first); cells that do not reach a point (-inf) are left out, and -1
+    fills the ranks beyond them. A best server of any active set is the first
+    active cell here, when one is within the depth (see :func:`combine_rows`).
+    """
+    bw = np.asarray(bandwidth_hz, float)
+    rs, _ = _per_cell_constants(bw, 0.0)
+    out = np.empty((depth, rx.shape[1]), dtype=np.int32)
+    _rank(rx, np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(rs), out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _rank(rx, rows, rs_off, out):  # pragma: no cover - compiled
+    depth = out.shape[0]
+    n = rx.shape[1]
+    val = np.empty(depth)
+    for p in range(n):
+        for d in range(depth):
+            val[d] = -np.inf
+            out[d, p] = -1
+        for j in range(rows.size):
+            c = rows[j]
+            r = np.float64(rx[c, p]) - rs_off[c]
+            if r > val[depth - 1]:                  # strictly: an equal RSRP ranks after
+                d = depth - 1
+                while d > 0 and r > val[d - 1]:
+                    val[d] = val[d - 1]
+                    out[d, p] = out[d - 1, p]
+                    d -= 1
+                val[d] = r
+                out[d, p] = c
+
+
+@njit(cache=True, nogil=True)
+def _best_server_ranked(rx, ranking, pos, rows, rs_off, rsrp, k):  # pragma: no cover - compiled
+    """:func:`_best_server` from a ranking: the first active cell ranked at each
+    point; where every ranked cell sleeps and the ranking is full, the running
+    maximum over the active cells, as :func:`_best_server`."""
+    depth = ranking.shape[0]
+    n = rx.shape[1]
+    m = rows.size
+    for p in range(n):
+        done = False
+        for d in range(depth):
+            c = ranking[d, p]
+            if c < 0:                               # no other cell reaches the point
+                rsrp[p] = -np.inf
+                k[p] = 0
+                done = True
+                break
+            j = pos[c]
+            if j >= 0:
+                rsrp[p] = np.float64(rx[c, p]) - rs_off[j]
+                k[p] = j
+                done = True
+                break
+        if not done:
+            cur = -np.inf
+            kb = 0
+            for j in range(m):
+                r = np.float64(rx[rows[j], p]) - rs_off[j]
+                if r > cur:
+                    cur = r
+                    kb = j
+            rsrp[p] = cur
+            k[p] = kb
+
+
+@njit(cache=True, nogil=True)
+def _cochannel(mw, rows, group, one_group, k, rsrp, idx, n_mw, bw, best, ratio, bw_pt):  # pragma: no cover
+    """Per point: the server (``idx[k]``, -1 where rsrp is -inf), its bandwidth,
+    and signal / (max(interference, 0) + noise) in linear units.
+
+    The total on the server's carrier adds the active cells' mW in row order
+    from 0.0 (adding 0.0 for a cell on another carrier leaves a sum of
+    non-negative terms unchanged); interference = total - signal.
     """
     n = mw.shape[1]
     m = rows.size
@@ -545,6 +642,12 @@ def _cochannel(mw, rows, group, one_group, k, s_mw, i_mw):  # pragma: no cover -
                 for q in range(nb):
                     acc[q] += m_row[q] if gk[q] == g else 0.0
         for q in range(nb):
-            s = mw[rows[k[p0 + q]], p0 + q]
-            s_mw[p0 + q] = s
-            i_mw[p0 + q] = acc[q] - s
+            p = p0 + q
+            j = k[p]
+            s = mw[rows[j], p]
+            i = acc[q] - s
+            if i < 0.0:
+                i = 0.0
+            ratio[p] = s / (i + n_mw[j])
+            bw_pt[p] = bw[j]
+            best[p] = idx[j] if np.isfinite(rsrp[p]) else -1

@@ -35,11 +35,15 @@ import numpy as np
 from numba import njit
 
 from .cellmaps import (RX_DTYPE, CellMapCache, CellSpec, GridContext, cached_cell_maps,
-                       cached_cell_mw, combine_rows, site_los)
+                       cached_cell_mw, combine_rows, rank_cells, site_los)
 from .grid import Grid
 from .radio import PATHLOSS_MODELS
 
 __all__ = ["Grid", "RadioMap", "RadioMapper", "radio_map"]
+
+#: Cells ranked per point for the recombination (``RadioMapper``): a point
+#: whose ranked cells all sleep falls back to a scan of the active cells.
+RANK_DEPTH = 6
 
 
 class _RxRows:
@@ -240,7 +244,10 @@ class RadioMapper:
         self.ctx = GridContext(twin.buildings, grid, model, ue_height_m, site_xy)
         self._lock = threading.Lock()
         self._rx_stack = self._mw_stack = None
-        self._stack_src: list = []
+        self._stack_rows: list = []
+        self._stack_version = 0
+        self._rank: tuple | None = None
+        self._rank_seen = -1
         self._los_rows: dict[tuple, int] = {}
         self._los_bank: np.ndarray | None = None
 
@@ -260,22 +267,36 @@ class RadioMapper:
         offset = _vector(cell_power_offset_db, n_cells, "cell_power_offset_db", float, 0.0)
         idx = np.flatnonzero(active)
         specs = [CellSpec.of(cells[i], twin.sites[cells[i].site_id], offset[i]) for i in idx]
-        try:
-            maps = cached_cell_maps(ctx, specs, self.cache, [cells[i].site_id for i in idx])
-        except ValueError as exc:
-            raise ValueError(f"radio_map: {exc}") from None
-        mws = cached_cell_mw(ctx, specs, self.cache, maps)
+        # a cell whose row of the stacks holds its maps for this spec needs no cache look-up
+        rows = self._stack_rows
+        held = [rows[i] if i < len(rows) and rows[i] is not None and rows[i][0] == s else None
+                for i, s in zip(idx.tolist(), specs)]
+        look = [j for j, h in enumerate(held) if h is None]
+        maps: list = [h and h[1] for h in held]
+        mws: list = [h and h[2] for h in held]
+        self.cache.hits += len(held) - len(look)
+        if look:
+            try:
+                got = cached_cell_maps(ctx, [specs[j] for j in look], self.cache,
+                                       [cells[idx[j]].site_id for j in look])
+            except ValueError as exc:
+                raise ValueError(f"radio_map: {exc}") from None
+            got_mw = cached_cell_mw(ctx, [specs[j] for j in look], self.cache, got)
+            for j, m, mw in zip(look, got, got_mw):
+                maps[j], mws[j] = m, mw
         bw = np.array([c.bandwidth_hz for c in cells], float)
         f = np.array([c.f_hz for c in cells], float)
         with self._lock:        # the stacks are shared by the viewer's worker threads
             rx_stack, mw_stack = self._stacks(n_cells)
-            for i, m, mw in zip(idx.tolist(), maps, mws):
-                if self._stack_src[i] is not m:           # a cell new to its row (or changed)
+            for i, s, m, mw in zip(idx.tolist(), specs, maps, mws):
+                row = self._stack_rows[i]
+                if row is None or row[1] is not m:        # a cell new to its row (or changed)
                     rx_stack[i] = m
                     mw_stack[i] = mw
-                    self._stack_src[i] = m
+                    self._stack_rows[i] = (s, m, mw)
+                    self._stack_version += 1
             comb = combine_rows(rx_stack, idx, mw_stack, idx, active, f, bw, self.noise_figure_db,
-                                ctx.n_pts)
+                                ctx.n_pts, ranking=self._ranking(bw))
             # LOS to the best server's site (each site's viewshed is cached with its maps)
             los_map = np.zeros(ctx.n_pts, dtype=bool)
             new = [(i, s.antenna_xyz_m) for i, s in zip(idx.tolist(), specs)
@@ -304,15 +325,37 @@ class RadioMapper:
     def _stacks(self, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
         """(n_cells, n_pts) float32 dBm and float64 mW rows, one per cell of the twin.
 
-        Row i holds the cached maps ``_stack_src[i]`` (compared by identity:
-        a cached map is never written), so an active set reuses the rows
-        its cells already hold and a changed cell refills only its own row.
+        Row i holds a copy of the cached maps in ``_stack_rows[i]``, a
+        (spec, rx, mW) tuple (the maps compared by identity: a cached map is
+        never written), so an active set reuses the rows its cells already
+        hold, without a cache look-up, and a changed cell refills only its
+        own row. The stacks are a working copy beside the cache (42 MB on
+        Helsinki at 5 m), not counted in its bound.
         """
         if self._rx_stack is None or self._rx_stack.shape[0] != n_cells:
             self._rx_stack = np.empty((n_cells, self.ctx.n_pts), RX_DTYPE)
             self._mw_stack = np.empty((n_cells, self.ctx.n_pts), np.float64)
-            self._stack_src = [None] * n_cells
+            self._stack_rows = [None] * n_cells
+            self._stack_version += 1
         return self._rx_stack, self._mw_stack
+
+    def _ranking(self, bw: np.ndarray) -> np.ndarray | None:
+        """The cells of the stacks ranked by RSRP per point, if current (see
+        :func:`~twin3d.physics.cellmaps.rank_cells`); None to scan instead.
+
+        Built over the rows filled, on the second call in a row that finds
+        the rows unchanged (a sequence of changing cells keeps scanning), and
+        dropped when a row changes.
+        """
+        v = self._stack_version
+        if self._rank is not None and self._rank[0] == v:
+            return self._rank[1]
+        seen, self._rank_seen = self._rank_seen, v
+        if seen != v:
+            return None
+        filled = [i for i, r in enumerate(self._stack_rows) if r is not None]
+        self._rank = (v, rank_cells(self._rx_stack, filled, bw, RANK_DEPTH))
+        return self._rank[1]
 
     def _los_row(self, antenna_xyz_m) -> int:
         """Row of an antenna's LOS map in ``_los_bank`` (added at its first use)."""

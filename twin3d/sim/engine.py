@@ -497,11 +497,10 @@ class Simulator:
         server, rate, weight, points = got
         if not awake.surges:
             demand = self.scene.spec.traffic.busy_hour_bps * factor
-            need = (demand * weight) / rate
+            rho = _load_scaled(server, weight, rate, demand, len(self.cells))
         else:
             density = self._density(awake, factor, lambda: self.radio(active, state.sector))
-            need = density.ravel()[points] / rate
-        rho = np.bincount(server, need, minlength=len(self.cells))
+            rho = np.bincount(server, density.ravel()[points] / rate, minlength=len(self.cells))
         power = self.power.site_power_w(rho, [state.site_state[s] for s in self.site_ids],
                                         np.zeros(len(self.cells), dtype=bool))
         return total_energy_w(power)
@@ -689,3 +688,13 @@ def _served_points(rsrp, sinr, best, se, cell_bw, weights, rsrp_min, sinr_min): 
             points[c] = p
             c += 1
     return server, rate, weight, points
+
+
+@njit(cache=True)
+def _load_scaled(server, weight, rate, demand, n_cells):  # pragma: no cover - compiled
+    """Cell loads sum((demand x weight) / rate) over the served points, in their order
+    (``np.bincount(server, (demand * weight) / rate)``, in one pass)."""
+    rho = np.zeros(n_cells)
+    for i in range(server.size):
+        rho[server[i]] += (demand * weight[i]) / rate[i]
+    return rho

@@ -121,7 +121,7 @@ def _rank_select(values, q, out):  # pragma: no cover - compiled
     """Order statistics: out[i] = the ceil(q[i] n)-th smallest finite value (clipped to 1..n).
 
     Returns n, the finite values kept. Counting values per value bucket
-    finds the bucket of each rank; only that bucket is sorted. Exact.
+    finds the bucket of each rank; only those buckets are sorted. Exact.
     """
     n_in = values.size
     v = np.empty(n_in)
@@ -139,20 +139,39 @@ def _rank_select(values, q, out):  # pragma: no cover - compiled
         count[bucket[i] + 1] += 1
     for k in range(nb):
         count[k + 1] += count[k]
-    for qi in range(q.size):
+    nq = q.size
+    rank = np.empty(nq, np.int64)
+    q_bucket = np.empty(nq, np.int64)
+    slot = np.full(nb, -1, np.int64)
+    n_slots = 0
+    for qi in range(nq):
         r = np.ceil(q[qi] * np.float64(n)) - 1.0
-        rank = 0 if r < 0.0 else (n - 1 if r > n - 1 else int(r))
+        rank[qi] = 0 if r < 0.0 else (n - 1 if r > n - 1 else int(r))
         k = 0
-        while count[k + 1] <= rank:
+        while count[k + 1] <= rank[qi]:
             k += 1
-        seg = np.empty(count[k + 1] - count[k])
-        j = 0
-        for i in range(n):
-            if bucket[i] == k:
-                seg[j] = v[i]
-                j += 1
-        seg.sort()
-        out[qi] = seg[rank - count[k]]
+        q_bucket[qi] = k
+        if slot[k] < 0:
+            slot[k] = n_slots
+            n_slots += 1
+    start = np.zeros(n_slots + 1, np.int64)
+    for k in range(nb):
+        if slot[k] >= 0:
+            start[slot[k] + 1] = count[k + 1] - count[k]
+    for t in range(n_slots):
+        start[t + 1] += start[t]
+    fill = start[:n_slots].copy()
+    seg = np.empty(start[n_slots])
+    for i in range(n):
+        t = slot[bucket[i]]
+        if t >= 0:
+            seg[fill[t]] = v[i]
+            fill[t] += 1
+    for t in range(n_slots):
+        seg[start[t]:start[t + 1]].sort()
+    for qi in range(nq):
+        k = q_bucket[qi]
+        out[qi] = seg[start[slot[k]] + rank[qi] - count[k]]
     return n
 
 
