@@ -430,7 +430,7 @@ def combine(rx_dbm, active, f_hz, bandwidth_hz, noise_figure_db: float = 7.0, *,
 
 def combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz,
                  noise_figure_db: float = 7.0, n_pts: int | None = None,
-                 ranking: np.ndarray | None = None) -> Recombined:
+                 ranking: tuple | None = None) -> Recombined:
     """:func:`combine` on stacked maps: the k-th active cell's rows are
     ``rx[rx_rows[k]]`` (float32 or float64 dBm) and ``mw[mw_rows[k]]``
     (float64 mW, :func:`to_mw` of the former). Other rows are never read,
@@ -467,7 +467,7 @@ def combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz,
     if ranking is not None:
         pos = np.full(n_cells, -1, dtype=np.int64)
         pos[idx] = np.arange(idx.size)
-        _best_server_ranked(rx, ranking, pos, rx_rows, rs_act, rsrp, k)
+        _best_server_ranked(rx, ranking[0], ranking[1], pos, rx_rows, rs_act, rsrp, k)
     else:
         _best_server(rx, rx_rows, rs_act, rsrp, k)
     # signal / (interference + noise), linear; 0 where no cell reaches (-inf dB below)
@@ -475,8 +475,7 @@ def combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz,
                np.ascontiguousarray(n_mw[idx]), np.ascontiguousarray(bw[idx]), best, sinr, bw_pt)
     with np.errstate(divide="ignore"):
         np.log10(sinr, out=sinr)
-    sinr *= 10.0
-    se = _spectral_efficiency(sinr)
+    se = _spectral_efficiency(sinr, db_from_log10=True)
     tput = np.multiply(se, bw_pt, out=bw_pt)              # 0 b/s/Hz where unserved
     return Recombined(rsrp, sinr, best, se, tput)
 
@@ -497,18 +496,39 @@ def _per_cell_constants(bw: np.ndarray, noise_figure_db: float) -> tuple[np.ndar
     return got
 
 
-def _spectral_efficiency(sinr_db: np.ndarray) -> np.ndarray:
-    """:func:`~twin3d.physics.radio.spectral_efficiency`, the same operations in place."""
-    from .radio import SE_ATTENUATION, SE_MAX_BPS_HZ, SE_MIN_SINR_DB
-    t = sinr_db / 10.0
+def _spectral_efficiency(sinr_db: np.ndarray, db_from_log10: bool = False) -> np.ndarray:
+    """:func:`~twin3d.physics.radio.spectral_efficiency`, the same operations,
+    the exponential and logarithm in numpy and the arithmetic between them
+    fused. With ``db_from_log10``, ``sinr_db`` holds log10(SINR) on entry and
+    is scaled to dB (x 10) in place first, in the same pass."""
+    t = np.empty_like(sinr_db)
+    _se_scale(sinr_db, t, db_from_log10)                   # t = sinr_db / 10
     np.power(10.0, t, out=t)
     t += 1.0
     np.log2(t, out=t)
-    t *= SE_ATTENUATION
-    np.minimum(t, SE_MAX_BPS_HZ, out=t)
-    np.copyto(t, 0.0, where=sinr_db < SE_MIN_SINR_DB)
+    _se_finish(sinr_db, t)
     return t
 
+
+@njit(cache=True, nogil=True)
+def _se_scale(sinr_db, t, from_log10):  # pragma: no cover - compiled
+    for p in range(sinr_db.size):
+        if from_log10:
+            sinr_db[p] = sinr_db[p] * 10.0
+        t[p] = sinr_db[p] / 10.0
+
+
+@njit(cache=True, nogil=True)
+def _se_finish(sinr_db, t):  # pragma: no cover - compiled
+    """t = 0 where SINR < -10 dB, else min(0.6 t, 5.5) (NaN kept, as np.minimum)."""
+    for p in range(t.size):
+        x = _SE_ATT * t[p]
+        if x > _SE_MAX:
+            x = _SE_MAX
+        t[p] = 0.0 if sinr_db[p] < _SE_MIN_DB else x
+
+
+from .radio import SE_ATTENUATION as _SE_ATT, SE_MAX_BPS_HZ as _SE_MAX, SE_MIN_SINR_DB as _SE_MIN_DB  # noqa: E402
 
 #: Points per block of the compiled passes (their per-point state stays in cache).
 _BLOCK = 1024
@@ -539,8 +559,8 @@ def _best_server(rx, rows, rs_off, rsrp, k):  # pragma: no cover - compiled
             k[p0 + q] = kb[q]
 
 
-def rank_cells(rx, rows, bandwidth_hz, depth: int = 4) -> np.ndarray:
-    """(depth, n_pts) int32: per point, the cells ``rows`` by RSRP, best first.
+def rank_cells(rx, rows, bandwidth_hz, depth: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(depth, n_pts) int32 and float64: per point, the cells ``rows`` by RSRP, best first, and their RSRP.
 
     RSRP = rx - 10 log10(12 n_prb) in float64, ties in cell order (the first
     cell first); cells that do not reach a point (-inf) are left out, and -1
@@ -550,34 +570,34 @@ def rank_cells(rx, rows, bandwidth_hz, depth: int = 4) -> np.ndarray:
     bw = np.asarray(bandwidth_hz, float)
     rs, _ = _per_cell_constants(bw, 0.0)
     out = np.empty((depth, rx.shape[1]), dtype=np.int32)
-    _rank(rx, np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(rs), out)
-    return out
+    val = np.empty((depth, rx.shape[1]))
+    _rank(rx, np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(rs), out, val)
+    return out, val
 
 
 @njit(cache=True, nogil=True)
-def _rank(rx, rows, rs_off, out):  # pragma: no cover - compiled
+def _rank(rx, rows, rs_off, out, val):  # pragma: no cover - compiled
     depth = out.shape[0]
     n = rx.shape[1]
-    val = np.empty(depth)
     for p in range(n):
         for d in range(depth):
-            val[d] = -np.inf
+            val[d, p] = -np.inf
             out[d, p] = -1
         for j in range(rows.size):
             c = rows[j]
             r = np.float64(rx[c, p]) - rs_off[c]
-            if r > val[depth - 1]:                  # strictly: an equal RSRP ranks after
+            if r > val[depth - 1, p]:               # strictly: an equal RSRP ranks after
                 d = depth - 1
-                while d > 0 and r > val[d - 1]:
-                    val[d] = val[d - 1]
+                while d > 0 and r > val[d - 1, p]:
+                    val[d, p] = val[d - 1, p]
                     out[d, p] = out[d - 1, p]
                     d -= 1
-                val[d] = r
+                val[d, p] = r
                 out[d, p] = c
 
 
 @njit(cache=True, nogil=True)
-def _best_server_ranked(rx, ranking, pos, rows, rs_off, rsrp, k):  # pragma: no cover - compiled
+def _best_server_ranked(rx, ranking, ranked_rsrp, pos, rows, rs_off, rsrp, k):  # pragma: no cover
     """:func:`_best_server` from a ranking: the first active cell ranked at each
     point; where every ranked cell sleeps and the ranking is full, the running
     maximum over the active cells, as :func:`_best_server`."""
@@ -595,7 +615,7 @@ def _best_server_ranked(rx, ranking, pos, rows, rs_off, rsrp, k):  # pragma: no 
                 break
             j = pos[c]
             if j >= 0:
-                rsrp[p] = np.float64(rx[c, p]) - rs_off[j]
+                rsrp[p] = ranked_rsrp[d, p]
                 k[p] = j
                 done = True
                 break
@@ -628,11 +648,21 @@ def _cochannel(mw, rows, group, one_group, k, rsrp, idx, n_mw, bw, best, ratio, 
         nb = min(_BLOCK, n - p0)
         for q in range(nb):
             acc[q] = 0.0
-        if one_group:
-            for j in range(m):
+        if one_group:              # four rows a pass: the same additions, in the same order
+            j = 0
+            while j + 3 < m:
+                r0 = mw[rows[j], p0:p0 + nb]
+                r1 = mw[rows[j + 1], p0:p0 + nb]
+                r2 = mw[rows[j + 2], p0:p0 + nb]
+                r3 = mw[rows[j + 3], p0:p0 + nb]
+                for q in range(nb):
+                    acc[q] = (((acc[q] + r0[q]) + r1[q]) + r2[q]) + r3[q]
+                j += 4
+            while j < m:
                 m_row = mw[rows[j], p0:p0 + nb]
                 for q in range(nb):
                     acc[q] += m_row[q]
+                j += 1
         else:
             for q in range(nb):
                 gk[q] = group[k[p0 + q]]

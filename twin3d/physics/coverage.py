@@ -339,7 +339,7 @@ class RadioMapper:
             self._stack_version += 1
         return self._rx_stack, self._mw_stack
 
-    def _ranking(self, bw: np.ndarray) -> np.ndarray | None:
+    def _ranking(self, bw: np.ndarray) -> tuple | None:
         """The cells of the stacks ranked by RSRP per point, if current (see
         :func:`~twin3d.physics.cellmaps.rank_cells`); None to scan instead.
 
