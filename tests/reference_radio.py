@@ -102,3 +102,56 @@ def old_weighted_percentiles(values, qs, weights=None) -> list[float]:
     v, cw = v[order], np.cumsum(w[order])
     idx = np.searchsorted(cw, np.asarray(qs, dtype=float) / 100.0 * cw[-1], side="left")
     return [float(v[min(i, len(v) - 1)]) for i in idx]
+
+
+def old_radio_kpis(rsrp_dbm, sinr_db, user_throughput_bps, demand_bps,
+                   rsrp_min_dbm: float = -110.0, sinr_min_db: float = -6.0) -> dict[str, float]:
+    """twin3d.sim.kpi.radio_kpis with the sort-based percentiles."""
+    rsrp = np.asarray(rsrp_dbm)
+    sinr = np.asarray(sinr_db)
+    covered = (rsrp >= rsrp_min_dbm) & (sinr >= sinr_min_db)
+    thr = np.where(covered, user_throughput_bps, 0.0)
+    s5, s50, s95 = old_weighted_percentiles(sinr[covered], [5, 50, 95])
+    t5, t50 = old_weighted_percentiles(thr, [5, 50], demand_bps)
+    return {
+        "coverage_pct": 100.0 * float(covered.mean()) if covered.size else float("nan"),
+        "sinr_p5_db": s5, "sinr_p50_db": s50, "sinr_p95_db": s95,
+        "throughput_p5_bps": t5, "throughput_p50_bps": t50,
+    }
+
+
+def old_radio_step(self, state, factor: float, rm=None):
+    """Simulator._radio_step before the compiled serving pass (``self``: a Simulator)."""
+    active = np.array([state.site_state[c.site_id] == "up" and c.id not in state.cell_sleep
+                       for c in self.cells])
+    rm = self.radio(active, state.sector) if rm is None else rm
+    density = self.scene.spec.traffic.busy_hour_bps * factor * self.weights
+    for ev in state.surges:
+        if ev.area is not None:
+            mask = self._area_mask(ev.area)
+        else:       # where the site serves in the baseline: users stay where they are
+            up = self.twin.sites[ev.target].state == "up"
+            mask = self._site_mask(ev.target, self.baseline_map if up else rm)
+        if ev.factor is not None:
+            density = np.where(mask, density * ev.factor, density)
+        if ev.bps is not None and mask.any():   # a crowd: extra demand spread over the area
+            density = density + mask * (ev.bps * factor / mask.sum())
+    covered = rm.covered() & (rm.best_server >= 0) & (rm.spectral_efficiency_bps_hz > 0)
+    bs = np.where(covered, rm.best_server, 0)
+    cell_rate = rm.spectral_efficiency_bps_hz * self.cell_bw_hz[bs]
+    need = np.where(covered, density / np.where(covered, cell_rate, 1.0), 0.0)
+    n = len(self.cells)
+    rho = np.bincount(bs[covered], need[covered], minlength=n)
+    offered_cell = np.bincount(bs[covered], density[covered], minlength=n)
+    served_cell = offered_cell * np.minimum(1.0, 1.0 / np.maximum(rho, 1e-12))
+    user_thr = np.where(covered, cell_rate * np.clip(1.0 - rho[bs], 0.0, 1.0), 0.0)
+    kpis = old_radio_kpis(rm.rsrp_dbm, rm.sinr_db, user_thr, density)
+    site_bps = np.bincount(self.cell_site, served_cell, minlength=len(self.site_ids))
+    fixed = self.fixed_site_bps * factor          # fixed and enterprise backhaul
+    demands = {(self.core, s): float(b) for s, b in zip(self.site_ids, site_bps + fixed)
+               if b > 0 and s != self.core}
+    asleep = np.array([c.id in state.cell_sleep for c in self.cells])
+    power = self.power.site_power_w(rho, [state.site_state[s] for s in self.site_ids], asleep)
+    offered = float(density.sum() + fixed.sum())
+    self._cells_last = (rho, served_cell)
+    return demands, offered, float(served_cell.sum() + fixed.sum()), kpis, power, active
