@@ -61,10 +61,26 @@ class _RxRows:
         return rx.reshape(self.shape)
 
 
-class _LazyRx:
-    """Data descriptor of ``RadioMap.rx_dbm``: holds an array, or the cached
-    rows it is stacked from at the first read (a map recombined for an
-    active set need not copy every cell's map)."""
+class _LosRows:
+    """A map's ``los``: each point's LOS to its server's site, gathered at the first read."""
+
+    __slots__ = ("bank", "site_row", "best", "shape")
+
+    def __init__(self, bank, site_row, best, shape) -> None:
+        self.bank, self.site_row, self.best, self.shape = bank, site_row, best, shape
+
+    def array(self) -> np.ndarray:
+        out = np.zeros(self.best.size, dtype=bool)
+        if self.bank is not None:
+            _gather_rows(self.bank, self.site_row, self.best, out)
+        return out.reshape(self.shape)
+
+
+class _Lazy:
+    """Data descriptor of ``RadioMap.rx_dbm`` and ``RadioMap.los``: holds an
+    array, or what it is made from at the first read (:class:`_RxRows`,
+    :class:`_LosRows`): a map recombined for an active set need not copy
+    every cell's map, nor gather LOS nobody reads."""
 
     def __set_name__(self, owner, name) -> None:
         self.slot = "_" + name
@@ -73,7 +89,7 @@ class _LazyRx:
         if obj is None:
             raise AttributeError(self.slot[1:])        # no default value for the dataclass
         v = obj.__dict__[self.slot]
-        if isinstance(v, _RxRows):
+        if isinstance(v, (_RxRows, _LosRows)):
             v = obj.__dict__[self.slot] = v.array()
         return v
 
@@ -122,11 +138,11 @@ class RadioMap:
     grid: Grid
     cell_ids: list[str]
     cell_active: np.ndarray
-    rx_dbm: np.ndarray = _LazyRx()
+    rx_dbm: np.ndarray = _Lazy()
     rsrp_dbm: np.ndarray
     sinr_db: np.ndarray
     best_server: np.ndarray
-    los: np.ndarray
+    los: np.ndarray = _Lazy()
     indoor: np.ndarray
     spectral_efficiency_bps_hz: np.ndarray
     throughput_bps: np.ndarray
@@ -298,7 +314,6 @@ class RadioMapper:
             comb = combine_rows(rx_stack, idx, mw_stack, idx, active, f, bw, self.noise_figure_db,
                                 ctx.n_pts, ranking=self._ranking(bw))
             # LOS to the best server's site (each site's viewshed is cached with its maps)
-            los_map = np.zeros(ctx.n_pts, dtype=bool)
             new = [(i, s.antenna_xyz_m) for i, s in zip(idx.tolist(), specs)
                    if s.antenna_xyz_m not in self._los_rows]
             if new:            # only the sites of cells that serve somewhere
@@ -306,17 +321,17 @@ class RadioMapper:
                 for i, a in new:
                     if serves[i]:
                         self._los_row(a)
-            if self._los_bank is not None:
-                site_row = np.zeros(n_cells, dtype=np.int64)
-                for i, s in zip(idx.tolist(), specs):
-                    site_row[i] = self._los_rows.get(s.antenna_xyz_m, 0)
-                _gather_rows(self._los_bank, site_row, comb.best_server, los_map)
+            site_row = np.zeros(n_cells, dtype=np.int64)
+            for i, s in zip(idx.tolist(), specs):
+                site_row[i] = self._los_rows.get(s.antenna_xyz_m, 0)
+            # rows of the bank are never rewritten (a grown bank is a new array)
+            los_map = _LosRows(self._los_bank, site_row, comb.best_server, ctx.grid.shape)
 
         shape = ctx.grid.shape
         return RadioMap(grid=ctx.grid, cell_ids=[c.id for c in cells], cell_active=active,
                         rx_dbm=_RxRows(n_cells, (n_cells,) + shape, idx, maps),
                         rsrp_dbm=comb.rsrp_dbm.reshape(shape), sinr_db=comb.sinr_db.reshape(shape),
-                        best_server=comb.best_server.reshape(shape), los=los_map.reshape(shape),
+                        best_server=comb.best_server.reshape(shape), los=los_map,
                         indoor=_read_only(ctx.indoor.reshape(shape)),
                         spectral_efficiency_bps_hz=comb.spectral_efficiency_bps_hz.reshape(shape),
                         throughput_bps=comb.throughput_bps.reshape(shape),
