@@ -98,51 +98,53 @@ _BUCKETS = 4096
 
 
 @njit(cache=True)
-def _value_buckets(v, n, nb):  # pragma: no cover - compiled
-    """Bucket of each of v[:n] by value, nb of equal width: a non-decreasing map of the value."""
-    lo = np.inf
-    hi = -np.inf
-    for i in range(n):
-        lo = min(lo, v[i])
-        hi = max(hi, v[i])
+def _bucket(x, lo, scale, nb):  # pragma: no cover - compiled
+    """Bucket of x among nb of equal width from lo: non-decreasing in x."""
+    k = int((x - lo) * scale)
+    return k if k < nb else nb - 1
+
+
+@njit(cache=True)
+def _scale(lo, hi, nb):  # pragma: no cover - compiled
     span = hi - lo
     scale = nb / span if span > 0 else 0.0
-    if not np.isfinite(scale):
-        scale = 0.0
-    bucket = np.empty(n, np.int64)
-    for i in range(n):
-        k = int((v[i] - lo) * scale)
-        bucket[i] = k if k < nb else nb - 1
-    return bucket
+    return scale if np.isfinite(scale) else 0.0
 
 
 @njit(cache=True)
 def _rank_select(values, q, out):  # pragma: no cover - compiled
     """Order statistics: out[i] = the ceil(q[i] n)-th smallest finite value (clipped to 1..n).
 
-    Returns n, the finite values kept. Counting values per value bucket
-    finds the bucket of each rank; only those buckets are sorted. Exact.
+    Returns n, the finite values. Three passes: the range, the count of
+    values per value bucket (which finds the bucket of each rank), and the
+    values of those buckets, sorted alone. Exact.
     """
     n_in = values.size
-    v = np.empty(n_in)
     n = 0
+    lo = np.inf
+    hi = -np.inf
     for i in range(n_in):
-        if np.isfinite(values[i]):
-            v[n] = values[i]
+        x = values[i]
+        if np.isfinite(x):
             n += 1
+            lo = min(lo, x)
+            hi = max(hi, x)
     if n == 0:
         return 0
     nb = _BUCKETS
-    bucket = _value_buckets(v, n, nb)
+    scale = _scale(lo, hi, nb)
     count = np.zeros(nb + 1, np.int64)
-    for i in range(n):
-        count[bucket[i] + 1] += 1
+    for i in range(n_in):
+        x = values[i]
+        if np.isfinite(x):
+            count[_bucket(x, lo, scale, nb) + 1] += 1
     for k in range(nb):
         count[k + 1] += count[k]
     nq = q.size
     rank = np.empty(nq, np.int64)
     q_bucket = np.empty(nq, np.int64)
     slot = np.full(nb, -1, np.int64)
+    start = np.zeros(nq + 1, np.int64)
     n_slots = 0
     for qi in range(nq):
         r = np.ceil(q[qi] * np.float64(n)) - 1.0
@@ -153,20 +155,17 @@ def _rank_select(values, q, out):  # pragma: no cover - compiled
         q_bucket[qi] = k
         if slot[k] < 0:
             slot[k] = n_slots
+            start[n_slots + 1] = start[n_slots] + count[k + 1] - count[k]
             n_slots += 1
-    start = np.zeros(n_slots + 1, np.int64)
-    for k in range(nb):
-        if slot[k] >= 0:
-            start[slot[k] + 1] = count[k + 1] - count[k]
-    for t in range(n_slots):
-        start[t + 1] += start[t]
     fill = start[:n_slots].copy()
     seg = np.empty(start[n_slots])
-    for i in range(n):
-        t = slot[bucket[i]]
-        if t >= 0:
-            seg[fill[t]] = v[i]
-            fill[t] += 1
+    for i in range(n_in):
+        x = values[i]
+        if np.isfinite(x):
+            t = slot[_bucket(x, lo, scale, nb)]
+            if t >= 0:
+                seg[fill[t]] = x
+                fill[t] += 1
     for t in range(n_slots):
         seg[start[t]:start[t + 1]].sort()
     for qi in range(nq):
@@ -187,31 +186,38 @@ def _weighted_select(values, weights, q, out):  # pragma: no cover - compiled
     group u with weight strictly below u < t <= weight through u. The
     answer is certain when both gaps exceed the bound on how far any
     summation order of these non-negative weights (the sort's running sum
-    included) can move such sums: 8 (n + 2) eps total.
+    included) can move such sums: 8 (n + 2) eps total. Three passes over
+    the data: range and total, weight per bucket, the chosen buckets.
     """
     n_in = values.size
-    v = np.empty(n_in)
-    w = np.empty(n_in)
     n = 0
     total = 0.0
+    lo = np.inf
+    hi = -np.inf
     for i in range(n_in):
         x = values[i]
         y = weights[i]
         if np.isfinite(x) and y > 0:
-            v[n] = x
-            w[n] = y
-            total += y
             n += 1
+            total += y
+            lo = min(lo, x)
+            hi = max(hi, x)
     if n == 0:
         return 0, True
     if not (np.isfinite(total) and total > 1e-280):
         return n, False
     margin = 8.0 * (n + 2) * 2.220446049250313e-16 * total
     nb = _BUCKETS
-    bucket = _value_buckets(v, n, nb)
+    scale = _scale(lo, hi, nb)
     bw = np.zeros(nb)
-    for i in range(n):
-        bw[bucket[i]] += w[i]
+    count = np.zeros(nb, np.int64)
+    for i in range(n_in):
+        x = values[i]
+        y = weights[i]
+        if np.isfinite(x) and y > 0:
+            k = _bucket(x, lo, scale, nb)
+            bw[k] += y
+            count[k] += 1
     cum = np.empty(nb + 1)
     cum[0] = 0.0
     for k in range(nb):
@@ -219,6 +225,7 @@ def _weighted_select(values, weights, q, out):  # pragma: no cover - compiled
     nq = q.size
     slot = np.full(nb, -1, np.int64)
     q_bucket = np.empty(nq, np.int64)
+    start = np.zeros(nq + 1, np.int64)
     n_slots = 0
     for qi in range(nq):
         t = q[qi] * total
@@ -230,29 +237,26 @@ def _weighted_select(values, weights, q, out):  # pragma: no cover - compiled
         q_bucket[qi] = k
         if slot[k] < 0:
             slot[k] = n_slots
+            start[n_slots + 1] = start[n_slots] + count[k]
             n_slots += 1
-    count = np.zeros(n_slots + 1, np.int64)
-    for i in range(n):
-        s = slot[bucket[i]]
-        if s >= 0:
-            count[s + 1] += 1
-    for s in range(n_slots):
-        count[s + 1] += count[s]
-    fill = count[:n_slots].copy()
-    cv = np.empty(count[n_slots])
-    cw = np.empty(count[n_slots])
-    for i in range(n):
-        s = slot[bucket[i]]
-        if s >= 0:
-            cv[fill[s]] = v[i]
-            cw[fill[s]] = w[i]
-            fill[s] += 1
+    fill = start[:n_slots].copy()
+    cv = np.empty(start[n_slots])
+    cw = np.empty(start[n_slots])
+    for i in range(n_in):
+        x = values[i]
+        y = weights[i]
+        if np.isfinite(x) and y > 0:
+            s = slot[_bucket(x, lo, scale, nb)]
+            if s >= 0:
+                cv[fill[s]] = x
+                cw[fill[s]] = y
+                fill[s] += 1
     for qi in range(nq):
         t = q[qi] * total
         k = q_bucket[qi]
         s = slot[k]
-        seg_v = cv[count[s]:count[s + 1]]
-        seg_w = cw[count[s]:count[s + 1]]
+        seg_v = cv[start[s]:start[s + 1]]
+        seg_w = cw[start[s]:start[s + 1]]
         order = np.argsort(seg_v)
         before = cum[k]
         j = 0
