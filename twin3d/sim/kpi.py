@@ -88,9 +88,9 @@ def _sorted_percentiles(v, qs, weights=None) -> list[float]:
     if len(v) == 0:
         return [float("nan")] * len(qs)
     order = np.argsort(v)          # ties need no order: equal values give the same answer
-    v, cw = v[order], np.cumsum(w[order])
+    cw = np.cumsum(w[order])
     idx = np.searchsorted(cw, np.asarray(qs, dtype=float) / 100.0 * cw[-1], side="left")
-    return [float(v[min(i, len(v) - 1)]) for i in idx]
+    return [float(v[order[min(i, len(v) - 1)]]) for i in idx]
 
 
 #: Value buckets of the selections.
