@@ -9,16 +9,21 @@ radiate (SANDBOX.md section 9). So a radio map is built in two stages:
    bytes, with hit/miss counters). The LOS viewshed belongs to the site
    (antenna position) and is shared by its cells: :func:`site_los`, cached
    by antenna position too.
-2. :func:`combine`: for one active set, RSRP, best server, SINR (the other
-   active cells on the same carrier frequency interfere) and spectral
-   efficiency from the cached maps, vectorized.
+2. :func:`combine` (:func:`combine_rows` on stacked maps): for one active
+   set, RSRP, best server, SINR (the other active cells on the same carrier
+   frequency interfere) and spectral efficiency from the cached maps, in
+   compiled passes over blocks of points (numba), the logarithms and powers
+   in numpy. A ranking of the cells by RSRP per point (:func:`rank_cells`)
+   makes the best server of any active set a look-up.
 
 A cell is recomputed only when a parameter of its key changes (it moves,
 turns, tilts, changes power, frequency, bandwidth, gain or beamwidth; or the
 grid, UE height, buildings or path-loss model change). Switching cells on
-and off costs only :func:`combine`.
+and off costs only :func:`combine`: the same float64 operations, in the same
+order, as a cell-by-cell numpy loop, so the numbers are those of that loop
+bit for bit (``tests/test_radio_fast.py`` keeps the loop as its reference).
 
-Pure numpy, no I/O.
+No I/O.
 
 Examples
 --------

@@ -224,8 +224,11 @@ class RadioMapper:
     Builds the grid context once (points, building raster, indoor flags);
     each :meth:`radio_map` takes every active cell's rx map from ``cache``
     (computing only cells whose parameters are new: moved, turned, tilted,
-    power changed) and recombines them for the active set with
-    :func:`~twin3d.physics.cellmaps.combine`. Cell and site parameters are
+    power changed), copies it into its row of two (n_cells, n_pts) stacks
+    (dBm and mW) if the row does not hold it yet, and recombines the rows
+    of the active set with :func:`~twin3d.physics.cellmaps.combine_rows`
+    (with a per-point RSRP ranking of the rows once they stop changing).
+    A map's ``rx_dbm`` and ``los`` are made at their first read. Cell and site parameters are
     read from the twin at each call, so editing a cell's tilt or power
     recomputes that cell only. :func:`radio_map` is this with a fresh cache.
 

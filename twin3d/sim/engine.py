@@ -189,9 +189,8 @@ class Simulator:
         self._maps: OrderedDict[bytes, RadioMap] = OrderedDict()
         self._maps_lock = threading.Lock()
         #: Per awake radio key: what serving the all-awake map needs at any demand
-        #: (covered points' server, rate and weight), for :meth:`awake_energy_w`.
+        #: (served points' server, rate, weight and index), for :meth:`awake_energy_w`.
         self._awake_serve: OrderedDict[bytes, tuple] = OrderedDict()
-        self._last_map: RadioMap | None = None
         #: Per-cell radio maps on the simulator's grid, recombined per active set (built lazily).
         self.mapper: RadioMapper | None = None
         self.core = spec.traffic.core
@@ -406,7 +405,6 @@ class Simulator:
         active = np.array([state.site_state[c.site_id] == "up" and c.id not in state.cell_sleep
                            for c in self.cells])
         rm = self.radio(active, state.sector)
-        self._last_map = rm
         density = self._density(state, factor, lambda: rm)
         # a point is covered when its RSRP and SINR clear the thresholds; it is
         # served when, besides, a cell serves it at a positive rate. Each cell
@@ -483,17 +481,19 @@ class Simulator:
         # served points kept per awake map (no KPIs, no new map per step).
         active = np.array([state.site_state[c.site_id] == "up" for c in self.cells])
         key = self.radio_key(active, state.sector)
-        got = self._awake_serve.get(key)
+        with self._maps_lock:
+            got = self._awake_serve.get(key)
+            if got is not None:
+                self._awake_serve.move_to_end(key)
         if got is None:
             rm = self.radio(active, state.sector)
             got = _served_points(rm.rsrp_dbm.ravel(), rm.sinr_db.ravel(), rm.best_server.ravel(),
                                  rm.spectral_efficiency_bps_hz.ravel(), self.cell_bw_hz,
                                  self.weights.ravel(), RSRP_MIN_DBM, SINR_MIN_DB)
-            self._awake_serve[key] = got
-            while len(self._awake_serve) > MAX_RADIO_MAPS:
-                self._awake_serve.popitem(last=False)
-        else:
-            self._awake_serve.move_to_end(key)
+            with self._maps_lock:
+                self._awake_serve[key] = got
+                while len(self._awake_serve) > MAX_RADIO_MAPS:
+                    self._awake_serve.popitem(last=False)
         server, rate, weight, points = got
         if not awake.surges:
             demand = self.scene.spec.traffic.busy_hour_bps * factor
@@ -588,12 +588,10 @@ class Simulator:
         timeline = self.timeline(scenario)
         steps, maps = [], {}
         for t in range(scenario.steps):
-            self._last_map = None
             steps.append(self.step(timeline, t))
             key = steps[-1].radio_key
             if key is not None and key not in maps:   # kept as the steps go: the LRU may drop it
-                maps[key] = self._last_map if self._last_map is not None else \
-                    self.step_radio_map(steps[-1])
+                maps[key] = self.step_radio_map(steps[-1])
         return ScenarioResult(scenario.name, scenario, self.link_ids, self.site_ids, steps, maps)
 
 
