@@ -584,21 +584,26 @@ def rank_cells(rx, rows, bandwidth_hz, depth: int = 4) -> tuple[np.ndarray, np.n
 def _rank(rx, rows, rs_off, out, val):  # pragma: no cover - compiled
     depth = out.shape[0]
     n = rx.shape[1]
+    lv = np.empty(depth)
+    lc = np.empty(depth, np.int32)
     for p in range(n):
         for d in range(depth):
-            val[d, p] = -np.inf
-            out[d, p] = -1
+            lv[d] = -np.inf
+            lc[d] = -1
         for j in range(rows.size):
             c = rows[j]
             r = np.float64(rx[c, p]) - rs_off[c]
-            if r > val[depth - 1, p]:               # strictly: an equal RSRP ranks after
+            if r > lv[depth - 1]:                   # strictly: an equal RSRP ranks after
                 d = depth - 1
-                while d > 0 and r > val[d - 1, p]:
-                    val[d, p] = val[d - 1, p]
-                    out[d, p] = out[d - 1, p]
+                while d > 0 and r > lv[d - 1]:
+                    lv[d] = lv[d - 1]
+                    lc[d] = lc[d - 1]
                     d -= 1
-                val[d, p] = r
-                out[d, p] = c
+                lv[d] = r
+                lc[d] = c
+        for d in range(depth):
+            val[d, p] = lv[d]
+            out[d, p] = lc[d]
 
 
 @njit(cache=True, nogil=True)

@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,8 @@ __all__ = ["Grid", "RadioMap", "RadioMapper", "radio_map"]
 #: Cells ranked per point for the recombination (``RadioMapper``): a point
 #: whose ranked cells all sleep falls back to a scan of the active cells.
 RANK_DEPTH = 6
+#: Rankings a ``RadioMapper`` keeps (8.4 MB each on Helsinki at 5 m).
+RANKINGS_KEPT = 4
 
 
 class _RxRows:
@@ -264,9 +267,8 @@ class RadioMapper:
         self._lock = threading.Lock()
         self._rx_stack = self._mw_stack = None
         self._stack_rows: list = []
-        self._stack_version = 0
-        self._rank: tuple | None = None
-        self._rank_seen = -1
+        self._rank: OrderedDict[tuple, tuple] = OrderedDict()
+        self._rank_pending: tuple | None = None
         self._los_rows: dict[tuple, int] = {}
         self._los_bank: np.ndarray | None = None
 
@@ -313,9 +315,8 @@ class RadioMapper:
                     rx_stack[i] = m
                     mw_stack[i] = mw
                     self._stack_rows[i] = (s, m, mw)
-                    self._stack_version += 1
             comb = combine_rows(rx_stack, idx, mw_stack, idx, active, f, bw, self.noise_figure_db,
-                                ctx.n_pts, ranking=self._ranking(bw))
+                                ctx.n_pts, ranking=self._ranking())
             # LOS to the best server's site (each site's viewshed is cached with its maps)
             new = [(i, s.antenna_xyz_m) for i, s in zip(idx.tolist(), specs)
                    if s.antenna_xyz_m not in self._los_rows]
@@ -354,26 +355,35 @@ class RadioMapper:
             self._rx_stack = np.empty((n_cells, self.ctx.n_pts), RX_DTYPE)
             self._mw_stack = np.empty((n_cells, self.ctx.n_pts), np.float64)
             self._stack_rows = [None] * n_cells
-            self._stack_version += 1
+            self._rank.clear()
+            self._rank_pending = None
         return self._rx_stack, self._mw_stack
 
-    def _ranking(self, bw: np.ndarray) -> tuple | None:
-        """The cells of the stacks ranked by RSRP per point, if current (see
+    def _ranking(self) -> tuple | None:
+        """The cells of the stacks ranked by RSRP per point, if at hand (see
         :func:`~twin3d.physics.cellmaps.rank_cells`); None to scan instead.
 
-        Built over the rows filled, on the second call in a row that finds
-        the rows unchanged (a sequence of changing cells keeps scanning), and
-        dropped when a row changes.
+        Rankings are kept by what the rows hold (their cells' specs; a few,
+        least recently used dropped) and built on the second call in a row
+        that finds the rows holding the same cells: a sequence of changing
+        cells keeps scanning, and two configurations in turn (a sector
+        changed and back) keep their rankings.
         """
-        v = self._stack_version
-        if self._rank is not None and self._rank[0] == v:
-            return self._rank[1]
-        seen, self._rank_seen = self._rank_seen, v
-        if seen != v:
+        key = tuple(None if r is None else r[0] for r in self._stack_rows)
+        got = self._rank.get(key)
+        if got is not None:
+            self._rank.move_to_end(key)
+            return got
+        pending, self._rank_pending = self._rank_pending, key
+        if pending != key:
             return None
         filled = [i for i, r in enumerate(self._stack_rows) if r is not None]
-        self._rank = (v, rank_cells(self._rx_stack, filled, bw, RANK_DEPTH))
-        return self._rank[1]
+        # the RSRP offsets of the bandwidths the rows were computed with: a function of the key
+        bw = np.array([1e6 if r is None else r[0].bandwidth_hz for r in self._stack_rows])
+        got = self._rank[key] = rank_cells(self._rx_stack, filled, bw, RANK_DEPTH)
+        while len(self._rank) > RANKINGS_KEPT:
+            self._rank.popitem(last=False)
+        return got
 
     def _los_row(self, antenna_xyz_m) -> int:
         """Row of an antenna's LOS map in ``_los_bank`` (added at its first use)."""
