@@ -467,7 +467,9 @@ def combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz,
     k = np.empty(n_pts, dtype=np.int64)                  # position in idx of the best server
     best = np.empty(n_pts, dtype=np.int64)
     sinr = np.empty(n_pts)
-    bw_pt = np.empty(n_pts)
+    bw_act = np.ascontiguousarray(bw[idx])
+    one_bw = bool(np.all(bw_act == bw_act[0]))
+    bw_pt = np.empty(0 if one_bw else n_pts)          # each point's server bandwidth, if they differ
     rs_act = np.ascontiguousarray(rs_offset[idx], np.float64)
     if ranking is not None:
         pos = np.full(n_cells, -1, dtype=np.int64)
@@ -477,11 +479,12 @@ def combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz,
         _best_server(rx, rx_rows, rs_act, rsrp, k)
     # signal / (interference + noise), linear; 0 where no cell reaches (-inf dB below)
     _cochannel(mw, mw_rows, group, bool(group.max() == 0), k, rsrp, idx.astype(np.int64),
-               np.ascontiguousarray(n_mw[idx]), np.ascontiguousarray(bw[idx]), best, sinr, bw_pt)
+               np.ascontiguousarray(n_mw[idx]), bw_act, best, sinr, bw_pt)
     with np.errstate(divide="ignore"):
         np.log10(sinr, out=sinr)
     se = _spectral_efficiency(sinr, db_from_log10=True)
-    tput = np.multiply(se, bw_pt, out=bw_pt)              # 0 b/s/Hz where unserved
+    # 0 b/s/Hz where unserved; one bandwidth: the same products as per point
+    tput = se * bw_act[0] if one_bw else np.multiply(se, bw_pt, out=bw_pt)
     return Recombined(rsrp, sinr, best, se, tput)
 
 
@@ -689,5 +692,6 @@ def _cochannel(mw, rows, group, one_group, k, rsrp, idx, n_mw, bw, best, ratio, 
             if i < 0.0:
                 i = 0.0
             ratio[p] = s / (i + n_mw[j])
-            bw_pt[p] = bw[j]
+            if bw_pt.size:
+                bw_pt[p] = bw[j]
             best[p] = idx[j] if np.isfinite(rsrp[p]) else -1
