@@ -50,8 +50,9 @@ from numba import njit
 
 from .grid import Grid
 from .los import ground_z_m, indoor_distance_m, rasterize_buildings, viewshed_los
-from .radio import (PATHLOSS_MODELS, antenna_gain_db, max_range_m, n_prb, o2i_low_loss_db,
-                    pathloss_db, spectral_efficiency, thermal_noise_dbm)
+from .radio import (PATHLOSS_MODELS, SE_ATTENUATION as _SE_ATT, SE_MAX_BPS_HZ as _SE_MAX,
+                    SE_MIN_SINR_DB as _SE_MIN_DB, antenna_gain_db, max_range_m, n_prb,
+                    o2i_low_loss_db, pathloss_db, thermal_noise_dbm)
 
 __all__ = ["RX_DTYPE", "DEFAULT_CACHE_BYTES", "CellSpec", "GridContext", "CellMapCache",
            "Recombined", "site_los", "cell_rx_dbm", "cached_cell_maps", "cached_cell_mw", "combine",
@@ -535,8 +536,6 @@ def _se_finish(sinr_db, t):  # pragma: no cover - compiled
             x = _SE_MAX
         t[p] = 0.0 if sinr_db[p] < _SE_MIN_DB else x
 
-
-from .radio import SE_ATTENUATION as _SE_ATT, SE_MAX_BPS_HZ as _SE_MAX, SE_MIN_SINR_DB as _SE_MIN_DB  # noqa: E402
 
 #: Points per block of the compiled passes (their per-point state stays in cache).
 _BLOCK = 1024
