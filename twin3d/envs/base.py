@@ -288,9 +288,11 @@ class TwinEnv(gym.Env):
         n = len(self._steps)
         spec = ScenarioSpec(spec.name, n, spec.step_s, spec.profile,
                             tuple(e for e in spec.events if e.t < n), spec.description, spec.start_hour)
-        used = {s.radio_key for s in self._steps if s.radio_key is not None}
-        return ScenarioResult("episode", spec, self.link_ids, self.site_ids, list(self._steps),
-                              {k: self.sim._maps[k] for k in used})
+        maps = {}
+        for s in self._steps:           # the simulator keeps its last maps only: recombine the others
+            if s.radio_key is not None and s.radio_key not in maps:
+                maps[s.radio_key] = self.sim.step_radio_map(s)
+        return ScenarioResult("episode", spec, self.link_ids, self.site_ids, list(self._steps), maps)
 
     def save_episode(self, path: str | Path) -> Path:
         """Write the episode as a stage: ``path/twin.usda`` and ``path/scenarios/episode.usda``.

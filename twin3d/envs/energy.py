@@ -23,6 +23,12 @@ __all__ = ["EnergySavingEnv", "ES_REWARD_WEIGHTS"]
 ES_REWARD_WEIGHTS = {"energy": 1.0, "coverage": 2.0, "throughput": 1.0, "backhaul": 1.0}
 
 
+def _finite32(v) -> np.ndarray:
+    """``np.nan_to_num(np.asarray(v, float32), nan=0.0)``, skipped when already finite."""
+    a = np.asarray(v, dtype=np.float32)
+    return a if np.isfinite(a).all() else np.nan_to_num(a, nan=0.0)
+
+
 def _box(shape, high=np.inf) -> gym.spaces.Box:
     return gym.spaces.Box(0.0, high, shape=shape, dtype=np.float32)
 
@@ -93,7 +99,7 @@ class EnergySavingEnv(TwinEnv):
                "cell_asleep": asleep, "site_power_w": np.nan_to_num(r.site_power_w, nan=0.0),
                "coverage_pct": [k["coverage_pct"]], "throughput_p5_bps": [k["throughput_p5_bps"]],
                "backhaul_util_max": [k["util_max"]], "hour": [r.hour % 24.0]}
-        return {key: np.nan_to_num(np.asarray(v, dtype=np.float32), nan=0.0) for key, v in obs.items()}
+        return {key: _finite32(v) for key, v in obs.items()}
 
     def awake_energy_w(self, r: StepResult) -> float:
         """Energy of step ``r`` with no cell asleep, W (cached per step and state)."""

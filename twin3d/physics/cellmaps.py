@@ -9,16 +9,21 @@ radiate (SANDBOX.md section 9). So a radio map is built in two stages:
    bytes, with hit/miss counters). The LOS viewshed belongs to the site
    (antenna position) and is shared by its cells: :func:`site_los`, cached
    by antenna position too.
-2. :func:`combine`: for one active set, RSRP, best server, SINR (the other
-   active cells on the same carrier frequency interfere) and spectral
-   efficiency from the cached maps, vectorized.
+2. :func:`combine` (:func:`combine_rows` on stacked maps): for one active
+   set, RSRP, best server, SINR (the other active cells on the same carrier
+   frequency interfere) and spectral efficiency from the cached maps, in
+   compiled passes over blocks of points (numba), the logarithms and powers
+   in numpy. A ranking of the cells by RSRP per point (:func:`rank_cells`)
+   makes the best server of any active set a look-up.
 
 A cell is recomputed only when a parameter of its key changes (it moves,
 turns, tilts, changes power, frequency, bandwidth, gain or beamwidth; or the
 grid, UE height, buildings or path-loss model change). Switching cells on
-and off costs only :func:`combine`.
+and off costs only :func:`combine`: the same float64 operations, in the same
+order, as a cell-by-cell numpy loop, so the numbers are those of that loop
+bit for bit (``tests/test_radio_fast.py`` keeps the loop as its reference).
 
-Pure numpy, no I/O.
+No I/O.
 
 Examples
 --------
@@ -41,15 +46,17 @@ from typing import Hashable, Sequence
 
 import numpy as np
 import shapely
+from numba import njit
 
 from .grid import Grid
 from .los import ground_z_m, indoor_distance_m, rasterize_buildings, viewshed_los
-from .radio import (PATHLOSS_MODELS, antenna_gain_db, max_range_m, n_prb, o2i_low_loss_db,
-                    pathloss_db, spectral_efficiency, thermal_noise_dbm)
+from .radio import (PATHLOSS_MODELS, SE_ATTENUATION as _SE_ATT, SE_MAX_BPS_HZ as _SE_MAX,
+                    SE_MIN_SINR_DB as _SE_MIN_DB, antenna_gain_db, max_range_m, n_prb,
+                    o2i_low_loss_db, pathloss_db, thermal_noise_dbm)
 
 __all__ = ["RX_DTYPE", "DEFAULT_CACHE_BYTES", "CellSpec", "GridContext", "CellMapCache",
            "Recombined", "site_los", "cell_rx_dbm", "cached_cell_maps", "cached_cell_mw", "combine",
-           "to_mw"]
+           "combine_rows", "rank_cells", "to_mw"]
 
 #: dtype of the cached received-power maps.
 RX_DTYPE = np.float32
@@ -372,7 +379,7 @@ def combine(rx_dbm, active, f_hz, bandwidth_hz, noise_figure_db: float = 7.0, *,
         frequency interfere at full load.
     noise_figure_db : float
         UE noise figure, dB.
-    rx_mw : sequence of (n_pts,) float64 arrays, optional
+    rx_mw : (n_cells, n_pts) array or sequence of (n_pts,) float64 arrays, optional
         ``to_mw(rx_dbm[i])`` per cell if already at hand (cached): saves
         the exponentials, same result.
     n_pts : int, optional
@@ -388,48 +395,302 @@ def combine(rx_dbm, active, f_hz, bandwidth_hz, noise_figure_db: float = 7.0, *,
 
     Notes
     -----
-    One pass over the active cells (no (n_cells, n_pts) temporaries): a
-    running best RSRP, the serving power, and the total power per carrier
-    frequency; interference = that total on the server's frequency minus
-    the serving power.
+    Two compiled passes over the active cells' rows, a block of points at
+    a time (:func:`combine_rows`): the best server (a running maximum of
+    RSRP, strictly greater: the first cell on ties), then the total power
+    on the server's carrier, summed over the active cells in cell order
+    (the same float64 additions as a cell-by-cell loop); interference =
+    that total minus the serving power. The logarithms and powers run in
+    numpy, point by point, as before the kernels existed.
+    """
+    active = np.asarray(active, bool)
+    n_cells = active.size
+    idx = np.flatnonzero(active)
+    if idx.size:
+        first = rx_dbm[idx[0]]
+        n_pts = np.asarray(first).size
+    elif n_pts is None:
+        first = next((r for r in rx_dbm if r is not None), None) if n_cells else None
+        if first is None:
+            raise ValueError("combine: give n_pts when no cell map is given")
+        n_pts = np.asarray(first).size
+    if isinstance(rx_dbm, np.ndarray) and rx_dbm.ndim >= 2:
+        rx, rx_rows = rx_dbm.reshape(n_cells, -1), idx
+    else:
+        rx = (np.stack([np.asarray(rx_dbm[i]).ravel() for i in idx]) if idx.size
+              else np.zeros((0, n_pts), np.float64))
+        rx_rows = np.arange(idx.size)
+    if rx.dtype not in (np.float32, np.float64):
+        rx = rx.astype(np.float64)
+    if rx_mw is None:
+        mw, mw_rows = to_mw(rx[rx_rows]).reshape(idx.size, n_pts), np.arange(idx.size)
+    elif isinstance(rx_mw, np.ndarray) and rx_mw.ndim >= 2:
+        mw, mw_rows = rx_mw.reshape(n_cells, -1), idx
+    else:
+        mw = (np.stack([np.asarray(rx_mw[i], np.float64).ravel() for i in idx]) if idx.size
+              else np.zeros((0, n_pts)))
+        mw_rows = np.arange(idx.size)
+    return combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz, noise_figure_db,
+                        n_pts)
+
+
+def combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz,
+                 noise_figure_db: float = 7.0, n_pts: int | None = None,
+                 ranking: tuple | None = None) -> Recombined:
+    """:func:`combine` on stacked maps: the k-th active cell's rows are
+    ``rx[rx_rows[k]]`` (float32 or float64 dBm) and ``mw[mw_rows[k]]``
+    (float64 mW, :func:`to_mw` of the former). Other rows are never read,
+    so a stack can hold every cell of a twin and serve any active set.
+
+    ``ranking``: :func:`rank_cells` of ``rx`` (rows = cells, ``rx_rows``
+    must then be the active cells' indices), valid for every active cell's
+    row: the best server is then the first active cell of each point's
+    ranking (the same cell and RSRP as the running maximum).
     """
     active = np.asarray(active, bool)
     n_cells = active.size
     f = np.asarray(f_hz, float).reshape(n_cells)
     bw = np.asarray(bandwidth_hz, float).reshape(n_cells)
     idx = np.flatnonzero(active)
-    if idx.size:
-        n_pts = np.asarray(rx_dbm[idx[0]]).size
-    elif n_pts is None:
-        first = next((r for r in rx_dbm if r is not None), None) if n_cells else None
-        if first is None:
-            raise ValueError("combine: give n_pts when no cell map is given")
-        n_pts = np.asarray(first).size
-    rs_offset = 10.0 * np.log10(12.0 * n_prb(bw)) if n_cells else np.zeros(0)
-    rsrp = np.full(n_pts, -np.inf)
-    k = np.zeros(n_pts, dtype=np.int64)                      # position in idx of the best so far
-    s_mw = np.zeros(n_pts)
-    freqs, group = np.unique(f[idx], return_inverse=True)
-    total_mw = np.zeros((freqs.size, n_pts))
-    better = np.empty(n_pts, dtype=bool)
-    for j, i in enumerate(idx):
-        r = np.asarray(rx_dbm[i], np.float64).ravel()
-        r_rs = r - rs_offset[i]
-        np.greater(r_rs, rsrp, out=better)                   # strictly: the first cell on ties
-        np.maximum(rsrp, r_rs, out=rsrp)
-        np.copyto(k, j, where=better)
-        mw = to_mw(r) if rx_mw is None else rx_mw[i]         # -inf -> 0 mW
-        np.copyto(s_mw, mw, where=better)
-        total_mw[group[j]] += mw
-    served = np.isfinite(rsrp)
-    best = np.where(served, idx[k] if idx.size else -1, -1)
-    sinr = np.full(n_pts, -np.inf)
-    if np.any(served):
-        p = np.flatnonzero(served)
-        b = best[p]
-        i_mw = total_mw[group[k[p]], p] - s_mw[p]
-        n_mw = 10.0 ** (thermal_noise_dbm(bw[b], noise_figure_db) / 10.0)
-        sinr[p] = 10.0 * np.log10(s_mw[p] / (np.maximum(i_mw, 0.0) + n_mw))
-    se = np.where(served, spectral_efficiency(sinr), 0.0)
-    tput = np.where(served, se * bw[np.maximum(best, 0)] if n_cells else 0.0, 0.0)
+    if n_pts is None:
+        n_pts = rx.shape[1]
+    rs_offset, n_mw = _per_cell_constants(bw, float(noise_figure_db))
+    if idx.size == 0:
+        return Recombined(np.full(n_pts, -np.inf), np.full(n_pts, -np.inf),
+                          np.full(n_pts, -1, dtype=np.int64), np.zeros(n_pts), np.zeros(n_pts))
+    rx_rows = np.ascontiguousarray(rx_rows, np.int64)
+    mw_rows = np.ascontiguousarray(mw_rows, np.int64)
+    if mw.dtype != np.float64:
+        mw = mw.astype(np.float64)
+    _, group = np.unique(f[idx], return_inverse=True)
+    group = np.ascontiguousarray(group.ravel(), np.int64)
+    rsrp = np.empty(n_pts)
+    k = np.empty(n_pts, dtype=np.int64)                  # position in idx of the best server
+    best = np.empty(n_pts, dtype=np.int64)
+    sinr = np.empty(n_pts)
+    bw_act = np.ascontiguousarray(bw[idx])
+    one_bw = bool(np.all(bw_act == bw_act[0]))
+    bw_pt = np.empty(0 if one_bw else n_pts)          # each point's server bandwidth, if they differ
+    rs_act = np.ascontiguousarray(rs_offset[idx], np.float64)
+    if ranking is not None:
+        pos = np.full(n_cells, -1, dtype=np.int64)
+        pos[idx] = np.arange(idx.size)
+        _best_server_ranked(rx, ranking[0], ranking[1], pos, rx_rows, rs_act, rsrp, k)
+    else:
+        _best_server(rx, rx_rows, rs_act, rsrp, k)
+    # signal / (interference + noise), linear; 0 where no cell reaches (-inf dB below)
+    _cochannel(mw, mw_rows, group, bool(group.max() == 0), k, rsrp, idx.astype(np.int64),
+               np.ascontiguousarray(n_mw[idx]), bw_act, best, sinr, bw_pt)
+    with np.errstate(divide="ignore"):
+        np.log10(sinr, out=sinr)
+    se = _spectral_efficiency(sinr, db_from_log10=True)
+    # 0 b/s/Hz where unserved; one bandwidth: the same products as per point
+    tput = se * bw_act[0] if one_bw else np.multiply(se, bw_pt, out=bw_pt)
     return Recombined(rsrp, sinr, best, se, tput)
+
+
+_CONSTANTS: OrderedDict = OrderedDict()
+
+
+def _per_cell_constants(bw: np.ndarray, noise_figure_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell: the RSRP offset 10 log10(12 n_prb) and the thermal noise in mW (memoized)."""
+    key = (bw.tobytes(), noise_figure_db)
+    got = _CONSTANTS.get(key)
+    if got is None:
+        rs = 10.0 * np.log10(12.0 * n_prb(bw)) if bw.size else np.zeros(0)
+        n_mw = 10.0 ** (thermal_noise_dbm(bw, noise_figure_db) / 10.0) if bw.size else np.zeros(0)
+        got = _CONSTANTS[key] = (rs, n_mw)
+        while len(_CONSTANTS) > 64:
+            _CONSTANTS.popitem(last=False)
+    return got
+
+
+def _spectral_efficiency(sinr_db: np.ndarray, db_from_log10: bool = False) -> np.ndarray:
+    """:func:`~twin3d.physics.radio.spectral_efficiency`, the same operations,
+    the exponential and logarithm in numpy and the arithmetic between them
+    fused. With ``db_from_log10``, ``sinr_db`` holds log10(SINR) on entry and
+    is scaled to dB (x 10) in place first, in the same pass."""
+    t = np.empty_like(sinr_db)
+    _se_scale(sinr_db, t, db_from_log10)                   # t = sinr_db / 10
+    np.power(10.0, t, out=t)
+    t += 1.0
+    np.log2(t, out=t)
+    _se_finish(sinr_db, t)
+    return t
+
+
+@njit(cache=True, nogil=True)
+def _se_scale(sinr_db, t, from_log10):  # pragma: no cover - compiled
+    for p in range(sinr_db.size):
+        if from_log10:
+            sinr_db[p] = sinr_db[p] * 10.0
+        t[p] = sinr_db[p] / 10.0
+
+
+@njit(cache=True, nogil=True)
+def _se_finish(sinr_db, t):  # pragma: no cover - compiled
+    """t = 0 where SINR < -10 dB, else min(0.6 t, 5.5) (NaN kept, as np.minimum)."""
+    for p in range(t.size):
+        x = _SE_ATT * t[p]
+        if x > _SE_MAX:
+            x = _SE_MAX
+        t[p] = 0.0 if sinr_db[p] < _SE_MIN_DB else x
+
+
+#: Points per block of the compiled passes (their per-point state stays in cache).
+_BLOCK = 1024
+
+
+@njit(cache=True, nogil=True)
+def _best_server(rx, rows, rs_off, rsrp, k):  # pragma: no cover - compiled
+    """Running maximum of rx - rs_off over the rows, strictly greater (the first on ties)."""
+    n = rx.shape[1]
+    m = rows.size
+    cur = np.empty(_BLOCK)
+    kb = np.empty(_BLOCK, np.int64)
+    for p0 in range(0, n, _BLOCK):
+        nb = min(_BLOCK, n - p0)
+        for q in range(nb):
+            cur[q] = -np.inf
+            kb[q] = 0
+        for j in range(m):
+            r_row = rx[rows[j], p0:p0 + nb]
+            off = rs_off[j]
+            for q in range(nb):
+                r = np.float64(r_row[q]) - off
+                b = r > cur[q]
+                cur[q] = r if b else cur[q]
+                kb[q] = j if b else kb[q]
+        for q in range(nb):
+            rsrp[p0 + q] = cur[q]
+            k[p0 + q] = kb[q]
+
+
+def rank_cells(rx, rows, bandwidth_hz, depth: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(depth, n_pts) int32 and float64: per point, the cells ``rows`` by RSRP, best first, and their RSRP.
+
+    RSRP = rx - 10 log10(12 n_prb) in float64, ties in cell order (the first
+    cell first); cells that do not reach a point (-inf) are left out, and -1
+    fills the ranks beyond them. A best server of any active set is the first
+    active cell here, when one is within the depth (see :func:`combine_rows`).
+    """
+    bw = np.asarray(bandwidth_hz, float)
+    rs, _ = _per_cell_constants(bw, 0.0)
+    out = np.empty((depth, rx.shape[1]), dtype=np.int32)
+    val = np.empty((depth, rx.shape[1]))
+    _rank(rx, np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(rs), out, val)
+    return out, val
+
+
+@njit(cache=True, nogil=True)
+def _rank(rx, rows, rs_off, out, val):  # pragma: no cover - compiled
+    depth = out.shape[0]
+    n = rx.shape[1]
+    lv = np.empty(depth)
+    lc = np.empty(depth, np.int32)
+    for p in range(n):
+        for d in range(depth):
+            lv[d] = -np.inf
+            lc[d] = -1
+        for j in range(rows.size):
+            c = rows[j]
+            r = np.float64(rx[c, p]) - rs_off[c]
+            if r > lv[depth - 1]:                   # strictly: an equal RSRP ranks after
+                d = depth - 1
+                while d > 0 and r > lv[d - 1]:
+                    lv[d] = lv[d - 1]
+                    lc[d] = lc[d - 1]
+                    d -= 1
+                lv[d] = r
+                lc[d] = c
+        for d in range(depth):
+            val[d, p] = lv[d]
+            out[d, p] = lc[d]
+
+
+@njit(cache=True, nogil=True)
+def _best_server_ranked(rx, ranking, ranked_rsrp, pos, rows, rs_off, rsrp, k):  # pragma: no cover
+    """:func:`_best_server` from a ranking: the first active cell ranked at each
+    point; where every ranked cell sleeps and the ranking is full, the running
+    maximum over the active cells, as :func:`_best_server`."""
+    depth = ranking.shape[0]
+    n = rx.shape[1]
+    m = rows.size
+    for p in range(n):
+        done = False
+        for d in range(depth):
+            c = ranking[d, p]
+            if c < 0:                               # no other cell reaches the point
+                rsrp[p] = -np.inf
+                k[p] = 0
+                done = True
+                break
+            j = pos[c]
+            if j >= 0:
+                rsrp[p] = ranked_rsrp[d, p]
+                k[p] = j
+                done = True
+                break
+        if not done:
+            cur = -np.inf
+            kb = 0
+            for j in range(m):
+                r = np.float64(rx[rows[j], p]) - rs_off[j]
+                if r > cur:
+                    cur = r
+                    kb = j
+            rsrp[p] = cur
+            k[p] = kb
+
+
+@njit(cache=True, nogil=True)
+def _cochannel(mw, rows, group, one_group, k, rsrp, idx, n_mw, bw, best, ratio, bw_pt):  # pragma: no cover
+    """Per point: the server (``idx[k]``, -1 where rsrp is -inf), its bandwidth,
+    and signal / (max(interference, 0) + noise) in linear units.
+
+    The total on the server's carrier adds the active cells' mW in row order
+    from 0.0 (adding 0.0 for a cell on another carrier leaves a sum of
+    non-negative terms unchanged); interference = total - signal.
+    """
+    n = mw.shape[1]
+    m = rows.size
+    acc = np.empty(_BLOCK)
+    gk = np.empty(_BLOCK, np.int64)
+    for p0 in range(0, n, _BLOCK):
+        nb = min(_BLOCK, n - p0)
+        for q in range(nb):
+            acc[q] = 0.0
+        if one_group:              # four rows a pass: the same additions, in the same order
+            j = 0
+            while j + 3 < m:
+                r0 = mw[rows[j], p0:p0 + nb]
+                r1 = mw[rows[j + 1], p0:p0 + nb]
+                r2 = mw[rows[j + 2], p0:p0 + nb]
+                r3 = mw[rows[j + 3], p0:p0 + nb]
+                for q in range(nb):
+                    acc[q] = (((acc[q] + r0[q]) + r1[q]) + r2[q]) + r3[q]
+                j += 4
+            while j < m:
+                m_row = mw[rows[j], p0:p0 + nb]
+                for q in range(nb):
+                    acc[q] += m_row[q]
+                j += 1
+        else:
+            for q in range(nb):
+                gk[q] = group[k[p0 + q]]
+            for j in range(m):
+                g = group[j]
+                m_row = mw[rows[j], p0:p0 + nb]
+                for q in range(nb):
+                    acc[q] += m_row[q] if gk[q] == g else 0.0
+        for q in range(nb):
+            p = p0 + q
+            j = k[p]
+            s = mw[rows[j], p]
+            i = acc[q] - s
+            if i < 0.0:
+                i = 0.0
+            ratio[p] = s / (i + n_mw[j])
+            if bw_pt.size:
+                bw_pt[p] = bw[j]
+            best[p] = idx[j] if np.isfinite(rsrp[p]) else -1

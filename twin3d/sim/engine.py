@@ -16,9 +16,12 @@ nothing here is random.
 from __future__ import annotations
 
 import copy
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from numba import njit
 
 from ..errors import InputError
 from ..loader import Scene, area_sites, check_event
@@ -30,7 +33,7 @@ from ..scene import ScenarioSpec
 from .demand import area_mask, grid_demand_weights, gravity_demands, profile_factor
 from .events import StepState, Timeline
 from .extent import radio_extent_error
-from .kpi import radio_kpis, transport_kpis
+from .kpi import transport_kpis, weighted_percentiles
 from .power import CellPower, total_energy_w
 from .surge import surge_demands
 from .transport_step import MAX_QUEUE_DELAY_S, route_step, route_step_compiled
@@ -44,6 +47,12 @@ FIXED_ATTR = "fixed_busy_hour_bps"
 RADIO_MARGIN_M = 200.0
 #: Largest coverage grid simulated, points (about 1 GB of float32 per 30 cells).
 MAX_GRID_POINTS = 8_000_000
+#: Radio maps a :class:`Simulator` keeps, by active set (least recently used
+#: dropped; about 5 MB each on Helsinki at 5 m). A scenario result keeps the
+#: maps of its own steps whatever this bound.
+MAX_RADIO_MAPS = 32
+#: Coverage thresholds of the radio KPIs (:func:`twin3d.sim.kpi.radio_kpis`'s defaults).
+RSRP_MIN_DBM, SINR_MIN_DB = -110.0, -6.0
 
 
 @dataclass
@@ -188,7 +197,12 @@ class Simulator:
         self.link_weight[self.router.link] = self.router.weight
         self.node_of_site = {n: i for i, n in enumerate(self.router.nodes)}
         self.site_of_node = np.array([self.site_index[n] for n in self.router.nodes], dtype=int)
-        self._maps: dict[bytes, RadioMap] = {}
+        #: Radio maps by :meth:`radio_key`, least recently used first (at most MAX_RADIO_MAPS).
+        self._maps: OrderedDict[bytes, RadioMap] = OrderedDict()
+        self._maps_lock = threading.Lock()
+        #: Per awake radio key: what serving the all-awake map needs at any demand
+        #: (served points' server, rate, weight and index), for :meth:`awake_energy_w`.
+        self._awake_serve: OrderedDict[bytes, tuple] = OrderedDict()
         #: Per-cell radio maps on the simulator's grid, recombined per active set (built lazily).
         self.mapper: RadioMapper | None = None
         self.core = spec.traffic.core
@@ -263,19 +277,48 @@ class Simulator:
         return twin
 
     def radio(self, active: np.ndarray, sector: dict | None = None) -> RadioMap:
-        """The radio map for a set of active cells and cell changes (cached by both)."""
+        """The radio map for a set of active cells and cell changes (cached by both).
+
+        The last :data:`MAX_RADIO_MAPS` maps used are kept; an older one is
+        recombined again (the per-cell maps stay in the mapper's cache).
+        """
         key = self.radio_key(active, sector)
-        if key not in self._maps:
-            if self.mapper is None:
-                r = self.scene.spec.radio
-                self.mapper = RadioMapper(self.twin, model=r.model, grid_m=r.grid_m,
-                                          ue_height_m=r.ue_height_m,
-                                          noise_figure_db=r.noise_figure_db, bounds=self.radio_bounds)
-            # a new set recombines the per-cell maps the mapper caches; a
-            # changed cell is the only one computed again
-            twin = self._twin_with(sector) if sector else None
-            self._maps[key] = self.mapper.radio_map(cell_active=active, twin=twin)
-        return self._maps[key]
+        with self._maps_lock:
+            rm = self._maps.get(key)
+            if rm is not None:
+                self._maps.move_to_end(key)
+                return rm
+        if self.mapper is None:
+            r = self.scene.spec.radio
+            self.mapper = RadioMapper(self.twin, model=r.model, grid_m=r.grid_m,
+                                      ue_height_m=r.ue_height_m,
+                                      noise_figure_db=r.noise_figure_db, bounds=self.radio_bounds)
+        # a new set recombines the per-cell maps the mapper caches; a
+        # changed cell is the only one computed again
+        twin = self._twin_with(sector) if sector else None
+        rm = self.mapper.radio_map(cell_active=active, twin=twin)
+        with self._maps_lock:
+            rm = self._maps.setdefault(key, rm)
+            self._maps.move_to_end(key)
+            while len(self._maps) > MAX_RADIO_MAPS:
+                self._maps.popitem(last=False)
+        return rm
+
+    def step_radio_map(self, r: StepResult) -> RadioMap | None:
+        """The radio map step ``r`` used (recombined again if no longer kept); None without cells."""
+        if r.radio_key is None:
+            return None
+        with self._maps_lock:
+            rm = self._maps.get(r.radio_key)
+        if rm is not None:
+            return rm
+        state = dict(zip(self.site_ids, r.site_state))
+        active = np.array([state[c.site_id] == "up" and c.id not in r.cell_sleep for c in self.cells])
+        sector = r.cell_params or None
+        if self.radio_key(active, sector) != r.radio_key:
+            raise ValueError(f"step {r.t}: its radio key does not follow from its site states, "
+                             "cell sleep and cell parameters")
+        return self.radio(active, sector)
 
     def _backbone_demands(self) -> dict[tuple[str, str], float]:
         t = self.scene.spec.traffic
@@ -354,31 +397,41 @@ class Simulator:
         x, y, _ = self.twin.frame.to_enu([a.lon], [a.lat])
         return area_mask(self.xs, self.ys, (x[0], y[0]), a.radius_m)
 
-    def _radio_step(self, state: StepState, factor: float):
-        active = np.array([state.site_state[c.site_id] == "up" and c.id not in state.cell_sleep
-                           for c in self.cells])
-        rm = self.radio(active, state.sector)
+    def _density(self, state: StepState, factor: float, radio_map) -> np.ndarray:
+        """(ny, nx) offered demand of a radio step, bit/s per point, surges applied.
+
+        ``radio_map()`` gives the step's map (asked only for a surge on a site
+        that is not up in the scene).
+        """
         density = self.scene.spec.traffic.busy_hour_bps * factor * self.weights
         for ev in state.surges:
             if ev.area is not None:
                 mask = self._area_mask(ev.area)
             else:       # where the site serves in the baseline: users stay where they are
                 up = self.twin.sites[ev.target].state == "up"
-                mask = self._site_mask(ev.target, self.baseline_map if up else rm)
+                mask = self._site_mask(ev.target, self.baseline_map if up else radio_map())
             if ev.factor is not None:
                 density = np.where(mask, density * ev.factor, density)
             if ev.bps is not None and mask.any():   # a crowd: extra demand spread over the area
                 density = density + mask * (ev.bps * factor / mask.sum())
-        covered = rm.covered() & (rm.best_server >= 0) & (rm.spectral_efficiency_bps_hz > 0)
-        bs = np.where(covered, rm.best_server, 0)
-        cell_rate = rm.spectral_efficiency_bps_hz * self.cell_bw_hz[bs]
-        need = np.where(covered, density / np.where(covered, cell_rate, 1.0), 0.0)
+        return density
+
+    def _radio_step(self, state: StepState, factor: float):
+        active = np.array([state.site_state[c.site_id] == "up" and c.id not in state.cell_sleep
+                           for c in self.cells])
+        rm = self.radio(active, state.sector)
+        density = self._density(state, factor, lambda: rm)
+        # a point is covered when its RSRP and SINR clear the thresholds; it is
+        # served when, besides, a cell serves it at a positive rate. Each cell
+        # shares its resources among the demand it serves (processor sharing):
+        # load = sum(demand / (SE x B)) over its points, in point order.
         n = len(self.cells)
-        rho = np.bincount(bs[covered], need[covered], minlength=n)
-        offered_cell = np.bincount(bs[covered], density[covered], minlength=n)
+        rho, offered_cell, user_thr, sinr_cov = _serve(
+            rm.rsrp_dbm.ravel(), rm.sinr_db.ravel(), rm.best_server.ravel(),
+            rm.spectral_efficiency_bps_hz.ravel(), self.cell_bw_hz, density.ravel(), n,
+            RSRP_MIN_DBM, SINR_MIN_DB)
         served_cell = offered_cell * np.minimum(1.0, 1.0 / np.maximum(rho, 1e-12))
-        user_thr = np.where(covered, cell_rate * np.clip(1.0 - rho[bs], 0.0, 1.0), 0.0)
-        kpis = radio_kpis(rm.rsrp_dbm, rm.sinr_db, user_thr, density)
+        kpis = _radio_kpis(sinr_cov, rm.rsrp_dbm.size, user_thr, density)
         site_bps = np.bincount(self.cell_site, served_cell, minlength=len(self.site_ids))
         fixed = self.fixed_site_bps * factor          # fixed and enterprise backhaul
         demands = {(self.core, s): float(b) for s, b in zip(self.site_ids, site_bps + fixed)
@@ -438,8 +491,35 @@ class Simulator:
         """
         if not self.cells:
             raise ValueError("awake_energy_w needs a scene with radio cells")
+        factor = float(profile_factor(hour, profile))
         awake = replace(state, cell_sleep=set())
-        power = self._radio_step(awake, float(profile_factor(hour, profile)))[4]
+        # The cell loads of the all-awake map at this step's demand: the same
+        # divisions and the same sums in point order as _radio_step, over the
+        # served points kept per awake map (no KPIs, no new map per step).
+        active = np.array([state.site_state[c.site_id] == "up" for c in self.cells])
+        key = self.radio_key(active, state.sector)
+        with self._maps_lock:
+            got = self._awake_serve.get(key)
+            if got is not None:
+                self._awake_serve.move_to_end(key)
+        if got is None:
+            rm = self.radio(active, state.sector)
+            got = _served_points(rm.rsrp_dbm.ravel(), rm.sinr_db.ravel(), rm.best_server.ravel(),
+                                 rm.spectral_efficiency_bps_hz.ravel(), self.cell_bw_hz,
+                                 self.weights.ravel(), RSRP_MIN_DBM, SINR_MIN_DB)
+            with self._maps_lock:
+                self._awake_serve[key] = got
+                while len(self._awake_serve) > MAX_RADIO_MAPS:
+                    self._awake_serve.popitem(last=False)
+        server, rate, weight, points = got
+        if not awake.surges:
+            demand = self.scene.spec.traffic.busy_hour_bps * factor
+            rho = _load_scaled(server, weight, rate, demand, len(self.cells))
+        else:
+            density = self._density(awake, factor, lambda: self.radio(active, state.sector))
+            rho = np.bincount(server, density.ravel()[points] / rate, minlength=len(self.cells))
+        power = self.power.site_power_w(rho, [state.site_state[s] for s in self.site_ids],
+                                        np.zeros(len(self.cells), dtype=bool))
         return total_energy_w(power)
 
     def _shed(self, demands, shed: dict[tuple[str, str], float]):
@@ -535,10 +615,13 @@ class Simulator:
         """Simulate every step of one scenario (its events checked first)."""
         self.check(scenario)
         timeline = self.timeline(scenario)
-        steps = [self.step(timeline, t) for t in range(scenario.steps)]
-        used = {s.radio_key for s in steps if s.radio_key is not None}
-        return ScenarioResult(scenario.name, scenario, self.link_ids, self.site_ids, steps,
-                              {k: self._maps[k] for k in used})
+        steps, maps = [], {}
+        for t in range(scenario.steps):
+            steps.append(self.step(timeline, t))
+            key = steps[-1].radio_key
+            if key is not None and key not in maps:   # kept as the steps go: the LRU may drop it
+                maps[key] = self.step_radio_map(steps[-1])
+        return ScenarioResult(scenario.name, scenario, self.link_ids, self.site_ids, steps, maps)
 
 
 def simulate(scene: Scene, scenario: str | None = None) -> dict[str, ScenarioResult]:
@@ -556,3 +639,89 @@ def simulate(scene: Scene, scenario: str | None = None) -> dict[str, ScenarioRes
                          f"{', '.join(names) or 'none'})", "[[scenario]]", "name")
     sim = Simulator(scene)
     return {s.name: sim.run(s) for s in scene.spec.scenarios if scenario in (None, s.name)}
+
+
+def _radio_kpis(sinr_covered: np.ndarray, n_pts: int, user_thr: np.ndarray,
+                density: np.ndarray) -> dict[str, float]:
+    """:func:`twin3d.sim.kpi.radio_kpis` from what :func:`_serve` gathered.
+
+    ``sinr_covered``: SINR at the covered points, in point order;
+    ``user_thr``: user throughput, 0 where not covered.
+    """
+    s5, s50, s95 = weighted_percentiles(sinr_covered, [5, 50, 95])
+    t5, t50 = weighted_percentiles(user_thr, [5, 50], density)
+    return {
+        "coverage_pct": 100.0 * (sinr_covered.size / n_pts) if n_pts else float("nan"),
+        "sinr_p5_db": s5, "sinr_p50_db": s50, "sinr_p95_db": s95,
+        "throughput_p5_bps": t5, "throughput_p50_bps": t50,
+    }
+
+
+@njit(cache=True)
+def _serve(rsrp, sinr, best, se, cell_bw, density, n_cells, rsrp_min, sinr_min):  # pragma: no cover
+    """Cell loads and user throughput of one radio step, in two passes over the points.
+
+    Covered: RSRP >= rsrp_min and SINR >= sinr_min. Served: covered, with a
+    server (best >= 0) at a positive spectral efficiency; its rate is
+    SE x the server's bandwidth. Returns the load of each cell (sum of
+    demand / rate over its served points, in point order), the demand it is
+    offered, the user throughput (rate x max(0, 1 - load), clipped to
+    [0, 1]; 0 where not served) and the SINR at the covered points.
+    """
+    n = rsrp.size
+    rho = np.zeros(n_cells)
+    offered = np.zeros(n_cells)
+    n_cov = 0
+    for p in range(n):
+        if rsrp[p] >= rsrp_min and sinr[p] >= sinr_min:
+            n_cov += 1
+            b = best[p]
+            if b >= 0 and se[p] > 0:
+                rho[b] += density[p] / (se[p] * cell_bw[b])
+                offered[b] += density[p]
+    thr = np.zeros(n)
+    sinr_cov = np.empty(n_cov)
+    c = 0
+    for p in range(n):
+        if rsrp[p] >= rsrp_min and sinr[p] >= sinr_min:
+            sinr_cov[c] = sinr[p]
+            c += 1
+            b = best[p]
+            if b >= 0 and se[p] > 0:
+                x = 1.0 - rho[b]
+                x = 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
+                thr[p] = (se[p] * cell_bw[b]) * x
+    return rho, offered, thr, sinr_cov
+
+
+@njit(cache=True)
+def _served_points(rsrp, sinr, best, se, cell_bw, weights, rsrp_min, sinr_min):  # pragma: no cover
+    """The served points of a map (see :func:`_serve`), in point order: server, rate, weight, index."""
+    n = rsrp.size
+    m = 0
+    for p in range(n):
+        if rsrp[p] >= rsrp_min and sinr[p] >= sinr_min and best[p] >= 0 and se[p] > 0:
+            m += 1
+    server = np.empty(m, np.int64)
+    rate = np.empty(m)
+    weight = np.empty(m)
+    points = np.empty(m, np.int64)
+    c = 0
+    for p in range(n):
+        if rsrp[p] >= rsrp_min and sinr[p] >= sinr_min and best[p] >= 0 and se[p] > 0:
+            server[c] = best[p]
+            rate[c] = se[p] * cell_bw[best[p]]
+            weight[c] = weights[p]
+            points[c] = p
+            c += 1
+    return server, rate, weight, points
+
+
+@njit(cache=True)
+def _load_scaled(server, weight, rate, demand, n_cells):  # pragma: no cover - compiled
+    """Cell loads sum((demand x weight) / rate) over the served points, in their order
+    (``np.bincount(server, (demand * weight) / rate)``, in one pass)."""
+    rho = np.zeros(n_cells)
+    for i in range(server.size):
+        rho[server[i]] += (demand * weight[i]) / rate[i]
+    return rho

@@ -9,6 +9,7 @@ empty park.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 __all__ = ["weighted_percentile", "weighted_percentiles", "KPI_UNITS", "radio_kpis",
            "transport_kpis"]
@@ -25,7 +26,7 @@ KPI_UNITS = {
 
 
 def weighted_percentiles(values, qs, weights=None) -> list[float]:
-    """Several percentiles (0-100) of ``values`` from one sort, optionally weighted.
+    """Several percentiles (0-100) of ``values``, optionally weighted.
 
     Uses the inverse of the weighted empirical CDF; NaN values and zero
     weights are ignored. NaN for every ``q`` when nothing is left.
@@ -36,17 +37,248 @@ def weighted_percentiles(values, qs, weights=None) -> list[float]:
     [2.0, 4.0]
     >>> weighted_percentiles([1, 2, 3, 4], [50], [0, 0, 1, 1])
     [3.0]
+
+    Notes
+    -----
+    The definition is that of a sort: with the kept values in ascending
+    order and ``cw`` the running sum of their weights, the ``q``-th
+    percentile is the first value whose ``cw`` reaches ``q / 100 *
+    cw[-1]``. Large inputs get the same numbers without sorting the
+    weights along: unweighted, the answer is an order statistic of known
+    rank (a plain sort of the values); weighted, a compiled selection
+    finds the value where the weight crosses the target, with the weight
+    below and through it, and the answer stands when the target clears
+    both by more than any float summation order could move them
+    (``8 (n + 2) eps`` times the total weight). Otherwise, rarely, the
+    sort decides (:func:`_sorted_percentiles`).
     """
     v = np.asarray(values, dtype=float).ravel()
+    if v.size < _SELECT_MIN:
+        return _sorted_percentiles(v, qs, weights)
+    q = np.asarray(qs, dtype=float) / 100.0
+    if not np.all((q >= 0.0) & (q <= 1.0)):
+        return _sorted_percentiles(v, qs, weights)
+    out = np.empty(q.size)
+    if weights is None:
+        # cw = 1, 2, ..., n exactly: the first k (1-based) with k >= q n is ceil(q n)
+        if _rank_select(v, np.ascontiguousarray(q), out) == 0:
+            return [float("nan")] * len(qs)
+        return [float(x) for x in out]
+    w = np.asarray(weights, dtype=float).ravel()
+    if w.shape != v.shape:
+        return _sorted_percentiles(v, qs, weights)
+    n, ok = _weighted_select(v, w, np.ascontiguousarray(q), out)
+    if n == 0:
+        return [float("nan")] * len(qs)
+    if not ok:
+        return _sorted_percentiles(v, qs, weights)
+    return [float(x) for x in out]
+
+
+#: Inputs smaller than this take the sort of :func:`_sorted_percentiles` directly.
+_SELECT_MIN = 4096
+
+
+def _sorted_percentiles(v, qs, weights=None) -> list[float]:
+    """:func:`weighted_percentiles` by one sort of the values and a running sum of the weights."""
+    v = np.asarray(v, dtype=float).ravel()
     w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=float).ravel()
     keep = np.isfinite(v) & (w > 0)
     v, w = v[keep], w[keep]
     if len(v) == 0:
         return [float("nan")] * len(qs)
     order = np.argsort(v)          # ties need no order: equal values give the same answer
-    v, cw = v[order], np.cumsum(w[order])
+    cw = np.cumsum(w[order])
     idx = np.searchsorted(cw, np.asarray(qs, dtype=float) / 100.0 * cw[-1], side="left")
-    return [float(v[min(i, len(v) - 1)]) for i in idx]
+    return [float(v[order[min(i, len(v) - 1)]]) for i in idx]
+
+
+#: Value buckets of the selections.
+_BUCKETS = 4096
+
+
+@njit(cache=True)
+def _bucket(x, lo, scale, nb):  # pragma: no cover - compiled
+    """Bucket of x among nb of equal width from lo: non-decreasing in x."""
+    k = int((x - lo) * scale)
+    return k if k < nb else nb - 1
+
+
+@njit(cache=True)
+def _scale(lo, hi, nb):  # pragma: no cover - compiled
+    span = hi - lo
+    scale = nb / span if span > 0 else 0.0
+    return scale if np.isfinite(scale) else 0.0
+
+
+@njit(cache=True)
+def _rank_select(values, q, out):  # pragma: no cover - compiled
+    """Order statistics: out[i] = the ceil(q[i] n)-th smallest finite value (clipped to 1..n).
+
+    Returns n, the finite values. Three passes: the range, the count of
+    values per value bucket (which finds the bucket of each rank), and the
+    values of those buckets, sorted alone. Exact.
+    """
+    n_in = values.size
+    n = 0
+    lo = np.inf
+    hi = -np.inf
+    for i in range(n_in):
+        x = values[i]
+        if np.isfinite(x):
+            n += 1
+            lo = min(lo, x)
+            hi = max(hi, x)
+    if n == 0:
+        return 0
+    nb = _BUCKETS
+    scale = _scale(lo, hi, nb)
+    count = np.zeros(nb + 1, np.int64)
+    for i in range(n_in):
+        x = values[i]
+        if np.isfinite(x):
+            count[_bucket(x, lo, scale, nb) + 1] += 1
+    for k in range(nb):
+        count[k + 1] += count[k]
+    nq = q.size
+    rank = np.empty(nq, np.int64)
+    q_bucket = np.empty(nq, np.int64)
+    slot = np.full(nb, -1, np.int64)
+    start = np.zeros(nq + 1, np.int64)
+    n_slots = 0
+    for qi in range(nq):
+        r = np.ceil(q[qi] * np.float64(n)) - 1.0
+        rank[qi] = 0 if r < 0.0 else (n - 1 if r > n - 1 else int(r))
+        k = 0
+        while count[k + 1] <= rank[qi]:
+            k += 1
+        q_bucket[qi] = k
+        if slot[k] < 0:
+            slot[k] = n_slots
+            start[n_slots + 1] = start[n_slots] + count[k + 1] - count[k]
+            n_slots += 1
+    fill = start[:n_slots].copy()
+    seg = np.empty(start[n_slots])
+    for i in range(n_in):
+        x = values[i]
+        if np.isfinite(x):
+            t = slot[_bucket(x, lo, scale, nb)]
+            if t >= 0:
+                seg[fill[t]] = x
+                fill[t] += 1
+    for t in range(n_slots):
+        seg[start[t]:start[t + 1]].sort()
+    for qi in range(nq):
+        k = q_bucket[qi]
+        out[qi] = seg[start[slot[k]] + rank[qi] - count[k]]
+    return n
+
+
+@njit(cache=True)
+def _weighted_select(values, weights, q, out):  # pragma: no cover - compiled
+    """Weighted quantiles by selection; returns (values kept, every answer certain).
+
+    The kept (finite value, positive weight) pairs go to ``_BUCKETS`` buckets
+    of equal value width (a monotone map: a bucket's values all lie below the
+    next one's), with the weight of each. For the target t = q[i] * total,
+    the bucket where the running weight reaches t is sorted alone, and its
+    groups of equal values are walked on from the weight below it to the
+    group u with weight strictly below u < t <= weight through u. The
+    answer is certain when both gaps exceed the bound on how far any
+    summation order of these non-negative weights (the sort's running sum
+    included) can move such sums: 8 (n + 2) eps total. Three passes over
+    the data: range and total, weight per bucket, the chosen buckets.
+    """
+    n_in = values.size
+    n = 0
+    total = 0.0
+    lo = np.inf
+    hi = -np.inf
+    for i in range(n_in):
+        x = values[i]
+        y = weights[i]
+        if np.isfinite(x) and y > 0:
+            n += 1
+            total += y
+            lo = min(lo, x)
+            hi = max(hi, x)
+    if n == 0:
+        return 0, True
+    if not (np.isfinite(total) and total > 1e-280):
+        return n, False
+    margin = 8.0 * (n + 2) * 2.220446049250313e-16 * total
+    nb = _BUCKETS
+    scale = _scale(lo, hi, nb)
+    bw = np.zeros(nb)
+    count = np.zeros(nb, np.int64)
+    for i in range(n_in):
+        x = values[i]
+        y = weights[i]
+        if np.isfinite(x) and y > 0:
+            k = _bucket(x, lo, scale, nb)
+            bw[k] += y
+            count[k] += 1
+    cum = np.empty(nb + 1)
+    cum[0] = 0.0
+    for k in range(nb):
+        cum[k + 1] = cum[k] + bw[k]
+    nq = q.size
+    slot = np.full(nb, -1, np.int64)
+    q_bucket = np.empty(nq, np.int64)
+    start = np.zeros(nq + 1, np.int64)
+    n_slots = 0
+    for qi in range(nq):
+        t = q[qi] * total
+        k = 0
+        while k < nb and cum[k + 1] < t:
+            k += 1
+        if k == nb:
+            return n, False
+        q_bucket[qi] = k
+        if slot[k] < 0:
+            slot[k] = n_slots
+            start[n_slots + 1] = start[n_slots] + count[k]
+            n_slots += 1
+    fill = start[:n_slots].copy()
+    cv = np.empty(start[n_slots])
+    cw = np.empty(start[n_slots])
+    for i in range(n_in):
+        x = values[i]
+        y = weights[i]
+        if np.isfinite(x) and y > 0:
+            s = slot[_bucket(x, lo, scale, nb)]
+            if s >= 0:
+                cv[fill[s]] = x
+                cw[fill[s]] = y
+                fill[s] += 1
+    for qi in range(nq):
+        t = q[qi] * total
+        k = q_bucket[qi]
+        s = slot[k]
+        seg_v = cv[start[s]:start[s + 1]]
+        seg_w = cw[start[s]:start[s + 1]]
+        order = np.argsort(seg_v)
+        before = cum[k]
+        j = 0
+        m = order.size
+        found = False
+        while j < m:
+            u = seg_v[order[j]]
+            g = 0.0
+            while j < m and seg_v[order[j]] == u:
+                g += seg_w[order[j]]
+                j += 1
+            through = before + g
+            if through >= t:
+                out[qi] = u
+                if not ((before == 0.0 or t - before > margin) and through - t >= margin):
+                    return n, False
+                found = True
+                break
+            before = through
+        if not found:
+            return n, False
+    return n, True
 
 
 def weighted_percentile(values, q, weights=None) -> float:
