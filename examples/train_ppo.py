@@ -107,7 +107,7 @@ def main() -> int:
             self.next = args.eval_every
 
         def _on_step(self) -> bool:
-            if self.num_timesteps >= self.next or self.num_timesteps >= args.timesteps:
+            if self.num_timesteps >= self.next:
                 self.next += args.eval_every
                 score = evaluate_policy(model, norm, args)
                 curve.append((self.num_timesteps, score))
