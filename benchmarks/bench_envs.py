@@ -3,9 +3,11 @@
 Timed:
 
 * ``twin3d/TrafficEngineering-v0`` on Topology Zoo Abilene and Geant2012: a
-  single environment with a random agent (``action_space.sample()``: most
-  IGP weights change every step), and the batched vector env
-  (``twin3d.envs.make_vec``) with B = 64 and random actions, in env-steps/s;
+  single environment and the batched vector env (``twin3d.envs.make_vec``)
+  with B = 64, in env-steps/s, each with two agents: random
+  (``action_space.sample()``: every IGP weight drawn anew each step, which
+  on Geant2012's 155 Mbit/s links cascades almost every step) and sparse
+  (2 links move one rung per step, as a re-weighting policy does);
 * the naive loop on the same scenes: a fresh ``Simulator`` per step (what
   an environment built on ``twin3d simulate`` without a persistent engine
   would cost);
@@ -60,13 +62,27 @@ def rate(n: int, seconds: float) -> float:
     return n / seconds if seconds > 0 else float("inf")
 
 
-def te_single(scene: Path, steps: int) -> float:
+def te_actions(shape: tuple, n_rungs: int, n: int, sparse: bool, seed: int = 0) -> list[np.ndarray]:
+    """Random actions: every rung drawn anew, or (sparse) 2 links moved one rung a step."""
+    rng = np.random.default_rng(seed)
+    if not sparse:
+        return [rng.integers(0, n_rungs, size=shape) for _ in range(n)]
+    rung, out = np.zeros(shape, dtype=np.int64), []
+    rows = np.arange(int(np.prod(shape[:-1])))[:, None]
+    flat = rung.reshape(len(rows), shape[-1])
+    for _ in range(n):
+        cols = rng.integers(shape[-1], size=(len(rows), 2))
+        flat[rows, cols] = np.clip(flat[rows, cols] + rng.choice([-1, 1], size=cols.shape), 0, n_rungs - 1)
+        out.append(rung.copy())
+    return out
+
+
+def te_single(scene: Path, steps: int, sparse: bool = False) -> float:
     env = gym.make("twin3d/TrafficEngineering-v0", scene=str(scene)).unwrapped
     env.reset(seed=0)
-    env.action_space.seed(0)
-    for _ in range(20):                                   # warm-up: compiled kernels, caches
-        env.step(env.action_space.sample())
-    actions = [env.action_space.sample() for _ in range(steps)]
+    for a in te_actions(env.action_space.shape, len(env.ladder), 20, sparse, seed=1):   # warm-up: kernels, caches
+        env.step(a)
+    actions = te_actions(env.action_space.shape, len(env.ladder), steps, sparse)
     env.reset(seed=1)
     t0 = time.perf_counter()
     for a in actions:
@@ -76,13 +92,12 @@ def te_single(scene: Path, steps: int) -> float:
     return rate(steps, time.perf_counter() - t0)
 
 
-def te_batched(scene: Path, batch: int, steps: int) -> float:
+def te_batched(scene: Path, batch: int, steps: int, sparse: bool = False) -> float:
     venv = make_vec("twin3d/TrafficEngineering-v0", num_envs=batch, scene=str(scene))
     venv.reset(seed=0)
-    venv.action_space.seed(0)
-    for _ in range(5):
-        venv.step(venv.action_space.sample())
-    actions = [venv.action_space.sample() for _ in range(steps)]
+    for a in te_actions(venv.action_space.shape, len(venv.proto.ladder), 5, sparse, seed=1):
+        venv.step(a)
+    actions = te_actions(venv.action_space.shape, len(venv.proto.ladder), steps, sparse)
     t0 = time.perf_counter()
     for a in actions:
         venv.step(a)
@@ -169,14 +184,16 @@ def main() -> int:
     for name in ("Abilene", "Geant2012"):
         scene = SCENES / "topologyzoo" / f"{name}.toml"
         naive = naive_loop(scene, args.naive_steps)
-        single = te_single(scene, args.steps)
-        batched = te_batched(scene, args.batch, args.batch_steps)
-        print(f"TrafficEngineering {name}: single env {single:,.0f} steps/s "
-              f"({single / naive:.0f}x the naive loop's {naive:,.0f}; {single / GRID2OP_CASE14:.1f}x "
-              f"grid2op case14) {verdict(single, 2000)}")
-        print(f"TrafficEngineering {name}: batched B={args.batch} {batched:,.0f} env-steps/s "
-              f"({batched / naive:.0f}x the naive loop; {batched / GRID2OP_CASE14:.1f}x grid2op case14) "
-              f"{verdict(batched, 20000)}")
+        for sparse, agent in ((False, "random agent (every rung anew)"),
+                              (True, "sparse agent (2 links move a rung per step)")):
+            single = te_single(scene, args.steps, sparse)
+            batched = te_batched(scene, args.batch, args.batch_steps, sparse)
+            print(f"TrafficEngineering {name}, {agent}: single env {single:,.0f} steps/s "
+                  f"({single / naive:.1f}x the naive loop's {naive:,.0f}; "
+                  f"{single / GRID2OP_CASE14:.1f}x grid2op case14) {verdict(single, 2000)}")
+            print(f"TrafficEngineering {name}, {agent}: batched B={args.batch} {batched:,.0f} "
+                  f"env-steps/s ({batched / naive:.0f}x the naive loop; "
+                  f"{batched / GRID2OP_CASE14:.1f}x grid2op case14) {verdict(batched, 20000)}")
     rgg, n, e = te_rgg(args.rgg_nodes, args.rgg_steps)
     print(f"TrafficEngineering on a {n}-node random geometric graph ({e} links, {n * (n - 1):,} "
           f"demand pairs), one link cut and one restored per step: {rgg:.1f} steps/s "

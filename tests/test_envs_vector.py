@@ -8,8 +8,6 @@ import pytest
 
 import twin3d.envs
 from twin3d.envs import make_vec
-from twin3d.envs.vector import row_percentiles
-from twin3d.sim.kpi import weighted_percentiles
 
 from conftest import SCENES
 
@@ -53,17 +51,6 @@ def test_batched_engine_equals_b_single_environments(name, kw):
             for k in o:
                 np.testing.assert_array_equal(obs[k][b], o[k], err_msg=f"{k} step {t} copy {b}")
     assert ends >= nb and attacks > 0 and trips > 0       # cascades and attacks were exercised
-
-
-def test_row_percentiles_equal_weighted_percentiles_row_by_row():
-    rng = np.random.default_rng(3)
-    v = rng.integers(0, 20, size=(30, 50)).astype(float)        # many ties
-    v[rng.random(v.shape) < 0.1] = np.nan
-    w = rng.random(v.shape) * (rng.random(v.shape) < 0.8)
-    w[0] = 0.0                                                   # a row with nothing left
-    got = row_percentiles(v, [5, 50, 95], w)
-    for i in range(len(v)):
-        np.testing.assert_array_equal(got[i], weighted_percentiles(v[i], [5, 50, 95], w[i]))
 
 
 def test_make_vec_falls_back_to_sync_for_other_environments():

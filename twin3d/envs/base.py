@@ -29,7 +29,10 @@ from ..sim.engine import ScenarioResult, Simulator, StepResult
 from ..sim.live import LiveTimeline
 from .opponent import OpponentView, make_opponent
 
-__all__ = ["TwinEnv", "load_env_scene"]
+__all__ = ["TwinEnv", "load_env_scene", "INCREMENTAL_NODES"]
+
+#: Routing nodes from which ``incremental="auto"`` reroutes incrementally.
+INCREMENTAL_NODES = 200
 
 
 def load_env_scene(scene: str | Path | Scene) -> Scene:
@@ -67,6 +70,13 @@ class TwinEnv(gym.Env):
         The episode terminates when the network serves less than this
         share of what is offered (it can no longer serve).
     render_mode : {"rgb_array", None}
+    incremental : bool or "auto"
+        Route with incremental rerouting (only the destinations a change
+        touches; :class:`twin3d.physics.incremental.RoutingCache`): "auto"
+        turns it on for transport-only scenes of :data:`INCREMENTAL_NODES`
+        routing nodes or more.
+    simulator : Simulator, optional
+        A simulator of the same scene to share (copies of an environment).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
@@ -78,7 +88,8 @@ class TwinEnv(gym.Env):
     def __init__(self, scene, *, steps: int = 96, step_s: float = 900.0, start_hour: float = 0.0,
                  profile: str = "diurnal", opponent: Any = "default", demand_factor: float = 1.0,
                  auto_restore_steps: int | None | str = "default", min_served_fraction: float = 0.5,
-                 render_mode: str | None = None, simulator: Simulator | None = None) -> None:
+                 render_mode: str | None = None, simulator: Simulator | None = None,
+                 incremental: bool | str = "auto") -> None:
         self.scene = load_env_scene(scene)
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
@@ -90,7 +101,12 @@ class TwinEnv(gym.Env):
             raise ValueError(f"profile must be 'diurnal' or 'flat', got {profile!r}")
         self.render_mode, self.profile = render_mode, profile
         self.steps, self.step_s, self.start_hour = int(steps), float(step_s), float(start_hour)
-        self.sim = simulator if simulator is not None else Simulator(self.scene)
+        if simulator is None:
+            if incremental == "auto":
+                incremental = (not self.scene.twin.cells
+                               and self.scene.twin.graph.number_of_nodes() >= INCREMENTAL_NODES)
+            simulator = Simulator(self.scene, incremental=bool(incremental))
+        self.sim = simulator
         # a shared simulator is scaled once, by the first environment built on it
         done = getattr(self.sim, "_env_demand_factor", 1.0)
         if done != 1.0 and done != demand_factor:

@@ -28,43 +28,13 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from ..physics.batch_step import BatchRouter
 from ..scene import EventSpec
 from ..sim.demand import profile_factor
+from ..sim.kpi import weighted_percentiles
 from .opponent import OpponentView
 from .traffic import TrafficEngineeringEnv
 
-__all__ = ["BatchedTrafficEngineering", "make_vec", "row_percentiles"]
+__all__ = ["BatchedTrafficEngineering", "make_vec"]
 
 _BATCH_ATTACKS = ("fiber_cut", "site_outage", "power_outage")
-
-
-def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
-    """Weighted percentiles of every row: :func:`twin3d.sim.kpi.weighted_percentiles` by row.
-
-    NaN values and zero weights are left out; a row with nothing left gives
-    NaN. (B, len(qs)).
-
-    Examples
-    --------
-    >>> row_percentiles(np.array([[1., 2, 3, 4], [4, 3, 2, np.nan]]), [50, 100], np.ones((2, 4)))
-    array([[2., 4.],
-           [3., 4.]])
-    """
-    v = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    keep = np.isfinite(v) & (w > 0)
-    v = np.where(keep, v, np.inf)
-    w = np.where(keep, w, 0.0)
-    order = np.argsort(v, axis=1, kind="stable")
-    vs = np.take_along_axis(v, order, axis=1)
-    cw = np.cumsum(np.take_along_axis(w, order, axis=1), axis=1)
-    n = keep.sum(axis=1)
-    total = cw[np.arange(len(v)), np.maximum(n - 1, 0)]
-    out = np.full((len(v), len(qs)), np.nan)
-    for j, q in enumerate(qs):
-        target = np.asarray(q, dtype=float) / 100.0 * total
-        i = (cw < target[:, None]).sum(axis=1)             # searchsorted(side="left") per row
-        i = np.minimum(i, np.maximum(n - 1, 0))
-        out[:, j] = np.where(n > 0, vs[np.arange(len(v)), i], np.nan)
-    return out
 
 
 class BatchedTrafficEngineering(VectorEnv):
@@ -121,6 +91,8 @@ class BatchedTrafficEngineering(VectorEnv):
         self.engine = BatchRouter(sim.router, self.src, self.dst, sim.scene.spec.traffic.routing)
         self.cap = np.array([sim.twin.links[l].capacity_bps for l in sim.link_ids], dtype=float)
         self.node_site = [sim.site_index[n] for n in sim.router.nodes]
+        self._busy_bps = float(sim.scene.spec.traffic.busy_hour_bps) * proto.demand_factor
+        self._offered: dict[float, float] = {}      # offered bit/s per profile factor
         self._seed = None
 
     # -- per copy state ------------------------------------------------------------------------
@@ -146,23 +118,23 @@ class BatchedTrafficEngineering(VectorEnv):
 
     def _view(self, b: int) -> OpponentView:
         c = self.copies[b]
-        return OpponentView(c.link_ids, c.site_ids, self._last_link_ok[b].copy(), self._last_util[b].copy(),
-                            ~self._site_down[b], float(c.scene.spec.traffic.busy_hour_bps) * c.demand_factor,
-                            list(c.site_ids))
+        return OpponentView(c.link_ids, c.site_ids, self._last_link_ok[b], self._last_util[b],
+                            ~self._site_down[b], self._busy_bps, c.site_ids)
 
-    def _events_of(self, b: int, t: int, started: bool) -> list[EventSpec]:
+    def _events_of(self, b: int, t: int, started: bool, due: np.ndarray | None) -> list[EventSpec]:
         """Opponent then operator events of copy b at step t (as the single env orders them)."""
         c = self.copies[b]
-        evs = []
+        now = []
         if started and c.opponent is not None:
-            evs += list(c.opponent(t, self._view(b), c._opp_rng))
-        self._pending[b] += [e for e in evs if e.t > t]
-        now = [e for e in evs if e.t == t] + [e for e in self._pending[b] if e.t == t]
-        self._pending[b] = [e for e in self._pending[b] if e.t > t]
-        n = c.auto_restore_steps
-        if started and n is not None:
-            due = np.flatnonzero(self._tripped[b] & (t - self._trip_at[b] >= n))
-            now += [EventSpec(t, "restore", c.link_ids[i]) for i in due]
+            evs = c.opponent(t, self._view(b), c._opp_rng)
+            if evs:
+                self._pending[b] += [e for e in evs if e.t > t]
+                now = [e for e in evs if e.t == t]
+        if self._pending[b]:
+            now += [e for e in self._pending[b] if e.t == t]
+            self._pending[b] = [e for e in self._pending[b] if e.t > t]
+        if due is not None and due.any():
+            now += [EventSpec(t, "restore", c.link_ids[i]) for i in np.flatnonzero(due)]
         return now
 
     def _apply(self, b: int, events: list[EventSpec]) -> None:
@@ -234,8 +206,12 @@ class BatchedTrafficEngineering(VectorEnv):
         rows = np.arange(nb) if only is None else np.flatnonzero(only)
         if actions is not None:
             self._rung = actions.copy()
+        n = proto.auto_restore_steps
+        due = None if n is None else self._tripped & (self._t[:, None] - self._trip_at >= n) & started[:, None]
         for b in rows:
-            self._apply(int(b), self._events_of(int(b), int(self._t[b]), bool(started[b])))
+            evs = self._events_of(int(b), int(self._t[b]), bool(started[b]), None if due is None else due[b])
+            if evs:
+                self._apply(int(b), evs)
         spec = sim.scene.spec
         hours = proto.start_hour + self._t * proto.step_s / 3600.0
         factor = profile_factor(hours, proto.profile)
@@ -247,7 +223,7 @@ class BatchedTrafficEngineering(VectorEnv):
                                np.broadcast_to(self.cap, (len(rows), len(self.cap))),
                                weight[rows], spec.traffic.trip_utilization)
         obs_rows, rewards, terminated, truncated = self._score(rows, res, bps[rows], link_up[rows],
-                                                               hours[rows])
+                                                               hours[rows], factor[rows])
         obs = {k: np.zeros((nb, *v.shape[1:]), np.float32) for k, v in obs_rows.items()}
         for k, v in obs_rows.items():
             obs[k][rows] = v
@@ -279,12 +255,21 @@ class BatchedTrafficEngineering(VectorEnv):
         infos["_reward_terms"] = np.ones(nb, bool)
         return obs, r_all, te, tr, infos
 
-    def _score(self, rows, res, bps, link_up, hours):
+    def _offered_at(self, factor: float, row: np.ndarray) -> float:
+        """The simulator's sum of a step's demand (term by term), kept per profile factor."""
+        got = self._offered.get(factor)
+        if got is None:
+            got = self._offered[factor] = sum(row.tolist())
+        return got
+
+    def _score(self, rows, res, bps, link_up, hours, factors):
         """Observations, rewards and ends of the stepped rows, as the single env computes them."""
         proto, sim = self.proto, self.sim
         n = sim.router.n_nodes
-        lat = row_percentiles(res.latency_s, [50, 95], res.demand_bps) * 1e3
-        offered = np.array([sum(r.tolist()) for r in bps])          # the simulator's sum, term by term
+        # the single env's own percentiles, row by row (the same numbers, ties included)
+        lat = np.array([weighted_percentiles(l, [50, 95], d) for l, d in
+                        zip(res.latency_s, res.demand_bps)]).reshape(len(rows), 2) * 1e3
+        offered = np.array([self._offered_at(f, r) for f, r in zip(factors.tolist(), bps)])
         lost = res.lost_bps
         served = np.maximum(0.0, offered - lost)
         dropped = offered - served
@@ -296,17 +281,18 @@ class BatchedTrafficEngineering(VectorEnv):
         w = proto.reward_weights
         served_f = np.where(offered > 0, served / np.where(offered > 0, offered, 1.0), 1.0)
         drop_f = np.where(offered > 0, dropped / np.where(offered > 0, offered, 1.0), 0.0)
-        over = np.array([float(np.mean(util[j][state_up[j]] > sla.util_max)) if state_up[j].any() else 0.0
-                         for j in range(nb)])
+        n_up = state_up.sum(axis=1)
+        # float(np.mean(bools)) is count / n in float64: the same division here
+        over = np.where(n_up > 0, ((util > sla.util_max) & state_up).sum(axis=1) / np.maximum(n_up, 1), 0.0)
         p95 = lat[:, 1]
         late = np.where(np.isnan(p95), 0.0, np.maximum(0.0, p95 / sla.latency_p95_ms - 1.0))
         terms = {"served": w["served"] * served_f, "drop": -w["drop"] * drop_f,
                  "util": -w["util"] * over, "latency": -w["latency"] * late}
-        rewards = np.array([float(sum(terms[k][j] for k in terms)) for j in range(nb)])
+        # sum(terms.values()) of the single env: 0 + served + drop + util + latency, in that order
+        rewards = 0.0 + terms["served"] + terms["drop"] + terms["util"] + terms["latency"]
         self._terms, self._served, self._dropped = terms, served, dropped
         m = np.zeros((nb, n, n))
-        for j in range(nb):
-            np.add.at(m[j], (self.src, self.dst), res.demand_bps[j])
+        m[:, self.src, self.dst] = res.demand_bps          # the base pairs are distinct
         obs = {"link_util": util, "link_load_bps": res.link_load_bps,
                "link_capacity_bps": np.broadcast_to(self.cap, util.shape),
                "link_up": state_up, "link_weight_rung": self._rung[rows],

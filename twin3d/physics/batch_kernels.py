@@ -78,7 +78,7 @@ def _usable(n, u, v, link, w, link_up, node_up, out_ptr, out_head, out_w, out_ed
 @njit(cache=True, error_model="numpy")
 def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hops, spf,
               hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util, link_load,
-              delivered, routable_out, lat, tripped):  # pragma: no cover - compiled
+              delivered, routable_out, lat, tripped, trip_util):  # pragma: no cover - compiled
     """``route_step`` of one copy into the output rows; returns (status, converged,
     waves, rounds), status 1 when a shortest-path graph has a cycle."""
     ne, nl = len(u), len(link_up)
@@ -147,7 +147,8 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
         for i in range(nl):
             if up[i] and util[i] > trip:
                 up[i] = False
-                tripped[i] = True
+                tripped[i] = waves + 1      # the wave it tripped in, and its utilization then
+                trip_util[i] = util[i]
                 hit = True
         if not hit:
             break
@@ -232,7 +233,7 @@ def _check(bps, cap, lw):  # pragma: no cover - compiled
 def _step_batch(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hops, spf,
                 hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util,
                 link_load, delivered, routable, lat, converged, waves, tripped,
-                rounds):  # pragma: no cover - compiled
+                rounds, trip_util):  # pragma: no cover - compiled
     """:func:`_step_one` for every copy b (row b of each array); returns (B,) status
     (1: a cycle; 2 to 4: an invalid input, nothing computed)."""
     nb = bps.shape[0]
@@ -243,7 +244,7 @@ def _step_batch(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, h
         st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
                                    cap[b], lw[b], hops, spf, hops_kernel, reuse, trip, max_delay,
                                    packet_bits, max_iter, tol, up[b], util[b], link_load[b],
-                                   delivered[b], routable[b], lat[b], tripped[b])
+                                   delivered[b], routable[b], lat[b], tripped[b], trip_util[b])
         status[b] = st
         converged[b] = cv
         waves[b] = wv
@@ -255,7 +256,7 @@ def _step_batch(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, h
 def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hops,
                          spf, hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol,
                          up, util, link_load, delivered, routable, lat, converged, waves,
-                         tripped, rounds):  # pragma: no cover - compiled
+                         tripped, rounds, trip_util):  # pragma: no cover - compiled
     """:func:`_step_batch` with the copies spread over threads (each writes its own rows)."""
     nb = bps.shape[0]
     status = np.full(nb, _check(bps, cap, lw), np.int64)
@@ -265,7 +266,7 @@ def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, c
         st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
                                    cap[b], lw[b], hops, spf, hops_kernel, reuse, trip, max_delay,
                                    packet_bits, max_iter, tol, up[b], util[b], link_load[b],
-                                   delivered[b], routable[b], lat[b], tripped[b])
+                                   delivered[b], routable[b], lat[b], tripped[b], trip_util[b])
         status[b] = st
         converged[b] = cv
         waves[b] = wv

@@ -91,6 +91,10 @@ class BatchStepResult(NamedTuple):
         Links this step's cascade took out of service.
     drop_rounds : (B,) int
         Rounds the tail-drop fixed point ran.
+    trip_wave : (B, n_links) int
+        The cascade wave (1, 2, ...) in which each link tripped; 0 if it did not.
+    trip_util : (B, n_links) float
+        A tripped link's utilization when it tripped (0 if it did not).
     """
 
     link_up_after: np.ndarray
@@ -104,6 +108,8 @@ class BatchStepResult(NamedTuple):
     n_waves: np.ndarray
     tripped: np.ndarray
     drop_rounds: np.ndarray
+    trip_wave: np.ndarray
+    trip_util: np.ndarray
 
     @property
     def lost_bps(self) -> np.ndarray:
@@ -223,7 +229,10 @@ class BatchRouter:
                 raise ValueError(_INVALID[code])
             raise RuntimeError("routing did not converge: the shortest-path graph has a cycle "
                                f"(copies {np.flatnonzero(status).tolist()})")
-        res = BatchStepResult(out[0], out[1], out[2], bps.copy(), *out[3:])
+        o = list(out)
+        wave = o[8]
+        o[8] = wave > 0
+        res = BatchStepResult(o[0], o[1], o[2], bps.copy(), *o[3:10], wave, o[10])
         if not res.converged.all():     # rare: off the hot path
             bad = np.flatnonzero(~res.converged)
             warnings.warn(f"tail-drop fixed point not converged after {MAX_DROP_ROUNDS} rounds "
@@ -246,5 +255,5 @@ def _alloc(nb: int, nl: int, nd: int) -> tuple:
     """Output arrays in :func:`_step_batch`'s order (without demand_bps)."""
     return (np.zeros((nb, nl), bool), np.zeros((nb, nl)), np.zeros((nb, nl)),
             np.zeros((nb, nd)), np.zeros((nb, nd), bool), np.zeros((nb, nd)),
-            np.zeros(nb, bool), np.zeros(nb, np.int64), np.zeros((nb, nl), bool),
-            np.zeros(nb, np.int64))
+            np.zeros(nb, bool), np.zeros(nb, np.int64), np.zeros((nb, nl), np.int64),
+            np.zeros(nb, np.int64), np.zeros((nb, nl)))

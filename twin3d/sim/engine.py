@@ -568,11 +568,11 @@ class Simulator:
             if self._cache is None:
                 self._cache = RoutingCache(self.router, demands[0], demands[1], traffic.routing)
             cache = self._cache
-        elif base:            # the base pairs: one compiled call (the same result), unless it cascades
+        elif base:            # the base pairs: one compiled call, the same result
             if self._batch is None:
                 self._batch = BatchRouter(self.router, demands[0], demands[1], traffic.routing)
             casc = route_step_compiled(self._batch, demands[2], link_up, node_up, cap,
-                                       traffic.trip_utilization, weight)
+                                       traffic.trip_utilization, weight, events)
         if casc is None:
             casc = route_step(self.router, demands, link_up, node_up, cap, traffic.trip_utilization,
                               traffic.routing, events, weight=weight, cache=cache)

@@ -109,22 +109,27 @@ def route_step(router: Router, demands, link_up: np.ndarray, node_up: np.ndarray
 
 def route_step_compiled(batch: BatchRouter, bps: np.ndarray, link_up: np.ndarray,
                         node_up: np.ndarray, capacity_bps: np.ndarray, trip_utilization: float,
-                        weight=None) -> TransportStep | None:
+                        weight=None, first_cause: list[str] | None = None) -> TransportStep:
     """:func:`route_step` for the demand pairs of ``batch`` in one compiled call.
 
     The same result bit for bit (:class:`~twin3d.physics.batch_step.BatchRouter`
-    copies every operation), without the Python around each pass; None when
-    the step cascades, since the compiled step does not keep the waves'
-    details (the caller then runs :func:`route_step`). The routing carries
-    no per-edge loads (``load_bps`` None): ``link_load`` has the links'.
+    copies every operation, and records the wave each link tripped in and
+    its utilization then, from which the waves are rebuilt), without the
+    Python around each pass. The routing carries no per-edge loads
+    (``load_bps`` None): ``link_load`` has the links'.
     """
     res = batch.step(bps[None], link_up[None], node_up[None], capacity_bps[None],
                      None if weight is None else np.asarray(weight, dtype=float)[None],
                      trip_utilization)
-    if res.n_waves[0]:
-        return None
     r = batch.router
+    waves, cause = [], list(first_cause or [])
+    wave_of, util_at = res.trip_wave[0], res.trip_util[0]
+    for k in range(1, int(res.n_waves[0]) + 1):
+        hit = np.flatnonzero(wave_of == k)
+        ids = [r.links[i] for i in hit]
+        waves.append(Wave(k, ids, {r.links[i]: float(util_at[i]) for i in hit}, cause))
+        cause = ids
     routing = Routing(r, batch.mode, None, None, batch.src, batch.dst, res.demand_bps[0],
                       res.routable[0], latency_s=res.latency_s[0], delivered_bps=res.delivered_bps[0])
     routing.converged, routing.drop_rounds = bool(res.converged[0]), int(res.drop_rounds[0])
-    return TransportStep(routing, res.link_up_after[0], res.link_util[0], [], res.link_load_bps[0])
+    return TransportStep(routing, res.link_up_after[0], res.link_util[0], waves, res.link_load_bps[0])
