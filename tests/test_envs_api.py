@@ -200,3 +200,12 @@ def test_render_rgb_array_draws_the_network():
     assert len(colours) > 20                               # lines and spheres, not a blank canvas
     assert (img.reshape(-1, 3) != 255).any(axis=1).mean() > 0.01
     env.close()
+
+
+@pytest.mark.parametrize("module", ["twin3d.envs.opponent", "twin3d.envs.vector", "twin3d.sim.live",
+                                    "twin3d.sim.transport_step"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+    res = doctest.testmod(importlib.import_module(module))
+    assert res.failed == 0 and res.attempted > 0

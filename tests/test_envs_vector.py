@@ -8,6 +8,8 @@ import pytest
 
 import twin3d.envs
 from twin3d.envs import make_vec
+from twin3d.envs.vector import row_percentiles
+from twin3d.sim.kpi import weighted_percentiles
 
 from conftest import SCENES
 
@@ -23,7 +25,8 @@ CASES = [("Abilene", dict(demand_factor=2.0, steps=20, start_hour=17.0,
 def test_batched_engine_equals_b_single_environments(name, kw):
     scene = str(SCENES / f"topologyzoo/{name}.toml")
     nb = 6
-    vec = make_vec("twin3d/TrafficEngineering-v0", num_envs=nb, scene=scene, **kw)
+    vec = make_vec("twin3d/TrafficEngineering-v0", num_envs=nb, scene=scene,
+                   parallel=name == "Geant2012", **kw)         # copies on numba threads: the same
     assert isinstance(vec, twin3d.envs.BatchedTrafficEngineering)
     singles = [gym.make("twin3d/TrafficEngineering-v0", scene=scene, **kw).unwrapped for _ in range(nb)]
     obs, _ = vec.reset(seed=10)
@@ -51,6 +54,18 @@ def test_batched_engine_equals_b_single_environments(name, kw):
             for k in o:
                 np.testing.assert_array_equal(obs[k][b], o[k], err_msg=f"{k} step {t} copy {b}")
     assert ends >= nb and attacks > 0 and trips > 0       # cascades and attacks were exercised
+
+
+def test_row_percentiles_equal_weighted_percentiles_row_by_row():
+    rng = np.random.default_rng(3)
+    for n in (5, 110, 1332):
+        v = rng.integers(0, 20, size=(40, n)).astype(float) / 7.0      # many ties
+        w = rng.integers(1, 5, size=v.shape) * 0.1
+        v[:10][rng.random((10, n)) < 0.1] = np.nan                      # some rows to leave out from
+        w[10:20][rng.random((10, n)) < 0.2] = 0.0
+        got = row_percentiles(v, [5, 50, 95], w)
+        for i in range(len(v)):
+            assert got[i].tolist() == weighted_percentiles(v[i], [5, 50, 95], w[i])
 
 
 def test_make_vec_falls_back_to_sync_for_other_environments():

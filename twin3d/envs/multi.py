@@ -36,8 +36,8 @@ class EnergySavingParallelEnv(ParallelEnv):
     Examples
     --------
     >>> env = energy_saving_parallel_env(scene="scenes/helsinki.toml")     # doctest: +SKIP
-    >>> obs, infos = env.reset(seed=0)
-    >>> obs, rewards, terms, truncs, infos = env.step({a: env.action_space(a).sample()
+    >>> obs, infos = env.reset(seed=0)  # doctest: +SKIP
+    >>> obs, rewards, terms, truncs, infos = env.step({a: env.action_space(a).sample()  # doctest: +SKIP
     ...                                                for a in env.agents})
     """
 

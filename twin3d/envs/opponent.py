@@ -68,7 +68,7 @@ class Opponent:
 
     Examples
     --------
-    >>> opp = Opponent(kinds=("fiber_cut",), attack_prob=1.0, duration_steps=(2, 2))
+    >>> opp = Opponent(kinds=("fiber_cut",), attack_prob=1.0, budget=2.0, duration_steps=(2, 2))
     >>> view = OpponentView(["L1", "L2"], ["A"], np.array([True, True]), np.array([0.1, 0.9]),
     ...                     np.array([True]), 1e9)
     >>> ev = opp(0, view, np.random.default_rng(0))

@@ -10,11 +10,11 @@ sets ``infos[i]["TimeLimit.truncated"]``, as SB3 expects.
 Examples
 --------
 >>> from stable_baselines3 import PPO                                 # doctest: +SKIP
->>> from twin3d.envs import make_vec
->>> from twin3d.envs.sb3 import SB3VecEnv
->>> venv = SB3VecEnv(make_vec("twin3d/TrafficEngineering-v0", num_envs=16,
+>>> from twin3d.envs import make_vec  # doctest: +SKIP
+>>> from twin3d.envs.sb3 import SB3VecEnv  # doctest: +SKIP
+>>> venv = SB3VecEnv(make_vec("twin3d/TrafficEngineering-v0", num_envs=16,  # doctest: +SKIP
 ...                           scene="scenes/topologyzoo/Abilene.toml"))
->>> PPO("MlpPolicy", venv).learn(100_000)
+>>> PPO("MlpPolicy", venv).learn(100_000)  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -55,9 +55,9 @@ class TrafficEngineeringEnv(TwinEnv):
     Examples
     --------
     >>> import gymnasium as gym, twin3d.envs                       # doctest: +SKIP
-    >>> env = gym.make("twin3d/TrafficEngineering-v0", scene="scenes/topologyzoo/Abilene.toml")
-    >>> obs, info = env.reset(seed=1)
-    >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    >>> env = gym.make("twin3d/TrafficEngineering-v0", scene="scenes/topologyzoo/Abilene.toml")  # doctest: +SKIP
+    >>> obs, info = env.reset(seed=1)  # doctest: +SKIP
+    >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())  # doctest: +SKIP
     """
 
     default_attacks = ("fiber_cut",)

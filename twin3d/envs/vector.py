@@ -28,13 +28,46 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from ..physics.batch_step import BatchRouter
 from ..scene import EventSpec
 from ..sim.demand import profile_factor
-from ..sim.kpi import weighted_percentiles
+from ..sim import kpi
 from .opponent import OpponentView
 from .traffic import TrafficEngineeringEnv
 
-__all__ = ["BatchedTrafficEngineering", "make_vec"]
+__all__ = ["BatchedTrafficEngineering", "make_vec", "row_percentiles"]
 
 _BATCH_ATTACKS = ("fiber_cut", "site_outage", "power_outage")
+
+
+def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
+    """:func:`twin3d.sim.kpi.weighted_percentiles` of every row, (B, len(qs)).
+
+    Rows with nothing to leave out (every value finite, every weight > 0)
+    and fewer than ``kpi._SELECT_MIN`` values are done together by the very
+    operations of ``kpi._sorted_percentiles`` (numpy sorts each row of a
+    2-d argsort as it sorts a 1-d array, and cumsum adds in sequence), so
+    the numbers are the same; any other row is passed to the function.
+
+    Examples
+    --------
+    >>> row_percentiles(np.array([[1., 2, 3, 4], [4, 3, 2, np.nan]]), [50, 100], np.ones((2, 4)))
+    array([[2., 4.],
+           [3., 4.]])
+    """
+    v = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    out = np.empty((len(v), len(qs)))
+    whole = (np.isfinite(v) & (w > 0)).all(axis=1) if v.shape[1] < kpi._SELECT_MIN \
+        else np.zeros(len(v), bool)
+    if whole.any() and v.shape[1]:
+        vf, wf = v[whole], w[whole]
+        order = np.argsort(vf, axis=1)
+        cw = np.cumsum(np.take_along_axis(wf, order, axis=1), axis=1)
+        target = (np.asarray(qs, dtype=float) / 100.0)[None, :] * cw[:, -1:]
+        idx = (cw[:, None, :] < target[:, :, None]).sum(axis=2)      # searchsorted, side="left"
+        idx = np.minimum(idx, v.shape[1] - 1)
+        out[whole] = np.take_along_axis(vf, np.take_along_axis(order, idx, axis=1), axis=1)
+    for b in np.flatnonzero(~whole):
+        out[b] = kpi.weighted_percentiles(v[b], qs, w[b])
+    return out
 
 
 class BatchedTrafficEngineering(VectorEnv):
@@ -44,6 +77,9 @@ class BatchedTrafficEngineering(VectorEnv):
     ----------
     num_envs : int
         Copies B.
+    parallel : bool or "auto"
+        Step the copies on numba's threads (the same results); "auto": from
+        16 copies on.
     scene, **kw
         As :class:`~twin3d.envs.traffic.TrafficEngineeringEnv` (one copy is
         built to hold the scene, simulator, spaces and reward).
@@ -52,13 +88,13 @@ class BatchedTrafficEngineering(VectorEnv):
     --------
     >>> envs = make_vec("twin3d/TrafficEngineering-v0", num_envs=64,          # doctest: +SKIP
     ...                 scene="scenes/topologyzoo/Abilene.toml")
-    >>> obs, infos = envs.reset(seed=0)
-    >>> obs, rewards, terminated, truncated, infos = envs.step(envs.action_space.sample())
+    >>> obs, infos = envs.reset(seed=0)  # doctest: +SKIP
+    >>> obs, rewards, terminated, truncated, infos = envs.step(envs.action_space.sample())  # doctest: +SKIP
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
 
-    def __init__(self, num_envs: int, scene, **kw) -> None:
+    def __init__(self, num_envs: int, scene, parallel: bool | str = "auto", **kw) -> None:
         if kw.get("render_mode") is not None:
             raise ValueError("the batched engine does not render; render one copy instead")
         self.num_envs = int(num_envs)
@@ -88,7 +124,8 @@ class BatchedTrafficEngineering(VectorEnv):
         if sim._base_arrays is None:
             sim._base_arrays = sim.router.demand_arrays(sim.base_demands)
         self.src, self.dst, self.base_bps = sim._base_arrays
-        self.engine = BatchRouter(sim.router, self.src, self.dst, sim.scene.spec.traffic.routing)
+        self.engine = BatchRouter(sim.router, self.src, self.dst, sim.scene.spec.traffic.routing,
+                                  parallel=self.num_envs >= 16 if parallel == "auto" else bool(parallel))
         self.cap = np.array([sim.twin.links[l].capacity_bps for l in sim.link_ids], dtype=float)
         self.node_site = [sim.site_index[n] for n in sim.router.nodes]
         self._busy_bps = float(sim.scene.spec.traffic.busy_hour_bps) * proto.demand_factor
@@ -266,9 +303,7 @@ class BatchedTrafficEngineering(VectorEnv):
         """Observations, rewards and ends of the stepped rows, as the single env computes them."""
         proto, sim = self.proto, self.sim
         n = sim.router.n_nodes
-        # the single env's own percentiles, row by row (the same numbers, ties included)
-        lat = np.array([weighted_percentiles(l, [50, 95], d) for l, d in
-                        zip(res.latency_s, res.demand_bps)]).reshape(len(rows), 2) * 1e3
+        lat = row_percentiles(res.latency_s, [50, 95], res.demand_bps) * 1e3
         offered = np.array([self._offered_at(f, r) for f, r in zip(factors.tolist(), bps)])
         lost = res.lost_bps
         served = np.maximum(0.0, offered - lost)
