@@ -67,14 +67,21 @@ def feature_collection(features) -> str:
     return json.dumps({"type": "FeatureCollection", "features": list(features)})
 
 
-def write_cascade_scene(folder: Path) -> Path:
-    """The hand-worked cascade scene (9 Gbit/s A->B, see CASCADE_LINKS) in ``folder``."""
+def write_link_scene(folder: Path, sites: dict, links: list, demands_csv: str, toml: str,
+                     name: str) -> Path:
+    """A transport scene from sites {id: (lon, lat)}, links [(id, a, b, bps)], demand rows, TOML."""
     (folder / "sites.geojson").write_text(feature_collection(
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(xy)},
-         "properties": {"id": k, "kind": "pop"}} for k, xy in CASCADE_SITES.items()))
+         "properties": {"id": k, "kind": "pop"}} for k, xy in sites.items()))
     (folder / "links.geojson").write_text(feature_collection(
         {"type": "Feature", "geometry": None, "properties": {"id": i, "a": a, "b": b, "capacity_bps": c}}
-        for i, a, b, c in CASCADE_LINKS))
-    (folder / "demands.csv").write_text("src,dst,demand_bps\nA,B,9e9\n")
-    (folder / "cascade.toml").write_text(CASCADE_TOML)
-    return folder / "cascade.toml"
+        for i, a, b, c in links))
+    (folder / "demands.csv").write_text(demands_csv)
+    (folder / name).write_text(toml)
+    return folder / name
+
+
+def write_cascade_scene(folder: Path) -> Path:
+    """The hand-worked cascade scene (9 Gbit/s A->B, see CASCADE_LINKS) in ``folder``."""
+    return write_link_scene(folder, CASCADE_SITES, CASCADE_LINKS, "src,dst,demand_bps\nA,B,9e9\n",
+                            CASCADE_TOML, "cascade.toml")
