@@ -9,36 +9,29 @@ simulator that routes each step from scratch (to 1e-9 relative).
 
 from __future__ import annotations
 
-import json
-
 import networkx as nx
 import numpy as np
 
 import twin3d
 from twin3d.sim.engine import Simulator
 
+from conftest import write_link_scene
+
 
 def _scene(folder, busy_bps: float):
     g = nx.random_geometric_graph(60, 0.25, seed=3)
     g = g.subgraph(max(nx.connected_components(g), key=len)).copy()
     pos = nx.get_node_attributes(g, "pos")
-    sites = [{"type": "Feature", "geometry": {"type": "Point",
-                                              "coordinates": [24.0 + pos[n][0], 60.0 + pos[n][1] / 2]},
-              "properties": {"id": f"N{n}", "kind": "router"}} for n in g]
+    sites = {f"N{n}": (24.0 + pos[n][0], 60.0 + pos[n][1] / 2) for n in g}
     edges = list(g.edges)
-    links = [{"type": "Feature", "geometry": None,
-              "properties": {"id": f"L{i}", "a": f"N{a}", "b": f"N{b}", "capacity_bps": 10e9}}
-             for i, (a, b) in enumerate(edges)]
-    for name, feats in (("sites", sites), ("links", links)):
-        (folder / f"{name}.geojson").write_text(json.dumps({"type": "FeatureCollection",
-                                                            "features": feats}))
+    links = [(f"L{i}", f"N{a}", f"N{b}", 10e9) for i, (a, b) in enumerate(edges)]
     rng = np.random.default_rng(3)
     cuts = rng.choice(len(edges), size=6, replace=False)
     ev = [f'{{ t = {t + 1}, kind = "fiber_cut", target = "L{c}" }}' for t, c in enumerate(cuts)]
     ev += [f'{{ t = 7, kind = "restore", target = "L{cuts[1]}" }}',
            f'{{ t = 8, kind = "set_weight", link = "L{cuts[5] + 1}", weight = 3.0 }}',
            f'{{ t = 9, kind = "restore", target = "L{cuts[0]}" }}']
-    (folder / "g.toml").write_text(f"""
+    toml = f"""
 [scene]
 name = "rgg"
 [[source]]
@@ -59,8 +52,8 @@ steps = 11
 start_hour = 14
 profile = "diurnal"
 events = [{", ".join(ev)}]
-""")
-    return twin3d.load_scene(folder / "g.toml")
+"""
+    return twin3d.load_scene(write_link_scene(folder, sites, links, "src,dst,demand_bps\n", toml, "g.toml"))
 
 
 def test_incremental_simulator_matches_the_full_one(tmp_path):
