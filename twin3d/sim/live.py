@@ -25,6 +25,10 @@ _LATEST_WINS = {"set_weight": "link", "set_capacity": "link", "shed": ("src", "d
 _LASTING = ("surge", "ddos", "cell_sleep", "shed")
 
 
+def _time(ev: EventSpec) -> int:
+    return ev.t
+
+
 def _key(ev: EventSpec):
     f = _LATEST_WINS[ev.kind]
     return (ev.kind, getattr(ev, f)) if isinstance(f, str) else (ev.kind, *(getattr(ev, x) for x in f))
@@ -95,7 +99,10 @@ class LiveTimeline(Timeline):
                     self._hidden.add(id(old))
                 self._latest[_key(ev)] = ev
             # after every event at the same step: the order told on ties
-            bisect.insort_right(self._events, ev, key=lambda e: e.t)
+            if not self._events or self._events[-1].t <= ev.t:
+                self._events.append(ev)
+            else:
+                bisect.insort_right(self._events, ev, key=_time)
 
     def state(self, step: int) -> StepState:
         """The state at ``step``: the current step or the next one."""
