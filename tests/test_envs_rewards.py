@@ -133,3 +133,27 @@ def test_heuristic_beats_random_over_20_seeded_episodes(env_id, scene, kw):
     r_rand = [run_episode(env, rand, seed=s) for s in range(20)]
     r_heur = [run_episode(env, heur, seed=s) for s in range(20)]
     assert np.mean(r_heur) > np.mean(r_rand), (np.mean(r_heur), np.mean(r_rand))
+
+
+def test_fr_lights_spare_capacity_and_the_drops_stop(tmp_path):
+    import json
+    path = write_ring_scene(tmp_path)
+    links = json.loads((tmp_path / "links.geojson").read_text())
+    for f in links["features"]:
+        if f["properties"]["id"] == "CD":
+            f["properties"]["spare_capacity_bps"] = 3e9
+    (tmp_path / "links.geojson").write_text(json.dumps(links))
+    env = gym.make("twin3d/FaultRecovery-v0", scene=path, steps=4, profile="flat",
+                   opponent=cut_ab_at_1).unwrapped
+    env.reset(seed=0)
+    assert [m for m in env.menu if m[0] == "spare"] == [("spare", "CD")]     # only CD has spare
+    obs, *_, info = env.step(0)                               # the cut: C-D drops 2 of 24 Gbit/s
+    assert info["kpis"]["dropped_bps"] == pytest.approx(2e9, rel=1e-9)
+    assert obs["link_spare_bps"][env.link_ids.index("CD")] == 3e9
+    obs, reward, *_, info = env.step(env.menu.index(("spare", "CD")))
+    assert info["events"] == ["activate_spare CD"]
+    assert obs["link_capacity_bps"][env.link_ids.index("CD")] == 10e9
+    assert obs["link_spare_bps"][env.link_ids.index("CD")] == 0.0
+    assert info["kpis"]["dropped_bps"] == pytest.approx(0.0, abs=1e-3)
+    assert info["reward_terms"] == pytest.approx({"served": 1.0, "action": -0.02})
+    assert info["action_mask"][env.menu.index(("spare", "CD"))] == 0        # lit once
