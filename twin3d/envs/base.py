@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def load_env_scene(scene: str | Path | Scene) -> Scene:
     raise TypeError(f"scene must be a scene TOML path or a loaded Scene, got {type(scene).__name__}")
 
 
-class TwinEnv(gym.Env):
+class TwinEnv(gym.Env, ABC):
     """Base of the twin's environments (not registered itself).
 
     Parameters
@@ -126,27 +127,27 @@ class TwinEnv(gym.Env):
         self._renderer = None
 
     # -- what subclasses define ------------------------------------------------------------
+    @abstractmethod
     def _action_events(self, action, t: int) -> list[EventSpec]:
-        raise NotImplementedError
+        """The scene events an action makes at step ``t``."""
 
+    @abstractmethod
     def _observe(self, r: StepResult) -> dict[str, np.ndarray]:
-        raise NotImplementedError
+        """The observation of a simulated step."""
 
+    @abstractmethod
     def _reward(self, r: StepResult, action, events: list[EventSpec]) -> tuple[float, dict[str, float]]:
-        raise NotImplementedError
+        """The reward of a step and its weighted terms."""
 
     def _on_reset(self) -> None:
         """Per-episode state of a subclass (called before step 0)."""
 
     # -- the engine --------------------------------------------------------------------------
     def _scale_demand(self, f: float) -> None:
-        sim = self.sim
-        if sim.cells:
-            raise InputError(self.scene.spec.path, "demand_factor applies to transport-only scenes "
-                             "(a radio scene's demand is [traffic] busy_hour_bps)", "environment",
-                             "demand_factor")
-        sim.base_demands = {k: v * f for k, v in sim.base_demands.items()}
-        sim._base_arrays = None
+        try:
+            self.sim.scale_base_demand(f)
+        except InputError as err:
+            raise InputError(self.scene.spec.path, err.problem, "environment", "demand_factor") from None
 
     @property
     def t(self) -> int:
@@ -220,17 +221,21 @@ class TwinEnv(gym.Env):
         self._rewards.append(float(reward))
         self._attacks.append([f"{e.kind} {e.element}" for e in theirs if e.kind != "restore"])
 
-    # -- the Gymnasium API -------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        """Start a day: the first reset without a seed takes the scene's ``seed``."""
+    def _seed_episode(self, seed: int | None, first_seed: int) -> None:
+        """Seed an episode: ``first_seed`` when the first reset gives none; the
+        opponent's generator drawn from the environment's."""
         if seed is None and not self._seeded:
-            seed = int(self.scene.spec.seed)
-        super().reset(seed=seed)
-        self._episode_seed = seed
-        self._seeded = True
+            seed = first_seed
+        gym.Env.reset(self, seed=seed)
+        self._episode_seed, self._seeded = seed, True
         self._opp_rng = np.random.default_rng(int(self.np_random.integers(2**63 - 1)))
         if self.opponent is not None and hasattr(self.opponent, "reset"):
             self.opponent.reset()
+
+    # -- the Gymnasium API -------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start a day: the first reset without a seed takes the scene's ``seed``."""
+        self._seed_episode(seed, int(self.scene.spec.seed))
         spec = ScenarioSpec("episode", self.steps, self.step_s, self.profile, (),
                             f"{type(self).__name__} episode", self.start_hour)
         self._timeline = LiveTimeline(spec, self.link_ids, self.site_ids,

@@ -121,27 +121,17 @@ class BatchedTrafficEngineering(VectorEnv):
         self.single_observation_space = proto.observation_space
         self.action_space = gym.vector.utils.batch_space(proto.action_space, self.num_envs)
         self.observation_space = gym.vector.utils.batch_space(proto.observation_space, self.num_envs)
-        if sim._base_arrays is None:
-            sim._base_arrays = sim.router.demand_arrays(sim.base_demands)
-        self.src, self.dst, self.base_bps = sim._base_arrays
+        self.src, self.dst, self.base_bps = sim.base_demand_arrays()
         self.engine = BatchRouter(sim.router, self.src, self.dst, sim.scene.spec.traffic.routing,
                                   parallel=self.num_envs >= 16 if parallel == "auto" else bool(parallel))
         self.cap = np.array([sim.twin.links[l].capacity_bps for l in sim.link_ids], dtype=float)
         self.node_site = [sim.site_index[n] for n in sim.router.nodes]
         self._busy_bps = float(sim.scene.spec.traffic.busy_hour_bps) * proto.demand_factor
-        self._offered: dict[float, float] = {}      # offered bit/s per profile factor
-        self._seed = None
 
     # -- per copy state ------------------------------------------------------------------------
     def _reset_copy(self, b: int, seed: int | None):
         c = self.copies[b]
-        if seed is None and not c._seeded:
-            seed = int(c.scene.spec.seed) + b
-        gym.Env.reset(c, seed=seed)
-        c._seeded, c._episode_seed = True, seed
-        c._opp_rng = np.random.default_rng(int(c.np_random.integers(2**63 - 1)))
-        if c.opponent is not None and hasattr(c.opponent, "reset"):
-            c.opponent.reset()
+        c._seed_episode(seed, int(c.scene.spec.seed) + b)
         self._t[b] = 0
         self._cut[b] = False
         self._tripped[b] = False
@@ -292,19 +282,12 @@ class BatchedTrafficEngineering(VectorEnv):
         infos["_reward_terms"] = np.ones(nb, bool)
         return obs, r_all, te, tr, infos
 
-    def _offered_at(self, factor: float, row: np.ndarray) -> float:
-        """The simulator's sum of a step's demand (term by term), kept per profile factor."""
-        got = self._offered.get(factor)
-        if got is None:
-            got = self._offered[factor] = sum(row.tolist())
-        return got
-
     def _score(self, rows, res, bps, link_up, hours, factors):
         """Observations, rewards and ends of the stepped rows, as the single env computes them."""
         proto, sim = self.proto, self.sim
         n = sim.router.n_nodes
         lat = row_percentiles(res.latency_s, [50, 95], res.demand_bps) * 1e3
-        offered = np.array([self._offered_at(f, r) for f, r in zip(factors.tolist(), bps)])
+        offered = np.array([sim.offered_at(f, r) for f, r in zip(factors.tolist(), bps)])
         lost = res.lost_bps
         served = np.maximum(0.0, offered - lost)
         dropped = offered - served

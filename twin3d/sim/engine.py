@@ -453,13 +453,9 @@ class Simulator:
             key = self.radio_key(active, state.sector)
         else:
             if not state.surges and not state.ddos:   # the base matrix scaled: arrays, no dict
-                if self._base_arrays is None:
-                    self._base_arrays = self.router.demand_arrays(self.base_demands)
-                src, dst, bps = self._base_arrays
+                src, dst, bps = self.base_demand_arrays()
                 demands = (src, dst, bps * factor)
-                if factor not in self._offered_sum:      # the dict path's sum, term by term
-                    self._offered_sum[factor] = sum(demands[2].tolist())
-                offered = carried = self._offered_sum[factor]
+                offered = carried = self.offered_at(factor, demands[2])
             else:
                 demands = {k: v * factor for k, v in self.base_demands.items()}
                 for ev in state.surges:
@@ -481,6 +477,38 @@ class Simulator:
             offered += ev.bps
             carried += ev.bps
         return demands, offered, carried, kpis, power, key
+
+    def base_demand_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``base_demands`` as (src index, dst index, bit/s) arrays (made once)."""
+        if self._base_arrays is None:
+            self._base_arrays = self.router.demand_arrays(self.base_demands)
+        return self._base_arrays
+
+    def offered_at(self, factor: float, bps: np.ndarray) -> float:
+        """Sum of the base demand at a profile factor (``bps``: the arrays' bit/s times it),
+        added term by term as the dict path adds, and kept per factor."""
+        got = self._offered_sum.get(factor)
+        if got is None:
+            got = self._offered_sum[factor] = sum(bps.tolist())
+        return got
+
+    def scale_base_demand(self, factor: float) -> None:
+        """Multiply the backbone demand matrix by ``factor`` (before or between runs).
+
+        Raises
+        ------
+        InputError
+            The scene has radio cells (its demand is ``[traffic] busy_hour_bps``).
+        """
+        if self.cells:
+            raise InputError(self.scene.spec.path, "a demand factor applies to transport-only "
+                             "scenes (a radio scene's demand is [traffic] busy_hour_bps)",
+                             "[traffic]", "busy_hour_bps")
+        self.base_demands = {k: v * factor for k, v in self.base_demands.items()}
+        self._base_arrays = None
+        self._offered_sum.clear()
+        # the compiled step and the incremental cache hold the pairs, which stay; their
+        # bit/s come with every call
 
     def awake_energy_w(self, state: StepState, hour: float, profile: str = "diurnal") -> float:
         """Energy of a radio step with every cell that ``cell_sleep`` silenced awake, W.
