@@ -84,6 +84,10 @@ class StepResult:
     cell_load: np.ndarray | None = None
     #: (n_cells,) traffic each cell serves, bit/s, radio scenes.
     cell_served_bps: np.ndarray | None = None
+    #: (n_demands,) end-to-end latency of each routed demand (``demand``'s order), s.
+    demand_latency_s: np.ndarray | None = None
+    #: (n_demands,) bit/s of each demand delivered after tail drop.
+    demand_delivered_bps: np.ndarray | None = None
 
 
 @dataclass
@@ -570,14 +574,20 @@ class Simulator:
             bps[hit] *= 1.0 - f
         return (src, dst, bps), lost
 
-    def step(self, timeline: Timeline, t: int) -> StepResult:
-        """Simulate step ``t`` of the timeline's scenario (records trips on it)."""
+    def step(self, timeline: Timeline, t: int, demand_factor: float = 1.0) -> StepResult:
+        """Simulate step ``t`` of the timeline's scenario (records trips on it).
+
+        ``demand_factor`` multiplies the step's whole demand (the diurnal
+        profile's share of the busy hour), radio or backbone alike.
+        """
         scenario, traffic = timeline.scenario, self.scene.spec.traffic
         hour = scenario.start_hour + t * scenario.step_s / 3600.0
         state = timeline.state(t)
         self._cells_last = (None, None)
-        demands, offered, carried, kpis, power, key = self._offer(
-            state, float(profile_factor(hour, scenario.profile)))
+        factor = float(profile_factor(hour, scenario.profile))
+        if demand_factor != 1.0:
+            factor *= float(demand_factor)
+        demands, offered, carried, kpis, power, key = self._offer(state, factor)
         if isinstance(demands, dict):       # once: the cascade routes the same demands again
             demands = self.router.demand_arrays(demands)
         link_up = np.array([state.link_state[l] == "up" for l in self.link_ids])
@@ -628,7 +638,8 @@ class Simulator:
                           power, key, cap, [w.as_dict() for w in casc.waves], events,
                           self.link_weight if weight is None else weight, set(state.cell_sleep),
                           {c: dict(p) for c, p in state.sector.items()},
-                          (routing.src, routing.dst, routing.demand_bps), *self._cells_last)
+                          (routing.src, routing.dst, routing.demand_bps), *self._cells_last,
+                          routing.latency_s, routing.delivered_bps)
 
     def timeline(self, scenario: ScenarioSpec) -> Timeline:
         """A :class:`Timeline` of ``scenario`` over this twin (site states, capacities, spares)."""
@@ -639,13 +650,16 @@ class Simulator:
                         spare_capacity_bps={l: float(links[l].spare_capacity_bps)
                                             for l in self.link_ids})
 
-    def run(self, scenario: ScenarioSpec) -> ScenarioResult:
-        """Simulate every step of one scenario (its events checked first)."""
+    def run(self, scenario: ScenarioSpec, demand_factor: float = 1.0) -> ScenarioResult:
+        """Simulate every step of one scenario (its events checked first).
+
+        ``demand_factor`` multiplies every step's demand (see :meth:`step`).
+        """
         self.check(scenario)
         timeline = self.timeline(scenario)
         steps, maps = [], {}
         for t in range(scenario.steps):
-            steps.append(self.step(timeline, t))
+            steps.append(self.step(timeline, t, demand_factor))
             key = steps[-1].radio_key
             if key is not None and key not in maps:   # kept as the steps go: the LRU may drop it
                 maps[key] = self.step_radio_map(steps[-1])
