@@ -60,6 +60,8 @@ def run_window(sim, window: WindowSpec, faults: list[Fault],
     scenario = window_scenario(window, faults)
     timeline = sim.timeline(scenario)
     steps = list(prefix[:first_step]) if prefix is not None and first_step > 0 else []
+    for r in steps:         # the prefix's trips hold on in the steps simulated after it
+        timeline.trip([l for w in r.waves for l in w["tripped"]], r.t)
     for t in range(len(steps), window.steps):
         steps.append(sim.step(timeline, t, window.demand_factor))
     return WindowRun(window, list(faults), steps, window_telemetry(sim, steps, signal))

@@ -1,0 +1,221 @@
+"""Candidate root causes from the alarms, the telemetry and the topology.
+
+Each rule reads what the observed window shows against the twin's fault-free
+window and proposes faults that could cause it, with a first estimate of the
+fault's magnitude. Proposing too many costs time; missing the true cause
+costs accuracy, so every rule errs towards proposing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ids import parse_id
+from .faults import Fault
+from .telemetry import Telemetry
+
+__all__ = ["onset_estimate", "first_state_change", "propose", "background_candidates", "excess_per_step"]
+
+#: Misconfigured weights tried, as multiples of the link's weight: a link that
+#: lost traffic was made dearer, one that gained was made cheaper.
+WEIGHT_UP = (8.0, 32.0)
+WEIGHT_DOWN = (0.125,)
+#: Surge factors, and attack sizes as shares of the capacity of the target's
+#: links, tried on sites beside new alarms (refined around the best after).
+SURGE_GRID = (2.0, 4.0, 8.0)
+DDOS_GRID = (0.25, 0.6, 1.2)
+
+
+def excess_per_step(step_loss: np.ndarray, obs: Telemetry) -> np.ndarray:
+    """How far each step's loss exceeds what noise alone gives, in standard deviations.
+
+    Noise alone gives a loss near the number of observed samples (each a
+    squared standard error of mean 1), with a standard deviation near the
+    square root of twice that.
+    """
+    n = np.zeros(obs.steps)
+    for ms in obs.values.values():
+        for v in ms.values():
+            if v.size:
+                n += np.isfinite(v).sum(axis=1)
+    return (step_loss - n) / np.sqrt(2.0 * np.maximum(n, 1.0) + 100.0)
+
+
+def onset_estimate(excess: np.ndarray, threshold: float = 6.0, start: int = 0) -> int | None:
+    """The first step from ``start`` whose excess passes ``threshold``; None if none does."""
+    hit = np.flatnonzero(excess[start:] > threshold)
+    return None if hit.size == 0 else int(start + hit[0])
+
+
+def first_state_change(obs: Telemetry, base: Telemetry, start: int = 0) -> int | None:
+    """The first step from ``start`` where a link's state or a site's life differs from ``base``.
+
+    States are exact (no measurement noise), so one differing sample is a
+    symptom, however little traffic it moves.
+    """
+    up_o, up_b = obs.values["link"]["oper_up"], base.values["link"]["oper_up"]
+    link = (np.isfinite(up_o) & np.isfinite(up_b) & (up_o != up_b)).any(axis=1)
+    site = np.array([(_dead_sites(obs, slice(t, t + 1)) != _dead_sites(base, slice(t, t + 1))).any()
+                     for t in range(obs.steps)])
+    hit = np.flatnonzero((link | site)[start:])
+    return None if hit.size == 0 else int(start + hit[0])
+
+
+def _dead_sites(tel: Telemetry, steps: slice) -> np.ndarray:
+    """(n_sites,) bool: no site metric reported in most of ``steps``."""
+    v = np.stack([x[steps] for x in tel.values["site"].values()])     # (metrics, steps, sites)
+    reported = np.isfinite(v).any(axis=0)                              # (steps, sites)
+    return reported.mean(axis=0) < 0.5 if reported.shape[0] else np.zeros(reported.shape[1], bool)
+
+
+def _post_median(a: np.ndarray, steps: slice) -> np.ndarray:
+    x = a[steps]
+    out = np.full(x.shape[1], np.nan)
+    ok = np.isfinite(x).any(axis=0)
+    if ok.any():
+        out[ok] = np.nanmedian(x[:, ok], axis=0)
+    return out
+
+
+def background_candidates(sim, obs: Telemetry, base: Telemetry) -> list[Fault]:
+    """Failures already there at step 0 (a fault under repair when the window opens).
+
+    Links down at step 0 that the twin has up, and sites silent at step 0
+    that the twin has alive; each repaired at the first step it reports
+    normally again (None if it never does).
+    """
+    els, T = obs.elements, obs.steps
+    out: list[Fault] = []
+    up_o, up_b = obs.values["link"]["oper_up"], base.values["link"]["oper_up"]
+    for i in np.flatnonzero((up_o[0] == 0) & (up_b[0] == 1)):
+        back = np.flatnonzero(up_o[:, i] == 1)
+        out.append(Fault("fiber_cut", els["link"][i], 0, until=int(back[0]) if back.size else None))
+    dead0 = _dead_sites(obs, slice(0, 1)) & ~_dead_sites(base, slice(0, 1))
+    for i in np.flatnonzero(dead0):
+        alive = ~np.array([_dead_sites(obs, slice(t, t + 1))[i] for t in range(T)])
+        back = np.flatnonzero(alive)
+        until = int(back[0]) if back.size else None
+        power = obs.alarms["POWER"][:, i].any()
+        out.append(Fault("power_outage" if power else "site_outage", els["site"][i], 0, until=until))
+    return out
+
+
+def propose(sim, obs: Telemetry, base: Telemetry, onset: int, max_per_rule: int = 4) -> list[Fault]:
+    """Candidate faults starting at ``onset`` (deduplicated, in rule order)."""
+    els = obs.elements
+    post = slice(onset, obs.steps)
+    out: list[Fault] = []
+
+    # links that lost light
+    up_o = obs.values["link"]["oper_up"][post]
+    up_b = base.values["link"]["oper_up"][post]
+    los_new = ((up_o == 0) & (up_b == 1)).any(axis=0)
+    los_new |= (obs.alarms["LOS"][post] & ~base.alarms["LOS"][post]).any(axis=0)
+    ends = np.array([[sim.site_index[sim.twin.links[l].a], sim.site_index[sim.twin.links[l].b]]
+                     for l in sim.link_ids], dtype=int).reshape(-1, 2)
+    dead = _dead_sites(obs, post) & ~_dead_sites(base, post)
+    for i in np.flatnonzero(los_new):
+        if not (dead[ends[i, 0]] or dead[ends[i, 1]]):
+            out.append(Fault("fiber_cut", els["link"][i], onset))
+
+    # sites that went silent, lost power, or whose links and cells all went down
+    power = (obs.alarms["POWER"][post] & ~base.alarms["POWER"][post]).any(axis=0)
+    suspects = set(np.flatnonzero(dead | power).tolist())
+    if obs.alarms["CELL_DOWN"].size:
+        cs = np.array([sim.site_index[c.site_id] for c in sim.cells], dtype=int)
+        cd = (obs.alarms["CELL_DOWN"][post] & ~base.alarms["CELL_DOWN"][post]).any(axis=0)
+        suspects |= set(cs[cd].tolist())
+    for i in np.flatnonzero(los_new):
+        suspects |= {int(ends[i, 0]), int(ends[i, 1])}
+    ranked = sorted(suspects, key=lambda s: (not dead[s], not power[s], s))
+    for s in ranked[:2 * max_per_rule]:
+        for kind in (("power_outage", "site_outage") if power[s] else ("site_outage", "power_outage")):
+            out.append(Fault(kind, els["site"][s], onset))
+
+    # links whose implied capacity (load / utilization) fell
+    lo, uo = obs.values["link"]["load_bps"][post], obs.values["link"]["util"][post]
+    lb, ub = base.values["link"]["load_bps"][post], base.values["link"]["util"][post]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cap_o = np.where(uo > 1e-3, lo / uo, np.nan)
+        cap_b = np.where(ub > 1e-3, lb / ub, np.nan)
+    ratio = _post_median(cap_o, slice(None)) / _post_median(cap_b, slice(None))
+    ratio = np.where(np.isfinite(ratio), ratio, 1.0)
+    for i in np.argsort(ratio, kind="stable")[:max_per_rule]:
+        if ratio[i] < 0.9:
+            out.append(Fault("capacity_degradation", els["link"][i], onset,
+                             magnitude=float(np.clip(ratio[i], 0.01, 0.99))))
+
+    # links whose load moved without losing light: a changed IGP weight
+    dl = _post_median(lo - lb, slice(None))
+    scale = _post_median(lb, slice(None))
+    cap = sim.link_capacity_bps
+    rel = np.abs(np.nan_to_num(dl)) / (np.nan_to_num(scale) + 0.01 * cap)
+    absd = np.abs(np.nan_to_num(dl)) / cap
+    pick = list(dict.fromkeys([*np.argsort(-rel, kind="stable")[:max_per_rule],
+                               *np.argsort(-absd, kind="stable")[:max_per_rule]]))
+    for i in pick:
+        if los_new[i] or absd[i] < 1e-3:
+            continue
+        w0 = float(sim.link_weight[i])
+        for m in (WEIGHT_UP if dl[i] < 0 else WEIGHT_DOWN):
+            out.append(Fault("misconfiguration", els["link"][i], onset, magnitude=w0 * m))
+
+    # sites whose own traffic grew: a surge (both ways) or an attack (inbound)
+    sv = obs.values["site"]
+    bv = base.values["site"]
+    tin_o, tout_o = _post_median(sv["traffic_in_bps"], post), _post_median(sv["traffic_out_bps"], post)
+    tin_b, tout_b = _post_median(bv["traffic_in_bps"], post), _post_median(bv["traffic_out_bps"], post)
+    grow = np.nan_to_num((tin_o + tout_o) / np.maximum(tin_b + tout_b, 1.0), nan=0.0)
+    din = np.nan_to_num(tin_o - tin_b, nan=0.0)
+    if len(sim.cells):
+        cs = np.array([sim.site_index[c.site_id] for c in sim.cells], dtype=int)
+        uo_ = np.nan_to_num(_post_median(obs.values["cell"]["users"], post))
+        ub_ = np.nan_to_num(_post_median(base.values["cell"]["users"], post))
+        users_o = np.bincount(cs, uo_, minlength=len(els["site"]))
+        users_b = np.bincount(cs, ub_, minlength=len(els["site"]))
+        grow = np.maximum(grow, users_o / np.maximum(users_b, 1.0))
+    for i in np.argsort(-grow, kind="stable")[:max_per_rule]:
+        if grow[i] > 1.05:
+            out.append(Fault("surge", els["site"][i], onset, magnitude=float(grow[i])))
+    for i in np.argsort(-din, kind="stable")[:max_per_rule]:
+        if din[i] > 0.02 * max(float(tin_b[i]) if np.isfinite(tin_b[i]) else 0.0, 1.0):
+            out.append(Fault("ddos", els["site"][i], onset, magnitude=float(din[i])))
+    # a surge or attack big enough to trip the site's own links cuts its traffic
+    # instead: live sites at the ends of links with new alarms, at a few sizes
+    # (an attack scaled by the capacity of the site's links)
+    hot = los_new | (obs.alarms["HIGH_UTIL"][post] & ~base.alarms["HIGH_UTIL"][post]).any(axis=0)
+    near = np.bincount(ends[hot].ravel(), minlength=len(els["site"])) if hot.any() \
+        else np.zeros(len(els["site"]), int)
+    shift = np.abs(np.log(np.maximum(tin_o + tout_o, 1.0) / np.maximum(tin_b + tout_b, 1.0)))
+    shift = np.where(np.isfinite(shift), shift, 0.0)
+    sites = [*np.argsort(-near, kind="stable")[:max_per_rule],
+             *[i for i in np.argsort(-shift, kind="stable")[:max_per_rule] if shift[i] > 0.1]]
+    for i in dict.fromkeys(int(x) for x in sites):
+        if (near[i] == 0 and shift[i] <= 0.1) or dead[i]:
+            continue
+        cap_site = float(cap[(ends[:, 0] == i) | (ends[:, 1] == i)].sum())
+        for m in SURGE_GRID:
+            out.append(Fault("surge", els["site"][i], onset, magnitude=m))
+        for m in DDOS_GRID:
+            out.append(Fault("ddos", els["site"][i], onset, magnitude=m * cap_site))
+
+    # cells that stopped serving while their site lives
+    if len(sim.cells):
+        so = _post_median(obs.values["cell"]["served_bps"], post)
+        sb = _post_median(base.values["cell"]["served_bps"], post)
+        quiet = (np.nan_to_num(so, nan=np.inf) < 0.05 * np.nan_to_num(sb)) & (np.nan_to_num(sb) > 0)
+        for i in np.flatnonzero(quiet)[:2 * max_per_rule]:
+            out.append(Fault("cell_sleep_stuck", els["cell"][i], onset))
+
+    seen, uniq = set(), []
+    for f in out:
+        key = (f.kind, f.element, f.magnitude)
+        if key not in seen:
+            seen.add(key)
+            uniq.append(f)
+    return uniq
+
+
+def element_kind(element: str) -> str:
+    """'link', 'site' or 'cell' of a typed id ('' for none)."""
+    return parse_id(element)[0] if element else ""
