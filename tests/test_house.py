@@ -97,6 +97,11 @@ def test_no_import_cycles(module_level_only):
     ("twin3d.sim", ("twin3d.envs",)),
     ("twin3d.usd", ("twin3d.envs",)),
     ("twin3d.physics", ("twin3d.envs",)),
+    # incidents and RCA: on top of sim, beside envs (SANDBOX modules never import each other)
+    ("twin3d.incidents", ("twin3d.viz", "twin3d.app", "twin3d.cli", "twin3d.envs")),
+    ("twin3d.envs", ("twin3d.incidents",)),
+    ("twin3d.sim", ("twin3d.incidents",)),
+    ("twin3d.physics", ("twin3d.incidents",)),
 ])
 def test_imports_point_down_the_pipeline(lower, upper):
     """DESIGN.md section 1: app -> viz -> usd -> sim -> physics -> model -> geo, at any depth."""

@@ -12,9 +12,10 @@ import numpy as np
 
 from ..ids import parse_id
 from .faults import Fault
+from .scoring import EXACT
 from .telemetry import Telemetry
 
-__all__ = ["onset_estimate", "first_state_change", "propose", "background_candidates", "excess_per_step"]
+__all__ = ["noisy_sample_count", "onset_estimate", "first_state_change", "propose", "background_candidates", "excess_per_step"]
 
 #: Misconfigured weights tried, as multiples of the link's weight: a link that
 #: lost traffic was made dearer, one that gained was made cheaper.
@@ -24,20 +25,28 @@ WEIGHT_DOWN = (0.125,)
 #: links, tried on sites beside new alarms (refined around the best after).
 SURGE_GRID = (2.0, 4.0, 8.0)
 DDOS_GRID = (0.25, 0.6, 1.2)
+#: Capacity factors tried on links that tripped (refined around the best after).
+DEGRADE_GRID = (0.15, 0.3, 0.5)
+
+
+def noisy_sample_count(obs: Telemetry) -> np.ndarray:
+    """(steps,) observed samples that carry measurement noise: finite, non-zero, not a state."""
+    n = np.zeros(obs.steps)
+    for ms in obs.values.values():
+        for m, v in ms.items():
+            if v.size and m not in EXACT:
+                n += (np.isfinite(v) & (v != 0)).sum(axis=1)
+    return n
 
 
 def excess_per_step(step_loss: np.ndarray, obs: Telemetry) -> np.ndarray:
     """How far each step's loss exceeds what noise alone gives, in standard deviations.
 
-    Noise alone gives a loss near the number of observed samples (each a
+    Noise alone gives a loss near the number of noisy samples (each a
     squared standard error of mean 1), with a standard deviation near the
-    square root of twice that.
+    square root of twice that (plus a margin for the clipping and flaps).
     """
-    n = np.zeros(obs.steps)
-    for ms in obs.values.values():
-        for v in ms.values():
-            if v.size:
-                n += np.isfinite(v).sum(axis=1)
+    n = noisy_sample_count(obs)
     return (step_loss - n) / np.sqrt(2.0 * np.maximum(n, 1.0) + 100.0)
 
 
@@ -144,6 +153,13 @@ def propose(sim, obs: Telemetry, base: Telemetry, onset: int, max_per_rule: int 
         if ratio[i] < 0.9:
             out.append(Fault("capacity_degradation", els["link"][i], onset,
                              magnitude=float(np.clip(ratio[i], 0.01, 0.99))))
+    # a link that lost so much capacity that it tripped shows no utilization to read
+    trip_new = (obs.alarms["LINK_DOWN"][post] & ~base.alarms["LINK_DOWN"][post]).any(axis=0)
+    first_trip = sorted(np.flatnonzero(trip_new),
+                        key=lambda i: int(np.argmax(obs.alarms["LINK_DOWN"][post][:, i])))
+    for i in first_trip[:max_per_rule]:
+        for m in DEGRADE_GRID:
+            out.append(Fault("capacity_degradation", els["link"][i], onset, magnitude=m))
 
     # links whose load moved without losing light: a changed IGP weight
     dl = _post_median(lo - lb, slice(None))
@@ -183,7 +199,7 @@ def propose(sim, obs: Telemetry, base: Telemetry, onset: int, max_per_rule: int 
     # a surge or attack big enough to trip the site's own links cuts its traffic
     # instead: live sites at the ends of links with new alarms, at a few sizes
     # (an attack scaled by the capacity of the site's links)
-    hot = los_new | (obs.alarms["HIGH_UTIL"][post] & ~base.alarms["HIGH_UTIL"][post]).any(axis=0)
+    hot = los_new | trip_new | (obs.alarms["HIGH_UTIL"][post] & ~base.alarms["HIGH_UTIL"][post]).any(axis=0)
     near = np.bincount(ends[hot].ravel(), minlength=len(els["site"])) if hot.any() \
         else np.zeros(len(els["site"]), int)
     shift = np.abs(np.log(np.maximum(tin_o + tout_o, 1.0) / np.maximum(tin_b + tout_b, 1.0)))

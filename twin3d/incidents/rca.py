@@ -229,11 +229,22 @@ def _explain(sim, f: Fault, run: WindowRun, base: WindowRun, background: list[Fa
     return f"{text}; {note}" if note else text
 
 
-def correlation_baseline(obs: Telemetry, top: int = 5) -> list[dict]:
-    """The correlation answer: elements ranked by alarm count, then by earliest alarm.
+def correlation_baseline(obs: Telemetry, top: int = 5, standing_steps: int = 2) -> list[dict]:
+    """The correlation answer: elements ranked by new alarm steps, then by earliest alarm.
 
-    What a rule of thumb in a NOC does without a model: the element that
-    shouts most, first, is blamed. ``none`` when there is no alarm at all.
+    What a rule of thumb in a NOC does without a model: standing alarms (on
+    in the window's first ``standing_steps`` steps) are ignored, and the element that shouts
+    most, first, is blamed. ``none`` when no new alarm is raised.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from twin3d.incidents.telemetry import Telemetry, ALARMS
+    >>> a = {n: np.zeros((3, 2 if k == "link" else 0), bool) for n, k in ALARMS.items()}
+    >>> a["LOS"][2:, 1] = True
+    >>> tel = Telemetry({"link": ["link:A", "link:B"], "site": [], "cell": []}, {}, a)
+    >>> correlation_baseline(tel)[0]["element"]
+    'link:B'
     """
     count: dict[str, int] = {}
     first: dict[str, int] = {}
@@ -241,14 +252,14 @@ def correlation_baseline(obs: Telemetry, top: int = 5) -> list[dict]:
         a = obs.alarms[name]
         if a.size == 0:
             continue
-        for i in np.flatnonzero(a.any(axis=0)):
+        for i in np.flatnonzero(a.any(axis=0) & ~a[:standing_steps].any(axis=0)):
             e = obs.elements[kind][i]
             count[e] = count.get(e, 0) + int(a[:, i].sum())
             first[e] = min(first.get(e, 1 << 30), int(np.argmax(a[:, i])))
     ranked = sorted(count, key=lambda e: (-count[e], first[e], e))[:top]
     if not ranked:
         return [{"element": "", "fault_kind": "none", "score": 1.0,
-                 "explanation": "no alarm raised"}]
+                 "explanation": "no new alarm raised"}]
     total = sum(count[e] for e in ranked)
     return [{"element": e, "fault_kind": "", "score": count[e] / total,
              "explanation": f"{count[e]} alarm steps, first at step {first[e]}"} for e in ranked]

@@ -28,7 +28,9 @@ cell reports zero traffic and no signal percentiles.
 
 Alarms (threshold rules, the scene's ``[sla]``):
 
-- ``LOS`` on a link that is cut, tripped, or has a dead end;
+- ``LOS`` (loss of signal) on a link that is cut or has a dead end: the light is gone;
+- ``LINK_DOWN`` on a link tripped by overload: the light is there, the
+  protocol (BFD, the routing adjacency) is down;
 - ``HIGH_UTIL`` on a link over ``[sla] util_max``;
 - ``HIGH_LATENCY`` on a site whose latency is over ``[sla] latency_p95_ms``;
 - ``CELL_DOWN`` on a cell whose site is down or off;
@@ -53,7 +55,7 @@ METRICS = {
              "sinr_p10_db", "sinr_p50_db"),
 }
 #: Alarm -> the element kind it is raised on.
-ALARMS = {"LOS": "link", "HIGH_UTIL": "link", "HIGH_LATENCY": "site", "CELL_DOWN": "cell",
+ALARMS = {"LOS": "link", "LINK_DOWN": "link", "HIGH_UTIL": "link", "HIGH_LATENCY": "site", "CELL_DOWN": "cell",
           "POWER": "site"}
 #: Offered traffic of one active user, bit/s (users = offered / USER_BPS).
 USER_BPS = 1e6
@@ -80,7 +82,7 @@ class Telemetry:
 
     @property
     def steps(self) -> int:
-        return next(iter(self.values["link"].values())).shape[0]
+        return next(iter(self.alarms.values())).shape[0]
 
 
 class _SignalStats:
@@ -162,7 +164,9 @@ def window_telemetry(sim, steps, signal: _SignalStats | None = None) -> Telemetr
         site_state = np.array(r.site_state)
         dead = np.isin(site_state, ("down", "off"))
         # links: the far end reports while one end lives
-        link_down = np.array([s != "up" for s in r.link_state]) | dead[ends[:, 0]] | dead[ends[:, 1]]
+        tripped = np.array([s == "tripped" for s in r.link_state], dtype=bool)
+        dark = np.array([s == "cut" for s in r.link_state], dtype=bool) | dead[ends[:, 0]] | dead[ends[:, 1]]
+        link_down = tripped | dark
         both_dead = dead[ends[:, 0]] & dead[ends[:, 1]]
         cap = r.link_capacity_bps if r.link_capacity_bps is not None else sim.link_capacity_bps
         load = np.where(link_down, 0.0, r.link_load_bps)
@@ -171,7 +175,8 @@ def window_telemetry(sim, steps, signal: _SignalStats | None = None) -> Telemetr
                "oper_up": (~link_down).astype(float)}
         for m, v in row.items():
             vals["link"][m][t] = np.where(both_dead, np.nan, v)
-        al["LOS"][t] = link_down & ~both_dead
+        al["LOS"][t] = dark & ~both_dead
+        al["LINK_DOWN"][t] = tripped & ~dark
         al["HIGH_UTIL"][t] = util > sla.util_max
         # sites: delivered traffic in and out, and the latency of what they send and receive
         src, dst, _ = r.demand
