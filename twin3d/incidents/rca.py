@@ -229,7 +229,7 @@ def _explain(sim, f: Fault, run: WindowRun, base: WindowRun, background: list[Fa
     return f"{text}; {note}" if note else text
 
 
-def correlation_baseline(obs: Telemetry, top: int = 5, standing_steps: int = 2) -> list[dict]:
+def correlation_baseline(obs: Telemetry, top: int = 5, standing_steps: int = 3) -> list[dict]:
     """The correlation answer: elements ranked by new alarm steps, then by earliest alarm.
 
     What a rule of thumb in a NOC does without a model: standing alarms (on
@@ -240,8 +240,8 @@ def correlation_baseline(obs: Telemetry, top: int = 5, standing_steps: int = 2) 
     --------
     >>> import numpy as np
     >>> from twin3d.incidents.telemetry import Telemetry, ALARMS
-    >>> a = {n: np.zeros((3, 2 if k == "link" else 0), bool) for n, k in ALARMS.items()}
-    >>> a["LOS"][2:, 1] = True
+    >>> a = {n: np.zeros((5, 2 if k == "link" else 0), bool) for n, k in ALARMS.items()}
+    >>> a["LOS"][3:, 1] = True
     >>> tel = Telemetry({"link": ["link:A", "link:B"], "site": [], "cell": []}, {}, a)
     >>> correlation_baseline(tel)[0]["element"]
     'link:B'
