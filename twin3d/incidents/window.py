@@ -60,6 +60,8 @@ def run_window(sim, window: WindowSpec, faults: list[Fault],
     scenario = window_scenario(window, faults)
     timeline = sim.timeline(scenario)
     steps = list(prefix[:first_step]) if prefix is not None and first_step > 0 else []
+    for s in steps:         # the prefix's trips hold on in this timeline too
+        timeline.trip([l for w in s.waves for l in w["tripped"]], s.t)
     for t in range(len(steps), window.steps):
         steps.append(sim.step(timeline, t, window.demand_factor))
     return WindowRun(window, list(faults), steps, window_telemetry(sim, steps, signal))
