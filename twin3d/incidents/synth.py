@@ -11,7 +11,8 @@ the scene once, in an order drawn from ``default_rng([seed, block, 1])``
 An incident is observable: its fault must change some telemetry sample by
 more than :data:`OBSERVABLE_REL` relative to the fault-free window (with a
 floor of :data:`FLOOR_SHARE` of the metric's largest value), or change some
-alarm. Otherwise the element is drawn again (at most :data:`MAX_TRIES`
+alarm, at its onset step or (when the onset step shows nothing) anywhere in
+the window; the fault-free reference is simulated past the onset only then. Otherwise the element is drawn again (at most :data:`MAX_TRIES`
 draws); :attr:`Incident.tries` and :attr:`Incident.observable` say how it went.
 
 Rare compound events (``compound_rate``, split in two halves, drawn so
@@ -27,7 +28,7 @@ that the kind balance holds):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from ..errors import InputError
 from ..ids import link_id, site_id
 from .faults import FAULT_KINDS, Fault, WindowSpec
 from .telemetry import Telemetry, _SignalStats, element_ids
-from .window import causal_chain, run_window, window_scenario
+from .window import causal_chain, run_window, slice_telemetry, window_scenario
 
 __all__ = ["Incident", "SynthPlan", "sample_incidents", "synth_incident", "BUSY_HOUR",
            "COMPOUNDS", "OBSERVABLE_REL", "FLOOR_SHARE", "MAX_TRIES"]
@@ -295,15 +296,24 @@ def synth_incident(sim, plan: SynthPlan, seed: int, incident_id: int) -> tuple[I
     cands = [c for c in plan.candidates[kind] if not secondary or c != secondary[0].element]
     if not cands:                           # the only element is taken by the secondary fault
         cands, secondary, compound = plan.candidates[kind], [], ""
-    ref = run_window(sim, window, secondary, plan.signal)
+    # the reference (no root fault) up to the onset; the rest only when the onset step
+    # shows nothing (most faults show at once)
+    ref = run_window(sim, replace(window, steps=onset + 1), secondary, plan.signal)
+    full_ref = None
     tries, observable = 0, False
     while tries < MAX_TRIES and not observable:
         tries += 1
         element = cands[int(rng.integers(len(cands)))]
         root = Fault(kind, element, onset, _magnitude(sim, plan, kind, element, rng, ref.steps[onset]))
         faults = [root, *secondary]
-        run = run_window(sim, window, faults, plan.signal, first_step=onset, prefix=ref.steps)
-        observable = changed(run.telemetry, ref.telemetry)
+        run = run_window(sim, window, faults, plan.signal, first_step=onset, prefix=ref)
+        observable = changed(slice_telemetry(run.telemetry, onset, onset + 1),
+                             slice_telemetry(ref.telemetry, onset, onset + 1))
+        if not observable:
+            if full_ref is None:
+                full_ref = run_window(sim, window, secondary, plan.signal, first_step=onset + 1,
+                                      prefix=ref)
+            observable = changed(run.telemetry, full_ref.telemetry)
     chain = causal_chain(sim, run, ref)
     return Incident(incident_id, window, tuple(faults), kind, faults[0].element, onset,
                     tuple(f.element for f in secondary), compound, json.dumps(chain), tries,
