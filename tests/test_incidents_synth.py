@@ -4,6 +4,7 @@ schemas, same seed same bytes, and the reader that RCA uses."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -66,7 +67,10 @@ def write_radio_scene(folder):
 
 
 def run_cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "twin3d", *map(str, args)], cwd=cwd,
+    """``python -m twin3d ARGS`` in ``cwd``, importing this checkout's twin3d."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
+                                                                     os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, "-m", "twin3d", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -139,6 +143,14 @@ def test_a_mix_is_followed_and_compounds_are_built_as_promised(abilene):
             assert i.secondary == (sec.element,) and sec.element != i.root_element
             assert sec.kind in ("fiber_cut", "site_outage") and sec.onset < 0
             assert i.onset_step < sec.until < 12
+    plan = SynthPlan.build(abilene, {"fiber_cut": 3, "none": 1}, compound_rate=1.0)
+    for tag in ("busy_hour_cut", "during_recovery"):       # the labels replay to the telemetry
+        i = next(i for i in cuts if i.compound == tag)
+        got = synth_incident(abilene, plan, 2, i.incident_id)[1]
+        want = run_window(abilene, i.window, list(i.faults)).telemetry
+        for a, x in want.alarms.items():
+            assert np.array_equal(got.alarms[a], x), (tag, a)
+        np.testing.assert_array_equal(got.values["link"]["load_bps"], want.values["link"]["load_bps"])
 
 
 @pytest.mark.parametrize("mix, field", [({"meteor": 1}, "mix"), ({"cell_sleep_stuck": 1}, "mix"),
@@ -248,6 +260,11 @@ def test_reader_round_trips_noise_free_telemetry_without_labels(abilene, tmp_pat
         inc, want = synth_incident(abilene, plan, 6, iid)
         window, tel = got[iid]
         assert window == inc.window
+        # the labels' faults replay, from step 0, to the very same telemetry
+        replay = run_window(abilene, inc.window, list(inc.faults)).telemetry
+        for k in want.values:
+            for m, x in want.values[k].items():
+                np.testing.assert_array_equal(replay.values[k][m], x, err_msg=f"{iid} {m}")
         assert tel.elements == want.elements
         for k in want.values:
             for m, x in want.values[k].items():
