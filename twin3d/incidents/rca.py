@@ -54,7 +54,7 @@ class RcaSettings:
 
 
 def _run(sim, window, faults, base: WindowRun, onset: int, signal) -> WindowRun:
-    return run_window(sim, window, faults, signal, first_step=max(0, onset), prefix=base.steps)
+    return run_window(sim, window, faults, signal, first_step=max(0, onset), prefix=base)
 
 
 def rank_root_causes(sim, window: WindowSpec, obs: Telemetry,

@@ -16,7 +16,8 @@ from ..scene import ScenarioSpec
 from .faults import Fault, WindowSpec, fault_events
 from .telemetry import Telemetry, _SignalStats, window_telemetry
 
-__all__ = ["WindowRun", "run_window", "window_scenario", "causal_chain"]
+__all__ = ["WindowRun", "run_window", "window_scenario", "causal_chain", "slice_telemetry",
+           "stack_telemetry"]
 
 
 @dataclass
@@ -38,7 +39,7 @@ def window_scenario(window: WindowSpec, faults: list[Fault], name: str = "incide
 
 def run_window(sim, window: WindowSpec, faults: list[Fault],
                signal: _SignalStats | None = None, first_step: int = 0,
-               prefix: list | None = None) -> WindowRun:
+               prefix: "list | WindowRun | None" = None) -> WindowRun:
     """Simulate ``faults`` over ``window`` with the scene's physics and cascades.
 
     Parameters
@@ -51,7 +52,8 @@ def run_window(sim, window: WindowSpec, faults: list[Fault],
     first_step : int
         Steps before it are taken from ``prefix`` (the same run up to there,
         for example the fault-free baseline before a hypothesis' onset).
-    prefix : list of StepResult, optional
+    prefix : list of StepResult or WindowRun, optional
+        A WindowRun also lends the telemetry of those steps (not computed again).
 
     Returns
     -------
@@ -59,12 +61,34 @@ def run_window(sim, window: WindowSpec, faults: list[Fault],
     """
     scenario = window_scenario(window, faults)
     timeline = sim.timeline(scenario)
-    steps = list(prefix[:first_step]) if prefix is not None and first_step > 0 else []
-    for r in steps:         # the prefix's trips hold on in the steps simulated after it
-        timeline.trip([l for w in r.waves for l in w["tripped"]], r.t)
-    for t in range(len(steps), window.steps):
+    prefix_steps = prefix.steps if isinstance(prefix, WindowRun) else prefix
+    steps = list(prefix_steps[:first_step]) if prefix_steps is not None and first_step > 0 else []
+    for s in steps:         # the prefix's trips hold on in this timeline too
+        timeline.trip([l for w in s.waves for l in w["tripped"]], s.t)
+    n_kept = len(steps)
+    for t in range(n_kept, window.steps):
         steps.append(sim.step(timeline, t, window.demand_factor))
-    return WindowRun(window, list(faults), steps, window_telemetry(sim, steps, signal))
+    if isinstance(prefix, WindowRun) and n_kept:
+        new = window_telemetry(sim, steps[n_kept:], signal)
+        tel = stack_telemetry(slice_telemetry(prefix.telemetry, 0, n_kept), new)
+    else:
+        tel = window_telemetry(sim, steps, signal)
+    return WindowRun(window, list(faults), steps, tel)
+
+
+def slice_telemetry(tel: Telemetry, start: int, stop: int) -> Telemetry:
+    """Steps ``start`` to ``stop`` (excluded) of a window's telemetry (views, not copies)."""
+    return Telemetry(tel.elements,
+                     {k: {m: x[start:stop] for m, x in ms.items()} for k, ms in tel.values.items()},
+                     {a: x[start:stop] for a, x in tel.alarms.items()})
+
+
+def stack_telemetry(a: Telemetry, b: Telemetry) -> Telemetry:
+    """The steps of ``a`` followed by those of ``b`` (same elements)."""
+    return Telemetry(a.elements,
+                     {k: {m: np.concatenate([x, b.values[k][m]]) for m, x in ms.items()}
+                      for k, ms in a.values.items()},
+                     {n: np.concatenate([x, b.alarms[n]]) for n, x in a.alarms.items()})
 
 
 def causal_chain(sim, run: WindowRun, baseline: WindowRun, top: int = 3) -> dict:
