@@ -1,9 +1,13 @@
-"""``twin3d synth``: labelled synthetic incidents of a scene, as Parquet.
+"""``twin3d synth`` and ``twin3d rca``: labelled incidents as Parquet, and their root causes.
 
 ``twin3d synth SCENE --incidents N --seed S -o DIR`` writes
 ``DIR/labels.parquet``, ``DIR/telemetry.parquet``, ``DIR/alarms.parquet``
 and ``DIR/manifest.json`` (SANDBOX.md section 6), all or nothing. The same
 seed gives the same bytes in the three Parquet files, whatever ``--workers``.
+
+``twin3d rca SCENE --telemetry DIR [--incident ID | --all] [--json OUT]``
+ranks root causes per incident from the telemetry, alarms and manifest
+(never the labels), by simulating each candidate in the twin.
 """
 
 from __future__ import annotations
@@ -85,8 +89,112 @@ def _synth(scene: Path, incidents: int, seed: Optional[int], output: Path, windo
     return manifest
 
 
+def _rca(scene: Path, telemetry: Path, incident: Optional[int], all_: bool,
+         json_out: Optional[Path], top: int) -> dict[int, list[dict]]:
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .incidents.rca import RcaSettings, rank_root_causes
+    from .incidents.tables import read_incident_tables
+    from .sim.engine import Simulator
+
+    if incident is not None and all_:
+        raise InputError(telemetry, "give --incident ID or --all, not both", field="incident")
+    if top < 1:
+        raise InputError(telemetry, f"--top must be >= 1, got {top}", field="top")
+    if not scene.is_file():
+        raise InputError(scene, "no such scene file")
+    if not telemetry.is_dir():
+        raise InputError(telemetry, "no such folder (give what `twin3d synth -o` wrote)")
+    sc = load_with_status(scene)
+    sim = Simulator(sc)
+    observed = read_incident_tables(telemetry, sim)
+    manifest = json.loads((telemetry / "manifest.json").read_text(encoding="utf-8"))
+    noise = manifest.get("noise") or {}
+    try:
+        settings = RcaSettings(rel_noise=max(0.005, float(noise.get("measurement", 0.02))),
+                               alarm_delay_steps=int(noise.get("alarm_delay_max_steps", 2)), top=top)
+    except (TypeError, ValueError):
+        raise InputError(telemetry / "manifest.json", "noise settings are not numbers",
+                         field="noise") from None
+    if incident is not None:
+        if incident not in observed:
+            raise InputError(telemetry / "manifest.json", f"no incident {incident} (ids "
+                             f"{min(observed)}..{max(observed)})", field="incident_id")
+        observed = {incident: observed[incident]}
+    ranked: dict[int, list[dict]] = {}
+    columns = (TextColumn("rca"), BarColumn(), MofNCompleteColumn(), TextColumn("incidents"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("rca", total=len(observed))
+        for iid, (window, obs) in observed.items():
+            ranked[iid] = rank_root_causes(sim, window, obs, settings)
+            bar.update(task, advance=1)
+    if json_out is not None:
+        _write_json(json_out, {str(k): v for k, v in ranked.items()},
+                    _provenance(sc, manifest))
+    return ranked
+
+
+def _provenance(sc, manifest: dict) -> dict:
+    from .provenance import provenance
+    return {**provenance(sc.spec.path, int(manifest.get("seed", sc.seed)), sys.argv),
+            "telemetry_provenance": manifest.get("provenance", {})}
+
+
+def _write_json(path: Path, data: dict, prov: dict) -> None:
+    """``path`` and ``path``.provenance.json, each written whole or not at all."""
+    import json
+    import os
+    import tempfile
+    path = path.resolve()
+    if path.is_dir():
+        raise InputError(path, "is a folder: --json takes a file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for target, obj in ((path, data), (path.with_name(path.name + ".provenance.json"), prov)):
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(obj, f, indent=1, allow_nan=False, default=float)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def _print_ranking(ranked: dict[int, list[dict]], show: int = 3) -> None:
+    """Per incident: the best candidate with its explanation, then the runners-up."""
+    tag = {True: "verified", False: "not verified", None: ""}
+    for iid, cands in ranked.items():
+        best = cands[0]
+        head = f"{best['fault_kind']} {best['element']}".strip()
+        extra = ", ".join(x for x in (f"score {best['score']:.3f}", tag[best["verified"]]) if x)
+        out.print(f"incident {iid}: {head} ({extra})", markup=False, highlight=False)
+        out.print(f"  {best['explanation']}", markup=False, highlight=False, soft_wrap=True)
+        rest = "; ".join(f"{k + 2}. {c['fault_kind']} {c['element'] or '-'} ({c['score']:.3f})"
+                         for k, c in enumerate(cands[1:show]))
+        if rest:
+            out.print(f"  then: {rest}", markup=False, highlight=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``synth`` command to the twin3d app."""
+    """Add the ``synth`` and ``rca`` commands to the twin3d app."""
+
+    @app.command()
+    def rca(scene: Path = typer.Argument(..., help="Scene TOML (the one the telemetry came from)."),
+            telemetry: Path = typer.Option(..., "--telemetry", "-t",
+                                           help="Folder written by `twin3d synth -o`."),
+            incident: Optional[int] = typer.Option(None, "--incident", help="Analyse this incident only."),
+            all_: bool = typer.Option(False, "--all", help="Analyse every incident (the default)."),
+            json_out: Optional[Path] = typer.Option(None, "--json",
+                                                    help="Write the rankings as JSON to this file."),
+            top: int = typer.Option(5, "--top", help="Candidates kept per incident.")) -> None:
+        """Rank root causes by counterfactual simulation (reads telemetry, alarms, manifest; never labels)."""
+        ranked = _rca(scene, telemetry, incident, all_, json_out, top)
+        _print_ranking(ranked)
+        if json_out is not None:
+            out.print(f"wrote {json_out}", markup=False, highlight=False)
 
     @app.command()
     def synth(scene: Path = typer.Argument(..., help="Scene TOML."),
