@@ -169,6 +169,11 @@ def propose(sim, obs: Telemetry, base: Telemetry, onset: int, max_per_rule: int 
     absd = np.abs(np.nan_to_num(dl)) / cap
     pick = list(dict.fromkeys([*np.argsort(-rel, kind="stable")[:max_per_rule],
                                *np.argsort(-absd, kind="stable")[:max_per_rule]]))
+    # a link made much cheaper can draw so much that it trips
+    for i in first_trip[:max_per_rule]:
+        for m in WEIGHT_DOWN:
+            out.append(Fault("misconfiguration", els["link"][i], onset,
+                             magnitude=float(sim.link_weight[i]) * m))
     for i in pick:
         if los_new[i] or absd[i] < 1e-3:
             continue

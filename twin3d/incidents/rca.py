@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .faults import Fault, WindowSpec
+from .fit import Screen, magnitude_grid
 from .hypotheses import (background_candidates, excess_per_step, first_state_change, onset_estimate,
                          propose)
 from .scoring import metric_floors, step_losses, total_loss
@@ -38,6 +39,8 @@ from .window import WindowRun, causal_chain, run_window
 
 __all__ = ["RcaSettings", "rank_root_causes", "correlation_baseline", "FAULT_PRIOR"]
 
+#: Kinds whose magnitude is fitted.
+MAGNITUDE_KINDS = ("surge", "ddos", "capacity_degradation")
 #: Loss a fault hypothesis pays for being a fault (against ``none``).
 FAULT_PRIOR = 12.0
 
@@ -50,7 +53,9 @@ class RcaSettings:
     alarm_delay_steps: int = 2
     onset_threshold: float = 6.0
     top: int = 5
-    refine: int = 3
+    refine: int = 2
+    shortlist: int = 8
+    coarse_fits: int = 4
 
 
 def _run(sim, window, faults, base: WindowRun, onset: int, signal) -> WindowRun:
@@ -121,24 +126,53 @@ def rank_root_causes(sim, window: WindowSpec, obs: Telemetry,
         run = _run(sim, window, background + [f], base, f.onset, signal)
         scored.append((loss(run) + FAULT_PRIOR, f, run))
 
+    # screen every proposal on its onset step, magnitudes fitted there; then
+    # score the best few (element, kind) over the whole window
+    screen = Screen(sim, window, obs, base, background, floors, s.rel_noise, signal)
+    best_of: dict[tuple[str, str], tuple[float, Fault]] = {}
     for f in propose(sim, obs, base.telemetry, onset):
+        key = (f.element, f.kind)
+        if f.kind in MAGNITUDE_KINDS:
+            if key in best_of:          # fitted once over the whole grid
+                continue
+            f = screen.fit(f, magnitude_grid(sim, f))
+        l = screen.loss(f)
+        if key not in best_of or l < best_of[key][0]:
+            best_of[key] = (l, f)
+    # a surge or attack can trip links far from its site and leave the site's own
+    # traffic lower, not higher: every live site is screened at a few sizes, and
+    # the best few fitted
+    coarse = []
+    for kind in ("surge", "ddos"):
+        for site in obs.elements["site"]:
+            if (site, kind) in best_of:
+                continue
+            f = Fault(kind, site, onset)
+            grid = magnitude_grid(sim, f)
+            if not grid:
+                continue
+            picks = grid[::2]
+            coarse.append((min(screen.loss(replace(f, magnitude=m)) for m in picks), f))
+    for _, f in sorted(coarse, key=lambda x: x[0])[:s.coarse_fits]:
+        f = screen.fit(f, magnitude_grid(sim, f))
+        best_of[(f.element, f.kind)] = (screen.loss(f), f)
+    for _, f in sorted(best_of.values(), key=lambda x: x[0])[:s.shortlist]:
         trial(f)
-    # refine the best few distinct (element, kind): the onset a step either
-    # side, and the magnitude (wider steps first)
+    # refine the best few distinct (element, kind) over the whole window: the
+    # onset a step either side, and the magnitude
     for r in range(s.refine):
         scored.sort(key=lambda x: x[0])
         lead: dict[tuple[str, str], Fault] = {}
         for _, f, _ in scored:
-            if len(lead) >= 4:
+            if len(lead) >= 3:
                 break
             lead.setdefault((f.element, f.kind), f)
-        step = (0.6, 1.6) if r == 0 else (0.8, 1.25)
         for f in lead.values():
             for d in (-1, 1):
                 if 0 <= f.onset + d < obs.steps:
                     trial(replace(f, onset=f.onset + d))
-            if f.magnitude is not None and f.kind in ("surge", "ddos", "capacity_degradation"):
-                for m in step:
+            if f.magnitude is not None and f.kind in MAGNITUDE_KINDS:
+                for m in (0.85, 1.18):
                     mag = f.magnitude * m
                     if f.kind == "capacity_degradation":
                         mag = min(0.99, mag)

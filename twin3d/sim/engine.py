@@ -35,7 +35,7 @@ from .events import StepState, Timeline
 from .extent import radio_extent_error
 from .kpi import transport_kpis, weighted_percentiles
 from .power import CellPower, total_energy_w
-from .surge import surge_demands
+from .surge import surge_arrays
 from .transport_step import MAX_QUEUE_DELAY_S, route_step, route_step_compiled
 
 __all__ = ["StepResult", "ScenarioResult", "Simulator", "simulate", "MAX_QUEUE_DELAY_S",
@@ -456,18 +456,20 @@ class Simulator:
             demands, offered, carried, kpis, power, active = self._radio_step(state, factor)
             key = self.radio_key(active, state.sector)
         else:
+            src, dst, bps = self.base_demand_arrays()
             if not state.surges and not state.ddos:   # the base matrix scaled: arrays, no dict
-                src, dst, bps = self.base_demand_arrays()
                 demands = (src, dst, bps * factor)
                 offered = carried = self.offered_at(factor, demands[2])
-            else:
-                demands = {k: v * factor for k, v in self.base_demands.items()}
+            else:           # surges on the arrays (twin3d.sim.surge), attacks appended below
+                bps = bps * factor
+                idx = self.router.node_index
                 for ev in state.surges:
                     members = [ev.target] if ev.target is not None else self.area_members[ev.area]
-                    demands = surge_demands(demands, list(self.router.nodes), self.node_mass,
-                                            members, ev.factor,
-                                            None if ev.bps is None else ev.bps * factor)
-                offered = carried = sum(demands.values())
+                    src, dst, bps = surge_arrays(src, dst, bps, self.node_mass,
+                                                 np.array([idx[m] for m in members if m in idx]),
+                                                 ev.factor, None if ev.bps is None else ev.bps * factor)
+                demands = (src, dst, bps)
+                offered = carried = float(bps.sum())
             # no radio: the radio KPIs are undefined (NaN here, null in kpis.json)
             kpis = dict.fromkeys(("coverage_pct", "sinr_p5_db", "sinr_p50_db", "sinr_p95_db",
                                   "throughput_p5_bps", "throughput_p50_bps"), float("nan"))
@@ -476,8 +478,15 @@ class Simulator:
         carried -= shed_bps
         for ev in state.ddos:      # attack traffic from every other live site
             srcs = [s for s in self.site_ids if s != ev.target and state.site_state[s] in ("up", "sleep")]
-            for s in srcs:
-                demands[(s, ev.target)] = demands.get((s, ev.target), 0.0) + ev.bps / len(srcs)
+            if isinstance(demands, dict):
+                for s in srcs:
+                    demands[(s, ev.target)] = demands.get((s, ev.target), 0.0) + ev.bps / len(srcs)
+            elif srcs:
+                idx = self.router.node_index
+                a = np.array([idx[s] for s in srcs], dtype=np.int64)
+                demands = (np.concatenate([demands[0], a]),
+                           np.concatenate([demands[1], np.full(a.size, idx[ev.target], np.int64)]),
+                           np.concatenate([demands[2], np.full(a.size, ev.bps / len(srcs))]))
             offered += ev.bps
             carried += ev.bps
         return demands, offered, carried, kpis, power, key

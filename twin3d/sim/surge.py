@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["surge_demands"]
+__all__ = ["surge_demands", "surge_arrays"]
 
 
 def surge_demands(demands: dict[tuple[str, str], float], nodes: list[str], mass: np.ndarray,
@@ -82,3 +82,47 @@ def surge_demands(demands: dict[tuple[str, str], float], nodes: list[str], mass:
             for key in ((nodes[i], nodes[j]), (nodes[j], nodes[i])):
                 out[key] = out.get(key, 0.0) + float(share[i, j])
     return out
+
+
+def surge_arrays(src: np.ndarray, dst: np.ndarray, bps: np.ndarray, mass: np.ndarray,
+                 members: np.ndarray, factor: float | None = None,
+                 add_bps: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`surge_demands` on (src index, dst index, bit/s) arrays.
+
+    The same surge: demands with an end among ``members`` (node indices) are
+    multiplied by ``factor`` once; ``add_bps`` is spread by gravity weights
+    over the pairs (member, other node), half each way, appended as new rows
+    (a pair may then appear twice; routing adds them up).
+
+    Examples
+    --------
+    >>> s, d, b = surge_arrays(np.array([0, 1, 2]), np.array([1, 2, 0]), np.ones(3), np.ones(3),
+    ...                        np.array([0]), factor=3.0)
+    >>> b.tolist()
+    [3.0, 1.0, 3.0]
+    >>> s, d, b = surge_arrays(s[:0], d[:0], b[:0], np.array([1.0, 1.0, 2.0]), np.array([0]),
+    ...                        add_bps=6.0)
+    >>> sorted(zip(s.tolist(), d.tolist(), b.round(3).tolist()))
+    [(0, 1, 1.0), (0, 2, 2.0), (1, 0, 1.0), (2, 0, 2.0)]
+    """
+    idx = np.unique(np.asarray(members, dtype=np.int64))
+    if idx.size == 0:
+        raise ValueError("no routing node among the surged sites")
+    if factor is not None:
+        hit = np.isin(src, idx) | np.isin(dst, idx)
+        bps = np.where(hit, bps * factor, bps)
+    if add_bps is not None and add_bps > 0:
+        m = np.asarray(mass, dtype=float)
+        w = np.zeros((idx.size, m.size))
+        w[:, :] = m[idx, None] * m[None, :]
+        w[np.arange(idx.size), idx] = 0.0           # no demand from a node to itself
+        total = w.sum()
+        if total <= 0:
+            raise ValueError(f"no other node to exchange {add_bps:g} bit/s with")
+        share = w / total * (add_bps / 2.0)
+        r, c = np.nonzero(share)
+        i, j, v = idx[r], c.astype(np.int64), share[r, c]
+        src = np.concatenate([src, i, j])
+        dst = np.concatenate([dst, j, i])
+        bps = np.concatenate([bps, v, v])
+    return src, dst, bps
