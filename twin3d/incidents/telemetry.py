@@ -62,10 +62,14 @@ USER_BPS = 1e6
 
 
 def element_ids(sim) -> dict[str, list[str]]:
-    """Typed ids of every link, site and cell of a simulator, in its order."""
-    return {"link": [link_id(l) for l in sim.link_ids],
-            "site": [site_id(s) for s in sim.site_ids],
-            "cell": [cell_id(*c.id.rsplit("/", 1)) for c in sim.cells]}
+    """Typed ids of every link, site and cell of a simulator, in its order (made once per simulator)."""
+    got = getattr(sim, "_typed_ids", None)
+    if got is None:
+        got = {"link": [link_id(l) for l in sim.link_ids],
+               "site": [site_id(s) for s in sim.site_ids],
+               "cell": [cell_id(*c.id.rsplit("/", 1)) for c in sim.cells]}
+        sim._typed_ids = got
+    return {k: list(v) for k, v in got.items()}
 
 
 @dataclass
@@ -158,7 +162,7 @@ def window_telemetry(sim, steps, signal: _SignalStats | None = None) -> Telemetr
           for a, k in ALARMS.items()}
     sla = sim.scene.spec.sla
     ends = _link_ends(sim)
-    cell_site = np.array([sim.site_index[c.site_id] for c in sim.cells], dtype=int)
+    cell_site = sim.cell_site if nc else np.zeros(0, dtype=int)
     signal = signal or _SignalStats()
     for t, r in enumerate(steps):
         site_state = np.array(r.site_state)
@@ -215,7 +219,11 @@ def window_telemetry(sim, steps, signal: _SignalStats | None = None) -> Telemetr
 
 
 def _link_ends(sim) -> np.ndarray:
-    """(n_links, 2) site index of each link's two ends."""
-    links = sim.twin.links
-    return np.array([[sim.site_index[links[l].a], sim.site_index[links[l].b]] for l in sim.link_ids],
-                    dtype=int).reshape(-1, 2)
+    """(n_links, 2) site index of each link's two ends (made once per simulator)."""
+    got = getattr(sim, "_link_ends", None)
+    if got is None:
+        links = sim.twin.links
+        got = np.array([[sim.site_index[links[l].a], sim.site_index[links[l].b]] for l in sim.link_ids],
+                       dtype=int).reshape(-1, 2)
+        sim._link_ends = got
+    return got
