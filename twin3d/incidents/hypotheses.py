@@ -141,6 +141,13 @@ def propose(sim, obs: Telemetry, base: Telemetry, onset: int, max_per_rule: int 
         for kind in (("power_outage", "site_outage") if power[s] else ("site_outage", "power_outage")):
             out.append(Fault(kind, els["site"][s], onset))
 
+    # links whose operational speed fell (a LAG member or a wavelength lost)
+    sp_o = _post_median(obs.values["link"]["speed_bps"][post], slice(None))
+    sp_b = _post_median(base.values["link"]["speed_bps"][post], slice(None))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kept = np.where(np.isfinite(sp_o) & (sp_b > 0), sp_o / sp_b, 1.0)
+    for i in np.flatnonzero(kept < 0.999):
+        out.append(Fault("capacity_degradation", els["link"][i], onset, magnitude=float(kept[i])))
     # links whose implied capacity (load / utilization) fell
     lo, uo = obs.values["link"]["load_bps"][post], obs.values["link"]["util"][post]
     lb, ub = base.values["link"]["load_bps"][post], base.values["link"]["util"][post]

@@ -6,8 +6,8 @@ section 6):
 - **measurement noise**: each continuous sample is multiplied by
   ``1 + sigma x N(0, 1)`` (``sigma`` 2 %; on dBm and dB values too, so a
   -80 dBm RSRP moves by about 1.6 dB); ``prb_load`` stays in [0, 1],
-  ``users`` stays a whole number; ``oper_up`` and missing samples are left
-  alone;
+  ``users`` stays a whole number; states (``oper_up``, ``speed_bps``, a
+  configured value) and missing samples are left alone;
 - **missing samples**: each sample is lost with probability 1 %; a lost or
   NaN sample is never written;
 - **delayed alarms**: each alarm series (one alarm on one element) is
@@ -42,7 +42,7 @@ METRIC_NAMES = tuple(m for k in ELEMENT_KINDS for m in METRICS[k])
 #: Every alarm, in table order.
 ALARM_NAMES = tuple(ALARMS)
 #: Metrics that are states, not measurements: never noised.
-STATE_METRICS = ("oper_up",)
+STATE_METRICS = ("oper_up", "speed_bps")
 #: Metrics kept in their range after noise.
 BOUNDED = {"prb_load": (0.0, 1.0)}
 #: Metrics that count: rounded after noise.

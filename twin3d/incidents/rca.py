@@ -33,7 +33,7 @@ from .faults import Fault, WindowSpec
 from .fit import Screen, magnitude_grid
 from .hypotheses import (background_candidates, excess_per_step, first_state_change, onset_estimate,
                          propose)
-from .scoring import metric_floors, step_losses, total_loss
+from .scoring import first_outlier_step, metric_floors, step_losses, total_loss
 from .telemetry import ALARMS, Telemetry, _SignalStats
 from .window import WindowRun, causal_chain, run_window
 
@@ -109,9 +109,11 @@ def rank_root_causes(sim, window: WindowSpec, obs: Telemetry,
     excess = excess_per_step(step_losses(obs, base.telemetry, floors, s.rel_noise,
                                          s.alarm_delay_steps), obs)
     onset = onset_estimate(excess, s.onset_threshold, start=1 if background else 0)
-    changed = first_state_change(obs, base.telemetry, start=1 if background else 0)
-    if changed is not None and (onset is None or changed < onset):
-        onset = changed
+    for first in (first_state_change(obs, base.telemetry, start=1 if background else 0),
+                  first_outlier_step(obs, base.telemetry, floors, s.rel_noise,
+                                     start=1 if background else 0)):
+        if first is not None and (onset is None or first < onset):
+            onset = first
     if onset is None:       # nothing stands out: still rank faults where the data move most
         onset = int(np.argmax(excess[1:]) + 1) if background and obs.steps > 1 else int(np.argmax(excess))
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from .telemetry import ALARMS, METRICS, Telemetry
 
-__all__ = ["metric_floors", "telemetry_loss", "alarm_loss", "total_loss", "step_losses",
+__all__ = ["first_outlier_step", "metric_floors", "telemetry_loss", "alarm_loss", "total_loss", "step_losses",
            "ALARM_COST", "MISSING_COST"]
 
 #: Cost of one alarm step with no counterpart within the delay.
@@ -37,7 +37,7 @@ ALARM_COST = 2.0
 #: Cost of a predicted sample that was not observed (-2 ln 0.1: rare, not impossible).
 MISSING_COST = 4.6
 #: Exact metrics: a state, not a measurement (no noise is applied to them).
-EXACT = {"oper_up"}
+EXACT = {"oper_up", "speed_bps"}
 
 
 def metric_floors(baseline: Telemetry) -> dict[str, dict[str, float]]:
@@ -48,7 +48,7 @@ def metric_floors(baseline: Telemetry) -> dict[str, dict[str, float]]:
         for m, v in ms.items():
             a = np.abs(v[np.isfinite(v) & (v != 0)])
             out[kind][m] = 1e-3 * float(np.median(a)) if a.size else 1e-6
-            if m in EXACT:
+            if m == "oper_up":
                 out[kind][m] = 0.05
     return out
 
@@ -75,6 +75,28 @@ def telemetry_loss(obs: Telemetry, pred: Telemetry, floors: dict, rel: float = 0
             cost += np.where(fin_o & ~fin_p, c2, 0.0) + np.where(~fin_o & fin_p, MISSING_COST, 0.0)
             total += cost.sum(axis=1)
     return total if per_step else float(total.sum())
+
+
+def first_outlier_step(obs: Telemetry, pred: Telemetry, floors: dict, rel: float = 0.02,
+                       z_min: float = 6.0, start: int = 0) -> int | None:
+    """The first step from ``start`` with a sample ``z_min`` standard errors from ``pred``.
+
+    Noise alone puts a sample 6 standard errors out about once in 5e8; a
+    fault on a quiet element moves few samples, which the per-step sum of
+    :func:`telemetry_loss` dilutes, but moves them far.
+    """
+    hit = np.zeros(obs.steps, dtype=bool)
+    for kind, ms in obs.values.items():
+        for m, o in ms.items():
+            if o.size == 0 or m in EXACT:
+                continue
+            p = pred.values[kind][m]
+            both = np.isfinite(o) & np.isfinite(p)
+            with np.errstate(invalid="ignore"):
+                z = np.where(both, np.abs(o - p) / (rel * np.abs(p) + floors[kind][m]), 0.0)
+            hit |= (z > z_min).any(axis=1)
+    idx = np.flatnonzero(hit[start:])
+    return None if idx.size == 0 else int(start + idx[0])
 
 
 def _shift(a: np.ndarray, k: int) -> np.ndarray:

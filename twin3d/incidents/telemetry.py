@@ -9,6 +9,8 @@ link      ``load_bps``           busier direction's offered load, bit/s
 link      ``util``               busier direction's load / capacity
 link      ``drop_bps``           load past capacity (output drops), bit/s
 link      ``oper_up``            interface state: 1 up, 0 down
+link      ``speed_bps``          operational speed (ifHighSpeed): the capacity
+                                 in service, bit/s (a LAG member lost shows)
 site      ``traffic_in_bps``     delivered traffic terminating at the site
 site      ``traffic_out_bps``    delivered traffic originating at the site
 site      ``latency_ms``         mean end-to-end latency of its traffic, ms
@@ -49,7 +51,7 @@ __all__ = ["METRICS", "ALARMS", "USER_BPS", "Telemetry", "window_telemetry", "el
 
 #: Metrics per element kind, in table order.
 METRICS = {
-    "link": ("load_bps", "util", "drop_bps", "oper_up"),
+    "link": ("load_bps", "util", "drop_bps", "oper_up", "speed_bps"),
     "site": ("traffic_in_bps", "traffic_out_bps", "latency_ms", "power_w"),
     "cell": ("served_bps", "users", "prb_load", "rsrp_p10_dbm", "rsrp_p50_dbm",
              "sinr_p10_db", "sinr_p50_db"),
@@ -176,7 +178,7 @@ def window_telemetry(sim, steps, signal: _SignalStats | None = None) -> Telemetr
         load = np.where(link_down, 0.0, r.link_load_bps)
         util = np.where(link_down, 0.0, r.link_util)
         row = {"load_bps": load, "util": util, "drop_bps": np.maximum(0.0, load - cap),
-               "oper_up": (~link_down).astype(float)}
+               "oper_up": (~link_down).astype(float), "speed_bps": np.asarray(cap, dtype=float)}
         for m, v in row.items():
             vals["link"][m][t] = np.where(both_dead, np.nan, v)
         al["LOS"][t] = dark & ~both_dead
