@@ -42,7 +42,7 @@ __all__ = ["RcaSettings", "rank_root_causes", "correlation_baseline", "FAULT_PRI
 #: Kinds whose magnitude is fitted.
 MAGNITUDE_KINDS = ("surge", "ddos", "capacity_degradation")
 #: Loss a fault hypothesis pays for being a fault (against ``none``).
-FAULT_PRIOR = 12.0
+FAULT_PRIOR = 16.0
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class RcaSettings:
     top: int = 5
     refine: int = 2
     shortlist: int = 8
-    coarse_fits: int = 4
+    coarse_fits: int = 6
 
 
 def _run(sim, window, faults, base: WindowRun, onset: int, signal) -> WindowRun:
@@ -188,7 +188,7 @@ def rank_root_causes(sim, window: WindowSpec, obs: Telemetry,
     entries = sorted(best.values(), key=lambda x: x[0])
     none_fault = Fault("none", "", onset)
     entries.append((base_loss, none_fault, base))
-    entries.sort(key=lambda x: x[0])
+    entries.sort(key=lambda x: (x[0], x[1].kind != "none"))     # a tie goes to none
     entries = entries[:max(s.top, 1)]
     losses = np.array([e[0] for e in entries])
     w = np.exp(-(losses - losses.min()) / 2.0)
