@@ -224,3 +224,33 @@ def test_rca_cli_missing_folder_exit_2(tmp_path):
     from test_incidents_synth import run_cli
     res = run_cli("rca", SCENES / "topologyzoo" / "Abilene.toml", "--telemetry", tmp_path / "nope")
     assert res.returncode == 2 and "no such folder" in res.stderr
+
+
+def test_an_incident_is_a_scenario_that_replays_in_the_scene_format(abilene, tmp_path):
+    """SANDBOX.md section 2: each fault kind replays through its event, from a scene file."""
+    import tomli_w
+    faults = [f for f in _transport_faults(abilene)] + [Fault("fiber_cut", f"link:{abilene.link_ids[1]}",
+                                                              0, until=5)]
+    w = WindowSpec(start_hour=20.0, steps=8)
+    run = run_window(abilene, w, faults)
+    from twin3d.incidents.window import window_scenario
+    sc = window_scenario(w, faults, "replay")
+    events = []
+    for e in sc.events:
+        d = {k: v for k, v in vars(e).items() if v is not None}
+        events.append({k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in d.items()})
+    src = (SCENES / "topologyzoo" / "Abilene.toml").read_text()
+    graphml = (SCENES / "topologyzoo" / "Abilene.toml").parent / "../../assets/topologyzoo/Abilene.graphml"
+    src = src.replace("../../assets/topologyzoo/Abilene.graphml", str(graphml.resolve()))
+    text = src + "\n" + tomli_w.dumps({"scenario": [{"name": "replay", "steps": w.steps, "step_s": w.step_s,
+                                                     "start_hour": w.start_hour, "events": events}]})
+    (tmp_path / "replay.toml").write_text(text)
+    scene = twin3d.load_scene(tmp_path / "replay.toml")
+    assert {e.kind for e in scene.spec.scenarios[0].events} == {
+        "fiber_cut", "site_outage", "power_outage", "surge", "ddos", "degrade_capacity", "set_weight",
+        "restore"}
+    res = Simulator(scene).run(scene.spec.scenarios[0])
+    for a, b in zip(res.steps, run.steps):
+        assert a.kpis["dropped_bps"] == pytest.approx(b.kpis["dropped_bps"], rel=1e-9, abs=1e-3)
+        np.testing.assert_allclose(a.link_load_bps, b.link_load_bps, rtol=1e-9, atol=1e-3)
+        assert a.link_state == b.link_state and a.site_state == b.site_state
