@@ -220,6 +220,13 @@ def test_rca_cli_bad_input_is_one_line_and_exit_2(abilene_incidents, tmp_path, a
     assert not (tmp_path / "r.json").exists()
 
 
+def test_rca_cli_telemetry_of_another_scene_exit_2(abilene_incidents):
+    from test_incidents_synth import run_cli
+    res = run_cli("rca", SCENES / "topologyzoo" / "Geant2012.toml", "--telemetry", abilene_incidents)
+    assert res.returncode == 2
+    assert "comes from scene 'abilene', not 'geant2012'" in res.stderr.lower()
+
+
 def test_rca_cli_missing_folder_exit_2(tmp_path):
     from test_incidents_synth import run_cli
     res = run_cli("rca", SCENES / "topologyzoo" / "Abilene.toml", "--telemetry", tmp_path / "nope")

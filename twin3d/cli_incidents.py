@@ -107,8 +107,17 @@ def _rca(scene: Path, telemetry: Path, incident: Optional[int], all_: bool,
         raise InputError(scene, "no such scene file")
     if not telemetry.is_dir():
         raise InputError(telemetry, "no such folder (give what `twin3d synth -o` wrote)")
+    if json_out is not None and json_out.is_dir():
+        raise InputError(json_out, "is a folder: --json takes a file name")
     sc = load_with_status(scene)
     sim = Simulator(sc)
+    try:        # a manifest of another scene: say so before its elements fail to match
+        made_from = json.loads((telemetry / "manifest.json").read_text(encoding="utf-8")).get("scene")
+    except (OSError, ValueError, AttributeError):
+        made_from = None        # the reader names what is wrong with the file
+    if isinstance(made_from, str) and made_from != sc.name:
+        raise InputError(telemetry / "manifest.json", f"the telemetry comes from scene '{made_from}', "
+                         f"not '{sc.name}' ({scene.name})", field="scene")
     observed = read_incident_tables(telemetry, sim)
     manifest = json.loads((telemetry / "manifest.json").read_text(encoding="utf-8"))
     noise = manifest.get("noise") or {}
