@@ -305,6 +305,7 @@ def test_element_vocabulary_is_the_whole_scene(abilene):
     (["--mix", "meteor=1"], "unknown fault kind 'meteor'"),
     (["--incidents", "0"], "--incidents must be >= 1"),
     (["--window", "4"], "at least 6 steps"),
+    (["--workers", "-1"], "--workers must be >= 0"),
 ])
 def test_bad_input_exits_2_with_one_line(ring, tmp_path, args, needle):
     res = run_cli("synth", ring, "-o", tmp_path / "o", *args)

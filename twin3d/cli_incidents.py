@@ -23,6 +23,11 @@ from .errors import InputError
 
 __all__ = ["register", "parse_mix"]
 
+#: ``--workers 0`` uses one worker per CPU, at most this many ...
+AUTO_MAX_WORKERS = 8
+#: ... for at least this many incidents (a worker loads the scene again).
+AUTO_MIN_INCIDENTS = 200
+
 
 def parse_mix(text: str, where: str | Path = "--mix") -> dict[str, float]:
     """``"fiber_cut=2,none=1"`` -> {"fiber_cut": 2.0, "none": 1.0}.
@@ -69,8 +74,12 @@ def _synth(scene: Path, incidents: int, seed: Optional[int], output: Path, windo
 
     if incidents < 1:
         raise InputError(scene, f"--incidents must be >= 1, got {incidents}", field="incidents")
-    if workers < 1:
-        raise InputError(scene, f"--workers must be >= 1, got {workers}", field="workers")
+    if workers < 0:
+        raise InputError(scene, f"--workers must be >= 0 (0: one per CPU), got {workers}",
+                         field="workers")
+    if workers == 0:        # a worker loads the scene again: worth it for many incidents only
+        import os
+        workers = min(os.cpu_count() or 1, AUTO_MAX_WORKERS) if incidents >= AUTO_MIN_INCIDENTS else 1
     if not scene.is_file():
         raise InputError(scene, "no such scene file")
     mix_d = parse_mix(mix) if mix is not None else None
@@ -216,8 +225,9 @@ def register(app: typer.Typer) -> None:
               mix: Optional[str] = typer.Option(None, "--mix",
                                                 help='Kind weights, e.g. "fiber_cut=2,none=1" '
                                                      "(default: kinds balanced)."),
-              workers: int = typer.Option(1, "--workers", "-w",
-                                          help="Worker processes (the output is the same).")
+              workers: int = typer.Option(0, "--workers", "-w",
+                                          help="Worker processes; 0: one per CPU (up to 8) from "
+                                               "200 incidents, else 1. The output is the same.")
               ) -> None:
         """Generate labelled incidents (telemetry, alarms, labels as Parquet) from the twin's physics."""
         m = _synth(scene, incidents, seed, output, window, step_s, mix, workers)
