@@ -67,7 +67,8 @@ def run_window(sim, window: WindowSpec, faults: list[Fault],
         timeline.trip([l for w in s.waves for l in w["tripped"]], s.t)
     n_kept = len(steps)
     for t in range(n_kept, window.steps):
-        steps.append(sim.step(timeline, t, window.demand_factor))
+        # the grid's radio percentiles are no telemetry here: not computed
+        steps.append(sim.step(timeline, t, window.demand_factor, radio_kpis=False))
     if isinstance(prefix, WindowRun) and n_kept:
         new = window_telemetry(sim, steps[n_kept:], signal)
         tel = stack_telemetry(slice_telemetry(prefix.telemetry, 0, n_kept), new)

@@ -51,6 +51,9 @@ MAX_GRID_POINTS = 8_000_000
 #: dropped; about 5 MB each on Helsinki at 5 m). A scenario result keeps the
 #: maps of its own steps whatever this bound.
 MAX_RADIO_MAPS = 32
+#: The radio KPIs of a step (NaN on a scene without cells).
+RADIO_KPI_KEYS = ("coverage_pct", "sinr_p5_db", "sinr_p50_db", "sinr_p95_db", "throughput_p5_bps",
+                  "throughput_p50_bps")
 #: Coverage thresholds of the radio KPIs (:func:`twin3d.sim.kpi.radio_kpis`'s defaults).
 RSRP_MIN_DBM, SINR_MIN_DB = -110.0, -6.0
 
@@ -420,7 +423,7 @@ class Simulator:
                 density = density + mask * (ev.bps * factor / mask.sum())
         return density
 
-    def _radio_step(self, state: StepState, factor: float):
+    def _radio_step(self, state: StepState, factor: float, radio_kpis: bool = True):
         active = np.array([state.site_state[c.site_id] == "up" and c.id not in state.cell_sleep
                            for c in self.cells])
         rm = self.radio(active, state.sector)
@@ -433,9 +436,10 @@ class Simulator:
         rho, offered_cell, user_thr, sinr_cov = _serve(
             rm.rsrp_dbm.ravel(), rm.sinr_db.ravel(), rm.best_server.ravel(),
             rm.spectral_efficiency_bps_hz.ravel(), self.cell_bw_hz, density.ravel(), n,
-            RSRP_MIN_DBM, SINR_MIN_DB)
+            RSRP_MIN_DBM, SINR_MIN_DB, radio_kpis)
         served_cell = offered_cell * np.minimum(1.0, 1.0 / np.maximum(rho, 1e-12))
-        kpis = _radio_kpis(sinr_cov, rm.rsrp_dbm.size, user_thr, density)
+        kpis = (_radio_kpis(sinr_cov, rm.rsrp_dbm.size, user_thr, density) if radio_kpis
+                else dict.fromkeys(RADIO_KPI_KEYS, float("nan")))
         site_bps = np.bincount(self.cell_site, served_cell, minlength=len(self.site_ids))
         fixed = self.fixed_site_bps * factor          # fixed and enterprise backhaul
         demands = {(self.core, s): float(b) for s, b in zip(self.site_ids, site_bps + fixed)
@@ -446,14 +450,14 @@ class Simulator:
         self._cells_last = (rho, served_cell)
         return demands, offered, float(served_cell.sum() + fixed.sum()), kpis, power, active
 
-    def _offer(self, state: StepState, factor: float):
+    def _offer(self, state: StepState, factor: float, radio_kpis: bool = True):
         """Demands of one step: (demands, offered, carried, kpis, power, radio key).
 
         ``offered`` is what users ask for; ``carried`` what enters the
         backhaul (after the air interface, plus any attack traffic).
         """
         if self.cells:
-            demands, offered, carried, kpis, power, active = self._radio_step(state, factor)
+            demands, offered, carried, kpis, power, active = self._radio_step(state, factor, radio_kpis)
             key = self.radio_key(active, state.sector)
         else:
             src, dst, bps = self.base_demand_arrays()
@@ -471,8 +475,7 @@ class Simulator:
                 demands = (src, dst, bps)
                 offered = carried = float(bps.sum())
             # no radio: the radio KPIs are undefined (NaN here, null in kpis.json)
-            kpis = dict.fromkeys(("coverage_pct", "sinr_p5_db", "sinr_p50_db", "sinr_p95_db",
-                                  "throughput_p5_bps", "throughput_p50_bps"), float("nan"))
+            kpis = dict.fromkeys(RADIO_KPI_KEYS, float("nan"))
             key, power = None, np.full(len(self.site_ids), np.nan)
         demands, shed_bps = self._shed(demands, state.shed)
         carried -= shed_bps
@@ -583,11 +586,15 @@ class Simulator:
             bps[hit] *= 1.0 - f
         return (src, dst, bps), lost
 
-    def step(self, timeline: Timeline, t: int, demand_factor: float = 1.0) -> StepResult:
+    def step(self, timeline: Timeline, t: int, demand_factor: float = 1.0,
+             radio_kpis: bool = True) -> StepResult:
         """Simulate step ``t`` of the timeline's scenario (records trips on it).
 
         ``demand_factor`` multiplies the step's whole demand (the diurnal
-        profile's share of the busy hour), radio or backbone alike.
+        profile's share of the busy hour), radio or backbone alike. With
+        ``radio_kpis`` False the coverage, SINR and throughput percentiles of
+        the whole grid are not computed (NaN; cell loads and all else are),
+        for callers that read per-cell results only.
         """
         scenario, traffic = timeline.scenario, self.scene.spec.traffic
         hour = scenario.start_hour + t * scenario.step_s / 3600.0
@@ -596,7 +603,7 @@ class Simulator:
         factor = float(profile_factor(hour, scenario.profile))
         if demand_factor != 1.0:
             factor *= float(demand_factor)
-        demands, offered, carried, kpis, power, key = self._offer(state, factor)
+        demands, offered, carried, kpis, power, key = self._offer(state, factor, radio_kpis)
         if isinstance(demands, dict):       # once: the cascade routes the same demands again
             demands = self.router.demand_arrays(demands)
         link_up = np.array([state.link_state[l] == "up" for l in self.link_ids])
@@ -709,7 +716,8 @@ def _radio_kpis(sinr_covered: np.ndarray, n_pts: int, user_thr: np.ndarray,
 
 
 @njit(cache=True)
-def _serve(rsrp, sinr, best, se, cell_bw, density, n_cells, rsrp_min, sinr_min):  # pragma: no cover
+def _serve(rsrp, sinr, best, se, cell_bw, density, n_cells, rsrp_min, sinr_min,
+           per_point=True):  # pragma: no cover
     """Cell loads and user throughput of one radio step, in two passes over the points.
 
     Covered: RSRP >= rsrp_min and SINR >= sinr_min. Served: covered, with a
@@ -717,7 +725,8 @@ def _serve(rsrp, sinr, best, se, cell_bw, density, n_cells, rsrp_min, sinr_min):
     SE x the server's bandwidth. Returns the load of each cell (sum of
     demand / rate over its served points, in point order), the demand it is
     offered, the user throughput (rate x max(0, 1 - load), clipped to
-    [0, 1]; 0 where not served) and the SINR at the covered points.
+    [0, 1]; 0 where not served) and the SINR at the covered points; the
+    last two only with ``per_point`` (empty otherwise).
     """
     n = rsrp.size
     rho = np.zeros(n_cells)
@@ -730,6 +739,8 @@ def _serve(rsrp, sinr, best, se, cell_bw, density, n_cells, rsrp_min, sinr_min):
             if b >= 0 and se[p] > 0:
                 rho[b] += density[p] / (se[p] * cell_bw[b])
                 offered[b] += density[p]
+    if not per_point:
+        return rho, offered, np.zeros(0), np.zeros(0)
     thr = np.zeros(n)
     sinr_cov = np.empty(n_cov)
     c = 0
