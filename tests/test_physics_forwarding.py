@@ -161,9 +161,16 @@ def cases(draw):
     for a, b in edges:
         g.add_edge(a, b, w=float(draw(st.sampled_from([1, 1, 2, 3]))))
     node = st.integers(0, n - 1)
-    static = draw(st.dictionaries(st.tuples(node, node), st.one_of(node, st.just("drop")),
-                                  max_size=4))
-    static = {k: v for k, v in static.items() if k[0] != v}
+    # mostly a neighbour (loops), sometimes any node (a non-neighbour) or "drop"
+    hop = st.one_of(st.integers(0, 9).map(lambda i: ("nb", i)), node.map(lambda x: ("any", x)),
+                    st.just(("drop", 0)))
+    raw = draw(st.dictionaries(st.tuples(node, node), hop, max_size=6))
+    static = {}
+    for (at, d), (how, i) in raw.items():
+        nbs = sorted(g[at])
+        nh = ("drop" if how == "drop" else i if how == "any" else nbs[i % len(nbs)] if nbs else "drop")
+        if nh != at:
+            static[(at, d)] = nh
     acls = draw(st.lists(st.tuples(node, st.one_of(node, st.just("*")),
                                    st.one_of(node, st.just("*"))), max_size=2))
     down = draw(st.lists(st.sampled_from(edges), max_size=2, unique=True)) if edges else []
@@ -224,3 +231,21 @@ def test_kdl_size_analysis_is_fast():
     a = forwarding_analysis(r, routes, acls=[(3, "*", 7)])
     assert time.perf_counter() - t0 < 2.0
     assert a.reachable.sum() > 0
+
+
+def test_static_route_over_parallel_links_splits_evenly():
+    g = nx.MultiGraph([("A", "B", "L1"), ("A", "B", "L2"), ("A", "C", "L3"), ("B", "C", "L4")])
+    r = Router(g)
+    f = forwarding_routes(r, {("A", "C"): 4e9}, [("A", "C", "B")])
+    loads = dict(zip(r.edge_keys, f.load_bps))
+    assert loads[("A", "B", "L1")] == loads[("A", "B", "L2")] == 2e9
+    assert loads[("B", "C", "L4")] == 4e9 and loads[("A", "C", "L3")] == 0.0
+    spf = forwarding_routes(r, {("A", "C"): 4e9}, [("A", "C", "B")], mode="spf")
+    assert dict(zip(r.edge_keys, spf.load_bps))[("A", "B", "L1")] == 4e9
+    # one of the two links down: the other carries it all; both down: a black hole at A
+    up = np.array([k != "L1" for k in r.links])
+    assert dict(zip(r.edge_keys, forwarding_routes(r, {("A", "C"): 4e9}, [("A", "C", "B")],
+                                                  link_up=up).load_bps))[("A", "B", "L2")] == 4e9
+    up = np.array([k not in ("L1", "L2") for k in r.links])
+    a = forwarding_analysis(r, [("A", "C", "B")], link_up=up)
+    assert a.black_hole_pairs() == [("A", "C", "A")]
