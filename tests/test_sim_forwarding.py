@@ -93,3 +93,16 @@ def test_forwarding_step_without_overrides_equals_route_step(mode):
     np.testing.assert_allclose(got.routing.latency_s[whole], ref.routing.latency_s[whole],
                                rtol=1e-9)
     assert got.lost_bps == pytest.approx(ref.lost_bps, rel=1e-9)
+
+
+def test_static_route_to_a_failed_site_black_holes_there(tmp_path):
+    # A sends C's traffic via B; when B fails A drops it (no fallback to D)
+    res = _ring(tmp_path, '{ t = 0, kind = "static_route", at = "A", dst = "C", next_hop = "B" },'
+                          '{ t = 1, kind = "site_outage", target = "B" },'
+                          '{ t = 2, kind = "restore", target = "B" }')
+    a, c, d = 0, 2, 3
+    assert _lost(res.steps[0]) == {}
+    lost = _lost(res.steps[1])
+    assert lost[(a, c)] == pytest.approx(RING_PAIR_BPS)     # black-holed at A
+    assert (d, c) not in lost and (c, a) not in lost          # D->C and C->A (via D) still flow
+    assert _lost(res.steps[2]) == {}
