@@ -178,13 +178,13 @@ class _Net:
         self.cyc_next = np.full(n, -1, np.int64)
         self.no_static = np.full(n, K.NO_STATIC, np.int64)
         self.zeros = np.zeros(n)
+        self.ones, self.no_delay = np.ones(router.n_edges), np.zeros(router.n_edges)
 
     def run(self, d: int, ov: Overrides, sinks: np.ndarray, inj=None, load=None,
             epass=None, edelay=None) -> None:
         """One kernel pass toward d (results in self.out, dl, loop_at, bh_at, cyc_next)."""
-        ne = self.router.n_edges
-        epass = np.ones(ne) if epass is None else epass
-        edelay = np.zeros(ne) if edelay is None else edelay
+        epass = self.ones if epass is None else epass
+        edelay = self.no_delay if edelay is None else edelay
         fwd = inj is not None
         status = K.dest_pass(d, self.n, *self.csr, ov.static.get(d, self.no_static), sinks,
                              inj if fwd else self.zeros, epass, edelay, fwd,
