@@ -263,3 +263,9 @@ def test_static_route_over_parallel_links_splits_evenly():
     up = np.array([k not in ("L1", "L2") for k in r.links])
     a = forwarding_analysis(r, [("A", "C", "B")], link_up=up)
     assert a.black_hole_pairs() == [("A", "C", "A")]
+
+
+def test_later_static_route_replaces_earlier():
+    r = Router(LINE)
+    f = forwarding_routes(r, {("A", "D"): 1e9}, [("B", "D", "A"), ("A", "D", "B"), ("B", "D", "C")])
+    assert reasons(f) == ["delivered"]                       # B's second route undoes the loop
