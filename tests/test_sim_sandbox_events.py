@@ -163,10 +163,6 @@ def test_negative_spare_is_rejected(cascade):
     ('{ t = 1, kind = "shed", src = "A", dst = "A", factor = 0.5 }', "src and dst must differ"),
     ('{ t = 1, kind = "shed", src = "A", dst = "Q", factor = 0.5 }', "unknown site 'Q'"),
     ('{ t = 1, kind = "shed", src = "A", dst = "B", factor = 0.5, duration = 0 }', "must be >= 1 step"),
-    ('{ t = 1, kind = "static_route", at = "A", dst = "B", next_hop = "drop" }',
-     "static_route/acl events are not simulated yet"),
-    ('{ t = 1, kind = "acl", at = "A", src = "*", dst = "B", action = "deny" }',
-     "static_route/acl events are not simulated yet"),
 ])
 def test_bad_events_exit_2_with_one_line(cascade, event, words):
     _with_scenario(cascade, event)

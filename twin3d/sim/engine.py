@@ -36,6 +36,7 @@ from .extent import radio_extent_error
 from .kpi import transport_kpis, weighted_percentiles
 from .power import CellPower, total_energy_w
 from .surge import surge_arrays
+from .forwarding_step import overrides_of, route_step_forwarding
 from .transport_step import MAX_QUEUE_DELAY_S, route_step, route_step_compiled
 
 __all__ = ["StepResult", "ScenarioResult", "Simulator", "simulate", "MAX_QUEUE_DELAY_S",
@@ -370,10 +371,6 @@ class Simulator:
         for j, ev in enumerate(scenario.events):
             where = f"[[scenario]] ('{scenario.name}') event {j + 1}"
             check_event(spec, self.twin, ev, where)
-            if ev.kind in ("static_route", "acl"):
-                raise InputError(spec.path, "static_route/acl events are not simulated yet "
-                                 "(the scene format accepts them; twin3d cannot route them)",
-                                 where, "kind")
             if ev.kind in ("cell_sleep", "sector") and not self.cells:
                 raise InputError(spec.path, f"a {ev.kind} event needs a scene with radio cells",
                                  where, "cell" if ev.kind == "cell_sleep" else "site")
@@ -618,7 +615,12 @@ class Simulator:
         events = [_describe(e) for e in state.events]
         casc, cache = None, None
         base = self._base_arrays is not None and demands[0] is self._base_arrays[0]
-        if base and self.incremental:       # large networks: reroute only what a change touches
+        if state.forwarding:     # static routes / ACLs: the forwarding graph, every pass
+            casc = route_step_forwarding(self.router, demands, link_up, node_up, cap,
+                                         traffic.trip_utilization,
+                                         overrides_of(self.router, state.forwarding),
+                                         traffic.routing, events, weight=weight)
+        elif base and self.incremental:       # large networks: reroute only what a change touches
             if self._cache is None:
                 self._cache = RoutingCache(self.router, demands[0], demands[1], traffic.routing)
             cache = self._cache

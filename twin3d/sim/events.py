@@ -23,8 +23,11 @@ trip, outage, power outage, power_down): weights, capacities, sector
 settings and sleeping cells stay as the events left them.
 ``shed`` drops a share ``factor`` of one (src, dst) demand for ``duration``
 steps (to the end when absent; the latest shed of a pair wins), as
-admission control would. ``static_route`` and ``acl`` are listed in ``StepState.forwarding`` (the
-simulator does not route them yet and says so).
+admission control would. ``static_route`` and ``acl`` hold from their step
+on (a later static route for the same node and destination replaces an
+earlier one) and are listed in ``StepState.forwarding``; the simulator
+routes a step with any of them in force through
+:mod:`twin3d.physics.forwarding`.
 """
 
 from __future__ import annotations
