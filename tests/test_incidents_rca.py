@@ -246,9 +246,10 @@ def test_an_incident_is_a_scenario_that_replays_in_the_scene_format(abilene, tmp
     for e in sc.events:
         d = {k: v for k, v in vars(e).items() if v is not None}
         events.append({k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in d.items()})
+    import re
     src = (SCENES / "topologyzoo" / "Abilene.toml").read_text()
-    graphml = (SCENES / "topologyzoo" / "Abilene.toml").parent / "../../assets/topologyzoo/Abilene.graphml"
-    src = src.replace("../../assets/topologyzoo/Abilene.graphml", str(graphml.resolve()))
+    rel = re.search(r'path = "([^"]*Abilene.graphml)"', src).group(1)     # relative to the scene
+    src = src.replace(rel, ((SCENES / "topologyzoo") / rel).resolve().as_posix())
     text = src + "\n" + tomli_w.dumps({"scenario": [{"name": "replay", "steps": w.steps, "step_s": w.step_s,
                                                      "start_hour": w.start_hour, "events": events}]})
     (tmp_path / "replay.toml").write_text(text)
