@@ -66,11 +66,14 @@ def _describe(check: str, v: dict) -> str:
     if check == "n1":
         why = (f"{v['lost_pairs']} pair(s) unreachable" if v["reason"] == "unreachable"
                else "SLA broken " + ", ".join(f"{k} {x:.4g}" for k, x in v["kpis"].items()))
-        return f"survives no longer the failure of {v['element']}: {why}"
+        return f"no longer survives the failure of {v['element']}: {why}"
     if check == "sla":
         if v["kind"] == "utilization":
             return (f"step {v['step']} ({v['hour']:04.1f} h): link {v['link']} at "
                     f"{v['util']:.0%} (was {v['util_before']:.0%}, trips at {v['limit']:.0%})")
+        if v["kind"] == "dropped_fraction":
+            return (f"step {v['step']} ({v['hour']:04.1f} h): drops {v['value']:.2%} of the "
+                    f"traffic (was {v['before']:.2%}, SLA {v['limit']:.2%})")
         return (f"step {v['step']} ({v['hour']:04.1f} h): latency p95 {v['value']:.3g} ms "
                 f"(was {v['before']:.3g}, SLA {v['limit']:g})")
     if check == "coverage":
@@ -123,10 +126,10 @@ def register(app: typer.Typer) -> None:
         n = len(changes)
         out.print(f"check of {change.name} ({n} change{'s' * (n != 1)}) on {sc.name}, "
                   f"{'scenario ' + report['scenario'] if report['scenario'] else 'busy hour'}, "
-                  f"{report['seconds']:.2f} s", markup=False, highlight=False)
+                  f"{report['seconds']:.2f} s", markup=False, emoji=False, highlight=False)
         for line in summary_lines(report):
-            out.print(line, markup=False, highlight=False, soft_wrap=True)
+            out.print(line, markup=False, emoji=False, highlight=False, soft_wrap=True)
         if json_out is not None:
             write_json_atomic(json_out, report)
-            err.print(f"wrote {json_out}", markup=False, highlight=False)
+            err.print(f"wrote {json_out}", markup=False, emoji=False, highlight=False)
         raise typer.Exit(0 if report["verdict"] == "pass" else 1)

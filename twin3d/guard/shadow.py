@@ -37,6 +37,11 @@ def link_peak_util(step: StepResult, link_ids: list[str]) -> np.ndarray:
     return u
 
 
+def _dropped_fraction(kpis: dict) -> float:
+    offered = kpis.get("offered_bps", 0.0)
+    return kpis.get("dropped_bps", 0.0) / offered if offered > 0 else 0.0
+
+
 def _worse(after: float, before: float) -> bool:
     if math.isnan(after):
         return False
@@ -50,7 +55,14 @@ def shadow(sim: Simulator, scenario, events) -> tuple[ScenarioResult, ScenarioRe
 
 
 def sla_check(sim: Simulator, before: ScenarioResult, after: ScenarioResult) -> dict:
-    """Links over the trip threshold and p95 latency over ``[sla]``, where the change made them worse.
+    """Links over the trip threshold, p95 latency and dropped share over ``[sla]``, where the
+    change made them worse.
+
+    Per step of the shadow run: each link whose utilization (at its trip,
+    when a cascade tripped it) exceeds ``[traffic] trip_utilization``; the
+    demand-weighted p95 latency over ``[sla] latency_p95_ms``; the share of
+    the offered traffic dropped over ``[sla] dropped_fraction_max``. Only
+    where the step with the change is worse than without it.
 
     Examples
     --------
@@ -60,6 +72,7 @@ def sla_check(sim: Simulator, before: ScenarioResult, after: ScenarioResult) -> 
     """
     trip = sim.scene.spec.traffic.trip_utilization
     lat_max = sim.scene.spec.sla.latency_p95_ms
+    drop_max = sim.scene.spec.sla.dropped_fraction_max
     out = []
     for b, a in zip(before.steps, after.steps):
         ub, ua = link_peak_util(b, before.link_ids), link_peak_util(a, after.link_ids)
@@ -72,6 +85,10 @@ def sla_check(sim: Simulator, before: ScenarioResult, after: ScenarioResult) -> 
         if la > lat_max and _worse(la, lb):
             out.append({"step": a.t, "hour": a.hour % 24, "kind": "latency_p95_ms",
                         "value": round(la, 4), "before": round(lb, 4), "limit": lat_max, "new": True})
+        da, db = _dropped_fraction(a.kpis), _dropped_fraction(b.kpis)
+        if da > drop_max and _worse(da, db):
+            out.append({"step": a.t, "hour": a.hour % 24, "kind": "dropped_fraction",
+                        "value": round(da, 6), "before": round(db, 6), "limit": drop_max, "new": True})
     return {"ok": not out, "violations": out, "steps": len(after.steps)}
 
 
