@@ -122,8 +122,15 @@ def coverage_check(sim: Simulator, changes, busy: tuple[ScenarioResult, Scenario
     return {"ok": not out, "violations": out, "loss": loss}
 
 
-def _survives(sim: Simulator, events, need: np.ndarray, failed_site: int | None) -> tuple[bool, dict]:
-    """Whether the busy hour with ``events`` keeps every pair in ``need`` and the ``[sla]``."""
+def _busy_sla_violated(sim: Simulator, events) -> bool:
+    """Whether the busy hour with ``events`` breaches the ``[sla]``."""
+    sc = with_events(busy_hour_scenario(), events)
+    return bool(sim.step(sim.timeline(sc), 0).kpis["sla_violated"])
+
+
+def _survives(sim: Simulator, events, need: np.ndarray, failed_site: int | None,
+              judge_sla: bool = True) -> tuple[bool, dict]:
+    """Whether the busy hour with ``events`` keeps every pair in ``need`` (and the ``[sla]``)."""
     ns = net_state(sim, events)
     need = need.copy()
     if failed_site is not None:          # pairs touching a failed site are expected to go
@@ -134,6 +141,8 @@ def _survives(sim: Simulator, events, need: np.ndarray, failed_site: int | None)
         pairs = [[str(nodes[s]), str(nodes[d])] for s, d in zip(*np.nonzero(lost))]
         return False, {"reason": "unreachable", "lost_pairs": int(lost.sum()),
                        "pairs": pairs[:MAX_PAIRS_LISTED]}
+    if not judge_sla:
+        return True, {}
     sc = with_events(busy_hour_scenario(), events)
     k = sim.step(sim.timeline(sc), 0).kpis
     if k["sla_violated"]:
@@ -150,8 +159,13 @@ def n1_check(sim: Simulator, change_events, need_before: np.ndarray, need_after:
     same side, ``need_before`` / ``need_after``) stays reachable, except
     pairs that touch the failed site, and the step keeps the ``[sla]``.
     Failures the network did not survive before are not the change's doing
-    and are not checked after it.
+    and are not checked after it. A side whose intact busy hour already
+    breaches the ``[sla]`` is judged on reachability alone (``sla_judged``):
+    breaking the SLA with no failure at all is the ``sla`` check's finding,
+    and would otherwise be charged to every failure.
     """
+    judge = {"before": not _busy_sla_violated(sim, []),
+             "after": not _busy_sla_violated(sim, change_events)}
     base = sim.timeline(busy_hour_scenario()).state(0)
     fails = [(f"link:{l}", EventSpec(0, "fiber_cut", target=l), None)
              for l in sim.link_ids if base.link_state[l] == "up"]
@@ -159,12 +173,12 @@ def n1_check(sim: Simulator, change_events, need_before: np.ndarray, need_after:
               for s in sim.site_ids if base.site_state[s] in ("up", "sleep")]
     out, survived = [], 0
     for name, ev, node in fails:
-        ok, _ = _survives(sim, [ev], need_before, node)
+        ok, _ = _survives(sim, [ev], need_before, node, judge["before"])
         if not ok:
             continue
         survived += 1
-        ok, why = _survives(sim, [*change_events, ev], need_after, node)
+        ok, why = _survives(sim, [*change_events, ev], need_after, node, judge["after"])
         if not ok:
             out.append({"element": name, **why, "new": True})
     return {"ok": not out, "violations": out, "failures": len(fails),
-            "survived_before": survived}
+            "survived_before": survived, "sla_judged": judge}
