@@ -212,3 +212,126 @@ def test_n1_flags_a_failure_the_change_no_longer_survives(tmp_path):
         ("link:BC", "unreachable", 2)]
     assert n1["violations"][0]["pairs"] == [["A", "C"], ["B", "C"]]
     assert r["checks"]["loop"]["ok"] and r["checks"]["black_hole"]["ok"]
+
+
+# --- property: the guard's loop and black-hole pairs equal an independent walk ---
+
+#   A - B - C        a 6-node mesh with a pendant F; random changes of every
+#   |   | /          kind that moves forwarding: static routes, drops, ACLs,
+#   D - E - F        weights, cut links, down sites
+MESH_SITES = {"A": (24.90, 60.20), "B": (24.95, 60.20), "C": (25.00, 60.20),
+              "D": (24.90, 60.15), "E": (24.95, 60.15), "F": (25.00, 60.10)}
+MESH_LINKS = [("AB", "A", "B", 10e9), ("BC", "B", "C", 10e9), ("AD", "A", "D", 10e9),
+              ("BE", "B", "E", 10e9), ("CE", "C", "E", 10e9), ("DE", "D", "E", 10e9),
+              ("EF", "E", "F", 10e9)]
+
+
+def _walk(nodes, links, weight, link_up, node_up, static, acls):
+    """(loop pairs, black-hole pairs) by following every branch with networkx.
+
+    A branch at n: an ACL at n matching (s, d) ends it (not a black hole);
+    n == d delivers; a static route for d sends it to its next hop when that
+    is an up neighbour over an up link (else, or "drop": a black hole at n);
+    otherwise every IGP shortest next hop (none: a black hole). A branch
+    that comes back to a node on its own path is a loop.
+    """
+    import networkx as nx
+    g = nx.Graph()
+    g.add_nodes_from(n for n in nodes if node_up[n])
+    for lid, a, b in links:
+        if link_up[lid] and node_up[a] and node_up[b]:
+            g.add_edge(a, b, w=weight[lid])
+
+    def denied(n, s, d):
+        return any(at == n and src in ("*", s) and dst in ("*", d) for at, src, dst in acls)
+
+    loops, holes = set(), set()
+    for d in g:
+        dist = nx.single_source_dijkstra_path_length(g, d, weight="w")
+        for s in g:
+            if s == d:
+                continue
+            stack = [(s, (s,))]
+            while stack:
+                n, path = stack.pop()
+                if denied(n, s, d):
+                    continue
+                if n == d:
+                    continue
+                nh = static.get((n, d))
+                if nh is not None:
+                    nxt = [nh] if nh != "drop" and g.has_edge(n, nh) else []
+                else:
+                    nxt = [m for m in g[n] if m in dist and n in dist
+                           and dist[m] + g[n][m]["w"] == dist[n]]
+                if not nxt:
+                    holes.add((s, d))
+                for m in nxt:
+                    if m in path:
+                        loops.add((s, d))
+                    else:
+                        stack.append((m, path + (m,)))
+    return loops, holes
+
+
+def _random_changes(rng, nodes, links):
+    lines = []
+    for _ in range(int(rng.integers(1, 5))):
+        kind = rng.choice(["static_route", "static_route", "link_weight", "link_state", "site_state",
+                           "acl"])
+        if kind == "static_route":
+            lid, a, b = links[rng.integers(len(links))]
+            at, nh = (a, b) if rng.random() < 0.5 else (b, a)
+            nh = "drop" if rng.random() < 0.15 else nh
+            lines.append(f'kind = "static_route"\nat = "{at}"\ndst = "{rng.choice(nodes)}"\n'
+                         f'next_hop = "{nh}"')
+        elif kind == "link_weight":
+            lines.append(f'kind = "link_weight"\nlink = "{links[rng.integers(len(links))][0]}"\n'
+                         f'weight = {int(rng.integers(1, 4))}')
+        elif kind == "link_state":
+            lines.append(f'kind = "link_state"\nlink = "{links[rng.integers(len(links))][0]}"\n'
+                         'state = "down"')
+        elif kind == "site_state":
+            lines.append(f'kind = "site_state"\nsite = "{rng.choice(nodes)}"\nstate = "down"')
+        else:
+            src = rng.choice(nodes + ["*"])
+            lines.append(f'kind = "acl"\nat = "{rng.choice(nodes)}"\nsrc = "{src}"\n'
+                         f'dst = "{rng.choice(nodes + ["*"])}"\naction = "deny"')
+    return "".join(f"[[change]]\n{x}\n" for x in lines)
+
+
+def test_loops_and_black_holes_equal_an_independent_walk(tmp_path):
+    import numpy as np
+    from twin3d.sim.engine import Simulator
+    scene = load_scene(write_link_scene(tmp_path, MESH_SITES, MESH_LINKS,
+                                        "src,dst,demand_bps\nA,F,1e9\n", RING_TOML, "mesh.toml"))
+    sim = Simulator(scene)
+    nodes, links = list(MESH_SITES), [(i, a, b) for i, a, b, _ in MESH_LINKS]
+    rng = np.random.default_rng(11)
+    seen = {"loops": 0, "holes": 0}
+    for case in range(60):
+        changes = changes_from_text(_random_changes(rng, nodes, links), scene)
+        r = check(sim, changes, n1=False)
+        weight = {lid: 1.0 for lid, _, _ in links}
+        link_up = {lid: True for lid, _, _ in links}
+        node_up = {n: True for n in nodes}
+        static, acls = {}, []
+        for c in changes:
+            f = c.fields
+            if c.kind == "link_weight":
+                weight[f["link"]] = f["weight"]
+            elif c.kind == "link_state":
+                link_up[f["link"]] = False
+            elif c.kind == "site_state":
+                node_up[f["site"]] = False
+            elif c.kind == "static_route":
+                static[(f["at"], f["dst"])] = f["next_hop"]
+            else:
+                acls.append((f["at"], f["src"], f["dst"]))
+        loops, holes = _walk(nodes, links, weight, link_up, node_up, static, acls)
+        got_loops = {(v["src"], v["dst"]) for v in r["checks"]["loop"]["violations"]}
+        got_holes = {(v["src"], v["dst"]) for v in r["checks"]["black_hole"]["violations"]}
+        assert (got_loops, got_holes) == (loops, holes), (case, [c.fields for c in changes])
+        seen["loops"] += bool(loops)
+        seen["holes"] += bool(holes)
+    assert min(seen.values()) >= 5, seen        # the cases exercise both
