@@ -13,7 +13,9 @@ import pytest
 from conftest import write_link_scene
 from envs_scenes import RING_TOML, write_ring_scene
 
+from guard_walk import expected_pairs, random_changes
 from twin3d.cli import main
+from twin3d.errors import InputError
 from twin3d.guard import check, changes_from_text
 from twin3d.loader import load_scene
 
@@ -226,80 +228,6 @@ MESH_LINKS = [("AB", "A", "B", 10e9), ("BC", "B", "C", 10e9), ("AD", "A", "D", 1
               ("EF", "E", "F", 10e9)]
 
 
-def _walk(nodes, links, weight, link_up, node_up, static, acls):
-    """(loop pairs, black-hole pairs) by following every branch with networkx.
-
-    A branch at n: an ACL at n matching (s, d) ends it (not a black hole);
-    n == d delivers; a static route for d sends it to its next hop when that
-    is an up neighbour over an up link (else, or "drop": a black hole at n);
-    otherwise every IGP shortest next hop (none: a black hole). A branch
-    that comes back to a node on its own path is a loop.
-    """
-    import networkx as nx
-    g = nx.Graph()
-    g.add_nodes_from(n for n in nodes if node_up[n])
-    for lid, a, b in links:
-        if link_up[lid] and node_up[a] and node_up[b]:
-            g.add_edge(a, b, w=weight[lid])
-
-    def denied(n, s, d):
-        return any(at == n and src in ("*", s) and dst in ("*", d) for at, src, dst in acls)
-
-    loops, holes = set(), set()
-    for d in g:
-        dist = nx.single_source_dijkstra_path_length(g, d, weight="w")
-        for s in g:
-            if s == d:
-                continue
-            stack = [(s, (s,))]
-            while stack:
-                n, path = stack.pop()
-                if denied(n, s, d):
-                    continue
-                if n == d:
-                    continue
-                nh = static.get((n, d))
-                if nh is not None:
-                    nxt = [nh] if nh != "drop" and g.has_edge(n, nh) else []
-                else:
-                    nxt = [m for m in g[n] if m in dist and n in dist
-                           and dist[m] + g[n][m]["w"] == dist[n]]
-                if not nxt:
-                    holes.add((s, d))
-                for m in nxt:
-                    if m in path:
-                        loops.add((s, d))
-                    else:
-                        stack.append((m, path + (m,)))
-    return loops, holes
-
-
-def _random_changes(rng, nodes, links):
-    lines = []
-    for _ in range(int(rng.integers(1, 5))):
-        kind = rng.choice(["static_route", "static_route", "link_weight", "link_state", "site_state",
-                           "acl"])
-        if kind == "static_route":
-            lid, a, b = links[rng.integers(len(links))]
-            at, nh = (a, b) if rng.random() < 0.5 else (b, a)
-            nh = "drop" if rng.random() < 0.15 else nh
-            lines.append(f'kind = "static_route"\nat = "{at}"\ndst = "{rng.choice(nodes)}"\n'
-                         f'next_hop = "{nh}"')
-        elif kind == "link_weight":
-            lines.append(f'kind = "link_weight"\nlink = "{links[rng.integers(len(links))][0]}"\n'
-                         f'weight = {int(rng.integers(1, 4))}')
-        elif kind == "link_state":
-            lines.append(f'kind = "link_state"\nlink = "{links[rng.integers(len(links))][0]}"\n'
-                         'state = "down"')
-        elif kind == "site_state":
-            lines.append(f'kind = "site_state"\nsite = "{rng.choice(nodes)}"\nstate = "down"')
-        else:
-            src = rng.choice(nodes + ["*"])
-            lines.append(f'kind = "acl"\nat = "{rng.choice(nodes)}"\nsrc = "{src}"\n'
-                         f'dst = "{rng.choice(nodes + ["*"])}"\naction = "deny"')
-    return "".join(f"[[change]]\n{x}\n" for x in lines)
-
-
 def test_loops_and_black_holes_equal_an_independent_walk(tmp_path):
     import numpy as np
     from twin3d.sim.engine import Simulator
@@ -310,28 +238,76 @@ def test_loops_and_black_holes_equal_an_independent_walk(tmp_path):
     rng = np.random.default_rng(11)
     seen = {"loops": 0, "holes": 0}
     for case in range(60):
-        changes = changes_from_text(_random_changes(rng, nodes, links), scene)
+        changes = changes_from_text(random_changes(rng, nodes, links), scene)
         r = check(sim, changes, n1=False)
-        weight = {lid: 1.0 for lid, _, _ in links}
-        link_up = {lid: True for lid, _, _ in links}
-        node_up = {n: True for n in nodes}
-        static, acls = {}, []
-        for c in changes:
-            f = c.fields
-            if c.kind == "link_weight":
-                weight[f["link"]] = f["weight"]
-            elif c.kind == "link_state":
-                link_up[f["link"]] = False
-            elif c.kind == "site_state":
-                node_up[f["site"]] = False
-            elif c.kind == "static_route":
-                static[(f["at"], f["dst"])] = f["next_hop"]
-            else:
-                acls.append((f["at"], f["src"], f["dst"]))
-        loops, holes = _walk(nodes, links, weight, link_up, node_up, static, acls)
+        loops, holes = expected_pairs(changes, nodes, links)
         got_loops = {(v["src"], v["dst"]) for v in r["checks"]["loop"]["violations"]}
         got_holes = {(v["src"], v["dst"]) for v in r["checks"]["black_hole"]["violations"]}
         assert (got_loops, got_holes) == (loops, holes), (case, [c.fields for c in changes])
         seen["loops"] += bool(loops)
         seen["holes"] += bool(holes)
     assert min(seen.values()) >= 5, seen        # the cases exercise both
+
+
+# --- coverage: sector and site changes on a radio scene ---
+
+RADIO_TOML = """
+[scene]
+name = "one-macro"
+[[source]]
+path = "sites.geojson"
+role = "sites"
+[[source]]
+path = "links.geojson"
+role = "links"
+[radio]
+grid_m = 20
+[traffic]
+busy_hour_bps = 1e8
+core = "CO"
+[sla]
+coverage_pct_min = 1.0
+throughput_p5_bps_min = 0
+"""
+
+
+def _radio_scene(folder):
+    from conftest import feature_collection
+    (folder / "sites.geojson").write_text(feature_collection([
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.9440, 60.1700]},
+         "properties": {"id": "CO", "kind": "central_office"}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.9400, 60.1710]},
+         "properties": {"id": "S1", "kind": "macro", "height_m": 25.0, "tilt_deg": 4.0,
+                        "p_tx_dbm": 20.0, "sectors": [{"azimuth_deg": a} for a in (0, 120, 240)]}}]))
+    (folder / "links.geojson").write_text(feature_collection([
+        {"type": "Feature", "geometry": None,
+         "properties": {"id": "F-1", "a": "CO", "b": "S1", "capacity_bps": 10e9}}]))
+    (folder / "radio.toml").write_text(RADIO_TOML)
+    return load_scene(folder / "radio.toml")
+
+
+def test_coverage_loss_of_sector_and_site_changes(tmp_path):
+    from twin3d.sim.engine import Simulator
+    sim = Simulator(_radio_scene(tmp_path))
+    scene = sim.scene
+    tilt = check(sim, changes_from_text('[[change]]\nkind = "sector"\nsite = "S1"\nsector = 1\n'
+                                        'p_tx_dbm = 0\n', scene), n1=False)
+    cov = tilt["checks"]["coverage"]
+    assert cov["loss"]["coverage_pct"] > 0 and cov["ok"]          # still above 1 %
+    sleep = check(sim, changes_from_text('[[change]]\nkind = "site_state"\nsite = "S1"\n'
+                                         'state = "sleep"\n', scene), n1=False)
+    cov = sleep["checks"]["coverage"]
+    assert not cov["ok"] and sleep["verdict"] == "fail"
+    assert [(v["kpi"], v["after"]) for v in cov["violations"]] == [("coverage_pct", 0.0)]
+    # a sleeping site keeps routing: no pair is lost
+    assert sleep["checks"]["reachability"]["ok"] and sleep["checks"]["black_hole"]["ok"]
+    weight = check(sim, changes_from_text('[[change]]\nkind = "link_weight"\nlink = "F-1"\n'
+                                          'weight = 2\n', scene), n1=False)
+    assert weight["checks"]["coverage"]["skipped"] == "no sector or site change"
+
+
+def test_sector_of_a_site_without_that_many_cells_is_bad_input(tmp_path):
+    scene = _radio_scene(tmp_path)
+    with pytest.raises(InputError) as e:
+        changes_from_text('[[change]]\nkind = "sector"\nsite = "S1"\nsector = 4\ntilt_deg = 5\n', scene)
+    assert "[[change]] 1 (sector)" in str(e.value) and "sector" in str(e.value)
