@@ -10,9 +10,15 @@ of its links: the kernel's costly case, the overrides touch a destination.
 The simulator is built once (its time is printed apart) and warmed up, so
 the figures are what a repeated check costs.
 
+With ``--fuzz N``, N random changes (static routes, drops, ACLs, weights,
+cut links, down sites; tests/guard_walk.py) on each bundled backbone
+(scenes/topologyzoo/*.toml) and Deltacom: the guard's loop and black-hole
+pairs against an independent networkx walk, and the disagreements counted
+(the target is zero).
+
 Usage::
 
-    python3 benchmarks/bench_guard.py [--busy-bps 2e9] [--repeat 3]
+    python3 benchmarks/bench_guard.py [--busy-bps 2e9] [--repeat 3] [--fuzz 1000]
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import networkx as nx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))      # the independent walk of the property test
 
 from twin3d.guard import changes_from_text, check  # noqa: E402
 from twin3d.loader import load_scene  # noqa: E402
@@ -61,10 +68,31 @@ def _change(scene) -> str:
             f'[[change]]\nkind = "link_weight"\nlink = "{link}"\nweight = 3\n')
 
 
+def fuzz(scene_path: Path, n: int, seed: int = 7) -> tuple[int, int, float]:
+    """(cases, disagreements, seconds) of ``n`` random changes on one scene."""
+    import numpy as np
+    from guard_walk import expected_pairs, random_changes
+    scene = load_scene(scene_path)
+    sim = Simulator(scene)
+    nodes = [str(x) for x in sim.router.nodes]
+    links = [(lid, l.a, l.b) for lid, l in scene.twin.links.items()]
+    base = {lid: float(w) for lid, w in zip(sim.link_ids, sim.link_weight)}
+    rng = np.random.default_rng(seed)
+    bad, t = 0, time.perf_counter()
+    for _ in range(n):
+        changes = changes_from_text(random_changes(rng, nodes, links), scene)
+        r = check(sim, changes, n1=False)
+        got = ({(v["src"], v["dst"]) for v in r["checks"]["loop"]["violations"]},
+               {(v["src"], v["dst"]) for v in r["checks"]["black_hole"]["violations"]})
+        bad += got != expected_pairs(changes, nodes, links, base)
+    return n, bad, time.perf_counter() - t
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--busy-bps", type=float, default=2e9)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--fuzz", type=int, default=0, help="random changes per backbone (0: none)")
     args = ap.parse_args()
     graphml = next((p for p in CANDIDATES if p.is_file()), None)
     if graphml is None:
@@ -94,6 +122,11 @@ def main() -> None:
             print(f"check {'with' if n1 else 'without'} n1: best {min(times):.3f} s of {args.repeat} "
                   f"(target < {target:g} s: {'met' if min(times) < target else 'MISSED'}); "
                   f"verdict {r['verdict']}; violations new/all: {counts}{extra}")
+        if args.fuzz:
+            for p in [*sorted((ROOT / "scenes" / "topologyzoo").glob("*.toml")), path]:
+                n, bad, secs = fuzz(p, args.fuzz)
+                print(f"fuzz {p.stem}: {n} random changes, {bad} disagreements with the "
+                      f"independent walk ({secs:.1f} s)")
 
 
 if __name__ == "__main__":
