@@ -311,3 +311,13 @@ def test_sector_of_a_site_without_that_many_cells_is_bad_input(tmp_path):
     with pytest.raises(InputError) as e:
         changes_from_text('[[change]]\nkind = "sector"\nsite = "S1"\nsector = 4\ntilt_deg = 5\n', scene)
     assert "[[change]] 1 (sector)" in str(e.value) and "sector" in str(e.value)
+
+
+def test_taking_a_site_down_loses_only_its_own_pairs_but_its_redundancy(tmp_path):
+    r = _run(_ring(tmp_path), '[[change]]\nkind = "site_state"\nsite = "D"\nstate = "down"\n')
+    reach = r["checks"]["reachability"]
+    assert reach["ok"] and reach["expected_lost"] == 6          # D's 3 + 3 pairs, by design
+    assert r["checks"]["sla"]["ok"], r["checks"]["sla"]
+    # without D, the ring is the path A-B-C: a cut of B-C, survived before, strands C
+    hit = {v["element"]: v for v in r["checks"]["n1"]["violations"]}
+    assert hit["link:BC"]["reason"] == "unreachable" and r["verdict"] == "fail"

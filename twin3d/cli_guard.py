@@ -10,6 +10,7 @@ report.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -32,16 +33,16 @@ def write_json_atomic(path: Path, data: dict) -> None:
     --------
     >>> import tempfile, json
     >>> p = Path(tempfile.mkdtemp()) / "r.json"
-    >>> write_json_atomic(p, {"verdict": "pass"})
+    >>> write_json_atomic(p, {"verdict": "pass", "loss": float("nan")})
     >>> json.loads(p.read_text())
-    {'verdict': 'pass'}
+    {'verdict': 'pass', 'loss': None}
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, allow_nan=False, default=_jsonable)
+            json.dump(_finite(data), f, indent=1, allow_nan=False, default=_jsonable)
             f.write("\n")
         os.replace(tmp, path)
     except BaseException:
@@ -49,8 +50,19 @@ def write_json_atomic(path: Path, data: dict) -> None:
         raise
 
 
+def _finite(x):
+    """``x`` with NaN and infinities as None (null): strict JSON, as kpis.json writes them."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
 def _jsonable(x):
-    """numpy scalars as Python numbers (NaN never reaches here: allow_nan=False catches it)."""
+    """numpy scalars as Python numbers."""
     if hasattr(x, "item"):
         return x.item()
     raise TypeError(f"not JSON serializable: {type(x).__name__}")

@@ -63,10 +63,11 @@ def _reachability(before: ForwardingAnalysis, after: ForwardingAnalysis, downed:
     they are counted in ``expected_lost``, not violations.
     """
     ids = [str(x) for x in after.nodes]
-    lost = before.reachable & ~after.reachable
+    off = ~np.eye(len(ids), dtype=bool)              # ordered pairs of two nodes
+    lost = before.reachable & ~after.reachable & off
     expected = np.zeros_like(lost)
     expected[downed, :] = expected[:, downed] = True
-    gained = ~before.reachable & after.reachable
+    gained = ~before.reachable & after.reachable & off
     out = [{"src": ids[s], "dst": ids[d], "change": "lost", "new": True}
            for s, d in zip(*np.nonzero(lost & ~expected))]
     return {"ok": not out, "violations": out, "expected_lost": int((lost & expected).sum()),
@@ -144,7 +145,7 @@ def check(scene_or_sim, changes, scenario=None, *, n1: bool = True,
     else:
         checks["n1"] = {"ok": True, "violations": [], "skipped": "not requested"}
     runs = shadow(sim, sc, events)
-    checks["sla"] = sla_check(sim, *runs)
+    checks["sla"] = sla_check(sim, *runs, downed=downed)
     checks["coverage"] = coverage_check(sim, changes, runs if sc is None else None)
     verdict = "pass" if all(c["ok"] for c in checks.values()) else "fail"
     return {

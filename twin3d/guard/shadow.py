@@ -37,9 +37,20 @@ def link_peak_util(step: StepResult, link_ids: list[str]) -> np.ndarray:
     return u
 
 
-def _dropped_fraction(kpis: dict) -> float:
-    offered = kpis.get("offered_bps", 0.0)
-    return kpis.get("dropped_bps", 0.0) / offered if offered > 0 else 0.0
+def _dropped_fraction(step: StepResult, excluded: np.ndarray) -> float:
+    """Share of the offered traffic dropped, less the routed demands of ``excluded`` nodes.
+
+    A site the change takes down loses its own traffic by design; that loss
+    is the change's stated intent (reported by ``reachability`` as
+    ``expected_lost``), not a breach it causes.
+    """
+    k = step.kpis
+    offered, dropped = k.get("offered_bps", 0.0), k.get("dropped_bps", 0.0)
+    if len(excluded) and step.demand is not None and step.demand_delivered_bps is not None:
+        src, dst, bps = step.demand
+        theirs = np.isin(src, excluded) | np.isin(dst, excluded)
+        dropped -= float(np.sum((bps - step.demand_delivered_bps)[theirs]))
+    return max(0.0, dropped) / offered if offered > 0 else 0.0
 
 
 def _worse(after: float, before: float) -> bool:
@@ -54,15 +65,17 @@ def shadow(sim: Simulator, scenario, events) -> tuple[ScenarioResult, ScenarioRe
     return sim.run(sc), sim.run(with_events(sc, events))
 
 
-def sla_check(sim: Simulator, before: ScenarioResult, after: ScenarioResult) -> dict:
+def sla_check(sim: Simulator, before: ScenarioResult, after: ScenarioResult,
+              downed=()) -> dict:
     """Links over the trip threshold, p95 latency and dropped share over ``[sla]``, where the
     change made them worse.
 
     Per step of the shadow run: each link whose utilization (at its trip,
     when a cascade tripped it) exceeds ``[traffic] trip_utilization``; the
     demand-weighted p95 latency over ``[sla] latency_p95_ms``; the share of
-    the offered traffic dropped over ``[sla] dropped_fraction_max``. Only
-    where the step with the change is worse than without it.
+    the offered traffic dropped over ``[sla] dropped_fraction_max`` (less
+    the traffic of the ``downed`` node indices, the sites the change takes
+    down). Only where the step with the change is worse than without it.
 
     Examples
     --------
@@ -73,6 +86,7 @@ def sla_check(sim: Simulator, before: ScenarioResult, after: ScenarioResult) -> 
     trip = sim.scene.spec.traffic.trip_utilization
     lat_max = sim.scene.spec.sla.latency_p95_ms
     drop_max = sim.scene.spec.sla.dropped_fraction_max
+    excluded = np.asarray(list(downed), np.int64)
     out = []
     for b, a in zip(before.steps, after.steps):
         ub, ua = link_peak_util(b, before.link_ids), link_peak_util(a, after.link_ids)
@@ -85,7 +99,7 @@ def sla_check(sim: Simulator, before: ScenarioResult, after: ScenarioResult) -> 
         if la > lat_max and _worse(la, lb):
             out.append({"step": a.t, "hour": a.hour % 24, "kind": "latency_p95_ms",
                         "value": round(la, 4), "before": round(lb, 4), "limit": lat_max, "new": True})
-        da, db = _dropped_fraction(a.kpis), _dropped_fraction(b.kpis)
+        da, db = _dropped_fraction(a, excluded), _dropped_fraction(b, excluded)
         if da > drop_max and _worse(da, db):
             out.append({"step": a.t, "hour": a.hour % 24, "kind": "dropped_fraction",
                         "value": round(da, 6), "before": round(db, 6), "limit": drop_max, "new": True})
