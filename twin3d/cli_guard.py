@@ -123,7 +123,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("check")
     def check_cmd(scene: Path = typer.Argument(..., help="Scene TOML."),
-                  change: Path = typer.Option(..., "--change", help="Change file (TOML, [[change]] tables)."),
+                  change: Path = typer.Option(..., "--change",
+                                              # \[ : a literal bracket for rich's markup
+                                              help=r"Change file (TOML: one \[\[change]] table "
+                                                   "per change)."),
                   scenario: Optional[str] = typer.Option(None, "--scenario", "-s",
                                                          help="Check at every step of this scenario "
                                                               "(default: the busy hour, one step)."),

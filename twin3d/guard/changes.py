@@ -112,6 +112,9 @@ def _one(file: Path, scene: Scene, i: int, data: Any) -> Change:
     if not isinstance(data, dict):
         raise InputError(file, f"must be a table, got {type(data).__name__}", f"[[change]] {i + 1}")
     kind = data.get("kind")
+    if kind is None:
+        raise InputError(file, f"is missing: every change has a kind (one of {', '.join(CHANGE_KINDS)})",
+                         f"[[change]] {i + 1}", "kind")
     if kind not in CHANGE_KINDS:
         raise InputError(file, f"must be one of {', '.join(CHANGE_KINDS)}, got {kind!r}",
                          f"[[change]] {i + 1}", "kind")
@@ -141,6 +144,8 @@ def _one(file: Path, scene: Scene, i: int, data: Any) -> Change:
     elif kind == "sector":
         f = {"site": _node(t, scene, "site"), "sector": t.get("sector", int, required=True)}
         n = len(twin.sites[f["site"]].cells)
+        if n == 0:
+            raise t.err("site", f"site '{f['site']}' has no radio cells (a sector change needs one)")
         if not 1 <= f["sector"] <= n:
             raise t.err("sector", f"must be a sector of site '{f['site']}' in [1, {n}] "
                         f"(1-based), got {f['sector']}")
