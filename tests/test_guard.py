@@ -321,3 +321,17 @@ def test_taking_a_site_down_loses_only_its_own_pairs_but_its_redundancy(tmp_path
     # without D, the ring is the path A-B-C: a cut of B-C, survived before, strands C
     hit = {v["element"]: v for v in r["checks"]["n1"]["violations"]}
     assert hit["link:BC"]["reason"] == "unreachable" and r["verdict"] == "fail"
+
+
+def test_action_mask_blocks_a_loop_and_keeps_a_harmless_action(tmp_path):
+    from twin3d.guard import action_mask
+    from twin3d.scene import EventSpec
+    from twin3d.sim.engine import Simulator
+    sim = Simulator(_ring(tmp_path))
+    loop = [EventSpec(0, "static_route", at="A", dst="C", next_hop="B"),
+            EventSpec(0, "static_route", at="B", dst="C", next_hop="A")]
+    cap = [EventSpec(0, "set_capacity", link="CD", capacity_bps=20e9)]
+    assert action_mask(sim, [cap, loop, loop[:1]]).tolist() == [True, False, True]
+    # in a context where A already sends C's traffic via B, B's route back closes the loop
+    assert action_mask(sim, [loop[1:]], context=loop[:1]).tolist() == [False]
+    assert action_mask(sim, [[EventSpec(0, "site_outage", target="D")]]).tolist() == [True]

@@ -3,6 +3,7 @@
 ``twin3d.guard.check(scene, changes)`` returns the verdict report of
 :mod:`twin3d.guard.check`; :func:`parse_changes` reads a change file
 (:mod:`twin3d.guard.changes`). The command is ``twin3d check``.
+:func:`action_mask` is the fast forwarding-only verdict for RL safety layers.
 
 Examples
 --------
@@ -16,5 +17,7 @@ from __future__ import annotations
 
 from .changes import CHANGE_KINDS, Change, changes_from_text, parse_changes
 from .check import CHECKS, check
+from .safety import action_mask, forwarding_safe
 
-__all__ = ["check", "CHECKS", "Change", "CHANGE_KINDS", "parse_changes", "changes_from_text"]
+__all__ = ["check", "CHECKS", "Change", "CHANGE_KINDS", "parse_changes", "changes_from_text",
+           "forwarding_safe", "action_mask"]
