@@ -102,6 +102,17 @@ def test_no_import_cycles(module_level_only):
     ("twin3d.envs", ("twin3d.incidents",)),
     ("twin3d.sim", ("twin3d.incidents",)),
     ("twin3d.physics", ("twin3d.incidents",)),
+    # the change guard: on top of sim, beside envs and incidents (which may use it as a
+    # safety layer); nothing below it imports it
+    ("twin3d.guard", ("twin3d.envs", "twin3d.incidents", "twin3d.viz", "twin3d.app",
+                      "twin3d.cli")),
+    ("twin3d.sim", ("twin3d.guard",)),
+    ("twin3d.physics", ("twin3d.guard",)),
+    ("twin3d.geo", ("twin3d.guard",)),
+    ("twin3d.model", ("twin3d.guard",)),
+    ("twin3d.loader", ("twin3d.guard",)),
+    ("twin3d.scene", ("twin3d.guard",)),
+    ("twin3d.usd", ("twin3d.guard",)),
 ])
 def test_imports_point_down_the_pipeline(lower, upper):
     """DESIGN.md section 1: app -> viz -> usd -> sim -> physics -> model -> geo, at any depth."""

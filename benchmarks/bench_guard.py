@@ -1,0 +1,133 @@
+"""Time ``twin3d.guard.check`` on the 100-node backbone (Deltacom), without and with n1.
+
+Targets (issue 11): under 1 s without ``n1``, under 10 s with it, all
+ordered pairs. The scene is written to a temporary folder from
+shared/data/topologyzoo/Deltacom.graphml (10 Gbit/s links, a gravity
+demand of ``--busy-bps`` at the busy hour, ECMP by hops). The change is a
+static route at the best-connected site toward the site farthest from it
+(in hops), via its neighbour on no shortest path, plus a link weight on one
+of its links: the kernel's costly case, the overrides touch a destination.
+The simulator is built once (its time is printed apart) and warmed up, so
+the figures are what a repeated check costs.
+
+With ``--fuzz N``, N random changes (static routes, drops, ACLs, weights,
+cut links, down sites; tests/guard_walk.py) on each bundled backbone
+(scenes/topologyzoo/*.toml) and Deltacom: the guard's loop and black-hole
+pairs against an independent networkx walk, and the disagreements counted
+(the target is zero).
+
+Usage::
+
+    python3 benchmarks/bench_guard.py [--busy-bps 2e9] [--repeat 3] [--fuzz 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import networkx as nx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))      # the independent walk of the property test
+
+from twin3d.guard import changes_from_text, check  # noqa: E402
+from twin3d.loader import load_scene  # noqa: E402
+from twin3d.sim.engine import Simulator  # noqa: E402
+
+CANDIDATES = [ROOT.parent / "shared" / "data" / "topologyzoo" / "Deltacom.graphml",
+              Path("/work/shared/data/topologyzoo/Deltacom.graphml")]
+
+SCENE = """[scene]
+name = "deltacom"
+seed = 7
+[[source]]
+kind = "graphml"
+path = "{path}"
+default_capacity_bps = 10e9
+[traffic]
+busy_hour_bps = {busy:g}
+routing = "ecmp"
+metric = "hops"
+"""
+
+
+def _change(scene) -> str:
+    g = nx.Graph(scene.twin.graph)
+    hub = max(g, key=lambda n: (g.degree(n), n))
+    dist = nx.single_source_shortest_path_length(g, hub)
+    far = max(dist, key=lambda n: (dist[n], n))
+    to_far = nx.single_source_shortest_path_length(g, far)
+    off = max(g[hub], key=lambda n: (to_far[n], n))     # the neighbour farthest from far
+    link = next(iter(scene.twin.graph[hub][off]))
+    return (f'[[change]]\nkind = "static_route"\nat = "{hub}"\ndst = "{far}"\nnext_hop = "{off}"\n'
+            f'[[change]]\nkind = "link_weight"\nlink = "{link}"\nweight = 3\n')
+
+
+def fuzz(scene_path: Path, n: int, seed: int = 7) -> tuple[int, int, float]:
+    """(cases, disagreements, seconds) of ``n`` random changes on one scene."""
+    import numpy as np
+    from guard_walk import expected_pairs, random_changes
+    scene = load_scene(scene_path)
+    sim = Simulator(scene)
+    nodes = [str(x) for x in sim.router.nodes]
+    links = [(lid, l.a, l.b) for lid, l in scene.twin.links.items()]
+    base = {lid: float(w) for lid, w in zip(sim.link_ids, sim.link_weight)}
+    rng = np.random.default_rng(seed)
+    bad, t = 0, time.perf_counter()
+    for _ in range(n):
+        changes = changes_from_text(random_changes(rng, nodes, links), scene)
+        r = check(sim, changes, n1=False)
+        got = ({(v["src"], v["dst"]) for v in r["checks"]["loop"]["violations"]},
+               {(v["src"], v["dst"]) for v in r["checks"]["black_hole"]["violations"]})
+        bad += got != expected_pairs(changes, nodes, links, base)
+    return n, bad, time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--busy-bps", type=float, default=2e9)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--fuzz", type=int, default=0, help="random changes per backbone (0: none)")
+    args = ap.parse_args()
+    graphml = next((p for p in CANDIDATES if p.is_file()), None)
+    if graphml is None:
+        sys.exit("Deltacom.graphml not found in shared/data/topologyzoo")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "deltacom.toml"
+        path.write_text(SCENE.format(path=graphml.resolve().as_posix(), busy=args.busy_bps))
+        t = time.perf_counter()
+        scene = load_scene(path)
+        sim = Simulator(scene)
+        build_s = time.perf_counter() - t
+        changes = changes_from_text(_change(scene), scene)
+        check(sim, changes, n1=True)                       # warm up (numba caches, demand arrays)
+        print(f"Deltacom: {sim.router.n_nodes} nodes, {len(sim.link_ids)} links; "
+              f"load + simulator {build_s:.2f} s; changes: "
+              + "; ".join(f"{c.kind} {c.fields}" for c in changes))
+        for n1, target in ((False, 1.0), (True, 10.0)):
+            times = []
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                r = check(sim, changes, n1=n1)
+                times.append(time.perf_counter() - t)
+            counts = ", ".join(f"{k} {sum(v.get('new', True) for v in c['violations'])}/"
+                               f"{len(c['violations'])}" for k, c in r["checks"].items())
+            extra = (f"; n1: {r['checks']['n1']['failures']} failures, "
+                     f"{r['checks']['n1']['survived_before']} survived before") if n1 else ""
+            print(f"check {'with' if n1 else 'without'} n1: best {min(times):.3f} s of {args.repeat} "
+                  f"(target < {target:g} s: {'met' if min(times) < target else 'MISSED'}); "
+                  f"verdict {r['verdict']}; violations new/all: {counts}{extra}")
+        if args.fuzz:
+            for p in [*sorted((ROOT / "scenes" / "topologyzoo").glob("*.toml")), path]:
+                n, bad, secs = fuzz(p, args.fuzz)
+                print(f"fuzz {p.stem}: {n} random changes, {bad} disagreements with the "
+                      f"independent walk ({secs:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
