@@ -6,13 +6,17 @@ Command modules (:mod:`twin3d.cli`, :mod:`twin3d.cli_view`,
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
 from rich.console import Console
 
-__all__ = ["out", "err", "status", "load_with_status", "validate_written"]
+__all__ = ["out", "err", "status", "load_with_status", "validate_written", "write_json_atomic"]
 
 #: Standard output and standard error consoles of the command.
 out = Console()
@@ -53,3 +57,45 @@ def validate_written(path: Path) -> bool:
         err.print(f"error: {path}: failed validation ({n_err} errors: {', '.join(rules)}); "
                   "the file is kept for inspection", markup=False, highlight=False, soft_wrap=True)
     return n_err == 0
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file in the same folder.
+
+    Examples
+    --------
+    >>> import tempfile, json
+    >>> p = Path(tempfile.mkdtemp()) / "r.json"
+    >>> write_json_atomic(p, {"verdict": "pass", "loss": float("nan")})
+    >>> json.loads(p.read_text())
+    {'verdict': 'pass', 'loss': None}
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(_finite(data), f, indent=1, allow_nan=False, default=_jsonable)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _finite(x):
+    """``x`` with NaN and infinities as None (null): strict JSON, as kpis.json writes them."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def _jsonable(x):
+    """numpy scalars as Python numbers."""
+    if hasattr(x, "item"):
+        return x.item()
+    raise TypeError(f"not JSON serializable: {type(x).__name__}")

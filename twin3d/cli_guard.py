@@ -10,62 +10,17 @@ report.
 from __future__ import annotations
 
 import json
-import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from .cli_common import err, load_with_status, out, status
+from .cli_common import err, load_with_status, out, status, write_json_atomic
 
-__all__ = ["register", "summary_lines", "write_json_atomic"]
+__all__ = ["register", "summary_lines"]
 
 #: New violations the terminal summary shows per check.
 SHOWN = 3
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file in the same folder.
-
-    Examples
-    --------
-    >>> import tempfile, json
-    >>> p = Path(tempfile.mkdtemp()) / "r.json"
-    >>> write_json_atomic(p, {"verdict": "pass", "loss": float("nan")})
-    >>> json.loads(p.read_text())
-    {'verdict': 'pass', 'loss': None}
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(_finite(data), f, indent=1, allow_nan=False, default=_jsonable)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _finite(x):
-    """``x`` with NaN and infinities as None (null): strict JSON, as kpis.json writes them."""
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def _jsonable(x):
-    """numpy scalars as Python numbers."""
-    if hasattr(x, "item"):
-        return x.item()
-    raise TypeError(f"not JSON serializable: {type(x).__name__}")
 
 
 def _describe(check: str, v: dict) -> str:

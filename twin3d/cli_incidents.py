@@ -18,7 +18,7 @@ from typing import Optional
 
 import typer
 
-from .cli_common import err, load_with_status, out
+from .cli_common import err, load_with_status, out, write_json_atomic
 from .errors import InputError
 
 __all__ = ["register", "parse_mix"]
@@ -163,22 +163,8 @@ def _provenance(sc, manifest: dict) -> dict:
 
 def _write_json(path: Path, data: dict, prov: dict) -> None:
     """``path`` and ``path``.provenance.json, each written whole or not at all."""
-    import json
-    import os
-    import tempfile
-    path = path.resolve()
-    if path.is_dir():
-        raise InputError(path, "is a folder: --json takes a file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for target, obj in ((path, data), (path.with_name(path.name + ".provenance.json"), prov)):
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(obj, f, indent=1, allow_nan=False, default=float)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    write_json_atomic(path, data)
+    write_json_atomic(path.with_name(path.name + ".provenance.json"), prov)
 
 
 def _print_ranking(ranked: dict[int, list[dict]], show: int = 3) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .faults import Fault, WindowSpec
 from .scoring import telemetry_loss
-from .telemetry import Telemetry
+from .telemetry import Telemetry, link_ends
 from .window import WindowRun, run_window, slice_telemetry
 
 __all__ = ["Screen", "SURGE_FACTORS", "DDOS_SHARES", "DEGRADE_FACTORS"]
@@ -110,8 +110,7 @@ def magnitude_grid(sim, f: Fault) -> tuple[float, ...]:
         return DEGRADE_FACTORS
     if f.kind == "ddos":
         i = sim.site_index[f.name]
-        ends = np.array([[sim.site_index[sim.twin.links[l].a], sim.site_index[sim.twin.links[l].b]]
-                         for l in sim.link_ids], dtype=int).reshape(-1, 2)
+        ends = link_ends(sim)
         cap = float(sim.link_capacity_bps[(ends[:, 0] == i) | (ends[:, 1] == i)].sum())
         return tuple(s * cap for s in DDOS_SHARES) if cap > 0 else ()
     return ()

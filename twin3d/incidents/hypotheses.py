@@ -13,7 +13,7 @@ import numpy as np
 from ..ids import parse_id
 from .faults import Fault
 from .scoring import EXACT
-from .telemetry import Telemetry
+from .telemetry import Telemetry, link_ends
 
 __all__ = ["noisy_sample_count", "onset_estimate", "first_state_change", "propose", "background_candidates", "excess_per_step"]
 
@@ -21,12 +21,12 @@ __all__ = ["noisy_sample_count", "onset_estimate", "first_state_change", "propos
 #: lost traffic was made dearer, one that gained was made cheaper.
 WEIGHT_UP = (8.0, 32.0)
 WEIGHT_DOWN = (0.125,)
-#: Surge factors, and attack sizes as shares of the capacity of the target's
-#: links, tried on sites beside new alarms (refined around the best after).
-SURGE_GRID = (2.0, 4.0, 8.0)
-DDOS_GRID = (0.25, 0.6, 1.2)
-#: Capacity factors tried on links that tripped (refined around the best after).
-DEGRADE_GRID = (0.15, 0.3, 0.5)
+#: First magnitudes of a surge factor, an attack (a share of the capacity of the
+#: target's links) and a degradation of a tripped link: only a starting point,
+#: since RCA fits every magnitude over its own grid (:mod:`.fit`).
+SURGE_START = 2.0
+DDOS_START_SHARE = 0.25
+DEGRADE_START = 0.15
 
 
 def noisy_sample_count(obs: Telemetry) -> np.ndarray:
@@ -64,16 +64,19 @@ def first_state_change(obs: Telemetry, base: Telemetry, start: int = 0) -> int |
     """
     up_o, up_b = obs.values["link"]["oper_up"], base.values["link"]["oper_up"]
     link = (np.isfinite(up_o) & np.isfinite(up_b) & (up_o != up_b)).any(axis=1)
-    site = np.array([(_dead_sites(obs, slice(t, t + 1)) != _dead_sites(base, slice(t, t + 1))).any()
-                     for t in range(obs.steps)])
+    site = (_site_reports(obs) != _site_reports(base)).any(axis=1)
     hit = np.flatnonzero((link | site)[start:])
     return None if hit.size == 0 else int(start + hit[0])
 
 
+def _site_reports(tel: Telemetry) -> np.ndarray:
+    """(steps, n_sites) bool: the site reported some metric at that step."""
+    return np.isfinite(np.stack(list(tel.values["site"].values()))).any(axis=0)
+
+
 def _dead_sites(tel: Telemetry, steps: slice) -> np.ndarray:
     """(n_sites,) bool: no site metric reported in most of ``steps``."""
-    v = np.stack([x[steps] for x in tel.values["site"].values()])     # (metrics, steps, sites)
-    reported = np.isfinite(v).any(axis=0)                              # (steps, sites)
+    reported = _site_reports(tel)[steps]
     return reported.mean(axis=0) < 0.5 if reported.shape[0] else np.zeros(reported.shape[1], bool)
 
 
@@ -93,7 +96,7 @@ def background_candidates(sim, obs: Telemetry, base: Telemetry) -> list[Fault]:
     that the twin has alive; each repaired at the first step it reports
     normally again (None if it never does).
     """
-    els, T = obs.elements, obs.steps
+    els = obs.elements
     out: list[Fault] = []
     up_o, up_b = obs.values["link"]["oper_up"], base.values["link"]["oper_up"]
     for i in np.flatnonzero((up_o[0] == 0) & (up_b[0] == 1)):
@@ -101,8 +104,7 @@ def background_candidates(sim, obs: Telemetry, base: Telemetry) -> list[Fault]:
         out.append(Fault("fiber_cut", els["link"][i], 0, until=int(back[0]) if back.size else None))
     dead0 = _dead_sites(obs, slice(0, 1)) & ~_dead_sites(base, slice(0, 1))
     for i in np.flatnonzero(dead0):
-        alive = ~np.array([_dead_sites(obs, slice(t, t + 1))[i] for t in range(T)])
-        back = np.flatnonzero(alive)
+        back = np.flatnonzero(_site_reports(obs)[:, i])
         until = int(back[0]) if back.size else None
         power = obs.alarms["POWER"][:, i].any()
         out.append(Fault("power_outage" if power else "site_outage", els["site"][i], 0, until=until))
@@ -120,8 +122,7 @@ def propose(sim, obs: Telemetry, base: Telemetry, onset: int, max_per_rule: int 
     up_b = base.values["link"]["oper_up"][post]
     los_new = ((up_o == 0) & (up_b == 1)).any(axis=0)
     los_new |= (obs.alarms["LOS"][post] & ~base.alarms["LOS"][post]).any(axis=0)
-    ends = np.array([[sim.site_index[sim.twin.links[l].a], sim.site_index[sim.twin.links[l].b]]
-                     for l in sim.link_ids], dtype=int).reshape(-1, 2)
+    ends = link_ends(sim)
     dead = _dead_sites(obs, post) & ~_dead_sites(base, post)
     for i in np.flatnonzero(los_new):
         if not (dead[ends[i, 0]] or dead[ends[i, 1]]):
@@ -131,7 +132,7 @@ def propose(sim, obs: Telemetry, base: Telemetry, onset: int, max_per_rule: int 
     power = (obs.alarms["POWER"][post] & ~base.alarms["POWER"][post]).any(axis=0)
     suspects = set(np.flatnonzero(dead | power).tolist())
     if obs.alarms["CELL_DOWN"].size:
-        cs = np.array([sim.site_index[c.site_id] for c in sim.cells], dtype=int)
+        cs = sim.cell_site
         cd = (obs.alarms["CELL_DOWN"][post] & ~base.alarms["CELL_DOWN"][post]).any(axis=0)
         suspects |= set(cs[cd].tolist())
     for i in np.flatnonzero(los_new):
@@ -165,8 +166,7 @@ def propose(sim, obs: Telemetry, base: Telemetry, onset: int, max_per_rule: int 
     first_trip = sorted(np.flatnonzero(trip_new),
                         key=lambda i: int(np.argmax(obs.alarms["LINK_DOWN"][post][:, i])))
     for i in first_trip[:max_per_rule]:
-        for m in DEGRADE_GRID:
-            out.append(Fault("capacity_degradation", els["link"][i], onset, magnitude=m))
+        out.append(Fault("capacity_degradation", els["link"][i], onset, magnitude=DEGRADE_START))
 
     # links whose load moved without losing light: a changed IGP weight
     dl = _post_median(lo - lb, slice(None))
@@ -196,7 +196,7 @@ def propose(sim, obs: Telemetry, base: Telemetry, onset: int, max_per_rule: int 
     grow = np.nan_to_num((tin_o + tout_o) / np.maximum(tin_b + tout_b, 1.0), nan=0.0)
     din = np.nan_to_num(tin_o - tin_b, nan=0.0)
     if len(sim.cells):
-        cs = np.array([sim.site_index[c.site_id] for c in sim.cells], dtype=int)
+        cs = sim.cell_site
         uo_ = np.nan_to_num(_post_median(obs.values["cell"]["users"], post))
         ub_ = np.nan_to_num(_post_median(base.values["cell"]["users"], post))
         users_o = np.bincount(cs, uo_, minlength=len(els["site"]))
@@ -222,10 +222,8 @@ def propose(sim, obs: Telemetry, base: Telemetry, onset: int, max_per_rule: int 
         if (near[i] == 0 and shift[i] <= 0.1) or dead[i]:
             continue
         cap_site = float(cap[(ends[:, 0] == i) | (ends[:, 1] == i)].sum())
-        for m in SURGE_GRID:
-            out.append(Fault("surge", els["site"][i], onset, magnitude=m))
-        for m in DDOS_GRID:
-            out.append(Fault("ddos", els["site"][i], onset, magnitude=m * cap_site))
+        out.append(Fault("surge", els["site"][i], onset, magnitude=SURGE_START))
+        out.append(Fault("ddos", els["site"][i], onset, magnitude=DDOS_START_SHARE * cap_site))
 
     # cells that stopped serving while their site lives
     if len(sim.cells):

@@ -47,7 +47,7 @@ import numpy as np
 
 from ..ids import cell_id, link_id, site_id
 
-__all__ = ["METRICS", "ALARMS", "USER_BPS", "Telemetry", "window_telemetry", "element_ids"]
+__all__ = ["METRICS", "ALARMS", "USER_BPS", "Telemetry", "window_telemetry", "element_ids", "link_ends"]
 
 #: Metrics per element kind, in table order.
 METRICS = {
@@ -163,7 +163,7 @@ def window_telemetry(sim, steps, signal: _SignalStats | None = None) -> Telemetr
     al = {a: np.zeros((T, {"link": nl, "site": ns, "cell": nc}[k]), dtype=bool)
           for a, k in ALARMS.items()}
     sla = sim.scene.spec.sla
-    ends = _link_ends(sim)
+    ends = link_ends(sim)
     cell_site = sim.cell_site if nc else np.zeros(0, dtype=int)
     signal = signal or _SignalStats()
     for t, r in enumerate(steps):
@@ -220,7 +220,7 @@ def window_telemetry(sim, steps, signal: _SignalStats | None = None) -> Telemetr
     return Telemetry(els, vals, al)
 
 
-def _link_ends(sim) -> np.ndarray:
+def link_ends(sim) -> np.ndarray:
     """(n_links, 2) site index of each link's two ends (made once per simulator)."""
     got = getattr(sim, "_link_ends", None)
     if got is None:
