@@ -16,7 +16,8 @@ from typing import Iterator, Optional
 
 from rich.console import Console
 
-__all__ = ["out", "err", "status", "load_with_status", "validate_written", "write_json_atomic"]
+__all__ = ["out", "err", "status", "load_with_status", "validate_written", "write_json_atomic",
+           "write_text_atomic"]
 
 #: Standard output and standard error consoles of the command.
 out = Console()
@@ -77,6 +78,29 @@ def write_json_atomic(path: Path, data: dict) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(_finite(data), f, indent=1, allow_nan=False, default=_jsonable)
             f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "s.toml"
+    >>> write_text_atomic(p, "[scene]\\n")
+    >>> p.read_text()
+    '[scene]\\n'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -4,6 +4,8 @@
 :mod:`twin3d.guard.check`; :func:`parse_changes` reads a change file
 (:mod:`twin3d.guard.changes`). The command is ``twin3d check``.
 :func:`action_mask` is the fast forwarding-only verdict for RL safety layers.
+:func:`redteam` searches the failure sets of up to K elements that do the
+most damage, with and without a change (``twin3d redteam``).
 
 Examples
 --------
@@ -17,7 +19,8 @@ from __future__ import annotations
 
 from .changes import CHANGE_KINDS, Change, changes_from_text, parse_changes
 from .check import CHECKS, check
+from .redteam import OBJECTIVES, redteam
 from .safety import action_mask, forwarding_safe
 
 __all__ = ["check", "CHECKS", "Change", "CHANGE_KINDS", "parse_changes", "changes_from_text",
-           "forwarding_safe", "action_mask"]
+           "forwarding_safe", "action_mask", "redteam", "OBJECTIVES"]
