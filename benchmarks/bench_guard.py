@@ -16,9 +16,18 @@ cut links, down sites; tests/guard_walk.py) on each bundled backbone
 pairs against an independent networkx walk, and the disagreements counted
 (the target is zero).
 
+With ``--redteam`` (issue 11, part 5): ``redteam --budget 3 --objective
+dropped_bps`` on Deltacom loaded to ``--redteam-busy-bps`` (default 40e9,
+the twin's default busy hour), timed from a built simulator, against the
+best of ``--random`` (default 10,000) uniformly drawn failure sets of 1-3
+links or sites, scored by the same batched evaluator at the same busy hour;
+the best random set is replayed through ``Simulator.run`` as a check. The
+target: redteam's damage >= the best random damage, within 60 s.
+
 Usage::
 
-    python3 benchmarks/bench_guard.py [--busy-bps 2e9] [--repeat 3] [--fuzz 1000]
+    python3 benchmarks/bench_guard.py [--busy-bps 2e9] [--repeat 3] [--fuzz 1000] [--no-redteam]
+    python3 benchmarks/bench_guard.py --redteam [--redteam-busy-bps 40e9] [--random 10000]
 """
 
 from __future__ import annotations
@@ -88,15 +97,65 @@ def fuzz(scene_path: Path, n: int, seed: int = 7) -> tuple[int, int, float]:
     return n, bad, time.perf_counter() - t
 
 
+def bench_redteam(graphml: Path, busy_bps: float, n_random: int, seed: int = 7) -> None:
+    """redteam --budget 3 on Deltacom against the best of ``n_random`` random failure sets."""
+    import numpy as np
+    from twin3d.guard import redteam
+    from twin3d.guard.attacks import DamageEvaluator, attack_menu
+    from twin3d.guard.search import random_sets
+    from twin3d.guard.state import busy_hour_scenario, with_events
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "deltacom_redteam.toml"
+        path.write_text(SCENE.format(path=graphml.resolve().as_posix(), busy=busy_bps))
+        t = time.perf_counter()
+        sim = Simulator(load_scene(path))
+        build_s = time.perf_counter() - t
+        redteam(sim, budget=1, max_evals=1)                 # warm up the compiled step
+        t = time.perf_counter()
+        r = redteam(sim, budget=3, objective="dropped_bps", seed=seed)
+        rt_s = time.perf_counter() - t
+        w = r["without_change"]
+        attacks = attack_menu(sim)
+        ev = DamageEvaluator(sim, busy_hour_scenario(), [], attacks, "dropped_bps")
+        t = time.perf_counter()
+        sets = random_sets(len(attacks), 3, n_random, np.random.default_rng(seed))
+        scores = ev(sets)
+        rand_s = time.perf_counter() - t
+        best = int(np.argmax(scores.damage))
+        replay = sim.run(with_events(busy_hour_scenario(), [attacks[i].event for i in sets[best]]))
+        rand = float(replay.steps[0].kpis["dropped_bps"])
+        offered = w["offered_bps"]
+        ok = w["damage"] >= rand and rt_s <= 60.0
+        print(f"redteam Deltacom ({sim.router.n_nodes} nodes, {len(sim.link_ids)} links, "
+              f"{len(attacks)} attacks, busy hour {busy_bps / 1e9:g} Gbit/s offered; simulator "
+              f"{build_s:.2f} s): budget 3, {w['method']}, {w['evaluations']} sets of "
+              f"{w['sets']}, {rt_s:.2f} s")
+        print(f"  redteam worst: {w['damage'] / 1e9:.4f} Gbit/s dropped ({w['damage'] / offered:.1%}): "
+              + ", ".join(a["element"] for a in w["worst"]))
+        print(f"  best of {n_random} random sets: {rand / 1e9:.4f} Gbit/s dropped "
+              f"({rand / offered:.1%}) in {rand_s:.2f} s: "
+              + ", ".join(attacks[i].element for i in sets[best]))
+        print(f"  redteam >= best random and <= 60 s: {'MET' if ok else 'MISSED'} "
+              f"(ratio {w['damage'] / rand if rand else float('inf'):.3f}, "
+              f"{rand_s / rt_s:.1f}x the redteam time for the random sets)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--busy-bps", type=float, default=2e9)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--fuzz", type=int, default=0, help="random changes per backbone (0: none)")
+    ap.add_argument("--redteam", action="store_true", help="only the redteam benchmark")
+    ap.add_argument("--no-redteam", action="store_true", help="skip the redteam benchmark")
+    ap.add_argument("--redteam-busy-bps", type=float, default=40e9)
+    ap.add_argument("--random", type=int, default=10_000, help="random failure sets (redteam)")
     args = ap.parse_args()
     graphml = next((p for p in CANDIDATES if p.is_file()), None)
     if graphml is None:
         sys.exit("Deltacom.graphml not found in shared/data/topologyzoo")
+    if args.redteam:
+        bench_redteam(graphml, args.redteam_busy_bps, args.random)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "deltacom.toml"
         path.write_text(SCENE.format(path=graphml.resolve().as_posix(), busy=args.busy_bps))
@@ -127,6 +186,8 @@ def main() -> None:
                 n, bad, secs = fuzz(p, args.fuzz)
                 print(f"fuzz {p.stem}: {n} random changes, {bad} disagreements with the "
                       f"independent walk ({secs:.1f} s)")
+    if not args.no_redteam:
+        bench_redteam(graphml, args.redteam_busy_bps, args.random)
 
 
 if __name__ == "__main__":

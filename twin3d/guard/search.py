@@ -109,6 +109,12 @@ def beam(ev: DamageEvaluator, k: int, max_evals: int, rank: np.ndarray) -> Searc
     for i, a in enumerate(ev.attacks):
         if a.event.kind == "fiber_cut":
             link_of[ev.sim.link_index[a.event.target]] = i
+    # routing node of each site outage, and the two end nodes of each routed edge
+    site_of = np.full(ev.sim.router.n_nodes, -1)
+    for i, a in enumerate(ev.attacks):
+        if a.event.kind == "site_outage":
+            site_of[ev.sim.router.node_index[a.event.target]] = i
+    ends = np.stack([ev.sim.router.u, ev.sim.router.v], axis=1)
     singles = [(i,) for i in range(n)]
     if n > max_evals:        # not even every single failure: the most loaded links first
         base = ev([()]).load_bps[0]
@@ -124,16 +130,21 @@ def beam(ev: DamageEvaluator, k: int, max_evals: int, rank: np.ndarray) -> Searc
             break
         budget = left // (k - size + 1)
         width = max(2, int(np.sqrt(budget / 2)))
-        per = max(1, budget // (2 * width))
+        per = max(1, budget // (3 * width))
         prev = sorted((s for s in res.key if len(s) == size - 1), key=res.order)[:width]
         new: dict[tuple, None] = {}
         for s in prev:
             cands = []
             load = res.load.get(s)
-            if load is not None:       # the links the rerouted traffic leans on most
+            if load is not None:       # the links and sites the rerouted traffic leans on most
                 hot = [int(link_of[j]) for j in np.argsort(-load, kind="stable") if link_of[j] >= 0
                        and load[j] > 0]
                 cands += [i for i in hot if i not in s][:per]
+                through = np.zeros(len(site_of))
+                np.add.at(through, ends, load[ev.sim.router.link][:, None])
+                hot = [int(site_of[j]) for j in np.argsort(-through, kind="stable")
+                       if site_of[j] >= 0 and through[j] > 0]
+                cands += [i for i in hot if i not in s and i not in cands][:per]
             cands += [i for i in by_single if i not in s][:per]
             for i in cands:
                 t = tuple(sorted((*s, i)))
