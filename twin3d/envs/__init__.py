@@ -9,6 +9,9 @@ Every one takes ``scene=`` (a scene TOML path or a loaded Scene) and has
 ``env.unwrapped.save_episode(path)``. Observations are dicts of float32
 arrays; ``gymnasium.wrappers.FlattenObservation`` (re-exported as
 :func:`flatten`) makes them one Box for agents that want one.
+:class:`GuardSafetyWrapper` (opt-in) masks the actions of FaultRecovery's
+menu that the change guard's forwarding check flags and replaces them by
+the no-op.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from .opponent import ATTACK_KINDS, Opponent, OpponentView
 from .energy import EnergySavingEnv
 from .multi import EnergySavingParallelEnv, energy_saving_parallel_env
 from .recovery import FaultRecoveryEnv
+from .safety import GuardSafetyWrapper
 from .traffic import TrafficEngineeringEnv
 from .vector import BatchedTrafficEngineering, make_vec
 
 __all__ = ["TwinEnv", "TrafficEngineeringEnv", "EnergySavingEnv", "FaultRecoveryEnv", "EnergySavingParallelEnv",
            "energy_saving_parallel_env", "BatchedTrafficEngineering", "make_vec", "Opponent", "OpponentView", "ATTACK_KINDS",
-           "flatten", "ENV_IDS"]
+           "flatten", "ENV_IDS", "GuardSafetyWrapper"]
 
 ENV_IDS = {"twin3d/TrafficEngineering-v0": "twin3d.envs.traffic:TrafficEngineeringEnv",
            "twin3d/EnergySaving-v0": "twin3d.envs.energy:EnergySavingEnv",

@@ -12,6 +12,8 @@ traffic served at every step and charges every action.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import gymnasium as gym
 import numpy as np
 
@@ -44,7 +46,10 @@ class FaultRecoveryEnv(TwinEnv):
         site ``wake``; per demand pair among the ``n_pairs`` largest
         ``shed`` (half its traffic) and ``unshed``. ``info["action_mask"]``
         marks the actions that change something now; any other is a no-op
-        that still costs.
+        that still costs. ``playbook`` (name -> list of scene events, opt-in)
+        appends one ``("play", name)`` action per entry that applies those
+        events (an operator's runbook: a maintenance cut, a static route);
+        :class:`twin3d.envs.safety.GuardSafetyWrapper` masks the unsafe ones.
     Observation (dict of float32 arrays)
         ``link_util``, ``link_up``, ``link_tripped``, ``link_cut``,
         ``link_capacity_bps``, ``link_spare_bps`` (not yet lit),
@@ -61,7 +66,8 @@ class FaultRecoveryEnv(TwinEnv):
     default_attacks = ("fiber_cut", "site_outage", "power_outage", "surge", "ddos")
     default_auto_restore = None
 
-    def __init__(self, scene, *, n_pairs: int = 16, reward_weights=None, opponent="default", **kw) -> None:
+    def __init__(self, scene, *, n_pairs: int = 16, reward_weights=None, opponent="default",
+                 playbook: dict | None = None, **kw) -> None:
         if opponent == "default":
             opponent = {"kinds": self.default_attacks, "attack_prob": 0.15, "budget": 4.0,
                         "budget_per_step": 0.5, "duration_steps": (4, 16), "cooldown_steps": 4}
@@ -77,6 +83,9 @@ class FaultRecoveryEnv(TwinEnv):
         menu += [("wake", s) for s in self.site_ids if twin.sites[s].cells]
         for s, d in self.pairs:
             menu += [("shed", f"{s}->{d}"), ("unshed", f"{s}->{d}")]
+        #: Named lists of scene events the agent may play (opt-in; see the class docstring).
+        self.playbook = {str(k): list(v) for k, v in (playbook or {}).items()}
+        menu += [("play", name) for name in self.playbook]
         #: (verb, element) of every action.
         self.menu = menu
         self.action_space = gym.spaces.Discrete(len(menu))
@@ -125,10 +134,30 @@ class FaultRecoveryEnv(TwinEnv):
                       "restore": r.link_state[i] == "tripped", "spare": not self._spared[i]}[verb]
             elif verb == "wake":
                 ok = r.site_state[site[el]] == "sleep"
+            elif verb == "play":
+                ok = True
             else:
                 ok = self._shed[pair[el]] == (verb == "unshed")
             mask[a] = ok
         return mask
+
+    def menu_events(self, a: int, t: int) -> list[EventSpec]:
+        """The scene events menu action ``a`` makes at step ``t``, changing nothing (noop: [])."""
+        verb, el = self.menu[a]
+        if verb == "noop":
+            return []
+        if verb in ("avoid", "unavoid"):
+            i = self.link_ids.index(el)
+            w = self.base_weight[i] * (AVOID_FACTOR if verb == "avoid" else 1.0)
+            return [EventSpec(t, "set_weight", link=el, weight=float(w))]
+        if verb in ("restore", "wake"):
+            return [EventSpec(t, "restore", el)]
+        if verb == "spare":
+            return [EventSpec(t, "activate_spare", link=el)]
+        if verb == "play":
+            return [replace(e, t=t) for e in self.playbook[el]]
+        s, d = self.pairs[[f"{s}->{d}" for s, d in self.pairs].index(el)]
+        return [EventSpec(t, "shed", src=s, dst=d, factor=SHED_SHARE if verb == "shed" else 0.0)]
 
     def _action_events(self, action, t: int) -> list[EventSpec]:
         a = int(action)
@@ -137,22 +166,15 @@ class FaultRecoveryEnv(TwinEnv):
         if a == 0 or not self.action_mask()[a]:
             return []
         verb, el = self.menu[a]
-        if verb in ("avoid", "unavoid", "restore", "spare"):
+        if verb in ("avoid", "unavoid", "spare"):
             i = self.link_ids.index(el)
-            if verb == "restore":
-                return [EventSpec(t, "restore", el)]
             if verb == "spare":
                 self._spared[i] = True
-                return [EventSpec(t, "activate_spare", link=el)]
-            self._avoided[i] = verb == "avoid"
-            w = self.base_weight[i] * (AVOID_FACTOR if verb == "avoid" else 1.0)
-            return [EventSpec(t, "set_weight", link=el, weight=float(w))]
-        if verb == "wake":
-            return [EventSpec(t, "restore", el)]
-        k = [f"{s}->{d}" for s, d in self.pairs].index(el)
-        self._shed[k] = verb == "shed"
-        s, d = self.pairs[k]
-        return [EventSpec(t, "shed", src=s, dst=d, factor=SHED_SHARE if verb == "shed" else 0.0)]
+            else:
+                self._avoided[i] = verb == "avoid"
+        elif verb in ("shed", "unshed"):
+            self._shed[[f"{s}->{d}" for s, d in self.pairs].index(el)] = verb == "shed"
+        return self.menu_events(a, t)
 
     def _observe(self, r: StepResult) -> dict[str, np.ndarray]:
         k = r.kpis

@@ -16,7 +16,27 @@ import numpy as np
 from ..sim.engine import Simulator
 from .state import analyse, net_state
 
-__all__ = ["forwarding_safe", "action_mask"]
+__all__ = ["forwarding_safe", "action_mask", "ROUTING_NEUTRAL"]
+
+
+#: Event kinds that neither take a link or node out nor override forwarding: without
+#: static routes or ACLs in force, IGP routing delivers within connected components,
+#: which these never split (weights move traffic, restores only add), so they are safe
+#: without a forwarding walk.
+ROUTING_NEUTRAL = frozenset({"set_weight", "restore", "activate_spare", "set_capacity",
+                             "degrade_capacity", "add_capacity", "shed", "surge", "ddos",
+                             "cell_sleep", "sector", "power_down", "add_site"})
+
+
+def _adds_problems(sim: Simulator, before, after, events) -> bool:
+    ok = np.ones_like(before.reachable)
+    for e in events:
+        if e.kind == "site_outage" and e.target in sim.router.node_index:
+            i = sim.router.node_index[e.target]
+            ok[i, :] = ok[:, i] = False
+    new = ((after.loop & ~before.loop) | (after.black_hole & ~before.black_hole)
+           | (before.reachable & ~after.reachable)) & ok
+    return bool(new.any())
 
 
 def forwarding_safe(sim: Simulator, events, context=()) -> bool:
@@ -33,25 +53,31 @@ def forwarding_safe(sim: Simulator, events, context=()) -> bool:
     >>> forwarding_safe(sim, loop)                                   # doctest: +SKIP
     False
     """
-    context = list(context)
-    before = analyse(sim, net_state(sim, context))
-    after = analyse(sim, net_state(sim, [*context, *events]))
-    ok = np.ones_like(before.reachable)
-    for e in events:
-        if e.kind == "site_outage" and e.target in sim.router.node_index:
-            i = sim.router.node_index[e.target]
-            ok[i, :] = ok[:, i] = False
-    new = ((after.loop & ~before.loop) | (after.black_hole & ~before.black_hole)
-           | (before.reachable & ~after.reachable)) & ok
-    return not bool(new.any())
+    return bool(action_mask(sim, [events], context)[0])
 
 
 def action_mask(sim: Simulator, candidates, context=()) -> np.ndarray:
     """(n_candidates,) bool: :func:`forwarding_safe` for each candidate list of events.
+
+    The network with ``context`` alone is analysed once; a candidate of
+    :data:`ROUTING_NEUTRAL` events only, with no static route or ACL in
+    force, is safe without a walk.
 
     Examples
     --------
     >>> action_mask(sim, [[cap_event], loop_events])                 # doctest: +SKIP
     array([ True, False])
     """
-    return np.array([forwarding_safe(sim, list(c), context) for c in candidates], bool)
+    context = list(context)
+    overrides = any(e.kind in ("static_route", "acl") for e in context)
+    mask = np.ones(len(candidates), bool)
+    before = None
+    for i, c in enumerate(candidates):
+        c = list(c)
+        if not overrides and all(e.kind in ROUTING_NEUTRAL for e in c):
+            continue
+        if before is None:
+            before = analyse(sim, net_state(sim, context))
+        after = analyse(sim, net_state(sim, [*context, *c]))
+        mask[i] = not _adds_problems(sim, before, after, c)
+    return mask
