@@ -208,6 +208,33 @@ def test_same_seed_same_answer_and_surges_are_attacks(abilene):
     a = redteam(sim, budget=2, max_evals=60, seed=3)["without_change"]
     b = redteam(sim, budget=2, max_evals=60, seed=3)["without_change"]
     assert a["worst"] == b["worst"] and a["damage"] == b["damage"]
-    s = redteam(sim, budget=1, surges=True)["without_change"]
-    assert s["attacks"] == len(_elements(scene)) + sum(1 for x in _elements(scene)
-                                                       if x[0].startswith("site:"))
+    s = redteam(sim, budget=2, surges=True)["without_change"]
+    n_sites = sum(1 for x in _elements(scene) if x[0].startswith("site:"))
+    assert s["attacks"] == len(_elements(scene)) + n_sites
+    # one attack per element: no site both down and surging (C(n,2) less one pair per site)
+    n = s["attacks"]
+    assert s["evaluations"] == n + n * (n - 1) // 2 - n_sites
+    assert len({a["element"] for a in s["worst"]}) == len(s["worst"]) == 2
+
+
+@pytest.mark.parametrize("objective", ["dropped_bps", "sla_steps"])
+def test_batched_scores_equal_one_simulator_run_per_set(abilene, objective):
+    """Random sets of cuts, outages and surges: the compiled batch equals Simulator.run."""
+    from twin3d.guard.redteam import objective_scenario
+    scene, sim = abilene
+    attacks = attack_menu(sim, surges=True)
+    sc = objective_scenario(scene, objective)
+    ev = DamageEvaluator(sim, sc, [], attacks, objective)
+    assert ev.fast
+    sets = random_sets(len(attacks), 3, 40, np.random.default_rng(5), [a.element for a in attacks])
+    got = ev(sets)
+    for b, s in enumerate(sets):
+        res = sim.run(ScenarioSpec("ref", sc.steps, sc.step_s, sc.profile,
+                                   tuple(attacks[i].event for i in s), "", sc.start_hour))
+        busiest = int(np.argmax([x.kpis["offered_bps"] for x in res.steps]))
+        assert got.dropped_bps[b] == pytest.approx(res.steps[busiest].kpis["dropped_bps"],
+                                                   rel=1e-9, abs=1e-3)
+        if objective == "sla_steps":
+            assert got.sla_steps[b] == res.sla_violation_steps
+            assert got.dropped_bits[b] == pytest.approx(
+                sum(x.kpis["dropped_bps"] for x in res.steps) * sc.step_s, rel=1e-9, abs=1e-3)

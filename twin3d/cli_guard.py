@@ -182,7 +182,7 @@ def register(app: typer.Typer) -> None:
         where = "busy hour" if report["scenario"] == "guard_busy_hour" else f"scenario {report['scenario']}"
         out.print(f"redteam of {sc.name}: up to {budget} failure{'s' * (budget != 1)}, "
                   f"{objective} ({where}), {report['seconds']:.2f} s",
-                  markup=False, emoji=False, highlight=False)
+                  markup=False, emoji=False, highlight=False, soft_wrap=True)
         for line in redteam_lines(report):
             out.print(line, markup=False, emoji=False, highlight=False, soft_wrap=True)
         if write_scenario is not None:

@@ -1,6 +1,7 @@
 """Search failure sets of up to K attacks for the most damage: exhaustive, or a beam.
 
-Sets are sorted tuples of attack indices, scored by a
+Sets are sorted tuples of attack indices, at most one per element (a site
+is not both down and surging), scored by a
 :class:`~twin3d.guard.attacks.DamageEvaluator` (``damage`` first, ``tie``
 second; equal keys go to the earlier set in a seeded order of the
 attacks, so the answer is deterministic given the seed).
@@ -82,7 +83,8 @@ def exhaustive(ev: DamageEvaluator, k: int, rank: np.ndarray) -> SearchResult:
     res = SearchResult(rank)
     n = len(ev.attacks)
     for size in range(1, min(k, n) + 1):
-        _evaluate(ev, res, list(combinations(range(n), size)))
+        elem = [a.element for a in ev.attacks]
+        _evaluate(ev, res, [c for c in combinations(range(n), size) if _distinct(c, elem)])
     return res
 
 
@@ -115,6 +117,7 @@ def beam(ev: DamageEvaluator, k: int, max_evals: int, rank: np.ndarray) -> Searc
         if a.event.kind == "site_outage":
             site_of[ev.sim.router.node_index[a.event.target]] = i
     ends = np.stack([ev.sim.router.u, ev.sim.router.v], axis=1)
+    elem = [a.element for a in ev.attacks]
     singles = [(i,) for i in range(n)]
     if n > max_evals:        # not even every single failure: the most loaded links first
         base = ev([()]).load_bps[0]
@@ -148,6 +151,8 @@ def beam(ev: DamageEvaluator, k: int, max_evals: int, rank: np.ndarray) -> Searc
             cands += [i for i in by_single if i not in s][:per]
             for i in cands:
                 t = tuple(sorted((*s, i)))
+                if not _distinct(t, elem):
+                    continue
                 if t not in res.key:
                     new[t] = None
             if len(new) >= budget:
@@ -156,8 +161,17 @@ def beam(ev: DamageEvaluator, k: int, max_evals: int, rank: np.ndarray) -> Searc
     return res
 
 
-def random_sets(n: int, k: int, count: int, rng: np.random.Generator) -> list[tuple]:
-    """``count`` sets drawn uniformly from all sets of 1..k of n elements.
+def _distinct(s: tuple, element: list[str]) -> bool:
+    """At most one attack per element (a site is not both down and surging)."""
+    return len({element[i] for i in s}) == len(s)
+
+
+def random_sets(n: int, k: int, count: int, rng: np.random.Generator,
+                element: list[str] | None = None) -> list[tuple]:
+    """``count`` sets drawn uniformly from all sets of 1..k of n attacks.
+
+    With ``element`` (each attack's element id), sets that attack an element
+    twice are drawn again: uniform over the sets a search may return.
 
     Examples
     --------
@@ -169,5 +183,11 @@ def random_sets(n: int, k: int, count: int, rng: np.random.Generator) -> list[tu
     sizes = np.arange(1, k + 1)
     p = np.array([comb(n, int(i)) for i in sizes], float)
     drawn = rng.choice(sizes, size=count, p=p / p.sum())
-    return [tuple(sorted(int(x) for x in rng.choice(n, size=int(m), replace=False)))
-            for m in drawn]
+    out = []
+    for m in drawn:
+        while True:
+            s = tuple(sorted(int(x) for x in rng.choice(n, size=int(m), replace=False)))
+            if element is None or _distinct(s, element):
+                break
+        out.append(s)
+    return out
