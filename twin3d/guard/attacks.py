@@ -122,7 +122,8 @@ class DamageEvaluator:
 
     Examples
     --------
-    >>> ev = DamageEvaluator(sim, busy_hour_scenario(), [], attack_menu(sim), "dropped_bps")
+    >>> ev = DamageEvaluator(sim, busy_hour_scenario(), [], attack_menu(sim),
+    ...                      "dropped_bps")                   # doctest: +SKIP
     >>> ev([(), (0,), (0, 3)]).damage                         # doctest: +SKIP
     array([0.0e+00, 0.0e+00, 2.1e+09])
     """
