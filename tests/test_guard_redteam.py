@@ -183,6 +183,7 @@ def test_cli_writes_a_scene_whose_scenarios_replay_the_damage(tmp_path, capsys, 
 
 @pytest.mark.parametrize("args,needle", [
     (("--budget", 0, "--objective", "dropped_bps"), "--budget"),
+    (("--budget", "two", "--objective", "dropped_bps"), "--budget"),
     (("--budget", -2, "--objective", "dropped_bps"), "--budget"),
     (("--budget", 2, "--objective", "bits"), "--objective"),
     (("--budget", 2, "--objective", "dropped_bps", "--max-evals", 0), "--max-evals"),

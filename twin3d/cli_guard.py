@@ -113,6 +113,14 @@ def redteam_lines(report: dict) -> list[str]:
     return lines
 
 
+def _integer(path, option: str, text: str) -> int:
+    from .errors import InputError
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(path, f"must be an integer, got {text!r}", f"option {option}") from None
+
+
 def register(app: typer.Typer) -> None:
     """Add ``check`` and ``redteam`` to the ``twin3d`` app."""
 
@@ -146,7 +154,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("redteam")
     def redteam_cmd(scene: Path = typer.Argument(..., help="Scene TOML."),
-                    budget: int = typer.Option(..., "--budget", "-k",
+                    budget: str = typer.Option(..., "--budget", "-k", metavar="<int>",
                                                help="Largest number of elements failed together."),
                     objective: str = typer.Option(..., "--objective",
                                                   help="dropped_bps (busy hour) or sla_steps (a day)."),
@@ -160,7 +168,7 @@ def register(app: typer.Typer) -> None:
                     seed: Optional[int] = typer.Option(None, "--seed",
                                                        help="Orders equal-damage sets (default: "
                                                             "the scene's seed)."),
-                    max_evals: int = typer.Option(5000, "--max-evals",
+                    max_evals: str = typer.Option("5000", "--max-evals", metavar="<int>",
                                                   help="Exhaustive up to this many sets, else a "
                                                        "beam search scoring at most this many."),
                     json_out: Optional[Path] = typer.Option(None, "--json",
@@ -174,6 +182,9 @@ def register(app: typer.Typer) -> None:
         from .guard.redteam import _check_args, objective_scenario
         from .guard.redteam_scene import scene_with_attack
         sc = load_with_status(scene)
+        # integers parsed here: a bad one is one line naming the option, as every bad input
+        budget, max_evals = (_integer(sc.spec.path, n, v) for n, v in
+                             (("--budget", budget), ("--max-evals", max_evals)))
         _check_args(sc.spec.path, budget, objective, max_evals, 3.0)   # before the slow part
         changes = parse_changes(change, sc) if change is not None else None
         with status("searching the worst failures"):
