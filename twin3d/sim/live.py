@@ -6,8 +6,8 @@ the steps in order. Its states equal those of a ``Timeline`` over the whole
 event log (:attr:`LiveTimeline.log`), which is what a saved episode replays;
 to stay cheap over a long episode it replays a compacted list in which an
 event is dropped once nothing can read it any more: a ``set_weight``,
-``set_capacity`` or ``shed`` overridden by a later one of the same element,
-and a ``surge``, ``ddos``, ``cell_sleep`` or ``shed`` whose duration is over.
+``set_capacity``, ``shed`` or ``pair_route`` overridden by a later one of the
+same element, and a ``surge``, ``ddos``, ``cell_sleep`` or ``shed`` whose duration is over.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from .events import StepState, Timeline
 __all__ = ["LiveTimeline"]
 
 #: Kinds whose latest event for an element replaces the earlier ones entirely.
-_LATEST_WINS = {"set_weight": "link", "set_capacity": "link", "shed": ("src", "dst")}
+_LATEST_WINS = {"set_weight": "link", "set_capacity": "link", "shed": ("src", "dst"),
+                "pair_route": ("src", "dst")}
 #: Kinds that only act while ``active(step)``.
 _LASTING = ("surge", "ddos", "cell_sleep", "shed")
 
