@@ -35,6 +35,13 @@ def _key(ev: EventSpec):
     return (ev.kind, getattr(ev, f)) if isinstance(f, str) else (ev.kind, *(getattr(ev, x) for x in f))
 
 
+def _outlasts(old: EventSpec, new: EventSpec) -> bool:
+    """Whether lasting event ``old`` is still in force after ``new`` ends."""
+    if old.kind not in _LASTING or new.duration is None:
+        return False
+    return old.duration is None or old.t + old.duration > new.t + new.duration
+
+
 class LiveTimeline(Timeline):
     """A scenario built while it runs, step after step.
 
@@ -95,8 +102,10 @@ class LiveTimeline(Timeline):
                 self._restores.setdefault(ev.target, []).append(ev.t)
             if ev.kind in _LATEST_WINS:
                 old = self._latest.get(_key(ev))
-                # an override at the same step or later hides the older one for good
-                if old is not None and old.t <= ev.t:
+                # an override at the same step or later hides the older one for good,
+                # unless the older one lasts longer (a shed comes back when a shorter
+                # later shed of the pair ends, as Timeline.state has it)
+                if old is not None and old.t <= ev.t and not _outlasts(old, ev):
                     self._hidden.add(id(old))
                 self._latest[_key(ev)] = ev
             # after every event at the same step: the order told on ties
