@@ -20,6 +20,7 @@ from pxr import Sdf
 
 import twin3d
 import twin3d.envs  # noqa: F401  (registers the environments)
+from twin3d.envs.detour import detours
 from twin3d.errors import InputError
 from twin3d.physics.transport import Router
 from twin3d.physics.queueing import MEAN_PACKET_BITS
@@ -304,3 +305,37 @@ def test_fr_simulate_of_a_reroute_changes_nothing(tmp_path):
     obs2, *_ = env.step(a)
     for key in obs2:
         np.testing.assert_array_equal(obs2[key], sim_obs[key])
+
+
+def test_detours_against_networkx_on_abilene():
+    """Random weights and distinct utilizations: every pair's detour is a shortest path
+    of the graph without the hottest hop of the pair's IGP DAG (found by networkx)."""
+    scene = twin3d.load_scene(SCENES / "topologyzoo/Abilene.toml")
+    r = Router(scene.twin.graph)
+    rng = np.random.default_rng(3)
+    lw = rng.integers(1, 5, len(r.links)).astype(float)
+    util = rng.permutation(len(r.links)) / len(r.links)
+    down = rng.integers(len(r.links))
+    ok = r.link != down
+    g = nx.DiGraph()
+    for e in np.flatnonzero(ok):
+        g.add_edge(int(r.u[e]), int(r.v[e]), w=lw[r.link[e]], link=int(r.link[e]))
+    pairs = [(s, d) for s in range(r.n_nodes) for d in range(r.n_nodes) if s != d]
+    got = detours(r.u, r.v, r.link, ok, lw[r.link], util, r.n_nodes, pairs)
+    n_some = 0
+    for (s, d), path in zip(pairs, got):
+        ds = nx.single_source_dijkstra_path_length(g, s, weight="w")
+        dt = nx.single_source_dijkstra_path_length(g.reverse(), d, weight="w")
+        on = [(a, b) for a, b, x in g.edges(data=True)
+              if abs(ds.get(a, np.inf) + x["w"] + dt.get(b, np.inf) - ds[d]) <= 1e-9 * ds[d]]
+        a, b = max(on, key=lambda e: util[g.edges[e]["link"]])
+        h = g.copy()
+        h.remove_edges_from([(a, b), (b, a)])
+        if not nx.has_path(h, s, d):
+            assert path is None
+            continue
+        n_some += 1
+        assert path[0] == s and path[-1] == d and len(set(path)) == len(path)
+        assert all(h.has_edge(x, y) for x, y in zip(path, path[1:]))
+        assert nx.path_weight(h, path, "w") == nx.shortest_path_length(h, s, d, weight="w")
+    assert n_some > len(pairs) // 2

@@ -3,17 +3,18 @@
 :func:`detours` takes one step's network (edges in service, routing weights,
 link utilization) and, for each demand pair, finds the links of its IGP
 route (the shortest-path DAG from src to dst, by the same 1e-9 relative
-test as the router), the most utilized of them, and the shortest path from
-src to dst that avoids every link joining that link's two sites (a pinned
-hop splits over parallel links, so avoiding one of them means avoiding the
-hop). Plain functions over the router's edge arrays; scipy's Dijkstra.
+test as the router), the most utilized of them (the first in edge order on
+ties), and the shortest path from src to dst that avoids every link joining
+that link's two sites (a pinned hop splits over parallel links, so avoiding
+one of them means avoiding the hop). Three Dijkstra searches per pair
+(binary heap, compiled): O(E log N) each, microseconds on a backbone, so the
+action mask can ask every step.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
+from numba import njit
 
 __all__ = ["detours"]
 
@@ -21,20 +22,91 @@ __all__ = ["detours"]
 RTOL = 1e-9
 
 
-def _csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> csr_matrix:
-    """The graph of the given directed edges, the least weight of parallel ones."""
-    order = np.lexsort((w, v, u))
-    u, v, w = u[order], v[order], w[order]
-    first = np.ones(len(u), bool)
-    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-    return csr_matrix((w[first], (u[first], v[first])), shape=(n, n))
+@njit(cache=True)
+def _dijkstra(s, n, ptr, head, w, ban_a, ban_b, dist, pred, heap_d, heap_n):  # pragma: no cover
+    """Distances from s over the CSR (ptr, head, w), skipping the edges a-b and b-a.
+
+    ``pred[v]`` is the node v was first reached from at its final distance
+    (ties keep the first, so the path is the same on every run).
+    """
+    dist[:] = np.inf
+    pred[:] = -1
+    dist[s] = 0.0
+    heap_d[0], heap_n[0] = 0.0, s
+    size = 1
+    while size > 0:
+        d, x = heap_d[0], heap_n[0]
+        size -= 1
+        heap_d[0], heap_n[0] = heap_d[size], heap_n[size]
+        i = 0
+        while True:                                  # sift down
+            c = 2 * i + 1
+            if c >= size:
+                break
+            if c + 1 < size and (heap_d[c + 1], heap_n[c + 1]) < (heap_d[c], heap_n[c]):
+                c += 1
+            if (heap_d[c], heap_n[c]) < (heap_d[i], heap_n[i]):
+                heap_d[c], heap_d[i] = heap_d[i], heap_d[c]
+                heap_n[c], heap_n[i] = heap_n[i], heap_n[c]
+                i = c
+            else:
+                break
+        if d > dist[x]:
+            continue                                 # a stale entry
+        for e in range(ptr[x], ptr[x + 1]):
+            y = head[e]
+            if (x == ban_a and y == ban_b) or (x == ban_b and y == ban_a):
+                continue
+            nd = d + w[e]
+            if nd < dist[y]:
+                dist[y], pred[y] = nd, x
+                j = size                             # sift up
+                heap_d[j], heap_n[j] = nd, y
+                size += 1
+                while j > 0:
+                    p = (j - 1) // 2
+                    if (heap_d[j], heap_n[j]) < (heap_d[p], heap_n[p]):
+                        heap_d[j], heap_d[p] = heap_d[p], heap_d[j]
+                        heap_n[j], heap_n[p] = heap_n[p], heap_n[j]
+                        j = p
+                    else:
+                        break
 
 
-def _path(pred: np.ndarray, s: int, d: int) -> list[int]:
-    out = [d]
-    while out[-1] != s:
-        out.append(int(pred[out[-1]]))
-    return out[::-1]
+@njit(cache=True)
+def _detours(n, ptr, head, w, elink, rptr, rhead, rw, link_util, src, dst,
+             out_nodes, out_len):  # pragma: no cover - compiled
+    m = head.size
+    ds, dt, dd = np.empty(n), np.empty(n), np.empty(n)
+    pred, scratch = np.empty(n, np.int64), np.empty(n, np.int64)
+    heap_d, heap_n = np.empty(m + 1), np.empty(m + 1, np.int64)
+    for k in range(src.size):
+        s, t = src[k], dst[k]
+        out_len[k] = 0
+        if s == t:
+            continue
+        _dijkstra(s, n, ptr, head, w, -1, -1, ds, scratch, heap_d, heap_n)
+        best = ds[t]
+        if best == np.inf:
+            continue
+        _dijkstra(t, n, rptr, rhead, rw, -1, -1, dt, scratch, heap_d, heap_n)
+        hot_u, hot_v, hot = -1, -1, -np.inf
+        for x in range(n):
+            for e in range(ptr[x], ptr[x + 1]):
+                if abs(ds[x] + w[e] + dt[head[e]] - best) <= RTOL * best \
+                        and link_util[elink[e]] > hot:
+                    hot, hot_u, hot_v = link_util[elink[e]], x, head[e]
+        _dijkstra(s, n, ptr, head, w, hot_u, hot_v, dd, pred, heap_d, heap_n)
+        if dd[t] == np.inf:
+            continue
+        c, x = 0, t
+        while x != -1:
+            scratch[c] = x
+            c += 1
+            x = pred[x]
+        for i in range(c):
+            out_nodes[k, i] = scratch[c - 1 - i]
+        out_len[k] = c
 
 
 def detours(u: np.ndarray, v: np.ndarray, link: np.ndarray, edge_ok: np.ndarray,
@@ -71,30 +143,19 @@ def detours(u: np.ndarray, v: np.ndarray, link: np.ndarray, edge_ok: np.ndarray,
     ...         [(0, 1), (0, 2)])
     [[0, 3, 2, 1], [0, 3, 2]]
     """
-    out: list[list[int] | None] = [None] * len(pairs)
     if not pairs:
-        return out
-    ok = np.asarray(edge_ok, bool)
-    uo, vo, wo = u[ok], v[ok], np.asarray(edge_weight, float)[ok]
-    g = _csr(n_nodes, uo, vo, wo)
-    srcs = sorted({s for s, _ in pairs})
-    dsts = sorted({d for _, d in pairs})
-    from_s = dijkstra(g, directed=True, indices=srcs)
-    to_d = dijkstra(g.T.tocsr(), directed=True, indices=dsts)
-    si, di = {s: i for i, s in enumerate(srcs)}, {d: i for i, d in enumerate(dsts)}
-    lo = link[ok]
-    for k, (s, d) in enumerate(pairs):
-        ds, dt = from_s[si[s]], to_d[di[d]]
-        best = ds[d]
-        if s == d or not np.isfinite(best):
-            continue
-        on = np.abs(ds[uo] + wo + dt[vo] - best) <= RTOL * best
-        hot_edges = np.flatnonzero(on)
-        hot = hot_edges[np.argmax(link_util[lo[hot_edges]])]    # first of the busiest
-        a, b = uo[hot], vo[hot]
-        keep = ~(((uo == a) & (vo == b)) | ((uo == b) & (vo == a)))
-        dist, pred = dijkstra(_csr(n_nodes, uo[keep], vo[keep], wo[keep]), directed=True,
-                              indices=s, return_predecessors=True)
-        if np.isfinite(dist[d]):
-            out[k] = _path(pred, s, d)
-    return out
+        return []
+    ok = np.flatnonzero(np.asarray(edge_ok, bool))
+    uo, vo = np.asarray(u)[ok].astype(np.int64), np.asarray(v)[ok].astype(np.int64)
+    wo = np.asarray(edge_weight, float)[ok]
+    order = np.lexsort((vo, uo))                 # forward CSR, edges by (tail, head)
+    rev = np.lexsort((uo, vo))                   # reverse CSR: in-edges by (head, tail)
+    ptr = np.r_[0, np.cumsum(np.bincount(uo, minlength=n_nodes))].astype(np.int64)
+    rptr = np.r_[0, np.cumsum(np.bincount(vo, minlength=n_nodes))].astype(np.int64)
+    p = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    out = np.zeros((len(p), max(n_nodes, 1)), np.int64)
+    length = np.zeros(len(p), np.int64)
+    _detours(int(n_nodes), ptr, vo[order], wo[order], np.asarray(link)[ok][order].astype(np.int64),
+             rptr, uo[rev], wo[rev], np.asarray(link_util, float), p[:, 0].copy(), p[:, 1].copy(),
+             out, length)
+    return [out[k, :length[k]].tolist() if length[k] else None for k in range(len(p))]

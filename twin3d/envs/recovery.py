@@ -156,6 +156,7 @@ class FaultRecoveryEnv(TwinEnv):
         link = {l: i for i, l in enumerate(self.link_ids)}
         site = {s: i for i, s in enumerate(self.site_ids)}
         pair = {f"{s}->{d}": i for i, (s, d) in enumerate(self.pairs)}
+        detour = self.detours() if not self._rerouted.all() else []
         for a, (verb, el) in enumerate(self.menu[1:], start=1):
             if verb in ("avoid", "unavoid", "restore", "spare"):
                 i = link[el]
@@ -168,7 +169,7 @@ class FaultRecoveryEnv(TwinEnv):
             elif verb == "unreroute":
                 ok = self._rerouted[pair[el]]
             else:
-                ok = not self._rerouted[pair[el]] and self.detours()[pair[el]] is not None
+                ok = not self._rerouted[pair[el]] and detour[pair[el]] is not None
             mask[a] = ok
         return mask
 
