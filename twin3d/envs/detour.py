@@ -16,15 +16,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["detours"]
+__all__ = ["Detours", "detours"]
 
 #: Relative tolerance of "on a shortest path" (as :mod:`twin3d.physics.routing`).
 RTOL = 1e-9
 
 
 @njit(cache=True)
-def _dijkstra(s, n, ptr, head, w, ban_a, ban_b, dist, pred, heap_d, heap_n):  # pragma: no cover
-    """Distances from s over the CSR (ptr, head, w), skipping the edges a-b and b-a.
+def _dijkstra(s, n, ptr, head, w, ok, ban_a, ban_b, dist, pred, heap_d, heap_n):  # pragma: no cover
+    """Distances from s over the CSR (ptr, head, w) edges ``ok``, skipping the edges a-b and b-a.
 
     ``pred[v]`` is the node v was first reached from at its final distance
     (ties keep the first, so the path is the same on every run).
@@ -55,7 +55,7 @@ def _dijkstra(s, n, ptr, head, w, ban_a, ban_b, dist, pred, heap_d, heap_n):  # 
             continue                                 # a stale entry
         for e in range(ptr[x], ptr[x + 1]):
             y = head[e]
-            if (x == ban_a and y == ban_b) or (x == ban_b and y == ban_a):
+            if not ok[e] or (x == ban_a and y == ban_b) or (x == ban_b and y == ban_a):
                 continue
             nd = d + w[e]
             if nd < dist[y]:
@@ -74,7 +74,7 @@ def _dijkstra(s, n, ptr, head, w, ban_a, ban_b, dist, pred, heap_d, heap_n):  # 
 
 
 @njit(cache=True)
-def _detours(n, ptr, head, w, elink, rptr, rhead, rw, link_util, src, dst,
+def _detours(n, ptr, head, w, ok, elink, rptr, rhead, rw, rok, link_util, src, dst,
              out_nodes, out_len):  # pragma: no cover - compiled
     m = head.size
     ds, dt, dd = np.empty(n), np.empty(n), np.empty(n)
@@ -85,18 +85,18 @@ def _detours(n, ptr, head, w, elink, rptr, rhead, rw, link_util, src, dst,
         out_len[k] = 0
         if s == t:
             continue
-        _dijkstra(s, n, ptr, head, w, -1, -1, ds, scratch, heap_d, heap_n)
+        _dijkstra(s, n, ptr, head, w, ok, -1, -1, ds, scratch, heap_d, heap_n)
         best = ds[t]
         if best == np.inf:
             continue
-        _dijkstra(t, n, rptr, rhead, rw, -1, -1, dt, scratch, heap_d, heap_n)
+        _dijkstra(t, n, rptr, rhead, rw, rok, -1, -1, dt, scratch, heap_d, heap_n)
         hot_u, hot_v, hot = -1, -1, -np.inf
         for x in range(n):
             for e in range(ptr[x], ptr[x + 1]):
-                if abs(ds[x] + w[e] + dt[head[e]] - best) <= RTOL * best \
+                if ok[e] and abs(ds[x] + w[e] + dt[head[e]] - best) <= RTOL * best \
                         and link_util[elink[e]] > hot:
                     hot, hot_u, hot_v = link_util[elink[e]], x, head[e]
-        _dijkstra(s, n, ptr, head, w, hot_u, hot_v, dd, pred, heap_d, heap_n)
+        _dijkstra(s, n, ptr, head, w, ok, hot_u, hot_v, dd, pred, heap_d, heap_n)
         if dd[t] == np.inf:
             continue
         c, x = 0, t
@@ -107,6 +107,40 @@ def _detours(n, ptr, head, w, elink, rptr, rhead, rw, link_util, src, dst,
         for i in range(c):
             out_nodes[k, i] = scratch[c - 1 - i]
         out_len[k] = c
+
+
+class Detours:
+    """The detour search over one graph's directed edges (CSR built once).
+
+    Parameters
+    ----------
+    u, v, link : (n_edges,) int
+        Tail, head and link index of each directed edge (``Router.u``, ``.v``, ``.link``).
+    n_nodes : int
+    """
+
+    def __init__(self, u, v, link, n_nodes: int) -> None:
+        u, v = np.asarray(u, np.int64), np.asarray(v, np.int64)
+        self.n = int(n_nodes)
+        self.fwd = np.lexsort((v, u))              # out-edges by (tail, head)
+        self.rev = np.lexsort((u, v))              # in-edges by (head, tail)
+        self.ptr = np.r_[0, np.cumsum(np.bincount(u, minlength=self.n))].astype(np.int64)
+        self.rptr = np.r_[0, np.cumsum(np.bincount(v, minlength=self.n))].astype(np.int64)
+        self.head, self.rhead = v[self.fwd], u[self.rev]
+        self.elink = np.asarray(link, np.int64)[self.fwd]
+
+    def __call__(self, edge_ok, edge_weight, link_util, pairs) -> list[list[int] | None]:
+        """See :func:`detours`."""
+        if not len(pairs):
+            return []
+        ok, w = np.asarray(edge_ok, bool), np.asarray(edge_weight, float)
+        p = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        out = np.zeros((len(p), max(self.n, 1)), np.int64)
+        length = np.zeros(len(p), np.int64)
+        _detours(self.n, self.ptr, self.head, w[self.fwd], ok[self.fwd], self.elink, self.rptr,
+                 self.rhead, w[self.rev], ok[self.rev], np.asarray(link_util, float),
+                 np.ascontiguousarray(p[:, 0]), np.ascontiguousarray(p[:, 1]), out, length)
+        return [out[k, :length[k]].tolist() if length[k] else None for k in range(len(p))]
 
 
 def detours(u: np.ndarray, v: np.ndarray, link: np.ndarray, edge_ok: np.ndarray,
@@ -143,19 +177,4 @@ def detours(u: np.ndarray, v: np.ndarray, link: np.ndarray, edge_ok: np.ndarray,
     ...         [(0, 1), (0, 2)])
     [[0, 3, 2, 1], [0, 3, 2]]
     """
-    if not pairs:
-        return []
-    ok = np.flatnonzero(np.asarray(edge_ok, bool))
-    uo, vo = np.asarray(u)[ok].astype(np.int64), np.asarray(v)[ok].astype(np.int64)
-    wo = np.asarray(edge_weight, float)[ok]
-    order = np.lexsort((vo, uo))                 # forward CSR, edges by (tail, head)
-    rev = np.lexsort((uo, vo))                   # reverse CSR: in-edges by (head, tail)
-    ptr = np.r_[0, np.cumsum(np.bincount(uo, minlength=n_nodes))].astype(np.int64)
-    rptr = np.r_[0, np.cumsum(np.bincount(vo, minlength=n_nodes))].astype(np.int64)
-    p = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    out = np.zeros((len(p), max(n_nodes, 1)), np.int64)
-    length = np.zeros(len(p), np.int64)
-    _detours(int(n_nodes), ptr, vo[order], wo[order], np.asarray(link)[ok][order].astype(np.int64),
-             rptr, uo[rev], wo[rev], np.asarray(link_util, float), p[:, 0].copy(), p[:, 1].copy(),
-             out, length)
-    return [out[k, :length[k]].tolist() if length[k] else None for k in range(len(p))]
+    return Detours(u, v, link, n_nodes)(edge_ok, edge_weight, link_util, pairs)

@@ -19,7 +19,7 @@ import numpy as np
 from ..scene import EventSpec
 from ..sim.engine import StepResult
 from .base import TwinEnv
-from .detour import detours
+from .detour import Detours
 
 __all__ = ["FaultRecoveryEnv", "FR_REWARD_WEIGHTS"]
 
@@ -103,6 +103,7 @@ class FaultRecoveryEnv(TwinEnv):
         self._index = {m: i for i, m in enumerate(menu)}
         r = self.sim.router
         self._pair_nodes = [(r.node_index[s], r.node_index[d]) for s, d in self.pairs]
+        self._detour = Detours(r.u, r.v, r.link, r.n_nodes)
 
     def _top_pairs(self, k: int) -> list[tuple[str, str]]:
         """The ``k`` largest demand pairs at the busy hour (ties by name)."""
@@ -131,6 +132,7 @@ class FaultRecoveryEnv(TwinEnv):
         """Per pair, the path (site ids) ``reroute`` would pin it to now, or None.
 
         See :func:`twin3d.envs.detour.detours`; computed once per step.
+        Links and sites in service, weights and utilizations are the last step's.
         """
         r = self._last
         if self._detours is not None and self._detours[0] is r:
@@ -141,9 +143,8 @@ class FaultRecoveryEnv(TwinEnv):
         node_up = np.array([state.get(n, "up") in ("up", "sleep") for n in router.nodes])
         ok = router._up_mask(None, link_up, node_up)
         weight = np.asarray(r.link_weight, dtype=float)[router.link]
-        paths = detours(router.u, router.v, router.link, ok, weight,
-                        np.nan_to_num(np.asarray(r.link_util, dtype=float)), router.n_nodes,
-                        self._pair_nodes)
+        paths = self._detour(ok, weight, np.nan_to_num(np.asarray(r.link_util, dtype=float)),
+                             self._pair_nodes)
         out = [None if p is None else [router.nodes[i] for i in p] for p in paths]
         self._detours = (r, out)
         return out
