@@ -339,3 +339,12 @@ def test_detours_against_networkx_on_abilene():
         assert all(h.has_edge(x, y) for x, y in zip(path, path[1:]))
         assert nx.path_weight(h, path, "w") == nx.shortest_path_length(h, s, d, weight="w")
     assert n_some > len(pairs) // 2
+
+
+@pytest.mark.parametrize("module", ["twin3d.envs.detour", "twin3d.physics.pinned",
+                                    "twin3d.sim.forwarding_step", "twin3d.sim.events"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+    res = doctest.testmod(importlib.import_module(module))
+    assert res.failed == 0 and res.attempted > 0
