@@ -23,7 +23,7 @@ ABILENE = str(SCENES / "topologyzoo/Abilene.toml")
 
 def _random_events(rng, t, links, sites, cells):
     kinds = ["set_weight", "set_capacity", "fiber_cut", "restore", "surge", "cell_sleep", "shed",
-             "site_outage", "power_down", "activate_spare", "degrade_capacity", "ddos"]
+             "site_outage", "power_down", "activate_spare", "degrade_capacity", "ddos", "pair_route"]
     out = []
     for _ in range(rng.integers(0, 4)):
         k = kinds[rng.integers(len(kinds))]
@@ -40,7 +40,9 @@ def _random_events(rng, t, links, sites, cells):
                     "ddos": EventSpec(t, k, s, bps=1e9, duration=dur),
                     "cell_sleep": EventSpec(t, k, cell=cells[rng.integers(len(cells))], duration=dur),
                     "shed": EventSpec(t, k, src=s, dst=sites[0], factor=float(rng.random()),
-                                      duration=dur)}[k])
+                                      duration=dur),
+                    "pair_route": EventSpec(t, k, src=s, dst=sites[0],
+                                            path=(s, l, sites[0]) if rng.random() < 0.7 else ())}[k])
         if rng.random() < 0.2:                  # something scheduled for later, as restores are
             out.append(EventSpec(t + int(rng.integers(1, 4)), "restore", l))
     return out
@@ -64,7 +66,8 @@ def test_live_timeline_equals_a_timeline_over_its_log(seed):
     full._trips = live._trips
     for t, s in enumerate(states):
         ref = full.state(t)
-        for name in ("link_state", "site_state", "capacity_bps", "weight", "cell_sleep", "shed"):
+        for name in ("link_state", "site_state", "capacity_bps", "weight", "cell_sleep", "shed",
+                     "pair_route"):
             assert getattr(s, name) == getattr(ref, name), (t, name)
         assert [e for e in s.surges] == [e for e in ref.surges]
         assert [e for e in s.ddos] == [e for e in ref.ddos]

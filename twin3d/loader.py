@@ -186,6 +186,14 @@ def _check_new_event(spec: SceneSpec, twin: Twin, ev, where: str) -> None:
             raise bad(field, f"names unknown site '{v}'")
     if ev.kind == "shed" and ev.src == ev.dst:
         raise bad("dst", f"sheds the demand of '{ev.src}' to itself (src and dst must differ)")
+    if ev.kind == "pair_route":
+        for a, b in zip(ev.path, ev.path[1:]):
+            for x in (a, b):
+                if x not in twin.sites:
+                    raise bad("path", f"names unknown site '{x}'")
+            if not twin.graph.has_edge(a, b):
+                raise bad("path", f"'{a}' and '{b}' are consecutive in the path but no link "
+                          "joins them")
     if ev.kind == "static_route" and ev.next_hop != "drop":
         if ev.next_hop not in twin.sites:
             raise bad("next_hop", f"names unknown site '{ev.next_hop}' (a neighbour of "

@@ -32,7 +32,8 @@ OSM_LAYERS = ("buildings", "streets", "masts")
 RADIO_MODELS = ("UMa", "UMi", "RMa", "FSPL")
 EVENT_KINDS = ("fiber_cut", "site_outage", "power_outage", "surge", "ddos", "power_down",
                "add_site", "add_capacity", "restore", "set_weight", "set_capacity",
-               "degrade_capacity", "activate_spare", "cell_sleep", "sector", "static_route", "acl", "shed")
+               "degrade_capacity", "activate_spare", "cell_sleep", "sector", "static_route", "acl", "shed",
+               "pair_route")
 #: The event kinds of SANDBOX.md section 2 (and activate_spare, section 8): the keys each
 #: takes besides ``t`` and ``kind`` (required ones first; the rest optional).
 NEW_EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -45,6 +46,7 @@ NEW_EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "static_route": (("at", "dst", "next_hop"), ()),
     "acl": (("at", "src", "dst", "action"), ()),
     "shed": (("src", "dst", "factor"), ("duration",)),
+    "pair_route": (("src", "dst", "path"), ()),
 }
 _OLD_EVENT_KEYS = ("target", "area", "factor", "bps", "duration")
 _SUFFIX_KIND = {".pbf": "osm", ".osm": "osm", ".bz2": "osm", ".gz": "osm", ".geojson": "geojson",
@@ -159,6 +161,8 @@ class EventSpec:
     dst: str | None = None
     next_hop: str | None = None
     action: str | None = None
+    #: pair_route: the site ids the pair's traffic follows, src first, dst last (() ends it).
+    path: tuple[str, ...] | None = None
 
     @property
     def element(self) -> str | None:
@@ -374,6 +378,8 @@ def _new_event(t: _Table, step: int, kind: str) -> EventSpec:
         if d is not None and d < 1:
             raise t.err("duration", f"must be >= 1 step, got {d}")
         kw["duration"] = d
+    elif kind == "pair_route":
+        kw["path"] = _pair_path(t, kw["src"], kw["dst"])
     elif kind == "cell_sleep":
         from .ids import parse_cell
         try:
@@ -398,6 +404,25 @@ def _new_event(t: _Table, step: int, kind: str) -> EventSpec:
     elif kind == "acl" and kw["action"] != "deny":
         raise t.err("action", f"must be \"deny\", got {kw['action']!r}")
     return EventSpec(t=step, kind=kind, **kw)
+
+
+def _pair_path(t: _Table, src: str, dst: str) -> tuple[str, ...]:
+    """A pair_route's ``path``: site ids from src to dst, no site twice; [] ends the route."""
+    if src == dst:
+        raise t.err("dst", f"routes the demand of '{src}' to itself (src and dst must differ)")
+    path = t.get("path", list)
+    for x in path:
+        if not isinstance(x, str) or not x:
+            raise t.err("path", f"must be a list of site ids, got {x!r} in it")
+    if not path:
+        return ()
+    if len(path) < 2 or path[0] != src or path[-1] != dst:
+        raise t.err("path", f"must run from src '{src}' to dst '{dst}' (first and last site), "
+                    f"got {path!r}")
+    twice = sorted({x for x in path if path.count(x) > 1})
+    if twice:
+        raise t.err("path", f"visits site '{twice[0]}' twice (a path is simple)")
+    return tuple(path)
 
 
 def _event(file: Path, where: str, data: Any, steps: int) -> EventSpec:

@@ -15,9 +15,10 @@ operator would script without learning:
   ``lookahead``, keep every cell awake when ``env.simulate`` says the
   proposal earns less than that.
 * :class:`FRHeuristic`: a one-step lookahead over the useful repairs
-  (restore tripped links, light spares, undo avoids and sheds, avoid the
-  hottest links, shed the largest pairs), each tried with
-  ``env.simulate``; the best reward wins, no-op included.
+  (restore tripped links, light spares, undo avoids, sheds and reroutes,
+  avoid the hottest links, shed the largest pairs, reroute the largest
+  pairs that have a detour), each tried with ``env.simulate``; the best
+  reward wins, no-op included.
 """
 
 from __future__ import annotations
@@ -115,8 +116,9 @@ class ESHeuristic:
 class FRHeuristic:
     """Greedy one-step lookahead over the useful repairs (FaultRecovery)."""
 
-    def __init__(self, env, n_hot: int = 2, n_shed: int = 2) -> None:
+    def __init__(self, env, n_hot: int = 2, n_shed: int = 2, n_reroute: int = 2) -> None:
         self.env, self.n_hot, self.n_shed = env.unwrapped, int(n_hot), int(n_shed)
+        self.n_reroute = int(n_reroute)
 
     def reset(self) -> None:
         pass
@@ -125,13 +127,17 @@ class FRHeuristic:
         env, mask = self.env, info["action_mask"]
         menu = env.menu
         keep = [0]
+        n_reroute = self.n_reroute         # the largest pairs first (menu order)
         hot = [env.link_ids[i] for i in np.argsort(-np.asarray(obs["link_util"]), kind="stable")[:self.n_hot]]
         shed = [f"{s}->{d}" for s, d in env.pairs[:self.n_shed]]
         for a, (verb, el) in enumerate(menu):
             if not mask[a] or a == 0:
                 continue
-            if verb in ("restore", "spare", "unavoid", "unshed", "wake") or \
+            if verb in ("restore", "spare", "unavoid", "unshed", "unreroute", "wake") or \
                     (verb == "avoid" and el in hot) or (verb == "shed" and el in shed):
+                keep.append(a)
+            elif verb == "reroute" and n_reroute > 0:
+                n_reroute -= 1
                 keep.append(a)
         return keep
 

@@ -4,10 +4,11 @@ The opponent cuts fibres, fails and powers off sites and raises surges and
 DDoS; links that a cascade trips stay down until the agent restores them.
 Each step the agent takes one action from a menu (:attr:`FaultRecoveryEnv.menu`),
 each a scene event: steer traffic off a link or back, restore a tripped
-link, light a link's spare capacity, wake a sleeping site, or shed half
-of a demand pair (and end that shed). Many repairs take several steps (shed,
-then restore the tripped link, then end the shed), so the reward pays for
-traffic served at every step and charges every action.
+link, light a link's spare capacity, wake a sleeping site, shed half
+of a demand pair (and end that shed), or reroute a demand pair round the
+hottest link of its route (and end that reroute). Many repairs take several
+steps (shed, then restore the tripped link, then end the shed), so the
+reward pays for traffic served at every step and charges every action.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from ..scene import EventSpec
 from ..sim.engine import StepResult
 from .base import TwinEnv
+from .detour import Detours
 
 __all__ = ["FaultRecoveryEnv", "FR_REWARD_WEIGHTS"]
 
@@ -44,17 +46,26 @@ class FaultRecoveryEnv(TwinEnv):
         (scene weight), ``restore`` (a tripped link), and ``spare``
         (``activate_spare``, links with ``spare_capacity_bps``); per radio
         site ``wake``; per demand pair among the ``n_pairs`` largest
-        ``shed`` (half its traffic) and ``unshed``. ``info["action_mask"]``
-        marks the actions that change something now; any other is a no-op
-        that still costs. ``playbook`` (name -> list of scene events, opt-in)
-        appends one ``("play", name)`` action per entry that applies those
-        events (an operator's runbook: a maintenance cut, a static route);
+        ``shed`` (half its traffic), ``unshed``, ``reroute`` and
+        ``unreroute``. ``reroute`` pins the pair to a detour (a
+        ``pair_route`` event with an explicit path, as an MPLS-TE tunnel):
+        the shortest path, under the last step's weights and over the links
+        and sites in service, that avoids the most utilized link of the
+        pair's IGP route (every link joining that link's two sites); it is
+        computed when the action is taken and kept until ``unreroute``,
+        falling back to IGP routing while a link or site of the path is
+        down. ``info["action_mask"]`` marks the actions that change
+        something now (``reroute``: the pair is not rerouted and a detour
+        exists); any other is a no-op that still costs.
+        ``playbook`` (name -> list of scene events, opt-in) appends one
+        ``("play", name)`` action per entry that applies those events (an
+        operator's runbook: a maintenance cut, a static route);
         :class:`twin3d.envs.safety.GuardSafetyWrapper` masks the unsafe ones.
     Observation (dict of float32 arrays)
         ``link_util``, ``link_up``, ``link_tripped``, ``link_cut``,
         ``link_capacity_bps``, ``link_spare_bps`` (not yet lit),
         ``link_avoided`` (n_links,); ``site_up``, ``site_asleep``
-        (n_sites,); ``pair_shed`` (n_pairs,); ``served_fraction`` (1,);
+        (n_sites,); ``pair_shed``, ``pair_rerouted`` (n_pairs,); ``served_fraction`` (1,);
         ``latency_ms`` (2,) p50 and p95; ``hour`` (1,).
     Reward
         ``w_served * served / offered - w_action * [action != noop]``, both
@@ -82,7 +93,8 @@ class FaultRecoveryEnv(TwinEnv):
             menu += [("avoid", l), ("unavoid", l), ("restore", l)] + ([("spare", l)] if spare > 0 else [])
         menu += [("wake", s) for s in self.site_ids if twin.sites[s].cells]
         for s, d in self.pairs:
-            menu += [("shed", f"{s}->{d}"), ("unshed", f"{s}->{d}")]
+            menu += [("shed", f"{s}->{d}"), ("unshed", f"{s}->{d}"),
+                     ("reroute", f"{s}->{d}"), ("unreroute", f"{s}->{d}")]
         #: Named lists of scene events the agent may play (opt-in; see the class docstring).
         self.playbook = {str(k): list(v) for k, v in (playbook or {}).items()}
         menu += [("play", name) for name in self.playbook]
@@ -95,9 +107,13 @@ class FaultRecoveryEnv(TwinEnv):
             "link_cut": _box((nl,), 1.0), "link_capacity_bps": _box((nl,)),
             "link_spare_bps": _box((nl,)), "link_avoided": _box((nl,), 1.0),
             "site_up": _box((ns,), 1.0), "site_asleep": _box((ns,), 1.0),
-            "pair_shed": _box((len(self.pairs),), 1.0), "served_fraction": _box((1,), 1.0),
+            "pair_shed": _box((len(self.pairs),), 1.0),
+            "pair_rerouted": _box((len(self.pairs),), 1.0), "served_fraction": _box((1,), 1.0),
             "latency_ms": _box((2,)), "hour": _box((1,), 24.0)})
         self._index = {m: i for i, m in enumerate(menu)}
+        r = self.sim.router
+        self._pair_nodes = [(r.node_index[s], r.node_index[d]) for s, d in self.pairs]
+        self._detour = Detours(r.u, r.v, r.link, r.n_nodes)
 
     def _top_pairs(self, k: int) -> list[tuple[str, str]]:
         """The ``k`` largest demand pairs at the busy hour (ties by name)."""
@@ -112,12 +128,36 @@ class FaultRecoveryEnv(TwinEnv):
         self._avoided = np.zeros(len(self.link_ids), dtype=bool)
         self._spared = np.zeros(len(self.link_ids), dtype=bool)
         self._shed = np.zeros(len(self.pairs), dtype=bool)
+        self._rerouted = np.zeros(len(self.pairs), dtype=bool)
+        self._detours: tuple | None = None       # (step result, detour per pair)
 
     def _snapshot_extra(self) -> dict:
-        snap = {"_avoided": self._avoided, "_spared": self._spared, "_shed": self._shed}
-        self._avoided, self._spared, self._shed = (self._avoided.copy(), self._spared.copy(),
-                                                   self._shed.copy())
+        snap = {"_avoided": self._avoided, "_spared": self._spared, "_shed": self._shed,
+                "_rerouted": self._rerouted, "_detours": self._detours}
+        self._avoided, self._spared, self._shed, self._rerouted = (
+            self._avoided.copy(), self._spared.copy(), self._shed.copy(), self._rerouted.copy())
         return snap
+
+    def detours(self) -> list[list[str] | None]:
+        """Per pair, the path (site ids) ``reroute`` would pin it to now, or None.
+
+        See :func:`twin3d.envs.detour.detours`; computed once per step.
+        Links and sites in service, weights and utilizations are the last step's.
+        """
+        r = self._last
+        if self._detours is not None and self._detours[0] is r:
+            return self._detours[1]
+        router = self.sim.router
+        link_up = np.array([x == "up" for x in r.link_state])
+        state = dict(zip(self.site_ids, r.site_state))
+        node_up = np.array([state.get(n, "up") in ("up", "sleep") for n in router.nodes])
+        ok = router._up_mask(None, link_up, node_up)
+        weight = np.asarray(r.link_weight, dtype=float)[router.link]
+        paths = self._detour(ok, weight, np.nan_to_num(np.asarray(r.link_util, dtype=float)),
+                             self._pair_nodes)
+        out = [None if p is None else [router.nodes[i] for i in p] for p in paths]
+        self._detours = (r, out)
+        return out
 
     def action_mask(self) -> np.ndarray:
         """(n_actions,) int8: 1 where the action changes something at the next step."""
@@ -127,6 +167,7 @@ class FaultRecoveryEnv(TwinEnv):
         link = {l: i for i, l in enumerate(self.link_ids)}
         site = {s: i for i, s in enumerate(self.site_ids)}
         pair = {f"{s}->{d}": i for i, (s, d) in enumerate(self.pairs)}
+        detour = self.detours() if not self._rerouted.all() else []
         for a, (verb, el) in enumerate(self.menu[1:], start=1):
             if verb in ("avoid", "unavoid", "restore", "spare"):
                 i = link[el]
@@ -136,8 +177,12 @@ class FaultRecoveryEnv(TwinEnv):
                 ok = r.site_state[site[el]] == "sleep"
             elif verb == "play":
                 ok = True
-            else:
+            elif verb in ("shed", "unshed"):
                 ok = self._shed[pair[el]] == (verb == "unshed")
+            elif verb == "unreroute":
+                ok = self._rerouted[pair[el]]
+            else:
+                ok = not self._rerouted[pair[el]] and detour[pair[el]] is not None
             mask[a] = ok
         return mask
 
@@ -156,7 +201,11 @@ class FaultRecoveryEnv(TwinEnv):
             return [EventSpec(t, "activate_spare", link=el)]
         if verb == "play":
             return [replace(e, t=t) for e in self.playbook[el]]
-        s, d = self.pairs[[f"{s}->{d}" for s, d in self.pairs].index(el)]
+        k = [f"{s}->{d}" for s, d in self.pairs].index(el)
+        s, d = self.pairs[k]
+        if verb in ("reroute", "unreroute"):
+            path = tuple(self.detours()[k] or ()) if verb == "reroute" else ()
+            return [EventSpec(t, "pair_route", src=s, dst=d, path=path)]
         return [EventSpec(t, "shed", src=s, dst=d, factor=SHED_SHARE if verb == "shed" else 0.0)]
 
     def _action_events(self, action, t: int) -> list[EventSpec]:
@@ -174,6 +223,8 @@ class FaultRecoveryEnv(TwinEnv):
                 self._avoided[i] = verb == "avoid"
         elif verb in ("shed", "unshed"):
             self._shed[[f"{s}->{d}" for s, d in self.pairs].index(el)] = verb == "shed"
+        elif verb in ("reroute", "unreroute"):
+            self._rerouted[[f"{s}->{d}" for s, d in self.pairs].index(el)] = verb == "reroute"
         return self.menu_events(a, t)
 
     def _observe(self, r: StepResult) -> dict[str, np.ndarray]:
@@ -185,7 +236,7 @@ class FaultRecoveryEnv(TwinEnv):
                "link_cut": ls == "cut", "link_capacity_bps": r.link_capacity_bps,
                "link_spare_bps": np.where(self._spared, 0.0, self.spare_bps),
                "link_avoided": self._avoided, "site_up": ss == "up", "site_asleep": ss == "sleep",
-               "pair_shed": self._shed,
+               "pair_shed": self._shed, "pair_rerouted": self._rerouted,
                "served_fraction": [k["served_bps"] / offered if offered > 0 else 1.0],
                "latency_ms": [k["latency_p50_ms"], k["latency_p95_ms"]], "hour": [r.hour % 24.0]}
         return {key: np.nan_to_num(np.asarray(v, dtype=np.float32), nan=0.0) for key, v in obs.items()}

@@ -36,7 +36,7 @@ from .extent import radio_extent_error
 from .kpi import transport_kpis, weighted_percentiles
 from .power import CellPower, total_energy_w
 from .surge import surge_arrays
-from .forwarding_step import overrides_of, route_step_forwarding
+from .forwarding_step import overrides_of, pair_paths_of, route_step_forwarding
 from .transport_step import MAX_QUEUE_DELAY_S, route_step, route_step_compiled
 
 __all__ = ["StepResult", "ScenarioResult", "Simulator", "simulate", "MAX_QUEUE_DELAY_S",
@@ -146,6 +146,8 @@ def _describe(ev) -> str:
         extra += f" {ev.action} {ev.src}->{ev.dst}"
     elif ev.kind == "shed":
         what, extra = f"{ev.src}->{ev.dst}", f" {100 * ev.factor:g} %"
+    elif ev.kind == "pair_route":
+        what, extra = f"{ev.src}->{ev.dst}", (f" via {'-'.join(ev.path)}" if ev.path else " ended")
     return f"{ev.kind} {what}{extra}"
 
 
@@ -615,11 +617,12 @@ class Simulator:
         events = [_describe(e) for e in state.events]
         casc, cache = None, None
         base = self._base_arrays is not None and demands[0] is self._base_arrays[0]
-        if state.forwarding:     # static routes / ACLs: the forwarding graph, every pass
+        pinned = pair_paths_of(self.router, state.pair_route, demands)
+        if state.forwarding or pinned:   # static routes / ACLs / pair routes: every pass walks
             casc = route_step_forwarding(self.router, demands, link_up, node_up, cap,
                                          traffic.trip_utilization,
                                          overrides_of(self.router, state.forwarding),
-                                         traffic.routing, events, weight=weight)
+                                         traffic.routing, events, weight=weight, pinned=pinned)
         elif base and self.incremental:       # large networks: reroute only what a change touches
             if self._cache is None:
                 self._cache = RoutingCache(self.router, demands[0], demands[1], traffic.routing)

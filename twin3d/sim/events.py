@@ -27,7 +27,10 @@ admission control would. ``static_route`` and ``acl`` hold from their step
 on (a later static route for the same node and destination replaces an
 earlier one) and are listed in ``StepState.forwarding``; the simulator
 routes a step with any of them in force through
-:mod:`twin3d.physics.forwarding`.
+:mod:`twin3d.physics.forwarding`. ``pair_route`` pins the traffic of one
+(src, dst) pair to an explicit path from its step on (the latest of a pair
+wins; an empty ``path`` ends it), listed in ``StepState.pair_route``; see
+:mod:`twin3d.physics.pinned` for what the simulator does with it.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ class StepState:
     forwarding: list[EventSpec] = field(default_factory=list)
     #: (src, dst) -> share of that demand shed by a shed event in force (the latest wins).
     shed: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: (src, dst) -> the site ids its traffic is pinned to by a pair_route in force.
+    pair_route: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
 
 class Timeline:
@@ -184,7 +189,7 @@ class Timeline:
             cap_bps = cap
         return StepState(step, links, sites, factor, surges, ddos, applied, weight=extra.weight,
                          capacity_bps=cap_bps, cell_sleep=sleeping, sector=extra.sector,
-                         forwarding=extra.forwarding, shed=shed)
+                         forwarding=extra.forwarding, shed=shed, pair_route=extra.pair_route)
 
     def _apply(self, ev: EventSpec, step: int, links: dict, sites: dict, cap: dict,
                extra: StepState, spared: set) -> None:
@@ -205,6 +210,10 @@ class Timeline:
                       if getattr(ev, n) is not None})
         elif k in ("static_route", "acl"):
             extra.forwarding.append(ev)
+        elif k == "pair_route":
+            extra.pair_route.pop((ev.src, ev.dst), None)      # a later route replaces it
+            if ev.path:
+                extra.pair_route[(ev.src, ev.dst)] = ev.path
         if k == "fiber_cut":
             links[target] = "cut"
         elif k == "site_outage":

@@ -6,8 +6,8 @@ the steps in order. Its states equal those of a ``Timeline`` over the whole
 event log (:attr:`LiveTimeline.log`), which is what a saved episode replays;
 to stay cheap over a long episode it replays a compacted list in which an
 event is dropped once nothing can read it any more: a ``set_weight``,
-``set_capacity`` or ``shed`` overridden by a later one of the same element,
-and a ``surge``, ``ddos``, ``cell_sleep`` or ``shed`` whose duration is over.
+``set_capacity``, ``shed`` or ``pair_route`` overridden by a later one of the
+same element, and a ``surge``, ``ddos``, ``cell_sleep`` or ``shed`` whose duration is over.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from .events import StepState, Timeline
 __all__ = ["LiveTimeline"]
 
 #: Kinds whose latest event for an element replaces the earlier ones entirely.
-_LATEST_WINS = {"set_weight": "link", "set_capacity": "link", "shed": ("src", "dst")}
+_LATEST_WINS = {"set_weight": "link", "set_capacity": "link", "shed": ("src", "dst"),
+                "pair_route": ("src", "dst")}
 #: Kinds that only act while ``active(step)``.
 _LASTING = ("surge", "ddos", "cell_sleep", "shed")
 
@@ -32,6 +33,13 @@ def _time(ev: EventSpec) -> int:
 def _key(ev: EventSpec):
     f = _LATEST_WINS[ev.kind]
     return (ev.kind, getattr(ev, f)) if isinstance(f, str) else (ev.kind, *(getattr(ev, x) for x in f))
+
+
+def _outlasts(old: EventSpec, new: EventSpec) -> bool:
+    """Whether lasting event ``old`` is still in force after ``new`` ends."""
+    if old.kind not in _LASTING or new.duration is None:
+        return False
+    return old.duration is None or old.t + old.duration > new.t + new.duration
 
 
 class LiveTimeline(Timeline):
@@ -94,8 +102,10 @@ class LiveTimeline(Timeline):
                 self._restores.setdefault(ev.target, []).append(ev.t)
             if ev.kind in _LATEST_WINS:
                 old = self._latest.get(_key(ev))
-                # an override at the same step or later hides the older one for good
-                if old is not None and old.t <= ev.t:
+                # an override at the same step or later hides the older one for good,
+                # unless the older one lasts longer (a shed comes back when a shorter
+                # later shed of the pair ends, as Timeline.state has it)
+                if old is not None and old.t <= ev.t and not _outlasts(old, ev):
                     self._hidden.add(id(old))
                 self._latest[_key(ev)] = ev
             # after every event at the same step: the order told on ties
