@@ -49,8 +49,8 @@ from ..physics.los import ground_z_m
 from .env import find_libllvm, problem
 from .export import ExportedScene, export_scene
 
-__all__ = ["FLOOR_DB", "MARGIN_M", "RtSettings", "path_gain_db", "sionna_radio_map",
-           "sionna_version", "load_sionna"]
+__all__ = ["FLOOR_DB", "MARGIN_M", "RtSettings", "SionnaEngine", "path_gain_db",
+           "sionna_radio_map", "sionna_version", "load_sionna"]
 
 #: Path gains are clipped here, dB (far below any usable signal).
 FLOOR_DB = -160.0
@@ -219,6 +219,28 @@ def _solve(mi, dr, rt, ex: ExportedScene, grid: Grid, specs, ue_height_m, settin
         with np.errstate(divide="ignore"):
             out[k] = np.maximum(10.0 * np.log10(g), FLOOR_DB)
     return out
+
+
+class SionnaEngine:
+    """Per-cell path gain for :class:`twin3d.physics.coverage.RadioMapper` by ray tracing.
+
+    What ``[radio] engine = "sionna"`` plugs into the radio map: the twin's
+    per-cell cache then holds ray-traced maps, paid once per cell.
+
+    Examples
+    --------
+    >>> RadioMapper(twin, engine=SionnaEngine(RtSettings(10**7, seed=7)))   # doctest: +SKIP
+    """
+
+    def __init__(self, settings: RtSettings | None = None, margin_m: float = MARGIN_M) -> None:
+        self.settings, self.margin_m = settings or RtSettings(), float(margin_m)
+
+    def key(self) -> tuple:
+        return ("sionna", sionna_version(), self.margin_m) + self.settings.key()
+
+    def path_gain_db(self, buildings, grid: Grid, specs, ue_height_m: float) -> np.ndarray:
+        return path_gain_db(buildings, grid, specs, ue_height_m=ue_height_m,
+                            settings=self.settings, margin_m=self.margin_m)
 
 
 def sionna_radio_map(twin, grid: Grid, cells=None, *, samples_per_tx: int = 10**7,
