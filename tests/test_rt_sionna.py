@@ -8,6 +8,7 @@ no Sionna and always run.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -262,3 +263,45 @@ def test_38901_baseline_against_the_ray_tracer(path):
     bad = scores(shuffled.reshape(ref.path_gain_db.shape), ref.path_gain_db,
                  np.ones(ref.grid.shape, bool), bin_cells=1)
     assert bad["spearman"] < 0.2 and got["spearman"] > bad["spearman"] + 0.4
+
+
+@needs_sionna
+def test_scene_with_the_sionna_engine_ray_traces_its_radio_map(tmp_path):
+    import twin3d
+    from twin3d.sim.engine import Simulator
+    sites = json.loads(SITES)
+    sites["features"].append({"type": "Feature", "geometry": {"type": "Point", "coordinates":
+                              [24.945, 60.17]}, "properties": {"id": "S2", "height_m": 30}})
+    for f, az in zip(sites["features"], ("0;120;240", "90")):
+        f["properties"]["azimuths_deg"] = az
+    (tmp_path / "sites.geojson").write_text(json.dumps(sites))
+    (tmp_path / "links.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[24.94, 60.17],
+         [24.945, 60.17]]}, "properties": {"id": "F-1", "a": "S1", "b": "S2", "capacity_bps": 1e10}}]}))
+    (tmp_path / "scene.toml").write_text(HEAD + '[[source]]\npath = "links.geojson"\nrole = "links"\n'
+                                         '[traffic]\ncore = "S1"\n'
+                                         '[radio]\nengine = "sionna"\ngrid_m = 20\n'
+                                         'rt_samples_per_tx = 300000\nrt_max_depth = 1\n')
+    scene = twin3d.load_scene(tmp_path / "scene.toml")
+    rm = Simulator(scene).baseline_map
+    twin = scene.twin
+    assert len(twin.buildings) == 0 and len(twin.cells) == 4
+    xs, ys = rm.grid.centers()
+    x, y = (a.ravel() for a in np.meshgrid(xs, ys))
+    rx = rm.rx_dbm.reshape(len(twin.cells), -1)
+    for c, row in zip(twin.cells, rx):
+        a = twin.sites[c.site_id].antenna_xyz_m
+        d2d = np.hypot(x - a[0], y - a[1])
+        dz = a[2] - 1.5
+        gain = antenna_gain_db(np.degrees(np.arctan2(x - a[0], y - a[1])) - c.azimuth_deg,
+                               90.0 + np.degrees(np.arctan2(dz, d2d)), c.tilt_deg,
+                               c.beamwidth_deg, c.gain_dbi)
+        friis = c.p_tx_dbm + gain - fspl_db(np.hypot(d2d, dz), c.f_hz)
+        lobe = (gain > c.gain_dbi - 10.0) & (d2d > 60.0)
+        assert lobe.sum() > 50
+        excess = row[lobe] - friis[lobe]
+        # over flat ground: the direct ray plus the ground reflection, summed in power
+        # (|reflection coefficient| <= 1): between free space and 3 dB above it
+        assert np.median(excess) > -0.5 and np.percentile(excess, 95) < 3.5, \
+            (c.id, np.percentile(excess, [5, 50, 95]))
+    assert rm.coverage_fraction() > 0.0
