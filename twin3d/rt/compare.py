@@ -11,7 +11,11 @@ best-server path gain (the maximum over cells) over outdoor grid points:
   (15 m at 5 m), each bin the mean linear power of its outdoor points:
   where the reference carries Monte Carlo noise per 5 m cell, or at
   street level where a cell's value hinges on a few rays, bins compare
-  the field and not its speckle.
+  the field and not its speckle;
+* ``reached_``: the per-point scores over the points the reference
+  reaches (above the floor), and ``reached_fraction``: a point no ray
+  reaches counts at -160 dB in the main scores, which then weigh deep
+  shadow (and, with too few rays, Monte Carlo misses) heavily.
 
 Pure numpy/scipy/shapely; no I/O.
 
@@ -95,8 +99,9 @@ def scores(model_db, reference_db, mask, bin_cells: int = 3) -> dict:
     -------
     dict
         ``spearman``, ``rmse_db`` (after offset), ``offset_db`` (mean
-        model - reference) and ``n`` per point, and the same prefixed
-        ``bin_`` over bins.
+        model - reference) and ``n`` per point; the same prefixed
+        ``bin_`` over bins and ``reached_`` over the points the reference
+        reaches; ``reached_fraction`` of the masked points.
     """
     a, b = best_server_db(model_db), best_server_db(reference_db)
     m = np.asarray(mask, bool)
@@ -104,6 +109,9 @@ def scores(model_db, reference_db, mask, bin_cells: int = 3) -> dict:
     ab, has = binned_db(a, m, bin_cells)
     bb, _ = binned_db(b, m, bin_cells)
     out.update({f"bin_{k}": v for k, v in _pair(ab[has], bb[has]).items()})
+    reached = m & (b > FLOOR_DB)
+    out.update({f"reached_{k}": v for k, v in _pair(a[reached], b[reached]).items()})
+    out["reached_fraction"] = float(reached.sum() / max(1, m.sum()))
     return out
 
 

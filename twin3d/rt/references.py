@@ -212,6 +212,7 @@ def save_reference(ref: Reference, path) -> Path:
                         building_base_z_m=np.asarray(ref.buildings.base_z_m, float),
                         building_ids=np.array(ref.buildings.ids, dtype=str),
                         meta=np.array(json.dumps(ref.meta, sort_keys=True)))
+    os.chmod(tmp, 0o644)            # test data, readable like the rest of the repository
     os.replace(tmp, path)
     return path
 
