@@ -239,7 +239,7 @@ def test_reference_has_the_documented_shape_and_metadata(path):
         assert np.all(row <= s.gain_dbi - fspl_db(d3, s.f_hz) + 6.0 + 0.01)
     # rays reach most outdoor points (a point no ray reaches sits at the -160 dB floor)
     outdoor = outdoor_mask(ref.buildings, ref.grid)
-    assert 0.5 < outdoor.mean() < 0.95
+    assert 0.3 < outdoor.mean() < 0.95
     assert np.mean(best[outdoor] <= -159.99) < 0.2
 
 
