@@ -333,3 +333,12 @@ def test_scene_with_the_sionna_engine_ray_traces_its_radio_map(tmp_path):
         assert np.median(excess) > -0.5 and np.percentile(excess, 95) < 3.5, \
             (c.id, np.percentile(excess, [5, 50, 95]))
     assert rm.coverage_fraction() > 0.0
+
+
+@pytest.mark.parametrize("module", ["twin3d.rt", "twin3d.rt.env", "twin3d.rt.export",
+                                    "twin3d.rt.compare"])
+def test_rt_docstring_examples(module):
+    import doctest
+    import importlib
+    res = doctest.testmod(importlib.import_module(module))
+    assert res.failed == 0 and res.attempted > 0

@@ -50,7 +50,16 @@ def best_server_db(path_gain_db) -> np.ndarray:
 
 
 def outdoor_mask(buildings, grid: Grid) -> np.ndarray:
-    """(ny, nx) True where the grid point lies outside every footprint."""
+    """(ny, nx) True where the grid point lies outside every footprint.
+
+    Examples
+    --------
+    >>> from twin3d.model import Buildings
+    >>> b = Buildings(["B"], np.array([shapely.box(0, 0, 10, 10)]), np.array([9.0]),
+    ...               np.array([0.0]), ["yes"], ["height"])
+    >>> outdoor_mask(b, Grid.covering((0, 0, 20, 10), 10.0)).tolist()
+    [[False, True]]
+    """
     xs, ys = grid.centers()
     gx, gy = np.meshgrid(xs, ys)
     if len(buildings) == 0:
@@ -63,6 +72,12 @@ def binned_db(best_db, mask, bin_cells: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean linear power over the masked points of each bin_cells^2 block, dB.
 
     Returns ``(values_db, has_points)`` over the blocks (edge blocks may be partial).
+
+    Examples
+    --------
+    >>> v, has = binned_db(np.array([[-60.0, -70.0]]), np.array([[True, True]]), 2)
+    >>> round(float(v[0, 0]), 2), has.tolist()
+    (-62.6, [[True]])
     """
     ny, nx = best_db.shape
     by, bx = -(-ny // bin_cells), -(-nx // bin_cells)

@@ -61,6 +61,11 @@ def problem() -> str | None:
 
     Looks for the ``sionna`` (with ``sionna.rt``), ``mitsuba`` and
     ``drjit`` packages and for LLVM >= 19, importing none of them.
+
+    Examples
+    --------
+    >>> why = problem(); why is None or 'pip install "twin3d[rt]"' in why
+    True
     """
     missing = [name for name in ("sionna", "mitsuba", "drjit") if _spec(name) is None]
     if not missing:
