@@ -24,12 +24,14 @@ from .names import check_scenario_names, scenario_stem
 
 __all__ = ["Origin", "SourceSpec", "RadioSpec", "TrafficSpec", "SlaSpec", "AreaSpec", "EventSpec",
            "ScenarioSpec", "SceneSpec", "parse_scene", "scenario_stem", "SOURCE_KINDS", "SOURCE_ROLES",
-           "EVENT_KINDS", "NEW_EVENT_KEYS"]
+           "RADIO_ENGINES", "EVENT_KINDS", "NEW_EVENT_KEYS"]
 
 SOURCE_KINDS = ("osm", "geojson", "gpkg", "shp", "csv", "graphml", "sndlib")
 SOURCE_ROLES = ("sites", "links", "buildings", "streets", "demands")
 OSM_LAYERS = ("buildings", "streets", "masts")
 RADIO_MODELS = ("UMa", "UMi", "RMa", "FSPL")
+#: ``[radio] engine``: twin3d's own models, or Sionna RT ray tracing (the ``[rt]`` extra).
+RADIO_ENGINES = ("twin3d", "sionna")
 EVENT_KINDS = ("fiber_cut", "site_outage", "power_outage", "surge", "ddos", "power_down",
                "add_site", "add_capacity", "restore", "set_weight", "set_capacity",
                "degrade_capacity", "activate_spare", "cell_sleep", "sector", "static_route", "acl", "shed",
@@ -77,7 +79,13 @@ class SourceSpec:
 
 @dataclass(frozen=True)
 class RadioSpec:
-    """``[radio]``: the propagation model and the coverage grid."""
+    """``[radio]``: the propagation model and the coverage grid.
+
+    ``engine`` "sionna" ray traces each cell's map with Sionna RT
+    (:mod:`twin3d.rt`; ``model`` is then unused) with
+    ``rt_samples_per_tx`` rays per cell and up to ``rt_max_depth``
+    interactions per path; the scene's seed seeds the rays.
+    """
 
     model: str = "UMa"
     f_hz: float = 3.5e9
@@ -85,6 +93,9 @@ class RadioSpec:
     grid_m: float = 5.0
     ue_height_m: float = 1.5
     noise_figure_db: float = 7.0
+    engine: str = "twin3d"
+    rt_samples_per_tx: int = 10_000_000
+    rt_max_depth: int = 3
 
 
 @dataclass(frozen=True)
@@ -297,14 +308,32 @@ def _source(file: Path, i: int, data: Any) -> SourceSpec:
 
 def _radio(file: Path, data: Any) -> RadioSpec:
     t = _Table(file, "[radio]", data, ("model", "f_hz", "bandwidth_hz", "grid_m", "ue_height_m",
-                                       "noise_figure_db"))
+                                       "noise_figure_db", "engine", "rt_samples_per_tx",
+                                       "rt_max_depth"))
     d = RadioSpec()
+    engine = t.choice("engine", RADIO_ENGINES, d.engine)
+    rt = {}
+    for key, lo, hi in (("rt_samples_per_tx", 1, 10**10), ("rt_max_depth", 0, 20)):
+        v = t.get(key, int, None)
+        if v is None:
+            continue
+        if engine != "sionna":
+            raise t.err(key, 'applies only with engine = "sionna"')
+        if not lo <= v <= hi:
+            raise t.err(key, f"must be within [{lo}, {hi}], got {v}")
+        rt[key] = v
+    if engine == "sionna":
+        from .rt.env import problem        # finds the extra and LLVM without importing them
+        why = problem()
+        if why is not None:
+            raise t.err("engine", f'"sionna" cannot run here: {why}')
     return RadioSpec(model=t.choice("model", RADIO_MODELS, d.model),
                      f_hz=t.num("f_hz", d.f_hz, 0, 100e9, strict=True),
                      bandwidth_hz=t.num("bandwidth_hz", d.bandwidth_hz, 0, 2e9, strict=True),
                      grid_m=t.num("grid_m", d.grid_m, 0.5, 10_000),
                      ue_height_m=t.num("ue_height_m", d.ue_height_m, 0, 300),
-                     noise_figure_db=t.num("noise_figure_db", d.noise_figure_db, 0, 30))
+                     noise_figure_db=t.num("noise_figure_db", d.noise_figure_db, 0, 30),
+                     engine=engine, **rt)
 
 
 def _traffic(file: Path, data: Any) -> TrafficSpec:

@@ -121,16 +121,22 @@ class GridContext:
     ue_height_m : float
     site_xy_m : (n, 2) array_like
         Sites whose cells may be mapped on this grid.
+    engine : object, optional
+        Another source of per-cell path gain in place of ``model`` (the
+        Sionna RT backend, :class:`twin3d.rt.solver.SionnaEngine`): its
+        ``path_gain_db(buildings, grid, specs, ue_height_m)`` gives
+        (n_cells, ny, nx) dB, antenna gain included, and ``key()`` what
+        the maps depend on besides the context.
 
     Attributes
     ----------
     token : tuple
         Identifies the context in cache keys: grid, model, UE height, raster
-        lattice and a digest of the buildings.
+        lattice, a digest of the buildings and the engine's key.
     """
 
     def __init__(self, buildings, grid: Grid, model: str, ue_height_m: float,
-                 site_xy_m=()) -> None:
+                 site_xy_m=(), engine=None) -> None:
         if model not in PATHLOSS_MODELS:
             raise ValueError(f"unknown model {model!r}; expected one of {', '.join(PATHLOSS_MODELS)}")
         if not (np.isfinite(ue_height_m) and ue_height_m > 0):
@@ -150,8 +156,9 @@ class GridContext:
         self.building_height_m = heights[b_index]            # index -1 -> the appended 0 m
         self.d_in = indoor_distance_m(buildings, self.gx, self.gy, b_index)
         rg = self.raster.grid
+        self.buildings, self.engine = buildings, engine
         self.token = (grid, model, self.ue_height_m, (rg.x0_m, rg.y0_m, rg.nx, rg.ny),
-                      _buildings_digest(buildings))
+                      _buildings_digest(buildings), None if engine is None else engine.key())
 
     def can_reach(self, x_m: float, y_m: float) -> bool:
         """Whether a site at (x, y) is within the model's range of some grid point."""
@@ -262,6 +269,8 @@ def cell_rx_dbm(ctx: GridContext, specs: Sequence[CellSpec], cache: CellMapCache
     rx = p_tx + antenna gain(phi, theta) - path loss(d2D, LOS) - O2I, in
     float64, rounded once to float32. The cells of one antenna share its
     distances, LOS and path loss per frequency. -inf beyond the model's range.
+    With an engine in the context (ray tracing), rx = p_tx + the engine's
+    path gain, which holds the antenna gain and any wall penetration.
 
     Parameters
     ----------
@@ -273,6 +282,10 @@ def cell_rx_dbm(ctx: GridContext, specs: Sequence[CellSpec], cache: CellMapCache
     names : sequence of str, optional
         The site of each cell, named in path-loss errors.
     """
+    if ctx.engine is not None and len(specs):
+        gain = ctx.engine.path_gain_db(ctx.buildings, ctx.grid, specs, ctx.ue_height_m)
+        p_tx = np.array([s.p_tx_dbm for s in specs], float)[:, None]
+        return (p_tx + np.asarray(gain, float).reshape(len(specs), ctx.n_pts)).astype(RX_DTYPE)
     out = np.empty((len(specs), ctx.n_pts), RX_DTYPE)
     by_site: dict[tuple, list[int]] = {}
     for i, s in enumerate(specs):

@@ -302,7 +302,8 @@ class Simulator:
             r = self.scene.spec.radio
             self.mapper = RadioMapper(self.twin, model=r.model, grid_m=r.grid_m,
                                       ue_height_m=r.ue_height_m,
-                                      noise_figure_db=r.noise_figure_db, bounds=self.radio_bounds)
+                                      noise_figure_db=r.noise_figure_db, bounds=self.radio_bounds,
+                                      engine=self._radio_engine(r))
         # a new set recombines the per-cell maps the mapper caches; a
         # changed cell is the only one computed again
         twin = self._twin_with(sector) if sector else None
@@ -313,6 +314,14 @@ class Simulator:
             while len(self._maps) > MAX_RADIO_MAPS:
                 self._maps.popitem(last=False)
         return rm
+
+    def _radio_engine(self, r):
+        """The Sionna RT engine for ``[radio] engine = "sionna"`` (None: twin3d's models)."""
+        if r.engine != "sionna":
+            return None
+        from ..rt.solver import RtSettings, SionnaEngine     # the optional [rt] extra
+        return SionnaEngine(RtSettings(r.rt_samples_per_tx, r.rt_max_depth,
+                                       seed=self.scene.spec.seed))
 
     def step_radio_map(self, r: StepResult) -> RadioMap | None:
         """The radio map step ``r`` used (recombined again if no longer kept); None without cells."""

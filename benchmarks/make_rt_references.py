@@ -1,0 +1,77 @@
+"""Ray-traced reference maps for the radio-fidelity tests (needs ``twin3d[rt]``).
+
+Writes one compressed ``.npz`` per layout and frequency of
+:data:`twin3d.rt.references.LAYOUTS` under ``tests/data/rt/`` (see
+:mod:`twin3d.rt.references` for the contents), then, with ``--noise``,
+ray traces the first macro and the first small-cell layout again (3.5 GHz)
+with another seed, keeps that run under ``noise/`` and prints how well the
+two runs agree (the reference's own Monte Carlo noise).
+
+Usage::
+
+    python benchmarks/make_rt_references.py [--samples 20000000] [--seed 7] [--noise]
+        [--noise-only] [--only macro_hel05] [--out tests/data/rt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(argv=None) -> int:
+    import twin3d
+    from twin3d.rt import problem
+    from twin3d.rt.compare import agreement
+    from twin3d.rt.references import (FREQUENCIES_HZ, LAYOUTS, make_reference, reference_name,
+                                      save_reference)
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--samples", type=int, default=20_000_000, help="rays per transmitter")
+    p.add_argument("--depth", type=int, default=3, help="interactions per path")
+    p.add_argument("--seed", type=int, default=7, help="the Helsinki scene's seed")
+    p.add_argument("--noise", action="store_true", help="repeat the first macro and small layouts with seed + 1000")
+    p.add_argument("--noise-only", action="store_true", help="only the --noise runs")
+    p.add_argument("--only", action="append", help="layout name(s) to make")
+    p.add_argument("--out", type=Path, default=ROOT / "tests" / "data" / "rt")
+    a = p.parse_args(argv)
+    why = problem()
+    if why:
+        print(f"error: {why}", file=sys.stderr)
+        return 2
+    twin = twin3d.load_scene(ROOT / "scenes" / "helsinki.toml").twin
+    layouts = [lay for lay in LAYOUTS if not a.only or lay.name in a.only]
+    for lay in [] if a.noise_only else layouts:
+        for f in FREQUENCIES_HZ:
+            t0 = time.perf_counter()
+            ref = make_reference(twin, lay, f, samples_per_tx=a.samples, max_depth=a.depth,
+                                 seed=a.seed)
+            path = save_reference(ref, a.out / f"{reference_name(lay, f)}.npz")
+            print(json.dumps({"reference": ref.name, "cells": len(ref.specs),
+                              "s_per_map": round(ref.meta["seconds_per_map"], 1),
+                              "s_total": round(time.perf_counter() - t0, 1),
+                              "kb": round(path.stat().st_size / 1024, 1)}), flush=True)
+    if a.noise or a.noise_only:   # the first macro and small-cell layouts, again with another seed
+        from twin3d.rt.references import load_reference
+        f = FREQUENCIES_HZ[-1]
+        for kind in ("macro", "small"):
+            lay = next((x for x in layouts if x.kind == kind), None)
+            if lay is None:
+                continue
+            first = load_reference(a.out / f"{reference_name(lay, f)}.npz")
+            again = make_reference(twin, lay, f, samples_per_tx=a.samples, max_depth=a.depth,
+                                   seed=a.seed + 1000)
+            save_reference(again, a.out / "noise" / f"{first.name}_seed{a.seed + 1000}.npz")
+            print(json.dumps({"noise": first.name, "seeds": [a.seed, a.seed + 1000],
+                              **agreement(again.path_gain_db, first.path_gain_db,
+                                          first.buildings, first.grid, kind=lay.kind)}),
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
