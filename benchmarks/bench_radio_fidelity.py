@@ -1,0 +1,69 @@
+"""twin3d's radio model against the stored Sionna RT references (issue 13).
+
+For every reference under ``tests/data/rt/`` (made by
+``benchmarks/make_rt_references.py``: 300 x 300 m Helsinki layouts at 5 m,
+rooftop macros and street-level small cells, 2.1 and 3.5 GHz), this scores
+twin3d's model on the reference's own buildings and sectors: best-server path
+gain over outdoor points, Spearman rank correlation and RMSE after removing
+the mean offset, per 5 m cell (macros) or in 15 m bins of mean linear power
+(small cells), both maps clipped at -160 dB; then the same over the points
+the ray tracer reaches. It also times the model and prints the reference's
+own Monte Carlo noise (two seeds) where it is stored. The ray tracer is not
+run here: the references are data.
+
+Usage::
+
+    python3 benchmarks/bench_radio_fidelity.py [--model UMa]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from twin3d.rt.compare import agreement, model_path_gain_db  # noqa: E402
+from twin3d.rt.references import load_reference  # noqa: E402
+
+REFS = ROOT / "tests" / "data" / "rt"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default=None,
+                   help="path loss model for every layout (default: UMa for macros, UMi for small cells)")
+    args = p.parse_args(argv)
+    paths = sorted(REFS.glob("*.npz"))
+    if not paths:
+        print(f"no references under {REFS}", file=sys.stderr)
+        return 2
+    print(f"{'reference':<22} {'model':<5} {'scored':<12} {'Spearman':>8} {'RMSE dB':>8} "
+          f"{'reached':>8} {'reached RMSE':>12} {'model s':>8} {'rays/tx':>9}")
+    for path in paths:
+        ref = load_reference(path)
+        kind = ref.meta["kind"]
+        model = args.model or ("UMa" if kind == "macro" else "UMi")
+        t0 = time.perf_counter()
+        ours = model_path_gain_db(ref.buildings, ref.grid, ref.specs, ref.ue_height_m, model)
+        dt = time.perf_counter() - t0
+        got = agreement(ours, ref.path_gain_db, ref.buildings, ref.grid, kind)
+        pre, scored = ("", "per 5 m cell") if kind == "macro" else ("bin_", f"{got['bin_m']:.0f} m bins")
+        print(f"{ref.name:<22} {model:<5} {scored:<12} {got[pre + 'spearman']:>8.3f} "
+              f"{got[pre + 'rmse_db']:>8.2f} {got['reached_fraction']:>8.0%} "
+              f"{got['reached_rmse_db']:>12.2f} {dt:>8.3f} {ref.meta.get('samples_per_tx', 0):>9.0e}")
+    for noise in sorted((REFS / "noise").glob("*.npz")):
+        again = load_reference(noise)
+        first = load_reference(REFS / (noise.stem.rsplit("_seed", 1)[0] + ".npz"))
+        got = agreement(again.path_gain_db, first.path_gain_db, first.buildings, first.grid)
+        print(f"Monte Carlo noise {first.name}: two seeds agree at Spearman {got['spearman']:.3f}, "
+              f"RMSE {got['rmse_db']:.2f} dB per cell, {got['bin_rmse_db']:.2f} dB in "
+              f"{got['bin_m']:.0f} m bins")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
