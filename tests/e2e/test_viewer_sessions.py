@@ -177,7 +177,8 @@ def test_timeline_lists_the_steps_events(tabs):
     assert "F-01" in text and "step 22" in text
     b.page.click("#story-18")                           # a row moves the time slider there
     a.wait_text("#status", "step 18")
-    assert "F-01" in a.text("#step-events")
+    # the events line is its own state update: wait for it as for the status
+    assert "F-01" in a.wait_text("#step-events", "F-01")
     a.shot("06_timeline_step_18")
 
 
