@@ -24,6 +24,7 @@ import hashlib
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
+from numba import njit
 
 from ..physics.batch_step import BatchRouter
 from ..scene import EventSpec
@@ -40,11 +41,9 @@ _BATCH_ATTACKS = ("fiber_cut", "site_outage", "power_outage")
 def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
     """:func:`twin3d.sim.kpi.weighted_percentiles` of every row, (B, len(qs)).
 
-    Rows with nothing to leave out (every value finite, every weight > 0)
-    and fewer than ``kpi._SELECT_MIN`` values are done together by the very
-    operations of ``kpi._sorted_percentiles`` (numpy sorts each row of a
-    2-d argsort as it sorts a 1-d array, and cumsum adds in sequence), so
-    the numbers are the same; any other row is passed to the function.
+    Each row goes through the compiled function that ``weighted_percentiles``
+    itself calls (:func:`twin3d.sim.kpi._select`, or the sort below
+    ``kpi._SELECT_MIN`` values), so the numbers are the same row by row.
 
     Examples
     --------
@@ -52,22 +51,27 @@ def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
     array([[2., 4.],
            [3., 4.]])
     """
-    v = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    out = np.empty((len(v), len(qs)))
-    whole = (np.isfinite(v) & (w > 0)).all(axis=1) if v.shape[1] < kpi._SELECT_MIN \
-        else np.zeros(len(v), bool)
-    if whole.any() and v.shape[1]:
-        vf, wf = v[whole], w[whole]
-        order = np.argsort(vf, axis=1)
-        cw = np.cumsum(np.take_along_axis(wf, order, axis=1), axis=1)
-        target = (np.asarray(qs, dtype=float) / 100.0)[None, :] * cw[:, -1:]
-        idx = (cw[:, None, :] < target[:, :, None]).sum(axis=2)      # searchsorted, side="left"
-        idx = np.minimum(idx, v.shape[1] - 1)
-        out[whole] = np.take_along_axis(vf, np.take_along_axis(order, idx, axis=1), axis=1)
-    for b in np.flatnonzero(~whole):
-        out[b] = kpi.weighted_percentiles(v[b], qs, w[b])
+    v = np.ascontiguousarray(values, dtype=float)
+    w = np.ascontiguousarray(weights, dtype=float)
+    if v.ndim != 2 or w.shape != v.shape:
+        raise ValueError(f"values and weights must be 2-d of one shape, got {v.shape} and {w.shape}")
+    q = np.ascontiguousarray(np.asarray(qs, dtype=float).ravel() / 100.0)
+    if not np.all((q >= 0.0) & (q <= 1.0)):
+        raise ValueError(f"percentiles must be in [0, 100], got {qs}")
+    out = np.empty((len(v), q.size))
+    _rows_select(v, w, q, v.shape[1] < kpi._SELECT_MIN, out)
     return out
+
+
+@njit(cache=True)
+def _rows_select(v, w, q, by_sort, out):  # pragma: no cover - compiled
+    """Row b of ``out``: the percentiles ``q`` (fractions) of row b, NaN when nothing is kept."""
+    for b in range(v.shape[0]):
+        o = out[b]
+        kept = (kpi._sort_select(v[b], w[b], True, q, o) if by_sort
+                else kpi._select(v[b], w[b], True, q, o))
+        if kept == 0:
+            o[:] = np.nan
 
 
 class BatchedTrafficEngineering(VectorEnv):
