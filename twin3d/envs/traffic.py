@@ -94,14 +94,18 @@ class TrafficEngineeringEnv(TwinEnv):
         """(n_links,) routing weight each link gets from ``action``, in the metric's unit."""
         return self.ladder[np.asarray(action, dtype=np.int64)] * self.base_weight
 
-    def _action_events(self, action, t: int) -> list[EventSpec]:
+    def _action_weights(self, action, t: int):
         a = np.asarray(action, dtype=np.int64)
         if a.shape != self._rung.shape or np.any((a < 0) | (a >= len(self.ladder))):
             raise ValueError(f"action must be {len(self._rung)} rungs in [0, {len(self.ladder) - 1}]")
-        w = self.weights_of(a)
         changed = np.flatnonzero(a != self._rung)
         self._rung = a.copy()
-        return [EventSpec(t, "set_weight", link=self.link_ids[i], weight=float(w[i])) for i in changed]
+        # one vector for the step: the set_weight events of the changed links, without
+        # an event object per link (the episode's log lists them as events)
+        return changed, self.weights_of(a)[changed]
+
+    def _action_events(self, action, t: int) -> list[EventSpec]:
+        return []
 
     def _observe(self, r: StepResult) -> dict[str, np.ndarray]:
         n = self.sim.router.n_nodes

@@ -130,6 +130,11 @@ class ScenarioResult:
         return self.sla_violation_steps * float(self.spec.step_s) / 60.0
 
 
+def _describe_weight(link: str, weight: float) -> str:
+    """:func:`_describe` of ``EventSpec(t, "set_weight", link=link, weight=weight)``."""
+    return f"set_weight {link} weight {weight:g}"
+
+
 def _describe(ev) -> str:
     what = ev.element
     extra = (f" x{ev.factor:g}" if ev.factor else "") + (f" {ev.bps / 1e9:g} Gbit/s" if ev.bps else "")
@@ -608,11 +613,18 @@ class Simulator:
         cap = np.array([state.capacity_bps[l] for l in self.link_ids]) if state.capacity_bps \
             else self.link_capacity_bps * np.array([state.capacity_factor[l] for l in self.link_ids])
         weight = None
-        if state.weight:
+        if state.link_weight is not None:     # weights told as a vector (LiveTimeline.set_weights)
+            told = state.link_weight == state.link_weight
+            if told.any():
+                weight = np.where(told, state.link_weight, self.link_weight)
+        elif state.weight:
             weight = self.link_weight.copy()
             for l, w in state.weight.items():
                 weight[self.link_index[l]] = w
-        events = [_describe(e) for e in state.events]
+        # a vector's set_weight events come first among the step's (LiveTimeline.set_weights)
+        events = [_describe_weight(self.link_ids[i], w) for c in state.weight_changes
+                  for i, w in zip(c.link_index.tolist(), c.weight.tolist())]
+        events += [_describe(e) for e in state.events]
         casc, cache = None, None
         base = self._base_arrays is not None and demands[0] is self._base_arrays[0]
         if state.forwarding:     # static routes / ACLs: the forwarding graph, every pass

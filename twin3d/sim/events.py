@@ -67,6 +67,11 @@ class StepState:
     forwarding: list[EventSpec] = field(default_factory=list)
     #: (src, dst) -> share of that demand shed by a shed event in force (the latest wins).
     shed: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: (n_links,) weights told as vectors (:meth:`LiveTimeline.set_weights`), NaN
+    #: where never set; None when the weights come as set_weight events (``weight``).
+    link_weight: np.ndarray | None = None
+    #: The vector weight changes at this step (described first among its events).
+    weight_changes: list = field(default_factory=list)
 
 
 class Timeline:
