@@ -30,10 +30,17 @@ from ..sim.engine import ScenarioResult, Simulator, StepResult
 from ..sim.live import LiveTimeline
 from .opponent import OpponentView, make_opponent
 
-__all__ = ["TwinEnv", "load_env_scene", "INCREMENTAL_NODES"]
+__all__ = ["TwinEnv", "load_env_scene", "link_in_service", "INCREMENTAL_NODES"]
 
 #: Routing nodes from which ``incremental="auto"`` reroutes incrementally.
 INCREMENTAL_NODES = 200
+
+
+def link_in_service(r: StepResult) -> np.ndarray:
+    """(n_links,) bool: ``link_state == "up"`` of a step (kept on the result by the simulator)."""
+    if r.link_up is not None:
+        return r.link_up
+    return np.array([s == "up" for s in r.link_state])
 
 
 def load_env_scene(scene: str | Path | Scene) -> Scene:
@@ -161,8 +168,7 @@ class TwinEnv(gym.Env, ABC):
 
     def _view(self) -> OpponentView:
         last = self._last
-        return OpponentView(self.link_ids, self.site_ids,
-                            np.array([s == "up" for s in last.link_state]), last.link_util,
+        return OpponentView(self.link_ids, self.site_ids, link_in_service(last), last.link_util,
                             np.array([s == "up" for s in last.site_state]),
                             float(self.scene.spec.traffic.busy_hour_bps) * self.demand_factor,
                             self._surge_sites)
@@ -191,9 +197,9 @@ class TwinEnv(gym.Env, ABC):
         self._timeline.add(mine + theirs)
         r = self.sim.step(self._timeline, t)
         self._t, self._last = t, r
-        for l, s in zip(self.link_ids, r.link_state):
-            if s != "tripped":
-                self._tripped_since.pop(l, None)
+        at = self.sim.link_index
+        for l in [l for l in self._tripped_since if r.link_state[at[l]] != "tripped"]:
+            self._tripped_since.pop(l)
         for wave in r.waves:                 # a trip (again, after a restore) starts the clock
             for l in wave["tripped"]:
                 self._tripped_since[l] = t

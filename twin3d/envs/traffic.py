@@ -13,7 +13,7 @@ import numpy as np
 
 from ..scene import EventSpec
 from ..sim.engine import StepResult
-from .base import TwinEnv
+from .base import TwinEnv, link_in_service
 
 __all__ = ["TrafficEngineeringEnv", "WEIGHT_LADDER", "TE_REWARD_WEIGHTS", "MAX_MATRIX_NODES"]
 
@@ -111,15 +111,18 @@ class TrafficEngineeringEnv(TwinEnv):
         n = self.sim.router.n_nodes
         src, dst, bps = r.demand
         k = r.kpis
-        lat = np.nan_to_num(np.array([k["latency_p50_ms"], k["latency_p95_ms"]]), nan=0.0)
+        lat = [0.0 if x != x else x for x in (k["latency_p50_ms"], k["latency_p95_ms"])]
         obs = {"link_util": r.link_util, "link_load_bps": r.link_load_bps,
-               "link_capacity_bps": r.link_capacity_bps,
-               "link_up": np.array([s == "up" for s in r.link_state]),
+               "link_capacity_bps": r.link_capacity_bps, "link_up": link_in_service(r),
                "link_weight_rung": self._rung, "latency_ms": lat,
-               "hour": np.array([r.hour % 24.0])}
+               "hour": [r.hour % 24.0]}
         if "demand_bps" in self.observation_space.spaces:
             m = np.zeros((n, n))
-            np.add.at(m, (src, dst), bps)
+            base = self.sim._base_arrays
+            if base is not None and src is base[0]:    # the base pairs are distinct: 0 + x is x
+                m.ravel()[src * n + dst] = bps
+            else:
+                np.add.at(m, (src, dst), bps)
             obs["demand_bps"] = m
         else:
             obs["node_out_bps"] = np.bincount(src, bps, minlength=n)
@@ -136,7 +139,7 @@ def transport_reward(r: StepResult, sla, weights: dict[str, float]) -> tuple[flo
     offered = k["offered_bps"]
     served = k["served_bps"] / offered if offered > 0 else 1.0
     dropped = k["dropped_bps"] / offered if offered > 0 else 0.0
-    up = np.array([s == "up" for s in r.link_state])
+    up = link_in_service(r)
     over = float(np.mean(r.link_util[up] > sla.util_max)) if up.any() else 0.0
     p95 = k["latency_p95_ms"]
     late = max(0.0, p95 / sla.latency_p95_ms - 1.0) if p95 == p95 else 0.0

@@ -92,6 +92,8 @@ class StepResult:
     demand_latency_s: np.ndarray | None = None
     #: (n_demands,) bit/s of each demand delivered after tail drop.
     demand_delivered_bps: np.ndarray | None = None
+    #: (n_links,) bool: the link is in service after the cascade (``link_state`` "up").
+    link_up: np.ndarray | None = None
 
 
 @dataclass
@@ -252,6 +254,9 @@ class Simulator:
         self._batch: BatchRouter | None = None        # the compiled step over the base pairs
         #: Sum of the base arrays' bit/s at each profile factor met (a step's offer).
         self._offered_sum: dict[float, float] = {}
+        self._factors: dict[tuple, float] = {}           # profile factor per (hour, profile)
+        self._weight_text: dict[tuple, str] = {}         # set_weight descriptions met
+        self._link_getter = None
         for sc in spec.scenarios:
             self.check(sc)
 
@@ -602,16 +607,17 @@ class Simulator:
         hour = scenario.start_hour + t * scenario.step_s / 3600.0
         state = timeline.state(t)
         self._cells_last = (None, None)
-        factor = float(profile_factor(hour, scenario.profile))
+        factor = self._profile_factor(hour, scenario.profile)
         if demand_factor != 1.0:
             factor *= float(demand_factor)
         demands, offered, carried, kpis, power, key = self._offer(state, factor, radio_kpis)
         if isinstance(demands, dict):       # once: the cascade routes the same demands again
             demands = self.router.demand_arrays(demands)
-        link_up = np.array([state.link_state[l] == "up" for l in self.link_ids])
+        link_states = self._of_links(state.link_state)
+        link_up = np.array([s == "up" for s in link_states])
         node_up = np.array([state.site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes])
-        cap = np.array([state.capacity_bps[l] for l in self.link_ids]) if state.capacity_bps \
-            else self.link_capacity_bps * np.array([state.capacity_factor[l] for l in self.link_ids])
+        cap = np.array(self._of_links(state.capacity_bps), dtype=float) if state.capacity_bps \
+            else self.link_capacity_bps * np.array(self._of_links(state.capacity_factor), dtype=float)
         weight = None
         if state.link_weight is not None:     # weights told as a vector (LiveTimeline.set_weights)
             told = state.link_weight == state.link_weight
@@ -622,7 +628,7 @@ class Simulator:
             for l, w in state.weight.items():
                 weight[self.link_index[l]] = w
         # a vector's set_weight events come first among the step's (LiveTimeline.set_weights)
-        events = [_describe_weight(self.link_ids[i], w) for c in state.weight_changes
+        events = [self._describe_weight(i, w) for c in state.weight_changes
                   for i, w in zip(c.link_index.tolist(), c.weight.tolist())]
         events += [_describe(e) for e in state.events]
         casc, cache = None, None
@@ -649,8 +655,9 @@ class Simulator:
         # what the backhaul loses: unroutable demands and tail drops on overloaded links
         lost = casc.lost_bps
         served = max(0.0, carried - lost)
-        link_state = [("tripped" if (link_up[i] and not casc.link_up[i]) else state.link_state[l])
-                      for i, l in enumerate(self.link_ids)]
+        link_state = list(link_states)
+        for i in np.flatnonzero(link_up & ~casc.link_up).tolist():
+            link_state[i] = "tripped"
         site_state = [state.site_state[s] for s in self.site_ids]
         kpis.update(transport_kpis(casc.link_util, casc.link_up, routing.latency_s, routing.demand_bps))
         kpis.update({"offered_bps": offered, "served_bps": served, "dropped_bps": offered - served,
@@ -669,7 +676,34 @@ class Simulator:
                           self.link_weight if weight is None else weight, set(state.cell_sleep),
                           {c: dict(p) for c, p in state.sector.items()},
                           (routing.src, routing.dst, routing.demand_bps), *self._cells_last,
-                          routing.latency_s, routing.delivered_bps)
+                          routing.latency_s, routing.delivered_bps,
+                          np.asarray(casc.link_up, dtype=bool))
+
+    def _of_links(self, by_link: dict) -> tuple:
+        """The values of a dict keyed by link id, in ``link_ids`` order."""
+        if self._link_getter is None:
+            from operator import itemgetter
+            ids = self.link_ids
+            self._link_getter = itemgetter(*ids) if len(ids) > 1 else (lambda d: tuple(d[l] for l in ids))
+        return self._link_getter(by_link)
+
+    def _profile_factor(self, hour: float, profile: str) -> float:
+        """``float(profile_factor(hour, profile))``, kept per (hour, profile) met."""
+        key = (hour, profile)
+        got = self._factors.get(key)
+        if got is None:
+            got = self._factors[key] = float(profile_factor(hour, profile))
+        return got
+
+    def _describe_weight(self, i: int, weight: float) -> str:
+        """:func:`_describe_weight` of link ``i``, kept per (link, weight) met."""
+        key = (i, weight)
+        got = self._weight_text.get(key)
+        if got is None:
+            if len(self._weight_text) > 100_000:
+                self._weight_text.clear()
+            got = self._weight_text[key] = _describe_weight(self.link_ids[i], weight)
+        return got
 
     def timeline(self, scenario: ScenarioSpec) -> Timeline:
         """A :class:`Timeline` of ``scenario`` over this twin (site states, capacities, spares)."""
