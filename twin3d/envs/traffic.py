@@ -81,6 +81,7 @@ class TrafficEngineeringEnv(TwinEnv):
         else:
             spaces["node_out_bps"], spaces["node_in_bps"] = _box((n,)), _box((n,))
         self.observation_space = gym.spaces.Dict(spaces)
+        self._node_totals: tuple | None = None
 
     def _on_reset(self) -> None:
         self._rung = np.zeros(len(self.link_ids), dtype=np.int64)
@@ -124,9 +125,14 @@ class TrafficEngineeringEnv(TwinEnv):
             else:
                 np.add.at(m, (src, dst), bps)
             obs["demand_bps"] = m
-        else:
-            obs["node_out_bps"] = np.bincount(src, bps, minlength=n)
-            obs["node_in_bps"] = np.bincount(dst, bps, minlength=n)
+        else:           # kept while the step routes the same (read-only) arrays
+            got = self._node_totals
+            if got is None or got[0] is not src or got[1] is not dst or got[2] is not bps \
+                    or bps.flags.writeable:
+                got = (src, dst, bps, np.bincount(src, bps, minlength=n),
+                       np.bincount(dst, bps, minlength=n))
+                self._node_totals = got
+            obs["node_out_bps"], obs["node_in_bps"] = got[3], got[4]
         return {key: np.asarray(v, dtype=np.float32) for key, v in obs.items()}
 
     def _reward(self, r: StepResult, action, events) -> tuple[float, dict[str, float]]:

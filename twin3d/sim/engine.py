@@ -257,6 +257,8 @@ class Simulator:
         self._factors: dict[tuple, float] = {}           # profile factor per (hour, profile)
         self._weight_text: dict[tuple, str] = {}         # set_weight descriptions met
         self._link_getter = None
+        self._scaled: tuple | None = None                # (factor, base bit/s, scaled bit/s)
+        self._site_at: tuple | None = None               # (src, dst, core, site per demand)
         for sc in spec.scenarios:
             self.check(sc)
 
@@ -469,7 +471,7 @@ class Simulator:
         else:
             src, dst, bps = self.base_demand_arrays()
             if not state.surges and not state.ddos:   # the base matrix scaled: arrays, no dict
-                demands = (src, dst, bps * factor)
+                demands = (src, dst, self._scaled_base(factor))
                 offered = carried = self.offered_at(factor, demands[2])
             else:           # surges on the arrays (twin3d.sim.surge), attacks appended below
                 bps = bps * factor
@@ -661,23 +663,49 @@ class Simulator:
         site_state = [state.site_state[s] for s in self.site_ids]
         kpis.update(transport_kpis(casc.link_util, casc.link_up, routing.latency_s, routing.demand_bps))
         kpis.update({"offered_bps": offered, "served_bps": served, "dropped_bps": offered - served,
-                     "failed_elements": float(sum(s != "up" for s in link_state)
-                                              + sum(s in ("down", "off") for s in site_state)),
+                     # a link is "up" exactly when it is in service after the cascade
+                     "failed_elements": float(len(link_state) - int(np.count_nonzero(casc.link_up))
+                                              + site_state.count("down") + site_state.count("off")),
                      "energy_w": total_energy_w(power), "converged": bool(routing.converged)})
         kpis["sla_violated"] = sla_violated(self.scene.spec.sla, kpis, bool(self.cells))
         link_load = casc.link_load_bps(len(self.link_ids))
         # routable demand: backhaul counts at the site, other traffic at its source
         core = self.node_of_site.get(self.core, -1)
-        at = np.where(routing.src == core, routing.dst, routing.src)
-        site_load = np.bincount(self.site_of_node[at], np.where(routing.routable, routing.demand_bps, 0.0),
+        site_load = np.bincount(self._load_site(routing.src, routing.dst, core),
+                                np.where(routing.routable, routing.demand_bps, 0.0),
                                 minlength=len(self.site_ids)).astype(float)
         return StepResult(t, hour, kpis, link_load, casc.link_util, link_state, site_state, site_load,
                           power, key, cap, [w.as_dict() for w in casc.waves], events,
                           self.link_weight if weight is None else weight, set(state.cell_sleep),
                           {c: dict(p) for c, p in state.sector.items()},
-                          (routing.src, routing.dst, routing.demand_bps), *self._cells_last,
+                          # the base pairs: the arrays given (equal to the routing's), which a
+                          # flat profile routes every step (observers keep what they derive)
+                          demands if base and not state.forwarding
+                          else (routing.src, routing.dst, routing.demand_bps),
+                          *self._cells_last,
                           routing.latency_s, routing.delivered_bps,
                           np.asarray(casc.link_up, dtype=bool))
+
+    def _scaled_base(self, factor: float) -> np.ndarray:
+        """The base arrays' bit/s times ``factor`` (the last factor's kept: a flat
+        profile routes one array every step). Read-only: steps share it."""
+        got = self._scaled
+        if got is None or got[0] != factor or got[1] is not self._base_arrays[2]:
+            bps = self._base_arrays[2] * factor
+            bps.flags.writeable = False
+            got = self._scaled = (factor, self._base_arrays[2], bps)
+        return got[2]
+
+    def _load_site(self, src: np.ndarray, dst: np.ndarray, core: int) -> np.ndarray:
+        """(n_demands,) site each demand loads: its site, or for backhaul from the
+        core its far end's (kept for the base pairs)."""
+        got = self._site_at
+        if got is not None and got[0] is src and got[1] is dst and got[2] == core:
+            return got[3]
+        at = self.site_of_node[np.where(src == core, dst, src)]
+        if self._base_arrays is not None and src is self._base_arrays[0]:
+            self._site_at = (src, dst, core, at)
+        return at
 
     def _of_links(self, by_link: dict) -> tuple:
         """The values of a dict keyed by link id, in ``link_ids`` order."""
