@@ -43,7 +43,8 @@ def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
 
     Each row goes through the compiled function that ``weighted_percentiles``
     itself calls (:func:`twin3d.sim.kpi._select`, or the sort below
-    ``kpi._SELECT_MIN`` values), so the numbers are the same row by row.
+    ``kpi._SELECT_MIN`` values), and a row it leaves uncertain through the
+    same numpy sort, so the numbers are the same row by row.
 
     Examples
     --------
@@ -59,19 +60,26 @@ def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
     if not np.all((q >= 0.0) & (q <= 1.0)):
         raise ValueError(f"percentiles must be in [0, 100], got {qs}")
     out = np.empty((len(v), q.size))
-    _rows_select(v, w, q, v.shape[1] < kpi._SELECT_MIN, out)
+    certain = np.ones(len(v), np.bool_)
+    _rows_select(v, w, q, v.shape[1] < kpi._SELECT_MIN, out, certain)
+    for b in np.flatnonzero(~certain):          # rare: the sort decides, as for one array
+        out[b] = kpi._argsort_percentiles(v[b], qs, w[b])
     return out
 
 
 @njit(cache=True)
-def _rows_select(v, w, q, by_sort, out):  # pragma: no cover - compiled
-    """Row b of ``out``: the percentiles ``q`` (fractions) of row b, NaN when nothing is kept."""
+def _rows_select(v, w, q, by_sort, out, certain):  # pragma: no cover - compiled
+    """Row b of ``out``: the percentiles ``q`` (fractions) of row b, NaN when nothing
+    is kept; ``certain[b]`` False where the selection leaves it to a sort."""
     for b in range(v.shape[0]):
         o = out[b]
-        kept = (kpi._sort_select(v[b], w[b], True, q, o) if by_sort
-                else kpi._select(v[b], w[b], True, q, o))
+        if by_sort:
+            kept = kpi._sort_select(v[b], w[b], True, q, o)
+        else:
+            kept, certain[b] = kpi._select(v[b], w[b], True, q, o)
         if kept == 0:
             o[:] = np.nan
+            certain[b] = True
 
 
 class BatchedTrafficEngineering(VectorEnv):

@@ -49,8 +49,9 @@ def weighted_percentiles(values, qs, weights=None) -> list[float]:
     finds the value where the weight crosses the target, with the weight
     below and through it, and the answer stands when the target clears
     both by more than any float summation order could move them
-    (``8 (n + 2) eps`` times the total weight). Otherwise, rarely, the
-    sort decides (:func:`_sorted_percentiles`).
+    (``8 (n + 2) eps`` times the total weight). Otherwise, rarely, a
+    sort decides (numpy's, :func:`_argsort_percentiles`; below 64 values a
+    compiled stable one, :func:`_sorted_percentiles`).
     """
     v = np.ascontiguousarray(values, dtype=float).ravel()
     if v.size < _SELECT_MIN:
@@ -62,23 +63,34 @@ def weighted_percentiles(values, qs, weights=None) -> list[float]:
     if w.shape != v.shape:
         return _sorted_percentiles(v, qs, weights)
     out = np.empty(q.size)
-    if _select(v, w, weights is not None, q, out) == 0:
+    n, certain = _select(v, w, weights is not None, q, out)
+    if n == 0:
         return [float("nan")] * len(qs)
+    if not certain:
+        return _argsort_percentiles(v, qs, w)
     return [float(x) for x in out]
 
 
 @njit(cache=True, nogil=True)
 def _select(v, w, weighted, q, out):  # pragma: no cover - compiled
-    """:func:`weighted_percentiles` of one array into ``out`` (``q`` in [0, 1]);
-    returns the values kept (0: ``out`` untouched). Unweighted, the order
-    statistics of :func:`_rank_select`; weighted, :func:`_weighted_select`,
-    and where its answer is not certain the sort of :func:`_sort_select`."""
+    """:func:`weighted_percentiles` of one array into ``out`` (``q`` in [0, 1]):
+    (values kept, the answers are certain). Unweighted, the order statistics
+    of :func:`_rank_select`; weighted, :func:`_weighted_select` (not certain:
+    the caller sorts, :func:`_argsort_percentiles`)."""
     if not weighted:
-        return _rank_select(v, q, out)
-    n, ok = _weighted_select(v, w, q, out)
-    if n == 0 or ok:
-        return n
-    return _sort_select(v, w, True, q, out)
+        return _rank_select(v, q, out), True
+    return _weighted_select(v, w, q, out)
+
+
+def _argsort_percentiles(v, qs, w) -> list[float]:
+    """The sort's definition with numpy's argsort (quick on large inputs, and
+    deterministic for given values): where a selection is not certain."""
+    keep = np.isfinite(v) & (w > 0)
+    v, w = v[keep], w[keep]
+    order = np.argsort(v)
+    cw = np.cumsum(w[order])
+    idx = np.searchsorted(cw, np.asarray(qs, dtype=float) / 100.0 * cw[-1], side="left")
+    return [float(v[order[min(i, len(v) - 1)]]) for i in idx]
 
 
 #: Inputs smaller than this take the sort of :func:`_sorted_percentiles` directly.
