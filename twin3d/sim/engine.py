@@ -258,6 +258,7 @@ class Simulator:
         self._weight_text: dict[tuple, str] = {}         # set_weight descriptions met
         self._link_getter = None
         self._scaled: tuple | None = None                # (factor, base bit/s, scaled bit/s)
+        self._plain_density: tuple | None = None         # (factor, density, its sum) without surges
         self._site_at: tuple | None = None               # (src, dst, core, site per demand)
         for sc in spec.scenarios:
             self.check(sc)
@@ -419,6 +420,13 @@ class Simulator:
         ``radio_map()`` gives the step's map (asked only for a surge on a site
         that is not up in the scene).
         """
+        if not state.surges:            # kept per factor (read-only): a flat day reuses it
+            got = self._plain_density
+            if got is None or got[0] != factor:
+                d = self.scene.spec.traffic.busy_hour_bps * factor * self.weights
+                d.flags.writeable = False
+                got = self._plain_density = (factor, d, float(d.sum()))
+            return got[1]
         density = self.scene.spec.traffic.busy_hour_bps * factor * self.weights
         for ev in state.surges:
             if ev.area is not None:
@@ -455,7 +463,9 @@ class Simulator:
                    if b > 0 and s != self.core}
         asleep = np.array([c.id in state.cell_sleep for c in self.cells])
         power = self.power.site_power_w(rho, [state.site_state[s] for s in self.site_ids], asleep)
-        offered = float(density.sum() + fixed.sum())
+        got = self._plain_density
+        total = got[2] if got is not None and got[1] is density else float(density.sum())
+        offered = float(total + fixed.sum())
         self._cells_last = (rho, served_cell)
         return demands, offered, float(served_cell.sum() + fixed.sum()), kpis, power, active
 
