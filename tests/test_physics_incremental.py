@@ -156,3 +156,32 @@ def test_no_demands_and_edge_up():
         np.testing.assert_allclose(got.load_bps, want.load_bps, rtol=1e-12)
         np.testing.assert_allclose(got.latency_s, want.latency_s, rtol=1e-12)
         assert np.array_equal(got.routable, want.routable)
+
+
+@pytest.mark.parametrize("metric", ["hops", "w"])
+def test_a_cut_and_a_restore_per_step_equal_the_router(metric):
+    """The environments' opponent: each step cuts one link and restores another, so
+    destinations lose DAG edges and gain tied ones in one call (trimmed, then
+    joined, shifting segments within their slack or copying them out)."""
+    g, rng = _graph(5, 40)
+    r = Router(g, metric=metric)
+    n, nl = r.n_nodes, len(r.links)
+    src, dst = (a.ravel() for a in np.meshgrid(np.arange(n), np.arange(n), indexing="ij"))
+    bps = rng.uniform(0, 1e6, len(src))
+    cache = RoutingCache(r, src, dst)
+    link_up = rng.random(nl) > 0.3               # many links down: restores join many DAGs
+    both = joined = 0
+    for step in range(50):
+        down = np.flatnonzero(~link_up)
+        up = np.flatnonzero(link_up)
+        if len(down):
+            link_up[rng.choice(down)] = True
+        link_up[rng.choice(up)] = False
+        args = dict(link_up=link_up, capacity_bps=np.full(r.n_edges, 1e12),
+                    edge_delay_s=lambda load, cp: load * 1e-15)
+        got = cache.route(bps, **args)
+        want = r.route((src, dst, bps), **args)
+        _same(got, want, exact=False)
+        both += cache.trimmed > 0 and cache.joined > 0
+        joined += cache.joined
+    assert both > 5 and joined > 100

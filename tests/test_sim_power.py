@@ -59,3 +59,34 @@ def test_scene_seed_is_the_default_seed(tmp_path):
     path.write_text(path.read_text().replace('name = "cascade"', 'name = "cascade"\nseed = 42'))
     scene = twin3d.load_scene(path)
     assert scene.seed == 42 and scene.rng().random() == np.random.default_rng(42).random()
+
+
+def test_cell_power_equals_the_earth_model_per_cell():
+    """CellPower's per-step arithmetic (parameters checked once) against
+    twin3d.physics.energy.site_power_w summed per site by hand."""
+    rng = np.random.default_rng(0)
+    kinds = ["macro", "small", "micro", "pico", "central_office"]
+    cell_site = rng.integers(0, 4, 40)
+    cp = CellPower(kinds, cell_site)
+    for _ in range(100):
+        load = rng.random(40) * 1.5 - 0.2
+        load[rng.random(40) < 0.1] = np.nan
+        states = list(rng.choice(["up", "sleep", "down", "off"], len(kinds)))
+        asleep = rng.random(40) < 0.3
+        got = cp.site_power_w(load, states, asleep)
+        want = np.full(len(kinds), np.nan)
+        for s in range(len(kinds)):
+            cells = np.flatnonzero(cell_site == s)
+            if not len(cells):
+                continue
+            total = 0.0
+            for c in cells:
+                if states[s] in ("down", "off"):
+                    p = 0.0
+                else:
+                    p = float(site_power_w(np.clip(np.nan_to_num(load[c]), 0, 1), n_trx=TRX_PER_SECTOR,
+                                           sleeping=states[s] == "sleep" or asleep[c],
+                                           **{k: v[c] for k, v in cp.params.items()}))
+                total += p
+            want[s] = total
+        np.testing.assert_allclose(got, want, rtol=1e-12, equal_nan=True)

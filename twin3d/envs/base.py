@@ -30,10 +30,17 @@ from ..sim.engine import ScenarioResult, Simulator, StepResult
 from ..sim.live import LiveTimeline
 from .opponent import OpponentView, make_opponent
 
-__all__ = ["TwinEnv", "load_env_scene", "INCREMENTAL_NODES"]
+__all__ = ["TwinEnv", "load_env_scene", "link_in_service", "INCREMENTAL_NODES"]
 
 #: Routing nodes from which ``incremental="auto"`` reroutes incrementally.
 INCREMENTAL_NODES = 200
+
+
+def link_in_service(r: StepResult) -> np.ndarray:
+    """(n_links,) bool: ``link_state == "up"`` of a step (kept on the result by the simulator)."""
+    if r.link_up is not None:
+        return r.link_up
+    return np.array([s == "up" for s in r.link_state])
 
 
 def load_env_scene(scene: str | Path | Scene) -> Scene:
@@ -139,6 +146,11 @@ class TwinEnv(gym.Env, ABC):
     def _reward(self, r: StepResult, action, events: list[EventSpec]) -> tuple[float, dict[str, float]]:
         """The reward of a step and its weighted terms."""
 
+    def _action_weights(self, action, t: int):
+        """Routing weights an action sets at step ``t``, told as one vector: (link
+        positions, weights), or None (the default: actions are events only)."""
+        return None
+
     def _on_reset(self) -> None:
         """Per-episode state of a subclass (called before step 0)."""
 
@@ -156,8 +168,7 @@ class TwinEnv(gym.Env, ABC):
 
     def _view(self) -> OpponentView:
         last = self._last
-        return OpponentView(self.link_ids, self.site_ids,
-                            np.array([s == "up" for s in last.link_state]), last.link_util,
+        return OpponentView(self.link_ids, self.site_ids, link_in_service(last), last.link_util,
                             np.array([s == "up" for s in last.site_state]),
                             float(self.scene.spec.traffic.busy_hour_bps) * self.demand_factor,
                             self._surge_sites)
@@ -177,14 +188,18 @@ class TwinEnv(gym.Env, ABC):
 
     def _advance(self, action) -> tuple[StepResult, list[EventSpec], list[EventSpec]]:
         t = self._t + 1 if self._last is not None else 0
+        weights = None if action is None else self._action_weights(action, t)
+        if weights is not None:      # first: as the set_weight events they stand for
+            self._timeline.set_weights(t, *weights)
+        self._n_weights = 0 if weights is None else len(weights[0])
         mine = [] if action is None else self._action_events(action, t)
         theirs = self._opponent_events(t) + self._operator_events(t)
         self._timeline.add(mine + theirs)
         r = self.sim.step(self._timeline, t)
         self._t, self._last = t, r
-        for l, s in zip(self.link_ids, r.link_state):
-            if s != "tripped":
-                self._tripped_since.pop(l, None)
+        at = self.sim.link_index
+        for l in [l for l in self._tripped_since if r.link_state[at[l]] != "tripped"]:
+            self._tripped_since.pop(l)
         for wave in r.waves:                 # a trip (again, after a restore) starts the clock
             for l in wave["tripped"]:
                 self._tripped_since[l] = t
@@ -208,7 +223,7 @@ class TwinEnv(gym.Env, ABC):
                          for n in ("offered_bps", "served_bps", "dropped_bps", "util_max",
                                    "latency_p95_ms", "energy_w", "coverage_pct",
                                    "throughput_p5_bps", "sla_violated", "converged")},
-                "events": list(r.events), "action_events": len(mine),
+                "events": list(r.events), "action_events": self._n_weights + len(mine),
                 "opponent_events": [f"{e.kind} {e.element}" for e in theirs if e.kind != "restore"]}
         self._record(r, action, reward, theirs)
         if terminated or truncated:
@@ -263,11 +278,7 @@ class TwinEnv(gym.Env, ABC):
         return self._finish(r, action, mine, theirs)
 
     def _snapshot(self) -> dict:
-        tl = copy.copy(self._timeline)
-        tl.log, tl._events, tl._latest = list(tl.log), list(tl._events), dict(tl._latest)
-        tl._hidden = set(tl._hidden)
-        tl._trips = {k: set(v) for k, v in tl._trips.items()}
-        tl._restores = {k: list(v) for k, v in tl._restores.items()}
+        tl = self._timeline.fork()
         keep = ("_t", "_last", "_tripped_since", "_hash", "_steps", "_actions", "_rewards",
                 "_attacks", "_opp_rng", "opponent")
         snap = {k: getattr(self, k) for k in keep}

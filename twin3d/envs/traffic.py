@@ -13,7 +13,7 @@ import numpy as np
 
 from ..scene import EventSpec
 from ..sim.engine import StepResult
-from .base import TwinEnv
+from .base import TwinEnv, link_in_service
 
 __all__ = ["TrafficEngineeringEnv", "WEIGHT_LADDER", "TE_REWARD_WEIGHTS", "MAX_MATRIX_NODES"]
 
@@ -81,6 +81,7 @@ class TrafficEngineeringEnv(TwinEnv):
         else:
             spaces["node_out_bps"], spaces["node_in_bps"] = _box((n,)), _box((n,))
         self.observation_space = gym.spaces.Dict(spaces)
+        self._node_totals: tuple | None = None
 
     def _on_reset(self) -> None:
         self._rung = np.zeros(len(self.link_ids), dtype=np.int64)
@@ -94,32 +95,44 @@ class TrafficEngineeringEnv(TwinEnv):
         """(n_links,) routing weight each link gets from ``action``, in the metric's unit."""
         return self.ladder[np.asarray(action, dtype=np.int64)] * self.base_weight
 
-    def _action_events(self, action, t: int) -> list[EventSpec]:
+    def _action_weights(self, action, t: int):
         a = np.asarray(action, dtype=np.int64)
         if a.shape != self._rung.shape or np.any((a < 0) | (a >= len(self.ladder))):
             raise ValueError(f"action must be {len(self._rung)} rungs in [0, {len(self.ladder) - 1}]")
-        w = self.weights_of(a)
         changed = np.flatnonzero(a != self._rung)
         self._rung = a.copy()
-        return [EventSpec(t, "set_weight", link=self.link_ids[i], weight=float(w[i])) for i in changed]
+        # one vector for the step: the set_weight events of the changed links, without
+        # an event object per link (the episode's log lists them as events)
+        return changed, self.weights_of(a)[changed]
+
+    def _action_events(self, action, t: int) -> list[EventSpec]:
+        return []
 
     def _observe(self, r: StepResult) -> dict[str, np.ndarray]:
         n = self.sim.router.n_nodes
         src, dst, bps = r.demand
         k = r.kpis
-        lat = np.nan_to_num(np.array([k["latency_p50_ms"], k["latency_p95_ms"]]), nan=0.0)
+        lat = [0.0 if x != x else x for x in (k["latency_p50_ms"], k["latency_p95_ms"])]
         obs = {"link_util": r.link_util, "link_load_bps": r.link_load_bps,
-               "link_capacity_bps": r.link_capacity_bps,
-               "link_up": np.array([s == "up" for s in r.link_state]),
+               "link_capacity_bps": r.link_capacity_bps, "link_up": link_in_service(r),
                "link_weight_rung": self._rung, "latency_ms": lat,
-               "hour": np.array([r.hour % 24.0])}
+               "hour": [r.hour % 24.0]}
         if "demand_bps" in self.observation_space.spaces:
             m = np.zeros((n, n))
-            np.add.at(m, (src, dst), bps)
+            base = self.sim._base_arrays
+            if base is not None and src is base[0]:    # the base pairs are distinct: 0 + x is x
+                m.ravel()[src * n + dst] = bps
+            else:
+                np.add.at(m, (src, dst), bps)
             obs["demand_bps"] = m
-        else:
-            obs["node_out_bps"] = np.bincount(src, bps, minlength=n)
-            obs["node_in_bps"] = np.bincount(dst, bps, minlength=n)
+        else:           # kept while the step routes the same (read-only) arrays
+            got = self._node_totals
+            if got is None or got[0] is not src or got[1] is not dst or got[2] is not bps \
+                    or bps.flags.writeable:
+                got = (src, dst, bps, np.bincount(src, bps, minlength=n),
+                       np.bincount(dst, bps, minlength=n))
+                self._node_totals = got
+            obs["node_out_bps"], obs["node_in_bps"] = got[3], got[4]
         return {key: np.asarray(v, dtype=np.float32) for key, v in obs.items()}
 
     def _reward(self, r: StepResult, action, events) -> tuple[float, dict[str, float]]:
@@ -132,7 +145,7 @@ def transport_reward(r: StepResult, sla, weights: dict[str, float]) -> tuple[flo
     offered = k["offered_bps"]
     served = k["served_bps"] / offered if offered > 0 else 1.0
     dropped = k["dropped_bps"] / offered if offered > 0 else 0.0
-    up = np.array([s == "up" for s in r.link_state])
+    up = link_in_service(r)
     over = float(np.mean(r.link_util[up] > sla.util_max)) if up.any() else 0.0
     p95 = k["latency_p95_ms"]
     late = max(0.0, p95 / sla.latency_p95_ms - 1.0) if p95 == p95 else 0.0

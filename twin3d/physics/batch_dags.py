@@ -69,11 +69,12 @@ __all__ = ["alloc", "record", "record_hops", "replay", "replay_hops"]
 def alloc(n_dests, n, m):  # pragma: no cover - compiled
     """(cnt, order, pos, ptr, split, bad, dag_e, dag_h, dag_t, deg) for ``n_dests``
     destinations on ``n`` nodes and ``m`` usable edges."""
-    return (np.zeros(n_dests, np.int64), np.zeros((n_dests, n), np.int64),
+    # the records write every entry the replays read: no need to clear them
+    return (np.zeros(n_dests, np.int64), np.empty((n_dests, n), np.int64),
             np.full((n_dests, n), -1, np.int64), np.zeros((n_dests, n + 1), np.int64),
-            np.zeros((n_dests, n)), np.zeros((n_dests, n), np.bool_),
-            np.zeros(n_dests * m + 1, np.int64), np.zeros(n_dests * m + 1, np.int64),
-            np.zeros(n_dests * m + 1, np.int64), np.zeros((n_dests, n), np.int64))
+            np.empty((n_dests, n)), np.empty((n_dests, n), np.bool_),
+            np.empty(n_dests * m + 1, np.int64), np.empty(n_dests * m + 1, np.int64),
+            np.empty(n_dests * m + 1, np.int64), np.zeros((n_dests, n), np.int64))
 
 
 @njit(cache=True)

@@ -73,25 +73,32 @@ def _usable(n, u, v, link, w, link_up, node_up, out_ptr, out_head, out_w, out_ed
     return m
 
 
-# error_model="numpy": a load on a link of capacity 0 divides by zero to inf,
-# as numpy does in the router, instead of raising.
-@njit(cache=True, error_model="numpy")
-def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hops, spf,
-              hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util, link_load,
-              delivered, routable_out, lat, tripped, trip_util):  # pragma: no cover - compiled
-    """``route_step`` of one copy into the output rows; returns (status, converged,
-    waves, rounds), status 1 when a shortest-path graph has a cycle."""
-    ne, nl = len(u), len(link_up)
-    w = np.empty(ne)                # as Router.route: per-edge weights; hops if all 1
-    all_one = True
-    for e in range(ne):
-        w[e] = lw[link[e]]
-        if w[e] != 1.0:
-            all_one = False
-    unweighted = hops and all_one
-    use_hops = unweighted and not spf and hops_kernel
-    _, routable, dem_ptr, dem_idx, dem_src, dem_bps = _group(src, dst, bps, node_up, n)
-    nc = len(dem_idx)
+@njit(cache=True)
+def _workspace(n, ne, nd):  # pragma: no cover - compiled
+    """Scratch arrays of :func:`_step_one` for a network of ``n`` nodes, ``ne``
+    directed edges and ``nd`` demands (every copy of a serial batch reuses them):
+    (ints, floats, per-demand floats, recorded DAGs)."""
+    ints = (np.zeros(n + 1, np.int64), np.zeros(n + 1, np.int64), np.empty(n, np.int64),
+            np.empty(ne, np.int64), np.empty(ne, np.int64), np.empty(ne, np.int64),
+            np.empty(ne, np.int64))
+    floats = (np.empty(ne), np.empty(ne), np.empty(ne), np.empty(ne), np.empty(ne), np.empty(ne),
+              np.empty(ne), np.empty(ne), np.empty(ne))
+    per_demand = (np.empty(nd), np.empty(nd), np.empty(nd), np.empty(nd), np.empty(nd),
+                  np.empty(nd, np.bool_))
+    return ints, floats, per_demand, batch_dags.alloc(n, n, ne)
+
+
+@njit(cache=True)
+def _grouping(src, dst, n):  # pragma: no cover - compiled
+    """``_group`` of the demands with every node up: (routable, ptr, index, src, dests)."""
+    _, routable, dem_ptr, dem_idx, dem_src, _ = _group(src, dst, np.zeros(len(src)),
+                                                       np.ones(n, np.bool_), n)
+    return routable, dem_ptr, dem_idx, dem_src, _dests(dem_ptr, n)
+
+
+@njit(cache=True)
+def _dests(dem_ptr, n):  # pragma: no cover - compiled
+    """The destinations with a demand, ascending."""
     k = 0
     for t in range(n):
         if dem_ptr[t + 1] > dem_ptr[t]:
@@ -102,22 +109,55 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
         if dem_ptr[t + 1] > dem_ptr[t]:
             dests[k] = t
             k += 1
-    edge_cap = np.empty(ne)
+    return dests
+
+
+# error_model="numpy": a load on a link of capacity 0 divides by zero to inf,
+# as numpy does in the router, instead of raising.
+@njit(cache=True, error_model="numpy")
+def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hops, spf,
+              hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util, link_load,
+              delivered, routable_out, lat, tripped, trip_util, grouping,
+              ws):  # pragma: no cover - compiled
+    """``route_step`` of one copy into the output rows; returns (status, converged,
+    waves, rounds), status 1 when a shortest-path graph has a cycle.
+
+    ``grouping``: :func:`_grouping` of the demands (used when every node is
+    up: the same arrays ``_group`` makes then); ``ws``: :func:`_workspace`.
+    """
+    ne, nl = len(u), len(link_up)
+    (out_ptr, in_ptr, fill, out_head, out_edge, in_tail, in_edge) = ws[0]
+    (w, out_w, in_w, edge_cap, load, delay, pf, new, offered) = ws[1]
+    (reached_ws, t_ws, s_ws, surv, bps_ws, routable_ws) = ws[2]
+    dg = ws[3]
+    all_one = True                  # as Router.route: per-edge weights; hops if all 1
+    for e in range(ne):
+        w[e] = lw[link[e]]
+        if w[e] != 1.0:
+            all_one = False
+    unweighted = hops and all_one
+    use_hops = unweighted and not spf and hops_kernel
+    all_up = True
+    for i in range(n):
+        if not node_up[i]:
+            all_up = False
+            break
+    if all_up:                      # _group with every node up, gathered from the grouping
+        routable0, dem_ptr, dem_idx, dem_src, dests = grouping
+        nc = len(dem_idx)
+        routable = routable_ws
+        routable[:] = routable0
+        dem_bps = bps_ws[:nc]
+        for j in range(nc):
+            dem_bps[j] = bps[dem_idx[j]]
+    else:
+        _, routable, dem_ptr, dem_idx, dem_src, dem_bps = _group(src, dst, bps, node_up, n)
+        nc = len(dem_idx)
+        dests = _dests(dem_ptr, n)
     for e in range(ne):
         edge_cap[e] = cap[link[e]]
-    out_ptr = np.zeros(n + 1, np.int64)
-    in_ptr = np.zeros(n + 1, np.int64)
-    fill = np.empty(n, np.int64)
-    out_head = np.empty(ne, np.int64)
-    out_edge = np.empty(ne, np.int64)
-    in_tail = np.empty(ne, np.int64)
-    in_edge = np.empty(ne, np.int64)
-    out_w = np.empty(ne)
-    in_w = np.empty(ne)
-    load = np.zeros(ne)
-    reached = np.zeros(nc)
+    reached = reached_ws[:nc]
     none = np.zeros(0)
-    dg = batch_dags.alloc(len(dests), n, ne)
     for i in range(nl):
         up[i] = link_up[i]
     waves = 0
@@ -160,22 +200,21 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
     for e in range(ne):
         if load[e] > link_load[link[e]]:
             link_load[link[e]] = load[e]
-    delay = np.empty(ne)            # prop + min(link_delay_s(load, cap), max_delay)
-    for e in range(ne):
+    for e in range(ne):             # prop + min(link_delay_s(load, cap), max_delay)
         spare = edge_cap[e] - load[e]
         q = packet_bits / spare if spare > 0 else np.inf
         delay[e] = prop[e] + (q if q < max_delay else max_delay)
     for i in range(len(src)):       # expected_latency
         lat[i] = 0.0 if routable[i] else np.nan
-    t = np.full(nc, np.nan)
+    t = t_ws[:nc]
+    t[:] = np.nan
     if _pass(1, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, none, delay,
              none, t):
         return 1, False, waves, 0
     for j in range(nc):
         lat[dem_idx[j]] = t[j]
-    pf = np.ones(ne)                # lossy_delivery's rounds
-    new = np.empty(ne)
-    offered = np.zeros(ne)
+    pf[:] = 1.0                     # lossy_delivery's rounds
+    offered[:] = 0.0
     converged = False
     rounds = 0
     while rounds < max_iter:
@@ -202,10 +241,11 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
         if change <= tol:
             converged = True
             break
-    s = np.ones(nc)
+    s = s_ws[:nc]
+    s[:] = 1.0
     _pass(3, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, none, pf, none,
           s)
-    surv = np.ones(len(src))
+    surv[:] = 1.0
     for j in range(nc):
         surv[dem_idx[j]] = s[j]
     for i in range(len(src)):
@@ -233,18 +273,20 @@ def _check(bps, cap, lw):  # pragma: no cover - compiled
 def _step_batch(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hops, spf,
                 hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util,
                 link_load, delivered, routable, lat, converged, waves, tripped,
-                rounds, trip_util):  # pragma: no cover - compiled
+                rounds, trip_util, grouping):  # pragma: no cover - compiled
     """:func:`_step_one` for every copy b (row b of each array); returns (B,) status
     (1: a cycle; 2 to 4: an invalid input, nothing computed)."""
     nb = bps.shape[0]
     status = np.full(nb, _check(bps, cap, lw), np.int64)
     if nb == 0 or status[0]:
         return status
+    ws = _workspace(n, len(u), len(src))      # one set of scratch arrays for every copy
     for b in range(nb):
         st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
                                    cap[b], lw[b], hops, spf, hops_kernel, reuse, trip, max_delay,
                                    packet_bits, max_iter, tol, up[b], util[b], link_load[b],
-                                   delivered[b], routable[b], lat[b], tripped[b], trip_util[b])
+                                   delivered[b], routable[b], lat[b], tripped[b], trip_util[b],
+                                   grouping, ws)
         status[b] = st
         converged[b] = cv
         waves[b] = wv
@@ -256,7 +298,7 @@ def _step_batch(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, h
 def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hops,
                          spf, hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol,
                          up, util, link_load, delivered, routable, lat, converged, waves,
-                         tripped, rounds, trip_util):  # pragma: no cover - compiled
+                         tripped, rounds, trip_util, grouping):  # pragma: no cover - compiled
     """:func:`_step_batch` with the copies spread over threads (each writes its own rows)."""
     nb = bps.shape[0]
     status = np.full(nb, _check(bps, cap, lw), np.int64)
@@ -266,7 +308,8 @@ def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, c
         st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
                                    cap[b], lw[b], hops, spf, hops_kernel, reuse, trip, max_delay,
                                    packet_bits, max_iter, tol, up[b], util[b], link_load[b],
-                                   delivered[b], routable[b], lat[b], tripped[b], trip_util[b])
+                                   delivered[b], routable[b], lat[b], tripped[b], trip_util[b],
+                                   grouping, _workspace(n, len(u), len(src)))
         status[b] = st
         converged[b] = cv
         waves[b] = wv

@@ -48,7 +48,7 @@ import warnings
 import numpy as np
 
 from . import routing
-from .batch_kernels import _step_batch, _step_batch_parallel
+from .batch_kernels import _grouping, _step_batch, _step_batch_parallel
 from .queueing import MEAN_PACKET_BITS
 from .routing import PASS_FRACTION_TOL, ConvergenceWarning
 from .transport import Router
@@ -171,6 +171,8 @@ class BatchRouter:
         self._prop = np.ascontiguousarray(router.prop_delay_s, dtype=float)
         self._link_weight = np.zeros(self.n_links)        # the metric's, per link
         self._link_weight[self._link] = router.weight
+        #: The demands grouped by destination with every node up (made once, for every copy).
+        self._grouping = _grouping(self.src, self.dst, n)
 
     def step(self, bps, link_up, node_up, capacity_bps, weight, trip_utilization: float,
              ) -> BatchStepResult:
@@ -222,7 +224,7 @@ class BatchRouter:
                         bps, link_up, node_up, cap, lw, r.metric == "hops", self.mode == "spf",
                         bool(routing._HOPS_KERNEL), self.reuse_dags, float(trip_utilization),
                         self.max_queue_delay_s, MEAN_PACKET_BITS, MAX_DROP_ROUNDS,
-                        PASS_FRACTION_TOL, *out)
+                        PASS_FRACTION_TOL, *out, self._grouping)
         if status.any():
             code = int(status.max())
             if code > 1:

@@ -16,6 +16,11 @@ those kernels' floating point operations in their order. :func:`remove` and
 :func:`insert` edit a segment in place of a search, keeping it a
 topological order of the DAG (every edge out of v before an edge into v):
 the sums are then the same up to their order, i.e. to the last bits.
+
+Each segment is followed by a little free room (:func:`slack`; its
+capacity is ``seg_cap``): an edge that joins a DAG shifts the segment
+within its own room instead of copying it to the arena's end, so a link
+restored on a tie with many destinations' shortest paths leaves no garbage.
 """
 
 from __future__ import annotations
@@ -25,7 +30,13 @@ from numba import njit
 
 from .routing import _RTOL, _distances
 
-__all__ = ["Arena", "build", "remove", "insert", "push", "sum_loads", "latency", "gather"]
+__all__ = ["Arena", "build", "remove", "insert", "push", "sum_loads", "latency", "gather", "slack"]
+
+
+@njit(cache=True)
+def slack(n_entries):  # pragma: no cover - compiled
+    """Free entries left after a segment of ``n_entries`` (room for edges joining it)."""
+    return 8 + n_entries // 32
 
 
 class Arena:
@@ -59,17 +70,19 @@ class Arena:
         return self.edge, self.tail, self.head, self.flow
 
     def compacted(self, dests: np.ndarray, seg_start: np.ndarray, seg_len: np.ndarray,
-                  extra: int) -> "Arena":
-        """A new arena with the live segments of ``dests`` in order and room for
-        ``extra`` more entries; ``seg_start`` is updated in place."""
-        live = int(seg_len[dests].sum())
+                  seg_cap: np.ndarray, extra: int) -> "Arena":
+        """A new arena with the live segments of ``dests`` in order (each with its
+        :func:`slack`) and room for ``extra`` more entries; ``seg_start`` and
+        ``seg_cap`` are updated in place."""
+        lens = seg_len[dests]
+        live = int(lens.sum() + (8 + lens // 32).sum())
         new = Arena(live + extra)
-        new.end = _copy_live(dests, seg_start, seg_len, self.arrays(), new.arrays())
+        new.end = _copy_live(dests, seg_start, seg_len, seg_cap, self.arrays(), new.arrays())
         return new
 
 
 @njit(cache=True)
-def _copy_live(dests, seg_start, seg_len, old, new):  # pragma: no cover - compiled
+def _copy_live(dests, seg_start, seg_len, seg_cap, old, new):  # pragma: no cover - compiled
     edge, tail, head, flow = old
     new_edge, new_tail, new_head, new_flow = new
     end = 0
@@ -82,14 +95,15 @@ def _copy_live(dests, seg_start, seg_len, old, new):  # pragma: no cover - compi
             new_head[end + i] = head[s + i]
             new_flow[end + i] = flow[s + i]
         seg_start[t] = end
-        end += seg_len[t]
+        seg_cap[t] = seg_len[t] + slack(seg_len[t])
+        end += seg_cap[t]
     return end
 
 
 @njit(cache=True)
 def build(todo, k0, end, hops, unweighted, spf, n, out_ptr, out_head, out_w, out_edge,
           in_ptr, in_tail, in_w, in_edge, dem_ptr, dem_src, bps, dist, split, seg_start,
-          seg_len, reached, arena):  # pragma: no cover - compiled
+          seg_len, seg_cap, reached, arena):  # pragma: no cover - compiled
     """Compute the DAG, distances, splits, flows and reached demands of ``todo[k0:]``.
 
     Rows t of ``dist`` and ``split`` (n_nodes, n_nodes) become the distances
@@ -110,7 +124,7 @@ def build(todo, k0, end, hops, unweighted, spf, n, out_ptr, out_head, out_w, out
     heap_n = np.empty(len(in_tail) + 1, np.int64)
     for k in range(k0, len(todo)):
         t = todo[k]
-        if cap - end < len(in_tail):              # room for the largest DAG
+        if cap - end < len(in_tail) + slack(len(in_tail)):    # room for the largest DAG
             return 1, k, end
         d = dist[t]
         d[:] = np.inf
@@ -169,12 +183,14 @@ def build(todo, k0, end, hops, unweighted, spf, n, out_ptr, out_head, out_w, out
                             break
         seg_start[t] = start
         seg_len[t] = end - start
+        seg_cap[t] = end - start + slack(end - start)
         for j in range(dem_ptr[t], dem_ptr[t + 1]):
             reached[j] = 1.0 if d[dem_src[j]] < np.inf else 0.0
         _push_one(t, start, end, dem_ptr, dem_src, bps, d, sp, x, a_tail, a_head, a_flow)
         for r in range(cnt):
             x[order[r]] = 0.0
             deg[order[r]] = 0
+        end = start + seg_cap[t]
     return 0, len(todo), end
 
 
@@ -275,16 +291,16 @@ def remove(cands, gone, n, dem_ptr, dem_src, bps, dist, split, seg_start, seg_le
 
 @njit(cache=True)
 def insert(cands, k0, end, added, eu, ev, ew, dem_ptr, dem_src, bps, dist, split, seg_start,
-           seg_len, arena):  # pragma: no cover - compiled
+           seg_len, seg_cap, arena):  # pragma: no cover - compiled
     """Add the edges that came up and tie a shortest path (``added``) to ``cands``' DAGs.
 
     An edge u -> v with ``d(u) = w + d(v)`` (within the DAG tolerance; u
     already on the DAG) leaves the distances as they were: it joins the DAG
     after u's last DAG edge (after every edge out of v, before every edge
     into u), u's split share becomes 1 / (its DAG edges), and the flows are
-    pushed again. Each destination's segment is copied to the arena end
-    with the new entries. Returns (status, k, end): status 0 done, 1 the
-    arena is full before ``cands[k]``.
+    pushed again. A segment with room enough (``seg_cap``) is shifted in
+    place; another is copied to the arena end with the new entries. Returns
+    (status, k, end): status 0 done, 1 the arena is full before ``cands[k]``.
     """
     a_edge, a_tail, a_head, a_flow = arena
     cap = len(a_edge)
@@ -297,39 +313,70 @@ def insert(cands, k0, end, added, eu, ev, ew, dem_ptr, dem_src, bps, dist, split
         sp = split[t]
         start = seg_start[t]
         stop = start + seg_len[t]
-        if cap - end < seg_len[t] + len(added):
-            return 1, k, end
         for q in range(start, stop):
             last[a_tail[q]] = q
+        n_new = 0
         for i in range(len(added)):
             e = added[i]
             u = eu[e]
             if last[u] >= 0 and abs(d[u] - ew[e] - d[ev[e]]) <= _RTOL * d[u]:
                 more[u] += 1
-        new = end
-        for q in range(start, stop):
-            a_edge[end] = a_edge[q]
-            a_tail[end] = a_tail[q]
-            a_head[end] = a_head[q]
-            end += 1
-            y = a_tail[q]
-            if last[y] == q and more[y] > 0:
-                for i in range(len(added)):
-                    e = added[i]
-                    if eu[e] == y and abs(d[y] - ew[e] - d[ev[e]]) <= _RTOL * d[y]:
-                        a_edge[end] = e
-                        a_tail[end] = y
-                        a_head[end] = ev[e]
-                        end += 1
-                sp[y] = 1.0 / (round(1.0 / sp[y]) + more[y])
-        for q in range(start, stop):
+                n_new += 1
+        size = seg_len[t] + n_new
+        in_place = size <= seg_cap[t]
+        if not in_place and cap - end < size + slack(size):
+            for q in range(start, stop):
+                last[a_tail[q]] = -1
+                more[a_tail[q]] = 0
+            return 1, k, end
+        if in_place:        # backwards: each entry moves up by the new entries after it
+            new = start
+            wpos = start + size - 1
+            for q in range(stop - 1, start - 1, -1):
+                y = a_tail[q]
+                e_q, h_q = a_edge[q], a_head[q]
+                if last[y] == q and more[y] > 0:
+                    for i in range(len(added) - 1, -1, -1):
+                        e = added[i]
+                        if eu[e] == y and abs(d[y] - ew[e] - d[ev[e]]) <= _RTOL * d[y]:
+                            a_edge[wpos] = e
+                            a_tail[wpos] = y
+                            a_head[wpos] = ev[e]
+                            wpos -= 1
+                    sp[y] = 1.0 / (round(1.0 / sp[y]) + more[y])
+                a_edge[wpos] = e_q
+                a_tail[wpos] = y
+                a_head[wpos] = h_q
+                wpos -= 1
+            stop_new = start + size
+        else:
+            new = end
+            for q in range(start, stop):
+                a_edge[end] = a_edge[q]
+                a_tail[end] = a_tail[q]
+                a_head[end] = a_head[q]
+                end += 1
+                y = a_tail[q]
+                if last[y] == q and more[y] > 0:
+                    for i in range(len(added)):
+                        e = added[i]
+                        if eu[e] == y and abs(d[y] - ew[e] - d[ev[e]]) <= _RTOL * d[y]:
+                            a_edge[end] = e
+                            a_tail[end] = y
+                            a_head[end] = ev[e]
+                            end += 1
+                    sp[y] = 1.0 / (round(1.0 / sp[y]) + more[y])
+            stop_new = end
+            seg_cap[t] = size + slack(size)
+            end = new + seg_cap[t]
+        for q in range(new, stop_new):
             last[a_tail[q]] = -1
             more[a_tail[q]] = 0
         seg_start[t] = new
-        seg_len[t] = end - new
-        _push_one(t, new, end, dem_ptr, dem_src, bps, d, sp, x, a_tail, a_head, a_flow)
+        seg_len[t] = size
+        _push_one(t, new, stop_new, dem_ptr, dem_src, bps, d, sp, x, a_tail, a_head, a_flow)
         x[t] = 0.0
-        for q in range(new, end):
+        for q in range(new, stop_new):
             x[a_tail[q]] = 0.0
     return 0, len(cands), end
 

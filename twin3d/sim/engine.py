@@ -92,6 +92,8 @@ class StepResult:
     demand_latency_s: np.ndarray | None = None
     #: (n_demands,) bit/s of each demand delivered after tail drop.
     demand_delivered_bps: np.ndarray | None = None
+    #: (n_links,) bool: the link is in service after the cascade (``link_state`` "up").
+    link_up: np.ndarray | None = None
 
 
 @dataclass
@@ -128,6 +130,11 @@ class ScenarioResult:
     def sla_minutes(self) -> float:
         """Violating steps times ``step_s`` / 60."""
         return self.sla_violation_steps * float(self.spec.step_s) / 60.0
+
+
+def _describe_weight(link: str, weight: float) -> str:
+    """:func:`_describe` of ``EventSpec(t, "set_weight", link=link, weight=weight)``."""
+    return f"set_weight {link} weight {weight:g}"
 
 
 def _describe(ev) -> str:
@@ -249,6 +256,12 @@ class Simulator:
         self._batch: BatchRouter | None = None        # the compiled step over the base pairs
         #: Sum of the base arrays' bit/s at each profile factor met (a step's offer).
         self._offered_sum: dict[float, float] = {}
+        self._factors: dict[tuple, float] = {}           # profile factor per (hour, profile)
+        self._weight_text: dict[tuple, str] = {}         # set_weight descriptions met
+        self._link_getter = None
+        self._scaled: tuple | None = None                # (factor, base bit/s, scaled bit/s)
+        self._plain_density: tuple | None = None         # (factor, density, its sum) without surges
+        self._site_at: tuple | None = None               # (src, dst, core, site per demand)
         for sc in spec.scenarios:
             self.check(sc)
 
@@ -418,6 +431,13 @@ class Simulator:
         ``radio_map()`` gives the step's map (asked only for a surge on a site
         that is not up in the scene).
         """
+        if not state.surges:            # kept per factor (read-only): a flat day reuses it
+            got = self._plain_density
+            if got is None or got[0] != factor:
+                d = self.scene.spec.traffic.busy_hour_bps * factor * self.weights
+                d.flags.writeable = False
+                got = self._plain_density = (factor, d, float(d.sum()))
+            return got[1]
         density = self.scene.spec.traffic.busy_hour_bps * factor * self.weights
         for ev in state.surges:
             if ev.area is not None:
@@ -454,7 +474,9 @@ class Simulator:
                    if b > 0 and s != self.core}
         asleep = np.array([c.id in state.cell_sleep for c in self.cells])
         power = self.power.site_power_w(rho, [state.site_state[s] for s in self.site_ids], asleep)
-        offered = float(density.sum() + fixed.sum())
+        got = self._plain_density
+        total = got[2] if got is not None and got[1] is density else float(density.sum())
+        offered = float(total + fixed.sum())
         self._cells_last = (rho, served_cell)
         return demands, offered, float(served_cell.sum() + fixed.sum()), kpis, power, active
 
@@ -470,7 +492,7 @@ class Simulator:
         else:
             src, dst, bps = self.base_demand_arrays()
             if not state.surges and not state.ddos:   # the base matrix scaled: arrays, no dict
-                demands = (src, dst, bps * factor)
+                demands = (src, dst, self._scaled_base(factor))
                 offered = carried = self.offered_at(factor, demands[2])
             else:           # surges on the arrays (twin3d.sim.surge), attacks appended below
                 bps = bps * factor
@@ -608,22 +630,30 @@ class Simulator:
         hour = scenario.start_hour + t * scenario.step_s / 3600.0
         state = timeline.state(t)
         self._cells_last = (None, None)
-        factor = float(profile_factor(hour, scenario.profile))
+        factor = self._profile_factor(hour, scenario.profile)
         if demand_factor != 1.0:
             factor *= float(demand_factor)
         demands, offered, carried, kpis, power, key = self._offer(state, factor, radio_kpis)
         if isinstance(demands, dict):       # once: the cascade routes the same demands again
             demands = self.router.demand_arrays(demands)
-        link_up = np.array([state.link_state[l] == "up" for l in self.link_ids])
+        link_states = self._of_links(state.link_state)
+        link_up = np.array([s == "up" for s in link_states])
         node_up = np.array([state.site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes])
-        cap = np.array([state.capacity_bps[l] for l in self.link_ids]) if state.capacity_bps \
-            else self.link_capacity_bps * np.array([state.capacity_factor[l] for l in self.link_ids])
+        cap = np.array(self._of_links(state.capacity_bps), dtype=float) if state.capacity_bps \
+            else self.link_capacity_bps * np.array(self._of_links(state.capacity_factor), dtype=float)
         weight = None
-        if state.weight:
+        if state.link_weight is not None:     # weights told as a vector (LiveTimeline.set_weights)
+            told = state.link_weight == state.link_weight
+            if told.any():
+                weight = np.where(told, state.link_weight, self.link_weight)
+        elif state.weight:
             weight = self.link_weight.copy()
             for l, w in state.weight.items():
                 weight[self.link_index[l]] = w
-        events = [_describe(e) for e in state.events]
+        # a vector's set_weight events come first among the step's (LiveTimeline.set_weights)
+        events = [self._describe_weight(i, w) for c in state.weight_changes
+                  for i, w in zip(c.link_index.tolist(), c.weight.tolist())]
+        events += [_describe(e) for e in state.events]
         casc, cache = None, None
         base = self._base_arrays is not None and demands[0] is self._base_arrays[0]
         pinned = pair_paths_of(self.router, state.pair_route, demands)
@@ -649,27 +679,81 @@ class Simulator:
         # what the backhaul loses: unroutable demands and tail drops on overloaded links
         lost = casc.lost_bps
         served = max(0.0, carried - lost)
-        link_state = [("tripped" if (link_up[i] and not casc.link_up[i]) else state.link_state[l])
-                      for i, l in enumerate(self.link_ids)]
+        link_state = list(link_states)
+        for i in np.flatnonzero(link_up & ~casc.link_up).tolist():
+            link_state[i] = "tripped"
         site_state = [state.site_state[s] for s in self.site_ids]
         kpis.update(transport_kpis(casc.link_util, casc.link_up, routing.latency_s, routing.demand_bps))
         kpis.update({"offered_bps": offered, "served_bps": served, "dropped_bps": offered - served,
-                     "failed_elements": float(sum(s != "up" for s in link_state)
-                                              + sum(s in ("down", "off") for s in site_state)),
+                     # a link is "up" exactly when it is in service after the cascade
+                     "failed_elements": float(len(link_state) - int(np.count_nonzero(casc.link_up))
+                                              + site_state.count("down") + site_state.count("off")),
                      "energy_w": total_energy_w(power), "converged": bool(routing.converged)})
         kpis["sla_violated"] = sla_violated(self.scene.spec.sla, kpis, bool(self.cells))
         link_load = casc.link_load_bps(len(self.link_ids))
         # routable demand: backhaul counts at the site, other traffic at its source
         core = self.node_of_site.get(self.core, -1)
-        at = np.where(routing.src == core, routing.dst, routing.src)
-        site_load = np.bincount(self.site_of_node[at], np.where(routing.routable, routing.demand_bps, 0.0),
+        site_load = np.bincount(self._load_site(routing.src, routing.dst, core),
+                                np.where(routing.routable, routing.demand_bps, 0.0),
                                 minlength=len(self.site_ids)).astype(float)
         return StepResult(t, hour, kpis, link_load, casc.link_util, link_state, site_state, site_load,
                           power, key, cap, [w.as_dict() for w in casc.waves], events,
                           self.link_weight if weight is None else weight, set(state.cell_sleep),
                           {c: dict(p) for c, p in state.sector.items()},
-                          (routing.src, routing.dst, routing.demand_bps), *self._cells_last,
-                          routing.latency_s, routing.delivered_bps)
+                          # the base pairs: the arrays given (equal to the routing's), which a
+                          # flat profile routes every step (observers keep what they derive)
+                          demands if base and not state.forwarding
+                          else (routing.src, routing.dst, routing.demand_bps),
+                          *self._cells_last,
+                          routing.latency_s, routing.delivered_bps,
+                          np.asarray(casc.link_up, dtype=bool))
+
+    def _scaled_base(self, factor: float) -> np.ndarray:
+        """The base arrays' bit/s times ``factor`` (the last factor's kept: a flat
+        profile routes one array every step). Read-only: steps share it."""
+        got = self._scaled
+        if got is None or got[0] != factor or got[1] is not self._base_arrays[2]:
+            bps = self._base_arrays[2] * factor
+            bps.flags.writeable = False
+            got = self._scaled = (factor, self._base_arrays[2], bps)
+        return got[2]
+
+    def _load_site(self, src: np.ndarray, dst: np.ndarray, core: int) -> np.ndarray:
+        """(n_demands,) site each demand loads: its site, or for backhaul from the
+        core its far end's (kept for the base pairs)."""
+        got = self._site_at
+        if got is not None and got[0] is src and got[1] is dst and got[2] == core:
+            return got[3]
+        at = self.site_of_node[np.where(src == core, dst, src)]
+        if self._base_arrays is not None and src is self._base_arrays[0]:
+            self._site_at = (src, dst, core, at)
+        return at
+
+    def _of_links(self, by_link: dict) -> tuple:
+        """The values of a dict keyed by link id, in ``link_ids`` order."""
+        if self._link_getter is None:
+            from operator import itemgetter
+            ids = self.link_ids
+            self._link_getter = itemgetter(*ids) if len(ids) > 1 else (lambda d: tuple(d[l] for l in ids))
+        return self._link_getter(by_link)
+
+    def _profile_factor(self, hour: float, profile: str) -> float:
+        """``float(profile_factor(hour, profile))``, kept per (hour, profile) met."""
+        key = (hour, profile)
+        got = self._factors.get(key)
+        if got is None:
+            got = self._factors[key] = float(profile_factor(hour, profile))
+        return got
+
+    def _describe_weight(self, i: int, weight: float) -> str:
+        """:func:`_describe_weight` of link ``i``, kept per (link, weight) met."""
+        key = (i, weight)
+        got = self._weight_text.get(key)
+        if got is None:
+            if len(self._weight_text) > 100_000:
+                self._weight_text.clear()
+            got = self._weight_text[key] = _describe_weight(self.link_ids[i], weight)
+        return got
 
     def timeline(self, scenario: ScenarioSpec) -> Timeline:
         """A :class:`Timeline` of ``scenario`` over this twin (site states, capacities, spares)."""

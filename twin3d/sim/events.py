@@ -45,6 +45,8 @@ __all__ = ["StepState", "Timeline", "LINK_STATES", "SITE_STATES"]
 LINK_STATES = ("up", "cut", "tripped")
 #: Site states: up, down (outage), off (power outage), sleep (energy saving).
 SITE_STATES = ("up", "down", "off", "sleep")
+#: Kinds in force while ``active(step)`` that a state lists (power_down acts on sites).
+_LASTING_KINDS = frozenset(("surge", "ddos", "cell_sleep", "shed"))
 
 
 @dataclass
@@ -72,6 +74,13 @@ class StepState:
     shed: dict[tuple[str, str], float] = field(default_factory=dict)
     #: (src, dst) -> the site ids its traffic is pinned to by a pair_route in force.
     pair_route: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    #: (n_links,) weights told as vectors (:meth:`LiveTimeline.set_weights`), NaN
+    #: where never set; None when the weights come as set_weight events (``weight``).
+    link_weight: np.ndarray | None = None
+    #: The vector weight changes at this step (described first among its events).
+    weight_changes: list = field(default_factory=list)
+    #: Links whose capacity an event changed (set while the events replay).
+    capacity_changed: set[str] = field(default_factory=set)
 
 
 class Timeline:
@@ -128,6 +137,7 @@ class Timeline:
         self._spare = dict(spare_capacity_bps or {})
         self._trips: dict[str, set[int]] = {}
         self._restores: dict[str, list[int]] = {}
+        self._cap0: dict[str, float] | None = None
         for ev in self._events:
             if ev.kind == "restore":
                 self._restores.setdefault(ev.target, []).append(ev.t)
@@ -161,31 +171,44 @@ class Timeline:
 
     def state(self, step: int) -> StepState:
         """The state at ``step`` (events with ``t <= step`` applied)."""
-        links = {l: "up" for l in self.link_ids}
+        links = dict.fromkeys(self.link_ids, "up")
         sites = dict(self._initial_sites)
-        base = self._base_cap or {}
-        cap = {l: float(base.get(l, 1.0)) for l in self.link_ids}
+        if self._cap0 is None:          # every link's starting capacity (1.0: a factor)
+            base = self._base_cap or {}
+            self._cap0 = {l: float(base.get(l, 1.0)) for l in self.link_ids}
+        cap = dict(self._cap0)
         extra = StepState(step, {}, {}, {})
         spared: set[str] = set()
         applied = []
+        surges, ddos, sleeping, shed = [], [], set(), {}
         for ev in self._events:
             if ev.t > step:
                 break
             if ev.t == step:
                 applied.append(ev)
             self._apply(ev, step, links, sites, cap, extra, spared)
+        for ev in self._events:         # lasting events in force (any t: active() tests it)
+            k = ev.kind
+            if k in _LASTING_KINDS and ev.active(step):
+                if k == "surge":
+                    surges.append(ev)
+                elif k == "ddos":
+                    ddos.append(ev)
+                elif k == "cell_sleep":
+                    sleeping.add(ev.cell)
+                else:
+                    shed[(ev.src, ev.dst)] = ev.factor
         for l in self._trips:
             if links[l] == "up" and self.tripped(l, step):
                 links[l] = "tripped"
-        surges = [e for e in self._events if e.kind == "surge" and e.active(step)]
-        ddos = [e for e in self._events if e.kind == "ddos" and e.active(step)]
-        sleeping = {e.cell for e in self._events if e.kind == "cell_sleep" and e.active(step)}
-        shed = {(e.src, e.dst): e.factor for e in self._events if e.kind == "shed" and e.active(step)}
         if self._base_cap is None:
             factor, cap_bps = cap, None
         else:
-            factor = {l: (cap[l] / base[l] if 0 < base.get(l, 0) < float("inf") else 1.0)
-                      for l in self.link_ids}
+            # a capacity no event changed is its base: the factor is base / base = 1.0
+            base = self._base_cap
+            factor = dict.fromkeys(self.link_ids, 1.0)
+            for l in extra.capacity_changed:
+                factor[l] = cap[l] / base[l] if 0 < base.get(l, 0) < float("inf") else 1.0
             cap_bps = cap
         return StepState(step, links, sites, factor, surges, ddos, applied, weight=extra.weight,
                          capacity_bps=cap_bps, cell_sleep=sleeping, sector=extra.sector,
@@ -198,12 +221,15 @@ class Timeline:
             extra.weight[ev.link] = ev.weight
         elif k == "set_capacity":
             cap[ev.link] = ev.capacity_bps
+            extra.capacity_changed.add(ev.link)
         elif k == "degrade_capacity":
             cap[ev.link] *= ev.factor
+            extra.capacity_changed.add(ev.link)
         elif k == "activate_spare":
             if ev.link not in spared:
                 spared.add(ev.link)
                 cap[ev.link] += self._spare.get(ev.link, 0.0)
+                extra.capacity_changed.add(ev.link)
         elif k == "sector":
             p = extra.sector.setdefault(f"{ev.site}/{ev.sector}", {})
             p.update({n: getattr(ev, n) for n in ("tilt_deg", "p_tx_dbm", "azimuth_deg")
@@ -229,6 +255,7 @@ class Timeline:
             sites[target] = "up"
         elif k == "add_capacity":
             cap[target] *= ev.factor
+            extra.capacity_changed.add(target)
         elif k == "restore":
             if target in links:
                 links[target] = "up"

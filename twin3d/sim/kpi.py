@@ -43,57 +43,121 @@ def weighted_percentiles(values, qs, weights=None) -> list[float]:
     The definition is that of a sort: with the kept values in ascending
     order and ``cw`` the running sum of their weights, the ``q``-th
     percentile is the first value whose ``cw`` reaches ``q / 100 *
-    cw[-1]``. Large inputs get the same numbers without sorting the
+    cw[-1]``. Inputs of 64 values or more get the same numbers without sorting the
     weights along: unweighted, the answer is an order statistic of known
     rank (a plain sort of the values); weighted, a compiled selection
     finds the value where the weight crosses the target, with the weight
     below and through it, and the answer stands when the target clears
     both by more than any float summation order could move them
-    (``8 (n + 2) eps`` times the total weight). Otherwise, rarely, the
-    sort decides (:func:`_sorted_percentiles`).
+    (``8 (n + 2) eps`` times the total weight). Otherwise, rarely, a
+    sort decides (numpy's, :func:`_argsort_percentiles`; below 64 values a
+    compiled stable one, :func:`_sorted_percentiles`).
     """
-    v = np.asarray(values, dtype=float).ravel()
+    v = np.ascontiguousarray(values, dtype=float).ravel()
     if v.size < _SELECT_MIN:
         return _sorted_percentiles(v, qs, weights)
-    q = np.asarray(qs, dtype=float) / 100.0
+    q = np.ascontiguousarray(np.asarray(qs, dtype=float).ravel() / 100.0)
     if not np.all((q >= 0.0) & (q <= 1.0)):
         return _sorted_percentiles(v, qs, weights)
-    out = np.empty(q.size)
-    if weights is None:
-        # cw = 1, 2, ..., n exactly: the first k (1-based) with k >= q n is ceil(q n)
-        if _rank_select(v, np.ascontiguousarray(q), out) == 0:
-            return [float("nan")] * len(qs)
-        return [float(x) for x in out]
-    w = np.asarray(weights, dtype=float).ravel()
+    w = v if weights is None else np.ascontiguousarray(weights, dtype=float).ravel()
     if w.shape != v.shape:
         return _sorted_percentiles(v, qs, weights)
-    n, ok = _weighted_select(v, w, np.ascontiguousarray(q), out)
+    out = np.empty(q.size)
+    n, certain = _select(v, w, weights is not None, q, out)
     if n == 0:
         return [float("nan")] * len(qs)
-    if not ok:
-        return _sorted_percentiles(v, qs, weights)
+    if not certain:
+        return _argsort_percentiles(v, qs, w)
     return [float(x) for x in out]
 
 
-#: Inputs smaller than this take the sort of :func:`_sorted_percentiles` directly.
-_SELECT_MIN = 4096
+@njit(cache=True, nogil=True)
+def _select(v, w, weighted, q, out):  # pragma: no cover - compiled
+    """:func:`weighted_percentiles` of one array into ``out`` (``q`` in [0, 1]):
+    (values kept, the answers are certain). Unweighted, the order statistics
+    of :func:`_rank_select`; weighted, :func:`_weighted_select` (not certain:
+    the caller sorts, :func:`_argsort_percentiles`)."""
+    if not weighted:
+        return _rank_select(v, q, out), True
+    return _weighted_select(v, w, q, out)
 
 
-def _sorted_percentiles(v, qs, weights=None) -> list[float]:
-    """:func:`weighted_percentiles` by one sort of the values and a running sum of the weights."""
-    v = np.asarray(v, dtype=float).ravel()
-    w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=float).ravel()
+def _argsort_percentiles(v, qs, w) -> list[float]:
+    """The sort's definition with numpy's argsort (quick on large inputs, and
+    deterministic for given values): where a selection is not certain."""
     keep = np.isfinite(v) & (w > 0)
     v, w = v[keep], w[keep]
-    if len(v) == 0:
-        return [float("nan")] * len(qs)
-    order = np.argsort(v)          # ties need no order: equal values give the same answer
+    order = np.argsort(v)
     cw = np.cumsum(w[order])
     idx = np.searchsorted(cw, np.asarray(qs, dtype=float) / 100.0 * cw[-1], side="left")
     return [float(v[order[min(i, len(v) - 1)]]) for i in idx]
 
 
-#: Value buckets of the selections.
+#: Inputs smaller than this take the sort of :func:`_sorted_percentiles` directly.
+_SELECT_MIN = 64
+
+
+def _sorted_percentiles(v, qs, weights=None) -> list[float]:
+    """:func:`weighted_percentiles` by one sort of the values and a running sum of the weights.
+
+    Compiled (:func:`_sort_select`): a stable sort, so equal values keep
+    their input order and the running sum is one definite sequence.
+    """
+    v = np.ascontiguousarray(v, dtype=float).ravel()
+    w = v if weights is None else np.ascontiguousarray(weights, dtype=float).ravel()
+    q = np.ascontiguousarray(np.asarray(qs, dtype=float).ravel() / 100.0)
+    out = np.empty(q.size)
+    if w.shape != v.shape:          # one weight for every value, as numpy would broadcast it
+        if w.size != 1:
+            raise ValueError(f"weights must have the shape of values {v.shape}, got {w.shape}")
+        w = np.full(v.shape, w[0])
+    if _sort_select(v, w, weights is not None, q, out) == 0:
+        return [float("nan")] * len(qs)
+    return [float(x) for x in out]
+
+
+@njit(cache=True, nogil=True)
+def _sort_select(v, w, weighted, q, out):  # pragma: no cover - compiled
+    """Percentiles by a sort: the kept (finite value, weight > 0) pairs in a
+    stable ascending order of value, ``cw`` their running weight (1 each
+    without ``weighted``), and ``out[i]`` the first value whose ``cw``
+    reaches ``q[i] * cw[-1]`` (``searchsorted(side="left")``, clipped to
+    the last). Returns the pairs kept (0: ``out`` untouched)."""
+    n = v.size
+    kv = np.empty(n)
+    kw = np.empty(n)
+    m = 0
+    for i in range(n):
+        x = v[i]
+        y = w[i] if weighted else 1.0
+        if np.isfinite(x) and y > 0:
+            kv[m] = x
+            kw[m] = y
+            m += 1
+    if m == 0:
+        return 0
+    order = np.argsort(kv[:m], kind="mergesort")
+    cw = np.empty(m)
+    s = 0.0
+    for i in range(m):
+        s += kw[order[i]]
+        cw[i] = s
+    for j in range(q.size):
+        target = q[j] * cw[m - 1]
+        lo = m                       # a NaN target sorts after every sum, as in numpy
+        if target == target:
+            lo, hi = 0, m
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if cw[mid] < target:
+                    lo = mid + 1
+                else:
+                    hi = mid
+        out[j] = kv[order[min(lo, m - 1)]]
+    return m
+
+
+#: Value buckets of the selections (fewer for fewer values: ~2 values a bucket).
 _BUCKETS = 4096
 
 
@@ -102,6 +166,12 @@ def _bucket(x, lo, scale, nb):  # pragma: no cover - compiled
     """Bucket of x among nb of equal width from lo: non-decreasing in x."""
     k = int((x - lo) * scale)
     return k if k < nb else nb - 1
+
+
+@njit(cache=True)
+def _n_buckets(n):  # pragma: no cover - compiled
+    """Buckets for n values: any count gives the same answers (the map is monotone)."""
+    return _BUCKETS if n >= 2 * _BUCKETS else max(16, n // 2)
 
 
 @njit(cache=True)
@@ -131,7 +201,7 @@ def _rank_select(values, q, out):  # pragma: no cover - compiled
             hi = max(hi, x)
     if n == 0:
         return 0
-    nb = _BUCKETS
+    nb = _n_buckets(n)
     scale = _scale(lo, hi, nb)
     count = np.zeros(nb + 1, np.int64)
     for i in range(n_in):
@@ -207,7 +277,7 @@ def _weighted_select(values, weights, q, out):  # pragma: no cover - compiled
     if not (np.isfinite(total) and total > 1e-280):
         return n, False
     margin = 8.0 * (n + 2) * 2.220446049250313e-16 * total
-    nb = _BUCKETS
+    nb = _n_buckets(n)
     scale = _scale(lo, hi, nb)
     bw = np.zeros(nb)
     count = np.zeros(nb, np.int64)

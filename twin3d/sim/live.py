@@ -8,11 +8,22 @@ to stay cheap over a long episode it replays a compacted list in which an
 event is dropped once nothing can read it any more: a ``set_weight``,
 ``set_capacity``, ``shed`` or ``pair_route`` overridden by a later one of the
 same element, and a ``surge``, ``ddos``, ``cell_sleep`` or ``shed`` whose duration is over.
+
+An agent that sets many link weights each step tells them as one vector
+(:meth:`LiveTimeline.set_weights`) rather than as one ``set_weight`` event
+per link: the states carry the weights in force as an array
+(``StepState.link_weight``), and the log lists them as the ``set_weight``
+events they stand for, so a saved episode replays them as any scenario.
 """
 
 from __future__ import annotations
 
 import bisect
+import copy
+
+from dataclasses import dataclass
+
+import numpy as np
 
 from ..scene import EventSpec, ScenarioSpec
 from .events import StepState, Timeline
@@ -42,6 +53,20 @@ def _outlasts(old: EventSpec, new: EventSpec) -> bool:
     return old.duration is None or old.t + old.duration > new.t + new.duration
 
 
+@dataclass(frozen=True)
+class WeightChange:
+    """Links' routing weights set at step ``t`` (one ``set_weight`` event per link)."""
+
+    t: int
+    link_index: np.ndarray       # (k,) int: positions in the timeline's link ids
+    weight: np.ndarray           # (k,) float: the new weights, in the metric's unit
+
+    def events(self, link_ids: list[str]) -> list[EventSpec]:
+        """The ``set_weight`` events this change stands for, in link order."""
+        return [EventSpec(self.t, "set_weight", link=link_ids[i], weight=float(w))
+                for i, w in zip(self.link_index.tolist(), self.weight.tolist())]
+
+
 class LiveTimeline(Timeline):
     """A scenario built while it runs, step after step.
 
@@ -63,6 +88,13 @@ class LiveTimeline(Timeline):
     >>> tl.add([EventSpec(1, "fiber_cut", "F1"), EventSpec(1, "set_weight", link="F1", weight=5.0)])
     >>> s = tl.state(1); s.link_state["F1"], s.weight, len(tl.log)
     ('cut', {'F1': 5.0}, 3)
+
+    Weights told as a vector:
+
+    >>> tl = LiveTimeline(ScenarioSpec("ep", steps=3), ["F1", "F2"], ["S1"])
+    >>> tl.set_weights(0, np.array([1]), np.array([4.0]))
+    >>> tl.state(0).link_weight.tolist(), tl.scenario_spec.events[0].weight
+    ([nan, 4.0], 4.0)
     """
 
     def __init__(self, scenario: ScenarioSpec, link_ids, site_ids, initial_site_state=None,
@@ -77,14 +109,73 @@ class LiveTimeline(Timeline):
         self._latest: dict[tuple, EventSpec] = {}
         self._hidden: set[int] = set()        # id() of events overridden for good
         self._now = 0
+        #: Weights told by set_weights: (n_links,) the latest per link (NaN: never set),
+        #: and the changes not yet folded into it (their step is still ahead).
+        self._weight: np.ndarray | None = None
+        self._weight_ahead: list[WeightChange] = []
+        self._weight_now: list[WeightChange] = []      # the changes of the step last asked for
         self.add(sorted(scenario.events, key=lambda e: e.t))
 
     @property
     def scenario_spec(self) -> ScenarioSpec:
         """The scenario so far: the log as events (what a saved episode replays)."""
         s = self.scenario
-        return ScenarioSpec(s.name, s.steps, s.step_s, s.profile, tuple(self.log), s.description,
+        if self._weight is None:
+            events = list(self.log)
+        else:       # a step's vector weights come first among its events (as simulated)
+            keyed = [((x.t, 0), e) if isinstance(x, WeightChange) else ((x.t, 1), x)
+                     for x in self.log
+                     for e in (x.events(self.link_ids) if isinstance(x, WeightChange) else (x,))]
+            events = [e for _, e in sorted(keyed, key=lambda k: k[0])]
+        return ScenarioSpec(s.name, s.steps, s.step_s, s.profile, tuple(events), s.description,
                             s.start_hour)
+
+    def fork(self) -> "LiveTimeline":
+        """An independent copy (a lookahead steps it without touching this one)."""
+        tl = copy.copy(self)
+        tl.log, tl._events, tl._latest = list(self.log), list(self._events), dict(self._latest)
+        tl._hidden = set(self._hidden)
+        tl._trips = {k: set(v) for k, v in self._trips.items()}
+        tl._restores = {k: list(v) for k, v in self._restores.items()}
+        tl._weight_ahead, tl._weight_now = list(self._weight_ahead), list(self._weight_now)
+        return tl                      # _weight is replaced, never edited, once shared
+
+    def set_weights(self, t: int, link_index, weight) -> None:
+        """Set links' routing weights from step ``t`` on, as ``set_weight`` events would.
+
+        Its ``set_weight`` events come first among the step's events (in
+        ``StepState.weight_changes`` and in :attr:`scenario_spec`; the order
+        of a step's events changes no state), and a timeline takes weights
+        either this way or as ``set_weight`` events.
+
+        Parameters
+        ----------
+        t : int
+            The step (the current one or later).
+        link_index : array_like of int
+            (k,) positions of the links in ``link_ids``.
+        weight : array_like of float
+            (k,) their new weights, finite and > 0, in the metric's unit.
+
+        Raises
+        ------
+        ValueError
+            ``t`` is in the past, or set_weight events were told.
+        """
+        idx = np.asarray(link_index, dtype=np.int64).ravel()
+        w = np.asarray(weight, dtype=float).ravel()
+        if t < self._now or (self._weight_ahead and self._weight_ahead[-1].t > t):
+            raise ValueError(f"weights at step {t} are in the past (now {self._now}, or weights "
+                             "told for a later step)")
+        if any(k[0] == "set_weight" for k in self._latest):
+            raise ValueError("this timeline takes weights as set_weight events already")
+        if idx.shape != w.shape or np.any((idx < 0) | (idx >= len(self.link_ids))):
+            raise ValueError("link_index and weight must be (k,) arrays of link positions and weights")
+        if self._weight is None:
+            self._weight = np.full(len(self.link_ids), np.nan)
+        change = WeightChange(int(t), idx, w.copy())
+        self.log.append(change)
+        self._weight_ahead.append(change)
 
     def add(self, events) -> None:
         """Append events at the current step or later (never in the past).
@@ -97,6 +188,8 @@ class LiveTimeline(Timeline):
         for ev in events:
             if ev.t < self._now:
                 raise ValueError(f"event at step {ev.t} is in the past (now {self._now})")
+            if ev.kind == "set_weight" and self._weight is not None:
+                raise ValueError("this timeline takes weights as vectors (set_weights)")
             self.log.append(ev)
             if ev.kind == "restore":
                 self._restores.setdefault(ev.target, []).append(ev.t)
@@ -125,4 +218,18 @@ class LiveTimeline(Timeline):
             e.kind in _LASTING and e.duration is not None and e.t + e.duration <= step)]
         # the log keeps every hidden event alive, so no id() is reused while listed
         hidden.intersection_update(id(e) for e in self._events)
-        return super().state(step)
+        state = super().state(step)
+        if self._weight is not None:
+            if self._weight_ahead and self._weight_ahead[0].t <= step:
+                self._weight = self._weight.copy()     # a snapshot may share the old array
+                self._weight_now = ([c for c in self._weight_now if c.t == step]
+                                    + [c for c in self._weight_ahead if c.t == step])
+                for c in self._weight_ahead:
+                    if c.t <= step:
+                        self._weight[c.link_index] = c.weight
+                self._weight_ahead = [c for c in self._weight_ahead if c.t > step]
+            elif self._weight_now and self._weight_now[0].t != step:
+                self._weight_now = []
+            state.link_weight = self._weight
+            state.weight_changes = list(self._weight_now)
+        return state

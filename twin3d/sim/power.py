@@ -55,6 +55,9 @@ class CellPower:
                        for k in ("p_max_w", "p0_w", "delta_p", "p_sleep_w")}
         #: Sites that have cells, hence a radio energy model.
         self.has_model = np.bincount(self.cell_site, minlength=self.n_sites) > 0
+        site_power_w(np.zeros(len(self.cell_site)), n_trx=TRX_PER_SECTOR, **self.params)  # checks them
+        # EARTH's arithmetic with the parameters checked once (per step: no checks)
+        self._asleep_w = float(TRX_PER_SECTOR) * self.params["p_sleep_w"]
 
     def site_power_w(self, cell_load: np.ndarray, site_state: list[str],
                      cell_sleeping: np.ndarray | None = None) -> np.ndarray:
@@ -73,8 +76,10 @@ class CellPower:
         sleeping = state == "sleep"
         if cell_sleeping is not None:
             sleeping = sleeping | np.asarray(cell_sleeping, dtype=bool)
-        p = site_power_w(np.clip(np.nan_to_num(cell_load), 0.0, 1.0), n_trx=TRX_PER_SECTOR,
-                         sleeping=sleeping, **self.params)
+        load = np.clip(np.nan_to_num(np.asarray(cell_load, dtype=float)), 0.0, 1.0)
+        k = self.params       # twin3d.physics.energy.site_power_w, the same operations
+        awake = float(TRX_PER_SECTOR) * (k["p0_w"] + k["delta_p"] * load * k["p_max_w"])
+        p = np.where(sleeping, self._asleep_w, awake)
         p = np.where((state == "down") | (state == "off"), 0.0, p)
         power = np.bincount(self.cell_site, weights=p, minlength=self.n_sites)
         return np.where(self.has_model, power, np.nan)
