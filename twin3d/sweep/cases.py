@@ -175,16 +175,20 @@ def runner_for(scene_path: str, scene_sha256: str, day: bool) -> CaseRunner:
     return runner
 
 
-def run_batch(scene_path: str, scene_sha256: str, day: bool, cases: list[Case]) -> tuple[list[dict], float]:
-    """Rows of a batch of cases, and the seconds they took (the simulator's build excluded).
+def run_batch(scene_path: str, scene_sha256: str, day: bool,
+              cases: list[Case]) -> tuple[list[dict], list[float]]:
+    """Rows of a batch of cases, and the seconds each took (the simulator's build excluded).
 
     The function a Dask task runs; the scene travels as its path and hash,
     and each worker process builds its simulator once (:func:`runner_for`).
     """
     runner = runner_for(scene_path, scene_sha256, day)
-    t = time.perf_counter()
-    rows = [case_row(c, runner.run(c)) for c in cases]
-    return rows, time.perf_counter() - t
+    rows, seconds = [], []
+    for c in cases:
+        t = time.perf_counter()
+        rows.append(case_row(c, runner.run(c)))
+        seconds.append(time.perf_counter() - t)
+    return rows, seconds
 
 
 def case_row(case: Case, kpis: dict) -> dict:

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from typing import Callable
+
+import numpy as np
 
 from .cases import run_batch
 from .faults import Case
@@ -68,18 +71,27 @@ def _client(workers: int, scheduler: str | None):
     if scheduler:
         return Client(scheduler), None
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=None, silence_logs=logging.CRITICAL)
     return Client(cluster), cluster
 
 
+def _worker_rss_bytes() -> int:
+    import psutil
+    return int(psutil.Process().memory_info().rss)
+
+
 def _distributed(scene_path: str, sha: str, day: bool, cases: list[Case], workers: int,
-                 scheduler: str | None, progress: Callable[[int], None]) -> tuple[list[dict], bool]:
+                 scheduler: str | None, progress: Callable[[int], None],
+                 stats: dict) -> tuple[list[dict], bool]:
     from dask.distributed import as_completed
+    t0 = time.perf_counter()
     client, cluster = _client(workers, scheduler)
+    stats["cluster_start_s"] = time.perf_counter() - t0
     rows: list[dict] = []
     futures = []
     try:
         n_workers = max(1, len(client.scheduler_info()["workers"]))
+        stats["workers"] = n_workers
         todo = list(cases)
         for _ in range(n_workers):       # probes: each worker builds its simulator meanwhile
             batch, todo = todo[:PROBE_CASES], todo[PROBE_CASES:]
@@ -90,13 +102,17 @@ def _distributed(scene_path: str, sha: str, day: bool, cases: list[Case], worker
             got, seconds = fut.result()
             rows += got
             progress(len(rows))
-            if todo:          # size the rest from the first probe's cases per second
-                k = batch_size(seconds / max(1, len(got)), len(todo), n_workers)
+            if todo:          # size the rest from the first probe's typical case (the
+                # first cases of a worker pay for loading compiled code: the median skips them)
+                k = batch_size(float(np.median(seconds)), len(todo), n_workers)
                 while todo:
                     batch, todo = todo[:k], todo[k:]
                     f = client.submit(run_batch, scene_path, sha, day, batch, pure=False)
                     futures.append(f)
                     done.add(f)
+                stats["batch_cases"] = k
+        stats["cases_s"] = time.perf_counter() - t0 - stats["cluster_start_s"]
+        stats["worker_rss_bytes"] = list(client.run(_worker_rss_bytes).values())
     except KeyboardInterrupt:
         for f in futures:
             f.cancel()
@@ -113,7 +129,8 @@ def _distributed(scene_path: str, sha: str, day: bool, cases: list[Case], worker
 
 def run_cases(scene_path: str, scene_sha256: str, cases: list[Case], day: bool = False,
               workers: int = 0, scheduler: str | None = None,
-              progress: Callable[[int], None] | None = None) -> tuple[list[dict], bool]:
+              progress: Callable[[int], None] | None = None,
+              stats: dict | None = None) -> tuple[list[dict], bool]:
     """Rows of every case (in any order), and whether the sweep ran to the end.
 
     Parameters
@@ -130,15 +147,23 @@ def run_cases(scene_path: str, scene_sha256: str, cases: list[Case], day: bool =
         A running Dask scheduler's address (``tcp://host:8786``); overrides ``workers``.
     progress : callable, optional
         Called with the number of rows done after each batch.
+    stats : dict, optional
+        Filled with timings: ``cluster_start_s``, ``cases_s`` (from the
+        cluster's start to the last row), ``workers``, ``batch_cases`` (cases
+        per task after the probes), ``worker_rss_bytes``; serially ``cases_s``.
 
     Examples
     --------
     >>> rows, complete = run_cases("abilene.toml", sha, cases, workers=2)   # doctest: +SKIP
     """
     progress = progress or (lambda n: None)
+    stats = {} if stats is None else stats
     if workers == 0 and not scheduler:
-        return _serial(scene_path, scene_sha256, day, cases, progress)
-    return _distributed(scene_path, scene_sha256, day, cases, workers, scheduler, progress)
+        t0 = time.perf_counter()
+        got = _serial(scene_path, scene_sha256, day, cases, progress)
+        stats["cases_s"] = time.perf_counter() - t0
+        return got
+    return _distributed(scene_path, scene_sha256, day, cases, workers, scheduler, progress, stats)
 
 
 def sweep(scene, output, faults: str | None, seed: int | None = None, samples: int | None = None,
