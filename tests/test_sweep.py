@@ -239,3 +239,58 @@ def test_demand_growth_is_parsed_strictly_and_drawn_from_the_seed():
     assert np.log(x).mean() == pytest.approx(0.1, abs=0.002)
     assert np.log(x).std() == pytest.approx(0.05, rel=0.03)
     assert parse_growth("1.25")(np.random.default_rng(0), 3).tolist() == [1.25] * 3
+
+
+def test_day_cases_aggregate_the_day_as_the_contract_says(tmp_path):
+    from twin3d.scene import EventSpec, ScenarioSpec
+    path = _scene(tmp_path, "Abilene", busy=60e9)
+    sc = load_scene(path)
+    out = tmp_path / "day.parquet"
+    sweep(sc, out, "single", day=True, workers=0)
+    rows = {tuple(r["faults"]): r for r in _rows(out)}
+    sim = Simulator(sc)
+    lid = next(iter(sc.twin.links))
+    for faults, events in (((), ()), ((f"link:{lid}",), (EventSpec(0, "fiber_cut", target=lid),))):
+        res = sim.run(ScenarioSpec("day", steps=24, step_s=3600.0, start_hour=0.0, events=events))
+        k = [s.kpis for s in res.steps]
+        r = rows[faults]
+        assert r["steps"] == 24
+        assert r["dropped_bps"] == pytest.approx(np.mean([x["offered_bps"] - x["served_bps"] for x in k]))
+        assert r["served_fraction"] == pytest.approx(np.mean([x["served_bps"] / x["offered_bps"] for x in k]))
+        assert r["util_max"] == pytest.approx(max(x["util_max"] for x in k))
+        assert r["latency_p95_ms"] == pytest.approx(max(x["latency_p95_ms"] for x in k))
+        assert r["sla_violation_steps"] == res.sla_violation_steps
+        assert r["sla_minutes"] == pytest.approx(res.sla_minutes)
+    # the busy hour is one of the day's steps: the day's maximum covers it
+    busy = tmp_path / "busy.parquet"
+    sweep(sc, busy, "single", workers=0)
+    for r in _rows(busy):
+        assert r["util_max"] <= rows[tuple(r["faults"])]["util_max"] + 1e-12
+
+
+class _Stop:
+    """A progress callback that presses Ctrl-C once ``after`` rows are done."""
+
+    def __init__(self, after: int):
+        self.after = after
+
+    def __call__(self, done: int, total: int) -> None:
+        if done >= self.after:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("workers", [0, pytest.param(2, marks=pytest.mark.slow)])
+def test_ctrl_c_keeps_the_finished_rows(tmp_path, workers):
+    path = _scene(tmp_path, "Garr201201", busy=1e9)
+    sc = load_scene(path)
+    out = tmp_path / "stopped.parquet"
+    meta = sweep(sc, out, "double", workers=workers, progress=_Stop(10))
+    assert meta["complete"] is False and 10 <= meta["cases_done"] < meta["cases_planned"]
+    rows = _rows(out)
+    assert len(rows) == meta["cases_done"]
+    assert sweep_metadata(read_sweep(out))["sweep"]["complete"] is False
+    # the rows kept are whole rows of the planned cases
+    planned = {c.case_id: list(c.faults) for c in plan_cases(sc.twin, list(sc.twin.links), "double",
+                                                              sc.seed)}
+    assert all(planned[r["case_id"]] == r["faults"] for r in rows)
+    assert [r["case_id"] for r in rows] == sorted(r["case_id"] for r in rows)
