@@ -9,6 +9,7 @@ Ctrl-C writes the rows finished so far and exits 130.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -20,8 +21,11 @@ from .errors import InputError
 
 __all__ = ["register", "check_args"]
 
-#: Worker processes of the LocalCluster when --workers is not given.
-DEFAULT_WORKERS = 2
+
+
+def default_workers() -> int:
+    """Worker processes of the LocalCluster when --workers is not given: one per CPU."""
+    return os.cpu_count() or 1
 
 
 def check_args(scene: Path, faults: Optional[str], samples: Optional[int], storms: int,
@@ -81,7 +85,8 @@ def register(app: typer.Typer) -> None:
                                                           help="A running Dask scheduler's address."),
                   workers: Optional[int] = typer.Option(None, "--workers",
                                                         help="LocalCluster worker processes "
-                                                             "(default 2; 0: serially)."),
+                                                             "(default: one per CPU; 0: serially "
+                                                             "in this process)."),
                   ) -> None:
         """Run every what-if of a fault mode (and storms) and write one row per case."""
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
@@ -100,7 +105,7 @@ def register(app: typer.Typer) -> None:
         with Progress(*columns, console=err, transient=True) as bar:
             task = bar.add_task("sweep", total=None)
             meta = sweep(sc, output, faults, seed, samples, storms, day, demand_growth, availability,
-                         DEFAULT_WORKERS if workers is None and not scheduler else (workers or 0),
+                         default_workers() if workers is None and not scheduler else (workers or 0),
                          scheduler,
                          progress=lambda done, total: bar.update(task, completed=done, total=total),
                          argv=sys.argv)

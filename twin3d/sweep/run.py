@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import signal
 import time
 from typing import Callable
 
@@ -70,8 +71,19 @@ def _client(workers: int, scheduler: str | None):
     from dask.distributed import Client, LocalCluster
     if scheduler:
         return Client(scheduler), None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.CRITICAL)
+    # A terminal's Ctrl-C reaches the whole process group: the worker processes
+    # inherit SIGINT ignored (across their exec), so only this process stops the
+    # sweep, and the workers do not print tracebacks as they go.
+    try:
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:          # not the main thread: leave signals alone
+        old = None
+    try:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.CRITICAL)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
     return Client(cluster), cluster
 
 

@@ -65,6 +65,9 @@ def write_sweep(path: str | Path, rows: list[dict], meta: dict) -> Path:
     os.close(fd)
     try:
         pq.write_table(table, tmp, **_WRITE)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)       # mkstemp's file is private; the sweep is not
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
