@@ -294,3 +294,12 @@ def test_ctrl_c_keeps_the_finished_rows(tmp_path, workers):
                                                               sc.seed)}
     assert all(planned[r["case_id"]] == r["faults"] for r in rows)
     assert [r["case_id"] for r in rows] == sorted(r["case_id"] for r in rows)
+
+
+def test_doctests_of_the_sweep_modules():
+    import doctest
+    import importlib
+    for name in ("twin3d.sweep.faults", "twin3d.sweep.criticality", "twin3d.sweep.run",
+                 "twin3d.sweep.cases"):
+        res = doctest.testmod(importlib.import_module(name))
+        assert res.failed == 0 and res.attempted > 0, name

@@ -187,16 +187,17 @@ def storm_sets(twin, elements: list[str], n: int,
     return out
 
 
-def _numbers(text: str, k: int, where: str) -> list[float]:
+def _numbers(text: str, k: int, where: str, shown: str) -> list[float]:
+    """``k`` comma-separated finite numbers from ``text`` (``shown`` in errors)."""
     parts = text.split(",")
     if len(parts) != k:
-        raise InputError(where, f"'{text}' needs {k} comma-separated number(s)")
+        raise InputError(where, f"'{shown}' needs {k} comma-separated number(s)")
     try:
         vals = [float(p) for p in parts]
     except ValueError:
-        raise InputError(where, f"'{text}' holds something that is not a number") from None
+        raise InputError(where, f"'{shown}' holds something that is not a number") from None
     if not all(math.isfinite(v) for v in vals):
-        raise InputError(where, f"'{text}' holds a value that is not finite")
+        raise InputError(where, f"'{shown}' holds a value that is not finite")
     return vals
 
 
@@ -225,17 +226,17 @@ def parse_growth(text: str, where: str = "--demand-growth"):
                                     "uniform:LO,HI, fixed:X or a number)") from None
         kind, args = "fixed", kind
     if kind == "lognormal":
-        mu, sigma = _numbers(args, 2, where)
+        mu, sigma = _numbers(args, 2, where, text)
         if sigma < 0:
             raise InputError(where, f"lognormal sigma must be >= 0, got {sigma:g}")
         return lambda rng, n: np.exp(rng.normal(mu, sigma, n))
     if kind == "uniform":
-        lo, hi = _numbers(args, 2, where)
+        lo, hi = _numbers(args, 2, where, text)
         if not 0 < lo <= hi:
             raise InputError(where, f"uniform needs 0 < LO <= HI, got {lo:g}, {hi:g}")
         return lambda rng, n: rng.uniform(lo, hi, n)
     if kind == "fixed":
-        (x,) = _numbers(args, 1, where)
+        (x,) = _numbers(args, 1, where, text)
         if x <= 0:
             raise InputError(where, f"a demand factor must be > 0, got {x:g}")
         return lambda rng, n: np.full(n, x)
