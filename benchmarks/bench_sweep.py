@@ -96,6 +96,7 @@ def _runs(path: Path, cases, label: str, workers_list=(1, 2)) -> dict:
         print(f"{label}: LocalCluster {w} worker(s): total {total:.2f} s = cluster start "
               f"{st['cluster_start_s']:.2f} s + cases {st['cases_s']:.2f} s "
               f"({n / st['cases_s']:.1f} cases/s, {n / st['cases_s'] / w:.1f} per worker; "
+              f"{1000 * st['worker_cpu_s'] / n:.1f} ms/case CPU in the workers; "
               f"{st['batch_cases']} cases per task; worker RSS {rss} MiB); rows equal serial",
               flush=True)
         out[w] = (total, st["cases_s"])

@@ -176,19 +176,21 @@ def runner_for(scene_path: str, scene_sha256: str, day: bool) -> CaseRunner:
 
 
 def run_batch(scene_path: str, scene_sha256: str, day: bool,
-              cases: list[Case]) -> tuple[list[dict], list[float]]:
-    """Rows of a batch of cases, and the seconds each took (the simulator's build excluded).
+              cases: list[Case]) -> tuple[list[dict], list[float], float]:
+    """Rows of a batch of cases, the seconds each took and the batch's CPU seconds
+    (the simulator's build excluded from both).
 
     The function a Dask task runs; the scene travels as its path and hash,
     and each worker process builds its simulator once (:func:`runner_for`).
     """
     runner = runner_for(scene_path, scene_sha256, day)
     rows, seconds = [], []
+    cpu = time.process_time()
     for c in cases:
         t = time.perf_counter()
         rows.append(case_row(c, runner.run(c)))
         seconds.append(time.perf_counter() - t)
-    return rows, seconds
+    return rows, seconds, time.process_time() - cpu
 
 
 def case_row(case: Case, kpis: dict) -> dict:

@@ -111,7 +111,8 @@ def _distributed(scene_path: str, sha: str, day: bool, cases: list[Case], worker
                 futures.append(client.submit(run_batch, scene_path, sha, day, batch, pure=False))
         done = as_completed(futures)
         for fut in done:
-            got, seconds = fut.result()
+            got, seconds, cpu_s = fut.result()
+            stats["worker_cpu_s"] = stats.get("worker_cpu_s", 0.0) + cpu_s
             rows += got
             progress(len(rows))
             if todo:          # size the rest from the first probe's typical case (the
@@ -162,7 +163,8 @@ def run_cases(scene_path: str, scene_sha256: str, cases: list[Case], day: bool =
     stats : dict, optional
         Filled with timings: ``cluster_start_s``, ``cases_s`` (from the
         cluster's start to the last row), ``workers``, ``batch_cases`` (cases
-        per task after the probes), ``worker_rss_bytes``; serially ``cases_s``.
+        per task after the probes), ``worker_rss_bytes``, ``worker_cpu_s``
+        (the workers' CPU time in cases); serially ``cases_s``.
 
     Examples
     --------
