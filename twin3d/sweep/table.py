@@ -4,7 +4,8 @@ Columns (:data:`SWEEP_SCHEMA`): the contract's ``faults`` (typed ids),
 ``demand_factor``, ``dropped_bps``, ``served_fraction``, ``util_max``,
 ``latency_p95_ms``, ``sla_violation_steps`` and ``failed_after_cascade``
 (typed ids: the faults, the links the cascades tripped and any element the
-scene itself has down), plus ``case_id``, ``kind`` (baseline, single,
+scene itself has down; the links of a failed site are not listed, the site
+is), plus ``case_id``, ``kind`` (baseline, single,
 double, random, storm), ``offered_bps``, ``served_bps``, ``sla_minutes``,
 ``cascade_waves``, ``tripped`` (typed ids), ``steps`` and a storm's circle
 (``storm_x_m``, ``storm_y_m``, ``storm_radius_m`` in the scene's ENU
