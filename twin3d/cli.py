@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from . import cli_export, cli_guard, cli_incidents, cli_view
+from . import cli_criticality, cli_export, cli_guard, cli_incidents, cli_sweep, cli_view
 from .cli_common import load_with_status as _load
 from .cli_common import out
 from .cli_common import status as _status
@@ -186,6 +186,8 @@ cli_view.register(app)
 cli_export.register(app)
 cli_incidents.register(app)
 cli_guard.register(app)
+cli_sweep.register(app)
+cli_criticality.register(app)
 
 
 def main(argv: Optional[list[str]] = None) -> None:
