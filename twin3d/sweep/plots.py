@@ -71,8 +71,8 @@ def capex_plot(path, ranking: list[dict], currency: str, title: str = "") -> Non
 
 
 def energy_plot(path, policies: list[dict], title: str = "") -> None:
-    """Energy saved (kWh/day) against SLA breach steps per day, one point per policy, with
-    95 % intervals; the Pareto front drawn as a line.
+    """Energy saved (kWh/day, with its 95 % interval) against SLA breach steps per day (left)
+    and against dropped traffic (right), one point per policy; the Pareto front in red.
 
     Examples
     --------
@@ -82,25 +82,29 @@ def energy_plot(path, policies: list[dict], title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    x = np.array([p["sla_violation_steps"] for p in policies], float)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), sharey=True)
     y = np.array([p["energy_saved_kwh_day"] for p in policies], float)
     ci = np.array([[np.nan, np.nan] if None in p["energy_saved_kwh_day_ci95"]
                    else p["energy_saved_kwh_day_ci95"] for p in policies], float)
     yerr = np.nan_to_num(np.abs(ci - y[:, None]).T)
     front = np.array([p["pareto"] for p in policies], bool)
-    ax.errorbar(x[~front], y[~front], yerr=yerr[:, ~front], fmt="o", color="#999999",
-                label="dominated", capsize=3)
-    ax.errorbar(x[front], y[front], yerr=yerr[:, front], fmt="o", color="#d83b3b",
-                label="Pareto front", capsize=3)
-    order = np.lexsort((-y[front], x[front]))
-    ax.plot(x[front][order], y[front][order], color="#d83b3b", lw=1)
-    for p, xi, yi in zip(policies, x, y):
-        ax.annotate(p["name"], (xi, yi), fontsize=7, xytext=(4, 3), textcoords="offset points")
-    ax.set_xlabel("SLA breach steps per day (mean over draws)")
-    ax.set_ylabel("energy saved against all awake, kWh/day")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    ax.set_title(title or "energy what-if: power-down policies")
+    for ax, key, scale, xlabel in (
+            (axes[0], "sla_violation_steps", 1.0, "SLA breach steps per day (mean over draws)"),
+            (axes[1], "dropped_bps", 1e-6, "dropped traffic, Mbit/s (day mean over draws)")):
+        x = np.array([p[key] for p in policies], float) * scale
+        for mask, colour, label in ((~front, "#999999", "dominated"),
+                                    (front, "#d83b3b", "Pareto front")):
+            if mask.any():
+                ax.errorbar(x[mask], y[mask], yerr=yerr[:, mask], fmt="o", color=colour,
+                            label=label, capsize=3)
+        order = np.lexsort((y[front], x[front]))
+        ax.plot(x[front][order], y[front][order], color="#d83b3b", lw=1)
+        for p, xi, yi in zip(policies, x, y):
+            ax.annotate(p["name"], (xi, yi), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("energy saved against all awake, kWh/day")
+    axes[0].legend()
+    fig.suptitle(title or "energy what-if: power-down policies")
     _save(fig, path)
     plt.close(fig)
