@@ -344,3 +344,57 @@ def test_energy_sweep_on_a_scene_without_cells_exits_2_with_one_line(leaf_scene,
     assert exc.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "no radio cells" in lines[0] and "leaf.toml" in lines[0]
+
+
+def _nan_free(rows: dict) -> dict:
+    return {k: [{f: (None if isinstance(v, float) and math.isnan(v) else v) for f, v in r.items()}
+                for r in rs] for k, rs in rows.items()}
+
+
+@pytest.mark.slow
+def test_capex_on_a_two_worker_local_cluster_equals_the_serial_run(leaf_scene):
+    sc = load_scene(leaf_scene)
+    _, cands = parse_candidates(leaf_scene.parent / "cands.toml", sc.twin)
+    kw = dict(seed=2, samples=30, growth=parse_growth("uniform:0.8,1.5"),
+              availability={"link": 0.9, "site": 0.95})
+    dask = evaluate(sc, cands, "random", workers=2, **kw)
+    serial = evaluate(sc, cands, "random", workers=0, **kw)
+    assert dask["complete"] and serial["complete"]
+    assert _nan_free(dask["rows"]) == _nan_free(serial["rows"])
+    assert dask["ranking"] == serial["ranking"]
+
+
+POLICIES = """
+[[policy]]
+name = "all awake"
+[[policy]]
+name = "HEL-03 sleeps at night"
+sites = ["HEL-03"]
+from_hour = 1
+to_hour = 5
+[[policy]]
+name = "two cells"
+cells = ["cell:HEL-01/1", "HEL-08/2"]
+hours = [2, 3]
+"""
+
+
+def test_energy_sweep_cli_writes_the_front_with_provenance(tmp_path, capsys):
+    pol = tmp_path / "pol.toml"
+    pol.write_text(POLICIES)
+    out_json, out_png = tmp_path / "e.json", tmp_path / "e.png"
+    with pytest.raises(SystemExit) as exc:
+        main(["energy-sweep", str(SCENES / "helsinki.toml"), "--policies", str(pol), "--samples",
+              "2", "-o", str(out_json), "--plot", str(out_png)])
+    assert exc.value.code == 0
+    doc = json.loads(out_json.read_text())
+    assert doc["provenance"]["scene_file"] == "helsinki.toml" and len(doc["demand_factors"]) == 2
+    rows = {r["name"]: r for r in doc["policies"]}
+    assert rows["all awake"]["energy_saved_kwh_day"] == 0.0
+    assert rows["HEL-03 sleeps at night"]["energy_saved_kwh_day"] > 0
+    costs = [[-r["energy_saved_kwh_day"], r["sla_violation_steps"], r["dropped_bps"]]
+             for r in doc["policies"]]
+    front = [r["name"] for r, on in zip(doc["policies"], _brute_front(np.array(costs))) if on]
+    assert doc["pareto_front"] == front
+    assert out_png.read_bytes()[:4] == b"\x89PNG"
+    assert "HEL-03 sleeps at night" in capsys.readouterr().out
