@@ -1,8 +1,8 @@
 """``twin3d energy-sweep``: power-down policies, energy saved against SLA breaches.
 
 ``twin3d energy-sweep SCENE (--policies POLICIES.toml | --auto [--hours
-H1-H2] [--k 0,3,6]) [--samples N] [--demand-growth DIST] [--seed S] [-o
-OUT.json] [--plot OUT.png]`` runs every policy over the same N demand
+H1-H2] [--k 0,3,6]) [--samples N] [--demand-growth DIST] [--seed S]
+[--scheduler ADDR | --workers W] [-o OUT.json] [--plot OUT.png]`` runs every policy over the same N demand
 draws, each a whole day (:mod:`twin3d.sweep.energy`), prints energy saved
 (kWh/day against all awake), SLA breach steps and the Pareto front, and
 writes them as JSON (with provenance) and a PNG. A scene without cells, or
@@ -80,6 +80,11 @@ def register(app: typer.Typer) -> None:
                                                      help="Demand factor distribution of the draws."),
                    seed: Optional[int] = typer.Option(None, "--seed",
                                                       help="Seed of the draws (default [scene] seed)."),
+                   scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                                           help="A running Dask scheduler's address."),
+                   workers: Optional[int] = typer.Option(None, "--workers",
+                                                         help="LocalCluster workers (default 0: "
+                                                              "serially in this process)."),
                    output: Optional[Path] = typer.Option(None, "-o", "--output", help="OUT.json"),
                    plot: Optional[Path] = typer.Option(None, "--plot", help="OUT.png"),
                    ) -> None:
@@ -93,6 +98,11 @@ def register(app: typer.Typer) -> None:
             raise InputError(scene, "give --policies FILE or --auto (one of them)", field="policies")
         if samples < 1:
             raise InputError(scene, f"--samples must be >= 1, got {samples}", field="samples")
+        if workers is not None and workers < 0:
+            raise InputError(scene, f"--workers must be >= 0 (0: serially), got {workers}",
+                             field="workers")
+        if workers is not None and scheduler:
+            raise InputError(scene, "give --scheduler or --workers, not both", field="workers")
         if output is not None and output.suffix.lower() != ".json":
             raise InputError(output, "the report is written as .json", field="output")
         if plot is not None and plot.suffix.lower() != ".png":
@@ -119,11 +129,12 @@ def register(app: typer.Typer) -> None:
                 spinner.update("energy-sweep: ranking cells by load")
                 pols = auto_policies(sim, span, k_list)
             res = evaluate_energy(sim, pols, factors, progress=lambda d, t: spinner.update(
-                f"energy-sweep: {d} of {t} days"))
+                f"energy-sweep: {d} of {t} days"), workers=workers or 0, scheduler=scheduler)
         rows = res["policies"]
         if output is not None:
             write_json_atomic(output, {
                 "provenance": provenance(sc.spec.path, seed, sys.argv),
+                "complete": res["complete"],
                 "settings": {"policies_file": policies.name if policies else None, "auto": auto,
                              "hours": list(span), "samples": samples,
                              "demand_growth": demand_growth, "seed": seed},
@@ -146,3 +157,7 @@ def register(app: typer.Typer) -> None:
         for p in (output, plot):
             if p is not None:
                 out.print(f"wrote {p}", markup=False, highlight=False)
+        if not res["complete"]:
+            err.print(f"interrupted: the figures cover {len(res['factors'])} of {samples} draws",
+                      markup=False)
+            raise typer.Exit(130)

@@ -52,7 +52,7 @@ from ..scene import EventSpec, ScenarioSpec, _Table
 from .criticality import Z95
 
 __all__ = ["Policy", "parse_policies", "policies_from_text", "auto_policies", "policy_scenario",
-           "run_day", "pareto_mask", "demand_draws", "evaluate_energy", "HOURS"]
+           "run_day", "run_energy_batch", "pareto_mask", "demand_draws", "evaluate_energy", "HOURS"]
 
 HOURS = 24
 
@@ -217,7 +217,26 @@ def _summary(vals, ref) -> tuple[float, float, float]:
     return m, m - h, m + h
 
 
-def evaluate_energy(sim, policies: list[Policy], factors, progress=None) -> dict:
+def run_energy_batch(scene_path: str, sha: str, day: bool, jobs: list) -> tuple[list[dict], list[float], float]:
+    """Days of ``(draw index, demand factor, policy)`` jobs on this process's simulator.
+
+    The :func:`twin3d.sweep.run.run_cases` task of ``twin3d energy-sweep``
+    (``day`` is unused: a job is always a whole day).
+    """
+    import time
+    from .cases import runner_for
+    sim = runner_for(scene_path, sha, False).sim
+    rows, seconds = [], []
+    cpu = time.process_time()
+    for i, f, policy in jobs:
+        t = time.perf_counter()
+        rows.append({"draw": i, "policy": policy, **run_day(sim, policy, f)})
+        seconds.append(time.perf_counter() - t)
+    return rows, seconds, time.process_time() - cpu
+
+
+def evaluate_energy(sim, policies: list[Policy], factors, progress=None, workers: int = 0,
+                    scheduler: str | None = None) -> dict:
     """Every policy over the same demand draws, against the all-awake day of each draw.
 
     Parameters
@@ -229,12 +248,17 @@ def evaluate_energy(sim, policies: list[Policy], factors, progress=None) -> dict
         The demand factors of the draws (:func:`demand_draws`).
     progress : callable, optional
         ``progress(done, total)`` after each day simulated.
+    workers, scheduler
+        As :func:`twin3d.sweep.run.run_cases`: 0 runs the days on ``sim``
+        in this process; otherwise each Dask worker builds its own
+        simulator from the scene file.
 
     Returns
     -------
     dict
         ``awake`` (per-draw rows), ``rows`` ({policy name: per-draw rows}),
-        ``policies`` (summaries in the given order, with ``pareto``).
+        ``policies`` (summaries in the given order, with ``pareto``),
+        ``factors``, ``complete``.
 
     Examples
     --------
@@ -243,19 +267,30 @@ def evaluate_energy(sim, policies: list[Policy], factors, progress=None) -> dict
     0.0
     """
     factors = [float(f) for f in factors]
-    total = len(factors) * (len(policies) + 1)
-    done = 0
     awake_policy = Policy("all awake", (), ())
-    awake, rows = [], {p.name: [] for p in policies}
-    for f in factors:
-        ref = run_day(sim, awake_policy, f)
-        awake.append(ref)
-        done += 1
-        for p in policies:
-            rows[p.name].append(ref if not p.cells or not p.hours else run_day(sim, p, f))
-            done += 1
+    # a policy that sleeps nothing is the all-awake day itself
+    asleep = [p for p in policies if p.cells and p.hours]
+    jobs = [(i, f, p) for i, f in enumerate(factors) for p in [awake_policy] + asleep]
+    total = len(jobs)
+    complete = True
+    if workers or scheduler:
+        from ..provenance import file_sha256
+        from .run import run_cases
+        path = str(sim.scene.spec.path.resolve())
+        got, complete = run_cases(path, file_sha256(path), jobs, False, workers, scheduler,
+                                  (lambda n: progress(n, total)) if progress else None,
+                                  task=run_energy_batch)
+    else:
+        got = []
+        for i, f, p in jobs:
+            got.append({"draw": i, "policy": p, **run_day(sim, p, f)})
             if progress:
-                progress(done, total)
+                progress(len(got), total)
+    by = {(r["draw"], r["policy"]): r for r in got}
+    draws = [i for i in range(len(factors))
+             if all((i, p) in by for p in [awake_policy] + asleep)]
+    awake = [by[(i, awake_policy)] for i in draws]
+    rows = {p.name: [by[(i, p if p in asleep else awake_policy)] for i in draws] for p in policies}
     out = []
     for p in policies:
         mine = rows[p.name]
@@ -274,4 +309,5 @@ def evaluate_energy(sim, policies: list[Policy], factors, progress=None) -> dict
                          for r in out]) if out else np.zeros(0, bool)
     for r, on in zip(out, front):
         r["pareto"] = bool(on)
-    return {"awake": awake, "rows": rows, "policies": out, "factors": factors}
+    return {"awake": awake, "rows": rows, "policies": out, "factors": [factors[i] for i in draws],
+            "complete": complete}
