@@ -264,6 +264,6 @@ def test_doctests_of_the_capex_and_energy_modules():
     import doctest
     import importlib
     for name in ("twin3d.sweep.fibre", "twin3d.sweep.capex", "twin3d.sweep.energy",
-                 "twin3d.cli_energy"):
+                 "twin3d.sweep.candidates", "twin3d.cli_energy"):
         res = doctest.testmod(importlib.import_module(name))
         assert res.failed == 0 and res.attempted > 0, name

@@ -70,7 +70,8 @@ def register(app: typer.Typer) -> None:
                   faults: str = typer.Option("random", "--faults",
                                              help="random (Poisson failures), double or single."),
                   seed: Optional[int] = typer.Option(None, "--seed",
-                                                     help="Seed of the draws (default [scene] seed)."),
+                                                     help="Seed of the draws (default: the scene's "
+                                                          "seed)."),
                   day: bool = typer.Option(False, "--day", help="A case is the whole day."),
                   demand_growth: Optional[str] = typer.Option(None, "--demand-growth",
                                                               help="lognormal:MU,SIGMA, "

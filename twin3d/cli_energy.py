@@ -2,10 +2,11 @@
 
 ``twin3d energy-sweep SCENE (--policies POLICIES.toml | --auto [--hours
 H1-H2] [--k 0,3,6]) [--samples N] [--demand-growth DIST] [--seed S]
-[--scheduler ADDR | --workers W] [-o OUT.json] [--plot OUT.png]`` runs every policy over the same N demand
-draws, each a whole day (:mod:`twin3d.sweep.energy`), prints energy saved
-(kWh/day against all awake), SLA breach steps and the Pareto front, and
-writes them as JSON (with provenance) and a PNG. A scene without cells, or
+[--scheduler ADDR | --workers W] [-o OUT.json] [--plot OUT.png]`` runs
+every policy over the same N demand draws, each a whole day
+(:mod:`twin3d.sweep.energy`), prints energy saved (kWh/day against all
+awake), SLA breach steps and the Pareto front, and writes them as JSON
+(with provenance) and a PNG. A scene without cells, or
 any bad input: one line on stderr, exit 2.
 """
 
@@ -79,7 +80,8 @@ def register(app: typer.Typer) -> None:
                    demand_growth: str = typer.Option(DEFAULT_GROWTH, "--demand-growth",
                                                      help="Demand factor distribution of the draws."),
                    seed: Optional[int] = typer.Option(None, "--seed",
-                                                      help="Seed of the draws (default [scene] seed)."),
+                                                      help="Seed of the draws (default: the scene's "
+                                                          "seed)."),
                    scheduler: Optional[str] = typer.Option(None, "--scheduler",
                                                            help="A running Dask scheduler's address."),
                    workers: Optional[int] = typer.Option(None, "--workers",

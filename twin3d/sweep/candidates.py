@@ -177,15 +177,26 @@ def _one(file: Path, i: int, data: Any, twin) -> Candidate:
     return c
 
 
-def candidates_from_text(text: str, twin, file: str | Path = "<candidates>") -> tuple[str, list[Candidate]]:
+def candidates_from_text(text: str, twin,
+                         file: str | Path = "<candidates>") -> tuple[str, list[Candidate]]:
     """(currency, candidates) from a candidates file's text; InputError when malformed.
 
     Examples
     --------
+    >>> from twin3d.geo.frame import LocalFrame
+    >>> from twin3d.geo.records import LinkRecord, SiteRecord, SourceData
+    >>> from twin3d.model import build_twin
+    >>> data = SourceData(sites=[SiteRecord("A", 24.94, 60.17), SiteRecord("B", 24.95, 60.17)],
+    ...                   links=[LinkRecord("L1", "A", "B", 10e9)])
+    >>> twin = build_twin(data, LocalFrame(24.945, 60.17))
     >>> cur, cands = candidates_from_text('[[candidate]]\\nkind = "capacity_upgrade"\\n'
-    ...                                   'link = "L1"\\ncapacity_bps = 20e9\\ncost = 5.0\\n', twin)  # doctest: +SKIP
-    >>> cur, cands[0].label                                                                   # doctest: +SKIP
-    ('EUR', '[[candidate]] 1 (capacity_upgrade 1)')
+    ...                                   'link = "L1"\\ncapacity_bps = 20e9\\ncost = 5.0', twin)
+    >>> cur, cands[0].label, cands[0].cost_fixed
+    ('EUR', '[[candidate]] 1 (capacity_upgrade 1)', 5.0)
+    >>> candidates_from_text('[[candidate]]\\nkind = "capacity_upgrade"\\nlink = "L9"', twin, "c")
+    Traceback (most recent call last):
+    ...
+    twin3d.errors.InputError: c: [[candidate]] 1 (capacity_upgrade): field 'link': names unknown link 'L9'
     """
     file = Path(file)
     try:

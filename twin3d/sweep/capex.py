@@ -179,7 +179,8 @@ def _runner(scene_path: str, sha: str, day: bool, cand: Candidate | None) -> Cas
     return got
 
 
-def run_candidate_batch(scene_path: str, sha: str, day: bool, jobs: list) -> tuple[list[dict], list[float], float]:
+def run_candidate_batch(scene_path: str, sha: str, day: bool,
+                        jobs: list) -> tuple[list[dict], list[float], float]:
     """Rows of ``(candidate or None, Case)`` jobs, each tagged with ``candidate`` (0: baseline).
 
     The :func:`twin3d.sweep.run.run_cases` task of ``twin3d capex``.

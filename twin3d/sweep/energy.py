@@ -217,7 +217,8 @@ def _summary(vals, ref) -> tuple[float, float, float]:
     return m, m - h, m + h
 
 
-def run_energy_batch(scene_path: str, sha: str, day: bool, jobs: list) -> tuple[list[dict], list[float], float]:
+def run_energy_batch(scene_path: str, sha: str, day: bool,
+                     jobs: list) -> tuple[list[dict], list[float], float]:
     """Days of ``(draw index, demand factor, policy)`` jobs on this process's simulator.
 
     The :func:`twin3d.sweep.run.run_cases` task of ``twin3d energy-sweep``
