@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from . import cli_criticality, cli_export, cli_guard, cli_incidents, cli_sweep, cli_view
+from . import cli_capex, cli_criticality, cli_energy, cli_export, cli_guard, cli_incidents, cli_sweep, cli_view
 from .cli_common import load_with_status as _load
 from .cli_common import out
 from .cli_common import status as _status
@@ -188,6 +188,8 @@ cli_incidents.register(app)
 cli_guard.register(app)
 cli_sweep.register(app)
 cli_criticality.register(app)
+cli_capex.register(app)
+cli_energy.register(app)
 
 
 def main(argv: Optional[list[str]] = None) -> None:

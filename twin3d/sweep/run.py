@@ -55,11 +55,11 @@ def batch_size(case_s: float, remaining: int, n_workers: int) -> int:
 
 
 def _serial(scene_path: str, sha: str, day: bool, cases: list[Case],
-            progress: Callable[[int], None]) -> tuple[list[dict], bool]:
+            progress: Callable[[int], None], task: Callable = run_batch) -> tuple[list[dict], bool]:
     rows: list[dict] = []
     try:
         for c in cases:
-            rows += run_batch(scene_path, sha, day, [c])[0]
+            rows += task(scene_path, sha, day, [c])[0]
             progress(len(rows))
     except KeyboardInterrupt:
         return rows, False
@@ -100,7 +100,7 @@ def _worker_rss_bytes() -> int:
 
 def _distributed(scene_path: str, sha: str, day: bool, cases: list[Case], workers: int,
                  scheduler: str | None, progress: Callable[[int], None],
-                 stats: dict) -> tuple[list[dict], bool]:
+                 stats: dict, task: Callable = run_batch) -> tuple[list[dict], bool]:
     from dask.distributed import as_completed
     t0 = time.perf_counter()
     client, cluster = _client(workers, scheduler)
@@ -114,7 +114,7 @@ def _distributed(scene_path: str, sha: str, day: bool, cases: list[Case], worker
         for _ in range(n_workers):       # probes: each worker builds its simulator meanwhile
             batch, todo = todo[:PROBE_CASES], todo[PROBE_CASES:]
             if batch:
-                futures.append(client.submit(run_batch, scene_path, sha, day, batch, pure=False))
+                futures.append(client.submit(task, scene_path, sha, day, batch, pure=False))
         done = as_completed(futures)
         for fut in done:
             got, seconds, cpu_s = fut.result()
@@ -126,7 +126,7 @@ def _distributed(scene_path: str, sha: str, day: bool, cases: list[Case], worker
                 k = batch_size(float(np.median(seconds)), len(todo), n_workers)
                 while todo:
                     batch, todo = todo[:k], todo[k:]
-                    f = client.submit(run_batch, scene_path, sha, day, batch, pure=False)
+                    f = client.submit(task, scene_path, sha, day, batch, pure=False)
                     futures.append(f)
                     done.add(f)
                 stats["batch_cases"] = k
@@ -149,7 +149,7 @@ def _distributed(scene_path: str, sha: str, day: bool, cases: list[Case], worker
 def run_cases(scene_path: str, scene_sha256: str, cases: list[Case], day: bool = False,
               workers: int = 0, scheduler: str | None = None,
               progress: Callable[[int], None] | None = None,
-              stats: dict | None = None) -> tuple[list[dict], bool]:
+              stats: dict | None = None, task: Callable = run_batch) -> tuple[list[dict], bool]:
     """Rows of every case (in any order), and whether the sweep ran to the end.
 
     Parameters
@@ -171,6 +171,11 @@ def run_cases(scene_path: str, scene_sha256: str, cases: list[Case], day: bool =
         cluster's start to the last row), ``workers``, ``batch_cases`` (cases
         per task after the probes), ``worker_rss_bytes``, ``worker_cpu_s``
         (the workers' CPU time in cases); serially ``cases_s``.
+    task : callable, optional
+        What runs a batch: ``task(scene_path, scene_sha256, day, batch) ->
+        (rows, seconds, cpu_s)``, picklable (default
+        :func:`~twin3d.sweep.cases.run_batch`; ``twin3d capex`` runs the
+        cases of each candidate network through its own).
 
     Examples
     --------
@@ -180,10 +185,11 @@ def run_cases(scene_path: str, scene_sha256: str, cases: list[Case], day: bool =
     stats = {} if stats is None else stats
     if workers == 0 and not scheduler:
         t0 = time.perf_counter()
-        got = _serial(scene_path, scene_sha256, day, cases, progress)
+        got = _serial(scene_path, scene_sha256, day, cases, progress, task)
         stats["cases_s"] = time.perf_counter() - t0
         return got
-    return _distributed(scene_path, scene_sha256, day, cases, workers, scheduler, progress, stats)
+    return _distributed(scene_path, scene_sha256, day, cases, workers, scheduler, progress, stats,
+                        task)
 
 
 def sweep(scene, output, faults: str | None, seed: int | None = None, samples: int | None = None,
