@@ -375,9 +375,11 @@ class ViewerEngine:
         return True
 
     def export_usdz(self) -> Path:
-        """The scenario shown, flattened and packaged as a USDZ file in the work folder."""
+        """The scenario shown, flattened and packaged as a USDZ file in the work folder
+        (coloured by criticality when the view is)."""
         from .export import export_usdz
-        return export_usdz(self.scenarios[self.current], self.workdir / "exports")
+        return export_usdz(self.scenarios[self.current], self.workdir / "exports",
+                           criticality=self.color_mode != "state")
 
     def close(self) -> None:
         """Free the plotter and the temporary folder."""
