@@ -232,7 +232,7 @@ def test_the_app_state_offers_and_toggles_the_colour_mode(app, built):
     np.testing.assert_array_equal(back, state_rgb)
     assert [lg["title"] for lg in state.legends][:2] == ["Link utilization", "Site state"]
     with state:
-        state.color_mode = "../../etc/passwd"       # not a mode: the stage's colours
+        state.color_mode = "etc/passwd"       # not a mode: the stage's colours
     assert engine.color_mode == "state" and state.color_mode == "state"
 
 
