@@ -37,7 +37,7 @@ PROGRESS_S = 0.25
 
 
 #: Labels of the colour modes on the page.
-COLOR_MODE_LABELS = {"state": "state", "lost": "traffic lost", "sla": "SLA minutes"}
+COLOR_MODE_LABELS = {"state": "state", "lost": "traffic lost", "sla": "SLA min"}
 
 
 def color_mode_items(engine: ViewerEngine) -> list[dict]:

@@ -60,8 +60,8 @@ def build_ui(server, engine):
                                    divided=True, variant="outlined", id="signal-toggle"):
                     v3.VBtn("off", value="off", size="small")
                     v3.VBtn("{{ v }}", v_for="v in signal_names", key="v", value=("v",), size="small")
-                with html.Div(v_if="color_modes.length", classes="d-flex align-center mt-1"):
-                    html.Span("Colour by", classes="text-caption mr-2")
+                with html.Div(v_if="color_modes.length", classes="mt-1"):
+                    html.Div("Colour links and sites by", classes="text-caption")
                     with v3.VBtnToggle(v_model=("color_mode",), mandatory=True, density="compact",
                                        divided=True, variant="outlined", id="color-mode-toggle"):
                         v3.VBtn("{{ m.title }}", v_for="m in color_modes", key="m.value",

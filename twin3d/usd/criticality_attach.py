@@ -41,6 +41,7 @@ from ..model import Twin
 from .colors import NO_DATA, srgb_to_linear
 from .criticality import CRITICALITY_MAP, _color
 from .layers import DEFAULT_PRIM, ROOT_NAME, SCENARIO_DIR, new_layer, set_stage_metadata
+from .network import NODE_KINDS
 from .sdfutil import prim_names, set_attr
 
 __all__ = ["CRITICALITY_LAYER", "CRITICALITY_SET", "attach_criticality", "criticality_colors",
@@ -112,7 +113,6 @@ def _write_layer(path: Path, twin: Twin, ranking: list[dict], meta: dict) -> Non
             target = on_root.AppendPath(rel)
             kind, _, name = r["element"].partition(":")
             if kind == "site":
-                from .network import NODE_KINDS
                 part = "Building" if twin.sites[name].kind.lower() in NODE_KINDS else "Tower"
                 target = target.AppendChild(part)
             _color(Sdf.CreatePrimInLayer(layer, target), color)
