@@ -93,6 +93,7 @@ class ViewerEngine:
         self.picked: dict | None = None
         self.color_mode = "state"           # or a key of twin3d.viz.criticality.MODES
         self._crit_top = 1.0
+        self._crit_values: dict[tuple[int, str], dict[str, float]] = {}  # (stage, mode) -> values
         self.load_s = time.perf_counter() - t0
 
     # -- what is shown ---------------------------------------------------
@@ -134,7 +135,7 @@ class ViewerEngine:
         self.step = step
         stage = self.stage
         changed = [p.name for p in self.parts if recolor(p, stage, step)]
-        if self.color_mode != "state":      # the stage's step colours stay under the mode's
+        if self.color_mode != "state" and changed:   # the step's colours stay under the mode's
             changed = list(dict.fromkeys(changed + self._paint_criticality()))
         return changed
 
@@ -165,7 +166,11 @@ class ViewerEngine:
         return ["state", *(crit.MODES if crit.has_criticality(self.stage) else ())]
 
     def _paint_criticality(self) -> list[str]:
-        values = crit.element_values(self.stage, self.color_mode)
+        # the values have no time samples: read once per stage and mode, not per step
+        key = (id(self.stage), self.color_mode)
+        if key not in self._crit_values:
+            self._crit_values[key] = crit.element_values(self.stage, self.color_mode)
+        values = self._crit_values[key]
         changed, self._crit_top = crit.paint(self.parts, values)
         return changed
 
