@@ -281,6 +281,14 @@ def test_the_export_carries_the_attributes_and_on_request_the_colours(built, tmp
                 want = (CRITICALITY_MAP([100.0 * max(lost[e], 0.0) / top])[0] if criticality
                         else _link_color(plain, built["paths"][e], 1))
                 np.testing.assert_allclose(got, want, atol=1e-6)
+    # a scenario's own root: its colours would beat the variant, so the combined root is exported
+    out = export_scenario(built["build"] / "scenarios" / "cut.usda", tmp_path / "own.usdc",
+                          criticality=True)
+    flat = Usd.Stage.Open(str(out))
+    for e in (e for e in lost if e.startswith("link:")):
+        np.testing.assert_allclose(_link_color(flat, built["paths"][e], 1),
+                                   CRITICALITY_MAP([100.0 * max(lost[e], 0.0) / top])[0], atol=1e-6)
+    assert flat.GetRootLayer().customLayerData["twin3d"]["scenario"] == "cut"
     # the command: every scenario, validated (exit 0), as USDZ for Omniverse
     assert run("export", built["build"], "--all", "--criticality", "-o", tmp_path / "all") == 0
     flat = Usd.Stage.Open(str(tmp_path / "all" / "cut.usdz"))

@@ -93,7 +93,7 @@ class ViewerEngine:
         self.picked: dict | None = None
         self.color_mode = "state"           # or a key of twin3d.viz.criticality.MODES
         self._crit_top = 1.0
-        self._crit_values: dict[tuple[int, str], dict[str, float]] = {}  # (stage, mode) -> values
+        self._crit_values: dict[tuple, dict[str, float]] = {}   # (scenario, stage, mode) -> values
         self.load_s = time.perf_counter() - t0
 
     # -- what is shown ---------------------------------------------------
@@ -167,7 +167,7 @@ class ViewerEngine:
 
     def _paint_criticality(self) -> list[str]:
         # the values have no time samples: read once per stage and mode, not per step
-        key = (id(self.stage), self.color_mode)
+        key = (self.current, id(self.stage), self.color_mode)
         if key not in self._crit_values:
             self._crit_values[key] = crit.element_values(self.stage, self.color_mode)
         values = self._crit_values[key]

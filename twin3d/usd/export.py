@@ -305,6 +305,11 @@ def export_scenario(root_stage_path: str | Path, out_file: str | Path, fmt: str 
     fmt = _format(out, fmt)
     stage = _open(root)
     stem = _select(stage, root, variant)
+    combined = root.resolve().parent.parent / ROOT_NAME
+    if criticality and not scenario_names(stage) and stem and combined.is_file():
+        # a scenario root's own colours are local, stronger than any variant: the combined root
+        # composes the same scenario with the criticality variant on top
+        return export_scenario(combined, out_file, fmt, variant=stem, criticality=True)
     if criticality:
         _select_criticality(stage, root)
     flat = stage.Flatten(addSourceFileComment=False)
