@@ -1,12 +1,15 @@
 """``twin3d criticality``: rank every element of a scene by what its failure costs in a sweep.
 
 ``twin3d criticality SWEEP.parquet SCENE -o OUT [--method mean|regression]
-[--stage OUT/twin.usda]`` reads a ``twin3d sweep`` file and writes the
+[--stage OUT/twin.usda | OUT]`` reads a ``twin3d sweep`` file and writes the
 ranking (:mod:`twin3d.sweep.criticality`): OUT ending in ``.json`` (with
 the provenance of this command and of the sweep), ``.csv`` (the
 provenance in ``OUT.provenance.json``), or ``.usda``/``.usdc``/``.usd``: a
 criticality layer over the built stage given by ``--stage``
-(:mod:`twin3d.usd.criticality`). Everything is written atomically. Bad
+(:mod:`twin3d.usd.criticality`). ``--stage`` naming a build folder
+also attaches the layer to that build (``OUT/layers/criticality.usda``
+sublayered by its roots, :mod:`twin3d.usd.criticality_attach`), so
+``twin3d view`` and ``twin3d export`` of the folder show it. Everything is written atomically. Bad
 input: one line on stderr, exit 2.
 """
 
@@ -80,7 +83,8 @@ def register(app: typer.Typer) -> None:
                                                         "or regression (additive shares)."),
                         stage: Optional[Path] = typer.Option(None, "--stage",
                                                              help="The built stage's twin.usda "
-                                                                  "(for a .usda OUT)."),
+                                                                  "(for a .usda OUT), or a build "
+                                                                  "folder to attach the layer to."),
                         ) -> None:
         """Rank every element by expected traffic and SLA minutes lost when it fails."""
         from .physics.transport import Router
@@ -99,6 +103,9 @@ def register(app: typer.Typer) -> None:
         if suffix in _USD and stage is None:
             raise InputError(output, "a criticality layer needs --stage OUT/twin.usda (a stage "
                              "twin3d build wrote)", field="stage")
+        attach = stage is not None and stage.is_dir()
+        if attach:
+            stage = stage / "twin.usda"
         if stage is not None and not stage.is_file():
             raise InputError(stage, "no such stage file", field="stage")
         if not scene.is_file():
@@ -129,6 +136,11 @@ def register(app: typer.Typer) -> None:
             from .usd.criticality import write_criticality_layer
             write_criticality_layer(output, stage, sc.twin, ranking,
                                     _usd_safe({"provenance": prov, **meta}))
+        if attach:
+            from .usd.criticality_attach import attach_criticality
+            layer = attach_criticality(stage.parent, sc.twin, ranking,
+                                       _usd_safe({"provenance": prov, **meta}))
+            out.print(f"attached {layer} to {stage.parent}", markup=False, highlight=False)
         if not meta["scene_matches_sweep"]:
             err.print(f"note: {scene.name} is not the file the sweep ran on (sha256 differs)",
                       markup=False, highlight=False)

@@ -5,7 +5,9 @@ one scenario; ``--all -o FOLDER`` writes every scenario as
 ``FOLDER/<scenario>.<format>``. A SCENE (``.toml``) is built first in a
 temporary folder (simulation included); a STAGE is exported as it is: a
 scenario root ``OUT/scenarios/<name>.usda``, a combined ``OUT/twin.usda``
-(``--scenario`` picks the variant) or a build folder.
+(``--scenario`` picks the variant) or a build folder. A build with a
+criticality layer exports its ``twin:criticality_*`` attributes;
+``--criticality`` also colours links and sites by it.
 
 Every file written is checked by both validator suites
 (:func:`twin3d.usd.validate.validate_stage`); a file with errors is kept,
@@ -27,7 +29,7 @@ __all__ = ["register"]
 
 
 def _export(source: Optional[Path], scenario: Optional[str], fmt: Optional[str],
-            output: Optional[Path], all_: bool) -> list[Path]:
+            output: Optional[Path], all_: bool, criticality: bool = False) -> list[Path]:
     from .usd.export import FORMATS, export_all, export_scenario
 
     if fmt is not None and fmt.lower() not in FORMATS:
@@ -40,15 +42,18 @@ def _export(source: Optional[Path], scenario: Optional[str], fmt: Optional[str],
     if source is not None and not source.exists():
         raise InputError(source, "no such scene, stage or build folder")
     if source is None or source.suffix.lower() == ".toml":
+        if criticality:
+            raise InputError(source or ".", "--criticality exports a build folder with a "
+                             "criticality layer, not a scene", field="criticality")
         from .output import export_scene
         sc = load_with_status(source)
         with status("building and exporting"):
             return export_scene(sc, output, fmt, scenario, all_)
     with status(f"exporting {source.name}"):
         if all_:
-            return export_all(source, output, fmt or "usdz")
+            return export_all(source, output, fmt or "usdz", criticality=criticality)
         root = source / "twin.usda" if source.is_dir() else source
-        return [export_scenario(root, output, fmt, variant=scenario)]
+        return [export_scenario(root, output, fmt, variant=scenario, criticality=criticality)]
 
 
 def register(app: typer.Typer) -> None:
@@ -65,13 +70,17 @@ def register(app: typer.Typer) -> None:
                output: Optional[Path] = typer.Option(None, "-o", "--output",
                                                      help="Output file, or folder with --all."),
                all_: bool = typer.Option(False, "--all", help="Every scenario, into the -o folder."),
+               criticality: bool = typer.Option(False, "--criticality",
+                                                help="Colour links and sites by the build's "
+                                                     "criticality layer (its attributes are "
+                                                     "exported either way)."),
                validate: bool = typer.Option(True, "--validate/--no-validate",
                                              help="Run both USD validator suites on every file "
                                                   "written (exit 1 on errors).")
                ) -> None:
         """Export scenarios as self-contained OpenUSD files (USDZ for Omniverse), each validated."""
         failed = 0
-        for path in _export(source, scenario, fmt, output, all_):
+        for path in _export(source, scenario, fmt, output, all_, criticality):
             out.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)
             if validate and not validate_written(path):
                 failed += 1

@@ -24,6 +24,7 @@ import pyvista as pv
 from pxr import Usd, UsdGeom
 from vtkmodules.vtkCommonDataModel import vtkStaticCellLocator
 
+from twin3d.viz import criticality as crit
 from twin3d.viz.legend import basemap_legend, mesh_legend, site_state_legend, utilization_legend
 from twin3d.viz.parts import Part, recolor, stage_parts
 from twin3d.viz.basemap import scene_overlays
@@ -90,6 +91,9 @@ class ViewerEngine:
         self._locators: dict[str, Any] = {}
         self._kpi_cache: dict[str, list[dict]] = {}
         self.picked: dict | None = None
+        self.color_mode = "state"           # or a key of twin3d.viz.criticality.MODES
+        self._crit_top = 1.0
+        self._crit_values: dict[tuple, dict[str, float]] = {}   # (scenario, stage, mode) -> values
         self.load_s = time.perf_counter() - t0
 
     # -- what is shown ---------------------------------------------------
@@ -130,7 +134,10 @@ class ViewerEngine:
         step = int(min(max(int(step), self.steps[0]), self.steps[-1]))
         self.step = step
         stage = self.stage
-        return [p.name for p in self.parts if recolor(p, stage, step)]
+        changed = [p.name for p in self.parts if recolor(p, stage, step)]
+        if self.color_mode != "state" and changed:   # the step's colours stay under the mode's
+            changed = list(dict.fromkeys(changed + self._paint_criticality()))
+        return changed
 
     def set_scenario(self, name: str) -> list[str]:
         """Show scenario ``name`` (a key of :attr:`scenarios`) at the current step."""
@@ -144,7 +151,45 @@ class ViewerEngine:
             if p.variants:
                 p.colors.clear()
             recolor(p, stage, self.step, only_animated=False)
+        if self.color_mode not in self.criticality_modes:
+            self.color_mode = "state"
+            crit.clear(self.parts)
+        elif self.color_mode != "state":
+            self._paint_criticality()
         return [p.name for p in self.parts]
+
+    # -- criticality -------------------------------------------------------
+    @property
+    def criticality_modes(self) -> list[str]:
+        """Colour modes the stage shown offers: ``state`` and, with a criticality layer,
+        the keys of :data:`twin3d.viz.criticality.MODES`."""
+        return ["state", *(crit.MODES if crit.has_criticality(self.stage) else ())]
+
+    def _paint_criticality(self) -> list[str]:
+        # the values have no time samples: read once per stage and mode, not per step
+        key = (self.current, id(self.stage), self.color_mode)
+        if key not in self._crit_values:
+            self._crit_values[key] = crit.element_values(self.stage, self.color_mode)
+        values = self._crit_values[key]
+        changed, self._crit_top = crit.paint(self.parts, values)
+        return changed
+
+    def set_color_mode(self, mode: str) -> list[str]:
+        """Colour links and sites by ``mode``: ``state`` (the stage's own colours:
+        utilization, site state) or a criticality mode (``lost``, ``sla``).
+
+        A mode the stage does not offer falls back to ``state``. Returns the
+        names of the parts recoloured.
+        """
+        mode = mode if mode in self.criticality_modes else "state"
+        self.color_mode = mode
+        if mode != "state":
+            return self._paint_criticality()
+        crit.clear(self.parts)
+        net = [p for p in self.parts if p.group == "Network"]
+        for p in sorted(net, key=lambda p: p.source is not None):   # sources before overlays
+            recolor(p, self.stage, self.step, only_animated=False)
+        return [p.name for p in net]
 
     def set_variant(self, name: str | None) -> None:
         """Colour the variant part (RSRP/SINR/BestServer) by variant ``name``; None hides it."""
@@ -180,7 +225,9 @@ class ViewerEngine:
             lg = mesh_legend(prim) if prim else None
             if lg:
                 out.append(lg.as_dict())
-        if any(p.group == "Network" for p in self.parts):
+        if self.color_mode != "state":
+            out.append(crit.criticality_legend(self.color_mode, self._crit_top).as_dict())
+        elif any(p.group == "Network" for p in self.parts):
             out += [utilization_legend().as_dict(), site_state_legend().as_dict()]
         if any(p.group == "Basemap" for p in self.parts):
             out.append(basemap_legend().as_dict())
@@ -333,9 +380,11 @@ class ViewerEngine:
         return True
 
     def export_usdz(self) -> Path:
-        """The scenario shown, flattened and packaged as a USDZ file in the work folder."""
+        """The scenario shown, flattened and packaged as a USDZ file in the work folder
+        (coloured by criticality when the view is)."""
         from .export import export_usdz
-        return export_usdz(self.scenarios[self.current], self.workdir / "exports")
+        return export_usdz(self.scenarios[self.current], self.workdir / "exports",
+                           criticality=self.color_mode != "state")
 
     def close(self) -> None:
         """Free the plotter and the temporary folder."""

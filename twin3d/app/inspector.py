@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from pxr import Usd, UsdGeom
 
-__all__ = ["describe", "face_values", "fmt_bps", "fmt_value", "link_latency_ms"]
+__all__ = ["describe", "criticality_rows", "face_values", "fmt_bps", "fmt_value", "link_latency_ms"]
 
 #: Name suffix -> (scale, unit, decimals) of the inspector's numbers.
 _SUFFIX_UNITS = [("_dbm", 1.0, "dBm", 1), ("_db", 1.0, "dB", 1), ("_ms", 1.0, "ms", 2),
@@ -123,6 +123,34 @@ def _is_summary(v: Any) -> bool:
     return isinstance(v, str) and v.startswith("[") and v.endswith(" values]")
 
 
+def _with_ci(text, lo_text, hi_text) -> str:
+    return f"{text} [{lo_text}, {hi_text}]" if lo_text != "-" and hi_text != "-" else text
+
+
+def criticality_rows(a: dict) -> list[list[str]]:
+    """Rows of an element's criticality (``twin:`` prefix removed from the keys), with the
+    95 % interval in brackets; empty without a criticality layer.
+
+    Examples
+    --------
+    >>> criticality_rows({"criticality_lost_bps": 2e9, "criticality_lost_bps_ci_low": 1e9,
+    ...                   "criticality_lost_bps_ci_high": 3e9, "criticality_rank": 4})
+    [['criticality rank', '4'], ['traffic lost if it fails', '2.00 Gbit/s [1.00 Gbit/s, 3.00 Gbit/s]']]
+    """
+    rows = []
+    if a.get("criticality_rank"):
+        rows.append(["criticality rank", str(int(a["criticality_rank"]))])
+    for key, label, fmt in (("criticality_lost_bps", "traffic lost if it fails", fmt_bps),
+                            ("criticality_sla_minutes", "SLA minutes lost if it fails",
+                             lambda v: f"{float(v):.1f} min")):
+        if key not in a:
+            continue
+        vals = [a.get(k) for k in (key, f"{key}_ci_low", f"{key}_ci_high")]
+        texts = ["-" if v is None or not np.isfinite(float(v)) else fmt(v) for v in vals]
+        rows.append([label, _with_ci(*texts)])
+    return rows
+
+
 def describe(elem: Usd.Prim, attrs: dict, extra: dict | None = None) -> dict:
     """Inspector record: kind of element, title, rows of (label, value) and the raw attributes.
 
@@ -166,13 +194,14 @@ def describe(elem: Usd.Prim, attrs: dict, extra: dict | None = None) -> dict:
     else:
         row("type", elem.GetTypeName())
         shown = [(k, v) for k, v in a.items() if k != "id" and not _is_summary(v)
-                 and not k.startswith("primvars:")]
+                 and not k.startswith("primvars:") and not k.startswith("criticality_")]
         units = str(a.get("units", ""))
         for k, v in shown[:8]:
             text = fmt_value(k, v)
             if units and k.startswith("colormap_") and text.lstrip("-").replace(".", "").isdigit():
                 text = f"{text} {units}"        # a colour map's range is in the mesh's units
             row(_label(k), text)
+    rows += criticality_rows(a)
     for k, v in (extra or {}).items():
         if not _is_summary(v):
             row(_label(k), fmt_value(k, v))

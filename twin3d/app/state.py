@@ -28,12 +28,22 @@ from .engine import ViewerEngine
 from .timeline import story
 from .whatif import MAX_WHATIFS, WhatIfJob, WhatIfRefused, kpi_delta
 
-__all__ = ["bind", "PLAY_STEP_S", "PROGRESS_S"]
+__all__ = ["bind", "color_mode_items", "PLAY_STEP_S", "PROGRESS_S"]
 
 #: Seconds per step while playing (the stage's 2 time codes per second).
 PLAY_STEP_S = 0.5
 #: Seconds between progress updates while a what-if runs.
 PROGRESS_S = 0.25
+
+
+#: Labels of the colour modes on the page.
+COLOR_MODE_LABELS = {"state": "state", "lost": "traffic lost", "sla": "SLA min"}
+
+
+def color_mode_items(engine: ViewerEngine) -> list[dict]:
+    """The colour modes the stage shown offers, as page items (empty: no choice to make)."""
+    modes = engine.criticality_modes
+    return [{"title": COLOR_MODE_LABELS.get(m, m), "value": m} for m in modes] if len(modes) > 1 else []
 
 
 def bind(server, engine: ViewerEngine, view) -> None:
@@ -57,6 +67,7 @@ def bind(server, engine: ViewerEngine, view) -> None:
         "element_items": engine.elements(), "find": None, "message": "", "frame": 0,
         "hour_label": "", "step_events": "", "scenario_description": "",
         "export_name": f"{scenario_stem(engine.current)}.usdz",
+        "color_mode": engine.color_mode, "color_modes": color_mode_items(engine),
     })
     if "viewers" not in state:
         state.viewers = 0
@@ -132,8 +143,20 @@ def bind(server, engine: ViewerEngine, view) -> None:
             state.kpi_delta_title = f"what-if #{job.number}: {job.label}"
         else:
             state.kpi_delta, state.kpi_delta_title = [], ""
+        state.color_modes = color_mode_items(engine)
+        state.color_mode = engine.color_mode
         state.story = story(engine)
         refresh_panels()
+
+    @state.change("color_mode")
+    def _on_color_mode(color_mode, **_):
+        if color_mode == engine.color_mode:
+            return
+        t0 = clock()
+        engine.set_color_mode(color_mode if isinstance(color_mode, str) else "state")
+        state.color_mode = engine.color_mode
+        push("color_mode", t0)
+        state.legends = engine.legends(None if state.signal == "off" else state.signal)
 
     @state.change("signal", "layers")
     def _on_layers(signal, layers, **_):

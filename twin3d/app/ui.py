@@ -3,7 +3,8 @@
 Toolbar: the scenario and step shown, and the session: every tab of one
 server shares it, so it says "shared session: N viewers" (live) and which
 viewer this tab is. Drawer, top to bottom: scenario, layers (radio map
-RSRP/SINR/best server or off; one switch per stage group), time slider with
+RSRP/SINR/best server or off; links and sites coloured by state or, with a criticality
+layer, by traffic or SLA minutes lost; one switch per stage group), time slider with
 play/pause and the step's events and cascade waves, the timeline of every
 step with events or waves, legends, KPI charts, inspector of the picked
 element with its what-if actions (a progress bar while one runs), the
@@ -59,6 +60,12 @@ def build_ui(server, engine):
                                    divided=True, variant="outlined", id="signal-toggle"):
                     v3.VBtn("off", value="off", size="small")
                     v3.VBtn("{{ v }}", v_for="v in signal_names", key="v", value=("v",), size="small")
+                with html.Div(v_if="color_modes.length", classes="mt-1"):
+                    html.Div("Colour links and sites by", classes="text-caption")
+                    with v3.VBtnToggle(v_model=("color_mode",), mandatory=True, density="compact",
+                                       divided=True, variant="outlined", id="color-mode-toggle"):
+                        v3.VBtn("{{ m.title }}", v_for="m in color_modes", key="m.value",
+                                value=("m.value",), size="small", id=("'color-mode-' + m.value",))
                 with html.Div(classes="d-flex flex-wrap"):
                     v3.VCheckbox(v_for="g in group_names", key="g", label=("g",),
                                  v_model=("layers[g]",), **_COMPACT,

@@ -14,6 +14,12 @@ it, with the build's ``provenance`` (:mod:`twin3d.provenance`) and
 ``exported_by`` (twin3d version and command line of the export);
 ``/CesiumGeoreference`` comes along from the base layer.
 
+A build with a criticality layer (:mod:`twin3d.usd.criticality_attach`)
+exports its ``twin:criticality_*`` attributes always; ``criticality=True``
+also selects its ``criticality`` variant, so the links and sites carry the
+criticality colours instead of the scenario's (the combined root, where
+that variant is the stronger one, is exported then).
+
 Every file is written to a temporary name beside the target, checked by
 :func:`check_package` (no absolute or outside asset path, nothing
 unresolved) and only then moved into place.
@@ -252,8 +258,19 @@ def _write(flat: Sdf.Layer, out_file: Path, fmt: str) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _select_criticality(stage: Usd.Stage, path: Path) -> None:
+    """Select the ``criticality`` variant ``on`` (session layer), or raise InputError."""
+    from .criticality_attach import CRITICALITY_SET
+    world = stage.GetPrimAtPath(f"/{DEFAULT_PRIM}")
+    if not world or not world.GetVariantSets().HasVariantSet(CRITICALITY_SET):
+        raise InputError(path, "the stage has no criticality layer (twin3d criticality ... "
+                         "--stage BUILD_DIR attaches one)", field="criticality")
+    with Usd.EditContext(stage, stage.GetSessionLayer()):
+        world.GetVariantSet(CRITICALITY_SET).SetVariantSelection("on")
+
+
 def export_scenario(root_stage_path: str | Path, out_file: str | Path, fmt: str | None = None,
-                    variant: str | None = None) -> Path:
+                    variant: str | None = None, criticality: bool = False) -> Path:
     """Export one scenario of a root stage as one self-contained file.
 
     Parameters
@@ -268,6 +285,9 @@ def export_scenario(root_stage_path: str | Path, out_file: str | Path, fmt: str 
         Default: from the suffix of ``out_file``.
     variant : str, optional
         Scenario name (or its file stem) to select.
+    criticality : bool
+        Colour links and sites by criticality (the build's criticality
+        variant ``on``); an InputError when the stage has none.
 
     Returns
     -------
@@ -285,6 +305,13 @@ def export_scenario(root_stage_path: str | Path, out_file: str | Path, fmt: str 
     fmt = _format(out, fmt)
     stage = _open(root)
     stem = _select(stage, root, variant)
+    combined = root.resolve().parent.parent / ROOT_NAME
+    if criticality and not scenario_names(stage) and stem and combined.is_file():
+        # a scenario root's own colours are local, stronger than any variant: the combined root
+        # composes the same scenario with the criticality variant on top
+        return export_scenario(combined, out_file, fmt, variant=stem, criticality=True)
+    if criticality:
+        _select_criticality(stage, root)
     flat = stage.Flatten(addSourceFileComment=False)
     _prototypes_as_classes(flat)
     _restore_metadata(flat, stage, stem)
@@ -292,7 +319,8 @@ def export_scenario(root_stage_path: str | Path, out_file: str | Path, fmt: str 
     return out
 
 
-def export_all(stage_or_out_dir: str | Path, folder: str | Path, fmt: str = "usdz") -> list[Path]:
+def export_all(stage_or_out_dir: str | Path, folder: str | Path, fmt: str = "usdz",
+               criticality: bool = False) -> list[Path]:
     """Export every scenario of a build into ``folder/<scenario>.<fmt>``.
 
     Parameters
@@ -302,6 +330,8 @@ def export_all(stage_or_out_dir: str | Path, folder: str | Path, fmt: str = "usd
     folder : str or Path
         Where to write (created if missing); one file per scenario.
     fmt : {"usdz", "usdc", "usda"}
+    criticality : bool
+        Criticality colours (see :func:`export_scenario`).
 
     Returns
     -------
@@ -331,8 +361,9 @@ def export_all(stage_or_out_dir: str | Path, folder: str | Path, fmt: str = "usd
         own = scenario_roots / f"{name}.usda"
         target = folder / f"{name}.{fmt}"
         # a scenario's own root composes the same values without the variant machinery
-        out.append(export_scenario(own, target, fmt) if own.is_file()
-                   else export_scenario(root, target, fmt, variant=name))
+        # ... but there the scenario's colours are local, stronger than the criticality variant
+        out.append(export_scenario(own, target, fmt) if own.is_file() and not criticality
+                   else export_scenario(root, target, fmt, variant=name, criticality=criticality))
     return out
 
 
