@@ -53,6 +53,7 @@ class BuildingPrisms:
     """Footprint edges of extruded buildings, bucketed for segment walks.
 
     ``edges`` (E, 4) x0, y0, x1, y1 of every ring edge (exteriors and holes),
+    oriented with the building on the left (outward normal (dy, -dx)),
     ``edge_building`` (E,) its building; ``base_z``, ``top_z`` (B,) per
     building, ENU metres; buckets of ``cell_m`` from (``gx0``, ``gy0``),
     ``ncx`` x ``ncy``: edge ids ``items[start[c]:start[c + 1]]`` for cell
@@ -74,7 +75,8 @@ class BuildingPrisms:
 
 
 def _ring_edges(footprints):
-    parts, owner = shapely.get_parts(footprints, return_index=True)
+    # Exteriors counter-clockwise, holes clockwise: the solid is on every edge's left.
+    parts, owner = shapely.get_parts(shapely.orient_polygons(footprints), return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     coords, ring_of = shapely.get_coordinates(rings, return_index=True)
     same = ring_of[1:] == ring_of[:-1]
