@@ -153,8 +153,8 @@ def deygout_loss_db(d_m, z_m, z_tx_m, z_rx_m, d_total_m, wavelength_m, *,
         return loss
     has = v_p > V_MIN
     rows = np.arange(n)
-    d_p = np.broadcast_to(d, z.shape)[rows, k_p]
-    z_p = z[rows, k_p]
+    d_p = np.where(has, np.broadcast_to(d, z.shape)[rows, k_p], dt)
+    z_p = np.where(has, z[rows, k_p], zr)
     # Sub-paths end at the principal edge's top; only where it diffracts.
     v_l, _ = _max_edge(d, z, zero, zt, d_p, z_p, lo, k_p, wavelength_m)
     v_r, _ = _max_edge(d, z, d_p, z_p, dt, zr, k_p, hi, wavelength_m)

@@ -58,6 +58,7 @@ class BuildingPrisms:
     building, ENU metres; buckets of ``cell_m`` from (``gx0``, ``gy0``),
     ``ncx`` x ``ncy``: edge ids ``items[start[c]:start[c + 1]]`` for cell
     c = iy * ncx + ix. ``buildings`` is the source (for point-in-footprint).
+    ``edge_ring`` (E,): the ring of each edge (edges are stored ring by ring, in order).
     """
 
     edges: np.ndarray
@@ -72,6 +73,7 @@ class BuildingPrisms:
     start: np.ndarray
     items: np.ndarray
     buildings: object
+    edge_ring: np.ndarray | None = None
 
 
 def _ring_edges(footprints):
@@ -82,7 +84,8 @@ def _ring_edges(footprints):
     same = ring_of[1:] == ring_of[:-1]
     a, b = coords[:-1][same], coords[1:][same]
     keep = np.any(a != b, axis=1)
-    return np.hstack([a, b])[keep], owner[ring_part[ring_of[:-1][same]]][keep]
+    return (np.hstack([a, b])[keep], owner[ring_part[ring_of[:-1][same]]][keep],
+            ring_of[:-1][same][keep])
 
 
 def building_prisms(buildings, cell_m: float = 10.0) -> BuildingPrisms:
@@ -98,12 +101,13 @@ def building_prisms(buildings, cell_m: float = 10.0) -> BuildingPrisms:
     base = np.asarray(buildings.base_z_m, float).reshape(n_b)
     top = base + np.asarray(buildings.heights_m, float).reshape(n_b)
     if n_b:
-        edges, owner = _ring_edges(np.asarray(buildings.footprints))
+        edges, owner, ring = _ring_edges(np.asarray(buildings.footprints))
     else:
-        edges, owner = np.zeros((0, 4)), np.zeros(0, np.int64)
+        edges, owner, ring = np.zeros((0, 4)), np.zeros(0, np.int64), np.zeros(0, np.int64)
     if len(edges) == 0:
         return BuildingPrisms(edges, owner.astype(np.int64), base, top, 0.0, 0.0, cell_m, 1, 1,
-                              np.zeros(2, np.int64), np.zeros(0, np.int64), buildings)
+                              np.zeros(2, np.int64), np.zeros(0, np.int64), buildings,
+                              ring.astype(np.int64))
     # Padded a little so a crossing on a bucket boundary is in both buckets' lists.
     lo = np.minimum(edges[:, :2], edges[:, 2:]) - 1e-6 * cell_m
     hi = np.maximum(edges[:, :2], edges[:, 2:]) + 1e-6 * cell_m
@@ -126,7 +130,7 @@ def building_prisms(buildings, cell_m: float = 10.0) -> BuildingPrisms:
     start = np.searchsorted(cell[order], np.arange(ncx * ncy + 1))
     return BuildingPrisms(edges, owner.astype(np.int64), base, top, float(gx0), float(gy0),
                           float(cell_m), ncx, ncy, start.astype(np.int64),
-                          eid[order].astype(np.int64), buildings)
+                          eid[order].astype(np.int64), buildings, ring.astype(np.int64))
 
 
 def inside_blocked(prisms: BuildingPrisms, xyz_m) -> np.ndarray:
