@@ -68,19 +68,22 @@ def convex_corners(prisms: BuildingPrisms):
 
 
 def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
-                     max_rounds: int = 12) -> np.ndarray:
+                     max_rounds: int = 12, weight: float = 1.0, return_points: bool = False):
     """Least one-corner lateral-diffraction path loss to each receiver, dB (inf: none).
 
     Candidates are ranked by loss; each round tests the best untested
     candidate of every unresolved receiver (both legs, exact 3D), for up
-    to ``max_rounds`` rounds.
+    to ``max_rounds`` rounds. ``weight`` scales the corner's J(v) (1: P.526
+    as is; a calibration knob). With ``return_points``, also the (N, 3)
+    corner of each best path (nan where none).
     """
     tx = np.asarray(tx_xyz_m, float)
     rx = np.asarray(rx_xyz_m, float).reshape(-1, 3)
     best = np.full(len(rx), np.inf)
+    where = np.full((len(rx), 3), np.nan)
     cxy, ctop = convex_corners(prisms)
     if len(cxy) == 0 or len(rx) == 0:
-        return best
+        return (best, where) if return_points else best
     lam = C_M_S / f_hz
     # Corners not visible from the transmitter even at its own height are never visible lower down.
     d_tc = np.hypot(cxy[:, 0] - tx[0], cxy[:, 1] - tx[1])
@@ -88,7 +91,7 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
                         np.column_stack([cxy, np.full(len(cxy), tx[2])])) & (d_tc > 1.0)
     cxy, d_tc = cxy[vis], d_tc[vis]
     if len(cxy) == 0:
-        return best
+        return (best, where) if return_points else best
     d_cr = np.hypot(rx[None, :, 0] - cxy[:, None, 0], rx[None, :, 1] - cxy[:, None, 1])   # (C, N)
     u1 = (cxy - tx[:2]) / d_tc[:, None]
     cos_t = (u1[:, None, 0] * (rx[None, :, 0] - cxy[:, None, 0])
@@ -98,7 +101,7 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     plan = d1 + d_cr
     v = theta * np.sqrt(2.0 * d1 * d_cr / (lam * plan))
     length = np.hypot(plan, rx[None, :, 2] - tx[2])
-    loss = 20.0 * np.log10(4.0 * np.pi * np.maximum(length, 1.0) / lam) + knife_edge_loss_db(v)
+    loss = 20.0 * np.log10(4.0 * np.pi * np.maximum(length, 1.0) / lam) + weight * knife_edge_loss_db(v)
     loss = np.where(d_cr > 1.0, loss, np.inf)
     order = np.argsort(loss, axis=0)                          # (C, N): candidates per receiver
     cols = np.arange(len(rx))
@@ -118,5 +121,6 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
         ok = line_of_sight(prisms, np.broadcast_to(tx, c3.shape), c3)
         ok[ok] &= line_of_sight(prisms, c3[ok], rx[p[ok]])
         best[p[ok]] = lk[ok]
+        where[p[ok]] = c3[ok]
         todo[p[ok]] = False
-    return best
+    return (best, where) if return_points else best

@@ -134,17 +134,20 @@ def single_reflections(tx_xyz_m, rx_xyz_m, edges, top_z_m):
 
 
 def best_single_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
-                           max_pairs: int = 2_000_000) -> np.ndarray:
+                           max_pairs: int = 2_000_000, return_points: bool = False):
     """Least one-reflection path loss to each receiver over every wall, dB (inf: none valid).
 
     Loss = 20 log10(4 pi L f / c) + :func:`wall_reflection_loss_db` over the
     unfolded length L, for the pairs of :func:`single_reflections` whose two
-    legs are unobstructed (reflection point nudged 1 cm off the wall).
+    legs are unobstructed (reflection point nudged 1 cm off the wall). With
+    ``return_points``, also the (N, 3) reflection point of each best path
+    (the direction the wave leaves the antenna; nan where none).
     """
     rx = np.asarray(rx_xyz_m, float).reshape(-1, 3)
     best = np.full(len(rx), np.inf)
+    where = np.full((len(rx), 3), np.nan)
     if len(prisms.edges) == 0 or len(rx) == 0:
-        return best
+        return (best, where) if return_points else best
     top = prisms.top_z[prisms.edge_building]
     e = prisms.edges
     ab = e[:, 2:] - e[:, :2]
@@ -165,5 +168,10 @@ def best_single_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
         r_off[:, :2] += 0.01 * n[sl][wall]
         ok = line_of_sight(prisms, np.broadcast_to(tx, r_off.shape), r_off)
         ok[ok] &= line_of_sight(prisms, r_off[ok], rx[pi[ok]])
-        np.minimum.at(best, pi[ok], loss[ok])
-    return best
+        pi, loss, r = pi[ok], loss[ok], r[ok]
+        order = np.lexsort((loss, pi))                 # per receiver, its least loss first
+        first = order[np.r_[True, pi[order][1:] != pi[order][:-1]]] if len(order) else order
+        better = loss[first] < best[pi[first]]
+        best[pi[first[better]]] = loss[first[better]]
+        where[pi[first[better]]] = r[first[better]]
+    return (best, where) if return_points else best
