@@ -88,7 +88,8 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     # Corners not visible from the transmitter even at its own height are never visible lower down.
     d_tc = np.hypot(cxy[:, 0] - tx[0], cxy[:, 1] - tx[1])
     vis = line_of_sight(prisms, np.broadcast_to(tx, (len(cxy), 3)),
-                        np.column_stack([cxy, np.full(len(cxy), tx[2])])) & (d_tc > 1.0)
+                        np.column_stack([cxy, np.full(len(cxy), tx[2])]),
+                        check_ends=False) & (d_tc > 1.0)
     cxy, d_tc = cxy[vis], d_tc[vis]
     if len(cxy) == 0:
         return (best, where) if return_points else best
@@ -118,8 +119,9 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
         s = d1[k, 0] / plan[k, p]
         cz = tx[2] + (rx[p, 2] - tx[2]) * s
         c3 = np.column_stack([cxy[k], cz])
-        ok = line_of_sight(prisms, np.broadcast_to(tx, c3.shape), c3)
-        ok[ok] &= line_of_sight(prisms, c3[ok], rx[p[ok]])
+        # Corners are nudged off the walls: outside every solid, no end-point test.
+        ok = line_of_sight(prisms, np.broadcast_to(tx, c3.shape), c3, check_ends=False)
+        ok[ok] &= line_of_sight(prisms, c3[ok], rx[p[ok]], check_ends=False)
         best[p[ok]] = lk[ok]
         where[p[ok]] = c3[ok]
         todo[p[ok]] = False

@@ -265,7 +265,7 @@ def _walk(p0, p1, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, start, items
         out_n[s] = cnt
 
 
-def _run(prisms, p0, p1, wavelength_m, k_max):
+def _run(prisms, p0, p1, wavelength_m, k_max, check_ends=True):
     p0 = np.ascontiguousarray(np.asarray(p0, float).reshape(-1, 3))
     p1 = np.ascontiguousarray(np.broadcast_to(np.asarray(p1, float).reshape(-1, 3), p0.shape)
                               if np.asarray(p1).size == 3 else np.asarray(p1, float).reshape(-1, 3))
@@ -280,16 +280,20 @@ def _run(prisms, p0, p1, wavelength_m, k_max):
         _walk(p0, p1, prisms.edges, prisms.edge_building, prisms.base_z, prisms.top_z,
               prisms.gx0, prisms.gy0, prisms.cell_m, prisms.ncx, prisms.ncy, prisms.start,
               prisms.items, float(wavelength_m), int(k_max), blocked, cnt, t, top)
-    blocked |= inside_blocked(prisms, p0) | inside_blocked(prisms, p1)
+    if check_ends:
+        blocked |= inside_blocked(prisms, p0) | inside_blocked(prisms, p1)
     return blocked, cnt, t, top
 
 
-def line_of_sight(prisms: BuildingPrisms, p0_m, p1_m) -> np.ndarray:
+def line_of_sight(prisms: BuildingPrisms, p0_m, p1_m, *, check_ends: bool = True) -> np.ndarray:
     """(N,) bool: the segments p0 -> p1 (ENU metres, (N, 3) or one (3,) against many) meet no prism.
 
-    End points are assumed at or above the building bases (see the module docstring).
+    End points are assumed at or above the building bases (see the module
+    docstring). ``check_ends=False`` skips the end-point-inside test (the
+    caller knows every end point is outside the solids: it costs a
+    point-in-polygon query per end point).
     """
-    blocked, _, _, _ = _run(prisms, p0_m, p1_m, 1.0, 0)
+    blocked, _, _, _ = _run(prisms, p0_m, p1_m, 1.0, 0, check_ends)
     return ~blocked
 
 

@@ -166,8 +166,9 @@ def best_single_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
         wall, pi, r, loss = wall[cand], pi[cand], r[cand], loss[cand]
         r_off = r.copy()
         r_off[:, :2] += 0.01 * n[sl][wall]
-        ok = line_of_sight(prisms, np.broadcast_to(tx, r_off.shape), r_off)
-        ok[ok] &= line_of_sight(prisms, r_off[ok], rx[pi[ok]])
+        # The reflection points are off the walls (outside every solid): no end-point test.
+        ok = line_of_sight(prisms, np.broadcast_to(tx, r_off.shape), r_off, check_ends=False)
+        ok[ok] &= line_of_sight(prisms, r_off[ok], rx[pi[ok]], check_ends=False)
         pi, loss, r = pi[ok], loss[ok], r[ok]
         order = np.lexsort((loss, pi))                 # per receiver, its least loss first
         first = order[np.r_[True, pi[order][1:] != pi[order][:-1]]] if len(order) else order
