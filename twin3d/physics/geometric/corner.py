@@ -68,13 +68,15 @@ def convex_corners(prisms: BuildingPrisms):
 
 
 def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
-                     max_rounds: int = 12, weight: float = 1.0, return_points: bool = False):
+                     max_rounds: int = 12, weight: float = 1.0, return_points: bool = False,
+                     max_range_m: float = 500.0, max_leg_m: float = 300.0):
     """Least one-corner lateral-diffraction path loss to each receiver, dB (inf: none).
 
     Candidates are ranked by loss; each round tests the best untested
     candidate of every unresolved receiver (both legs, exact 3D), for up
     to ``max_rounds`` rounds. ``weight`` scales the corner's J(v) (1: P.526
-    as is; a calibration knob). With ``return_points``, also the (N, 3)
+    as is; a calibration knob). Corners within ``max_range_m`` of the
+    transmitter, second legs up to ``max_leg_m``. With ``return_points``, also the (N, 3)
     corner of each best path (nan where none).
     """
     tx = np.asarray(tx_xyz_m, float)
@@ -89,7 +91,7 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     d_tc = np.hypot(cxy[:, 0] - tx[0], cxy[:, 1] - tx[1])
     vis = line_of_sight(prisms, np.broadcast_to(tx, (len(cxy), 3)),
                         np.column_stack([cxy, np.full(len(cxy), tx[2])]),
-                        check_ends=False) & (d_tc > 1.0)
+                        check_ends=False) & (d_tc > 1.0) & (d_tc <= max_range_m)
     cxy, d_tc = cxy[vis], d_tc[vis]
     if len(cxy) == 0:
         return (best, where) if return_points else best
@@ -103,7 +105,7 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     v = theta * np.sqrt(2.0 * d1 * d_cr / (lam * plan))
     length = np.hypot(plan, rx[None, :, 2] - tx[2])
     loss = 20.0 * np.log10(4.0 * np.pi * np.maximum(length, 1.0) / lam) + weight * knife_edge_loss_db(v)
-    loss = np.where(d_cr > 1.0, loss, np.inf)
+    loss = np.where((d_cr > 1.0) & (d_cr <= max_leg_m), loss, np.inf)
     order = np.argsort(loss, axis=0)                          # (C, N): candidates per receiver
     cols = np.arange(len(rx))
     todo = np.ones(len(rx), bool)

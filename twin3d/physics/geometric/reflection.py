@@ -33,7 +33,7 @@ from .ground import fresnel_gamma_horizontal, fresnel_gamma_vertical
 from .los3d import BuildingPrisms, line_of_sight
 
 __all__ = ["CONCRETE_EPS_R", "concrete_sigma_s_m", "wall_reflection_loss_db", "image_point_2d",
-           "single_reflections", "best_single_reflection"]
+           "single_reflections", "lit_walls", "best_single_reflection"]
 
 #: Relative permittivity of concrete (ITU-R P.2040-3 Table 3).
 CONCRETE_EPS_R = 5.24
@@ -133,13 +133,45 @@ def single_reflections(tx_xyz_m, rx_xyz_m, edges, top_z_m):
     return ww[keep], pi[keep], r_xyz[keep], length[keep], graze[keep]
 
 
+def lit_walls(prisms: BuildingPrisms, tx_xyz_m, max_range_m: float = np.inf,
+              samples: int = 5) -> np.ndarray:
+    """Indices of the walls facing the transmitter and seen from it at some sample.
+
+    A wall is kept when one of ``samples`` points along it (5 cm off the
+    wall, at the lower of the wall top and the antenna height) is in line of
+    sight and within ``max_range_m`` in plan. A ray to a lower point of the
+    wall lies below the ray to the sample, so a wall hidden at that height
+    is hidden lower down too (between the samples it may be lit: an
+    approximation that drops walls seen only through narrow gaps).
+    """
+    tx = np.asarray(tx_xyz_m, float)
+    e = prisms.edges
+    if len(e) == 0:
+        return np.zeros(0, np.int64)
+    ab = e[:, 2:] - e[:, :2]
+    n = np.column_stack([ab[:, 1], -ab[:, 0]]) / np.linalg.norm(ab, axis=1)[:, None]
+    facing = np.flatnonzero(np.sum((tx[:2] - e[:, :2]) * n, axis=1) > 0)
+    f = (np.arange(samples) + 0.5) / samples
+    xy = e[facing, None, :2] + f[None, :, None] * ab[facing, None, :] + 0.05 * n[facing, None, :]
+    z = np.minimum(prisms.top_z[prisms.edge_building[facing]] - 0.01, tx[2])
+    pts = np.concatenate([xy, np.broadcast_to(z[:, None, None], xy.shape[:2] + (1,))], axis=2)
+    pts = pts.reshape(-1, 3)
+    near = np.hypot(pts[:, 0] - tx[0], pts[:, 1] - tx[1]) <= max_range_m
+    seen = np.zeros(len(pts), bool)
+    seen[near] = line_of_sight(prisms, np.broadcast_to(tx, (int(near.sum()), 3)), pts[near],
+                               check_ends=False)
+    return facing[seen.reshape(-1, samples).any(axis=1)]
+
+
 def best_single_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
-                           max_pairs: int = 2_000_000, return_points: bool = False):
+                           max_pairs: int = 2_000_000, return_points: bool = False,
+                           max_range_m: float = 500.0):
     """Least one-reflection path loss to each receiver over every wall, dB (inf: none valid).
 
     Loss = 20 log10(4 pi L f / c) + :func:`wall_reflection_loss_db` over the
     unfolded length L, for the pairs of :func:`single_reflections` whose two
-    legs are unobstructed (reflection point nudged 1 cm off the wall). With
+    legs are unobstructed (reflection point nudged 1 cm off the wall), over
+    the :func:`lit_walls` within ``max_range_m`` of the transmitter. With
     ``return_points``, also the (N, 3) reflection point of each best path
     (the direction the wave leaves the antenna; nan where none).
     """
@@ -148,8 +180,9 @@ def best_single_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
     where = np.full((len(rx), 3), np.nan)
     if len(prisms.edges) == 0 or len(rx) == 0:
         return (best, where) if return_points else best
-    top = prisms.top_z[prisms.edge_building]
-    e = prisms.edges
+    walls = lit_walls(prisms, tx_xyz_m, max_range_m)
+    top = prisms.top_z[prisms.edge_building][walls]
+    e = prisms.edges[walls]
     ab = e[:, 2:] - e[:, :2]
     n = np.column_stack([ab[:, 1], -ab[:, 0]]) / np.linalg.norm(ab, axis=1)[:, None]
     tx = np.asarray(tx_xyz_m, float)
