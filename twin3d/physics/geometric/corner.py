@@ -30,9 +30,9 @@ Examples
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
 
 from ..radio import C_M_S
-from .diffraction import knife_edge_loss_db
 from .los3d import BuildingPrisms, line_of_sight
 
 __all__ = ["convex_corners", "best_corner_path"]
@@ -67,6 +67,34 @@ def convex_corners(prisms: BuildingPrisms):
     return xy[ok], prisms.top_z[prisms.edge_building][ok]
 
 
+@njit(cache=True, parallel=True)
+def _top_candidates(cxy, d_tc, u1, tx, rx, lam, weight, max_leg, out_k, out_loss):
+    """Per receiver, the R least-loss corners (unobstructed or not), sorted: out_k, out_loss (R, N)."""
+    n_r = out_k.shape[0]
+    for p in prange(rx.shape[0]):
+        for c in range(cxy.shape[0]):
+            ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
+            dcr = np.sqrt(ex * ex + ey * ey)
+            if dcr <= 1.0 or dcr > max_leg:
+                continue
+            cos_t = min(1.0, max(-1.0, (u1[c, 0] * ex + u1[c, 1] * ey) / dcr))
+            plan = d_tc[c] + dcr
+            v = np.arccos(cos_t) * np.sqrt(2.0 * d_tc[c] * dcr / (lam * plan))
+            j = 0.0
+            if v > -0.78:       # ITU-R P.526 eq. 31, as knife_edge_loss_db
+                j = max(0.0, 6.9 + 20.0 * np.log10(np.sqrt((v - 0.1) ** 2 + 1.0) + v - 0.1))
+            length = max(np.sqrt(plan * plan + (rx[p, 2] - tx[2]) ** 2), 1.0)
+            loss = 20.0 * np.log10(4.0 * np.pi * length / lam) + weight * j
+            if loss < out_loss[n_r - 1, p]:
+                i = n_r - 1
+                while i > 0 and out_loss[i - 1, p] > loss:
+                    out_loss[i, p] = out_loss[i - 1, p]
+                    out_k[i, p] = out_k[i - 1, p]
+                    i -= 1
+                out_loss[i, p] = loss
+                out_k[i, p] = c
+
+
 def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
                      max_rounds: int = 12, weight: float = 1.0, return_points: bool = False,
                      max_range_m: float = 500.0, max_leg_m: float = 300.0):
@@ -95,30 +123,25 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     cxy, d_tc = cxy[vis], d_tc[vis]
     if len(cxy) == 0:
         return (best, where) if return_points else best
-    d_cr = np.hypot(rx[None, :, 0] - cxy[:, None, 0], rx[None, :, 1] - cxy[:, None, 1])   # (C, N)
     u1 = (cxy - tx[:2]) / d_tc[:, None]
-    cos_t = (u1[:, None, 0] * (rx[None, :, 0] - cxy[:, None, 0])
-             + u1[:, None, 1] * (rx[None, :, 1] - cxy[:, None, 1])) / np.maximum(d_cr, 1e-9)
-    theta = np.arccos(np.clip(cos_t, -1.0, 1.0))
-    d1 = d_tc[:, None]
-    plan = d1 + d_cr
-    v = theta * np.sqrt(2.0 * d1 * d_cr / (lam * plan))
-    length = np.hypot(plan, rx[None, :, 2] - tx[2])
-    loss = 20.0 * np.log10(4.0 * np.pi * np.maximum(length, 1.0) / lam) + weight * knife_edge_loss_db(v)
-    loss = np.where((d_cr > 1.0) & (d_cr <= max_leg_m), loss, np.inf)
-    order = np.argsort(loss, axis=0)                          # (C, N): candidates per receiver
+    rounds = int(min(max_rounds, len(cxy)))
+    order = np.full((rounds, len(rx)), -1, np.int64)          # best candidates per receiver
+    cand = np.full((rounds, len(rx)), np.inf)
+    _top_candidates(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
+                    np.ascontiguousarray(rx), lam, float(weight), float(max_leg_m), order, cand)
+    d1 = d_tc
     cols = np.arange(len(rx))
     todo = np.ones(len(rx), bool)
-    for r in range(min(max_rounds, len(cxy))):
+    for r in range(rounds):
         k = order[r, todo]
         p = cols[todo]
-        lk = loss[k, p]
+        lk = cand[r, todo]
         live = np.isfinite(lk)
         todo[p[~live]] = False                                # no candidates left
         k, p, lk = k[live], p[live], lk[live]
         if len(p) == 0:
             break
-        s = d1[k, 0] / plan[k, p]
+        s = d1[k] / (d1[k] + np.hypot(rx[p, 0] - cxy[k, 0], rx[p, 1] - cxy[k, 1]))
         cz = tx[2] + (rx[p, 2] - tx[2]) * s
         c3 = np.column_stack([cxy[k], cz])
         # Corners are nudged off the walls: outside every solid, no end-point test.
