@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
 
 from ..radio import C_M_S
 from .ground import fresnel_gamma_horizontal, fresnel_gamma_vertical
@@ -133,6 +134,57 @@ def single_reflections(tx_xyz_m, rx_xyz_m, edges, top_z_m):
     return ww[keep], pi[keep], r_xyz[keep], length[keep], graze[keep]
 
 
+def _pairs(tx, rx, e, top, k, p):
+    """Exact :func:`single_reflections` geometry of given (wall k, receiver p) pairs."""
+    a, b = e[k, :2], e[k, 2:]
+    ab = b - a
+    n = np.column_stack([ab[:, 1], -ab[:, 0]]) / np.linalg.norm(ab, axis=1)[:, None]
+    side_t = np.sum((tx[:2] - a) * n, axis=1)
+    img = tx[:2] - 2.0 * side_t[:, None] * n
+    side_p = np.sum((rx[p, :2] - a) * n, axis=1)
+    s = side_t / (side_t + side_p)
+    rxy = img + s[:, None] * (rx[p, :2] - img)
+    plan = np.hypot(rx[p, 0] - img[:, 0], rx[p, 1] - img[:, 1])
+    rz = tx[2] + (rx[p, 2] - tx[2]) * s
+    sin_g = np.abs(((rx[p, 0] - img[:, 0]) * n[:, 0] + (rx[p, 1] - img[:, 1]) * n[:, 1]) / plan)
+    return (k, p, np.column_stack([rxy, rz]), np.hypot(plan, rx[p, 2] - tx[2]),
+            np.arcsin(np.clip(sin_g, 0.0, 1.0)))
+
+
+@njit(cache=True, parallel=True)
+def _top_reflections(e, n, top, tx, rx, lam, out_k, out_len):
+    """Per receiver, the R shortest valid-geometry reflections (walls facing both, R on the wall
+    below its top; obstruction not checked), sorted: out_k, out_len (R, N) unfolded lengths."""
+    n_r = out_k.shape[0]
+    for p in prange(rx.shape[0]):
+        for w in range(e.shape[0]):
+            side_t = (tx[0] - e[w, 0]) * n[w, 0] + (tx[1] - e[w, 1]) * n[w, 1]
+            side_p = (rx[p, 0] - e[w, 0]) * n[w, 0] + (rx[p, 1] - e[w, 1]) * n[w, 1]
+            if side_t <= 0.0 or side_p <= 0.0:
+                continue
+            ix = tx[0] - 2.0 * side_t * n[w, 0]
+            iy = tx[1] - 2.0 * side_t * n[w, 1]
+            s = side_t / (side_t + side_p)
+            qx = ix + s * (rx[p, 0] - ix)
+            qy = iy + s * (rx[p, 1] - iy)
+            abx, aby = e[w, 2] - e[w, 0], e[w, 3] - e[w, 1]
+            u = ((qx - e[w, 0]) * abx + (qy - e[w, 1]) * aby) / (abx * abx + aby * aby)
+            if u < 0.0 or u > 1.0:
+                continue
+            if tx[2] + (rx[p, 2] - tx[2]) * s >= top[w]:
+                continue
+            plan = np.sqrt((rx[p, 0] - ix) ** 2 + (rx[p, 1] - iy) ** 2)
+            length = np.sqrt(plan * plan + (rx[p, 2] - tx[2]) ** 2)
+            if length < out_len[n_r - 1, p]:
+                i = n_r - 1
+                while i > 0 and out_len[i - 1, p] > length:
+                    out_len[i, p] = out_len[i - 1, p]
+                    out_k[i, p] = out_k[i - 1, p]
+                    i -= 1
+                out_len[i, p] = length
+                out_k[i, p] = w
+
+
 def lit_walls(prisms: BuildingPrisms, tx_xyz_m, max_range_m: float = np.inf,
               samples: int = 5) -> np.ndarray:
     """Indices of the walls facing the transmitter and seen from it at some sample.
@@ -164,14 +216,17 @@ def lit_walls(prisms: BuildingPrisms, tx_xyz_m, max_range_m: float = np.inf,
 
 
 def best_single_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
-                           max_pairs: int = 2_000_000, return_points: bool = False,
+                           max_rounds: int = 12, return_points: bool = False,
                            max_range_m: float = 500.0):
     """Least one-reflection path loss to each receiver over every wall, dB (inf: none valid).
 
     Loss = 20 log10(4 pi L f / c) + :func:`wall_reflection_loss_db` over the
     unfolded length L, for the pairs of :func:`single_reflections` whose two
     legs are unobstructed (reflection point nudged 1 cm off the wall), over
-    the :func:`lit_walls` within ``max_range_m`` of the transmitter. With
+    the :func:`lit_walls` within ``max_range_m`` of the transmitter. The
+    pairs are ranked by unfolded length (a compiled pass over walls per
+    receiver); each round tests the next candidate of every unresolved
+    receiver, for up to ``max_rounds`` rounds. With
     ``return_points``, also the (N, 3) reflection point of each best path
     (the direction the wave leaves the antenna; nan where none).
     """
@@ -186,26 +241,33 @@ def best_single_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
     ab = e[:, 2:] - e[:, :2]
     n = np.column_stack([ab[:, 1], -ab[:, 0]]) / np.linalg.norm(ab, axis=1)[:, None]
     tx = np.asarray(tx_xyz_m, float)
-    chunk = max(1, max_pairs // max(1, len(rx)))
-    for w0 in range(0, len(e), chunk):
-        sl = slice(w0, w0 + chunk)
-        wall, pi, r, length, graze = single_reflections(tx, rx, e[sl], top[sl])
-        if len(pi) == 0:
-            continue
+    rounds = int(min(max_rounds, len(e)))
+    if rounds == 0:
+        return (best, where) if return_points else best
+    order = np.full((rounds, len(rx)), -1, np.int64)
+    cand = np.full((rounds, len(rx)), np.inf)
+    _top_reflections(np.ascontiguousarray(e), np.ascontiguousarray(n), top, tx,
+                     np.ascontiguousarray(rx), C_M_S / f_hz, order, cand)
+    cols = np.arange(len(rx))
+    todo = np.ones(len(rx), bool)
+    for r in range(rounds):
+        k, p, lk = order[r, todo], cols[todo], cand[r, todo]
+        live = np.isfinite(lk)
+        todo[p[~live]] = False                                  # no candidates left
+        k, p = k[live], p[live]
+        if len(p) == 0:
+            break
+        # Exact geometry and loss of each pair (the kernel ranked them with a 0 dB wall).
+        wall, pi, rr, length, graze = _pairs(tx, rx, e, top, k, p)
         loss = 20.0 * np.log10(4.0 * np.pi * np.maximum(length, 1.0) * f_hz / C_M_S) \
             + wall_reflection_loss_db(graze, f_hz)
-        # Only pairs that could improve on the best so far need the obstruction test.
-        cand = loss < best[pi]
-        wall, pi, r, loss = wall[cand], pi[cand], r[cand], loss[cand]
-        r_off = r.copy()
-        r_off[:, :2] += 0.01 * n[sl][wall]
+        r_off = rr.copy()
+        r_off[:, :2] += 0.01 * n[wall]
         # The reflection points are off the walls (outside every solid): no end-point test.
         ok = line_of_sight(prisms, np.broadcast_to(tx, r_off.shape), r_off, check_ends=False)
         ok[ok] &= line_of_sight(prisms, r_off[ok], rx[pi[ok]], check_ends=False)
-        pi, loss, r = pi[ok], loss[ok], r[ok]
-        order = np.lexsort((loss, pi))                 # per receiver, its least loss first
-        first = order[np.r_[True, pi[order][1:] != pi[order][:-1]]] if len(order) else order
-        better = loss[first] < best[pi[first]]
-        best[pi[first[better]]] = loss[first[better]]
-        where[pi[first[better]]] = r[first[better]]
+        better = ok & (loss < best[pi])
+        best[pi[better]] = loss[better]
+        where[pi[better]] = rr[better]
+        todo[pi[ok]] = False
     return (best, where) if return_points else best
