@@ -72,10 +72,14 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, lam, weight, max_leg, out_k, out_loss
     """Per receiver, the R least-loss corners (unobstructed or not), sorted: out_k, out_loss (R, N)."""
     n_r = out_k.shape[0]
     for p in prange(rx.shape[0]):
+        # Free space over the plan length is a lower bound of a candidate's loss: skip a
+        # corner whose plan path is longer than the length at which free space alone
+        # exceeds the worst kept candidate.
+        lim = np.inf
         for c in range(cxy.shape[0]):
             ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
             dcr = np.sqrt(ex * ex + ey * ey)
-            if dcr <= 1.0 or dcr > max_leg:
+            if dcr <= 1.0 or dcr > max_leg or d_tc[c] + dcr > lim:
                 continue
             cos_t = min(1.0, max(-1.0, (u1[c, 0] * ex + u1[c, 1] * ey) / dcr))
             plan = d_tc[c] + dcr
@@ -93,6 +97,8 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, lam, weight, max_leg, out_k, out_loss
                     i -= 1
                 out_loss[i, p] = loss
                 out_k[i, p] = c
+                if out_loss[n_r - 1, p] < np.inf:
+                    lim = lam / (4.0 * np.pi) * 10.0 ** (out_loss[n_r - 1, p] / 20.0)
 
 
 def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
