@@ -69,7 +69,10 @@ def convex_corners(prisms: BuildingPrisms):
 
 @njit(cache=True, parallel=True)
 def _top_candidates(cxy, d_tc, u1, tx, rx, lam, weight, max_leg, out_k, out_loss):
-    """Per receiver, the R least-loss corners (unobstructed or not), sorted: out_k, out_loss (R, N)."""
+    """Per receiver, the R least-loss corners (unobstructed or not), sorted: out_k, out_loss (R, N).
+
+    ``cxy`` must come in increasing distance ``d_tc`` from the transmitter.
+    """
     n_r = out_k.shape[0]
     for p in prange(rx.shape[0]):
         # Free space over the plan length is a lower bound of a candidate's loss: skip a
@@ -79,6 +82,8 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, lam, weight, max_leg, out_k, out_loss
         for c in range(cxy.shape[0]):
             ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
             dcr = np.sqrt(ex * ex + ey * ey)
+            if d_tc[c] > lim:            # corners come nearest first: none further can do better
+                break
             if dcr <= 1.0 or dcr > max_leg or d_tc[c] + dcr > lim:
                 continue
             cos_t = min(1.0, max(-1.0, (u1[c, 0] * ex + u1[c, 1] * ey) / dcr))
@@ -126,7 +131,8 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     vis = line_of_sight(prisms, np.broadcast_to(tx, (len(cxy), 3)),
                         np.column_stack([cxy, np.full(len(cxy), tx[2])]),
                         check_ends=False) & (d_tc > 1.0) & (d_tc <= max_range_m)
-    cxy, d_tc = cxy[vis], d_tc[vis]
+    near_first = np.argsort(d_tc[vis], kind="stable")
+    cxy, d_tc = cxy[vis][near_first], d_tc[vis][near_first]
     if len(cxy) == 0:
         return (best, where) if return_points else best
     u1 = (cxy - tx[:2]) / d_tc[:, None]
