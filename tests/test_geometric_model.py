@@ -41,3 +41,21 @@ def test_unknown_term_is_refused():
     ref = load_reference(REFS / "small_west_3500mhz.npz")
     with pytest.raises(ValueError, match="unknown geometric model terms: bogus"):
         geometric_path_gain_db(ref.buildings, ref.grid, ref.specs[:1], bogus=1)
+
+
+def test_open_ground_is_free_space_plus_antenna_gain():
+    import math
+
+    from twin3d.model import Buildings
+    from twin3d.physics.cellmaps import CellSpec
+    from twin3d.physics.grid import Grid
+
+    empty = Buildings([], np.array([], dtype=object), np.zeros(0), np.zeros(0), [], [])
+    spec = CellSpec((0.0, 0.0, 20.0), 20.0, 90.0, 0.0, 0.0, 3.5e9, 20e6, 8.0, 65.0)
+    pg = geometric_path_gain_db(empty, Grid(50, -5, 10.0, 3, 1), [spec])[0, 0]
+    for x, got in zip((55.0, 65.0, 75.0), pg):
+        z_ue = -x * x / (2 * 6_371_000.0) + 1.5              # the ENU ground drops a little
+        d3 = math.hypot(x, 20.0 - z_ue)
+        elev = math.degrees(math.atan2(20.0 - z_ue, x))             # below the horizon, no tilt
+        gain = 8.0 - min(12 * (elev / 65.0) ** 2, 30.0)             # on boresight in azimuth
+        assert abs(got - (gain - 20 * math.log10(4 * math.pi * d3 * 3.5e9 / 299_792_458.0))) < 1e-9
