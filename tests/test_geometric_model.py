@@ -59,3 +59,23 @@ def test_open_ground_is_free_space_plus_antenna_gain():
         elev = math.degrees(math.atan2(20.0 - z_ue, x))             # below the horizon, no tilt
         gain = 8.0 - min(12 * (elev / 65.0) ** 2, 30.0)             # on boresight in azimuth
         assert abs(got - (gain - 20 * math.log10(4 * math.pi * d3 * 3.5e9 / 299_792_458.0))) < 1e-9
+
+
+def test_engine_feeds_the_cell_map_cache():
+    from dataclasses import replace
+
+    from twin3d.physics.cellmaps import CellMapCache, GridContext, cached_cell_maps
+    from twin3d.physics.geometric.model import GeometricEngine
+
+    ref = load_reference(REFS / "small_west_3500mhz.npz")
+    specs = [replace(s, p_tx_dbm=40.0) for s in ref.specs[:3]]
+    engine = GeometricEngine()
+    ctx = GridContext(ref.buildings, ref.grid, "UMi", ref.ue_height_m,
+                      [s.antenna_xyz_m[:2] for s in specs], engine=engine)
+    cache = CellMapCache()
+    maps = cached_cell_maps(ctx, specs, cache)
+    want = 40.0 + geometric_path_gain_db(ref.buildings, ref.grid, specs, ref.ue_height_m)
+    np.testing.assert_array_equal(np.stack(maps), want.reshape(3, -1).astype(np.float32))
+    cached_cell_maps(ctx, specs, cache)
+    assert (cache.hits, cache.misses) == (3, 3)
+    assert GeometricEngine(corner_weight=0.4).key() != engine.key()

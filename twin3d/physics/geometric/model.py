@@ -42,7 +42,8 @@ from .ground import two_ray_ground_db
 from .los3d import building_prisms, wall_crossings
 from .reflection import best_single_reflection
 
-__all__ = ["FLOOR_DB", "DEFAULT_TERMS", "site_paths", "geometric_path_gain_db"]
+__all__ = ["FLOOR_DB", "DEFAULT_TERMS", "site_paths", "cell_path_gain_db", "geometric_path_gain_db",
+           "GeometricEngine"]
 
 FLOOR_DB = -160.0
 #: Default settings of the terms (tuned on macro_hel05 and small_south, see the benchmark).
@@ -178,3 +179,33 @@ def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: 
         o2i = np.where(indoor, o2i_low_loss_db(s.f_hz, d_in), 0.0)
         out[i] = cell_path_gain_db(s, by_site[key], pts, **kw) - o2i
     return np.maximum(out, FLOOR_DB).reshape((len(specs),) + grid.shape)
+
+
+class GeometricEngine:
+    """The geometric model as a per-cell path-gain engine for the radio-map cache.
+
+    Plugs into :class:`twin3d.physics.cellmaps.GridContext` and
+    :class:`twin3d.physics.coverage.RadioMapper` (``engine=``) like the
+    Sionna RT backend: the cell maps are then the geometric model's, cached
+    per cell and recombined per active set.
+
+    Examples
+    --------
+    >>> GeometricEngine(corner_weight=0.4).key()[:2]
+    ('geometric', 1)
+    """
+
+    #: Bumped when the model's output changes for the same terms (cache keys).
+    VERSION = 1
+
+    def __init__(self, **terms) -> None:
+        unknown = set(terms) - set(DEFAULT_TERMS)
+        if unknown:
+            raise ValueError(f"unknown geometric model terms: {', '.join(sorted(unknown))}")
+        self.terms = {**DEFAULT_TERMS, **terms}
+
+    def key(self) -> tuple:
+        return ("geometric", self.VERSION) + tuple(sorted(self.terms.items()))
+
+    def path_gain_db(self, buildings, grid: Grid, specs, ue_height_m: float) -> np.ndarray:
+        return geometric_path_gain_db(buildings, grid, specs, ue_height_m, **self.terms)
