@@ -1,0 +1,61 @@
+"""Knife-edge diffraction (issue 13): J(v) against the Fresnel integrals, Deygout by hand."""
+
+import math
+
+import numpy as np
+from scipy.special import fresnel
+
+from twin3d.physics.geometric.diffraction import deygout_loss_db, fresnel_v, knife_edge_loss_db
+
+
+def _exact_knife_edge_db(v):
+    """-20 log10(|F(v)|) of an ideal half-plane from the Fresnel integrals (P.526 eq. 27)."""
+    s, c = fresnel(np.asarray(v, float))
+    return -20.0 * np.log10(np.sqrt((1 - c - s) ** 2 + (c - s) ** 2) / 2.0)
+
+
+def test_j_of_v_matches_p526_values():
+    j = knife_edge_loss_db([0.0, -0.78, 1.0, 2.4, -2.0])
+    exact = _exact_knife_edge_db([0.0, 1.0, 2.4])
+    assert abs(exact[0] - 6.0206) < 1e-3                   # 20 log10(2): half the field
+    assert abs(j[0] - exact[0]) < 0.02
+    assert abs(j[1]) < 0.01                                 # the formula's own zero
+    assert abs(j[2] - exact[1]) < 0.1 and abs(j[2] - 13.9) < 0.1
+    assert abs(j[3] - exact[2]) < 0.1 and abs(j[3] - 20.6) < 0.1
+    assert j[4] == 0.0
+
+
+def test_j_of_v_tracks_fresnel_integrals_everywhere():
+    v = np.linspace(-0.7, 10.0, 1000)
+    assert np.max(np.abs(knife_edge_loss_db(v) - _exact_knife_edge_db(v))) < 0.2
+    assert np.all(np.diff(knife_edge_loss_db(v)) > 0)     # monotone in v
+
+
+def test_deygout_two_edges_by_hand():
+    lam = 299_792_458.0 / 3.5e9
+    # Terminals at z 10 m (tx) and 2 m (rx) 200 m apart; edges at 60 m (z 20) and 150 m (z 14).
+    d = np.array([60.0, 150.0])
+    z = np.array([[20.0, 14.0]])
+    line = lambda x, xa, za, xb, zb: za + (zb - za) * (x - xa) / (xb - xa)  # noqa: E731
+    v1 = (20.0 - line(60, 0, 10, 200, 2)) * math.sqrt(2 * 200 / (lam * 60 * 140))
+    v2 = (14.0 - line(150, 0, 10, 200, 2)) * math.sqrt(2 * 200 / (lam * 150 * 50))
+    assert v1 > v2                                          # edge 1 is the principal edge
+    # Sub-path edge 1 -> rx: edge 2's height above the line (60, 20) -> (200, 2).
+    v2s = (14.0 - line(150, 60, 20, 200, 2)) * math.sqrt(2 * 140 / (lam * 90 * 50))
+    j = lambda v: 6.9 + 20 * math.log10(math.sqrt((v - 0.1) ** 2 + 1) + v - 0.1) if v > -0.78 else 0.0  # noqa: E731
+    want = j(v1) + j(v2s)
+    got = deygout_loss_db(d, z, [10.0], [2.0], [200.0], lam)
+    assert abs(got[0] - want) < 1e-9
+    assert abs(deygout_loss_db(d, z, [10.0], [2.0], [200.0], lam, max_edges=1)[0] - j(v1)) < 1e-9
+    # Swapping the edges' order swaps roles, and the loss is vectorized over profiles.
+    both = deygout_loss_db(np.array([[60.0, 150.0], [50.0, 140.0]]),
+                           np.array([[20.0, 14.0], [14.0, 20.0]]), [10.0, 10.0], [2.0, 2.0],
+                           [200.0, 200.0], lam)
+    assert abs(both[0] - want) < 1e-9 and both[1] > 0 and both[1] != both[0]
+
+
+def test_deygout_clear_path_and_fresnel_v():
+    lam = 0.1
+    z = np.array([[-np.inf, 0.0, -np.inf]])               # 0 m edge 50 m under a 50 m-high ray
+    assert deygout_loss_db([25.0, 50.0, 75.0], z, [50.0], [50.0], [100.0], lam)[0] == 0.0
+    assert abs(fresnel_v(1.0, 50.0, 50.0, lam) - math.sqrt(2 * 100 / (0.1 * 2500))) < 1e-12
