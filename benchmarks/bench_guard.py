@@ -47,22 +47,8 @@ sys.path.insert(0, str(ROOT / "tests"))      # the independent walk of the prope
 from twin3d.guard import changes_from_text, check  # noqa: E402
 from twin3d.loader import load_scene  # noqa: E402
 from twin3d.sim.engine import Simulator  # noqa: E402
+from zoo_scene import scene_text, shared_graphml  # noqa: E402
 
-CANDIDATES = [ROOT.parent / "shared" / "data" / "topologyzoo" / "Deltacom.graphml",
-              Path("/work/shared/data/topologyzoo/Deltacom.graphml")]
-
-SCENE = """[scene]
-name = "deltacom"
-seed = 7
-[[source]]
-kind = "graphml"
-path = "{path}"
-default_capacity_bps = 10e9
-[traffic]
-busy_hour_bps = {busy:g}
-routing = "ecmp"
-metric = "hops"
-"""
 
 
 def _change(scene) -> str:
@@ -106,7 +92,7 @@ def bench_redteam(graphml: Path, busy_bps: float, n_random: int, seed: int = 7) 
     from twin3d.guard.state import busy_hour_scenario, with_events
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "deltacom_redteam.toml"
-        path.write_text(SCENE.format(path=graphml.resolve().as_posix(), busy=busy_bps))
+        path.write_text(scene_text("deltacom", graphml, busy_bps))
         t = time.perf_counter()
         sim = Simulator(load_scene(path))
         build_s = time.perf_counter() - t
@@ -150,7 +136,7 @@ def main() -> None:
     ap.add_argument("--redteam-busy-bps", type=float, default=40e9)
     ap.add_argument("--random", type=int, default=10_000, help="random failure sets (redteam)")
     args = ap.parse_args()
-    graphml = next((p for p in CANDIDATES if p.is_file()), None)
+    graphml = shared_graphml("Deltacom")
     if graphml is None:
         sys.exit("Deltacom.graphml not found in shared/data/topologyzoo")
     if args.redteam:
@@ -158,7 +144,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "deltacom.toml"
-        path.write_text(SCENE.format(path=graphml.resolve().as_posix(), busy=args.busy_bps))
+        path.write_text(scene_text("deltacom", graphml, args.busy_bps))
         t = time.perf_counter()
         scene = load_scene(path)
         sim = Simulator(scene)

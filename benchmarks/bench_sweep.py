@@ -47,22 +47,8 @@ from twin3d.provenance import file_sha256  # noqa: E402
 from twin3d.sweep.cases import runner_for  # noqa: E402
 from twin3d.sweep.faults import plan_cases  # noqa: E402
 from twin3d.sweep.run import run_cases  # noqa: E402
+from zoo_scene import scene_text, shared_graphml  # noqa: E402
 
-KDL = [ROOT.parent / "shared" / "data" / "topologyzoo" / "Kdl.graphml",
-       Path("/work/shared/data/topologyzoo/Kdl.graphml")]
-
-SCENE = """[scene]
-name = "kdl"
-seed = 7
-[[source]]
-kind = "graphml"
-path = "{path}"
-default_capacity_bps = 10e9
-[traffic]
-busy_hour_bps = {busy:g}
-routing = "ecmp"
-metric = "hops"
-"""
 
 
 def _same(a: list[dict], b: list[dict]) -> bool:
@@ -122,12 +108,12 @@ def main() -> None:
         cases = plan_cases(sc.twin, list(sc.twin.links), "double", sc.seed)
         _runs(garr, cases, "Garr201201 double", workers_list=(2,))
     if not args.skip_kdl:
-        graphml = next((p for p in KDL if p.is_file()), None)
+        graphml = shared_graphml("Kdl")
         if graphml is None:
             sys.exit("Kdl.graphml not found in shared/data/topologyzoo")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "kdl.toml"
-            path.write_text(SCENE.format(path=graphml.resolve().as_posix(), busy=args.busy_bps))
+            path.write_text(scene_text("kdl", graphml, args.busy_bps))
             sc = load_scene(path)
             cases = [c for c in plan_cases(sc.twin, list(sc.twin.links), "single", sc.seed)
                      if not any(f.startswith("site:") for f in c.faults)]
