@@ -160,3 +160,30 @@ def test_capex_stage_writes_the_ranking_into_the_build_and_the_viewer_reads_it(t
     assert exc.value.code == 2
     assert "notatwin3dbuildfolder" in "".join(capsys.readouterr().err.split())
     assert not math.isnan(doc["baseline"]["sla_minutes"])
+
+
+def test_the_viewer_of_a_build_shows_the_panel_only_with_the_file(tmp_path):
+    from conftest import write_cascade_scene
+
+    from twin3d.app.main import create_app
+
+    scene = write_cascade_scene(tmp_path)
+    build = tmp_path / "build"
+    with pytest.raises(SystemExit) as exc:
+        main(["build", str(scene), "-o", str(build), "--no-validate"])
+    assert exc.value.code == 0
+    server, engine = create_app(build, server_name="test-app-capex-none")
+    try:
+        assert server.state.capex_svg == "" and server.state.capex_title == ""
+    finally:
+        engine.close()
+    (build / CAPEX_FILE).parent.mkdir()
+    (build / CAPEX_FILE).write_text(json.dumps(DOC))
+    server, engine = create_app(build, server_name="test-app-capex")
+    try:
+        assert server.state.capex_svg == capex_svg(DOC)
+        assert server.state.capex_title.startswith("3 candidates")
+        page = server.state.trame__template_main     # the page's Vue template
+        assert 'id="capex-panel"' in page and 'v-if="capex_svg"' in page
+    finally:
+        engine.close()
