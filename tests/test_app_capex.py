@@ -87,7 +87,7 @@ def test_candidate_names_are_escaped_and_the_axis_names_the_currency():
     names = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "name"]
     assert names[1] == "2. <b>x</b> & 'co'"         # unescaped by the parser: it was escaped text
     base = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "baseline"]
-    assert base == ["baseline: 12.5 SLA min, 3.25 Gbit/s dropped per draw (40 draws)"]
+    assert base == ["baseline per draw: 12.5 SLA min, 3.25 Gbit/s dropped"]
     assert len(root.findall(f".//{SVG}line[@class='zero']")) == len(CAPEX_METRICS)
 
 
@@ -106,7 +106,7 @@ def test_the_panel_is_empty_without_the_file_and_for_a_scene(tmp_path):
         assert build_folder(source) == build
         panel = capex_panel(source)
         assert panel["svg"] == capex_svg(DOC) and len(_bars(panel["svg"])) == 6
-        assert panel["title"].startswith("3 candidates from c.toml, random faults")
+        assert panel["title"].startswith("3 candidates from c.toml, 40 draws (random faults)")
 
 
 CANDIDATES = """currency = "EUR"

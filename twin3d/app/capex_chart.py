@@ -172,9 +172,8 @@ def capex_svg(doc: dict) -> str:
     rows = [r for r in doc.get("ranking", []) if isinstance(r, dict)]
     currency = str(doc.get("currency", ""))
     base = doc.get("baseline") or {}
-    caption = (f"baseline: {fmt_num(_num(base.get('sla_minutes')))} SLA min, "
-               f"{fmt_num(_num(base.get('dropped_bps')) / 1e9)} Gbit/s dropped per draw "
-               f"({base.get('draws', '?')} draws)")
+    caption = (f"baseline per draw: {fmt_num(_num(base.get('sla_minutes')))} SLA min, "
+               f"{fmt_num(_num(base.get('dropped_bps')) / 1e9)} Gbit/s dropped")
     parts = [f'<text x="6" y="12" fill="#ff7043" font-size="10" class="baseline" {_FONT}>'
              f'{html.escape(caption)}</text>']
     top = 18.0
@@ -182,7 +181,9 @@ def capex_svg(doc: dict) -> str:
         more, top = _panel(rows, key, title, scale, unit, currency, top)
         parts += more
     height = math.ceil(top + 2)
+    # scales to the panel's width (the drawer's expansion panel is narrower than _W)
     return (f'<svg class="capex-chart" width="{_W}" height="{height}" viewBox="0 0 {_W} {height}" '
+            f'style="width: 100%; height: auto" '
             f'xmlns="http://www.w3.org/2000/svg"><rect width="{_W}" height="{height}" '
             f'fill="#1e2328" rx="3"/>' + "".join(parts) + "</svg>")
 
@@ -199,6 +200,8 @@ def capex_panel(source: str | Path | None) -> dict:
     if doc is None:
         return {"svg": "", "title": ""}
     s = doc.get("settings") or {}
+    draws = (doc.get("baseline") or {}).get("draws", "?")
     title = (f"{len(doc['ranking'])} candidates from {doc.get('candidates_file', '?')}, "
-             f"{s.get('faults', '?')} faults, ranked by SLA minutes saved per unit cost")
+             f"{draws} draws ({s.get('faults', '?')} faults), ranked by SLA minutes saved per "
+             f"unit cost; bars: mean gain, whiskers: 95 % interval")
     return {"svg": capex_svg(doc), "title": title}
