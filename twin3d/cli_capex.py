@@ -3,10 +3,12 @@
 ``twin3d capex SCENE --candidates CANDIDATES.toml --samples N [--faults
 single|double|random] [--seed S] [--day] [--demand-growth DIST]
 [--availability link=A,site=A] [--scheduler ADDR] [--workers W] [--json
-OUT.json] [--plot OUT.png]`` runs the baseline network and every candidate
+OUT.json] [--plot OUT.png] [--stage BUILD]`` runs the baseline network and every candidate
 network (:mod:`twin3d.sweep.candidates`) over the same draws
 (:mod:`twin3d.sweep.capex`), prints the ranking and writes it as JSON (with
-provenance) and as a PNG. ``--samples`` is the number of draws of
+provenance) and as a PNG. ``--stage BUILD`` also writes the JSON into a
+``twin3d build`` folder at :data:`twin3d.sweep.capex.CAPEX_FILE`, where
+``twin3d view BUILD`` finds it and shows the ranking. ``--samples`` is the number of draws of
 ``random`` (default) and ``double``; ``single`` fails every element once.
 Bad input: one line on stderr, exit 2.
 """
@@ -27,7 +29,8 @@ __all__ = ["register"]
 
 def _check(scene: Path, candidates: Path, faults: str, samples: Optional[int],
            workers: Optional[int], scheduler: Optional[str], json_out: Optional[Path],
-           plot: Optional[Path]) -> None:
+           plot: Optional[Path], stage: Optional[Path] = None) -> Optional[Path]:
+    """Refuse bad arguments before any draw runs; returns the build folder of ``--stage``."""
     from .sweep.faults import FAULT_MODES
     if faults not in FAULT_MODES:
         raise InputError(scene, f"--faults must be one of {', '.join(FAULT_MODES)}, got '{faults}'",
@@ -50,6 +53,13 @@ def _check(scene: Path, candidates: Path, faults: str, samples: Optional[int],
         raise InputError(scene, "no such scene file")
     if not candidates.is_file():
         raise InputError(candidates, "candidates file not found")
+    if stage is None:
+        return None
+    from .usd.layers import ROOT_NAME
+    build = stage.parent if stage.name == ROOT_NAME else stage
+    if not (build / ROOT_NAME).is_file():
+        raise InputError(stage, f"not a twin3d build folder (no {ROOT_NAME})", field="stage")
+    return build
 
 
 def _ci(lo, hi, scale: float) -> str:
@@ -85,14 +95,18 @@ def register(app: typer.Typer) -> None:
                                                              "serially in this process)."),
                   json_out: Optional[Path] = typer.Option(None, "--json", help="OUT.json"),
                   plot: Optional[Path] = typer.Option(None, "--plot", help="OUT.png"),
+                  stage: Optional[Path] = typer.Option(None, "--stage",
+                                                       help="A build folder: the ranking is also "
+                                                            "written there for twin3d view."),
                   ) -> None:
         """Rank candidate investments by SLA minutes and traffic at risk saved per unit cost."""
         from .provenance import provenance
         from .sweep.candidates import parse_candidates
-        from .sweep.capex import evaluate
+        from .sweep.capex import CAPEX_FILE, evaluate
         from .sweep.faults import parse_availability, parse_growth
 
-        _check(scene, candidates, faults, samples, workers, scheduler, json_out, plot)
+        build = _check(scene, candidates, faults, samples, workers, scheduler, json_out, plot,
+                       stage)
         growth = parse_growth(demand_growth) if demand_growth is not None else None
         avail = parse_availability(availability)
         sc = load_with_status(scene)
@@ -102,16 +116,20 @@ def register(app: typer.Typer) -> None:
                            growth, avail, day, workers or 0, scheduler,
                            progress=lambda d, t: spinner.update(f"capex: {d} of {t} cases"))
         ranking = res["ranking"]
-        if json_out is not None:
+        attached = build / CAPEX_FILE if build is not None else None
+        if json_out is not None or attached is not None:
             draws = [{"case_id": c.case_id, "faults": list(c.faults),
                       "demand_factor": c.demand_factor} for c in res["cases"]]
-            write_json_atomic(json_out, {
+            doc = {
                 "provenance": provenance(sc.spec.path, res["seed"], sys.argv),
                 "candidates_file": candidates.name, "currency": currency,
                 "settings": {"faults": faults, "samples": samples, "seed": res["seed"], "day": day,
                              "demand_growth": demand_growth, "availability": avail},
                 "complete": res["complete"], "baseline": res["baseline"], "ranking": ranking,
-                "draws": draws})
+                "draws": draws}
+            for p in (json_out, attached):
+                if p is not None:
+                    write_json_atomic(p, doc)
         if plot is not None:
             from .sweep.plots import capex_plot
             capex_plot(plot, ranking, currency, f"{sc.name}: capex what-if, {faults}, "
@@ -130,7 +148,7 @@ def register(app: typer.Typer) -> None:
                       f"  {r['sla_minutes_saved_per_cost'] * 1e6:.4g}, "
                       f"{r['dropped_bps_reduced_per_cost']:.4g}",
                       markup=False, highlight=False, soft_wrap=True)
-        for p in (json_out, plot):
+        for p in (json_out, plot, attached):
             if p is not None:
                 out.print(f"wrote {p}", markup=False, highlight=False)
         if not res["complete"]:

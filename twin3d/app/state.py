@@ -23,6 +23,7 @@ from trame.app import asynchronous
 
 from twin3d.usd.layers import scenario_stem
 
+from .capex_chart import capex_panel
 from .charts import charts_html
 from .engine import ViewerEngine
 from .timeline import story
@@ -69,6 +70,8 @@ def bind(server, engine: ViewerEngine, view) -> None:
         "export_name": f"{scenario_stem(engine.current)}.usdz",
         "color_mode": engine.color_mode, "color_modes": color_mode_items(engine),
     })
+    capex = capex_panel(engine.source)      # the build's capex ranking, read once ("" when none)
+    state.capex_svg, state.capex_title = capex["svg"], capex["title"]
     if "viewers" not in state:
         state.viewers = 0
     state.my_viewer = 0

@@ -6,7 +6,8 @@ viewer this tab is. Drawer, top to bottom: scenario, layers (radio map
 RSRP/SINR/best server or off; links and sites coloured by state or, with a criticality
 layer, by traffic or SLA minutes lost; one switch per stage group), time slider with
 play/pause and the step's events and cascade waves, the timeline of every
-step with events or waves, legends, KPI charts, inspector of the picked
+step with events or waves, legends, KPI charts, the capex ranking when the
+build has one (an expansion panel), inspector of the picked
 element with its what-if actions (a progress bar while one runs), the
 labelled what-ifs made so far with the KPI change of the one shown, find
 box, USDZ export. Elements carry ``id``s the end-to-end tests use.
@@ -107,6 +108,13 @@ def build_ui(server, engine):
 
                 _section("KPIs")
                 html.Div(v_html=("kpi_svg",), id="kpi-charts")
+                # the capex ranking (twin3d capex --stage BUILD): the SVG's texts are escaped server-side
+                with v3.VExpansionPanels(v_if="capex_svg", id="capex-panel", classes="mt-1",
+                                         variant="accordion"):
+                    with v3.VExpansionPanel(title="Capex: candidates ranked", value="capex"):
+                        with v3.VExpansionPanelText():
+                            html.Div("{{ capex_title }}", classes="text-caption mb-1")
+                            html.Div(v_html=("capex_svg",), id="capex-chart")
 
                 _section("Inspector")
                 html.Div("Click a link or a site in the view.", v_if="!picked", classes="text-caption")

@@ -43,8 +43,11 @@ from .cases import CaseRunner, case_row
 from .criticality import Z95
 from .fibre import fibre_route, street_graph
 
-__all__ = ["apply_candidate", "candidate_cost", "paired_ci", "rank_candidates",
+__all__ = ["CAPEX_FILE", "apply_candidate", "candidate_cost", "paired_ci", "rank_candidates",
            "run_candidate_batch", "evaluate"]
+
+#: Where ``twin3d capex --stage BUILD`` writes the ranking in a build folder (``twin3d view`` reads it).
+CAPEX_FILE = "analysis/capex.json"
 
 
 @dataclass
