@@ -136,7 +136,10 @@ def test_colours_show_only_with_the_criticality_variant(built):
         for t in (0, 1):
             np.testing.assert_array_equal(_link_color(stage, built["paths"][e], t),
                                           _link_color(plain, built["paths"][e], t))
-    world.GetVariantSet("criticality").SetVariantSelection("on")
+    # in the session layer: an edit of the root layer would stay in USD's layer registry
+    # and leak into every later test that opens this build while the stage lives
+    with Usd.EditContext(stage, stage.GetSessionLayer()):
+        world.GetVariantSet("criticality").SetVariantSelection("on")
     for e in links:       # on: stronger than the scenario's samples, at every step
         want = CRITICALITY_MAP([100.0 * max(lost[e], 0.0) / top])[0]
         for t in (0, 1):
