@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
 from rich.console import Console
+
+from .atomic import atomic_path
 
 __all__ = ["out", "err", "status", "load_with_status", "validate_written", "write_json_atomic",
            "write_text_atomic"]
@@ -71,17 +71,9 @@ def write_json_atomic(path: Path, data: dict) -> None:
     >>> json.loads(p.read_text())
     {'verdict': 'pass', 'loss': None}
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(_finite(data), f, indent=1, allow_nan=False, default=_jsonable)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        json.dump(_finite(data), f, indent=1, allow_nan=False, default=_jsonable)
+        f.write("\n")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -95,16 +87,8 @@ def write_text_atomic(path: Path, text: str) -> None:
     >>> p.read_text()
     '[scene]\\n'
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
 
 
 def _finite(x):

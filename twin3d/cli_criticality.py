@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from .cli_common import err, load_with_status, out, write_json_atomic
+from .cli_common import err, load_with_status, out, write_json_atomic, write_text_atomic
 from .errors import InputError
 
 __all__ = ["register", "CSV_COLUMNS"]
@@ -47,18 +45,6 @@ def _csv_text(ranking: list[dict]) -> str:
                  r["sla_minutes"], *r["sla_minutes_ci95"]]
         w.writerow(["" if c is None else (repr(c) if isinstance(c, float) else c) for c in cells])
     return buf.getvalue()
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _usd_safe(x):
@@ -129,7 +115,7 @@ def register(app: typer.Typer) -> None:
         if suffix == ".json":
             write_json_atomic(output, {"provenance": prov, **meta, "ranking": ranking})
         elif suffix == ".csv":
-            _write_text_atomic(output, _csv_text(ranking))
+            write_text_atomic(output, _csv_text(ranking))
             write_json_atomic(output.with_name(output.name + ".provenance.json"),
                               {"provenance": prov, **meta})
         else:

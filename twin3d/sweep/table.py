@@ -20,13 +20,12 @@ availability, cases planned and done, whether it ran to the end).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..atomic import atomic_path
 from ..errors import InputError
 
 __all__ = ["SWEEP_SCHEMA", "sweep_table", "write_sweep", "read_sweep", "sweep_metadata"]
@@ -60,19 +59,9 @@ def sweep_table(rows: list[dict], meta: dict | None = None) -> pa.Table:
 def write_sweep(path: str | Path, rows: list[dict], meta: dict) -> Path:
     """Write the sweep file through a temporary file in the same folder (then ``os.replace``)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     table = sweep_table(rows, meta)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp, **_WRITE)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)       # mkstemp's file is private; the sweep is not
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
