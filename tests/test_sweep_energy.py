@@ -163,3 +163,15 @@ def test_energy_sweep_cli_writes_the_front_with_provenance(tmp_path, capsys):
     assert doc["pareto_front"] == front
     assert out_png.read_bytes()[:4] == b"\x89PNG"
     assert "HEL-03 sleeps at night" in capsys.readouterr().out
+
+
+def test_a_policies_file_that_is_not_utf8_is_one_line(helsinki_sim, tmp_path):
+    from twin3d.errors import InputError
+    from twin3d.sweep.energy import parse_policies
+    bad = tmp_path / "pol.toml"
+    bad.write_bytes(b"\xff\xfe[[policy]]\n")
+    with pytest.raises(InputError) as exc:
+        parse_policies(bad, helsinki_sim.twin)
+    assert str(exc.value).startswith(f"{bad}: not UTF-8 text")
+    with pytest.raises(InputError, match="policies file not found"):
+        parse_policies(tmp_path / "missing.toml", helsinki_sim.twin)

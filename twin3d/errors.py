@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["InputError"]
+__all__ = ["InputError", "read_user_text"]
 
 
 class InputError(ValueError):
@@ -53,3 +53,24 @@ class InputError(ValueError):
 
     def __str__(self) -> str:
         return self.message
+
+
+def read_user_text(path: str | Path, what: str) -> tuple[Path, str]:
+    """(path, text) of a user's UTF-8 data file; InputError when missing or not UTF-8.
+
+    ``what`` names the file in the message ("change file", "candidates file").
+
+    Examples
+    --------
+    >>> read_user_text("no/such.toml", "change file")
+    Traceback (most recent call last):
+    ...
+    twin3d.errors.InputError: no/such.toml: change file not found
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(file, f"{what} not found")
+    try:
+        return file, file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(file, f"not UTF-8 text: {exc}") from None

@@ -37,7 +37,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from ..errors import InputError
+from ..errors import InputError, read_user_text
 from ..loader import Scene
 from ..scene import EventSpec, _Table
 
@@ -223,11 +223,5 @@ def parse_changes(path: str | Path, scene: Scene) -> list[Change]:
     >>> [c.label for c in changes]                           # doctest: +SKIP
     ['[[change]] 1 (static_route)']
     """
-    file = Path(path)
-    if not file.is_file():
-        raise InputError(file, "change file not found")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(file, f"not UTF-8 text: {exc}") from None
+    file, text = read_user_text(path, "change file")
     return changes_from_text(text, scene, file)

@@ -29,8 +29,6 @@ Examples
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -38,6 +36,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import shapely
 
+from ..atomic import atomic_path
 from ..physics.los import ground_z_m
 from ..usd.extrude import FLOOR, extrude_footprints
 
@@ -206,8 +205,6 @@ def export_scene(buildings, extent_m, out_dir, *, wall_thickness_m: float = WALL
         shapes.append(("mesh-ground", "meshes/ground.ply", "itu_medium_dry_ground"))
         n_tri += 2
     xml_path = out / "scene.xml"
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".scene.", suffix=".xml")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(_xml(shapes, wall_thickness_m))
-    os.replace(tmp, xml_path)
+    with atomic_path(xml_path, suffix=".xml") as tmp:
+        tmp.write_text(_xml(shapes, wall_thickness_m), encoding="utf-8")
     return ExportedScene(xml_path, tuple(ids), (x0, y0, x1, y1), gz, n_tri)

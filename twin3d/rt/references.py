@@ -32,8 +32,6 @@ True
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -41,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
+from ..atomic import atomic_path
 from ..model import Buildings
 from ..physics.cellmaps import CellSpec
 from ..physics.grid import Grid
@@ -199,21 +198,17 @@ def make_reference(twin, layout: Layout, f_hz: float, *, samples_per_tx: int, ma
 def save_reference(ref: Reference, path) -> Path:
     """Write a reference as a compressed ``.npz`` (atomically)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     wkb = [shapely.to_wkb(g) for g in ref.buildings.footprints]
     offsets = np.cumsum([0] + [len(w) for w in wkb]).astype(np.int64)
     cdb = np.round(np.maximum(ref.path_gain_db, -160.0) * 100.0).astype(np.int16)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.stem, suffix=".npz")
-    os.close(fd)
-    np.savez_compressed(tmp, path_gain_cdb=cdb,
-                        building_wkb=np.frombuffer(b"".join(wkb), np.uint8),
-                        building_wkb_offsets=offsets,
-                        building_heights_m=np.asarray(ref.buildings.heights_m, float),
-                        building_base_z_m=np.asarray(ref.buildings.base_z_m, float),
-                        building_ids=np.array(ref.buildings.ids, dtype=str),
-                        meta=np.array(json.dumps(ref.meta, sort_keys=True)))
-    os.chmod(tmp, 0o644)            # test data, readable like the rest of the repository
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, path_gain_cdb=cdb,
+                            building_wkb=np.frombuffer(b"".join(wkb), np.uint8),
+                            building_wkb_offsets=offsets,
+                            building_heights_m=np.asarray(ref.buildings.heights_m, float),
+                            building_base_z_m=np.asarray(ref.buildings.base_z_m, float),
+                            building_ids=np.array(ref.buildings.ids, dtype=str),
+                            meta=np.array(json.dumps(ref.meta, sort_keys=True)))
     return path
 
 

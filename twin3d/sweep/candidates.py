@@ -57,7 +57,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from ..errors import InputError
+from ..errors import InputError, read_user_text
 from ..scene import _Table
 
 __all__ = ["Candidate", "CANDIDATE_KINDS", "parse_candidates", "candidates_from_text"]
@@ -227,11 +227,5 @@ def candidates_from_text(text: str, twin,
 
 def parse_candidates(path: str | Path, twin) -> tuple[str, list[Candidate]]:
     """(currency, candidates) of a candidates file; InputError when missing or malformed."""
-    file = Path(path)
-    if not file.is_file():
-        raise InputError(file, "candidates file not found")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(file, f"not UTF-8 text: {exc}") from None
+    file, text = read_user_text(path, "candidates file")
     return candidates_from_text(text, twin, file)

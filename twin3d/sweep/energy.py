@@ -47,7 +47,7 @@ else:  # pragma: no cover
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, read_user_text
 from ..scene import EventSpec, ScenarioSpec, _Table
 from .criticality import Z95
 
@@ -190,10 +190,8 @@ def policies_from_text(text: str, twin, file: str | Path = "<policies>") -> list
 
 def parse_policies(path: str | Path, twin) -> list[Policy]:
     """Policies of a file; InputError when missing or malformed."""
-    file = Path(path)
-    if not file.is_file():
-        raise InputError(file, "policies file not found")
-    return policies_from_text(file.read_text(encoding="utf-8"), twin, file)
+    file, text = read_user_text(path, "policies file")
+    return policies_from_text(text, twin, file)
 
 
 def auto_policies(sim, hours: tuple[int, ...], ks: list[int]) -> list[Policy]:
