@@ -1,4 +1,4 @@
-"""The ``twin3d`` command: build, info, validate, demo.
+"""The ``twin3d`` command: build, info, validate, demo (and the commands the cli_* modules register).
 
 A user's mistake ends in one line on stderr and exit status 2, never a
 traceback; ``validate`` exits 1 when the validators report errors.
@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from . import cli_capex, cli_criticality, cli_energy, cli_export, cli_guard, cli_incidents, cli_sweep, cli_view
+from . import cli_calibrate, cli_capex, cli_criticality, cli_energy, cli_export, cli_guard, cli_incidents, cli_sweep, cli_view
 from .cli_common import load_with_status as _load
 from .cli_common import out
 from .cli_common import status as _status
@@ -190,6 +190,7 @@ cli_sweep.register(app)
 cli_criticality.register(app)
 cli_capex.register(app)
 cli_energy.register(app)
+cli_calibrate.register(app)
 
 
 def main(argv: Optional[list[str]] = None) -> None:

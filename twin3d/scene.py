@@ -96,6 +96,10 @@ class RadioSpec:
     engine: str = "twin3d"
     rt_samples_per_tx: int = 10_000_000
     rt_max_depth: int = 3
+    #: ``calibration = "FILE"`` (relative to the scene file): the per-environment correction
+    #: of ``twin3d calibrate``, read and checked at load time
+    #: (:class:`twin3d.physics.calibration.Calibration`; None: the model as it is).
+    calibration: Any = None
 
 
 @dataclass(frozen=True)
@@ -309,7 +313,7 @@ def _source(file: Path, i: int, data: Any) -> SourceSpec:
 def _radio(file: Path, data: Any) -> RadioSpec:
     t = _Table(file, "[radio]", data, ("model", "f_hz", "bandwidth_hz", "grid_m", "ue_height_m",
                                        "noise_figure_db", "engine", "rt_samples_per_tx",
-                                       "rt_max_depth"))
+                                       "rt_max_depth", "calibration"))
     d = RadioSpec()
     engine = t.choice("engine", RADIO_ENGINES, d.engine)
     rt = {}
@@ -333,7 +337,18 @@ def _radio(file: Path, data: Any) -> RadioSpec:
                      grid_m=t.num("grid_m", d.grid_m, 0.5, 10_000),
                      ue_height_m=t.num("ue_height_m", d.ue_height_m, 0, 300),
                      noise_figure_db=t.num("noise_figure_db", d.noise_figure_db, 0, 30),
-                     engine=engine, **rt)
+                     engine=engine, calibration=_calibration(t, engine), **rt)
+
+
+def _calibration(t: _Table, engine: str):
+    """``[radio] calibration``: the file (relative to the scene), read and checked now."""
+    rel = t.get("calibration", str, None)
+    if rel is None:
+        return None
+    from .calibrate_io import read_calibration
+    model = t.choice("model", RADIO_MODELS, RadioSpec().model)
+    return read_calibration((t.file.parent / rel).resolve(), model=model, engine=engine,
+                            referenced_by=(t.file, t.where, "calibration"))
 
 
 def _traffic(file: Path, data: Any) -> TrafficSpec:

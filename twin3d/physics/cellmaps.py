@@ -56,7 +56,7 @@ from .radio import (PATHLOSS_MODELS, SE_ATTENUATION as _SE_ATT, SE_MAX_BPS_HZ as
 
 __all__ = ["RX_DTYPE", "DEFAULT_CACHE_BYTES", "CellSpec", "GridContext", "CellMapCache",
            "Recombined", "site_los", "cell_rx_dbm", "cached_cell_maps", "cached_cell_mw", "combine",
-           "combine_rows", "rank_cells", "to_mw"]
+           "combine_rows", "rank_cells", "to_mw", "calibration_features"]
 
 #: dtype of the cached received-power maps.
 RX_DTYPE = np.float32
@@ -127,16 +127,20 @@ class GridContext:
         ``path_gain_db(buildings, grid, specs, ue_height_m)`` gives
         (n_cells, ny, nx) dB, antenna gain included, and ``key()`` what
         the maps depend on besides the context.
+    calibration : twin3d.physics.calibration.Calibration, optional
+        A per-environment correction added to every cell map
+        (``[radio] calibration``; see :func:`cell_rx_dbm`).
 
     Attributes
     ----------
     token : tuple
         Identifies the context in cache keys: grid, model, UE height, raster
-        lattice, a digest of the buildings and the engine's key.
+        lattice, a digest of the buildings, the engine's key and the
+        calibration's key.
     """
 
     def __init__(self, buildings, grid: Grid, model: str, ue_height_m: float,
-                 site_xy_m=(), engine=None) -> None:
+                 site_xy_m=(), engine=None, calibration=None) -> None:
         if model not in PATHLOSS_MODELS:
             raise ValueError(f"unknown model {model!r}; expected one of {', '.join(PATHLOSS_MODELS)}")
         if not (np.isfinite(ue_height_m) and ue_height_m > 0):
@@ -157,8 +161,10 @@ class GridContext:
         self.d_in = indoor_distance_m(buildings, self.gx, self.gy, b_index)
         rg = self.raster.grid
         self.buildings, self.engine = buildings, engine
+        self.calibration = calibration
         self.token = (grid, model, self.ue_height_m, (rg.x0_m, rg.y0_m, rg.nx, rg.ny),
-                      _buildings_digest(buildings), None if engine is None else engine.key())
+                      _buildings_digest(buildings), None if engine is None else engine.key(),
+                      None if calibration is None else calibration.key())
 
     def can_reach(self, x_m: float, y_m: float) -> bool:
         """Whether a site at (x, y) is within the model's range of some grid point."""
@@ -265,6 +271,46 @@ def site_los(ctx: GridContext, antenna_xyz_m, cache: CellMapCache | None = None)
 def cell_rx_dbm(ctx: GridContext, specs: Sequence[CellSpec], cache: CellMapCache | None = None,
                 names: Sequence[str] | None = None) -> np.ndarray:
     """Received power of each cell over the grid, dBm: (n_cells, n_pts) float32.
+
+    The model's map (:func:`model_rx_dbm`) plus, with a calibration in the
+    context, its correction at each point (:func:`calibration_features`),
+    added in float64 to the float32 map and rounded again.
+    """
+    rx = model_rx_dbm(ctx, specs, cache, names)
+    if ctx.calibration is None or not len(specs):
+        return rx
+    # [radio] calibration: the per-environment correction, cached with the map (ctx.token)
+    out = rx.astype(np.float64)
+    by_antenna: dict[tuple, np.ndarray] = {}
+    for i, s in enumerate(specs):
+        if s.antenna_xyz_m not in by_antenna:
+            env, log_d = calibration_features(ctx, s.antenna_xyz_m, cache)
+            by_antenna[s.antenna_xyz_m] = ctx.calibration.correction_db(env, log_d)
+        out[i] += by_antenna[s.antenna_xyz_m]
+    return out.astype(RX_DTYPE)
+
+
+def calibration_features(ctx: GridContext, antenna_xyz_m, cache: CellMapCache | None = None,
+                         points=None) -> tuple[np.ndarray, np.ndarray]:
+    """Each grid point's environment index and log distance for an antenna (calibration's inputs).
+
+    Environment (:func:`twin3d.physics.calibration.environment_index`):
+    indoors (inside a footprint), else the site's LOS viewshed
+    (:func:`site_los`, whatever the path-loss model); log distance of the
+    3D distance antenna -> UE (:func:`~twin3d.physics.calibration.log_distance`).
+    ``points``: flat grid indices to return (default every point).
+    """
+    from .calibration import environment_index, log_distance
+    a = tuple(float(v) for v in antenna_xyz_m)
+    p = slice(None) if points is None else np.asarray(points, np.intp)
+    los = site_los(ctx, a, cache)[p]
+    d = np.sqrt((ctx.gx[p] - a[0]) ** 2 + (ctx.gy[p] - a[1]) ** 2 + (ctx.ue_z[p] - a[2]) ** 2)
+    return environment_index(ctx.indoor[p], los), log_distance(d)
+
+
+def model_rx_dbm(ctx: GridContext, specs: Sequence[CellSpec], cache: CellMapCache | None = None,
+                 names: Sequence[str] | None = None) -> np.ndarray:
+    """The model's received power of each cell over the grid, dBm: (n_cells, n_pts) float32.
 
     rx = p_tx + antenna gain(phi, theta) - path loss(d2D, LOS) - O2I, in
     float64, rounded once to float32. The cells of one antenna share its

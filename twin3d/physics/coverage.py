@@ -243,6 +243,9 @@ class RadioMapper:
         A per-cell path-gain engine in place of ``model`` (see
         :class:`~twin3d.physics.cellmaps.GridContext`), such as
         :class:`twin3d.rt.solver.SionnaEngine`.
+    calibration : twin3d.physics.calibration.Calibration, optional
+        ``[radio] calibration``: a per-environment correction added to every
+        cell's map before it is cached (:func:`~twin3d.physics.cellmaps.cell_rx_dbm`).
     cache : CellMapCache, optional
         Where the per-cell maps live (default: a new one with the default
         memory bound).
@@ -257,7 +260,7 @@ class RadioMapper:
 
     def __init__(self, twin, model: str = "UMa", grid_m: float = 5.0, ue_height_m: float = 1.5,
                  noise_figure_db: float = 7.0, bounds=None, cache: CellMapCache | None = None,
-                 engine=None) -> None:
+                 engine=None, calibration=None) -> None:
         if model not in PATHLOSS_MODELS:
             raise ValueError(f"radio_map: unknown model {model!r}; expected one of "
                              f"{', '.join(PATHLOSS_MODELS)}")
@@ -268,7 +271,8 @@ class RadioMapper:
         self.cache = CellMapCache() if cache is None else cache
         grid = Grid.covering(twin.bounds_xy_m() if bounds is None else bounds, grid_m)
         site_xy = [twin.sites[c.site_id].antenna_xyz_m[:2] for c in twin.cells]
-        self.ctx = GridContext(twin.buildings, grid, model, ue_height_m, site_xy, engine=engine)
+        self.ctx = GridContext(twin.buildings, grid, model, ue_height_m, site_xy, engine=engine,
+                               calibration=calibration)
         self._lock = threading.Lock()
         self._rx_stack = self._mw_stack = None
         self._stack_rows: list = []

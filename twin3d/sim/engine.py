@@ -316,7 +316,8 @@ class Simulator:
             self.mapper = RadioMapper(self.twin, model=r.model, grid_m=r.grid_m,
                                       ue_height_m=r.ue_height_m,
                                       noise_figure_db=r.noise_figure_db, bounds=self.radio_bounds,
-                                      engine=self._radio_engine(r))
+                                      engine=self._radio_engine(r),
+                                      calibration=r.calibration)     # [radio] calibration
         # a new set recombines the per-cell maps the mapper caches; a
         # changed cell is the only one computed again
         twin = self._twin_with(sector) if sector else None

@@ -1,0 +1,251 @@
+"""Files of ``twin3d calibrate``: drive-test measurements (CSV) in, calibration (TOML) out and back.
+
+Measurements: a UTF-8 CSV with a header and the columns ``lon``, ``lat``
+(WGS84 degrees), ``cell`` (a cell id of the scene, ``SITE/k``) and
+``rsrp_dbm`` (measured RSRP, dBm); an optional ``time`` column and any
+other columns are carried along unread.
+
+Calibration file (what :func:`calibration_toml` writes, :func:`read_calibration`
+reads back when a scene names it in ``[radio] calibration``)::
+
+    version = 1
+    model = "UMa"            # the [radio] model and engine it was fitted for
+    engine = "twin3d"
+    [los]                    # one table per environment (los, nlos, indoor)
+    offset_db = 2.1
+    slope_db_per_decade = -4.0
+    ...
+    [fit]                    # what the fit saw (informational, checked for types only)
+    source = "drive.csv"
+    ...
+
+Every problem is an :class:`~twin3d.errors.InputError` naming the file,
+the row or table, and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .errors import InputError, read_user_text
+from .physics.calibration import ENVIRONMENTS, Calibration
+
+__all__ = ["MEASUREMENT_COLUMNS", "CALIBRATION_VERSION", "Measurements", "read_measurements",
+           "read_calibration", "calibration_toml", "FIT_KEYS"]
+
+#: Columns a measurements CSV must have.
+MEASUREMENT_COLUMNS = ("lon", "lat", "cell", "rsrp_dbm")
+#: ``version`` of the calibration files this twin3d writes and reads.
+CALIBRATION_VERSION = 1
+#: Bound on |offset_db| and |slope_db_per_decade| in a calibration file (a larger one is a typo).
+MAX_CORRECTION_DB = 100.0
+#: Keys of a calibration file's ``[fit]`` table and their types.
+FIT_KEYS: dict[str, type | tuple[type, ...]] = {
+    "source": str, "kind": str, "loss": str, "seed": int, "scale_db": float,
+    "samples": int, "points": int, "held_out_points": int, "held_out_samples": int,
+    "held_out_fraction": float, "rmse_before_db": float, "rmse_after_db": float,
+    "median_abs_before_db": float, "median_abs_after_db": float, "left_out": int}
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """The rows of a measurements CSV (one entry per row, file order).
+
+    ``line`` is each row's line number in the file (the header is line 1).
+    """
+
+    path: Path
+    lon: np.ndarray
+    lat: np.ndarray
+    cell: tuple[str, ...]
+    rsrp_dbm: np.ndarray
+    line: np.ndarray
+    time: tuple[str, ...] | None = None
+
+    def __len__(self) -> int:
+        return len(self.cell)
+
+
+def _number(file: Path, line: int, field: str, text: str | None, lo: float, hi: float) -> float:
+    where = f"line {line}"
+    if text is None or not text.strip():
+        raise InputError(file, "is empty (every row needs lon, lat, cell, rsrp_dbm)", where, field)
+    try:
+        v = float(text)
+    except ValueError:
+        raise InputError(file, f"must be a number, got {text.strip()!r}", where, field) from None
+    if not math.isfinite(v) or not lo <= v <= hi:
+        raise InputError(file, f"must be within [{lo:g}, {hi:g}], got {text.strip()!r}", where, field)
+    return v
+
+
+def read_measurements(path: str | Path) -> Measurements:
+    """Read a drive-test CSV (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        A missing or non-UTF-8 file, an empty file, a missing column, a row
+        with an empty or non-numeric value or a value out of range (RSRP
+        outside [-200, 0] dBm), no rows.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "m.csv"
+    >>> _ = p.write_text("lon,lat,cell,rsrp_dbm\\n24.94,60.17,S1/1,-81.5\\n")
+    >>> m = read_measurements(p)
+    >>> m.cell, m.rsrp_dbm.tolist(), m.line.tolist()
+    (('S1/1',), [-81.5], [2])
+    """
+    file, text = read_user_text(path, "measurements file")
+    if not text.strip():
+        raise InputError(file, f"is empty: expected a header {','.join(MEASUREMENT_COLUMNS)} "
+                               "and one row per measurement")
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in next(reader)]
+    for col in MEASUREMENT_COLUMNS:
+        if col not in header:
+            raise InputError(file, f"column is missing (the header needs "
+                                   f"{', '.join(MEASUREMENT_COLUMNS)}; it has {', '.join(header)})",
+                             "line 1", col)
+    at = {c: header.index(c) for c in MEASUREMENT_COLUMNS + (("time",) if "time" in header else ())}
+    lon, lat, cell, rsrp, lines, times = [], [], [], [], [], []
+    for row in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in row):
+            continue                                       # blank lines
+        get = {c: (row[i] if i < len(row) else None) for c, i in at.items()}
+        lon.append(_number(file, line, "lon", get["lon"], -180.0, 180.0))
+        lat.append(_number(file, line, "lat", get["lat"], -90.0, 90.0))
+        c = (get["cell"] or "").strip()
+        if not c:
+            raise InputError(file, "is empty (every row needs lon, lat, cell, rsrp_dbm)",
+                             f"line {line}", "cell")
+        cell.append(c)
+        rsrp.append(_number(file, line, "rsrp_dbm", get["rsrp_dbm"], -200.0, 0.0))
+        lines.append(line)
+        if "time" in at:
+            times.append((get["time"] or "").strip())
+    if not cell:
+        raise InputError(file, "holds no measurement rows (only a header)")
+    return Measurements(file, np.array(lon), np.array(lat), tuple(cell), np.array(rsrp),
+                        np.array(lines, dtype=np.int64), tuple(times) if "time" in at else None)
+
+
+def read_calibration(path: str | Path, *, model: str | None = None, engine: str | None = None,
+                     referenced_by: tuple | None = None) -> Calibration:
+    """Read and validate a calibration file into a :class:`Calibration`.
+
+    Parameters
+    ----------
+    path : str or Path
+    model, engine : str, optional
+        The scene's ``[radio]`` model and engine: the file must have been
+        fitted for them.
+    referenced_by : (file, table, key), optional
+        Where the path came from (the scene file), named when the file is missing.
+
+    Raises
+    ------
+    InputError
+        Missing file, not UTF-8, not TOML, unknown key, wrong type or value,
+        or fitted for another model or engine.
+    """
+    from .scene import _Table                  # the scene file's error style, one reader
+    file = Path(path)
+    if not file.is_file():
+        if referenced_by is not None:
+            raise InputError(referenced_by[0], f"calibration file not found: {file}",
+                             *referenced_by[1:])
+        raise InputError(file, "calibration file not found")
+    file, text = read_user_text(file, "calibration file")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(file, f"not valid TOML: {exc}") from None
+    top = _Table(file, "top level", doc, ("version", "model", "engine", *ENVIRONMENTS, "fit"))
+    version = top.get("version", int, required=True)
+    if version != CALIBRATION_VERSION:
+        raise top.err("version", f"must be {CALIBRATION_VERSION} (this twin3d's calibration "
+                                 f"format), got {version}")
+    fitted_model = top.get("model", str, required=True)
+    fitted_engine = top.get("engine", str, required=True)
+    if model is not None and fitted_model != model:
+        raise top.err("model", f"the calibration was fitted for model {fitted_model!r}, but the "
+                               f"scene's [radio] model is {model!r}: fit it again "
+                               "(twin3d calibrate)")
+    if engine is not None and fitted_engine != engine:
+        raise top.err("engine", f"the calibration was fitted for engine {fitted_engine!r}, but the "
+                                f"scene's [radio] engine is {engine!r}: fit it again "
+                                "(twin3d calibrate)")
+    offsets, slopes = [], []
+    for env in ENVIRONMENTS:
+        t = _Table(file, f"[{env}]", top.get(env, dict, {}), ("offset_db", "slope_db_per_decade"))
+        offsets.append(t.num("offset_db", 0.0, -MAX_CORRECTION_DB, MAX_CORRECTION_DB))
+        slopes.append(t.num("slope_db_per_decade", 0.0, -MAX_CORRECTION_DB, MAX_CORRECTION_DB))
+    fit = _Table(file, "[fit]", top.get("fit", dict, {}), tuple(FIT_KEYS))
+    for key, kind in FIT_KEYS.items():
+        if kind is float:
+            v = fit.get(key, float, None)
+            if v is not None and not math.isfinite(v):
+                raise fit.err(key, f"must be finite, got {v}")
+        else:
+            fit.get(key, kind, None)
+    return Calibration(tuple(offsets), tuple(slopes), fitted_model, fitted_engine, str(file))
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    s = str(v).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{s}"'
+
+
+def calibration_toml(cal: Calibration, fit: dict | None = None, comment: str = "") -> str:
+    """A calibration file's text (see the module docstring); ``fit``: the ``[fit]`` table.
+
+    Non-finite numbers in ``fit`` are left out (TOML has them, but a reader
+    should not meet a nan RMSE).
+
+    Examples
+    --------
+    >>> text = calibration_toml(Calibration((1.0, -2.5, 0.0), (0.0, -3.0, 0.0), "UMa", "twin3d"))
+    >>> tomllib.loads(text)["nlos"]
+    {'offset_db': -2.5, 'slope_db_per_decade': -3.0}
+    """
+    lines = [f"# {c}" if c else "#" for c in comment.splitlines()] if comment else []
+    lines += ["# twin3d radio calibration: added to each cell's path gain at a point, by the",
+              "# point's environment for that cell (los: outdoors in line of sight of the antenna,",
+              "# nlos: outdoors not, indoor: inside a footprint):",
+              "#   offset_db + slope_db_per_decade * log10(max(d, 10 m) / 100 m), d = 3D distance.",
+              f"version = {CALIBRATION_VERSION}", f"model = {_toml_value(cal.model)}",
+              f"engine = {_toml_value(cal.engine)}"]
+    for env, o, s in zip(ENVIRONMENTS, cal.offset_db, cal.slope_db_per_decade):
+        lines += ["", f"[{env}]", f"offset_db = {_toml_value(float(o))}",
+                  f"slope_db_per_decade = {_toml_value(float(s))}"]
+    if fit:
+        lines += ["", "[fit]"]
+        for key, v in fit.items():
+            if key not in FIT_KEYS:
+                raise ValueError(f"calibration_toml: unknown [fit] key {key!r}")
+            if isinstance(v, float) and not math.isfinite(v):
+                continue
+            lines.append(f"{key} = {_toml_value(v)}")
+    return "\n".join(lines) + "\n"
