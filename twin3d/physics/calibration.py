@@ -134,7 +134,7 @@ def _mad_scale(r: np.ndarray) -> float:
 
 
 def fit_calibration(residual_db, env, log_d, *, loss: str = "soft_l1", f_scale_db: float | None = None,
-                    min_points: int = 10, min_spread_decades: float = 0.15, model: str = "",
+                    min_points: int = 10, min_spread_decades: float = 0.05, model: str = "",
                     engine: str = "") -> CalibrationFit:
     """Fit per-environment offsets and slopes to residuals by robust least squares.
 
