@@ -192,6 +192,14 @@ def test_robust_loss_survives_ten_percent_outliers_and_plain_least_squares_does_
     assert np.all(_errors(plain.fit.calibration)[0] > 1.5), plain.fit.calibration
 
 
+def test_doctests():
+    import doctest
+    import twin3d.calibrate_io
+    import twin3d.physics.calibration
+    for mod in (twin3d.physics.calibration, twin3d.calibrate_io):
+        assert doctest.testmod(mod).failed == 0, mod.__name__
+
+
 def test_fit_by_hand_small_cases():
     # exact data: the fit is the truth; too few points: not fitted; one distance: offset only
     env = np.repeat([0, 1], 20)
@@ -201,6 +209,11 @@ def test_fit_by_hand_small_cases():
     assert fit.fitted == ("offset+slope", "offset", "none") and fit.points == (20, 20, 0)
     assert fit.calibration.offset_db == pytest.approx((2.0, -4.0, 0.0), abs=1e-6)
     assert fit.calibration.slope_db_per_decade == pytest.approx((-7.0, 0.0, 0.0), abs=1e-6)
+    # offsets only: the LOS offset is then the least-squares constant, the mean of its residuals
+    flat = fit_calibration(r, env, log_d, slopes=False, loss="linear")
+    assert flat.fitted == ("offset", "offset", "none")
+    assert flat.calibration.offset_db[0] == pytest.approx(np.mean(r[env == 0]), abs=1e-6)
+    assert flat.calibration.slope_db_per_decade == (0.0, 0.0, 0.0)
 
 
 # --- [radio] calibration: the file, the scene, the map ----------------------------------

@@ -1,7 +1,7 @@
 """``twin3d calibrate``: fit the radio model's per-environment correction to measurements or a ray-traced map.
 
 ``twin3d calibrate SCENE (--measurements FILE.csv | --reference FILE.npz)
-[-o OUT.toml] [--held-out 0.2] [--loss soft_l1] [--seed S]`` reads the
+[-o OUT.toml] [--held-out 0.2] [--loss soft_l1] [--offsets-only] [--seed S]`` reads the
 drive-test measurements (:func:`twin3d.calibrate_io.read_measurements`) or a
 ray-traced reference (:mod:`twin3d.rt.references`), fits offsets and slopes
 per environment on the points not held out
@@ -83,6 +83,9 @@ def register(app: typer.Typer) -> None:
                       loss: str = typer.Option("soft_l1", "--loss",
                                                help="Robust loss: soft_l1, huber, cauchy, arctan "
                                                     "(linear: plain least squares)."),
+                      slopes: bool = typer.Option(True, "--slopes/--offsets-only",
+                                                  help="Fit a slope per environment besides its "
+                                                       "offset (or offsets only)."),
                       seed: Optional[int] = typer.Option(None, "--seed",
                                                          help="Seed of the held-out split "
                                                               "(default: the scene's seed).")) -> None:
@@ -115,10 +118,10 @@ def register(app: typer.Typer) -> None:
         r = sc.spec.radio
         run_seed = sc.seed if seed is None else seed
         report = calibrate(samples, sc.rng(run_seed), held_out_fraction=held_out, loss=loss,
-                           model=r.model, engine=r.engine)
+                           slopes=slopes, model=r.model, engine=r.engine)
         source = (measurements or reference).name
         _print_report(report, samples, source)
-        fit = {"source": source, "kind": samples.kind, "loss": loss, "seed": run_seed,
+        fit = {"source": source, "kind": samples.kind, "loss": loss, "slopes": slopes, "seed": run_seed,
                "scale_db": report.fit.scale_db, "samples": len(samples), "points": report.points,
                "held_out_points": report.held_out_points,
                "held_out_samples": int(report.held_out.sum()),

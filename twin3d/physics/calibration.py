@@ -27,10 +27,10 @@ Examples
 --------
 >>> import numpy as np
 >>> env = np.array([0, 0, 1, 1, 2, 2]); log_d = np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0])
->>> truth = Calibration(offset_db=(2.0, -6.0, 1.0), slope_db_per_decade=(-3.0, 4.0, 0.0))
+>>> truth = Calibration(offset_db=(2.0, -6.0, 1.0), slope_db_per_decade=(-3.0, 4.0, 2.0))
 >>> fit = fit_calibration(truth.correction_db(env, log_d), env, log_d, min_points=2)
 >>> [round(v, 3) for v in fit.calibration.offset_db], [round(v, 3) for v in fit.calibration.slope_db_per_decade]
-([2.0, -6.0, 1.0], [-3.0, 4.0, 0.0])
+([2.0, -6.0, 1.0], [-3.0, 4.0, 2.0])
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ def _mad_scale(r: np.ndarray) -> float:
 
 
 def fit_calibration(residual_db, env, log_d, *, loss: str = "soft_l1", f_scale_db: float | None = None,
-                    min_points: int = 10, min_spread_decades: float = 0.05, model: str = "",
-                    engine: str = "") -> CalibrationFit:
+                    min_points: int = 10, min_spread_decades: float = 0.05, slopes: bool = True,
+                    model: str = "", engine: str = "") -> CalibrationFit:
     """Fit per-environment offsets and slopes to residuals by robust least squares.
 
     Parameters
@@ -158,6 +158,9 @@ def fit_calibration(residual_db, env, log_d, *, loss: str = "soft_l1", f_scale_d
     min_spread_decades : float
         An environment whose log_d has a smaller standard deviation fits
         an offset only (slope 0).
+    slopes : bool
+        False: offsets only (every slope 0). A slope fitted over one small
+        area's distances (a 300 m layout) need not hold elsewhere.
     model, engine : str
         Recorded in the :class:`Calibration`.
 
@@ -183,7 +186,7 @@ def fit_calibration(residual_db, env, log_d, *, loss: str = "soft_l1", f_scale_d
             fitted.append("none")
             continue
         free.append((k, 0))
-        if float(np.std(x[on])) >= min_spread_decades:
+        if slopes and float(np.std(x[on])) >= min_spread_decades:
             free.append((k, 1))
             fitted.append("offset+slope")
         else:

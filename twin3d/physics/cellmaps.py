@@ -18,7 +18,7 @@ radiate (SANDBOX.md section 9). So a radio map is built in two stages:
 
 A cell is recomputed only when a parameter of its key changes (it moves,
 turns, tilts, changes power, frequency, bandwidth, gain or beamwidth; or the
-grid, UE height, buildings or path-loss model change). Switching cells on
+grid, UE height, buildings, path-loss model or ``[radio] calibration`` change). Switching cells on
 and off costs only :func:`combine`: the same float64 operations, in the same
 order, as a cell-by-cell numpy loop, so the numbers are those of that loop
 bit for bit (``tests/test_radio_fast.py`` keeps the loop as its reference).

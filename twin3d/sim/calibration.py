@@ -203,7 +203,8 @@ def reference_samples(scene: Scene, ref, mapper=None) -> Samples:
 
 
 def calibrate(samples: Samples, rng: np.random.Generator, *, held_out_fraction: float = DEFAULT_HELD_OUT,
-              loss: str = "soft_l1", model: str = "", engine: str = "") -> CalibrationReport:
+              loss: str = "soft_l1", slopes: bool = True, model: str = "",
+              engine: str = "") -> CalibrationReport:
     """Hold out a share of the points, fit the correction on the rest, score the held-out samples.
 
     Parameters
@@ -215,6 +216,8 @@ def calibrate(samples: Samples, rng: np.random.Generator, *, held_out_fraction: 
         Share of the distinct grid points held out, in (0, 1).
     loss : str
         :data:`twin3d.physics.calibration.LOSSES`.
+    slopes : bool
+        Fit slopes too (else offsets only).
     model, engine : str
         The scene's ``[radio]`` model and engine, recorded in the calibration.
     """
@@ -223,7 +226,7 @@ def calibrate(samples: Samples, rng: np.random.Generator, *, held_out_fraction: 
     held = held_out_split(samples.point, held_out_fraction, rng)
     r = samples.residual_db
     fit = fit_calibration(r[~held], samples.env[~held], samples.log_d[~held], loss=loss,
-                          model=model, engine=engine)
+                          slopes=slopes, model=model, engine=engine)
     after = r - fit.calibration.correction_db(samples.env, samples.log_d)
     n_pts = int(np.unique(samples.point).size)
     n_held = int(np.unique(samples.point[held]).size)
