@@ -54,7 +54,8 @@ MAX_CORRECTION_DB = 100.0
 #: Keys of a calibration file's ``[fit]`` table and their types.
 FIT_KEYS: dict[str, type | tuple[type, ...]] = {
     "source": str, "kind": str, "loss": str, "slopes": bool, "seed": int, "scale_db": float,
-    "samples": int, "points": int, "held_out_points": int, "held_out_samples": int,
+    "samples": int, "points": int, "block_m": float, "blocks": int, "held_out_blocks": int,
+    "held_out_points": int, "held_out_samples": int,
     "held_out_fraction": float, "rmse_before_db": float, "rmse_after_db": float,
     "median_abs_before_db": float, "median_abs_after_db": float, "left_out": int}
 

@@ -1,10 +1,11 @@
 """``twin3d calibrate``: fit the radio model's per-environment correction to measurements or a ray-traced map.
 
 ``twin3d calibrate SCENE (--measurements FILE.csv | --reference FILE.npz)
-[-o OUT.toml] [--held-out 0.2] [--loss soft_l1] [--offsets-only] [--seed S]`` reads the
+[-o OUT.toml] [--held-out 0.2] [--block-m 50] [--loss soft_l1] [--offsets-only]
+[--seed S]`` reads the
 drive-test measurements (:func:`twin3d.calibrate_io.read_measurements`) or a
 ray-traced reference (:mod:`twin3d.rt.references`), fits offsets and slopes
-per environment on the points not held out
+per environment on the blocks of the grid not held out
 (:func:`twin3d.sim.calibration.calibrate`), prints them with the held-out
 RMSE before and after, and writes the calibration file (atomically; default
 ``SCENE_STEM.calibration.toml`` beside the scene). The scene uses it once it
@@ -51,9 +52,10 @@ def _print_report(report, samples, source: str) -> None:
                   f"{cal.slope_db_per_decade[k]:+.2f}")
     out.print(t)
     held = int(report.held_out.sum())
-    out.print(f"held out: {report.held_out_points} of {report.points} grid points "
-              f"({report.held_out_fraction:.0%}), {held} of {len(samples)} samples; "
-              f"loss {fit.loss}, scale {fit.scale_db:.2f} dB", markup=False, highlight=False)
+    out.print(f"held out: {report.held_out_blocks} of {report.blocks} blocks of "
+              f"{report.block_m:g} m ({report.held_out_fraction:.0%}): {report.held_out_points} of "
+              f"{report.points} grid points, {held} of {len(samples)} samples; loss {fit.loss}, "
+              f"scale {fit.scale_db:.2f} dB", markup=False, highlight=False)
     out.print(f"held-out RMSE: {report.rmse_before_db:.2f} dB before, {report.rmse_after_db:.2f} dB "
               f"after (median |error| {report.median_abs_before_db:.2f} -> "
               f"{report.median_abs_after_db:.2f} dB)", markup=False, highlight=False)
@@ -78,8 +80,11 @@ def register(app: typer.Typer) -> None:
                           None, "-o", "--output", help="Calibration TOML to write (default: "
                                                        "SCENE_STEM.calibration.toml beside the scene)."),
                       held_out: float = typer.Option(0.2, "--held-out",
-                                                     help="Share of grid points held out to score "
-                                                          "the fit, in (0, 1)."),
+                                                     help="Share of the grid's blocks held out to "
+                                                          "score the fit, in (0, 1)."),
+                      block_m: float = typer.Option(50.0, "--block-m",
+                                                    help="Side of the square blocks held out "
+                                                         "together, metres (0: single points)."),
                       loss: str = typer.Option("soft_l1", "--loss",
                                                help="Robust loss: soft_l1, huber, cauchy, arctan "
                                                     "(linear: plain least squares)."),
@@ -100,6 +105,8 @@ def register(app: typer.Typer) -> None:
                              field="measurements")
         if not 0.0 < held_out < 1.0:
             raise InputError(scene, f"--held-out must be in (0, 1), got {held_out:g}", field="held-out")
+        if not (block_m >= 0.0 and block_m < 1e6):
+            raise InputError(scene, f"--block-m must be >= 0 metres, got {block_m:g}", field="block-m")
         if loss not in LOSSES:
             raise InputError(scene, f"--loss must be one of {', '.join(LOSSES)}, got {loss!r}",
                              field="loss")
@@ -117,13 +124,15 @@ def register(app: typer.Typer) -> None:
             raise InputError(measurements or reference, "no sample the model reaches: nothing to fit")
         r = sc.spec.radio
         run_seed = sc.seed if seed is None else seed
-        report = calibrate(samples, sc.rng(run_seed), held_out_fraction=held_out, loss=loss,
+        report = calibrate(samples, sc.rng(run_seed), held_out_fraction=held_out, block_m=block_m,
+                           loss=loss,
                            slopes=slopes, model=r.model, engine=r.engine)
         source = (measurements or reference).name
         _print_report(report, samples, source)
         fit = {"source": source, "kind": samples.kind, "loss": loss, "slopes": slopes, "seed": run_seed,
                "scale_db": report.fit.scale_db, "samples": len(samples), "points": report.points,
-               "held_out_points": report.held_out_points,
+               "block_m": report.block_m, "blocks": report.blocks,
+               "held_out_blocks": report.held_out_blocks, "held_out_points": report.held_out_points,
                "held_out_samples": int(report.held_out.sum()),
                "held_out_fraction": report.held_out_fraction,
                "rmse_before_db": report.rmse_before_db, "rmse_after_db": report.rmse_after_db,

@@ -29,7 +29,8 @@ Examples
 >>> env = np.array([0, 0, 1, 1, 2, 2]); log_d = np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0])
 >>> truth = Calibration(offset_db=(2.0, -6.0, 1.0), slope_db_per_decade=(-3.0, 4.0, 2.0))
 >>> fit = fit_calibration(truth.correction_db(env, log_d), env, log_d, min_points=2)
->>> [round(v, 3) for v in fit.calibration.offset_db], [round(v, 3) for v in fit.calibration.slope_db_per_decade]
+>>> c = fit.calibration
+>>> [round(v, 3) for v in c.offset_db], [round(v, 3) for v in c.slope_db_per_decade]
 ([2.0, -6.0, 1.0], [-3.0, 4.0, 2.0])
 """
 

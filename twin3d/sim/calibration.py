@@ -15,8 +15,10 @@ scene's uncalibrated model at the same place, in the same unit:
   UE height and buildings (the buildings the ray tracer saw: the fit then
   corrects the model, not the building extract).
 
-:func:`calibrate` holds out a seeded share of the grid points (every sample
-of a held-out point; the split by the scene's seed), fits the
+:func:`calibrate` holds out a seeded share of square blocks of the grid
+(:data:`DEFAULT_BLOCK_M` a side: every sample in a held-out block, so a
+held-out point's close neighbours are not in the fit; the split by the
+scene's seed), fits the
 per-environment correction (:func:`twin3d.physics.calibration.fit_calibration`)
 on the rest, and scores the held-out samples before and after.
 
@@ -38,8 +40,10 @@ from ..physics.radio import n_prb
 __all__ = ["Samples", "CalibrationReport", "uncalibrated_mapper", "measurement_samples",
            "reference_samples", "calibrate", "DEFAULT_HELD_OUT"]
 
-#: Share of the grid points held out of the fit to score it.
+#: Share of the grid's blocks held out of the fit to score it.
 DEFAULT_HELD_OUT = 0.2
+#: Side of the blocks held out together, metres (about that of a street block).
+DEFAULT_BLOCK_M = 50.0
 #: Path gains at or below this are "not reached" (the references' and the models' floor), dB.
 FLOOR_DB = -160.0
 
@@ -51,7 +55,8 @@ class Samples:
     ``measured_db`` and ``model_db`` in the same unit (RSRP dBm from
     measurements, path gain dB from a reference); ``env`` and ``log_d`` the
     calibration's inputs at the point for the cell; ``point`` the flat grid
-    index (the split's unit); ``cell`` an index into ``cell_ids``;
+    index on a grid ``grid_nx`` points wide with ``grid_step_m`` spacing
+    (the split's blocks are made of them); ``cell`` an index into ``cell_ids``;
     ``left_out`` samples dropped because the model does not reach them
     (beyond its range) or, for a reference, the ray tracer did not.
     """
@@ -64,6 +69,8 @@ class Samples:
     point: np.ndarray
     cell: np.ndarray
     cell_ids: tuple[str, ...]
+    grid_nx: int
+    grid_step_m: float
     left_out: int = 0
 
     @property
@@ -85,7 +92,14 @@ class CalibrationReport:
     residual_after_db: np.ndarray        # (n,) measured - calibrated model
     held_out_points: int
     points: int
-    held_out_fraction: float
+    held_out_blocks: int
+    blocks: int
+    block_m: float
+
+    @property
+    def held_out_fraction(self) -> float:
+        """Share of the blocks held out."""
+        return self.held_out_blocks / max(self.blocks, 1)
 
     @property
     def rmse_before_db(self) -> float:
@@ -109,7 +123,8 @@ def _median_abs(x) -> float:
 
 
 def uncalibrated_mapper(scene: Scene):
-    """The scene's :class:`~twin3d.physics.coverage.RadioMapper` as the simulator builds it, without any calibration.
+    """The scene's :class:`~twin3d.physics.coverage.RadioMapper` as the simulator builds it,
+    without any calibration.
 
     Raises
     ------
@@ -169,8 +184,8 @@ def measurement_samples(scene: Scene, meas, mapper=None) -> Samples:
         env[on], log_d[on] = calibration_features(ctx, spec.antenna_xyz_m, mapper.cache, point[on])
     keep = np.isfinite(model)
     return Samples("measurements", meas.rsrp_dbm[keep].astype(float), model[keep], env[keep],
-                   log_d[keep], point[keep], cell[keep], tuple(c.id for c in cells),
-                   int((~keep).sum()))
+                   log_d[keep], point[keep], cell[keep], tuple(c.id for c in cells), g.nx,
+                   g.step_m, int((~keep).sum()))
 
 
 def reference_samples(scene: Scene, ref, mapper=None) -> Samples:
@@ -199,21 +214,26 @@ def reference_samples(scene: Scene, ref, mapper=None) -> Samples:
         parts.append((measured[i, pts], model[i, pts], env, log_d, pts, np.full(pts.size, i)))
     cols = [np.concatenate([p[k] for p in parts]) for k in range(6)]
     return Samples("reference", *cols[:4], cols[4].astype(np.int64), cols[5].astype(np.int64),
-                   tuple(ref.cell_ids), left_out)
+                   tuple(ref.cell_ids), ref.grid.nx, ref.grid.step_m, left_out)
 
 
-def calibrate(samples: Samples, rng: np.random.Generator, *, held_out_fraction: float = DEFAULT_HELD_OUT,
+def calibrate(samples: Samples, rng: np.random.Generator, *,
+              held_out_fraction: float = DEFAULT_HELD_OUT, block_m: float = DEFAULT_BLOCK_M,
               loss: str = "soft_l1", slopes: bool = True, model: str = "",
               engine: str = "") -> CalibrationReport:
-    """Hold out a share of the points, fit the correction on the rest, score the held-out samples.
+    """Hold out a share of the blocks, fit the correction on the rest, score the held-out samples.
 
     Parameters
     ----------
     samples : Samples
     rng : numpy.random.Generator
-        Draws the held-out points (the scene's: ``scene.rng(seed)``).
+        Draws the held-out blocks (the scene's: ``scene.rng(seed)``).
     held_out_fraction : float
-        Share of the distinct grid points held out, in (0, 1).
+        Share of the blocks (holding samples) held out, in (0, 1).
+    block_m : float
+        Side of the square blocks of grid points held out together,
+        metres (rounded to whole grid steps, at least one: 0 holds out
+        single points).
     loss : str
         :data:`twin3d.physics.calibration.LOSSES`.
     slopes : bool
@@ -223,11 +243,24 @@ def calibrate(samples: Samples, rng: np.random.Generator, *, held_out_fraction: 
     """
     if len(samples) == 0:
         raise ValueError("calibrate: no samples (nothing the model reaches)")
-    held = held_out_split(samples.point, held_out_fraction, rng)
+    block = _blocks(samples, block_m)
+    held = held_out_split(block, held_out_fraction, rng)
     r = samples.residual_db
     fit = fit_calibration(r[~held], samples.env[~held], samples.log_d[~held], loss=loss,
                           slopes=slopes, model=model, engine=engine)
     after = r - fit.calibration.correction_db(samples.env, samples.log_d)
     n_pts = int(np.unique(samples.point).size)
     n_held = int(np.unique(samples.point[held]).size)
-    return CalibrationReport(fit, held, r, after, n_held, n_pts, n_held / max(n_pts, 1))
+    return CalibrationReport(fit, held, r, after, n_held, n_pts, int(np.unique(block[held]).size),
+                             int(np.unique(block).size), _block_cells(samples, block_m) * samples.grid_step_m)
+
+
+def _block_cells(samples: Samples, block_m: float) -> int:
+    return max(1, int(round(block_m / samples.grid_step_m)))
+
+
+def _blocks(samples: Samples, block_m: float) -> np.ndarray:
+    """Each sample's block label: square blocks of ``block_m`` (whole grid steps) on its grid."""
+    b = _block_cells(samples, block_m)
+    ix, iy = samples.point % samples.grid_nx, samples.point // samples.grid_nx
+    return (iy // b) * (-(-samples.grid_nx // b)) + ix // b
