@@ -234,7 +234,9 @@ HAND_POINTS = {"los": (-145.0, 95.0), "nlos": (45.0, 5.0), "indoor": (45.0, -75.
 
 def test_calibration_file_changes_the_map_by_exactly_the_correction(calib_scene, tmp_path):
     path, scene, _ = calib_scene
-    cal = Calibration((2.5, -7.25, 3.0), (-4.0, 6.5, -1.5), "UMa", "twin3d")
+    # the NLOS slope holds up to 150 m only: the NLOS hand point (196 m) takes its value at 150 m
+    ranges = ((10.0, 1e6), (10.0, 150.0), (10.0, 1e6))
+    cal = Calibration((2.5, -7.25, 3.0), (-4.0, 6.5, -1.5), "UMa", "twin3d", d_range_m=ranges)
     folder = path.parent
     (folder / "cal.toml").write_text(calibration_toml(cal, {"source": "hand", "samples": 3}))
     cal_scene_path = folder / "calib_cal.toml"
@@ -242,6 +244,7 @@ def test_calibration_file_changes_the_map_by_exactly_the_correction(calib_scene,
     cal_scene = twin3d.load_scene(cal_scene_path)
     got = cal_scene.spec.radio.calibration
     assert got.offset_db == cal.offset_db and got.slope_db_per_decade == cal.slope_db_per_decade
+    assert got.d_range_m == ranges
     assert Path(got.path) == (folder / "cal.toml").resolve()
     plain = Simulator(scene).baseline_map
     calibrated = Simulator(cal_scene).baseline_map
@@ -250,6 +253,9 @@ def test_calibration_file_changes_the_map_by_exactly_the_correction(calib_scene,
     for k, (env, (x, y)) in enumerate(HAND_POINTS.items()):
         j, i = int(np.argmin(np.abs(ys - y))), int(np.argmin(np.abs(xs - x))) 
         d = math.sqrt((xs[i] - ax) ** 2 + (ys[j] - ay) ** 2 + (h - 1.5) ** 2)
+        if env == "nlos":
+            assert d > 150.0
+        d = min(max(d, ranges[k][0]), ranges[k][1])
         want = cal.offset_db[k] + cal.slope_db_per_decade[k] * math.log10(d / 100.0)
         for c in range(3):                              # S1's three sectors
             delta = float(calibrated.rx_dbm[c, j, i]) - float(plain.rx_dbm[c, j, i])
@@ -272,6 +278,7 @@ def test_bad_calibration_files_are_one_line_errors(calib_scene):
         "unknown key": (good.replace("[los]", "[los]\nofset_db = 1"), "ofset_db"),
         "wrong type": (good.replace("offset_db = 1.0", 'offset_db = "1"'), "offset_db"),
         "too large": (good.replace("offset_db = 1.0", "offset_db = 1e3"), "offset_db"),
+        "range": (good.replace("d_max_m = 1000000.0", "d_max_m = 5.0", 1), "d_max_m"),
         "other model": (good.replace('model = "UMa"', 'model = "UMi"'), "model"),
         "no version": (good.replace("version = 1\n", ""), "version"),
         "fit type": (good + '\n[fit]\nsamples = "many"\n', "samples"),

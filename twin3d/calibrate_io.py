@@ -14,6 +14,8 @@ reads back when a scene names it in ``[radio] calibration``)::
     [los]                    # one table per environment (los, nlos, indoor)
     offset_db = 2.1
     slope_db_per_decade = -4.0
+    d_min_m = 12.0           # the distances the slope holds within (optional)
+    d_max_m = 240.0
     ...
     [fit]                    # what the fit saw (informational, checked for types only)
     source = "drive.csv"
@@ -40,7 +42,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from .errors import InputError, read_user_text
-from .physics.calibration import ENVIRONMENTS, Calibration
+from .physics.calibration import D_MAX_M, D_MIN_M, ENVIRONMENTS, Calibration
 
 __all__ = ["MEASUREMENT_COLUMNS", "CALIBRATION_VERSION", "Measurements", "read_measurements",
            "read_calibration", "calibration_toml", "FIT_KEYS"]
@@ -192,11 +194,17 @@ def read_calibration(path: str | Path, *, model: str | None = None, engine: str 
         raise top.err("engine", f"the calibration was fitted for engine {fitted_engine!r}, but the "
                                 f"scene's [radio] engine is {engine!r}: fit it again "
                                 "(twin3d calibrate)")
-    offsets, slopes = [], []
+    offsets, slopes, ranges = [], [], []
     for env in ENVIRONMENTS:
-        t = _Table(file, f"[{env}]", top.get(env, dict, {}), ("offset_db", "slope_db_per_decade"))
+        t = _Table(file, f"[{env}]", top.get(env, dict, {}),
+                   ("offset_db", "slope_db_per_decade", "d_min_m", "d_max_m"))
         offsets.append(t.num("offset_db", 0.0, -MAX_CORRECTION_DB, MAX_CORRECTION_DB))
         slopes.append(t.num("slope_db_per_decade", 0.0, -MAX_CORRECTION_DB, MAX_CORRECTION_DB))
+        lo = t.num("d_min_m", D_MIN_M, 0.0, D_MAX_M)
+        hi = t.num("d_max_m", D_MAX_M, 0.0, D_MAX_M)
+        if hi < lo:
+            raise t.err("d_max_m", f"must be >= d_min_m ({lo:g}), got {hi:g}")
+        ranges.append((lo, hi))
     fit = _Table(file, "[fit]", top.get("fit", dict, {}), tuple(FIT_KEYS))
     for key, kind in FIT_KEYS.items():
         if kind is float:
@@ -205,7 +213,8 @@ def read_calibration(path: str | Path, *, model: str | None = None, engine: str 
                 raise fit.err(key, f"must be finite, got {v}")
         else:
             fit.get(key, kind, None)
-    return Calibration(tuple(offsets), tuple(slopes), fitted_model, fitted_engine, str(file))
+    return Calibration(tuple(offsets), tuple(slopes), fitted_model, fitted_engine, str(file),
+                       tuple(ranges))
 
 
 def _toml_value(v) -> str:
@@ -229,18 +238,21 @@ def calibration_toml(cal: Calibration, fit: dict | None = None, comment: str = "
     --------
     >>> text = calibration_toml(Calibration((1.0, -2.5, 0.0), (0.0, -3.0, 0.0), "UMa", "twin3d"))
     >>> tomllib.loads(text)["nlos"]
-    {'offset_db': -2.5, 'slope_db_per_decade': -3.0}
+    {'offset_db': -2.5, 'slope_db_per_decade': -3.0, 'd_min_m': 10.0, 'd_max_m': 1000000.0}
     """
     lines = [f"# {c}" if c else "#" for c in comment.splitlines()] if comment else []
     lines += ["# twin3d radio calibration: added to each cell's path gain at a point, by the",
               "# point's environment for that cell (los: outdoors in line of sight of the antenna,",
               "# nlos: outdoors not, indoor: inside a footprint):",
-              "#   offset_db + slope_db_per_decade * log10(max(d, 10 m) / 100 m), d = 3D distance.",
+              "#   offset_db + slope_db_per_decade * log10(d / 100 m), d = 3D distance antenna -> point,",
+              "#   held within [d_min_m, d_max_m] (the distances the fit saw).",
               f"version = {CALIBRATION_VERSION}", f"model = {_toml_value(cal.model)}",
               f"engine = {_toml_value(cal.engine)}"]
-    for env, o, s in zip(ENVIRONMENTS, cal.offset_db, cal.slope_db_per_decade):
+    for env, o, s, (lo, hi) in zip(ENVIRONMENTS, cal.offset_db, cal.slope_db_per_decade,
+                                   cal.d_range_m):
         lines += ["", f"[{env}]", f"offset_db = {_toml_value(float(o))}",
-                  f"slope_db_per_decade = {_toml_value(float(s))}"]
+                  f"slope_db_per_decade = {_toml_value(float(s))}",
+                  f"d_min_m = {_toml_value(float(lo))}", f"d_max_m = {_toml_value(float(hi))}"]
     if fit:
         lines += ["", "[fit]"]
         for key, v in fit.items():

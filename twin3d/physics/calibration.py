@@ -7,8 +7,10 @@ at each grid point, by the point's environment for that cell:
 
 with ``env`` one of :data:`ENVIRONMENTS` ("los": outdoor and in line of
 sight of the cell's antenna, "nlos": outdoor and not, "indoor": inside a
-building footprint), ``d`` the 3D distance antenna -> point in metres
-(clamped below at :data:`D_MIN_M`) and ``d_ref`` = :data:`D_REF_M`. A
+building footprint), ``d`` the 3D distance antenna -> point in metres,
+held within the environment's ``d_range_m`` (the distances the fit saw:
+a slope is not extrapolated; never below :data:`D_MIN_M`) and ``d_ref`` =
+:data:`D_REF_M`. A
 positive offset makes the model stronger; a negative slope makes the signal
 fall faster with distance (a path-loss exponent larger by -slope / 10). The
 correction depends on no model internals, so it applies to every model
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-__all__ = ["ENVIRONMENTS", "D_REF_M", "D_MIN_M", "LOSSES", "Calibration", "CalibrationFit",
+__all__ = ["ENVIRONMENTS", "D_REF_M", "D_MIN_M", "D_MAX_M", "LOSSES", "Calibration", "CalibrationFit",
            "environment_index", "log_distance", "fit_calibration", "held_out_split", "rmse_db"]
 
 #: Environment classes, in index order (see :func:`environment_index`).
@@ -50,6 +52,8 @@ ENVIRONMENTS = ("los", "nlos", "indoor")
 D_REF_M = 100.0
 #: Distances below this are taken at it in the slope term, metres.
 D_MIN_M = 10.0
+#: Default upper end of the slope term's distance range, metres (no bound in practice).
+D_MAX_M = 1e6
 #: Loss functions :func:`fit_calibration` accepts (scipy's names; "linear" is plain least squares).
 LOSSES = ("soft_l1", "huber", "cauchy", "arctan", "linear")
 
@@ -58,9 +62,18 @@ LOSSES = ("soft_l1", "huber", "cauchy", "arctan", "linear")
 class Calibration:
     """Per-environment offsets (dB) and slopes (dB per decade of distance), in :data:`ENVIRONMENTS` order.
 
-    ``model`` and ``engine`` name what the parameters were fitted for (a
-    scene checks them against its ``[radio]``); ``path`` is the file they
-    came from, if any (not part of :meth:`key`).
+    ``d_range_m``: per environment, the (min, max) 3D distance, metres,
+    the slope term holds within (the distances the fit saw; beyond them
+    the correction stays at its value at the bound). ``model`` and
+    ``engine`` name what the parameters were fitted for (a scene checks
+    them against its ``[radio]``); ``path`` is the file they came from, if
+    any (not part of :meth:`key`).
+
+    Examples
+    --------
+    >>> c = Calibration((1.0, -2.0, 0.0), (-10.0, 5.0, 0.0), d_range_m=((10.0, 1000.0),) * 3)
+    >>> c.correction_db([0, 0, 1], log_distance([1000.0, 10000.0, 10.0])).tolist()
+    [-9.0, -9.0, -7.0]
     """
 
     offset_db: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -68,17 +81,23 @@ class Calibration:
     model: str = ""
     engine: str = ""
     path: str | None = None
+    d_range_m: tuple[tuple[float, float], ...] = ((D_MIN_M, D_MAX_M),) * 3
 
     def key(self) -> tuple:
         """What a corrected map depends on (radio-map cache keys)."""
         return ("calibration", D_REF_M, D_MIN_M, tuple(map(float, self.offset_db)),
-                tuple(map(float, self.slope_db_per_decade)))
+                tuple(map(float, self.slope_db_per_decade)),
+                tuple((float(a), float(b)) for a, b in self.d_range_m))
 
     def correction_db(self, env, log_d) -> np.ndarray:
-        """offset[env] + slope[env] x log_d, dB, float64 (``log_d``: :func:`log_distance`)."""
+        """offset[env] + slope[env] x log_d (held within d_range_m), dB, float64.
+
+        ``log_d``: :func:`log_distance` of the distances.
+        """
         e = np.asarray(env, np.intp)
-        return (np.asarray(self.offset_db, float)[e]
-                + np.asarray(self.slope_db_per_decade, float)[e] * np.asarray(log_d, float))
+        rng = log_distance(np.asarray(self.d_range_m, float))         # (3, 2)
+        x = np.clip(np.asarray(log_d, float), rng[e, 0], rng[e, 1])
+        return np.asarray(self.offset_db, float)[e] + np.asarray(self.slope_db_per_decade, float)[e] * x
 
 
 def environment_index(indoor, los) -> np.ndarray:
@@ -193,6 +212,11 @@ def fit_calibration(residual_db, env, log_d, *, loss: str = "soft_l1", f_scale_d
         else:
             fitted.append("offset")
     offsets, slopes = [0.0] * 3, [0.0] * 3
+    d_range = [(D_MIN_M, D_MAX_M)] * 3
+    for k in range(len(ENVIRONMENTS)):
+        on = e == k
+        if on.any():          # the distances seen (log_d is already >= log of D_MIN_M)
+            d_range[k] = (float(D_REF_M * 10.0 ** x[on].min()), float(D_REF_M * 10.0 ** x[on].max()))
     scale = _mad_scale(r)
     if free:
         a = _design(e, x, free)
@@ -212,7 +236,7 @@ def fit_calibration(residual_db, env, log_d, *, loss: str = "soft_l1", f_scale_d
             p = run(p0, scale)
         for (k, kind), v in zip(free, p):
             (offsets if kind == 0 else slopes)[k] = float(v)
-    cal = Calibration(tuple(offsets), tuple(slopes), model, engine)
+    cal = Calibration(tuple(offsets), tuple(slopes), model, engine, d_range_m=tuple(d_range))
     return CalibrationFit(cal, tuple(points), tuple(fitted), float(scale), loss)
 
 
