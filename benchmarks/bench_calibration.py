@@ -5,8 +5,8 @@ macros / UMi for small cells, and the geometric model), this:
 
 1. fits the per-environment correction (:mod:`twin3d.physics.calibration`),
    offsets and slopes, then offsets only, on 80 % of the reference's
-   outdoor grid points (seed 7) and prints the per-(cell, point) path-gain
-   RMSE on the other 20 % before and after;
+   outdoor grid (50 m blocks, seed 7) and prints the per-(cell, point)
+   path-gain RMSE on the other 20 % before and after;
 2. applies that fit to the *other* layout of the same kind and frequency
    (macro_hel05 <-> macro_hel02, small_south <-> small_west) through the
    correction of the ``[radio] calibration`` hook (checked once against
@@ -79,10 +79,10 @@ def _corrected(ref, model, engine, plain_map, calibration) -> np.ndarray:
 def main() -> int:
     paths = sorted(REFS.glob("*.npz"))
     refs = {p.stem: load_reference(p) for p in paths}
-    print("per-sample path-gain RMSE (dB, mean offset included) on 20 % held-out points of the "
-          "layout fitted, then on the paired layout never fitted; best-server Spearman / RMSE after "
-          "offset on the paired layout (5 m cells for macros, 15 m bins for small cells)")
-    print(f"{'fitted on':<20} {'model':<9} {'fit':<7} {'held-out':>8} {'before':>6} {'after':>6} | "
+    print("per-sample path-gain RMSE (dB, mean offset included) on the held-out 50 m blocks (20 %) "
+          "of the layout fitted, then on the paired layout never fitted; best-server Spearman / "
+          "RMSE after offset on the paired layout (5 m cells for macros, 15 m bins for small cells)")
+    print(f"{'fitted on':<20} {'model':<9} {'fit':<7} {'held pts':>8} {'before':>6} {'after':>6} | "
           f"{'applied to':<20} {'before':>6} {'after':>6} {'rho/RMSE before':>16} {'after':>12}")
     hook_checked = False
     for name, ref in refs.items():

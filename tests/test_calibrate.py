@@ -4,6 +4,7 @@ round trip, the command and a ray-traced reference."""
 from __future__ import annotations
 
 import math
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -232,6 +233,24 @@ def test_fit_by_hand_small_cases():
 HAND_POINTS = {"los": (-145.0, 95.0), "nlos": (45.0, 5.0), "indoor": (45.0, -75.0)}
 
 
+def _assert_map_changed_by(plain, calibrated, doc: dict, nlos_clamped: bool = False) -> None:
+    """At the hand points, each of S1's cells gains exactly the file's correction (worked by hand
+    from the TOML's numbers: offset + slope x log10(d / 100 m), d held within [d_min_m, d_max_m])."""
+    xs, ys = plain.grid.centers()
+    ax, ay, h = SITES["S1"][:3]
+    for env, (x, y) in HAND_POINTS.items():
+        t = doc[env]
+        j, i = int(np.argmin(np.abs(ys - y))), int(np.argmin(np.abs(xs - x)))
+        d = math.sqrt((xs[i] - ax) ** 2 + (ys[j] - ay) ** 2 + (h - 1.5) ** 2)
+        if nlos_clamped and env == "nlos":
+            assert d > t["d_max_m"]
+        d = min(max(d, t["d_min_m"]), t["d_max_m"])
+        want = t["offset_db"] + t["slope_db_per_decade"] * math.log10(d / 100.0)
+        for c in range(3):                              # S1's three sectors
+            delta = float(calibrated.rx_dbm[c, j, i]) - float(plain.rx_dbm[c, j, i])
+            assert delta == pytest.approx(want, abs=2e-4), (env, c)
+
+
 def test_calibration_file_changes_the_map_by_exactly_the_correction(calib_scene, tmp_path):
     path, scene, _ = calib_scene
     # the NLOS slope holds up to 150 m only: the NLOS hand point (196 m) takes its value at 150 m
@@ -246,20 +265,8 @@ def test_calibration_file_changes_the_map_by_exactly_the_correction(calib_scene,
     assert got.offset_db == cal.offset_db and got.slope_db_per_decade == cal.slope_db_per_decade
     assert got.d_range_m == ranges
     assert Path(got.path) == (folder / "cal.toml").resolve()
-    plain = Simulator(scene).baseline_map
-    calibrated = Simulator(cal_scene).baseline_map
-    xs, ys = plain.grid.centers()
-    ax, ay, h = SITES["S1"][:3]
-    for k, (env, (x, y)) in enumerate(HAND_POINTS.items()):
-        j, i = int(np.argmin(np.abs(ys - y))), int(np.argmin(np.abs(xs - x))) 
-        d = math.sqrt((xs[i] - ax) ** 2 + (ys[j] - ay) ** 2 + (h - 1.5) ** 2)
-        if env == "nlos":
-            assert d > 150.0
-        d = min(max(d, ranges[k][0]), ranges[k][1])
-        want = cal.offset_db[k] + cal.slope_db_per_decade[k] * math.log10(d / 100.0)
-        for c in range(3):                              # S1's three sectors
-            delta = float(calibrated.rx_dbm[c, j, i]) - float(plain.rx_dbm[c, j, i])
-            assert delta == pytest.approx(want, abs=2e-4), (env, c)
+    _assert_map_changed_by(Simulator(scene).baseline_map, Simulator(cal_scene).baseline_map,
+                           tomllib.loads((folder / "cal.toml").read_text()), nlos_clamped=True)
     # the per-cell cache keys hold the calibration: one cache, two mappers, two sets of maps
     cache = CellMapCache()
     twin = scene.twin
@@ -343,8 +350,12 @@ def test_cli_calibrate_end_to_end_and_the_scene_uses_the_file(calib_scene, tmp_p
     before = written.read_text()
     assert _cli(capsys, "calibrate", path, "--measurements", folder / "drive.csv")[0] == 0
     assert written.read_text() == before
+    plain = Simulator(twin3d.load_scene(path)).baseline_map
     path.write_text(_referencing(path, "calib.calibration.toml"))
-    assert twin3d.load_scene(path).spec.radio.calibration.offset_db == cal.offset_db
+    cal_scene = twin3d.load_scene(path)
+    assert cal_scene.spec.radio.calibration.offset_db == cal.offset_db
+    # the fitted file changes the map by exactly its correction
+    _assert_map_changed_by(plain, Simulator(cal_scene).baseline_map, tomllib.loads(before))
 
 
 def test_cli_bad_measurements_exit_2_with_one_line_and_write_nothing(calib_scene, tmp_path, capsys):
@@ -392,7 +403,6 @@ def test_calibrating_against_a_ray_traced_reference_lowers_held_out_rmse(calib_s
     out_toml = tmp_path / "rt.toml"
     code, out, err = _cli(capsys, "calibrate", path, "--reference", ref, "-o", out_toml)
     assert code == 0, err
-    import tomllib
     fit = tomllib.loads(out_toml.read_text())["fit"]
     assert fit["kind"] == "reference" and fit["samples"] > 4000
     assert 0.17 < fit["held_out_fraction"] < 0.23

@@ -1,4 +1,4 @@
-"""The ``twin3d`` command: build, info, validate, demo (and the commands the cli_* modules register).
+"""The ``twin3d`` command: build, info, validate, demo.
 
 A user's mistake ends in one line on stderr and exit status 2, never a
 traceback; ``validate`` exits 1 when the validators report errors.
