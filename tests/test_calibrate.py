@@ -4,7 +4,7 @@ round trip, the command and a ray-traced reference."""
 from __future__ import annotations
 
 import math
-import tomllib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,11 @@ from twin3d.sim.calibration import calibrate, measurement_samples, uncalibrated_
 from twin3d.sim.engine import Simulator
 
 from conftest import ROOT, feature_collection
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 ORIGIN = (24.94, 60.17)
 FRAME = LocalFrame(*ORIGIN)
