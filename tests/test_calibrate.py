@@ -282,8 +282,8 @@ def test_calibration_file_changes_the_map_by_exactly_the_correction(calib_scene,
     assert not np.allclose(a, b)
 
 
-def test_bad_calibration_files_are_one_line_errors(calib_scene):
-    path, _, _ = calib_scene
+def test_bad_calibration_files_are_one_line_errors(calib_scene, capsys):
+    path, scene, mapper = calib_scene
     folder = path.parent
     good = calibration_toml(Calibration((1.0, 2.0, 3.0), (0.0, 0.0, 0.0), "UMa", "twin3d"))
     cases = {
@@ -311,6 +311,17 @@ def test_bad_calibration_files_are_one_line_errors(calib_scene):
     with pytest.raises(InputError, match=r"calib_bad.toml: \[radio\]: field 'calibration': "
                                          r"calibration file not found"):
         twin3d.load_scene(scene_path)
+    # a stale file (fitted for UMi) blocks loading, not refitting: calibrate replaces it
+    (folder / "bad_cal.toml").write_text(cases["other model"][0])
+    scene_path.write_text(_referencing(path, "bad_cal.toml"))
+    with pytest.raises(InputError, match="fitted for model 'UMi'"):
+        twin3d.load_scene(scene_path)
+    meas, _ = synthetic(scene, mapper, np.random.default_rng(5), per_env=40)
+    (folder / "few.csv").write_text(_csv(meas))
+    code, _, err = _cli(capsys, "calibrate", scene_path, "--measurements", folder / "few.csv",
+                        "-o", folder / "bad_cal.toml")
+    assert code == 0, err
+    assert twin3d.load_scene(scene_path).spec.radio.calibration.model == "UMa"
 
 
 # --- the command ----------------------------------------------------------------------------

@@ -98,6 +98,7 @@ def register(app: typer.Typer) -> None:
         from .calibrate_io import calibration_toml, read_measurements
         from .physics.calibration import LOSSES
         from .provenance import provenance
+        from .scene import calibration_ignored
         from .sim.calibration import (calibrate, measurement_samples, reference_samples,
                                       uncalibrated_mapper)
         if (measurements is None) == (reference is None):
@@ -113,7 +114,8 @@ def register(app: typer.Typer) -> None:
         # read the user's data file before the (slower) scene, so its errors come first
         meas = read_measurements(measurements) if measurements is not None else None
         ref = read_reference_file(reference) if reference is not None else None
-        sc = load_with_status(scene)
+        with calibration_ignored():           # the file this run replaces may be stale or broken
+            sc = load_with_status(scene)
         target = output if output is not None else sc.spec.path.with_name(
             f"{sc.spec.path.stem}.calibration.toml")
         with status("computing the uncalibrated radio maps"):

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -340,10 +342,25 @@ def _radio(file: Path, data: Any) -> RadioSpec:
                      engine=engine, calibration=_calibration(t, engine), **rt)
 
 
+#: False while ``twin3d calibrate`` loads the scene it refits: the old file (stale, fitted
+#: for another model, or broken) is replaced, so it is neither read nor applied.
+_READ_CALIBRATION: ContextVar[bool] = ContextVar("twin3d_read_calibration", default=True)
+
+
+@contextmanager
+def calibration_ignored() -> Iterator[None]:
+    """Within it, :func:`parse_scene` leaves ``[radio] calibration`` unread (RadioSpec.calibration None)."""
+    token = _READ_CALIBRATION.set(False)
+    try:
+        yield
+    finally:
+        _READ_CALIBRATION.reset(token)
+
+
 def _calibration(t: _Table, engine: str):
     """``[radio] calibration``: the file (relative to the scene), read and checked now."""
     rel = t.get("calibration", str, None)
-    if rel is None:
+    if rel is None or not _READ_CALIBRATION.get():
         return None
     from .calibrate_io import read_calibration
     model = t.choice("model", RADIO_MODELS, RadioSpec().model)
