@@ -392,6 +392,7 @@ def test_cli_bad_measurements_exit_2_with_one_line_and_write_nothing(calib_scene
                              + "\n", ["line 3", "lon", "outside"]),
         "empty file": ("", ["empty"]),
         "header only": ("lon,lat,cell,rsrp_dbm\n", ["no measurement rows"]),
+        "too few": ("\n".join(lines[:3]) + "\n", ["too few samples", "los", "nlos", "indoor"]),
     }
     for name, (text, words) in cases.items():
         (tmp_path / "bad.csv").write_text(text)

@@ -96,13 +96,13 @@ def register(app: typer.Typer) -> None:
                                                               "(default: the scene's seed).")) -> None:
         """Fit the radio model's per-environment offsets and slopes; write them as a calibration TOML."""
         from .calibrate_io import calibration_toml, read_measurements
-        from .physics.calibration import LOSSES
+        from .physics.calibration import ENVIRONMENTS, LOSSES, MIN_POINTS
         from .provenance import provenance
         from .scene import calibration_ignored
         from .sim.calibration import (calibrate, measurement_samples, reference_samples,
                                       uncalibrated_mapper)
         if (measurements is None) == (reference is None):
-            raise InputError(scene, "give one of --measurements FILE.csv or --reference FILE.npz",
+            raise InputError(scene, "give exactly one of --measurements FILE.csv or --reference FILE.npz",
                              field="measurements")
         if not 0.0 < held_out < 1.0:
             raise InputError(scene, f"--held-out must be in (0, 1), got {held_out:g}", field="held-out")
@@ -129,7 +129,16 @@ def register(app: typer.Typer) -> None:
         report = calibrate(samples, sc.rng(run_seed), held_out_fraction=held_out, block_m=block_m,
                            loss=loss,
                            slopes=slopes, model=r.model, engine=r.engine)
-        source = (measurements or reference).name
+        data_file = measurements or reference
+        if all(f == "none" for f in report.fit.fitted):
+            counts = ", ".join(f"{e} {n}" for e, n in zip(ENVIRONMENTS, report.fit.points))
+            raise InputError(data_file, f"too few samples to fit: each environment needs "
+                                        f"{MIN_POINTS} outside the held-out blocks (got {counts})")
+        if not report.held_out.any():
+            raise InputError(data_file, f"too few samples to hold any out ({report.blocks} block of "
+                                        f"{report.block_m:g} m): measure a larger area or lower "
+                                        "--block-m")
+        source = data_file.name
         _print_report(report, samples, source)
         fit = {"source": source, "kind": samples.kind, "loss": loss, "slopes": slopes, "seed": run_seed,
                "scale_db": report.fit.scale_db, "samples": len(samples), "points": report.points,

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-__all__ = ["ENVIRONMENTS", "D_REF_M", "D_MIN_M", "D_MAX_M", "LOSSES", "Calibration", "CalibrationFit",
+__all__ = ["ENVIRONMENTS", "D_REF_M", "D_MIN_M", "D_MAX_M", "MIN_POINTS", "LOSSES", "Calibration", "CalibrationFit",
            "environment_index", "log_distance", "fit_calibration", "held_out_split", "rmse_db"]
 
 #: Environment classes, in index order (see :func:`environment_index`).
@@ -54,6 +54,8 @@ D_REF_M = 100.0
 D_MIN_M = 10.0
 #: Default upper end of the slope term's distance range, metres (no bound in practice).
 D_MAX_M = 1e6
+#: Samples an environment needs for its parameters to be fitted (fewer: left at 0).
+MIN_POINTS = 10
 #: Loss functions :func:`fit_calibration` accepts (scipy's names; "linear" is plain least squares).
 LOSSES = ("soft_l1", "huber", "cauchy", "arctan", "linear")
 
@@ -154,7 +156,7 @@ def _mad_scale(r: np.ndarray) -> float:
 
 
 def fit_calibration(residual_db, env, log_d, *, loss: str = "soft_l1", f_scale_db: float | None = None,
-                    min_points: int = 10, min_spread_decades: float = 0.05, slopes: bool = True,
+                    min_points: int = MIN_POINTS, min_spread_decades: float = 0.05, slopes: bool = True,
                     model: str = "", engine: str = "") -> CalibrationFit:
     """Fit per-environment offsets and slopes to residuals by robust least squares.
 
