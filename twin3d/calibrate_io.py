@@ -244,8 +244,8 @@ def calibration_toml(cal: Calibration, fit: dict | None = None, comment: str = "
     lines += ["# twin3d radio calibration: added to each cell's path gain at a point, by the",
               "# point's environment for that cell (los: outdoors in line of sight of the antenna,",
               "# nlos: outdoors not, indoor: inside a footprint):",
-              "#   offset_db + slope_db_per_decade * log10(d / 100 m), d = 3D distance antenna -> point,",
-              "#   held within [d_min_m, d_max_m] (the distances the fit saw).",
+              "#   offset_db + slope_db_per_decade * log10(d / 100 m), d = the 3D distance",
+              "#   antenna -> point held within [d_min_m, d_max_m] (the distances the fit saw).",
               f"version = {CALIBRATION_VERSION}", f"model = {_toml_value(cal.model)}",
               f"engine = {_toml_value(cal.engine)}"]
     for env, o, s, (lo, hi) in zip(ENVIRONMENTS, cal.offset_db, cal.slope_db_per_decade,

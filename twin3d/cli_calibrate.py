@@ -1,4 +1,4 @@
-"""``twin3d calibrate``: fit the radio model's per-environment correction to measurements or a ray-traced map.
+"""``twin3d calibrate``: fit the radio model's correction to measurements or a ray-traced map.
 
 ``twin3d calibrate SCENE (--measurements FILE.csv | --reference FILE.npz)
 [-o OUT.toml] [--held-out 0.2] [--block-m 50] [--loss soft_l1] [--offsets-only]
@@ -65,6 +65,19 @@ def _print_report(report, samples, source: str) -> None:
         out.print(f"left out: {samples.left_out} samples ({why})", markup=False, highlight=False)
 
 
+def _fit_table(report, samples, source: str, slopes: bool, seed: int) -> dict:
+    """The calibration file's ``[fit]`` table: what the fit saw and how it scored."""
+    return {"source": source, "kind": samples.kind, "loss": report.fit.loss, "slopes": slopes,
+            "seed": seed, "scale_db": report.fit.scale_db, "samples": len(samples),
+            "points": report.points, "block_m": report.block_m, "blocks": report.blocks,
+            "held_out_blocks": report.held_out_blocks, "held_out_points": report.held_out_points,
+            "held_out_samples": int(report.held_out.sum()),
+            "held_out_fraction": report.held_out_fraction,
+            "rmse_before_db": report.rmse_before_db, "rmse_after_db": report.rmse_after_db,
+            "median_abs_before_db": report.median_abs_before_db,
+            "median_abs_after_db": report.median_abs_after_db, "left_out": samples.left_out}
+
+
 def register(app: typer.Typer) -> None:
     """Add ``calibrate`` to the ``twin3d`` app."""
 
@@ -102,8 +115,8 @@ def register(app: typer.Typer) -> None:
         from .sim.calibration import (calibrate, measurement_samples, reference_samples,
                                       uncalibrated_mapper)
         if (measurements is None) == (reference is None):
-            raise InputError(scene, "give exactly one of --measurements FILE.csv or --reference FILE.npz",
-                             field="measurements")
+            raise InputError(scene, "give exactly one of --measurements FILE.csv or "
+                                    "--reference FILE.npz", field="measurements")
         if not 0.0 < held_out < 1.0:
             raise InputError(scene, f"--held-out must be in (0, 1), got {held_out:g}", field="held-out")
         if not (block_m >= 0.0 and block_m < 1e6):
@@ -127,8 +140,7 @@ def register(app: typer.Typer) -> None:
         r = sc.spec.radio
         run_seed = sc.seed if seed is None else seed
         report = calibrate(samples, sc.rng(run_seed), held_out_fraction=held_out, block_m=block_m,
-                           loss=loss,
-                           slopes=slopes, model=r.model, engine=r.engine)
+                           loss=loss, slopes=slopes, model=r.model, engine=r.engine)
         data_file = measurements or reference
         if all(f == "none" for f in report.fit.fitted):
             counts = ", ".join(f"{e} {n}" for e, n in zip(ENVIRONMENTS, report.fit.points))
@@ -140,15 +152,7 @@ def register(app: typer.Typer) -> None:
                                         "--block-m")
         source = data_file.name
         _print_report(report, samples, source)
-        fit = {"source": source, "kind": samples.kind, "loss": loss, "slopes": slopes, "seed": run_seed,
-               "scale_db": report.fit.scale_db, "samples": len(samples), "points": report.points,
-               "block_m": report.block_m, "blocks": report.blocks,
-               "held_out_blocks": report.held_out_blocks, "held_out_points": report.held_out_points,
-               "held_out_samples": int(report.held_out.sum()),
-               "held_out_fraction": report.held_out_fraction,
-               "rmse_before_db": report.rmse_before_db, "rmse_after_db": report.rmse_after_db,
-               "median_abs_before_db": report.median_abs_before_db,
-               "median_abs_after_db": report.median_abs_after_db, "left_out": samples.left_out}
+        fit = _fit_table(report, samples, source, slopes, run_seed)
         prov = provenance(sc.spec.path, run_seed)
         comment = (f"written by twin3d {prov['twin3d_version']}: {prov['command']}\n"
                    f"scene sha256 {prov['scene_sha256']}")

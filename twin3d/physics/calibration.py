@@ -43,7 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-__all__ = ["ENVIRONMENTS", "D_REF_M", "D_MIN_M", "D_MAX_M", "MIN_POINTS", "LOSSES", "Calibration", "CalibrationFit",
+__all__ = ["ENVIRONMENTS", "D_REF_M", "D_MIN_M", "D_MAX_M", "MIN_POINTS", "LOSSES", "Calibration",
+           "CalibrationFit",
            "environment_index", "log_distance", "fit_calibration", "held_out_split", "rmse_db"]
 
 #: Environment classes, in index order (see :func:`environment_index`).
@@ -62,7 +63,7 @@ LOSSES = ("soft_l1", "huber", "cauchy", "arctan", "linear")
 
 @dataclass(frozen=True)
 class Calibration:
-    """Per-environment offsets (dB) and slopes (dB per decade of distance), in :data:`ENVIRONMENTS` order.
+    """Per-environment offsets (dB) and slopes (dB per decade of distance), :data:`ENVIRONMENTS` order.
 
     ``d_range_m``: per environment, the (min, max) 3D distance, metres,
     the slope term holds within (the distances the fit saw; beyond them

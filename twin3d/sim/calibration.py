@@ -252,7 +252,8 @@ def calibrate(samples: Samples, rng: np.random.Generator, *,
     n_pts = int(np.unique(samples.point).size)
     n_held = int(np.unique(samples.point[held]).size)
     return CalibrationReport(fit, held, r, after, n_held, n_pts, int(np.unique(block[held]).size),
-                             int(np.unique(block).size), _block_cells(samples, block_m) * samples.grid_step_m)
+                             int(np.unique(block).size),
+                             _block_cells(samples, block_m) * samples.grid_step_m)
 
 
 def _block_cells(samples: Samples, block_m: float) -> int:
