@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import json
@@ -13,6 +16,30 @@ ASSETS = ROOT / "assets"
 SCENES = ROOT / "scenes"
 HELSINKI_PBF = ASSETS / "helsinki" / "helsinki_center.osm.pbf"
 ZOO = ASSETS / "topologyzoo"
+
+
+_RADIO_CACHE_ENV = "TWIN3D_RADIO_CACHE"      # twin3d.radio_cache.ENV_VAR (read before import)
+_own_radio_cache: list[str] = []
+
+
+def pytest_configure(config):
+    """One on-disk radio-map cache for the session (and the CLIs it starts).
+
+    The geometric model costs seconds per Helsinki cell; every test file that
+    simulates Helsinki would pay it again. Maps are keyed by everything they
+    depend on (twin3d.radio_cache), so sharing them changes no value. A folder
+    already named by the variable is used as it is (kept across sessions).
+    """
+    if not os.environ.get(_RADIO_CACHE_ENV):
+        folder = tempfile.mkdtemp(prefix="twin3d-test-radio-")
+        _own_radio_cache.append(folder)
+        os.environ[_RADIO_CACHE_ENV] = folder
+
+
+def pytest_unconfigure(config):
+    for folder in _own_radio_cache:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop(_RADIO_CACHE_ENV, None)
 
 
 @pytest.fixture

@@ -24,12 +24,14 @@ from .names import check_scenario_names, scenario_stem
 
 __all__ = ["Origin", "SourceSpec", "RadioSpec", "TrafficSpec", "SlaSpec", "AreaSpec", "EventSpec",
            "ScenarioSpec", "SceneSpec", "parse_scene", "scenario_stem", "SOURCE_KINDS", "SOURCE_ROLES",
-           "RADIO_ENGINES", "EVENT_KINDS", "NEW_EVENT_KEYS"]
+           "RADIO_MODELS", "RADIO_ENGINES", "EVENT_KINDS", "NEW_EVENT_KEYS"]
 
 SOURCE_KINDS = ("osm", "geojson", "gpkg", "shp", "csv", "graphml", "sndlib")
 SOURCE_ROLES = ("sites", "links", "buildings", "streets", "demands")
 OSM_LAYERS = ("buildings", "streets", "masts")
-RADIO_MODELS = ("UMa", "UMi", "RMa", "FSPL")
+#: ``[radio] model``: the geometry-aware model (the default; twin3d.physics.geometric), the
+#: TR 38.901 scenarios and free space (twin3d.physics.cellmaps.RADIO_MODELS, in another order).
+RADIO_MODELS = ("geometric", "UMa", "UMi", "RMa", "FSPL")
 #: ``[radio] engine``: twin3d's own models, or Sionna RT ray tracing (the ``[rt]`` extra).
 RADIO_ENGINES = ("twin3d", "sionna")
 EVENT_KINDS = ("fiber_cut", "site_outage", "power_outage", "surge", "ddos", "power_down",
@@ -81,13 +83,16 @@ class SourceSpec:
 class RadioSpec:
     """``[radio]``: the propagation model and the coverage grid.
 
+    ``model`` "geometric" (the default) is the geometry-aware model of
+    :mod:`twin3d.physics.geometric`; "UMa", "UMi", "RMa" are TR 38.901
+    median path loss with a building viewshed, "FSPL" free space.
     ``engine`` "sionna" ray traces each cell's map with Sionna RT
-    (:mod:`twin3d.rt`; ``model`` is then unused) with
+    (:mod:`twin3d.rt`; ``model`` then sets only the range) with
     ``rt_samples_per_tx`` rays per cell and up to ``rt_max_depth``
     interactions per path; the scene's seed seeds the rays.
     """
 
-    model: str = "UMa"
+    model: str = "geometric"
     f_hz: float = 3.5e9
     bandwidth_hz: float = 100e6
     grid_m: float = 5.0
