@@ -26,7 +26,7 @@ from twin3d.physics.coverage import RadioMapper, radio_map
 from twin3d.physics.geometric.model import DEFAULT_TERMS, GeometricEngine, geometric_path_gain_db
 from twin3d.physics.radio import pathloss_38901
 from twin3d.radio_cache import ENV_VAR, DiskCachedEngine
-from twin3d.scene import RADIO_MODELS as SCENE_MODELS, RadioSpec
+from twin3d.scene import GEOMETRIC_TERMS, RADIO_MODELS as SCENE_MODELS, RadioSpec
 from twin3d.sim.engine import Simulator
 
 from conftest import ROOT, feature_collection
@@ -293,3 +293,35 @@ def test_build_records_the_radio_model(tmp_path):
     from pxr import Usd
     stage = Usd.Stage.Open(str(tmp_path / "out" / "layers" / "signal.usdc"))
     assert stage.GetPrimAtPath("/World/Signal").GetAttribute("twin:radio_model").Get() == "geometric"
+
+
+# --- [radio.geometric] ------------------------------------------------------------------
+
+def test_scene_overrides_of_the_geometric_terms(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert set(GEOMETRIC_TERMS) == set(DEFAULT_TERMS)
+    path = write_block_scene(tmp_path, '[radio.geometric]\ncorner_weight = 0.25\ncombine = "min"\n'
+                                       'k_edges = 16\ncorners = false')
+    spec = twin3d.load_scene(path).spec.radio
+    assert dict(spec.geometric_terms) == {"corner_weight": 0.25, "combine": "min", "k_edges": 16,
+                                          "corners": False}
+    engine = Simulator(twin3d.load_scene(path)).mapper.ctx.engine
+    assert engine.terms == {**DEFAULT_TERMS, "corner_weight": 0.25, "combine": "min",
+                            "k_edges": 16, "corners": False}
+
+
+@pytest.mark.parametrize("radio, field, words", [
+    ('[radio.geometric]\ncorner_wieght = 0.3', "corner_wieght", ["unknown key", "corner_weight"]),
+    ('[radio.geometric]\ncombine = "max"', "combine", ["must be one of min, sum"]),
+    ('[radio.geometric]\nk_edges = 0', "k_edges", ["[1, 256]"]),
+    ('[radio.geometric]\ncorners = 1', "corners", ["must be bool"]),
+    ('model = "UMa"\n[radio.geometric]\ncorner_weight = 0.3', "corner_weight",
+     ['only with model = "geometric"']),
+])
+def test_bad_geometric_terms_name_the_file_table_and_field(tmp_path, radio, field, words):
+    from twin3d.errors import InputError
+    with pytest.raises(InputError) as e:
+        twin3d.load_scene(write_block_scene(tmp_path, radio))
+    msg = str(e.value)
+    assert "\n" not in msg and "scene.toml" in msg and "[radio.geometric]" in msg, msg
+    assert f"'{field}'" in msg and all(w in msg for w in words), msg

@@ -334,7 +334,7 @@ class Simulator:
         """The per-cell path-gain engine of ``[radio]``; None for a 38.901 or free-space model.
 
         ``engine = "sionna"``: Sionna RT; ``model = "geometric"``: the
-        geometric model. Either is wrapped in the on-disk map cache when
+        geometric model with the ``[radio.geometric]`` terms. Either is wrapped in the on-disk map cache when
         :data:`twin3d.radio_cache.ENV_VAR` names a folder.
         """
         if r.engine == "sionna":
@@ -342,7 +342,7 @@ class Simulator:
             engine = SionnaEngine(RtSettings(r.rt_samples_per_tx, r.rt_max_depth,
                                              seed=self.scene.spec.seed))
         elif r.model == "geometric":
-            engine = GeometricEngine()
+            engine = GeometricEngine(**dict(r.geometric_terms))
         else:
             return None
         return disk_cached(engine)
