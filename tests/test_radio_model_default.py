@@ -325,3 +325,16 @@ def test_bad_geometric_terms_name_the_file_table_and_field(tmp_path, radio, fiel
     msg = str(e.value)
     assert "\n" not in msg and "scene.toml" in msg and "[radio.geometric]" in msg, msg
     assert f"'{field}'" in msg and all(w in msg for w in words), msg
+
+
+def test_the_viewer_legend_names_the_model(tmp_path):
+    from pxr import Usd
+
+    from twin3d.usd.signal import write_signal_layer
+    from twin3d.viz.legend import mesh_legend
+    twin = block_twin()
+    rm = radio_map(twin, model="UMa", grid_m=20.0, bounds=BOUNDS)
+    stage = Usd.Stage.Open(str(write_signal_layer(twin, rm, tmp_path / "s.usdc")))
+    assert stage.GetPrimAtPath("/World/Signal").GetAttribute("twin:radio_model").Get() == "UMa"
+    assert mesh_legend(stage.GetPrimAtPath("/World/Signal/RSRP")).title == "RSRP (UMa)"
+    assert mesh_legend(stage.GetPrimAtPath("/World/Signal/BestServer")).title == "BestServer (UMa)"
