@@ -42,6 +42,26 @@ def pytest_unconfigure(config):
         os.environ.pop(_RADIO_CACHE_ENV, None)
 
 
+def helsinki_with_model(folder: Path, model: str) -> Path:
+    """A copy of scenes/helsinki.toml in ``folder`` with ``[radio] model`` set (assets in place).
+
+    For tests whose thresholds hold under TR 38.901 ("UMa"), the model the
+    scene was tuned with before the geometric model became its default.
+    """
+    text = (SCENES / "helsinki.toml").read_text(encoding="utf-8")
+    assert 'model = "geometric"' in text
+    text = text.replace('"../assets', f'"{ASSETS}').replace('model = "geometric"', f'model = "{model}"')
+    path = Path(folder) / f"helsinki_{model.lower()}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def helsinki_uma(tmp_path_factory) -> Path:
+    """scenes/helsinki.toml with ``model = "UMa"`` (see :func:`helsinki_with_model`)."""
+    return helsinki_with_model(tmp_path_factory.mktemp("helsinki-uma"), "UMa")
+
+
 @pytest.fixture
 def write_scene(tmp_path):
     """Write a scene TOML (and any small files) into tmp_path; returns its path."""
