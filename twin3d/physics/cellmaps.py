@@ -20,8 +20,8 @@ A cell is recomputed only when a parameter of its key changes (it moves,
 turns, tilts, changes power, frequency, bandwidth, gain or beamwidth; or the
 grid, UE height, buildings or path-loss model change). With a path-gain
 engine (the default "geometric" model, or ray tracing) the engine's map is
-cached without the transmit power: a power change costs an addition. Switching cells on
-and off costs only :func:`combine`: the same float64 operations, in the same
+cached without the transmit power: a power change costs an addition.
+Switching cells on and off costs only :func:`combine`: the same float64 operations, in the same
 order, as a cell-by-cell numpy loop, so the numbers are those of that loop
 bit for bit (``tests/test_radio_fast.py`` keeps the loop as its reference).
 
@@ -68,7 +68,8 @@ RADIO_MODELS = ("geometric",) + PATHLOSS_MODELS
 #: dtype of the cached received-power maps.
 RX_DTYPE = np.float32
 #: Default memory bound of a :class:`CellMapCache`, bytes (a Helsinki cell of
-#: 117,162 points takes 1.4 MB: 0.5 MB of float32 dBm and 0.9 MB of float64 mW).
+#: 117,162 points takes 1.4 MB: 0.5 MB of float32 dBm and 0.9 MB of float64 mW;
+#: with a path-gain engine another 0.9 MB of float64 path gain).
 DEFAULT_CACHE_BYTES = 1 << 30
 
 
