@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import json
@@ -13,6 +16,50 @@ ASSETS = ROOT / "assets"
 SCENES = ROOT / "scenes"
 HELSINKI_PBF = ASSETS / "helsinki" / "helsinki_center.osm.pbf"
 ZOO = ASSETS / "topologyzoo"
+
+
+_RADIO_CACHE_ENV = "TWIN3D_RADIO_CACHE"      # twin3d.radio_cache.ENV_VAR (read before import)
+_own_radio_cache: list[str] = []
+
+
+def pytest_configure(config):
+    """One on-disk radio-map cache for the session (and the CLIs it starts).
+
+    The geometric model costs seconds per Helsinki cell; every test file that
+    simulates Helsinki would pay it again. Maps are keyed by everything they
+    depend on (twin3d.radio_cache), so sharing them changes no value. A folder
+    already named by the variable is used as it is (kept across sessions).
+    """
+    if not os.environ.get(_RADIO_CACHE_ENV):
+        folder = tempfile.mkdtemp(prefix="twin3d-test-radio-")
+        _own_radio_cache.append(folder)
+        os.environ[_RADIO_CACHE_ENV] = folder
+
+
+def pytest_unconfigure(config):
+    for folder in _own_radio_cache:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop(_RADIO_CACHE_ENV, None)
+
+
+def helsinki_with_model(folder: Path, model: str) -> Path:
+    """A copy of scenes/helsinki.toml in ``folder`` with ``[radio] model`` set (assets in place).
+
+    For tests whose thresholds hold under TR 38.901 ("UMa"), the model the
+    scene was tuned with before the geometric model became its default.
+    """
+    text = (SCENES / "helsinki.toml").read_text(encoding="utf-8")
+    assert 'model = "geometric"' in text
+    text = text.replace('"../assets', f'"{ASSETS}').replace('model = "geometric"', f'model = "{model}"')
+    path = Path(folder) / f"helsinki_{model.lower()}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def helsinki_uma(tmp_path_factory) -> Path:
+    """scenes/helsinki.toml with ``model = "UMa"`` (see :func:`helsinki_with_model`)."""
+    return helsinki_with_model(tmp_path_factory.mktemp("helsinki-uma"), "UMa")
 
 
 @pytest.fixture

@@ -205,7 +205,10 @@ def test_simulator_new_active_set_costs_only_the_combine(helsinki):
     active = rng.random(n) < 0.7
     got = sim.radio(active)
     assert sim.mapper.cache.misses == misses                  # recombined, nothing recomputed
-    fresh = radio_map(twin, model=r.model, grid_m=r.grid_m, ue_height_m=r.ue_height_m,
-                      noise_figure_db=r.noise_figure_db, cell_active=active, bounds=sim.radio_bounds)
+    # a fresh mapper on the simulator's engine (its on-disk maps, if any: the geometric
+    # model costs minutes on Helsinki)
+    fresh = RadioMapper(twin, model=r.model, grid_m=r.grid_m, ue_height_m=r.ue_height_m,
+                        noise_figure_db=r.noise_figure_db, bounds=sim.radio_bounds,
+                        engine=sim.mapper.ctx.engine).radio_map(cell_active=active)
     assert_same_map(got, fresh)
     assert sim.radio(active) is got                           # whole maps still cached by the set

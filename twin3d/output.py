@@ -61,7 +61,10 @@ def atomic_dir(out_dir: str | Path) -> Iterator[Path]:
 
 
 def scene_summary(scene: Scene) -> dict:
-    """Counts of what the twin holds and what was skipped, JSON-ready."""
+    """Counts of what the twin holds and what was skipped, JSON-ready.
+
+    A scene with cells also records its ``[radio]`` model and engine.
+    """
     twin = scene.twin
     skipped = [s for s in twin.skipped if s.action == "skipped"]
     repaired = [s for s in twin.skipped if s.action == "repaired"]
@@ -77,6 +80,8 @@ def scene_summary(scene: Scene) -> dict:
         "streets": len(twin.streets),
         "demands": len(twin.demands),
         "scenarios": [s.name for s in scene.spec.scenarios],
+        **({"radio": {"model": scene.spec.radio.model, "engine": scene.spec.radio.engine}}
+           if twin.cells else {}),
         "skipped": [asdict(s) for s in skipped],
         "repaired": [asdict(s) for s in repaired],
     }

@@ -26,12 +26,21 @@ from .names import check_scenario_names, scenario_stem
 
 __all__ = ["Origin", "SourceSpec", "RadioSpec", "TrafficSpec", "SlaSpec", "AreaSpec", "EventSpec",
            "ScenarioSpec", "SceneSpec", "parse_scene", "scenario_stem", "SOURCE_KINDS", "SOURCE_ROLES",
-           "RADIO_ENGINES", "EVENT_KINDS", "NEW_EVENT_KEYS"]
+           "RADIO_MODELS", "RADIO_ENGINES", "GEOMETRIC_TERMS", "EVENT_KINDS", "NEW_EVENT_KEYS"]
 
 SOURCE_KINDS = ("osm", "geojson", "gpkg", "shp", "csv", "graphml", "sndlib")
 SOURCE_ROLES = ("sites", "links", "buildings", "streets", "demands")
 OSM_LAYERS = ("buildings", "streets", "masts")
-RADIO_MODELS = ("UMa", "UMi", "RMa", "FSPL")
+#: ``[radio] model``: the geometry-aware model (the default; twin3d.physics.geometric), the
+#: TR 38.901 scenarios and free space (twin3d.physics.cellmaps.RADIO_MODELS, in another order).
+RADIO_MODELS = ("geometric", "UMa", "UMi", "RMa", "FSPL")
+#: ``[radio.geometric]``: overrides of the geometric model's terms
+#: (twin3d.physics.geometric.model.DEFAULT_TERMS, the same names): type and bounds.
+GEOMETRIC_TERMS: dict[str, tuple] = {
+    "k_edges": (int, 1, 256), "max_edges": (int, 1, 3), "reflections": (bool,),
+    "corners": (bool,), "los_ground": (bool,), "rooftop_weight": (float, 0.0, 10.0),
+    "corner_weight": (float, 0.0, 10.0), "combine": (str, ("min", "sum")),
+    "nlos_offset_db": (float, -60.0, 60.0)}
 #: ``[radio] engine``: twin3d's own models, or Sionna RT ray tracing (the ``[rt]`` extra).
 RADIO_ENGINES = ("twin3d", "sionna")
 EVENT_KINDS = ("fiber_cut", "site_outage", "power_outage", "surge", "ddos", "power_down",
@@ -83,13 +92,18 @@ class SourceSpec:
 class RadioSpec:
     """``[radio]``: the propagation model and the coverage grid.
 
+    ``model`` "geometric" (the default) is the geometry-aware model of
+    :mod:`twin3d.physics.geometric`; "UMa", "UMi", "RMa" are TR 38.901
+    median path loss with a building viewshed, "FSPL" free space.
     ``engine`` "sionna" ray traces each cell's map with Sionna RT
-    (:mod:`twin3d.rt`; ``model`` is then unused) with
+    (:mod:`twin3d.rt`; ``model`` then sets only the range) with
     ``rt_samples_per_tx`` rays per cell and up to ``rt_max_depth``
     interactions per path; the scene's seed seeds the rays.
+    ``geometric_terms``: the ``[radio.geometric]`` table, (name, value)
+    pairs overriding the geometric model's default terms.
     """
 
-    model: str = "UMa"
+    model: str = "geometric"
     f_hz: float = 3.5e9
     bandwidth_hz: float = 100e6
     grid_m: float = 5.0
@@ -102,6 +116,7 @@ class RadioSpec:
     #: of ``twin3d calibrate``, read and checked at load time
     #: (:class:`twin3d.physics.calibration.Calibration`; None: the model as it is).
     calibration: Any = None
+    geometric_terms: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -312,11 +327,34 @@ def _source(file: Path, i: int, data: Any) -> SourceSpec:
                       index=i)
 
 
+def _geometric_terms(file: Path, data: Any) -> tuple[tuple[str, Any], ...]:
+    t = _Table(file, "[radio.geometric]", data, tuple(GEOMETRIC_TERMS))
+    out = []
+    for key, (kind, *rule) in GEOMETRIC_TERMS.items():
+        if key not in data:
+            continue
+        if kind is str:
+            v = t.choice(key, rule[0], None)
+        elif kind is float:
+            v = t.num(key, None, rule[0], rule[1])
+        else:
+            v = t.get(key, kind)
+            if kind is int and not rule[0] <= v <= rule[1]:
+                raise t.err(key, f"must be within [{rule[0]}, {rule[1]}], got {v}")
+        out.append((key, v))
+    return tuple(out)
+
+
 def _radio(file: Path, data: Any) -> RadioSpec:
     t = _Table(file, "[radio]", data, ("model", "f_hz", "bandwidth_hz", "grid_m", "ue_height_m",
                                        "noise_figure_db", "engine", "rt_samples_per_tx",
-                                       "rt_max_depth", "calibration"))
+                                       "rt_max_depth", "geometric", "calibration"))
     d = RadioSpec()
+    model = t.choice("model", RADIO_MODELS, d.model)
+    terms = _geometric_terms(file, t.get("geometric", dict, {}))
+    if terms and model != "geometric":
+        raise InputError(file, 'applies only with model = "geometric"', "[radio.geometric]",
+                         terms[0][0])
     engine = t.choice("engine", RADIO_ENGINES, d.engine)
     rt = {}
     for key, lo, hi in (("rt_samples_per_tx", 1, 10**10), ("rt_max_depth", 0, 20)):
@@ -333,7 +371,7 @@ def _radio(file: Path, data: Any) -> RadioSpec:
         why = problem()
         if why is not None:
             raise t.err("engine", f'"sionna" cannot run here: {why}')
-    return RadioSpec(model=t.choice("model", RADIO_MODELS, d.model),
+    return RadioSpec(model=model, geometric_terms=terms,
                      f_hz=t.num("f_hz", d.f_hz, 0, 100e9, strict=True),
                      bandwidth_hz=t.num("bandwidth_hz", d.bandwidth_hz, 0, 2e9, strict=True),
                      grid_m=t.num("grid_m", d.grid_m, 0.5, 10_000),

@@ -18,8 +18,10 @@ radiate (SANDBOX.md section 9). So a radio map is built in two stages:
 
 A cell is recomputed only when a parameter of its key changes (it moves,
 turns, tilts, changes power, frequency, bandwidth, gain or beamwidth; or the
-grid, UE height, buildings, path-loss model or ``[radio] calibration`` change). Switching cells on
-and off costs only :func:`combine`: the same float64 operations, in the same
+grid, UE height, buildings, path-loss model or ``[radio] calibration`` change). With a
+path-gain engine (the default "geometric" model, or ray tracing) the engine's map is
+cached without the transmit power: a power change costs an addition.
+Switching cells on and off costs only :func:`combine`: the same float64 operations, in the same
 order, as a cell-by-cell numpy loop, so the numbers are those of that loop
 bit for bit (``tests/test_radio_fast.py`` keeps the loop as its reference).
 
@@ -41,27 +43,33 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Hashable, Sequence
 
 import numpy as np
 import shapely
 from numba import njit
 
+from .geometric.model import MAX_RANGE_M as GEOMETRIC_MAX_RANGE_M, GeometricEngine
 from .grid import Grid
 from .los import ground_z_m, indoor_distance_m, rasterize_buildings, viewshed_los
 from .radio import (PATHLOSS_MODELS, SE_ATTENUATION as _SE_ATT, SE_MAX_BPS_HZ as _SE_MAX,
                     SE_MIN_SINR_DB as _SE_MIN_DB, antenna_gain_db, max_range_m, n_prb,
                     o2i_low_loss_db, pathloss_db, thermal_noise_dbm)
 
-__all__ = ["RX_DTYPE", "DEFAULT_CACHE_BYTES", "CellSpec", "GridContext", "CellMapCache",
-           "Recombined", "site_los", "cell_rx_dbm", "cached_cell_maps", "cached_cell_mw", "combine",
-           "combine_rows", "rank_cells", "to_mw", "calibration_features"]
+__all__ = ["RADIO_MODELS", "RX_DTYPE", "DEFAULT_CACHE_BYTES", "CellSpec", "GridContext",
+           "CellMapCache", "Recombined", "buildings_digest", "site_los", "cell_rx_dbm",
+           "engine_path_gain_db", "cached_cell_maps", "cached_cell_mw", "combine", "combine_rows",
+           "rank_cells", "to_mw", "calibration_features"]
 
+#: Every radio model name: the geometry-aware "geometric" model (the default,
+#: :mod:`twin3d.physics.geometric`), then free space and the TR 38.901 scenarios.
+RADIO_MODELS = ("geometric",) + PATHLOSS_MODELS
 #: dtype of the cached received-power maps.
 RX_DTYPE = np.float32
 #: Default memory bound of a :class:`CellMapCache`, bytes (a Helsinki cell of
-#: 117,162 points takes 1.4 MB: 0.5 MB of float32 dBm and 0.9 MB of float64 mW).
+#: 117,162 points takes 1.4 MB: 0.5 MB of float32 dBm and 0.9 MB of float64 mW;
+#: with a path-gain engine another 0.9 MB of float64 path gain).
 DEFAULT_CACHE_BYTES = 1 << 30
 
 
@@ -94,7 +102,8 @@ class CellSpec:
                    float(cell.bandwidth_hz), float(cell.gain_dbi), float(cell.beamwidth_deg))
 
 
-def _buildings_digest(buildings) -> str:
+def buildings_digest(buildings) -> str:
+    """sha1 of the footprints (WKB), heights and base heights: the buildings in cache keys."""
     h = hashlib.sha1()
     h.update(str(len(buildings)).encode())
     if len(buildings):
@@ -117,16 +126,22 @@ class GridContext:
     buildings : twin3d.model.Buildings
     grid : Grid
     model : str
-        Path-loss model (see :data:`twin3d.physics.radio.PATHLOSS_MODELS`).
+        Radio model, one of :data:`RADIO_MODELS`: "geometric" (a
+        :class:`~twin3d.physics.geometric.model.GeometricEngine` with its
+        default terms, unless ``engine`` is given) or a path-loss model of
+        :data:`twin3d.physics.radio.PATHLOSS_MODELS`. It also sets the range:
+        a cell gives -inf dBm beyond it (5 km for "geometric" and the
+        38.901 scenarios).
     ue_height_m : float
     site_xy_m : (n, 2) array_like
         Sites whose cells may be mapped on this grid.
     engine : object, optional
-        Another source of per-cell path gain in place of ``model`` (the
-        Sionna RT backend, :class:`twin3d.rt.solver.SionnaEngine`): its
+        A source of per-cell path gain in place of the path-loss model (the
+        geometric model, or the Sionna RT backend
+        :class:`twin3d.rt.solver.SionnaEngine`): its
         ``path_gain_db(buildings, grid, specs, ue_height_m)`` gives
-        (n_cells, ny, nx) dB, antenna gain included, and ``key()`` what
-        the maps depend on besides the context.
+        (n_cells, ny, nx) dB, antenna gain and wall penetration included,
+        and ``key()`` what the maps depend on besides the context.
     calibration : twin3d.physics.calibration.Calibration, optional
         A per-environment correction added to every cell map
         (``[radio] calibration``; see :func:`cell_rx_dbm`).
@@ -141,16 +156,19 @@ class GridContext:
 
     def __init__(self, buildings, grid: Grid, model: str, ue_height_m: float,
                  site_xy_m=(), engine=None, calibration=None) -> None:
-        if model not in PATHLOSS_MODELS:
-            raise ValueError(f"unknown model {model!r}; expected one of {', '.join(PATHLOSS_MODELS)}")
+        if model not in RADIO_MODELS:
+            raise ValueError(f"unknown model {model!r}; expected one of {', '.join(RADIO_MODELS)}")
         if not (np.isfinite(ue_height_m) and ue_height_m > 0):
             raise ValueError(f"ue_height_m must be positive (got {ue_height_m})")
+        if model == "geometric" and engine is None:
+            engine = GeometricEngine()
         self.grid, self.model, self.ue_height_m = grid, model, float(ue_height_m)
         xs, ys = grid.centers()
         self.gx, self.gy = (a.ravel() for a in np.meshgrid(xs, ys))
         self.ue_z = ground_z_m(self.gx, self.gy) + ue_height_m
         self.n_pts = self.gx.size
-        self.d_lo, self.d_hi = max_range_m(model)
+        self.d_lo, self.d_hi = (1.0, GEOMETRIC_MAX_RANGE_M) if model == "geometric" \
+            else max_range_m(model)
         sxy = np.asarray(site_xy_m, float).reshape(-1, 2)
         sxy = sxy[[self.can_reach(x, y) for x, y in sxy]] if len(sxy) else sxy
         self.raster = rasterize_buildings(buildings, grid.expanded_to(sxy[:, 0], sxy[:, 1]))
@@ -163,7 +181,7 @@ class GridContext:
         self.buildings, self.engine = buildings, engine
         self.calibration = calibration
         self.token = (grid, model, self.ue_height_m, (rg.x0_m, rg.y0_m, rg.nx, rg.ny),
-                      _buildings_digest(buildings), None if engine is None else engine.key(),
+                      buildings_digest(buildings), None if engine is None else engine.key(),
                       None if calibration is None else calibration.key())
 
     def can_reach(self, x_m: float, y_m: float) -> bool:
@@ -315,8 +333,10 @@ def model_rx_dbm(ctx: GridContext, specs: Sequence[CellSpec], cache: CellMapCach
     rx = p_tx + antenna gain(phi, theta) - path loss(d2D, LOS) - O2I, in
     float64, rounded once to float32. The cells of one antenna share its
     distances, LOS and path loss per frequency. -inf beyond the model's range.
-    With an engine in the context (ray tracing), rx = p_tx + the engine's
-    path gain, which holds the antenna gain and any wall penetration.
+    With an engine in the context (the geometric model, ray tracing), rx =
+    p_tx + the engine's path gain, which holds the antenna gain and any wall
+    penetration; the path gains are cached (in ``cache``) per cell without
+    its transmit power, and the cells missing there computed in one call.
 
     Parameters
     ----------
@@ -329,9 +349,9 @@ def model_rx_dbm(ctx: GridContext, specs: Sequence[CellSpec], cache: CellMapCach
         The site of each cell, named in path-loss errors.
     """
     if ctx.engine is not None and len(specs):
-        gain = ctx.engine.path_gain_db(ctx.buildings, ctx.grid, specs, ctx.ue_height_m)
+        gain = engine_path_gain_db(ctx, specs, cache)
         p_tx = np.array([s.p_tx_dbm for s in specs], float)[:, None]
-        return (p_tx + np.asarray(gain, float).reshape(len(specs), ctx.n_pts)).astype(RX_DTYPE)
+        return (p_tx + gain).astype(RX_DTYPE)
     out = np.empty((len(specs), ctx.n_pts), RX_DTYPE)
     by_site: dict[tuple, list[int]] = {}
     for i, s in enumerate(specs):
@@ -360,6 +380,39 @@ def model_rx_dbm(ctx: GridContext, specs: Sequence[CellSpec], cache: CellMapCach
                                    c.beamwidth_deg, c.gain_dbi)
             out[i] = c.p_tx_dbm + gain - pl_by_f[c.f_hz]
     return out
+
+
+def _unpowered(spec: CellSpec) -> CellSpec:
+    return replace(spec, p_tx_dbm=0.0)
+
+
+def engine_path_gain_db(ctx: GridContext, specs: Sequence[CellSpec],
+                        cache: CellMapCache | None = None) -> np.ndarray:
+    """The context engine's path gain of each cell, dB: (n_cells, n_pts) float64.
+
+    -inf beyond the model's range (``ctx.d_hi``). Kept (float64) in ``cache`` per cell
+    without its transmit power (a power change needs no new map); the cells
+    missing there go to the engine in one call (the geometric model shares
+    a site's paths among its cells).
+    """
+    keys = [("pg", ctx.token, _unpowered(s)) for s in specs]
+    got = [None if cache is None else cache.get(k) for k in keys]
+    missing = [i for i, g in enumerate(got) if g is None]
+    if missing:
+        todo = list(dict.fromkeys(keys[i][2] for i in missing))   # a spec twice: computed once
+        pg = np.asarray(ctx.engine.path_gain_db(ctx.buildings, ctx.grid, todo, ctx.ue_height_m),
+                        float).reshape(len(todo), ctx.n_pts)
+        for row, s in enumerate(todo):
+            a = s.antenna_xyz_m
+            # float64: rx is rounded once, to float32, after the transmit power is added
+            m = np.where(np.hypot(ctx.gx - a[0], ctx.gy - a[1]) <= ctx.d_hi, pg[row], -np.inf)
+            m.flags.writeable = False
+            if cache is not None:
+                cache.put(("pg", ctx.token, s), m)
+            for i in missing:
+                if keys[i][2] == s:
+                    got[i] = m
+    return np.stack([np.asarray(g, float) for g in got])
 
 
 def cached_cell_maps(ctx: GridContext, specs: Sequence[CellSpec], cache: CellMapCache,

@@ -2,12 +2,17 @@
 
 For every grid point and every active cell the received power is
 
-    rx = p_tx + power offset + antenna gain(phi, theta) - path loss(d2D, LOS) - O2I
+    rx = p_tx + power offset + path gain
 
-with the path loss of :mod:`twin3d.physics.radio` (LOS from the building
-viewshed of :mod:`twin3d.physics.los`), and for points inside a footprint
-the TR 38.901 low-loss O2I penetration plus 0.5 dB/m to the footprint's
-boundary. The best server is the cell with the highest RSRP; its SINR counts
+where the path gain (antenna gain minus path loss, dB) comes from the
+radio model. The default, "geometric" (:mod:`twin3d.physics.geometric`),
+traces the buildings: exact 3D line of sight, rooftop and corner
+diffraction, wall reflections. The TR 38.901 scenarios ("UMa", "UMi",
+"RMa") and free space ("FSPL") stay selectable: antenna gain(phi, theta) -
+path loss(d2D, LOS) of :mod:`twin3d.physics.radio`, with LOS from the
+building viewshed of :mod:`twin3d.physics.los`. Both add, for points inside
+a footprint, the TR 38.901 low-loss O2I penetration plus 0.5 dB/m to the
+footprint's boundary. The best server is the cell with the highest RSRP; its SINR counts
 every other active cell on the same carrier frequency as interference at
 full load, plus thermal noise over the serving bandwidth.
 
@@ -35,12 +40,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .cellmaps import (RX_DTYPE, CellMapCache, CellSpec, GridContext, cached_cell_maps,
+from .cellmaps import (RADIO_MODELS, RX_DTYPE, CellMapCache, CellSpec, GridContext, cached_cell_maps,
                        cached_cell_mw, combine_rows, rank_cells, site_los)
 from .grid import Grid
-from .radio import PATHLOSS_MODELS
 
-__all__ = ["Grid", "RadioMap", "RadioMapper", "radio_map"]
+__all__ = ["Grid", "RADIO_MODELS", "RadioMap", "RadioMapper", "radio_map"]
 
 #: Cells ranked per point for the recombination (``RadioMapper``): a point
 #: whose ranked cells all sleep falls back to a scan of the active cells.
@@ -130,12 +134,16 @@ class RadioMap:
     rsrp_dbm : best server's RSRP (rx - 10 log10(12 n_prb)), dBm; -inf where none.
     sinr_db : best server's SINR, dB; -inf where none.
     best_server : int, index into ``cell_ids``; -1 where no active cell reaches.
-    los : bool, line of sight to the best server's site.
+    los : bool, line of sight to the best server's site (the building raster's
+        viewshed, whatever the model).
     indoor : bool, the point lies inside a building footprint.
     building_height_m : height of the building holding the point, metres (0 outdoors).
     spectral_efficiency_bps_hz : attenuated Shannon, b/s/Hz.
     throughput_bps : spectral efficiency x the best server's bandwidth, bit/s
         (one UE alone in its cell).
+    model : str
+        What computed the per-cell maps: the radio model ("geometric",
+        "UMa", ...) or the engine that replaced it ("sionna").
     """
 
     grid: Grid
@@ -150,6 +158,7 @@ class RadioMap:
     spectral_efficiency_bps_hz: np.ndarray
     throughput_bps: np.ndarray
     building_height_m: np.ndarray
+    model: str = ""
 
     def covered(self, rsrp_min_dbm: float = -110.0, sinr_min_db: float = -6.0) -> np.ndarray:
         """(ny, nx) bool: RSRP >= rsrp_min_dbm and SINR >= sinr_min_db."""
@@ -177,7 +186,7 @@ def _vector(value, n: int, name: str, dtype, default) -> np.ndarray:
     return arr
 
 
-def radio_map(twin, model: str = "UMa", grid_m: float = 5.0, ue_height_m: float = 1.5,
+def radio_map(twin, model: str = "geometric", grid_m: float = 5.0, ue_height_m: float = 1.5,
               noise_figure_db: float = 7.0, cell_active=None, cell_power_offset_db=None,
               bounds=None) -> RadioMap:
     """Compute the radio map of a twin.
@@ -185,8 +194,10 @@ def radio_map(twin, model: str = "UMa", grid_m: float = 5.0, ue_height_m: float 
     Parameters
     ----------
     twin : twin3d.model.Twin
-    model : {"UMa", "UMi", "RMa", "FSPL"}
-        Path loss model (TR 38.901 scenario or free space).
+    model : {"geometric", "UMa", "UMi", "RMa", "FSPL"}
+        Radio model: the geometry-aware model of
+        :mod:`twin3d.physics.geometric` (default), a TR 38.901 scenario or
+        free space.
     grid_m : float
         Grid step, metres.
     ue_height_m : float
@@ -212,9 +223,10 @@ def radio_map(twin, model: str = "UMa", grid_m: float = 5.0, ue_height_m: float 
 
     Notes
     -----
-    Horizontal distances below the model's 10 m minimum are clamped to it;
-    points beyond its maximum (5 km NLOS for the 38.901 models) receive
-    nothing from that cell (rx = -inf), as they would be far below noise.
+    Horizontal distances below the model's minimum (10 m for 38.901, 1 m
+    for "geometric") are clamped to it; points beyond its maximum (5 km for
+    "geometric" and the 38.901 NLOS) receive nothing from that cell (rx =
+    -inf), as they would be far below noise.
     """
     mapper = RadioMapper(twin, model=model, grid_m=grid_m, ue_height_m=ue_height_m,
                          noise_figure_db=noise_figure_db, bounds=bounds)
@@ -242,7 +254,9 @@ class RadioMapper:
     engine : object, optional
         A per-cell path-gain engine in place of ``model`` (see
         :class:`~twin3d.physics.cellmaps.GridContext`), such as
-        :class:`twin3d.rt.solver.SionnaEngine`.
+        :class:`twin3d.rt.solver.SionnaEngine` or a
+        :class:`~twin3d.physics.geometric.model.GeometricEngine` with other
+        terms; ``model`` then sets only the range.
     calibration : twin3d.physics.calibration.Calibration, optional
         ``[radio] calibration``: a per-environment correction added to every
         cell's map before it is cached (:func:`~twin3d.physics.cellmaps.cell_rx_dbm`).
@@ -258,12 +272,12 @@ class RadioMapper:
     (30, 27)
     """
 
-    def __init__(self, twin, model: str = "UMa", grid_m: float = 5.0, ue_height_m: float = 1.5,
-                 noise_figure_db: float = 7.0, bounds=None, cache: CellMapCache | None = None,
-                 engine=None, calibration=None) -> None:
-        if model not in PATHLOSS_MODELS:
+    def __init__(self, twin, model: str = "geometric", grid_m: float = 5.0,
+                 ue_height_m: float = 1.5, noise_figure_db: float = 7.0, bounds=None,
+                 cache: CellMapCache | None = None, engine=None, calibration=None) -> None:
+        if model not in RADIO_MODELS:
             raise ValueError(f"radio_map: unknown model {model!r}; expected one of "
-                             f"{', '.join(PATHLOSS_MODELS)}")
+                             f"{', '.join(RADIO_MODELS)}")
         if not (np.isfinite(ue_height_m) and ue_height_m > 0):
             raise ValueError(f"radio_map: ue_height_m must be positive (got {ue_height_m})")
         self.twin = twin
@@ -273,6 +287,9 @@ class RadioMapper:
         site_xy = [twin.sites[c.site_id].antenna_xyz_m[:2] for c in twin.cells]
         self.ctx = GridContext(twin.buildings, grid, model, ue_height_m, site_xy, engine=engine,
                                calibration=calibration)
+        eng = self.ctx.engine
+        #: What computes the per-cell maps (``RadioMap.model``).
+        self.model = model if eng is None else str(eng.key()[0])
         self._lock = threading.Lock()
         self._rx_stack = self._mw_stack = None
         self._stack_rows: list = []
@@ -348,7 +365,8 @@ class RadioMapper:
                         indoor=_read_only(ctx.indoor.reshape(shape)),
                         spectral_efficiency_bps_hz=comb.spectral_efficiency_bps_hz.reshape(shape),
                         throughput_bps=comb.throughput_bps.reshape(shape),
-                        building_height_m=_read_only(ctx.building_height_m.reshape(shape)))
+                        building_height_m=_read_only(ctx.building_height_m.reshape(shape)),
+                        model=self.model)
 
     def _stacks(self, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
         """(n_cells, n_pts) float32 dBm and float64 mW rows, one per cell of the twin.

@@ -27,8 +27,10 @@ from ..errors import InputError
 from ..loader import Scene, area_sites, check_event
 from ..physics.batch_step import BatchRouter
 from ..physics.coverage import RadioMap, RadioMapper
+from ..physics.geometric.model import GeometricEngine
 from ..physics.incremental import RoutingCache
 from ..physics.transport import Router
+from ..radio_cache import disk_cached
 from ..scene import ScenarioSpec
 from .demand import area_mask, grid_demand_weights, gravity_demands, profile_factor
 from .events import StepState, Timeline
@@ -330,12 +332,21 @@ class Simulator:
         return rm
 
     def _radio_engine(self, r):
-        """The Sionna RT engine for ``[radio] engine = "sionna"`` (None: twin3d's models)."""
-        if r.engine != "sionna":
+        """The per-cell path-gain engine of ``[radio]``; None for a 38.901 or free-space model.
+
+        ``engine = "sionna"``: Sionna RT; ``model = "geometric"``: the
+        geometric model with the ``[radio.geometric]`` terms. Either is wrapped in the on-disk map cache when
+        :data:`twin3d.radio_cache.ENV_VAR` names a folder.
+        """
+        if r.engine == "sionna":
+            from ..rt.solver import RtSettings, SionnaEngine     # the optional [rt] extra
+            engine = SionnaEngine(RtSettings(r.rt_samples_per_tx, r.rt_max_depth,
+                                             seed=self.scene.spec.seed))
+        elif r.model == "geometric":
+            engine = GeometricEngine(**dict(r.geometric_terms))
+        else:
             return None
-        from ..rt.solver import RtSettings, SionnaEngine     # the optional [rt] extra
-        return SionnaEngine(RtSettings(r.rt_samples_per_tx, r.rt_max_depth,
-                                       seed=self.scene.spec.seed))
+        return disk_cached(engine)
 
     def step_radio_map(self, r: StepResult) -> RadioMap | None:
         """The radio map step ``r`` used (recombined again if no longer kept); None without cells."""

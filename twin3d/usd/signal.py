@@ -4,7 +4,8 @@ Layout (kinds in brackets)::
 
     /World                    Xform [assembly]
       Looks/Signal            Material reading displayColor
-      Signal                  Xform [group]   grid description as twin: attributes
+      Signal                  Xform [group]   grid description as twin: attributes,
+                                              and twin:radio_model (what computed the map)
         RSRP                  Mesh  visible
         SINR                  Mesh  invisible
         BestServer            Mesh  invisible
@@ -134,6 +135,8 @@ def author_signal(world: Sdf.PrimSpec, radio_map: RadioMap, lift_m: float = LIFT
         set_attr(group, f"twin:{name}", "double", float(value), custom=True)
     set_attr(group, "twin:grid_nx", "int", int(g.nx), custom=True)
     set_attr(group, "twin:grid_ny", "int", int(g.ny), custom=True)
+    if rm.model:                 # what computed the map: "geometric", "UMa", ..., "sionna"
+        set_attr(group, "twin:radio_model", "string", rm.model, custom=True)
 
     points, quads = grid_mesh(g, lift_m)
     counts = np.full(len(quads), 4, np.int32)

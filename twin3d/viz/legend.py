@@ -73,7 +73,21 @@ def _from_map(title: str, cmap: ColorMap) -> Legend:
 
 
 def mesh_legend(prim: Usd.Prim) -> Legend | None:
-    """Legend of a mesh that records its colour map (``twin:colormap`` ...), else None."""
+    """Legend of a mesh that records its colour map (``twin:colormap`` ...), else None.
+
+    The title is the mesh's name, followed by the radio model its parent
+    records (``twin:radio_model`` of the signal layer), e.g. "RSRP (geometric)".
+    """
+    lg = _mesh_legend(prim)
+    parent = prim.GetParent()
+    attr = parent.GetAttribute("twin:radio_model") if parent else None
+    model = attr.Get() if attr else None
+    if lg is not None and model:
+        lg.title = f"{lg.title} ({model})"
+    return lg
+
+
+def _mesh_legend(prim: Usd.Prim) -> Legend | None:
     attr = prim.GetAttribute("twin:colormap")
     name = attr.Get() if attr else None
     if not name:

@@ -42,10 +42,13 @@ from .ground import two_ray_ground_db
 from .los3d import building_prisms, wall_crossings
 from .reflection import best_single_reflection
 
-__all__ = ["FLOOR_DB", "DEFAULT_TERMS", "site_paths", "cell_path_gain_db", "geometric_path_gain_db",
+__all__ = ["FLOOR_DB", "MAX_RANGE_M", "DEFAULT_TERMS", "site_paths", "cell_path_gain_db", "geometric_path_gain_db",
            "GeometricEngine"]
 
 FLOOR_DB = -160.0
+#: Horizontal range of a cell, metres: beyond it the radio map gives it no power (as the
+#: TR 38.901 scenarios' 5 km NLOS limit does); far below noise at any macro power.
+MAX_RANGE_M = 5000.0
 #: Default settings of the terms (tuned on macro_hel05 and small_south, see the benchmark).
 #: corner_weight 0.5 and the power sum with 5 dB of NLOS gain stand in for the multiple
 #: reflections and wedge (not knife-edge) corners the first version leaves out.
