@@ -67,43 +67,121 @@ def convex_corners(prisms: BuildingPrisms):
     return xy[ok], prisms.top_z[prisms.edge_building][ok]
 
 
+#: Side of the square tiles the receivers are grouped in for the candidate search, metres.
+TILE_M = 40.0
+
+
+@njit(cache=True)
+def _j_db(v):
+    """ITU-R P.526 eq. 31 (as :func:`.diffraction.knife_edge_loss_db`), scalar."""
+    if v <= -0.78:
+        return 0.0
+    return max(0.0, 6.9 + 20.0 * np.log10(np.sqrt((v - 0.1) ** 2 + 1.0) + v - 0.1))
+
+
 @njit(cache=True, parallel=True)
-def _top_candidates(cxy, d_tc, u1, tx, rx, lam, weight, max_leg, out_k, out_loss):
+def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, max_leg,
+                    out_k, out_loss):
     """Per receiver, the R least-loss corners (unobstructed or not), sorted: out_k, out_loss (R, N).
 
-    ``cxy`` must come in increasing distance ``d_tc`` from the transmitter.
+    Ties go to the lower corner index (the order of ``cxy``: nearest the
+    transmitter first). Receivers come grouped in tiles (``tile_pts[tile_start[i]:
+    tile_start[i + 1]]``); for each tile the corners are visited in increasing
+    order of a lower bound of their loss over the whole tile (free space over
+    the shortest plan path through the tile's bounding circle, plus J(v) at
+    the least diffraction angle and second leg), and a receiver stops at the
+    first corner whose bound exceeds its R-th best loss: the result is that
+    of trying every corner.
     """
     n_r = out_k.shape[0]
-    for p in prange(rx.shape[0]):
-        # Free space over the plan length is a lower bound of a candidate's loss: skip a
-        # corner whose plan path is longer than the length at which free space alone
-        # exceeds the worst kept candidate.
-        lim = np.inf
-        for c in range(cxy.shape[0]):
-            ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
-            dcr = np.sqrt(ex * ex + ey * ey)
-            if d_tc[c] > lim:            # corners come nearest first: none further can do better
-                break
-            if dcr <= 1.0 or dcr > max_leg or d_tc[c] + dcr > lim:
+    n_c = cxy.shape[0]
+    four_pi = 4.0 * np.pi
+    for ti in prange(tile_start.shape[0] - 1):
+        a, b = tile_start[ti], tile_start[ti + 1]
+        x0, y0, z0 = np.inf, np.inf, np.inf
+        x1, y1, z1 = -np.inf, -np.inf, -np.inf
+        for q in range(a, b):
+            p = tile_pts[q]
+            x0, x1 = min(x0, rx[p, 0]), max(x1, rx[p, 0])
+            y0, y1 = min(y0, rx[p, 1]), max(y1, rx[p, 1])
+            z0, z1 = min(z0, rx[p, 2]), max(z1, rx[p, 2])
+        mx, my = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+        rho = 0.5 * np.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2) + 1e-6
+        dz = 0.0 if z0 <= tx[2] <= z1 else min(abs(z0 - tx[2]), abs(z1 - tx[2]))
+        bound = np.empty(n_c)
+        keep = np.empty(n_c, np.int64)
+        m = 0
+        for c in range(n_c):
+            wx, wy = mx - cxy[c, 0], my - cxy[c, 1]
+            dist = np.sqrt(wx * wx + wy * wy)
+            d2 = max(dist - rho, 1.0)                 # second legs of 1 m or less are skipped
+            if dist - rho > max_leg:
                 continue
-            cos_t = min(1.0, max(-1.0, (u1[c, 0] * ex + u1[c, 1] * ey) / dcr))
-            plan = d_tc[c] + dcr
-            v = np.arccos(cos_t) * np.sqrt(2.0 * d_tc[c] * dcr / (lam * plan))
-            j = 0.0
-            if v > -0.78:       # ITU-R P.526 eq. 31, as knife_edge_loss_db
-                j = max(0.0, 6.9 + 20.0 * np.log10(np.sqrt((v - 0.1) ** 2 + 1.0) + v - 0.1))
-            length = max(np.sqrt(plan * plan + (rx[p, 2] - tx[2]) ** 2), 1.0)
-            loss = 20.0 * np.log10(4.0 * np.pi * length / lam) + weight * j
-            if loss < out_loss[n_r - 1, p]:
-                i = n_r - 1
-                while i > 0 and out_loss[i - 1, p] > loss:
-                    out_loss[i, p] = out_loss[i - 1, p]
-                    out_k[i, p] = out_k[i - 1, p]
-                    i -= 1
-                out_loss[i, p] = loss
-                out_k[i, p] = c
-                if out_loss[n_r - 1, p] < np.inf:
-                    lim = lam / (4.0 * np.pi) * 10.0 ** (out_loss[n_r - 1, p] / 20.0)
+            length = max(np.sqrt((d_tc[c] + d2) ** 2 + dz * dz), 1.0)
+            lb = 20.0 * np.log10(four_pi * length / lam)
+            if weight > 0.0:
+                theta = 0.0
+                if dist > rho:
+                    cos_w = min(1.0, max(-1.0, (u1[c, 0] * wx + u1[c, 1] * wy) / dist))
+                    theta = max(0.0, np.arccos(cos_w) - np.arcsin(rho / dist))
+                # v grows with the angle and with the second leg: its least value over the tile
+                lb += weight * _j_db(theta * np.sqrt(2.0 * d_tc[c] * d2 / (lam * (d_tc[c] + d2))))
+            elif weight < 0.0:
+                lb = -np.inf                          # J(v) unbounded: no pruning
+            bound[m] = lb - 1e-6                      # slack for rounding
+            keep[m] = c
+            m += 1
+        srt = np.argsort(bound[:m])
+        for q in range(a, b):
+            p = tile_pts[q]
+            for r in range(m):
+                i = srt[r]
+                if bound[i] > out_loss[n_r - 1, p]:
+                    break
+                c = keep[i]
+                ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
+                dcr = np.sqrt(ex * ex + ey * ey)
+                if dcr <= 1.0 or dcr > max_leg:
+                    continue
+                cos_t = min(1.0, max(-1.0, (u1[c, 0] * ex + u1[c, 1] * ey) / dcr))
+                plan = d_tc[c] + dcr
+                v = np.arccos(cos_t) * np.sqrt(2.0 * d_tc[c] * dcr / (lam * plan))
+                j = 0.0
+                if v > -0.78:       # ITU-R P.526 eq. 31, as knife_edge_loss_db
+                    j = max(0.0, 6.9 + 20.0 * np.log10(np.sqrt((v - 0.1) ** 2 + 1.0) + v - 0.1))
+                length = max(np.sqrt(plan * plan + (rx[p, 2] - tx[2]) ** 2), 1.0)
+                loss = 20.0 * np.log10(4.0 * np.pi * length / lam) + weight * j
+                last = n_r - 1
+                if loss < out_loss[last, p] or (loss == out_loss[last, p] and c < out_k[last, p]):
+                    k = last
+                    while k > 0 and (out_loss[k - 1, p] > loss
+                                     or (out_loss[k - 1, p] == loss and out_k[k - 1, p] > c)):
+                        out_loss[k, p] = out_loss[k - 1, p]
+                        out_k[k, p] = out_k[k - 1, p]
+                        k -= 1
+                    out_loss[k, p] = loss
+                    out_k[k, p] = c
+
+
+def tiles_of(xy_m, tile_m: float = TILE_M):
+    """Group points in square tiles: (point ids in tile order (N,), tile starts (T + 1,)).
+
+    Examples
+    --------
+    >>> pts, start = tiles_of(np.array([[0.0, 0.0], [50.0, 0.0], [5.0, 5.0]]), 20.0)
+    >>> pts.tolist(), start.tolist()
+    ([0, 2, 1], [0, 2, 3])
+    """
+    xy = np.asarray(xy_m, float).reshape(-1, 2)
+    if len(xy) == 0:
+        return np.zeros(0, np.int64), np.zeros(1, np.int64)
+    ix = np.floor((xy[:, 0] - xy[:, 0].min()) / tile_m).astype(np.int64)
+    iy = np.floor((xy[:, 1] - xy[:, 1].min()) / tile_m).astype(np.int64)
+    key = iy * (int(ix.max()) + 1) + ix
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    start = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+    return order.astype(np.int64), np.r_[start, len(xy)].astype(np.int64)
 
 
 def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
@@ -139,8 +217,10 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     rounds = int(min(max_rounds, len(cxy)))
     order = np.full((rounds, len(rx)), -1, np.int64)          # best candidates per receiver
     cand = np.full((rounds, len(rx)), np.inf)
+    tile_pts, tile_start = tiles_of(rx[:, :2])
     _top_candidates(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
-                    np.ascontiguousarray(rx), lam, float(weight), float(max_leg_m), order, cand)
+                    np.ascontiguousarray(rx), tile_pts, tile_start, lam, float(weight),
+                    float(max_leg_m), order, cand)
     d1 = d_tc
     cols = np.arange(len(rx))
     todo = np.ones(len(rx), bool)
