@@ -33,7 +33,8 @@ import numpy as np
 from numba import njit, prange
 
 from ..radio import C_M_S
-from .los3d import BuildingPrisms, line_of_sight
+from .legs import first_clear_corner
+from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 
 __all__ = ["convex_corners", "best_corner_path"]
 
@@ -221,25 +222,8 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     _top_candidates(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
                     np.ascontiguousarray(rx), tile_pts, tile_start, lam, float(weight),
                     float(max_leg_m), order, cand)
-    d1 = d_tc
-    cols = np.arange(len(rx))
-    todo = np.ones(len(rx), bool)
-    for r in range(rounds):
-        k = order[r, todo]
-        p = cols[todo]
-        lk = cand[r, todo]
-        live = np.isfinite(lk)
-        todo[p[~live]] = False                                # no candidates left
-        k, p, lk = k[live], p[live], lk[live]
-        if len(p) == 0:
-            break
-        s = d1[k] / (d1[k] + np.hypot(rx[p, 0] - cxy[k, 0], rx[p, 1] - cxy[k, 1]))
-        cz = tx[2] + (rx[p, 2] - tx[2]) * s
-        c3 = np.column_stack([cxy[k], cz])
-        # Corners are nudged off the walls: outside every solid, no end-point test.
-        ok = line_of_sight(prisms, np.broadcast_to(tx, c3.shape), c3, check_ends=False)
-        ok[ok] &= line_of_sight(prisms, c3[ok], rx[p[ok]], check_ends=False)
-        best[p[ok]] = lk[ok]
-        where[p[ok]] = c3[ok]
-        todo[p[ok]] = False
+    # The first clear candidate of each receiver (both legs exact 3D; the corners are nudged
+    # off the walls, outside every solid: no end-point test).
+    first_clear_corner(order, cand, cxy, d_tc, tx, np.ascontiguousarray(rx), *_fan_and_buckets(prisms, tx),
+                       best, where)
     return (best, where) if return_points else best

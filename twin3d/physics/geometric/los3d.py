@@ -266,6 +266,13 @@ def _walk(p0, p1, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, start, items
         out_n[s] = cnt
 
 
+def _fan_and_buckets(prisms: BuildingPrisms, src_xyz_m) -> tuple:
+    """The arrays :mod:`.legs` takes: prisms, the fan of ``src_xyz_m``, the buckets."""
+    start, items, r_min = _fan(prisms, float(src_xyz_m[0]), float(src_xyz_m[1]))
+    return (prisms.edges, prisms.edge_building, prisms.base_z, prisms.top_z, start, items, r_min,
+            prisms.gx0, prisms.gy0, prisms.cell_m, prisms.ncx, prisms.ncy, prisms.start, prisms.items)
+
+
 def _run(prisms, p0, p1, wavelength_m, k_max, check_ends=True):
     p0 = np.asarray(p0, float).reshape(-1, 3)
     p1 = np.ascontiguousarray(np.broadcast_to(np.asarray(p1, float).reshape(-1, 3), p0.shape)

@@ -32,7 +32,8 @@ from numba import njit, prange
 from ..radio import C_M_S
 from .ground import fresnel_gamma_horizontal, fresnel_gamma_vertical
 from .corner import tiles_of
-from .los3d import BuildingPrisms, line_of_sight
+from .legs import first_clear_reflection
+from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 
 __all__ = ["CONCRETE_EPS_R", "concrete_sigma_s_m", "wall_reflection_loss_db", "image_point_2d",
            "single_reflections", "lit_walls", "best_single_reflection"]
@@ -302,26 +303,14 @@ def best_single_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
     tile_pts, tile_start = tiles_of(rx[:, :2])
     _top_reflections(np.ascontiguousarray(e), np.ascontiguousarray(n), top, tx,
                      np.ascontiguousarray(rx), tile_pts, tile_start, order, cand)
-    cols = np.arange(len(rx))
-    todo = np.ones(len(rx), bool)
-    for r in range(rounds):
-        k, p, lk = order[r, todo], cols[todo], cand[r, todo]
-        live = np.isfinite(lk)
-        todo[p[~live]] = False                                  # no candidates left
-        k, p = k[live], p[live]
-        if len(p) == 0:
-            break
-        # Exact geometry and loss of each pair (the kernel ranked them with a 0 dB wall).
-        wall, pi, rr, length, graze = _pairs(tx, rx, e, top, k, p)
-        loss = 20.0 * np.log10(4.0 * np.pi * np.maximum(length, 1.0) * f_hz / C_M_S) \
-            + wall_reflection_loss_db(graze, f_hz)
-        r_off = rr.copy()
-        r_off[:, :2] += 0.01 * n[wall]
-        # The reflection points are off the walls (outside every solid): no end-point test.
-        ok = line_of_sight(prisms, np.broadcast_to(tx, r_off.shape), r_off, check_ends=False)
-        ok[ok] &= line_of_sight(prisms, r_off[ok], rx[pi[ok]], check_ends=False)
-        better = ok & (loss < best[pi])
-        best[pi[better]] = loss[better]
-        where[pi[better]] = rr[better]
-        todo[pi[ok]] = False
+    # The first clear candidate of each receiver (both legs exact 3D; the reflection points are
+    # off the walls, outside every solid: no end-point test), then its exact loss.
+    won = np.empty(len(rx), np.int64)
+    first_clear_reflection(order, cand, np.ascontiguousarray(e), np.ascontiguousarray(n), tx,
+                           np.ascontiguousarray(rx), *_fan_and_buckets(prisms, tx), won)
+    pi = np.flatnonzero(won >= 0)
+    wall, pi, rr, length, graze = _pairs(tx, rx, e, top, order[won[pi], pi], pi)
+    best[pi] = 20.0 * np.log10(4.0 * np.pi * np.maximum(length, 1.0) * f_hz / C_M_S) \
+        + wall_reflection_loss_db(graze, f_hz)
+    where[pi] = rr
     return (best, where) if return_points else best
