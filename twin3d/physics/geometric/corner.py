@@ -135,6 +135,8 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
         srt = np.argsort(bound[:m])
         for q in range(a, b):
             p = tile_pts[q]
+            # Free space over the plan path alone past the R-th best loss: no need for J(v).
+            lim = lam / (4.0 * np.pi) * 10.0 ** (out_loss[n_r - 1, p] / 20.0) * (1.0 + 1e-9)
             for r in range(m):
                 i = srt[r]
                 if bound[i] > out_loss[n_r - 1, p]:
@@ -142,7 +144,7 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
                 c = keep[i]
                 ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
                 dcr = np.sqrt(ex * ex + ey * ey)
-                if dcr <= 1.0 or dcr > max_leg:
+                if dcr <= 1.0 or dcr > max_leg or d_tc[c] + dcr > lim:
                     continue
                 cos_t = min(1.0, max(-1.0, (u1[c, 0] * ex + u1[c, 1] * ey) / dcr))
                 plan = d_tc[c] + dcr
@@ -162,6 +164,7 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
                         k -= 1
                     out_loss[k, p] = loss
                     out_k[k, p] = c
+                    lim = lam / (4.0 * np.pi) * 10.0 ** (out_loss[n_r - 1, p] / 20.0) * (1.0 + 1e-9)
 
 
 def tiles_of(xy_m, tile_m: float = TILE_M):
