@@ -30,7 +30,7 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, parallel_chunksize, prange
 
 from ..radio import C_M_S
 from .legs import first_clear_corner
@@ -222,11 +222,13 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     order = np.full((rounds, len(rx)), -1, np.int64)          # best candidates per receiver
     cand = np.full((rounds, len(rx)), np.inf)
     tile_pts, tile_start = tiles_of(rx[:, :2])
-    _top_candidates(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
-                    np.ascontiguousarray(rx), tile_pts, tile_start, lam, float(weight),
-                    float(max_leg_m), order, cand)
+    with parallel_chunksize(8):             # tiles differ in work: hand them out a few at a time
+        _top_candidates(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
+                        np.ascontiguousarray(rx), tile_pts, tile_start, lam, float(weight),
+                        float(max_leg_m), order, cand)
     # The first clear candidate of each receiver (both legs exact 3D; the corners are nudged
     # off the walls, outside every solid: no end-point test).
-    first_clear_corner(order, cand, cxy, d_tc, tx, np.ascontiguousarray(rx), *_fan_and_buckets(prisms, tx),
-                       best, where)
+    with parallel_chunksize(512):
+        first_clear_corner(order, cand, cxy, d_tc, tx, np.ascontiguousarray(rx),
+                           *_fan_and_buckets(prisms, tx), best, where)
     return (best, where) if return_points else best

@@ -46,12 +46,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from numba import njit, prange
+from numba import njit, parallel_chunksize, prange
 
 from .crossing import edge_hit, record_edge, sort_edges
 from .fan import FAN_BINS, fan_index, fan_walk
 
-__all__ = ["BuildingPrisms", "building_prisms", "inside_blocked", "line_of_sight",
+__all__ = ["BuildingPrisms", "building_prisms", "footprint_hits", "inside_blocked", "line_of_sight",
            "wall_crossings"]
 
 
@@ -66,7 +66,7 @@ class BuildingPrisms:
     ``ncx`` x ``ncy``: edge ids ``items[start[c]:start[c + 1]]`` for cell
     c = iy * ncx + ix. ``buildings`` is the source (for point-in-footprint).
     ``edge_ring`` (E,): the ring of each edge (edges are stored ring by ring, in order).
-    ``fans`` and ``footprint_hits`` are caches (a site's rays all start at its
+    ``fans`` and ``footprint_cache`` are caches (a site's rays all start at its
     antenna; the grid's points are the same for every site).
     """
 
@@ -86,7 +86,7 @@ class BuildingPrisms:
     #: Fans (:mod:`.fan`) of the sources rays have started from, by plan position (a few kept).
     fans: dict = field(default_factory=dict, repr=False, compare=False)
     #: Buildings around points already looked up, by a digest of their plan coordinates.
-    footprint_hits: dict = field(default_factory=dict, repr=False, compare=False)
+    footprint_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def _ring_edges(footprints):
@@ -162,7 +162,7 @@ def inside_blocked(prisms: BuildingPrisms, xyz_m) -> np.ndarray:
     out = np.zeros(len(p), bool)
     if len(prisms.base_z) == 0 or len(p) == 0:
         return out
-    i_pt, i_b = _footprint_hits(prisms, p)
+    i_pt, i_b = footprint_hits(prisms, p)
     z = p[i_pt, 2]
     hit = (z >= prisms.base_z[i_b]) & (z < prisms.top_z[i_b])
     out[i_pt[hit]] = True
@@ -180,15 +180,19 @@ def _remember(cache: dict, key, value):
     return value
 
 
-def _footprint_hits(prisms: BuildingPrisms, p):
-    """(point, building) pairs of the points (N, 3) inside footprints, remembered by plan position."""
+def footprint_hits(prisms: BuildingPrisms, p):
+    """(point, building) pairs of the points (N, 3) inside footprints, remembered by plan position.
+
+    The STRtree query ``predicate="within"`` of the points' plan positions;
+    kept on the prisms for sets of 256 points or more.
+    """
     xy = np.ascontiguousarray(p[:, :2])
     if len(xy) < 256:
         return prisms.buildings.tree.query(shapely.points(xy[:, 0], xy[:, 1]), predicate="within")
     key = (len(xy), hashlib.blake2b(xy.tobytes(), digest_size=16).digest())
-    got = prisms.footprint_hits.get(key)
+    got = prisms.footprint_cache.get(key)
     if got is None:
-        got = _remember(prisms.footprint_hits, key, prisms.buildings.tree.query(
+        got = _remember(prisms.footprint_cache, key, prisms.buildings.tree.query(
             shapely.points(xy[:, 0], xy[:, 1]), predicate="within"))
     return got
 
@@ -290,8 +294,9 @@ def _run(prisms, p0, p1, wavelength_m, k_max, check_ends=True):
         if one_source and (n >= 32 or (p0[0, 0], p0[0, 1]) in prisms.fans):
             src = np.ascontiguousarray(p0[0])
             start, items, r_min = _fan(prisms, float(src[0]), float(src[1]))
-            fan_walk(src, p1, prisms.edges, prisms.edge_building, prisms.base_z, prisms.top_z,
-                     start, items, r_min, float(wavelength_m), int(k_max), blocked, cnt, t, top)
+            with parallel_chunksize(1024):
+                fan_walk(src, p1, prisms.edges, prisms.edge_building, prisms.base_z, prisms.top_z,
+                         start, items, r_min, float(wavelength_m), int(k_max), blocked, cnt, t, top)
         else:
             _walk(np.ascontiguousarray(p0), p1, prisms.edges, prisms.edge_building, prisms.base_z,
                   prisms.top_z, prisms.gx0, prisms.gy0, prisms.cell_m, prisms.ncx, prisms.ncy,

@@ -27,7 +27,7 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, parallel_chunksize, prange
 
 from ..radio import C_M_S
 from .ground import fresnel_gamma_horizontal, fresnel_gamma_vertical
@@ -301,13 +301,15 @@ def best_single_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
     order = np.full((rounds, len(rx)), -1, np.int64)
     cand = np.full((rounds, len(rx)), np.inf)
     tile_pts, tile_start = tiles_of(rx[:, :2])
-    _top_reflections(np.ascontiguousarray(e), np.ascontiguousarray(n), top, tx,
-                     np.ascontiguousarray(rx), tile_pts, tile_start, order, cand)
+    with parallel_chunksize(8):             # tiles differ in work: hand them out a few at a time
+        _top_reflections(np.ascontiguousarray(e), np.ascontiguousarray(n), top, tx,
+                         np.ascontiguousarray(rx), tile_pts, tile_start, order, cand)
     # The first clear candidate of each receiver (both legs exact 3D; the reflection points are
     # off the walls, outside every solid: no end-point test), then its exact loss.
     won = np.empty(len(rx), np.int64)
-    first_clear_reflection(order, cand, np.ascontiguousarray(e), np.ascontiguousarray(n), tx,
-                           np.ascontiguousarray(rx), *_fan_and_buckets(prisms, tx), won)
+    with parallel_chunksize(512):
+        first_clear_reflection(order, cand, np.ascontiguousarray(e), np.ascontiguousarray(n), tx,
+                               np.ascontiguousarray(rx), *_fan_and_buckets(prisms, tx), won)
     pi = np.flatnonzero(won >= 0)
     wall, pi, rr, length, graze = _pairs(tx, rx, e, top, order[won[pi], pi], pi)
     best[pi] = 20.0 * np.log10(4.0 * np.pi * np.maximum(length, 1.0) * f_hz / C_M_S) \
