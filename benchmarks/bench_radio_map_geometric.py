@@ -60,32 +60,32 @@ TERMS = {"wall_crossings": "LOS + wall crossings", "deygout_loss_db": "Deygout r
 
 _FIRST_CALL = """
 import time, numpy as np, shapely
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 from twin3d.model import Buildings
 from twin3d.physics.cellmaps import CellSpec
 from twin3d.physics.geometric.model import geometric_path_gain_db
 from twin3d.physics.grid import Grid
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
 b = Buildings(["a", "b"], np.array([shapely.box(40, -10, 60, 10), shapely.box(-30, 30, -10, 50)]),
               np.array([30.0, 12.0]), np.zeros(2), ["yes", "yes"], ["t", "t"])
 spec = CellSpec((0.0, 0.0, 20.0), 20.0, 90.0, 0.0, 0.0, 3.5e9, 20e6, 8.0, 65.0)
 grid = Grid(-80, -80, 10.0, 16, 16)
 geometric_path_gain_db(b, grid, [spec])
-t2 = time.perf_counter()
+t2, c2 = time.perf_counter(), time.process_time()
 geometric_path_gain_db(b, grid, [spec])
 t3 = time.perf_counter()
-print(t1 - t0, t2 - t1, t3 - t2)
+print(t1 - t0, t2 - t1, t3 - t2, c2 - c1)
 """
 
 
-def first_call_s(cache_dir: str | None) -> tuple[float, float, float]:
-    """(import s, first call s, second call s) of a fresh process on a tiny scene."""
+def first_call_s(cache_dir: str | None) -> tuple[float, float, float, float]:
+    """(import s, first call s, second call s, first call CPU s) of a fresh process on a tiny scene."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = cache_dir
     out = subprocess.run([sys.executable, "-c", _FIRST_CALL], env=env, check=True,
                          capture_output=True, text=True).stdout.split()
-    return tuple(float(v) for v in out[-3:])
+    return tuple(float(v) for v in out[-4:])
 
 
 def timed_terms(fn):
@@ -132,13 +132,13 @@ def main(argv=None) -> int:
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}, "
           f"{os.cpu_count()} CPUs, {time.strftime('%H:%M UTC', time.gmtime())}")
     if not args.no_compile:
-        imp, first, second = first_call_s(None)
+        imp, first, second, first_cpu = first_call_s(None)
         print(f"fresh process, numba cache of the source tree: import {imp:.2f} s, first call "
-              f"{first:.2f} s (cache load + run), second call {second:.3f} s")
+              f"{first:.2f} s wall, {first_cpu:.2f} s CPU (cache load + run), second call {second:.3f} s")
         with tempfile.TemporaryDirectory() as empty:
-            imp, first, second = first_call_s(empty)
-        print(f"fresh process, empty numba cache: first call {first:.2f} s (compile + run), "
-              f"second call {second:.3f} s")
+            imp, first, second, first_cpu = first_call_s(empty)
+        print(f"fresh process, empty numba cache: first call {first:.2f} s wall, {first_cpu:.2f} s CPU "
+              f"(compile + run), second call {second:.3f} s")
 
     scene = twin3d.load_scene(args.scene)
     twin = scene.twin
