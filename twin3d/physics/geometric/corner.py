@@ -36,7 +36,7 @@ from ..radio import C_M_S
 from .legs import first_clear_corner
 from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 
-__all__ = ["convex_corners", "best_corner_path"]
+__all__ = ["convex_corners", "best_corner_path", "tiles_of"]
 
 #: How far a corner is moved off the wall, along the mean outward normal, metres.
 NUDGE_M = 0.05
@@ -70,6 +70,23 @@ def convex_corners(prisms: BuildingPrisms):
 
 #: Side of the square tiles the receivers are grouped in for the candidate search, metres.
 TILE_M = 40.0
+
+
+@njit(cache=True)
+def argsort_keys(keys, n):
+    """Indices that sort ``keys[:n]`` increasing (Shell sort, Ciura's gaps; not stable).
+
+    A few hundred keys per tile: this compiles in a fraction of the time of ``np.argsort``.
+    """
+    idx = np.arange(n)
+    for gap in (701, 301, 132, 57, 23, 10, 4, 1):
+        for i in range(gap, n):
+            j, cur = i, idx[i]
+            while j >= gap and keys[idx[j - gap]] > keys[cur]:
+                idx[j] = idx[j - gap]
+                j -= gap
+            idx[j] = cur
+    return idx
 
 
 @njit(cache=True)
@@ -132,7 +149,7 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
             bound[m] = lb - 1e-6                      # slack for rounding
             keep[m] = c
             m += 1
-        srt = np.argsort(bound[:m])
+        srt = argsort_keys(bound, m)
         for q in range(a, b):
             p = tile_pts[q]
             # Free space over the plan path alone past the R-th best loss: no need for J(v).

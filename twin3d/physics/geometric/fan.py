@@ -33,13 +33,22 @@ __all__ = ["FAN_BINS", "fan_index", "fan_walk"]
 FAN_BINS = 4096
 
 
-@njit(cache=True)
 def fan_index(sx, sy, edges, n_bins):
     """Walls by angle around (sx, sy): (start (n_bins + 1,), items, r_min (E,)).
 
     Bin b holds ``items[start[b]:start[b + 1]]``, by increasing ``r_min``, the
     least plan distance of each wall from the source.
     """
+    edges = np.ascontiguousarray(edges, dtype=float)
+    lo, hi, r_min = _fan_spans(float(sx), float(sy), edges, int(n_bins))
+    order = np.argsort(r_min, kind="stable")           # nearest first: every bin comes out sorted
+    start, items = _fan_fill(lo, hi, order, int(n_bins))
+    return start, items, r_min
+
+
+@njit(cache=True)
+def _fan_spans(sx, sy, edges, n_bins):
+    """Per wall: the first and last bin of its angular interval (unwrapped) and r_min."""
     n_e = edges.shape[0]
     lo = np.empty(n_e, np.int64)
     hi = np.empty(n_e, np.int64)
@@ -69,21 +78,25 @@ def fan_index(sx, sy, edges, n_bins):
         hi[e] = int(np.floor((first + abs(width) + np.pi) * scale)) + 1
         if hi[e] - lo[e] + 1 >= n_bins:
             lo[e], hi[e] = 0, n_bins - 1
+    return lo, hi, r_min
+
+
+@njit(cache=True)
+def _fan_fill(lo, hi, order, n_bins):
     count = np.zeros(n_bins + 1, np.int64)
-    for e in range(n_e):
+    for e in range(lo.shape[0]):
         for b in range(lo[e], hi[e] + 1):
             count[b % n_bins + 1] += 1
     start = np.cumsum(count)
     fill = start[:-1].copy()
     items = np.empty(start[-1], np.int64)
-    order = np.argsort(r_min, kind="mergesort")
-    for q in range(n_e):                       # nearest first, so every bin comes out sorted
+    for q in range(order.shape[0]):
         e = order[q]
         for b in range(lo[e], hi[e] + 1):
             bb = b % n_bins
             items[fill[bb]] = e
             fill[bb] += 1
-    return start, items, r_min
+    return start, items
 
 
 @njit(cache=True, parallel=True)

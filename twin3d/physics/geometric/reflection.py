@@ -31,7 +31,7 @@ from numba import njit, parallel_chunksize, prange
 
 from ..radio import C_M_S
 from .ground import fresnel_gamma_horizontal, fresnel_gamma_vertical
-from .corner import tiles_of
+from .corner import argsort_keys, tiles_of
 from .legs import first_clear_reflection
 from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 
@@ -202,7 +202,7 @@ def _top_reflections(e, n, top, tx, rx, tile_pts, tile_start, out_k, out_len):
             bound[m] = np.sqrt(plan * plan + dz * dz) * (1.0 - 1e-12) - 1e-9
             keep[m] = w
             m += 1
-        srt = np.argsort(bound[:m])
+        srt = argsort_keys(bound, m)
         for q in range(a, b):
             p = tile_pts[q]
             for r in range(m):
