@@ -114,6 +114,7 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
     n_r = out_k.shape[0]
     n_c = cxy.shape[0]
     four_pi = 4.0 * np.pi
+    j_floor = 6.0 * max(weight, 0.0)        # below J(0) = 6.03 dB, for rounding
     for ti in prange(tile_start.shape[0] - 1):
         a, b = tile_start[ti], tile_start[ti + 1]
         x0, y0, z0 = np.inf, np.inf, np.inf
@@ -152,8 +153,10 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
         srt = argsort_keys(bound, m)
         for q in range(a, b):
             p = tile_pts[q]
-            # Free space over the plan path alone past the R-th best loss: no need for J(v).
-            lim = lam / (4.0 * np.pi) * 10.0 ** (out_loss[n_r - 1, p] / 20.0) * (1.0 + 1e-9)
+            # A path whose free space over its 3D length plus the least J (J(0) = 6.03 dB: the
+            # plan angle is >= 0) passes the R-th best loss is out: no need for its J(v).
+            dz2 = (rx[p, 2] - tx[2]) ** 2
+            lim = lam / four_pi * 10.0 ** ((out_loss[n_r - 1, p] - j_floor) / 20.0) * (1.0 + 1e-9)
             for r in range(m):
                 i = srt[r]
                 if bound[i] > out_loss[n_r - 1, p]:
@@ -161,7 +164,7 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
                 c = keep[i]
                 ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
                 dcr = np.sqrt(ex * ex + ey * ey)
-                if dcr <= 1.0 or dcr > max_leg or d_tc[c] + dcr > lim:
+                if dcr <= 1.0 or dcr > max_leg or (d_tc[c] + dcr) ** 2 + dz2 > lim * lim:
                     continue
                 cos_t = min(1.0, max(-1.0, (u1[c, 0] * ex + u1[c, 1] * ey) / dcr))
                 plan = d_tc[c] + dcr
@@ -181,7 +184,8 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
                         k -= 1
                     out_loss[k, p] = loss
                     out_k[k, p] = c
-                    lim = lam / (4.0 * np.pi) * 10.0 ** (out_loss[n_r - 1, p] / 20.0) * (1.0 + 1e-9)
+                    lim = lam / four_pi * 10.0 ** ((out_loss[n_r - 1, p] - j_floor) / 20.0) \
+                        * (1.0 + 1e-9)
 
 
 def tiles_of(xy_m, tile_m: float = TILE_M):
