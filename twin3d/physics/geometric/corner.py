@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit, parallel_chunksize, prange
 
 from ..radio import C_M_S
-from .legs import first_clear_corner
+from .legs import first_clear_corner, leg_crossings
 from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 
 __all__ = ["convex_corners", "best_corner_path", "tiles_of"]
@@ -249,7 +249,11 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
                         float(max_leg_m), order, cand)
     # The first clear candidate of each receiver (both legs exact 3D; the corners are nudged
     # off the walls, outside every solid: no end-point test).
+    (edges, edge_b, base, top, f_start, f_items, f_rmin, gx0, gy0, cs, ncx, ncy, b_start,
+     b_items) = _fan_and_buckets(prisms, tx)
+    x_start, x_t, x_b = leg_crossings(tx, cxy, edges, edge_b, f_start, f_items, f_rmin)
     with parallel_chunksize(512):
-        first_clear_corner(order, cand, cxy, d_tc, tx, np.ascontiguousarray(rx),
-                           *_fan_and_buckets(prisms, tx), best, where)
+        first_clear_corner(order, cand, cxy, d_tc, tx, np.ascontiguousarray(rx), x_start, x_t, x_b,
+                           edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items,
+                           best, where)
     return (best, where) if return_points else best

@@ -68,7 +68,11 @@ def record_edge(s, t, b, z0, dz, length, base, top, wavelength, k_max, cnt, out_
 
 @njit(cache=True, inline="always")
 def sort_edges(s, cnt, out_t, out_top):
-    """Sort ray s's kept edges by t (few: insertion sort, stable)."""
+    """Sort ray s's kept edges by t (few: insertion sort, stable); the rest of the row is t = 0,
+    roof -inf."""
+    for r in range(cnt, out_t.shape[1]):
+        out_t[s, r] = 0.0
+        out_top[s, r] = -np.inf
     for i in range(1, cnt):
         tt, hh = out_t[s, i], out_top[s, i]
         j = i - 1

@@ -18,7 +18,8 @@ from numba import njit, prange
 
 from .crossing import edge_hit
 
-__all__ = ["fan_blocked", "segment_blocked", "first_clear_corner", "first_clear_reflection"]
+__all__ = ["fan_blocked", "segment_blocked", "leg_crossings", "first_clear_corner",
+           "first_clear_reflection"]
 
 
 @njit(cache=True)
@@ -93,14 +94,68 @@ def segment_blocked(x0, y0, z0, x1, y1, z1, edges, edge_b, base, top, gx0, gy0, 
 
 
 @njit(cache=True, parallel=True)
-def first_clear_corner(order, cand, cxy, d_tc, tx, rx, edges, edge_b, base, top,
-                       f_start, f_items, f_rmin, gx0, gy0, cs, ncx, ncy, b_start, b_items,
-                       out_loss, out_xyz):
+def _count_crossings(tx, cxy, edges, start, items, r_min, out_n):
+    n_bins = start.shape[0] - 1
+    for k in prange(cxy.shape[0]):
+        dx, dy = cxy[k, 0] - tx[0], cxy[k, 1] - tx[1]
+        reach = np.sqrt(dx * dx + dy * dy) * (1.0 + 1e-9) + 1e-9
+        b = min(max(int(np.floor((np.arctan2(dy, dx) + np.pi) * (n_bins / (2.0 * np.pi)))), 0), n_bins - 1)
+        n = 0
+        for q in range(start[b], start[b + 1]):
+            e = items[q]
+            if r_min[e] > reach:
+                break
+            if edge_hit(tx[0], tx[1], dx, dy, edges[e, 0], edges[e, 1], edges[e, 2], edges[e, 3]) >= 0.0:
+                n += 1
+        out_n[k] = n
+
+
+@njit(cache=True, parallel=True)
+def _fill_crossings(tx, cxy, edges, edge_b, start, items, r_min, x_start, out_t, out_b):
+    n_bins = start.shape[0] - 1
+    for k in prange(cxy.shape[0]):
+        dx, dy = cxy[k, 0] - tx[0], cxy[k, 1] - tx[1]
+        reach = np.sqrt(dx * dx + dy * dy) * (1.0 + 1e-9) + 1e-9
+        b = min(max(int(np.floor((np.arctan2(dy, dx) + np.pi) * (n_bins / (2.0 * np.pi)))), 0), n_bins - 1)
+        n = x_start[k]
+        for q in range(start[b], start[b + 1]):
+            e = items[q]
+            if r_min[e] > reach:
+                break
+            t = edge_hit(tx[0], tx[1], dx, dy, edges[e, 0], edges[e, 1], edges[e, 2], edges[e, 3])
+            if t >= 0.0:
+                out_t[n] = t
+                out_b[n] = edge_b[e]
+                n += 1
+
+
+def leg_crossings(tx, cxy, edges, edge_b, start, items, r_min):
+    """The walls the plan segments tx -> cxy[k] cross, found through tx's fan.
+
+    Returns (x_start (K + 1,), t, building): crossing i of corner k, for
+    ``x_start[k] <= i < x_start[k + 1]``, is at ``t[i]`` of the way, on a wall
+    of ``building[i]``. A first leg tx -> (corner, z) is then blocked iff some
+    crossing's height tx_z + t (z - tx_z) lies in its building's [base, roof):
+    the test :func:`fan_blocked` makes, without walking the fan again.
+    """
+    n = np.zeros(len(cxy), np.int64)
+    _count_crossings(tx, cxy, edges, start, items, r_min, n)
+    x_start = np.concatenate([[0], np.cumsum(n)]).astype(np.int64)
+    t = np.empty(x_start[-1])
+    b = np.empty(x_start[-1], np.int64)
+    _fill_crossings(tx, cxy, edges, edge_b, start, items, r_min, x_start, t, b)
+    return x_start, t, b
+
+
+@njit(cache=True, parallel=True)
+def first_clear_corner(order, cand, cxy, d_tc, tx, rx, x_start, x_t, x_b, edges, edge_b, base, top,
+                       gx0, gy0, cs, ncx, ncy, b_start, b_items, out_loss, out_xyz):
     """Per receiver, the first of its ranked corners (``order``, ``cand`` (R, N)) with both legs clear.
 
     The corner's height is where the unfolded path T -> C -> P passes it.
-    Writes its loss and position into ``out_loss``, ``out_xyz`` (left as
-    they are where no candidate is clear).
+    First legs by the corners' :func:`leg_crossings`, second legs by the
+    bucket walk. Writes the loss and position into ``out_loss``,
+    ``out_xyz`` (left as they are where no candidate is clear).
     """
     for p in prange(rx.shape[0]):
         for r in range(order.shape[0]):
@@ -109,8 +164,14 @@ def first_clear_corner(order, cand, cxy, d_tc, tx, rx, edges, edge_b, base, top,
             k = order[r, p]
             s = d_tc[k] / (d_tc[k] + np.hypot(rx[p, 0] - cxy[k, 0], rx[p, 1] - cxy[k, 1]))
             cz = tx[2] + (rx[p, 2] - tx[2]) * s
-            if fan_blocked(tx[0], tx[1], tx[2], cxy[k, 0], cxy[k, 1], cz, edges, edge_b, base, top,
-                           f_start, f_items, f_rmin):
+            dz = cz - tx[2]
+            blocked = False
+            for i in range(x_start[k], x_start[k + 1]):
+                z = tx[2] + x_t[i] * dz
+                if z >= base[x_b[i]] and z < top[x_b[i]]:
+                    blocked = True
+                    break
+            if blocked:
                 continue
             if segment_blocked(cxy[k, 0], cxy[k, 1], cz, rx[p, 0], rx[p, 1], rx[p, 2], edges, edge_b,
                                base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items):

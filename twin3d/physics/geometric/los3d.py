@@ -288,9 +288,13 @@ def _run(prisms, p0, p1, wavelength_m, k_max, check_ends=True):
     n = p1.shape[0]
     blocked = np.zeros(n, np.bool_)
     cnt = np.zeros(n, np.int64)
-    t = np.zeros((n, max(k_max, 0)))
-    top = np.full((n, max(k_max, 0)), -np.inf)
-    if len(prisms.edges) and n:
+    # The walks fill every row (t = 0, roof -inf past the edges they keep), in parallel.
+    t = np.empty((n, max(k_max, 0)))
+    top = np.empty((n, max(k_max, 0)))
+    if not (len(prisms.edges) and n):
+        t[:] = 0.0
+        top[:] = -np.inf
+    else:
         if one_source and (n >= 32 or (p0[0, 0], p0[0, 1]) in prisms.fans):
             src = np.ascontiguousarray(p0[0])
             start, items, r_min = _fan(prisms, float(src[0]), float(src[1]))
