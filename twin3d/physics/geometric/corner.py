@@ -14,7 +14,19 @@ directions T -> C and C -> P,
 d1, d2 the plan leg lengths. The least such loss over the corners is the
 term (the dominant path of WinProp's Dominant Path Model, restricted to one
 corner; the search over a visibility graph of several corners is left for
-later). Vectorized over (corner, point) pairs; no I/O.
+later).
+
+The search (compiled, parallel): the corners seen from the transmitter at
+its own height, within ``max_range_m``, are ranked per receiver by their
+loss ignoring obstruction, and the first of the ``max_rounds`` best whose
+two legs are clear wins. The ranking runs per 40 m tile of receivers: the
+corners are visited in increasing order of a lower bound of their loss over
+the tile (free space over the shortest plan path through the tile's
+bounding circle plus J(v) at the least angle and second leg), and a
+receiver stops at the first bound past its R-th best: the same R best, in
+the same order (ties to the corner nearer the transmitter), as trying every
+corner. The legs are then tested per receiver, first leg by the walls each
+corner's ray crosses, second by the bucket walk (:mod:`.legs`). No I/O.
 
 Examples
 --------

@@ -17,6 +17,13 @@ P.2040-3 Table 3: eps_r = 5.24, sigma = 0.0462 f_GHz^0.7822 S/m; the mean
 of the TE and TM magnitudes at the grazing angle psi, since the
 polarization of the incoming wave relative to a vertical wall varies).
 
+The search (compiled, parallel): per receiver, the lit walls are ranked by
+unfolded length (geometry only), per 40 m tile of receivers in increasing
+order of a lower bound (the image's distance to the tile's bounding circle;
+walls whose image cone misses the tile are skipped), which gives the same
+ranking as trying every wall; then the first of the ``max_rounds`` shortest
+with both legs clear wins (:mod:`.legs`).
+
 Examples
 --------
 >>> import numpy as np
