@@ -93,10 +93,11 @@ def segment_blocked(x0, y0, z0, x1, y1, z1, edges, edge_b, base, top, gx0, gy0, 
     return False
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _count_crossings(tx, cxy, edges, start, items, r_min, out_n):
+    # Serial: a few thousand corners take a millisecond, less than waking the threads.
     n_bins = start.shape[0] - 1
-    for k in prange(cxy.shape[0]):
+    for k in range(cxy.shape[0]):
         dx, dy = cxy[k, 0] - tx[0], cxy[k, 1] - tx[1]
         reach = np.sqrt(dx * dx + dy * dy) * (1.0 + 1e-9) + 1e-9
         b = min(max(int(np.floor((np.arctan2(dy, dx) + np.pi) * (n_bins / (2.0 * np.pi)))), 0), n_bins - 1)
@@ -110,10 +111,10 @@ def _count_crossings(tx, cxy, edges, start, items, r_min, out_n):
         out_n[k] = n
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _fill_crossings(tx, cxy, edges, edge_b, start, items, r_min, x_start, out_t, out_b):
     n_bins = start.shape[0] - 1
-    for k in prange(cxy.shape[0]):
+    for k in range(cxy.shape[0]):
         dx, dy = cxy[k, 0] - tx[0], cxy[k, 1] - tx[1]
         reach = np.sqrt(dx * dx + dy * dy) * (1.0 + 1e-9) + 1e-9
         b = min(max(int(np.floor((np.arctan2(dy, dx) + np.pi) * (n_bins / (2.0 * np.pi)))), 0), n_bins - 1)
