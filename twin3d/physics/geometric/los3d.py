@@ -174,8 +174,13 @@ _KEEP = 8
 
 
 def _remember(cache: dict, key, value):
-    if len(cache) >= _KEEP:
-        cache.pop(next(iter(cache)))
+    # Threads may share the prisms: each step is a single dict operation, and a lost race only
+    # costs a recomputation.
+    while len(cache) >= _KEEP:
+        try:
+            cache.pop(next(iter(cache)), None)
+        except (StopIteration, RuntimeError):
+            break
     cache[key] = value
     return value
 
