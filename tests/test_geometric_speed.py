@@ -103,3 +103,19 @@ def test_fast_terms_equal_the_plain_ones(seed):
         assert np.isfinite(ref[0]).sum() > 100
         np.testing.assert_allclose(got[0], ref[0], rtol=0.0, atol=1e-6)
         np.testing.assert_allclose(got[1], ref[1], rtol=0.0, atol=1e-6)
+
+
+def test_footprint_lookup_equals_the_tree_query():
+    """Points in footprints, overlapping ones too: the same pairs, in the tree's order."""
+    rng = np.random.default_rng(6)
+    b = random_city(rng)
+    extra = [shapely.box(x, y, x + 30.0, y + 25.0) for x, y in rng.uniform(0, 200, (6, 2))]
+    n = len(b) + len(extra)
+    b = Buildings([f"b{i}" for i in range(n)], np.array(list(b.footprints) + extra, dtype=object),
+                  np.r_[b.heights_m, np.full(len(extra), 12.0)], np.zeros(n), ["yes"] * n, ["t"] * n)
+    xy = rng.uniform(-20, 260, (5000, 2))
+    got = los3d._within_pairs(b, xy)
+    ref = b.tree.query(shapely.points(xy[:, 0], xy[:, 1]), predicate="within")
+    assert np.bincount(ref[0]).max() >= 2                    # some points in two footprints
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1], ref[1])

@@ -197,9 +197,46 @@ def footprint_hits(prisms: BuildingPrisms, p):
     key = (len(xy), hashlib.blake2b(xy.tobytes(), digest_size=16).digest())
     got = prisms.footprint_cache.get(key)
     if got is None:
-        got = _remember(prisms.footprint_cache, key, prisms.buildings.tree.query(
-            shapely.points(xy[:, 0], xy[:, 1]), predicate="within"))
+        got = _remember(prisms.footprint_cache, key, _within_pairs(prisms.buildings, xy))
     return got
+
+
+def _within_pairs(buildings, xy):
+    """``buildings.tree.query(points, predicate="within")`` of many points, without making them.
+
+    Per footprint, the points in its bounding box (found in the points sorted
+    by x) are tested with ``shapely.contains_xy`` (the same predicate). A point
+    in several footprints takes the tree's own order of them (the indoor mask
+    keeps the last), so those few points are queried from the tree.
+    """
+    fp = np.asarray(buildings.footprints)
+    box = shapely.bounds(fp)
+    by_x = np.argsort(xy[:, 0], kind="stable")
+    sx = xy[by_x, 0]
+    lo = np.searchsorted(sx, box[:, 0], "left")
+    hi = np.searchsorted(sx, box[:, 2], "right")
+    pts, bld = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for k in np.flatnonzero(hi > lo):
+        cand = by_x[lo[k]:hi[k]]
+        cand = cand[(xy[cand, 1] >= box[k, 1]) & (xy[cand, 1] <= box[k, 3])]
+        if len(cand):
+            cand = cand[shapely.contains_xy(fp[k], xy[cand, 0], xy[cand, 1])]
+            pts.append(cand)
+            bld.append(np.full(len(cand), k, np.int64))
+    i_pt, i_b = np.concatenate(pts), np.concatenate(bld)
+    order = np.lexsort((i_b, i_pt))
+    i_pt, i_b = i_pt[order], i_b[order]
+    several = np.zeros(len(xy), bool)
+    several[i_pt[1:][i_pt[1:] == i_pt[:-1]]] = True
+    if several.any():
+        ids = np.flatnonzero(several)
+        q_pt, q_b = buildings.tree.query(shapely.points(xy[ids, 0], xy[ids, 1]), predicate="within")
+        keep = ~several[i_pt]
+        i_pt = np.concatenate([i_pt[keep], ids[q_pt]])
+        i_b = np.concatenate([i_b[keep], q_b])
+        order = np.argsort(i_pt, kind="stable")
+        i_pt, i_b = i_pt[order], i_b[order]
+    return i_pt, i_b
 
 
 def _fan(prisms: BuildingPrisms, x: float, y: float):
