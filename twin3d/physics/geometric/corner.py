@@ -14,7 +14,19 @@ directions T -> C and C -> P,
 d1, d2 the plan leg lengths. The least such loss over the corners is the
 term (the dominant path of WinProp's Dominant Path Model, restricted to one
 corner; the search over a visibility graph of several corners is left for
-later). Vectorized over (corner, point) pairs; no I/O.
+later).
+
+The search (compiled, parallel): the corners seen from the transmitter at
+its own height, within ``max_range_m``, are ranked per receiver by their
+loss ignoring obstruction, and the first of the ``max_rounds`` best whose
+two legs are clear wins. The ranking runs per 40 m tile of receivers: the
+corners are visited in increasing order of a lower bound of their loss over
+the tile (free space over the shortest plan path through the tile's
+bounding circle plus J(v) at the least angle and second leg), and a
+receiver stops at the first bound past its R-th best: the same R best, in
+the same order (ties to the corner nearer the transmitter), as trying every
+corner. The legs are then tested per receiver, first leg by the walls each
+corner's ray crosses, second by the bucket walk (:mod:`.legs`). No I/O.
 
 Examples
 --------
@@ -30,12 +42,13 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, parallel_chunksize, prange
 
 from ..radio import C_M_S
-from .los3d import BuildingPrisms, line_of_sight
+from .legs import first_clear_corner, leg_crossings
+from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 
-__all__ = ["convex_corners", "best_corner_path"]
+__all__ = ["convex_corners", "best_corner_path", "tiles_of"]
 
 #: How far a corner is moved off the wall, along the mean outward normal, metres.
 NUDGE_M = 0.05
@@ -67,43 +80,145 @@ def convex_corners(prisms: BuildingPrisms):
     return xy[ok], prisms.top_z[prisms.edge_building][ok]
 
 
+#: Side of the square tiles the receivers are grouped in for the candidate search, metres.
+TILE_M = 40.0
+
+
+@njit(cache=True)
+def argsort_keys(keys, n):
+    """Indices that sort ``keys[:n]`` increasing (Shell sort, Ciura's gaps; not stable).
+
+    A few hundred keys per tile: this compiles in a fraction of the time of ``np.argsort``.
+    """
+    idx = np.arange(n)
+    for gap in (701, 301, 132, 57, 23, 10, 4, 1):
+        for i in range(gap, n):
+            j, cur = i, idx[i]
+            while j >= gap and keys[idx[j - gap]] > keys[cur]:
+                idx[j] = idx[j - gap]
+                j -= gap
+            idx[j] = cur
+    return idx
+
+
+@njit(cache=True)
+def _j_db(v):
+    """ITU-R P.526 eq. 31 (as :func:`.diffraction.knife_edge_loss_db`), scalar."""
+    if v <= -0.78:
+        return 0.0
+    return max(0.0, 6.9 + 20.0 * np.log10(np.sqrt((v - 0.1) ** 2 + 1.0) + v - 0.1))
+
+
 @njit(cache=True, parallel=True)
-def _top_candidates(cxy, d_tc, u1, tx, rx, lam, weight, max_leg, out_k, out_loss):
+def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, max_leg,
+                    out_k, out_loss):
     """Per receiver, the R least-loss corners (unobstructed or not), sorted: out_k, out_loss (R, N).
 
-    ``cxy`` must come in increasing distance ``d_tc`` from the transmitter.
+    Ties go to the lower corner index (the order of ``cxy``: nearest the
+    transmitter first). Receivers come grouped in tiles (``tile_pts[tile_start[i]:
+    tile_start[i + 1]]``); for each tile the corners are visited in increasing
+    order of a lower bound of their loss over the whole tile (free space over
+    the shortest plan path through the tile's bounding circle, plus J(v) at
+    the least diffraction angle and second leg), and a receiver stops at the
+    first corner whose bound exceeds its R-th best loss: the result is that
+    of trying every corner.
     """
     n_r = out_k.shape[0]
-    for p in prange(rx.shape[0]):
-        # Free space over the plan length is a lower bound of a candidate's loss: skip a
-        # corner whose plan path is longer than the length at which free space alone
-        # exceeds the worst kept candidate.
-        lim = np.inf
-        for c in range(cxy.shape[0]):
-            ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
-            dcr = np.sqrt(ex * ex + ey * ey)
-            if d_tc[c] > lim:            # corners come nearest first: none further can do better
-                break
-            if dcr <= 1.0 or dcr > max_leg or d_tc[c] + dcr > lim:
+    n_c = cxy.shape[0]
+    four_pi = 4.0 * np.pi
+    j_floor = 6.0 * max(weight, 0.0)        # below J(0) = 6.03 dB, for rounding
+    for ti in prange(tile_start.shape[0] - 1):
+        a, b = tile_start[ti], tile_start[ti + 1]
+        x0, y0, z0 = np.inf, np.inf, np.inf
+        x1, y1, z1 = -np.inf, -np.inf, -np.inf
+        for q in range(a, b):
+            p = tile_pts[q]
+            x0, x1 = min(x0, rx[p, 0]), max(x1, rx[p, 0])
+            y0, y1 = min(y0, rx[p, 1]), max(y1, rx[p, 1])
+            z0, z1 = min(z0, rx[p, 2]), max(z1, rx[p, 2])
+        mx, my = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+        rho = 0.5 * np.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2) + 1e-6
+        dz = 0.0 if z0 <= tx[2] <= z1 else min(abs(z0 - tx[2]), abs(z1 - tx[2]))
+        bound = np.empty(n_c)
+        keep = np.empty(n_c, np.int64)
+        m = 0
+        for c in range(n_c):
+            wx, wy = mx - cxy[c, 0], my - cxy[c, 1]
+            dist = np.sqrt(wx * wx + wy * wy)
+            d2 = max(dist - rho, 1.0)                 # second legs of 1 m or less are skipped
+            if dist - rho > max_leg:
                 continue
-            cos_t = min(1.0, max(-1.0, (u1[c, 0] * ex + u1[c, 1] * ey) / dcr))
-            plan = d_tc[c] + dcr
-            v = np.arccos(cos_t) * np.sqrt(2.0 * d_tc[c] * dcr / (lam * plan))
-            j = 0.0
-            if v > -0.78:       # ITU-R P.526 eq. 31, as knife_edge_loss_db
-                j = max(0.0, 6.9 + 20.0 * np.log10(np.sqrt((v - 0.1) ** 2 + 1.0) + v - 0.1))
-            length = max(np.sqrt(plan * plan + (rx[p, 2] - tx[2]) ** 2), 1.0)
-            loss = 20.0 * np.log10(4.0 * np.pi * length / lam) + weight * j
-            if loss < out_loss[n_r - 1, p]:
-                i = n_r - 1
-                while i > 0 and out_loss[i - 1, p] > loss:
-                    out_loss[i, p] = out_loss[i - 1, p]
-                    out_k[i, p] = out_k[i - 1, p]
-                    i -= 1
-                out_loss[i, p] = loss
-                out_k[i, p] = c
-                if out_loss[n_r - 1, p] < np.inf:
-                    lim = lam / (4.0 * np.pi) * 10.0 ** (out_loss[n_r - 1, p] / 20.0)
+            length = max(np.sqrt((d_tc[c] + d2) ** 2 + dz * dz), 1.0)
+            lb = 20.0 * np.log10(four_pi * length / lam)
+            if weight > 0.0:
+                theta = 0.0
+                if dist > rho:
+                    cos_w = min(1.0, max(-1.0, (u1[c, 0] * wx + u1[c, 1] * wy) / dist))
+                    theta = max(0.0, np.arccos(cos_w) - np.arcsin(rho / dist))
+                # v grows with the angle and with the second leg: its least value over the tile
+                lb += weight * _j_db(theta * np.sqrt(2.0 * d_tc[c] * d2 / (lam * (d_tc[c] + d2))))
+            elif weight < 0.0:
+                lb = -np.inf                          # J(v) unbounded: no pruning
+            bound[m] = lb - 1e-6                      # slack for rounding
+            keep[m] = c
+            m += 1
+        srt = argsort_keys(bound, m)
+        for q in range(a, b):
+            p = tile_pts[q]
+            # A path whose free space over its 3D length plus the least J (J(0) = 6.03 dB: the
+            # plan angle is >= 0) passes the R-th best loss is out: no need for its J(v).
+            dz2 = (rx[p, 2] - tx[2]) ** 2
+            lim = lam / four_pi * 10.0 ** ((out_loss[n_r - 1, p] - j_floor) / 20.0) * (1.0 + 1e-9)
+            for r in range(m):
+                i = srt[r]
+                if bound[i] > out_loss[n_r - 1, p]:
+                    break
+                c = keep[i]
+                ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
+                dcr = np.sqrt(ex * ex + ey * ey)
+                if dcr <= 1.0 or dcr > max_leg or (d_tc[c] + dcr) ** 2 + dz2 > lim * lim:
+                    continue
+                cos_t = min(1.0, max(-1.0, (u1[c, 0] * ex + u1[c, 1] * ey) / dcr))
+                plan = d_tc[c] + dcr
+                v = np.arccos(cos_t) * np.sqrt(2.0 * d_tc[c] * dcr / (lam * plan))
+                j = 0.0
+                if v > -0.78:       # ITU-R P.526 eq. 31, as knife_edge_loss_db
+                    j = max(0.0, 6.9 + 20.0 * np.log10(np.sqrt((v - 0.1) ** 2 + 1.0) + v - 0.1))
+                length = max(np.sqrt(plan * plan + (rx[p, 2] - tx[2]) ** 2), 1.0)
+                loss = 20.0 * np.log10(4.0 * np.pi * length / lam) + weight * j
+                last = n_r - 1
+                if loss < out_loss[last, p] or (loss == out_loss[last, p] and c < out_k[last, p]):
+                    k = last
+                    while k > 0 and (out_loss[k - 1, p] > loss
+                                     or (out_loss[k - 1, p] == loss and out_k[k - 1, p] > c)):
+                        out_loss[k, p] = out_loss[k - 1, p]
+                        out_k[k, p] = out_k[k - 1, p]
+                        k -= 1
+                    out_loss[k, p] = loss
+                    out_k[k, p] = c
+                    lim = lam / four_pi * 10.0 ** ((out_loss[n_r - 1, p] - j_floor) / 20.0) \
+                        * (1.0 + 1e-9)
+
+
+def tiles_of(xy_m, tile_m: float = TILE_M):
+    """Group points in square tiles: (point ids in tile order (N,), tile starts (T + 1,)).
+
+    Examples
+    --------
+    >>> pts, start = tiles_of(np.array([[0.0, 0.0], [50.0, 0.0], [5.0, 5.0]]), 20.0)
+    >>> pts.tolist(), start.tolist()
+    ([0, 2, 1], [0, 2, 3])
+    """
+    xy = np.asarray(xy_m, float).reshape(-1, 2)
+    if len(xy) == 0:
+        return np.zeros(0, np.int64), np.zeros(1, np.int64)
+    ix = np.floor((xy[:, 0] - xy[:, 0].min()) / tile_m).astype(np.int64)
+    iy = np.floor((xy[:, 1] - xy[:, 1].min()) / tile_m).astype(np.int64)
+    key = iy * (int(ix.max()) + 1) + ix
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    start = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+    return order.astype(np.int64), np.r_[start, len(xy)].astype(np.int64)
 
 
 def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
@@ -139,27 +254,18 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     rounds = int(min(max_rounds, len(cxy)))
     order = np.full((rounds, len(rx)), -1, np.int64)          # best candidates per receiver
     cand = np.full((rounds, len(rx)), np.inf)
-    _top_candidates(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
-                    np.ascontiguousarray(rx), lam, float(weight), float(max_leg_m), order, cand)
-    d1 = d_tc
-    cols = np.arange(len(rx))
-    todo = np.ones(len(rx), bool)
-    for r in range(rounds):
-        k = order[r, todo]
-        p = cols[todo]
-        lk = cand[r, todo]
-        live = np.isfinite(lk)
-        todo[p[~live]] = False                                # no candidates left
-        k, p, lk = k[live], p[live], lk[live]
-        if len(p) == 0:
-            break
-        s = d1[k] / (d1[k] + np.hypot(rx[p, 0] - cxy[k, 0], rx[p, 1] - cxy[k, 1]))
-        cz = tx[2] + (rx[p, 2] - tx[2]) * s
-        c3 = np.column_stack([cxy[k], cz])
-        # Corners are nudged off the walls: outside every solid, no end-point test.
-        ok = line_of_sight(prisms, np.broadcast_to(tx, c3.shape), c3, check_ends=False)
-        ok[ok] &= line_of_sight(prisms, c3[ok], rx[p[ok]], check_ends=False)
-        best[p[ok]] = lk[ok]
-        where[p[ok]] = c3[ok]
-        todo[p[ok]] = False
+    tile_pts, tile_start = tiles_of(rx[:, :2])
+    with parallel_chunksize(8):             # tiles differ in work: hand them out a few at a time
+        _top_candidates(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
+                        np.ascontiguousarray(rx), tile_pts, tile_start, lam, float(weight),
+                        float(max_leg_m), order, cand)
+    # The first clear candidate of each receiver (both legs exact 3D; the corners are nudged
+    # off the walls, outside every solid: no end-point test).
+    (edges, edge_b, base, top, f_start, f_items, f_rmin, gx0, gy0, cs, ncx, ncy, b_start,
+     b_items) = _fan_and_buckets(prisms, tx)
+    x_start, x_t, x_b = leg_crossings(tx, cxy, edges, edge_b, f_start, f_items, f_rmin)
+    with parallel_chunksize(512):
+        first_clear_corner(order, cand, cxy, d_tc, tx, np.ascontiguousarray(rx), x_start, x_t, x_b,
+                           edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items,
+                           best, where)
     return (best, where) if return_points else best

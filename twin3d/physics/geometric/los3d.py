@@ -23,7 +23,10 @@ z of its building, kept where its Fresnel parameter v > -0.78 (ITU-R P.526).
 
 Footprint edges are bucketed on a uniform 2D grid; each segment walks the
 buckets it crosses (Amanatides & Woo's DDA), compiled with numba, parallel
-over segments. No I/O.
+over segments. Segments that all start at one point (an antenna's rays) use
+that point's angular index of the walls instead (:mod:`.fan`), kept on the
+prisms; so are the buildings found around a set of end points (the grid's
+points are the same for every site). No I/O.
 
 Examples
 --------
@@ -38,13 +41,17 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from numba import njit, prange
+from numba import njit, parallel_chunksize, prange
 
-__all__ = ["BuildingPrisms", "building_prisms", "inside_blocked", "line_of_sight",
+from .crossing import edge_hit, record_edge, sort_edges
+from .fan import FAN_BINS, fan_index, fan_walk
+
+__all__ = ["BuildingPrisms", "building_prisms", "footprint_hits", "inside_blocked", "line_of_sight",
            "wall_crossings"]
 
 
@@ -59,6 +66,8 @@ class BuildingPrisms:
     ``ncx`` x ``ncy``: edge ids ``items[start[c]:start[c + 1]]`` for cell
     c = iy * ncx + ix. ``buildings`` is the source (for point-in-footprint).
     ``edge_ring`` (E,): the ring of each edge (edges are stored ring by ring, in order).
+    ``fans`` and ``footprint_cache`` are caches (a site's rays all start at its
+    antenna; the grid's points are the same for every site).
     """
 
     edges: np.ndarray
@@ -74,6 +83,10 @@ class BuildingPrisms:
     items: np.ndarray
     buildings: object
     edge_ring: np.ndarray | None = None
+    #: Fans (:mod:`.fan`) of the sources rays have started from, by plan position (a few kept).
+    fans: dict = field(default_factory=dict, repr=False, compare=False)
+    #: Buildings around points already looked up, by a digest of their plan coordinates.
+    footprint_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def _ring_edges(footprints):
@@ -149,26 +162,89 @@ def inside_blocked(prisms: BuildingPrisms, xyz_m) -> np.ndarray:
     out = np.zeros(len(p), bool)
     if len(prisms.base_z) == 0 or len(p) == 0:
         return out
-    i_pt, i_b = prisms.buildings.tree.query(shapely.points(p[:, 0], p[:, 1]), predicate="within")
+    i_pt, i_b = footprint_hits(prisms, p)
     z = p[i_pt, 2]
     hit = (z >= prisms.base_z[i_b]) & (z < prisms.top_z[i_b])
     out[i_pt[hit]] = True
     return out
 
 
-@njit(cache=True, inline="always")
-def _edge_hit(ax, ay, dx, dy, ex0, ey0, ex1, ey1):
-    """Parameter t on a + t d where it crosses edge e, or -1 when it does not."""
-    fx, fy = ex1 - ex0, ey1 - ey0
-    den = dx * fy - dy * fx
-    if den == 0.0:
-        return -1.0
-    wx, wy = ex0 - ax, ey0 - ay
-    t = (wx * fy - wy * fx) / den
-    u = (wx * dy - wy * dx) / den
-    if t < 0.0 or t > 1.0 or u < 0.0 or u > 1.0:
-        return -1.0
-    return t
+#: How many point sets and fans a BuildingPrisms remembers.
+_KEEP = 8
+
+
+def _remember(cache: dict, key, value):
+    # Threads may share the prisms: each step is a single dict operation, and a lost race only
+    # costs a recomputation.
+    while len(cache) >= _KEEP:
+        try:
+            cache.pop(next(iter(cache)), None)
+        except (StopIteration, RuntimeError):
+            break
+    cache[key] = value
+    return value
+
+
+def footprint_hits(prisms: BuildingPrisms, p):
+    """(point, building) pairs of the points (N, 3) inside footprints, remembered by plan position.
+
+    The STRtree query ``predicate="within"`` of the points' plan positions;
+    kept on the prisms for sets of 256 points or more.
+    """
+    xy = np.ascontiguousarray(p[:, :2])
+    if len(xy) < 256:
+        return prisms.buildings.tree.query(shapely.points(xy[:, 0], xy[:, 1]), predicate="within")
+    key = (len(xy), hashlib.blake2b(xy.tobytes(), digest_size=16).digest())
+    got = prisms.footprint_cache.get(key)
+    if got is None:
+        got = _remember(prisms.footprint_cache, key, _within_pairs(prisms.buildings, xy))
+    return got
+
+
+def _within_pairs(buildings, xy):
+    """``buildings.tree.query(points, predicate="within")`` of many points, without making them.
+
+    Per footprint, the points in its bounding box (found in the points sorted
+    by x) are tested with ``shapely.contains_xy`` (the same predicate). A point
+    in several footprints takes the tree's own order of them (the indoor mask
+    keeps the last), so those few points are queried from the tree.
+    """
+    fp = np.asarray(buildings.footprints)
+    box = shapely.bounds(fp)
+    by_x = np.argsort(xy[:, 0], kind="stable")
+    sx = xy[by_x, 0]
+    lo = np.searchsorted(sx, box[:, 0], "left")
+    hi = np.searchsorted(sx, box[:, 2], "right")
+    pts, bld = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for k in np.flatnonzero(hi > lo):
+        cand = by_x[lo[k]:hi[k]]
+        cand = cand[(xy[cand, 1] >= box[k, 1]) & (xy[cand, 1] <= box[k, 3])]
+        if len(cand):
+            cand = cand[shapely.contains_xy(fp[k], xy[cand, 0], xy[cand, 1])]
+            pts.append(cand)
+            bld.append(np.full(len(cand), k, np.int64))
+    i_pt, i_b = np.concatenate(pts), np.concatenate(bld)
+    order = np.lexsort((i_b, i_pt))
+    i_pt, i_b = i_pt[order], i_b[order]
+    several = np.zeros(len(xy), bool)
+    several[i_pt[1:][i_pt[1:] == i_pt[:-1]]] = True
+    if several.any():
+        ids = np.flatnonzero(several)
+        q_pt, q_b = buildings.tree.query(shapely.points(xy[ids, 0], xy[ids, 1]), predicate="within")
+        keep = ~several[i_pt]
+        i_pt = np.concatenate([i_pt[keep], ids[q_pt]])
+        i_b = np.concatenate([i_b[keep], q_b])
+        order = np.argsort(i_pt, kind="stable")
+        i_pt, i_b = i_pt[order], i_b[order]
+    return i_pt, i_b
+
+
+def _fan(prisms: BuildingPrisms, x: float, y: float):
+    key = (x, y)
+    got = prisms.fans.get(key)
+    if got is None:
+        got = _remember(prisms.fans, key, fan_index(x, y, prisms.edges, FAN_BINS))
+    return got
 
 
 @njit(cache=True, parallel=True)
@@ -212,35 +288,15 @@ def _walk(p0, p1, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, start, items
                 c = iy * ncx + ix
                 for q in range(start[c], start[c + 1]):
                     e = items[q]
-                    t = _edge_hit(x0, y0, dx, dy, edges[e, 0], edges[e, 1], edges[e, 2], edges[e, 3])
+                    t = edge_hit(x0, y0, dx, dy, edges[e, 0], edges[e, 1], edges[e, 2], edges[e, 3])
                     # Count a crossing once: in the bucket the segment is in at t.
                     if t < 0.0 or t < t_cell0 or t > t_cell1:
                         continue
                     if t == t_cell1 and t_cell1 < 1.0:
                         continue
-                    b = edge_b[e]
-                    z = z0 + t * dz
-                    if z >= base[b] and z < top[b]:
-                        blocked = True
-                    if k_max > 0:
-                        d1 = t * length
-                        d2 = length - d1
-                        if d1 > 0.0 and d2 > 0.0:
-                            v = (top[b] - z) * np.sqrt(2.0 * length / (wavelength * d1 * d2))
-                            if v > -0.78:
-                                if cnt < k_max:
-                                    out_t[s, cnt] = t
-                                    out_top[s, cnt] = top[b]
-                                    cnt += 1
-                                else:        # full: replace the lowest edge above the ray
-                                    lowest = 0
-                                    for r in range(1, k_max):
-                                        if out_top[s, r] - (z0 + out_t[s, r] * dz) < \
-                                                out_top[s, lowest] - (z0 + out_t[s, lowest] * dz):
-                                            lowest = r
-                                    if top[b] - z > out_top[s, lowest] - (z0 + out_t[s, lowest] * dz):
-                                        out_t[s, lowest] = t
-                                        out_top[s, lowest] = top[b]
+                    hit, cnt = record_edge(s, t, edge_b[e], z0, dz, length, base, top, wavelength,
+                                           k_max, cnt, out_t, out_top)
+                    blocked = blocked or hit
             if tmx < tmy:
                 ix += stx
                 t_cell0 = tmx
@@ -251,37 +307,49 @@ def _walk(p0, p1, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, start, items
                 tmy += tdy
             if k_max == 0 and blocked:
                 break
-        # Sort the recorded edges by t (few: insertion sort).
-        for i in range(1, cnt):
-            tt, hh = out_t[s, i], out_top[s, i]
-            j = i - 1
-            while j >= 0 and out_t[s, j] > tt:
-                out_t[s, j + 1] = out_t[s, j]
-                out_top[s, j + 1] = out_top[s, j]
-                j -= 1
-            out_t[s, j + 1] = tt
-            out_top[s, j + 1] = hh
+        sort_edges(s, cnt, out_t, out_top)
         out_blocked[s] = blocked
         out_n[s] = cnt
 
 
+def _fan_and_buckets(prisms: BuildingPrisms, src_xyz_m) -> tuple:
+    """The arrays :mod:`.legs` takes: prisms, the fan of ``src_xyz_m``, the buckets."""
+    start, items, r_min = _fan(prisms, float(src_xyz_m[0]), float(src_xyz_m[1]))
+    return (prisms.edges, prisms.edge_building, prisms.base_z, prisms.top_z, start, items, r_min,
+            prisms.gx0, prisms.gy0, prisms.cell_m, prisms.ncx, prisms.ncy, prisms.start, prisms.items)
+
+
 def _run(prisms, p0, p1, wavelength_m, k_max, check_ends=True):
-    p0 = np.ascontiguousarray(np.asarray(p0, float).reshape(-1, 3))
+    p0 = np.asarray(p0, float).reshape(-1, 3)
     p1 = np.ascontiguousarray(np.broadcast_to(np.asarray(p1, float).reshape(-1, 3), p0.shape)
                               if np.asarray(p1).size == 3 else np.asarray(p1, float).reshape(-1, 3))
+    # Rays from one source (an antenna) go through its fan; others walk the buckets.
+    one_source = p0.shape[0] <= 1 or p0.strides[0] == 0 or bool(np.all(p0 == p0[0]))
     if p0.shape[0] == 1 and p1.shape[0] > 1:
-        p0 = np.ascontiguousarray(np.broadcast_to(p0, p1.shape))
-    n = p0.shape[0]
+        p0 = np.broadcast_to(p0, p1.shape)
+    n = p1.shape[0]
     blocked = np.zeros(n, np.bool_)
     cnt = np.zeros(n, np.int64)
-    t = np.zeros((n, max(k_max, 0)))
-    top = np.full((n, max(k_max, 0)), -np.inf)
-    if len(prisms.edges):
-        _walk(p0, p1, prisms.edges, prisms.edge_building, prisms.base_z, prisms.top_z,
-              prisms.gx0, prisms.gy0, prisms.cell_m, prisms.ncx, prisms.ncy, prisms.start,
-              prisms.items, float(wavelength_m), int(k_max), blocked, cnt, t, top)
+    # The walks fill every row (t = 0, roof -inf past the edges they keep), in parallel.
+    t = np.empty((n, max(k_max, 0)))
+    top = np.empty((n, max(k_max, 0)))
+    if not (len(prisms.edges) and n):
+        t[:] = 0.0
+        top[:] = -np.inf
+    else:
+        if one_source and (n >= 32 or (p0[0, 0], p0[0, 1]) in prisms.fans):
+            src = np.ascontiguousarray(p0[0])
+            start, items, r_min = _fan(prisms, float(src[0]), float(src[1]))
+            with parallel_chunksize(1024):
+                fan_walk(src, p1, prisms.edges, prisms.edge_building, prisms.base_z, prisms.top_z,
+                         start, items, r_min, float(wavelength_m), int(k_max), blocked, cnt, t, top)
+        else:
+            _walk(np.ascontiguousarray(p0), p1, prisms.edges, prisms.edge_building, prisms.base_z,
+                  prisms.top_z, prisms.gx0, prisms.gy0, prisms.cell_m, prisms.ncx, prisms.ncy,
+                  prisms.start, prisms.items, float(wavelength_m), int(k_max), blocked, cnt, t, top)
     if check_ends:
-        blocked |= inside_blocked(prisms, p0) | inside_blocked(prisms, p1)
+        blocked |= inside_blocked(prisms, p0[:1] if one_source else p0)
+        blocked |= inside_blocked(prisms, p1)
     return blocked, cnt, t, top
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-import shapely
 
 from ..grid import Grid
 from ..los import ground_z_m, indoor_distance_m
@@ -39,7 +38,7 @@ from ..radio import C_M_S, antenna_gain_db, o2i_low_loss_db
 from .corner import best_corner_path
 from .diffraction import deygout_loss_db
 from .ground import two_ray_ground_db
-from .los3d import building_prisms, wall_crossings
+from .los3d import building_prisms, footprint_hits, wall_crossings
 from .reflection import best_single_reflection
 
 __all__ = ["FLOOR_DB", "MAX_RANGE_M", "DEFAULT_TERMS", "site_paths", "cell_path_gain_db", "geometric_path_gain_db",
@@ -169,7 +168,8 @@ def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: 
     pts = np.column_stack([gx, gy, g_z + ue_height_m])
     b_index = np.full(gx.size, -1)
     if len(buildings):
-        i_pt, i_b = buildings.tree.query(shapely.points(gx, gy), predicate="within")
+        # The prisms remember it: every site's LOS test of the grid's end points reuses it.
+        i_pt, i_b = footprint_hits(prisms, pts)
         b_index[i_pt] = i_b
     indoor = b_index >= 0
     d_in = indoor_distance_m(buildings, gx, gy, b_index) if indoor.any() else np.zeros(gx.size)

@@ -17,6 +17,13 @@ P.2040-3 Table 3: eps_r = 5.24, sigma = 0.0462 f_GHz^0.7822 S/m; the mean
 of the TE and TM magnitudes at the grazing angle psi, since the
 polarization of the incoming wave relative to a vertical wall varies).
 
+The search (compiled, parallel): per receiver, the lit walls are ranked by
+unfolded length (geometry only), per 40 m tile of receivers in increasing
+order of a lower bound (the image's distance to the tile's bounding circle;
+walls whose image cone misses the tile are skipped), which gives the same
+ranking as trying every wall; then the first of the ``max_rounds`` shortest
+with both legs clear wins (:mod:`.legs`).
+
 Examples
 --------
 >>> import numpy as np
@@ -27,11 +34,13 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, parallel_chunksize, prange
 
 from ..radio import C_M_S
 from .ground import fresnel_gamma_horizontal, fresnel_gamma_vertical
-from .los3d import BuildingPrisms, line_of_sight
+from .corner import argsort_keys, tiles_of
+from .legs import first_clear_reflection
+from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 
 __all__ = ["CONCRETE_EPS_R", "concrete_sigma_s_m", "wall_reflection_loss_db", "image_point_2d",
            "single_reflections", "lit_walls", "best_single_reflection"]
@@ -152,37 +161,89 @@ def _pairs(tx, rx, e, top, k, p):
 
 
 @njit(cache=True, parallel=True)
-def _top_reflections(e, n, top, tx, rx, lam, out_k, out_len):
+def _top_reflections(e, n, top, tx, rx, tile_pts, tile_start, out_k, out_len):
     """Per receiver, the R shortest valid-geometry reflections (walls facing both, R on the wall
-    below its top; obstruction not checked), sorted: out_k, out_len (R, N) unfolded lengths."""
+    below its top; obstruction not checked), sorted: out_k, out_len (R, N) unfolded lengths.
+
+    Ties go to the lower wall index. Receivers come grouped in tiles
+    (``tile_pts[tile_start[i]:tile_start[i + 1]]``); per tile, the walls whose
+    image cone can reach the tile's bounding circle are visited by increasing
+    least unfolded length to the circle, and a receiver stops at the first
+    wall whose bound exceeds its R-th shortest: the result of trying every wall.
+    """
     n_r = out_k.shape[0]
-    for p in prange(rx.shape[0]):
-        for w in range(e.shape[0]):
+    n_w = e.shape[0]
+    for ti in prange(tile_start.shape[0] - 1):
+        a, b = tile_start[ti], tile_start[ti + 1]
+        x0, y0, z0 = np.inf, np.inf, np.inf
+        x1, y1, z1 = -np.inf, -np.inf, -np.inf
+        for q in range(a, b):
+            p = tile_pts[q]
+            x0, x1 = min(x0, rx[p, 0]), max(x1, rx[p, 0])
+            y0, y1 = min(y0, rx[p, 1]), max(y1, rx[p, 1])
+            z0, z1 = min(z0, rx[p, 2]), max(z1, rx[p, 2])
+        mx, my = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+        rho = 0.5 * np.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2) + 1e-6
+        dz = 0.0 if z0 <= tx[2] <= z1 else min(abs(z0 - tx[2]), abs(z1 - tx[2]))
+        bound = np.empty(n_w)
+        keep = np.empty(n_w, np.int64)
+        m = 0
+        for w in range(n_w):
             side_t = (tx[0] - e[w, 0]) * n[w, 0] + (tx[1] - e[w, 1]) * n[w, 1]
-            side_p = (rx[p, 0] - e[w, 0]) * n[w, 0] + (rx[p, 1] - e[w, 1]) * n[w, 1]
-            if side_t <= 0.0 or side_p <= 0.0:
+            if side_t <= 0.0:
                 continue
+            if (mx - e[w, 0]) * n[w, 0] + (my - e[w, 1]) * n[w, 1] + rho <= 0.0:
+                continue                              # the tile is behind the wall
             ix = tx[0] - 2.0 * side_t * n[w, 0]
             iy = tx[1] - 2.0 * side_t * n[w, 1]
-            s = side_t / (side_t + side_p)
-            qx = ix + s * (rx[p, 0] - ix)
-            qy = iy + s * (rx[p, 1] - iy)
-            abx, aby = e[w, 2] - e[w, 0], e[w, 3] - e[w, 1]
-            u = ((qx - e[w, 0]) * abx + (qy - e[w, 1]) * aby) / (abx * abx + aby * aby)
-            if u < 0.0 or u > 1.0:
+            # The cone from the image through the wall: the tile must touch it.
+            ax, ay = e[w, 0] - ix, e[w, 1] - iy
+            bx, by = e[w, 2] - ix, e[w, 3] - iy
+            mx_i, my_i = mx - ix, my - iy
+            if ax * by - ay * bx < 0.0:
+                ax, ay, bx, by = bx, by, ax, ay
+            la, lb_ = np.sqrt(ax * ax + ay * ay), np.sqrt(bx * bx + by * by)
+            if ax * my_i - ay * mx_i < -(rho + 1e-6) * la or mx_i * by - my_i * bx < -(rho + 1e-6) * lb_:
                 continue
-            if tx[2] + (rx[p, 2] - tx[2]) * s >= top[w]:
-                continue
-            plan = np.sqrt((rx[p, 0] - ix) ** 2 + (rx[p, 1] - iy) ** 2)
-            length = np.sqrt(plan * plan + (rx[p, 2] - tx[2]) ** 2)
-            if length < out_len[n_r - 1, p]:
-                i = n_r - 1
-                while i > 0 and out_len[i - 1, p] > length:
-                    out_len[i, p] = out_len[i - 1, p]
-                    out_k[i, p] = out_k[i - 1, p]
-                    i -= 1
-                out_len[i, p] = length
-                out_k[i, p] = w
+            plan = max(np.sqrt(mx_i * mx_i + my_i * my_i) - rho, 0.0)
+            bound[m] = np.sqrt(plan * plan + dz * dz) * (1.0 - 1e-12) - 1e-9
+            keep[m] = w
+            m += 1
+        srt = argsort_keys(bound, m)
+        for q in range(a, b):
+            p = tile_pts[q]
+            for r in range(m):
+                i = srt[r]
+                if bound[i] > out_len[n_r - 1, p]:
+                    break
+                w = keep[i]
+                side_t = (tx[0] - e[w, 0]) * n[w, 0] + (tx[1] - e[w, 1]) * n[w, 1]
+                side_p = (rx[p, 0] - e[w, 0]) * n[w, 0] + (rx[p, 1] - e[w, 1]) * n[w, 1]
+                if side_t <= 0.0 or side_p <= 0.0:
+                    continue
+                ix = tx[0] - 2.0 * side_t * n[w, 0]
+                iy = tx[1] - 2.0 * side_t * n[w, 1]
+                s = side_t / (side_t + side_p)
+                qx = ix + s * (rx[p, 0] - ix)
+                qy = iy + s * (rx[p, 1] - iy)
+                abx, aby = e[w, 2] - e[w, 0], e[w, 3] - e[w, 1]
+                u = ((qx - e[w, 0]) * abx + (qy - e[w, 1]) * aby) / (abx * abx + aby * aby)
+                if u < 0.0 or u > 1.0:
+                    continue
+                if tx[2] + (rx[p, 2] - tx[2]) * s >= top[w]:
+                    continue
+                plan = np.sqrt((rx[p, 0] - ix) ** 2 + (rx[p, 1] - iy) ** 2)
+                length = np.sqrt(plan * plan + (rx[p, 2] - tx[2]) ** 2)
+                last = n_r - 1
+                if length < out_len[last, p] or (length == out_len[last, p] and w < out_k[last, p]):
+                    k = last
+                    while k > 0 and (out_len[k - 1, p] > length
+                                     or (out_len[k - 1, p] == length and out_k[k - 1, p] > w)):
+                        out_len[k, p] = out_len[k - 1, p]
+                        out_k[k, p] = out_k[k - 1, p]
+                        k -= 1
+                    out_len[k, p] = length
+                    out_k[k, p] = w
 
 
 def lit_walls(prisms: BuildingPrisms, tx_xyz_m, max_range_m: float = np.inf,
@@ -246,28 +307,19 @@ def best_single_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
         return (best, where) if return_points else best
     order = np.full((rounds, len(rx)), -1, np.int64)
     cand = np.full((rounds, len(rx)), np.inf)
-    _top_reflections(np.ascontiguousarray(e), np.ascontiguousarray(n), top, tx,
-                     np.ascontiguousarray(rx), C_M_S / f_hz, order, cand)
-    cols = np.arange(len(rx))
-    todo = np.ones(len(rx), bool)
-    for r in range(rounds):
-        k, p, lk = order[r, todo], cols[todo], cand[r, todo]
-        live = np.isfinite(lk)
-        todo[p[~live]] = False                                  # no candidates left
-        k, p = k[live], p[live]
-        if len(p) == 0:
-            break
-        # Exact geometry and loss of each pair (the kernel ranked them with a 0 dB wall).
-        wall, pi, rr, length, graze = _pairs(tx, rx, e, top, k, p)
-        loss = 20.0 * np.log10(4.0 * np.pi * np.maximum(length, 1.0) * f_hz / C_M_S) \
-            + wall_reflection_loss_db(graze, f_hz)
-        r_off = rr.copy()
-        r_off[:, :2] += 0.01 * n[wall]
-        # The reflection points are off the walls (outside every solid): no end-point test.
-        ok = line_of_sight(prisms, np.broadcast_to(tx, r_off.shape), r_off, check_ends=False)
-        ok[ok] &= line_of_sight(prisms, r_off[ok], rx[pi[ok]], check_ends=False)
-        better = ok & (loss < best[pi])
-        best[pi[better]] = loss[better]
-        where[pi[better]] = rr[better]
-        todo[pi[ok]] = False
+    tile_pts, tile_start = tiles_of(rx[:, :2])
+    with parallel_chunksize(8):             # tiles differ in work: hand them out a few at a time
+        _top_reflections(np.ascontiguousarray(e), np.ascontiguousarray(n), top, tx,
+                         np.ascontiguousarray(rx), tile_pts, tile_start, order, cand)
+    # The first clear candidate of each receiver (both legs exact 3D; the reflection points are
+    # off the walls, outside every solid: no end-point test), then its exact loss.
+    won = np.empty(len(rx), np.int64)
+    with parallel_chunksize(512):
+        first_clear_reflection(order, cand, np.ascontiguousarray(e), np.ascontiguousarray(n), tx,
+                               np.ascontiguousarray(rx), *_fan_and_buckets(prisms, tx), won)
+    pi = np.flatnonzero(won >= 0)
+    wall, pi, rr, length, graze = _pairs(tx, rx, e, top, order[won[pi], pi], pi)
+    best[pi] = 20.0 * np.log10(4.0 * np.pi * np.maximum(length, 1.0) * f_hz / C_M_S) \
+        + wall_reflection_loss_db(graze, f_hz)
+    where[pi] = rr
     return (best, where) if return_points else best

@@ -1,0 +1,7 @@
+"""The geometric radio model as it was before the speed work (issue 13), kept as a reference.
+
+A verbatim copy of ``twin3d/physics/geometric`` at commit 0b26aa5 (imports
+made absolute), the slow but plain version: ``tests/test_geometric_speed.py``
+checks that the faster kernels give the same path gains on random scenes.
+Test-only; never imported by twin3d.
+"""

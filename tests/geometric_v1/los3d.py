@@ -1,0 +1,314 @@
+"""Exact 3D line of sight against extruded building prisms, and the walls a ray crosses.
+
+Each building is a prism: its footprint (polygon with holes) extruded from
+``base_z_m`` to ``base_z_m + heights_m`` (flat roof). A straight segment
+p0 -> p1 whose end points are at or above the bases meets the solid iff
+
+* its ground projection crosses a footprint edge at a parameter t where
+  the segment's height z(t) = z0 + t (z1 - z0) lies between base and roof
+  (it passes through a wall), or
+* an end point lies inside a footprint between base and roof.
+
+(z is linear in t, so over any stretch inside the footprint its least
+value is at a wall crossing or an end point: a segment that enters
+through the roof must leave through a wall or end inside.) That is exact,
+the same answer as intersecting the segment with the triangulated mesh,
+up to measure-zero grazing cases; an antenna a few metres above its own
+roof is shadowed below the roof line because the ray to a low point leaves
+the footprint through the roof's edge wall below the roof top.
+
+The same walk records the walls a ray passes near, as knife edges for the
+rooftop diffraction term: each footprint edge crossed at t with the roof
+z of its building, kept where its Fresnel parameter v > -0.78 (ITU-R P.526).
+
+Footprint edges are bucketed on a uniform 2D grid; each segment walks the
+buckets it crosses (Amanatides & Woo's DDA), compiled with numba, parallel
+over segments. No I/O.
+
+Examples
+--------
+>>> import numpy as np, shapely
+>>> from twin3d.model import Buildings
+>>> b = Buildings(["b"], np.array([shapely.box(40, -10, 60, 10)]), np.array([30.0]),
+...               np.zeros(1), ["yes"], ["tag"])
+>>> pr = building_prisms(b)
+>>> line_of_sight(pr, [[0, 0, 20], [0, 0, 20]], [[100, 0, 1.5], [100, 40, 1.5]]).tolist()
+[False, True]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from numba import njit, prange
+
+__all__ = ["BuildingPrisms", "building_prisms", "inside_blocked", "line_of_sight",
+           "wall_crossings"]
+
+
+@dataclass
+class BuildingPrisms:
+    """Footprint edges of extruded buildings, bucketed for segment walks.
+
+    ``edges`` (E, 4) x0, y0, x1, y1 of every ring edge (exteriors and holes),
+    oriented with the building on the left (outward normal (dy, -dx)),
+    ``edge_building`` (E,) its building; ``base_z``, ``top_z`` (B,) per
+    building, ENU metres; buckets of ``cell_m`` from (``gx0``, ``gy0``),
+    ``ncx`` x ``ncy``: edge ids ``items[start[c]:start[c + 1]]`` for cell
+    c = iy * ncx + ix. ``buildings`` is the source (for point-in-footprint).
+    ``edge_ring`` (E,): the ring of each edge (edges are stored ring by ring, in order).
+    """
+
+    edges: np.ndarray
+    edge_building: np.ndarray
+    base_z: np.ndarray
+    top_z: np.ndarray
+    gx0: float
+    gy0: float
+    cell_m: float
+    ncx: int
+    ncy: int
+    start: np.ndarray
+    items: np.ndarray
+    buildings: object
+    edge_ring: np.ndarray | None = None
+
+
+def _ring_edges(footprints):
+    # Exteriors counter-clockwise, holes clockwise: the solid is on every edge's left.
+    parts, owner = shapely.get_parts(shapely.orient_polygons(footprints), return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    same = ring_of[1:] == ring_of[:-1]
+    a, b = coords[:-1][same], coords[1:][same]
+    keep = np.any(a != b, axis=1)
+    return (np.hstack([a, b])[keep], owner[ring_part[ring_of[:-1][same]]][keep],
+            ring_of[:-1][same][keep])
+
+
+def building_prisms(buildings, cell_m: float = 10.0) -> BuildingPrisms:
+    """Edges and buckets of the buildings' prisms (see :class:`BuildingPrisms`).
+
+    Parameters
+    ----------
+    buildings : twin3d.model.Buildings
+    cell_m : float
+        Bucket side, metres (about a typical edge length).
+    """
+    n_b = len(buildings)
+    base = np.asarray(buildings.base_z_m, float).reshape(n_b)
+    top = base + np.asarray(buildings.heights_m, float).reshape(n_b)
+    if n_b:
+        edges, owner, ring = _ring_edges(np.asarray(buildings.footprints))
+    else:
+        edges, owner, ring = np.zeros((0, 4)), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if len(edges) == 0:
+        return BuildingPrisms(edges, owner.astype(np.int64), base, top, 0.0, 0.0, cell_m, 1, 1,
+                              np.zeros(2, np.int64), np.zeros(0, np.int64), buildings,
+                              ring.astype(np.int64))
+    # Padded a little so a crossing on a bucket boundary is in both buckets' lists.
+    lo = np.minimum(edges[:, :2], edges[:, 2:]) - 1e-6 * cell_m
+    hi = np.maximum(edges[:, :2], edges[:, 2:]) + 1e-6 * cell_m
+    gx0, gy0 = lo.min(axis=0) - cell_m
+    ncx = int(np.ceil((hi[:, 0].max() - gx0) / cell_m)) + 2
+    ncy = int(np.ceil((hi[:, 1].max() - gy0) / cell_m)) + 2
+    ix0 = np.floor((lo[:, 0] - gx0) / cell_m).astype(np.int64)
+    ix1 = np.floor((hi[:, 0] - gx0) / cell_m).astype(np.int64)
+    iy0 = np.floor((lo[:, 1] - gy0) / cell_m).astype(np.int64)
+    iy1 = np.floor((hi[:, 1] - gy0) / cell_m).astype(np.int64)
+    # Every edge goes in every bucket of its bounding box (edges are short).
+    nx_e, ny_e = ix1 - ix0 + 1, iy1 - iy0 + 1
+    count = nx_e * ny_e
+    eid = np.repeat(np.arange(len(edges)), count)
+    k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    cx = ix0[eid] + k % nx_e[eid]
+    cy = iy0[eid] + k // nx_e[eid]
+    cell = cy * ncx + cx
+    order = np.argsort(cell, kind="stable")
+    start = np.searchsorted(cell[order], np.arange(ncx * ncy + 1))
+    return BuildingPrisms(edges, owner.astype(np.int64), base, top, float(gx0), float(gy0),
+                          float(cell_m), ncx, ncy, start.astype(np.int64),
+                          eid[order].astype(np.int64), buildings, ring.astype(np.int64))
+
+
+def inside_blocked(prisms: BuildingPrisms, xyz_m) -> np.ndarray:
+    """(N,) bool: the points lie inside some prism (in a footprint, between base and roof).
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> from twin3d.model import Buildings
+    >>> b = Buildings(["b"], np.array([shapely.box(0, 0, 10, 10)]), np.array([9.0]),
+    ...               np.zeros(1), ["yes"], ["tag"])
+    >>> inside_blocked(building_prisms(b), [[5, 5, 3], [5, 5, 12], [15, 5, 3]]).tolist()
+    [True, False, False]
+    """
+    p = np.asarray(xyz_m, float).reshape(-1, 3)
+    out = np.zeros(len(p), bool)
+    if len(prisms.base_z) == 0 or len(p) == 0:
+        return out
+    i_pt, i_b = prisms.buildings.tree.query(shapely.points(p[:, 0], p[:, 1]), predicate="within")
+    z = p[i_pt, 2]
+    hit = (z >= prisms.base_z[i_b]) & (z < prisms.top_z[i_b])
+    out[i_pt[hit]] = True
+    return out
+
+
+@njit(cache=True, inline="always")
+def _edge_hit(ax, ay, dx, dy, ex0, ey0, ex1, ey1):
+    """Parameter t on a + t d where it crosses edge e, or -1 when it does not."""
+    fx, fy = ex1 - ex0, ey1 - ey0
+    den = dx * fy - dy * fx
+    if den == 0.0:
+        return -1.0
+    wx, wy = ex0 - ax, ey0 - ay
+    t = (wx * fy - wy * fx) / den
+    u = (wx * dy - wy * dx) / den
+    if t < 0.0 or t > 1.0 or u < 0.0 or u > 1.0:
+        return -1.0
+    return t
+
+
+@njit(cache=True, parallel=True)
+def _walk(p0, p1, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, start, items,
+          wavelength, k_max, out_blocked, out_n, out_t, out_top):
+    n = p0.shape[0]
+    for s in prange(n):
+        x0, y0, z0 = p0[s, 0], p0[s, 1], p0[s, 2]
+        dx, dy, dz = p1[s, 0] - x0, p1[s, 1] - y0, p1[s, 2] - z0
+        length = np.sqrt(dx * dx + dy * dy)
+        blocked = False
+        cnt = 0
+        # DDA over the buckets from p0 to p1.
+        fx = (x0 - gx0) / cs
+        fy = (y0 - gy0) / cs
+        ix, iy = int(np.floor(fx)), int(np.floor(fy))
+        ex = (p1[s, 0] - gx0) / cs
+        ey = (p1[s, 1] - gy0) / cs
+        jx, jy = int(np.floor(ex)), int(np.floor(ey))
+        stx = 1 if dx > 0 else -1
+        sty = 1 if dy > 0 else -1
+        if dx != 0.0:
+            tdx = cs / abs(dx)
+            nxb = (ix + 1 - fx) if dx > 0 else (fx - ix)
+            tmx = nxb * tdx
+        else:
+            tdx = np.inf
+            tmx = np.inf
+        if dy != 0.0:
+            tdy = cs / abs(dy)
+            nyb = (iy + 1 - fy) if dy > 0 else (fy - iy)
+            tmy = nyb * tdy
+        else:
+            tdy = np.inf
+            tmy = np.inf
+        t_cell0 = 0.0
+        steps = abs(jx - ix) + abs(jy - iy) + 1
+        for _ in range(steps):
+            t_cell1 = min(tmx, tmy, 1.0)
+            if 0 <= ix < ncx and 0 <= iy < ncy:
+                c = iy * ncx + ix
+                for q in range(start[c], start[c + 1]):
+                    e = items[q]
+                    t = _edge_hit(x0, y0, dx, dy, edges[e, 0], edges[e, 1], edges[e, 2], edges[e, 3])
+                    # Count a crossing once: in the bucket the segment is in at t.
+                    if t < 0.0 or t < t_cell0 or t > t_cell1:
+                        continue
+                    if t == t_cell1 and t_cell1 < 1.0:
+                        continue
+                    b = edge_b[e]
+                    z = z0 + t * dz
+                    if z >= base[b] and z < top[b]:
+                        blocked = True
+                    if k_max > 0:
+                        d1 = t * length
+                        d2 = length - d1
+                        if d1 > 0.0 and d2 > 0.0:
+                            v = (top[b] - z) * np.sqrt(2.0 * length / (wavelength * d1 * d2))
+                            if v > -0.78:
+                                if cnt < k_max:
+                                    out_t[s, cnt] = t
+                                    out_top[s, cnt] = top[b]
+                                    cnt += 1
+                                else:        # full: replace the lowest edge above the ray
+                                    lowest = 0
+                                    for r in range(1, k_max):
+                                        if out_top[s, r] - (z0 + out_t[s, r] * dz) < \
+                                                out_top[s, lowest] - (z0 + out_t[s, lowest] * dz):
+                                            lowest = r
+                                    if top[b] - z > out_top[s, lowest] - (z0 + out_t[s, lowest] * dz):
+                                        out_t[s, lowest] = t
+                                        out_top[s, lowest] = top[b]
+            if tmx < tmy:
+                ix += stx
+                t_cell0 = tmx
+                tmx += tdx
+            else:
+                iy += sty
+                t_cell0 = tmy
+                tmy += tdy
+            if k_max == 0 and blocked:
+                break
+        # Sort the recorded edges by t (few: insertion sort).
+        for i in range(1, cnt):
+            tt, hh = out_t[s, i], out_top[s, i]
+            j = i - 1
+            while j >= 0 and out_t[s, j] > tt:
+                out_t[s, j + 1] = out_t[s, j]
+                out_top[s, j + 1] = out_top[s, j]
+                j -= 1
+            out_t[s, j + 1] = tt
+            out_top[s, j + 1] = hh
+        out_blocked[s] = blocked
+        out_n[s] = cnt
+
+
+def _run(prisms, p0, p1, wavelength_m, k_max, check_ends=True):
+    p0 = np.ascontiguousarray(np.asarray(p0, float).reshape(-1, 3))
+    p1 = np.ascontiguousarray(np.broadcast_to(np.asarray(p1, float).reshape(-1, 3), p0.shape)
+                              if np.asarray(p1).size == 3 else np.asarray(p1, float).reshape(-1, 3))
+    if p0.shape[0] == 1 and p1.shape[0] > 1:
+        p0 = np.ascontiguousarray(np.broadcast_to(p0, p1.shape))
+    n = p0.shape[0]
+    blocked = np.zeros(n, np.bool_)
+    cnt = np.zeros(n, np.int64)
+    t = np.zeros((n, max(k_max, 0)))
+    top = np.full((n, max(k_max, 0)), -np.inf)
+    if len(prisms.edges):
+        _walk(p0, p1, prisms.edges, prisms.edge_building, prisms.base_z, prisms.top_z,
+              prisms.gx0, prisms.gy0, prisms.cell_m, prisms.ncx, prisms.ncy, prisms.start,
+              prisms.items, float(wavelength_m), int(k_max), blocked, cnt, t, top)
+    if check_ends:
+        blocked |= inside_blocked(prisms, p0) | inside_blocked(prisms, p1)
+    return blocked, cnt, t, top
+
+
+def line_of_sight(prisms: BuildingPrisms, p0_m, p1_m, *, check_ends: bool = True) -> np.ndarray:
+    """(N,) bool: the segments p0 -> p1 (ENU metres, (N, 3) or one (3,) against many) meet no prism.
+
+    End points are assumed at or above the building bases (see the module
+    docstring). ``check_ends=False`` skips the end-point-inside test (the
+    caller knows every end point is outside the solids: it costs a
+    point-in-polygon query per end point).
+    """
+    blocked, _, _, _ = _run(prisms, p0_m, p1_m, 1.0, 0, check_ends)
+    return ~blocked
+
+
+def wall_crossings(prisms: BuildingPrisms, p0_m, p1_m, wavelength_m: float, k_max: int = 32):
+    """Line of sight and the knife edges along each segment.
+
+    Returns
+    -------
+    los : (N,) bool
+    n_edges : (N,) int
+        Walls recorded (at most ``k_max``; beyond it the lowest are dropped).
+    t : (N, k_max) float
+        Their fractions of the way from p0 to p1, increasing (0 past ``n_edges``).
+    top_z : (N, k_max) float
+        The roof z of each wall's building, metres (-inf past ``n_edges``).
+    """
+    blocked, cnt, t, top = _run(prisms, p0_m, p1_m, wavelength_m, k_max)
+    return ~blocked, cnt, t, top

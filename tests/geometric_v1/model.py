@@ -1,0 +1,211 @@
+"""The combined geometric path gain per cell (issue 13, first version).
+
+For each cell and grid point (UE at ``ue_height_m`` above ground), with
+G(direction) the sector antenna gain of TR 38.901 Table 7.3-1 computed as
+:func:`twin3d.physics.cellmaps.cell_rx_dbm` does (horizontal angle from the
+compass bearing, zenith angle from the height difference):
+
+* line of sight (exact 3D, :mod:`.los3d`): G(point) - free space over the 3D
+  distance, or the two-ray ground model (:mod:`.ground`) with ``los_ground``;
+* otherwise the paths
+  - rooftop diffraction: G(point) - free space - ``rooftop_weight`` x
+    Deygout's loss over the walls the direct ray crosses, each a knife edge
+    at its building's roof (:mod:`.diffraction`),
+  - one wall reflection by the image method (:mod:`.reflection`):
+    G(reflection point) - its loss,
+  - one-corner lateral diffraction (:mod:`.corner`): G(corner) - its loss
+    (corner J(v) scaled by ``corner_weight``),
+  combined by ``combine``: "min" keeps the strongest path, "sum" adds their
+  powers (incoherently); then ``nlos_offset_db`` is subtracted;
+* indoor points: the same, plus the TR 38.901 low-loss O2I penetration.
+
+The antenna gain of an indirect path is taken along its departure
+direction: a sector's back lobe is lit by reflections of its main lobe.
+
+Returns path gain (0 dBm transmit power) per cell, clipped at -160 dB, the
+convention of :func:`twin3d.rt.compare.model_path_gain_db`. No I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import shapely
+
+from twin3d.physics.grid import Grid
+from twin3d.physics.los import ground_z_m, indoor_distance_m
+from twin3d.physics.radio import C_M_S, antenna_gain_db, o2i_low_loss_db
+from .corner import best_corner_path
+from .diffraction import deygout_loss_db
+from .ground import two_ray_ground_db
+from .los3d import building_prisms, wall_crossings
+from .reflection import best_single_reflection
+
+__all__ = ["FLOOR_DB", "DEFAULT_TERMS", "site_paths", "cell_path_gain_db", "geometric_path_gain_db",
+           "GeometricEngine"]
+
+FLOOR_DB = -160.0
+#: Default settings of the terms (tuned on macro_hel05 and small_south, see the benchmark).
+#: corner_weight 0.5 and the power sum with 5 dB of NLOS gain stand in for the multiple
+#: reflections and wedge (not knife-edge) corners the first version leaves out.
+DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, los_ground=False,
+                     rooftop_weight=1.0, corner_weight=0.5, combine="sum", nlos_offset_db=-5.0)
+
+
+def _fspl(d_m, f_hz):
+    return 20.0 * np.log10(4.0 * np.pi * np.maximum(d_m, 1.0) * f_hz / C_M_S)
+
+
+def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edges: int = 32,
+               max_edges: int = 3, reflections: bool = True, corners: bool = True,
+               los_ground: bool = False, rooftop_weight: float = 1.0, corner_weight: float = 1.0,
+               **_ignored) -> dict:
+    """Path losses from one antenna to many points at one frequency, dB, without antenna gain.
+
+    Returns a dict of (N,) arrays: ``los`` (bool), ``direct`` (LOS loss),
+    ``rooftop`` (free space + weighted Deygout), ``reflection`` and
+    ``corner`` (inf where none; computed for NLOS points only) and (N, 3)
+    ``reflection_xyz``, ``corner_xyz``: where those paths leave towards.
+    """
+    a = np.asarray(antenna_xyz_m, float)
+    p = np.asarray(pts_xyz_m, float)
+    n_p = len(p)
+    lam = C_M_S / f_hz
+    los, n, t, top = wall_crossings(prisms, a, p, lam, k_edges)
+    d2d = np.hypot(p[:, 0] - a[0], p[:, 1] - a[1])
+    fs = _fspl(np.hypot(d2d, p[:, 2] - a[2]), f_hz)
+    if los_ground:
+        h_tx = np.maximum(a[2] - ground_z, 0.5)
+        h_rx = np.maximum(p[:, 2] - ground_z, 0.5)
+        direct = two_ray_ground_db(np.maximum(d2d, 1.0), h_tx, h_rx, f_hz)
+    else:
+        direct = fs
+    kk = max(1, int(n.max()) if n.size else 1)
+    rooftop = fs + rooftop_weight * deygout_loss_db(t[:, :kk] * d2d[:, None], top[:, :kk],
+                                                    np.full(n_p, a[2]), p[:, 2], d2d, lam,
+                                                    max_edges=max_edges)
+    out = {"los": los, "direct": direct, "rooftop": rooftop,
+           "reflection": np.full(n_p, np.inf), "corner": np.full(n_p, np.inf),
+           "reflection_xyz": np.full((n_p, 3), np.nan), "corner_xyz": np.full((n_p, 3), np.nan)}
+    nl = ~los
+    if reflections and nl.any():
+        out["reflection"][nl], out["reflection_xyz"][nl] = best_single_reflection(
+            prisms, a, p[nl], f_hz, return_points=True)
+    if corners and nl.any():
+        out["corner"][nl], out["corner_xyz"][nl] = best_corner_path(
+            prisms, a, p[nl], f_hz, weight=corner_weight, return_points=True)
+    return out
+
+
+def _gain(spec, a, to_xyz):
+    dx, dy = to_xyz[:, 0] - a[0], to_xyz[:, 1] - a[1]
+    theta = 90.0 + np.degrees(np.arctan2(a[2] - to_xyz[:, 2], np.hypot(dx, dy)))
+    return antenna_gain_db(np.degrees(np.arctan2(dx, dy)) - spec.azimuth_deg, theta,
+                           spec.tilt_deg, spec.beamwidth_deg, spec.gain_dbi)
+
+
+def cell_path_gain_db(spec, paths: dict, pts_xyz_m, *, combine: str = "min",
+                      nlos_offset_db: float = 0.0, **_ignored) -> np.ndarray:
+    """One cell's path gain from its site's :func:`site_paths`, dB (antenna gain included)."""
+    a = np.asarray(spec.antenna_xyz_m, float)
+    p = np.asarray(pts_xyz_m, float)
+    g_d = _gain(spec, a, p)
+    terms = [g_d - paths["rooftop"]]
+    for name in ("reflection", "corner"):
+        ok = np.isfinite(paths[name])
+        g = np.full(len(p), -np.inf)
+        if ok.any():
+            g[ok] = _gain(spec, a, paths[name + "_xyz"][ok]) - paths[name][ok]
+        terms.append(g)
+    terms = np.stack(terms)
+    if combine == "min":
+        nlos = terms.max(axis=0)
+    elif combine == "sum":                               # incoherent power sum of the paths
+        nlos = 10.0 * np.log10(np.sum(10.0 ** (terms / 10.0), axis=0))
+    else:
+        raise ValueError(f"combine must be 'min' or 'sum' (got {combine!r})")
+    return np.where(paths["los"], g_d - paths["direct"], nlos - nlos_offset_db)
+
+
+def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: float = 1.5, *,
+                           prisms=None, **terms) -> np.ndarray:
+    """Per-cell path gain (antenna gain - path loss, 0 dBm), (n_cells, ny, nx), dB.
+
+    Parameters
+    ----------
+    buildings : twin3d.model.Buildings
+    grid : Grid
+    specs : sequence of twin3d.physics.cellmaps.CellSpec
+    ue_height_m : float
+    prisms : BuildingPrisms, optional
+        Precomputed :func:`~.los3d.building_prisms` of ``buildings``.
+    **terms
+        Overrides of :data:`DEFAULT_TERMS`.
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> from twin3d.model import Buildings
+    >>> from twin3d.physics.cellmaps import CellSpec
+    >>> b = Buildings(["b"], np.array([shapely.box(40, -10, 60, 10)]), np.array([30.0]),
+    ...               np.zeros(1), ["yes"], ["tag"])
+    >>> spec = CellSpec((0.0, 0.0, 20.0), 20.0, 90.0, 0.0, 0.0, 3.5e9, 20e6, 8.0, 65.0)
+    >>> pg = geometric_path_gain_db(b, Grid(80, -45, 10.0, 1, 5), [spec])[0, :, 0]
+    >>> bool(pg[0] > pg[4] + 10)                    # (85, -40) in sight, (85, 0) behind the block
+    True
+    """
+    unknown = set(terms) - set(DEFAULT_TERMS)
+    if unknown:
+        raise ValueError(f"unknown geometric model terms: {', '.join(sorted(unknown))}")
+    kw = {**DEFAULT_TERMS, **terms}
+    prisms = building_prisms(buildings) if prisms is None else prisms
+    xs, ys = grid.centers()
+    gx, gy = (v.ravel() for v in np.meshgrid(xs, ys))
+    g_z = ground_z_m(gx, gy)
+    pts = np.column_stack([gx, gy, g_z + ue_height_m])
+    b_index = np.full(gx.size, -1)
+    if len(buildings):
+        i_pt, i_b = buildings.tree.query(shapely.points(gx, gy), predicate="within")
+        b_index[i_pt] = i_b
+    indoor = b_index >= 0
+    d_in = indoor_distance_m(buildings, gx, gy, b_index) if indoor.any() else np.zeros(gx.size)
+    out = np.empty((len(specs), gx.size))
+    by_site: dict = {}
+    for i, s in enumerate(specs):
+        key = (tuple(s.antenna_xyz_m), s.f_hz)
+        if key not in by_site:
+            by_site[key] = site_paths(prisms, s.antenna_xyz_m, pts, g_z, s.f_hz, **kw)
+        o2i = np.where(indoor, o2i_low_loss_db(s.f_hz, d_in), 0.0)
+        out[i] = cell_path_gain_db(s, by_site[key], pts, **kw) - o2i
+    return np.maximum(out, FLOOR_DB).reshape((len(specs),) + grid.shape)
+
+
+class GeometricEngine:
+    """The geometric model as a per-cell path-gain engine for the radio-map cache.
+
+    Plugs into :class:`twin3d.physics.cellmaps.GridContext` and
+    :class:`twin3d.physics.coverage.RadioMapper` (``engine=``) like the
+    Sionna RT backend: the cell maps are then the geometric model's, cached
+    per cell and recombined per active set.
+
+    Examples
+    --------
+    >>> GeometricEngine(corner_weight=0.4).key()[:2]
+    ('geometric', 1)
+    """
+
+    #: Bumped when the model's output changes for the same terms (cache keys).
+    VERSION = 1
+
+    def __init__(self, **terms) -> None:
+        unknown = set(terms) - set(DEFAULT_TERMS)
+        if unknown:
+            raise ValueError(f"unknown geometric model terms: {', '.join(sorted(unknown))}")
+        self.terms = {**DEFAULT_TERMS, **terms}
+
+    def key(self) -> tuple:
+        return ("geometric", self.VERSION) + tuple(sorted(self.terms.items()))
+
+    def path_gain_db(self, buildings, grid: Grid, specs, ue_height_m: float) -> np.ndarray:
+        return geometric_path_gain_db(buildings, grid, specs, ue_height_m, **self.terms)
