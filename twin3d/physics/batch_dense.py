@@ -39,7 +39,7 @@ from .routing import _RTOL
 __all__ = ["DENSE_MAX_NODES", "all_pairs", "dense_alloc", "exact_integer_weights", "record_dense"]
 
 #: Routing nodes up to which the batched step searches densely (n**3 work, n**2 memory).
-DENSE_MAX_NODES = 128
+DENSE_MAX_NODES = 64
 #: Path sums stay exact below this (float64's 53-bit significand).
 _EXACT_SUM = 2.0 ** 53
 #: Distances below this many times the node count are ordered by a counting sort.
@@ -219,53 +219,82 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
                 dag_e, dag_h, dmat, col, counts, m):  # pragma: no cover - compiled
     """:func:`record_dense`'s ECMP DAGs when every distance is below 0.5e9:
     ``record``'s test ``|d(a) - w - d(b)| <= 1e-9 d(a)`` is then ``d(a) - w == d(b)``
-    on integers, so a DAG edge leads to a strictly nearer node (no flag). The
-    edges are counted per tail, the ranks' pointers summed, then the edges
-    written in one pass over the out-edges (tail order, out-edge order within a
-    tail, as ``record`` lists them)."""
-    deg = np.zeros(n, np.int64)
-    fill = np.empty(n, np.int64)
+    on integers, so a DAG edge leads to a strictly nearer node (no flag).
+
+    Everything that does not depend on the order is computed for all
+    destinations at once, over whole rows (vectorized): the (distance, index)
+    rank of each node, each edge's test, its place among its tail's DAG
+    edges and each tail's DAG degree. Per destination, the ranks' pointers
+    are summed and the edges written in one pass over the out-edges, each to
+    its own slot (tail order, out-edge order within a tail, as ``record``
+    lists them).
+    """
+    rank = np.zeros((n, n), np.int64)    # rank[a, t]: a's place towards t
+    for a in range(n):
+        ra = rank[a]
+        da = dmat[a]
+        for b in range(n):
+            db = dmat[b]
+            if b < a:                    # ties: the lower index first
+                for t in range(n):
+                    ra[t] += db[t] <= da[t]
+            elif b > a:
+                for t in range(n):
+                    ra[t] += db[t] < da[t]
+    deg = np.zeros((n, n), np.int64)     # deg[a, t]: a's DAG edges towards t
+    on = np.empty((m, n), np.bool_)      # on[e, t]: edge e is a DAG edge towards t
+    before = np.empty((m, n), np.int64)  # before[e, t]: DAG edges of e's tail before e
     tail = np.empty(m, np.int64)
     for a in range(n):
+        da = dmat[a]
+        dga = deg[a]
         for e in range(out_ptr[a], out_ptr[a + 1]):
             tail[e] = a
-    sink = len(dag_e) - 1                # non-DAG edges write here (dag_e has a spare slot)
+            db = dmat[out_head[e]]
+            w = out_w[e]
+            oe = on[e]
+            be = before[e]
+            for t in range(n):           # unreached tails have none (inf - w is inf)
+                x = (da[t] < np.inf) & (da[t] - w == db[t])
+                oe[t] = x
+                be[t] = dga[t]
+                dga[t] += x
     inv = np.empty(m + 1)                # 1 / c, as record divides
     inv[0] = 0.0
-    for c in range(1, len(inv)):
+    for c in range(1, m + 1):
         inv[c] = 1.0 / c
+    first = np.empty(n, np.int64)
+    sink = len(dag_e) - 1                # non-DAG edges write here (dag_e has a spare slot)
     nxt = 0
     for k in range(len(dests)):
         t = dests[k]
         ok = order[k]
         pk = pos[k]
+        c_k = 0
         for a in range(n):
-            col[a] = dmat[a, t]
-        c_k = _rank(n, col, ok, pk, counts)
+            if dmat[a, t] < np.inf:
+                r = rank[a, t]
+                ok[r] = a
+                pk[a] = r
+                c_k += 1
+            else:
+                pk[a] = -1
         cnt[k] = c_k
-        deg[:] = 0
-        for e in range(m):
-            a = tail[e]
-            deg[a] += (col[a] < np.inf) & (col[a] - out_w[e] == col[out_head[e]])
         bk = bad[k]
         sk = split[k]
         pt = ptr[k]
         pt[0] = nxt
-        pt[1] = nxt
+        pt[1] = nxt                      # rank 0 is the destination: no DAG edges
         for r in range(1, c_k):
             a = ok[r]
-            c = deg[a]
-            fill[a] = pt[r]
+            c = deg[a, t]
+            first[a] = pt[r]
             bk[r] = c == 0
             sk[r] = inv[c]
             pt[r + 1] = pt[r] + c
         for e in range(m):
-            a = tail[e]
-            b = out_head[e]
-            on = (col[a] < np.inf) & (col[a] - out_w[e] == col[b])
-            slot = fill[a] if on else sink
+            slot = first[tail[e]] + before[e, t] if on[e, t] else sink
             dag_e[slot] = out_edge[e]
-            dag_h[slot] = b
-            fill[a] += on
+            dag_h[slot] = out_head[e]
         nxt = pt[c_k]
     return nxt

@@ -182,7 +182,7 @@ class BatchRouter:
         self._grouping = _grouping(self.src, self.dst, n)
 
     def step(self, bps, link_up, node_up, capacity_bps, weight, trip_utilization: float,
-             ) -> BatchStepResult:
+             copy_demand: bool = True) -> BatchStepResult:
         """One backhaul step of every copy: cascade, latency, tail drop.
 
         Parameters
@@ -200,6 +200,9 @@ class BatchRouter:
             None: the router's metric weights for every copy.
         trip_utilization : float
             Utilization past which a link in service trips.
+        copy_demand : bool
+            Return a copy of ``bps`` as ``demand_bps`` (False: ``bps`` itself,
+            when the caller will not change it).
 
         Returns
         -------
@@ -242,7 +245,8 @@ class BatchRouter:
         o = list(out)
         wave = o[8]
         o[8] = wave > 0
-        res = BatchStepResult(o[0], o[1], o[2], bps.copy(), *o[3:10], wave, o[10])
+        res = BatchStepResult(o[0], o[1], o[2], bps.copy() if copy_demand else bps, *o[3:10], wave,
+                              o[10])
         if not res.converged.all():     # rare: off the hot path
             bad = np.flatnonzero(~res.converged)
             warnings.warn(f"tail-drop fixed point not converged after {MAX_DROP_ROUNDS} rounds "
