@@ -11,6 +11,8 @@ when nothing drops, as ``route_step`` does, where summing six ECMP shares of
 
 from __future__ import annotations
 
+import doctest
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -43,10 +45,12 @@ def csr(n, u, v, w):
     return out_ptr, in_ptr, u[rev], w[rev]
 
 
+@pytest.mark.parametrize("scale", [1.0, 3e8])         # distances compared exactly, or within 1e-9
 @pytest.mark.parametrize("spf", [False, True])
 @pytest.mark.parametrize("seed", range(12))
-def test_record_dense_equals_record(seed, spf):
+def test_record_dense_equals_record(seed, spf, scale):
     n, u, v, w = random_edges(seed)
+    w = w * scale
     out_ptr, in_ptr, in_tail, in_w = csr(n, u, v, w)
     out_edge = np.arange(len(u))
     dests = np.arange(n)
@@ -138,3 +142,7 @@ def test_nothing_dropped_delivers_each_demand_whole():
                      np.ones(8, bool), np.full(12, 10e9), 2.0)
     assert res.delivered_bps[0, 0] == 3e9 == ref.routing.delivered_bps[0]
     assert res.drop_rounds[0] == 1 and res.converged[0]
+
+
+def test_doctests():
+    assert doctest.testmod(batch_dense).failed == 0

@@ -8,11 +8,14 @@ nodes most of a batched step's time is spent mispredicting branches.
 on a dense (n, n) matrix (:func:`all_pairs`: Bellman-Ford over whole rows,
 a min-plus loop the compiler vectorizes), orders each destination's nodes by
 (distance, node index) as Dijkstra pops them (``_distances`` breaks ties by
-index; a counting sort), and applies ``record``'s DAG test without a branch. Its arrays equal ``record``'s entry
-for entry when every weight is an integer and every path sum is below 2**53
-(:func:`exact_integer_weights`): the sums are then exact, so both searches
-find the same distances (a path's length does not depend on the order its
-weights are added in), hence the same order and DAG.
+index), and applies ``record``'s DAG test without a branch; when every
+distance is an integer below 0.5e9 (the test is then an equality) the ranks,
+tests and DAG degrees of all destinations are computed over whole rows too.
+Its arrays equal ``record``'s entry for entry when every weight is an integer
+and every path sum is below 2**53 (:func:`exact_integer_weights`): the sums
+are then exact, so both searches find the same distances (a path's length
+does not depend on the order its weights are added in), hence the same
+order and DAG.
 
 Examples
 --------
