@@ -25,6 +25,7 @@ loop's. The issue's targets are printed with MET or MISSED.
 Usage::
 
     python3 benchmarks/bench_envs.py [--steps 2000] [--rgg-nodes 1000] [--clock cpu]
+        [--only te|rgg|es] [--scenes Geant2012] [--no-naive]
 
 ``--clock cpu`` times with the process's CPU time instead of the wall clock:
 on a machine shared with other jobs the wall clock counts the time the
@@ -187,15 +188,22 @@ def main() -> int:
     ap.add_argument("--es-steps", type=int, default=100)
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="time with the wall clock or the process's CPU time")
+    ap.add_argument("--only", choices=("te", "rgg", "es"), action="append",
+                    help="time only these parts (repeatable; default: all)")
+    ap.add_argument("--scenes", nargs="+", default=["Abilene", "Geant2012"],
+                    help="Topology Zoo scenes of the TrafficEngineering figures")
+    ap.add_argument("--no-naive", action="store_true",
+                    help="skip the naive loop (its ratios are then not printed)")
     args = ap.parse_args()
+    parts = set(args.only or ("te", "rgg", "es"))
     global clock
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     print(f"clock: {'process CPU time' if args.clock == 'cpu' else 'wall time'}")
     print(f"reference: grid2op + lightsim2grid, IEEE case14, about {GRID2OP_CASE14:,.0f} steps/s "
           "(published, not measured here)")
-    for name in ("Abilene", "Geant2012"):
+    for name in args.scenes if "te" in parts else ():
         scene = SCENES / "topologyzoo" / f"{name}.toml"
-        naive = naive_loop(scene, args.naive_steps)
+        naive = float("nan") if args.no_naive else naive_loop(scene, args.naive_steps)
         for sparse, agent in ((False, "random agent (every rung anew)"),
                               (True, "sparse agent (2 links move a rung per step)")):
             single = te_single(scene, args.steps, sparse)
@@ -206,10 +214,16 @@ def main() -> int:
             print(f"TrafficEngineering {name}, {agent}: batched B={args.batch} {batched:,.0f} "
                   f"env-steps/s ({batched / naive:.0f}x the naive loop; "
                   f"{batched / GRID2OP_CASE14:.1f}x grid2op case14) {verdict(batched, 20000)}")
+    if "rgg" not in parts:
+        return 0 if "es" not in parts else es_part(args)
     rgg, n, e = te_rgg(args.rgg_nodes, args.rgg_steps)
     print(f"TrafficEngineering on a {n}-node random geometric graph ({e} links, {n * (n - 1):,} "
           f"demand pairs), one link cut and one restored per step: {rgg:.1f} steps/s "
           f"{verdict(rgg, 20)}")
+    return es_part(args) if "es" in parts else 0
+
+
+def es_part(args) -> int:
     es = es_helsinki(args.es_steps, heuristic=False)
     esh = es_helsinki(args.es_steps, heuristic=True)
     print(f"EnergySaving Helsinki (30 cells, 117,162 grid points): random agent {es:.1f} steps/s "

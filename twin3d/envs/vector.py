@@ -139,6 +139,10 @@ class BatchedTrafficEngineering(VectorEnv):
                                   else bool(parallel))
         self.cap = np.array([sim.twin.links[l].capacity_bps for l in sim.link_ids], dtype=float)
         self.node_site = [sim.site_index[n] for n in sim.router.nodes]
+        n = sim.router.n_nodes
+        #: (n * n,) the base demand laid out as the observation's matrix (the pairs are distinct)
+        self._base_matrix = np.zeros(n * n)
+        self._base_matrix[self.src * n + self.dst] = self.base_bps
         self._busy_bps = float(sim.scene.spec.traffic.busy_hour_bps) * proto.demand_factor
 
     # -- per copy state ------------------------------------------------------------------------
@@ -244,6 +248,7 @@ class BatchedTrafficEngineering(VectorEnv):
     def _step_all(self, actions, started, only=None):
         nb, sim, proto = self.num_envs, self.sim, self.proto
         rows = np.arange(nb) if only is None else np.flatnonzero(only)
+        sel = slice(None) if only is None else rows        # every copy: views, not copies
         if actions is not None:
             self._rung = actions.copy()
         n = proto.auto_restore_steps
@@ -261,11 +266,11 @@ class BatchedTrafficEngineering(VectorEnv):
         node_up = ~self._site_down[:, self.node_site]
         link_up = ~(self._cut | self._tripped)
         weight = proto.ladder[self._rung] * proto.base_weight[None, :]
-        res = self.engine.step(bps[rows], link_up[rows], node_up[rows],
+        res = self.engine.step(bps[sel], link_up[sel], node_up[sel],
                                np.broadcast_to(self.cap, (len(rows), len(self.cap))),
-                               weight[rows], spec.traffic.trip_utilization)
-        obs_rows, rewards, terminated, truncated = self._score(rows, res, bps[rows], link_up[rows],
-                                                               hours[rows], factor[rows])
+                               weight[sel], spec.traffic.trip_utilization, copy_demand=False)
+        obs_rows, rewards, terminated, truncated = self._score(rows, res, bps[sel], link_up[sel],
+                                                               hours[sel], factor[sel])
         if len(rows) == nb:             # every copy stepped: the rows are the batch
             obs = dict(obs_rows)
         else:
@@ -292,10 +297,10 @@ class BatchedTrafficEngineering(VectorEnv):
             self._final_hash[b] = h
         # trips hold from the next step, until restored
         newly = res.tripped
-        self._trip_at[rows] = np.where(newly, self._t[rows, None], self._trip_at[rows])
-        self._tripped[rows] |= newly
-        self._last_util[rows] = res.link_util
-        self._last_link_ok[rows] = link_up[rows] & res.link_up_after
+        self._trip_at[sel] = np.where(newly, self._t[sel, None], self._trip_at[sel])
+        self._tripped[sel] |= newly
+        self._last_util[sel] = res.link_util
+        self._last_link_ok[sel] = link_up[sel] & res.link_up_after
         infos = {"t": self._t.copy(), "_t": np.ones(nb, bool),
                  "served_bps": np.zeros(nb), "dropped_bps": np.zeros(nb), "_served_bps": np.ones(nb, bool),
                  "_dropped_bps": np.ones(nb, bool)}
@@ -312,7 +317,11 @@ class BatchedTrafficEngineering(VectorEnv):
         proto, sim = self.proto, self.sim
         n = sim.router.n_nodes
         lat = row_percentiles(res.latency_s, [50, 95], res.demand_bps) * 1e3
-        offered = np.array([sim.offered_at(f, r) for f, r in zip(factors.tolist(), bps)])
+        first = {}                      # the sum is kept per factor: one call per distinct factor
+        for i, f in enumerate(factors.tolist()):
+            first.setdefault(f, i)
+        sums = {f: sim.offered_at(f, bps[i]) for f, i in first.items()}
+        offered = np.array([sums[f] for f in factors.tolist()])
         lost = res.lost_bps
         served = np.maximum(0.0, offered - lost)
         dropped = offered - served
@@ -334,14 +343,14 @@ class BatchedTrafficEngineering(VectorEnv):
         # sum(terms.values()) of the single env: 0 + served + drop + util + latency, in that order
         rewards = 0.0 + terms["served"] + terms["drop"] + terms["util"] + terms["latency"]
         self._terms, self._served, self._dropped = terms, served, dropped
-        m = np.zeros((nb, n, n))
-        m[:, self.src, self.dst] = res.demand_bps          # the base pairs are distinct
         obs = {"link_util": util, "link_load_bps": res.link_load_bps,
                "link_capacity_bps": np.broadcast_to(self.cap, util.shape),
                "link_up": state_up, "link_weight_rung": self._rung[rows],
                "latency_ms": np.nan_to_num(lat, nan=0.0), "hour": (hours % 24.0)[:, None]}
         if "demand_bps" in proto.observation_space.spaces:
-            obs["demand_bps"] = m
+            # each pair's base bit/s times the copy's factor, as bps is made (0 times the
+            # factor elsewhere), in one product
+            obs["demand_bps"] = (self._base_matrix[None, :] * factors[:, None]).reshape(nb, n, n)
         else:
             obs["node_out_bps"] = np.stack([np.bincount(self.src, d, minlength=n) for d in res.demand_bps])
             obs["node_in_bps"] = np.stack([np.bincount(self.dst, d, minlength=n) for d in res.demand_bps])

@@ -96,25 +96,36 @@ def record(n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, unweigh
             pk[ok[r]] = r
         ptr[k, 0] = nxt
         ptr[k, 1] = nxt                      # rank 0 is the destination: no DAG edges
+        bk = bad[k]
+        sk = split[k]
+        pt = ptr[k]
         for r in range(1, c_k):
             a = ok[r]
             da = dist[a]
-            c = 0
+            tol = _RTOL * da
+            first = nxt
             flag = False
-            for e in range(out_ptr[a], out_ptr[a + 1]):
-                b = out_head[e]
-                if abs(da - out_w[e] - dist[b]) <= _RTOL * da:
-                    if pk[b] >= r:
-                        flag = True
+            if spf:
+                for e in range(out_ptr[a], out_ptr[a + 1]):
+                    b = out_head[e]
+                    if abs(da - out_w[e] - dist[b]) <= tol:
+                        flag = pk[b] >= r
+                        dag_e[nxt] = out_edge[e]
+                        dag_h[nxt] = b
+                        nxt += 1
+                        break
+            else:       # the test decides without a branch (it is unpredictable): write
+                for e in range(out_ptr[a], out_ptr[a + 1]):   # always, keep what passes
+                    b = out_head[e]
+                    on = abs(da - out_w[e] - dist[b]) <= tol
+                    flag |= on & (pk[b] >= r)
                     dag_e[nxt] = out_edge[e]
                     dag_h[nxt] = b
-                    nxt += 1
-                    c += 1
-                    if spf:
-                        break
-            bad[k, r] = flag or c == 0
-            split[k, r] = 1.0 / c if c > 0 else 0.0
-            ptr[k, r + 1] = nxt
+                    nxt += on
+            c = nxt - first
+            bk[r] = flag or c == 0
+            sk[r] = 1.0 / c if c > 0 else 0.0
+            pt[r + 1] = nxt
         for r in range(c_k):
             dist[ok[r]] = np.inf
     return nxt

@@ -17,6 +17,7 @@ from numba import njit, prange
 
 from . import batch_dags
 from .batch_dags import replay, replay_hops
+from .batch_dense import dense_alloc, exact_integer_weights, record_dense
 from .routing import _group, _walk, _walk_hops
 
 
@@ -74,10 +75,10 @@ def _usable(n, u, v, link, w, link_up, node_up, out_ptr, out_head, out_w, out_ed
 
 
 @njit(cache=True)
-def _workspace(n, ne, nd):  # pragma: no cover - compiled
+def _workspace(n, ne, nd, dense_max):  # pragma: no cover - compiled
     """Scratch arrays of :func:`_step_one` for a network of ``n`` nodes, ``ne``
     directed edges and ``nd`` demands (every copy of a serial batch reuses them):
-    (ints, floats, per-demand floats, recorded DAGs)."""
+    (ints, floats, per-demand floats, recorded DAGs, dense search scratch)."""
     ints = (np.zeros(n + 1, np.int64), np.zeros(n + 1, np.int64), np.empty(n, np.int64),
             np.empty(ne, np.int64), np.empty(ne, np.int64), np.empty(ne, np.int64),
             np.empty(ne, np.int64))
@@ -85,7 +86,8 @@ def _workspace(n, ne, nd):  # pragma: no cover - compiled
               np.empty(ne), np.empty(ne), np.empty(ne))
     per_demand = (np.empty(nd), np.empty(nd), np.empty(nd), np.empty(nd), np.empty(nd),
                   np.empty(nd, np.bool_))
-    return ints, floats, per_demand, batch_dags.alloc(n, n, ne)
+    return (ints, floats, per_demand, batch_dags.alloc(n, n, ne),
+            dense_alloc(n if n <= dense_max else 0))
 
 
 @njit(cache=True)
@@ -117,19 +119,24 @@ def _dests(dem_ptr, n):  # pragma: no cover - compiled
 @njit(cache=True, error_model="numpy")
 def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hops, spf,
               hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util, link_load,
-              delivered, routable_out, lat, tripped, trip_util, grouping,
-              ws):  # pragma: no cover - compiled
+              delivered, routable_out, lat, tripped, trip_util, grouping, ws, dense_max,
+              no_drop_shortcut):  # pragma: no cover - compiled
     """``route_step`` of one copy into the output rows; returns (status, converged,
     waves, rounds), status 1 when a shortest-path graph has a cycle.
 
     ``grouping``: :func:`_grouping` of the demands (used when every node is
-    up: the same arrays ``_group`` makes then); ``ws``: :func:`_workspace`.
+    up: the same arrays ``_group`` makes then); ``ws``: :func:`_workspace`;
+    ``dense_max``: up to this many nodes, integer weights are searched by
+    :func:`~twin3d.physics.batch_dense.record_dense` (the same DAGs);
+    ``no_drop_shortcut``: ``lossy_delivery``'s return when nothing is dropped
+    (``routing._NO_DROP_SHORTCUT``).
     """
     ne, nl = len(u), len(link_up)
     (out_ptr, in_ptr, fill, out_head, out_edge, in_tail, in_edge) = ws[0]
     (w, out_w, in_w, edge_cap, load, delay, pf, new, offered) = ws[1]
     (reached_ws, t_ws, s_ws, surv, bps_ws, routable_ws) = ws[2]
     dg = ws[3]
+    dn = ws[4]
     all_one = True                  # as Router.route: per-edge weights; hops if all 1
     for e in range(ne):
         w[e] = lw[link[e]]
@@ -137,6 +144,7 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
             all_one = False
     unweighted = hops and all_one
     use_hops = unweighted and not spf and hops_kernel
+    dense = (reuse and not unweighted and n <= dense_max and exact_integer_weights(w, n))
     all_up = True
     for i in range(n):
         if not node_up[i]:
@@ -169,6 +177,9 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
         if reuse and use_hops:      # record the DAGs the later passes replay
             batch_dags.record_hops(n, in_ptr, g[5], g[7], dests, dg[0], dg[1], dg[2], dg[3],
                                    dg[6], dg[7], dg[8], dg[9])
+        elif dense:                 # the same DAGs, found without a heap
+            record_dense(n, out_ptr, g[1], g[2], g[3], spf, dests, dg[0], dg[1], dg[2], dg[3],
+                         dg[4], dg[5], dg[6], dg[7], dn[0], dn[1], dn[2], dn[3], dn[4])
         elif reuse:
             batch_dags.record(n, out_ptr, g[1], g[2], g[3], in_ptr, g[5], g[6], unweighted, spf,
                               dests, dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7])
@@ -213,6 +224,17 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
         return 1, False, waves, 0
     for j in range(nc):
         lat[dem_idx[j]] = t[j]
+    if no_drop_shortcut:            # lossy_delivery's return when no load exceeds a capacity:
+        drops = False               # one converged round, each routable demand whole
+        for e in range(ne):
+            if load[e] > edge_cap[e]:
+                drops = True
+                break
+        if not drops:
+            for i in range(len(src)):
+                delivered[i] = bps[i] if routable[i] else 0.0
+                routable_out[i] = routable[i]
+            return 0, True, waves, 1
     pf[:] = 1.0                     # lossy_delivery's rounds
     offered[:] = 0.0
     converged = False
@@ -273,20 +295,21 @@ def _check(bps, cap, lw):  # pragma: no cover - compiled
 def _step_batch(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hops, spf,
                 hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util,
                 link_load, delivered, routable, lat, converged, waves, tripped,
-                rounds, trip_util, grouping):  # pragma: no cover - compiled
+                rounds, trip_util, grouping, dense_max,
+                no_drop_shortcut):  # pragma: no cover - compiled
     """:func:`_step_one` for every copy b (row b of each array); returns (B,) status
     (1: a cycle; 2 to 4: an invalid input, nothing computed)."""
     nb = bps.shape[0]
     status = np.full(nb, _check(bps, cap, lw), np.int64)
     if nb == 0 or status[0]:
         return status
-    ws = _workspace(n, len(u), len(src))      # one set of scratch arrays for every copy
+    ws = _workspace(n, len(u), len(src), dense_max)     # one set of scratch arrays for every copy
     for b in range(nb):
         st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
                                    cap[b], lw[b], hops, spf, hops_kernel, reuse, trip, max_delay,
                                    packet_bits, max_iter, tol, up[b], util[b], link_load[b],
                                    delivered[b], routable[b], lat[b], tripped[b], trip_util[b],
-                                   grouping, ws)
+                                   grouping, ws, dense_max, no_drop_shortcut)
         status[b] = st
         converged[b] = cv
         waves[b] = wv
@@ -298,7 +321,8 @@ def _step_batch(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, h
 def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hops,
                          spf, hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol,
                          up, util, link_load, delivered, routable, lat, converged, waves,
-                         tripped, rounds, trip_util, grouping):  # pragma: no cover - compiled
+                         tripped, rounds, trip_util, grouping, dense_max,
+                         no_drop_shortcut):  # pragma: no cover - compiled
     """:func:`_step_batch` with the copies spread over threads (each writes its own rows)."""
     nb = bps.shape[0]
     status = np.full(nb, _check(bps, cap, lw), np.int64)
@@ -309,7 +333,8 @@ def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, c
                                    cap[b], lw[b], hops, spf, hops_kernel, reuse, trip, max_delay,
                                    packet_bits, max_iter, tol, up[b], util[b], link_load[b],
                                    delivered[b], routable[b], lat[b], tripped[b], trip_util[b],
-                                   grouping, _workspace(n, len(u), len(src)))
+                                   grouping, _workspace(n, len(u), len(src), dense_max),
+                                   dense_max, no_drop_shortcut)
         status[b] = st
         converged[b] = cv
         waves[b] = wv

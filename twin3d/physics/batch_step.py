@@ -48,6 +48,7 @@ import warnings
 import numpy as np
 
 from . import routing
+from .batch_dense import DENSE_MAX_NODES
 from .batch_kernels import _grouping, _step_batch, _step_batch_parallel
 from .queueing import MEAN_PACKET_BITS
 from .routing import PASS_FRACTION_TOL, ConvergenceWarning
@@ -136,6 +137,11 @@ class BatchRouter:
     parallel : bool
         Step the copies on numba's threads (``numba.set_num_threads``); the
         result is the same, each copy being computed alone.
+    dense : bool
+        With ``reuse_dags``, search a copy whose weights are integers on up
+        to :data:`~twin3d.physics.batch_dense.DENSE_MAX_NODES` nodes for
+        every destination at once (:func:`~twin3d.physics.batch_dense.record_dense`,
+        the same DAGs as the router's Dijkstra, several times faster on tens of nodes).
 
     Examples
     --------
@@ -150,7 +156,7 @@ class BatchRouter:
 
     def __init__(self, router: Router, src, dst, mode: str = "ecmp",
                  max_queue_delay_s: float = MAX_QUEUE_DELAY_S, reuse_dags: bool = True,
-                 parallel: bool = False) -> None:
+                 parallel: bool = False, dense: bool = True) -> None:
         if mode not in ("ecmp", "spf"):
             raise ValueError(f"mode must be 'ecmp' or 'spf', got {mode!r}")
         self.router, self.mode = router, mode
@@ -164,6 +170,7 @@ class BatchRouter:
         self.max_queue_delay_s = float(max_queue_delay_s)
         self.reuse_dags = bool(reuse_dags)
         self.parallel = bool(parallel)
+        self.dense = bool(dense)
         self.n_links = len(router.links)
         self._u = np.ascontiguousarray(router.u, dtype=np.int64)
         self._v = np.ascontiguousarray(router.v, dtype=np.int64)
@@ -175,7 +182,7 @@ class BatchRouter:
         self._grouping = _grouping(self.src, self.dst, n)
 
     def step(self, bps, link_up, node_up, capacity_bps, weight, trip_utilization: float,
-             ) -> BatchStepResult:
+             copy_demand: bool = True) -> BatchStepResult:
         """One backhaul step of every copy: cascade, latency, tail drop.
 
         Parameters
@@ -193,6 +200,9 @@ class BatchRouter:
             None: the router's metric weights for every copy.
         trip_utilization : float
             Utilization past which a link in service trips.
+        copy_demand : bool
+            Return a copy of ``bps`` as ``demand_bps`` (False: ``bps`` itself,
+            when the caller will not change it).
 
         Returns
         -------
@@ -224,7 +234,8 @@ class BatchRouter:
                         bps, link_up, node_up, cap, lw, r.metric == "hops", self.mode == "spf",
                         bool(routing._HOPS_KERNEL), self.reuse_dags, float(trip_utilization),
                         self.max_queue_delay_s, MEAN_PACKET_BITS, MAX_DROP_ROUNDS,
-                        PASS_FRACTION_TOL, *out, self._grouping)
+                        PASS_FRACTION_TOL, *out, self._grouping,
+                        DENSE_MAX_NODES if self.dense else -1, bool(routing._NO_DROP_SHORTCUT))
         if status.any():
             code = int(status.max())
             if code > 1:
@@ -234,7 +245,8 @@ class BatchRouter:
         o = list(out)
         wave = o[8]
         o[8] = wave > 0
-        res = BatchStepResult(o[0], o[1], o[2], bps.copy(), *o[3:10], wave, o[10])
+        res = BatchStepResult(o[0], o[1], o[2], bps.copy() if copy_demand else bps, *o[3:10], wave,
+                              o[10])
         if not res.converged.all():     # rare: off the hot path
             bad = np.flatnonzero(~res.converged)
             warnings.warn(f"tail-drop fixed point not converged after {MAX_DROP_ROUNDS} rounds "

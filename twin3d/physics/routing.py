@@ -6,7 +6,8 @@ with no dense (destinations x edges) array:
 
 1. distances to the destination: breadth-first search (hops) or Dijkstra
    with a binary heap (weights > 0) on the reversed graph of usable edges;
-   the order in which nodes are reached sorts them by distance;
+   the order in which nodes are reached sorts them by distance (Dijkstra
+   breaks ties by node index);
 2. the shortest-path DAG: edges u -> v with ``d(u) = w(u, v) + d(v)``
    (relative tolerance 1e-9);
 3. splits: ECMP gives each DAG edge leaving u the share 1/outdeg(u) (so
@@ -404,7 +405,14 @@ def _group(src, dst, bps, node_ok, n):  # pragma: no cover - compiled
 @njit(cache=True)
 def _distances(t, in_ptr, in_tail, in_w, unweighted, dist, order, heap_d, heap_n):  # pragma: no cover
     """Distances to t into dist (all inf on entry; inf stays for unreached
-    nodes); the reached nodes, nearest first, into order. Returns their count."""
+    nodes); the reached nodes, nearest first, into order. Returns their count.
+
+    Dijkstra pops by (distance, node index): nodes at equal distance come in
+    ascending index, so the order is a function of the distances alone, not
+    of the heap's history, and any search that finds the same distances
+    (:func:`twin3d.physics.batch_dense.record_dense`) finds the same order,
+    hence the same sums in every pass. Breadth-first search keeps its FIFO order.
+    """
     dist[t] = 0.0
     order[0] = t
     if unweighted:                                   # breadth-first search
@@ -436,9 +444,10 @@ def _distances(t, in_ptr, in_tail, in_w, unweighted, dist, order, heap_d, heap_n
                 c = 2 * i + 1
                 if c >= size:
                     break
-                if c + 1 < size and heap_d[c + 1] < heap_d[c]:
+                if c + 1 < size and (heap_d[c + 1] < heap_d[c] or (
+                        heap_d[c + 1] == heap_d[c] and heap_n[c + 1] < heap_n[c])):
                     c += 1
-                if heap_d[c] < ld:
+                if heap_d[c] < ld or (heap_d[c] == ld and heap_n[c] < ln):
                     heap_d[i] = heap_d[c]
                     heap_n[i] = heap_n[c]
                     i = c
@@ -459,7 +468,7 @@ def _distances(t, in_ptr, in_tail, in_w, unweighted, dist, order, heap_d, heap_n
                 size += 1
                 while i > 0:
                     p = (i - 1) >> 1
-                    if heap_d[p] > nd:
+                    if heap_d[p] > nd or (heap_d[p] == nd and heap_n[p] > y):
                         heap_d[i] = heap_d[p]
                         heap_n[i] = heap_n[p]
                         i = p

@@ -165,9 +165,15 @@ class Timeline:
         >>> [tl.tripped("F1", t) for t in range(6)]
         [False, True, False, False, True, True]
         """
-        restores = self._restores.get(link_id, [])
-        return any(at < step and not any(at < r <= step for r in restores)
-                   for at in self._trips.get(link_id, ()))
+        restores = self._restores.get(link_id, ())
+        for at in self._trips.get(link_id, ()):     # plain loops: called per link and step
+            if at < step:
+                for r in restores:
+                    if at < r <= step:
+                        break
+                else:
+                    return True
+        return False
 
     def state(self, step: int) -> StepState:
         """The state at ``step`` (events with ``t <= step`` applied)."""

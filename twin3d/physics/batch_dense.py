@@ -1,0 +1,303 @@
+"""Every destination's shortest-path DAG of a small graph at once, without a heap.
+
+:func:`twin3d.physics.batch_dags.record` searches each destination with the
+router's Dijkstra (:func:`~twin3d.physics.routing._distances`): a binary heap
+whose comparisons the processor cannot predict, so on a network of tens of
+nodes most of a batched step's time is spent mispredicting branches.
+:func:`record_dense` finds the same distances for every destination at once
+on a dense (n, n) matrix (:func:`all_pairs`: Bellman-Ford over whole rows,
+a min-plus loop the compiler vectorizes), orders each destination's nodes by
+(distance, node index) as Dijkstra pops them (``_distances`` breaks ties by
+index), and applies ``record``'s DAG test without a branch; when every
+distance is an integer below 0.5e9 (the test is then an equality) the ranks,
+tests and DAG degrees of all destinations are computed over whole rows too.
+Its arrays equal ``record``'s entry for entry when every weight is an integer
+and every path sum is below 2**53 (:func:`exact_integer_weights`): the sums
+are then exact, so both searches find the same distances (a path's length
+does not depend on the order its weights are added in), hence the same
+order and DAG.
+
+Examples
+--------
+A square A-B-D, A-C-D, weights 1 on A-B, B-D, C-D and 2 on A-C; towards A,
+C and D are both 2 away and come in index order, as ``record`` has them:
+
+>>> from twin3d.physics.batch_dags import alloc, record
+>>> out_ptr = np.array([0, 2, 4, 6, 8])                 # out-edges grouped by tail
+>>> head = np.array([1, 2, 0, 3, 0, 3, 1, 2]); w = np.array([1., 2, 1, 1, 2, 1, 1, 1])
+>>> dg = alloc(1, 4, 8)
+>>> _ = record_dense(4, out_ptr, head, w, np.arange(8), False, np.array([0]), *dg[:8],
+...                  *dense_alloc(4))
+>>> dg[1][0, :dg[0][0]].tolist(), dg[6][:3].tolist()    # nearest first; DAG edges
+([0, 1, 2, 3], [2, 4, 6])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .routing import _RTOL
+
+__all__ = ["DENSE_MAX_NODES", "all_pairs", "dense_alloc", "exact_integer_weights", "record_dense"]
+
+#: Routing nodes up to which the batched step searches densely (n**3 work, n**2 memory).
+DENSE_MAX_NODES = 64
+#: Path sums stay exact below this (float64's 53-bit significand).
+_EXACT_SUM = 2.0 ** 53
+#: Distances below this many times the node count are ordered by a counting sort.
+_BUCKETS = 16
+
+
+@njit(cache=True)
+def dense_alloc(n):  # pragma: no cover - compiled
+    """Scratch of :func:`record_dense` for ``n`` nodes: (distance matrix, column,
+    two row flags, bucket counts)."""
+    return (np.empty((n, n)), np.empty(n), np.empty(n, np.bool_), np.empty(n, np.bool_),
+            np.empty(_BUCKETS * n + 2, np.int64))
+
+
+@njit(cache=True)
+def exact_integer_weights(w, n):  # pragma: no cover - compiled
+    """Whether every weight of ``w`` is a positive integer and a path of up to
+    ``n`` edges sums exactly in float64."""
+    top = 0.0
+    for x in w:
+        if not (x > 0 and x == np.floor(x)):
+            return False
+        if x > top:
+            top = x
+    return top * n < _EXACT_SUM
+
+
+@njit(cache=True)
+def all_pairs(n, out_ptr, out_head, out_w, dmat, dirty, now):  # pragma: no cover - compiled
+    """``dmat[a, t]``: the distance from a to t over the out-edges (inf: no path).
+
+    Bellman-Ford on whole rows: an edge a -> b lowers row a by row b plus
+    its weight for every destination at once (a select over the row, which
+    the compiler vectorizes), sweeping only edges into rows that changed,
+    until no row changes. Each distance is the minimum of its candidate path
+    sums, exact for integer weights, hence Dijkstra's.
+    """
+    dmat[:, :] = np.inf
+    for a in range(n):
+        dmat[a, a] = 0.0
+        dirty[a] = True
+    more = True
+    while more:
+        more = False
+        now[:] = False
+        for a in range(n):
+            da = dmat[a]
+            for e in range(out_ptr[a], out_ptr[a + 1]):
+                b = out_head[e]
+                if dirty[b] or now[b]:
+                    db = dmat[b]
+                    w = out_w[e]
+                    lower = False
+                    for j in range(n):
+                        x = w + db[j]
+                        c = x < da[j]
+                        lower |= c
+                        da[j] = x if c else da[j]
+                    if lower:
+                        now[a] = True
+                        more = True
+        dirty[:] = now
+
+
+@njit(cache=True)
+def _rank(n, col, ok, pk, counts):  # pragma: no cover - compiled
+    """The nodes of finite ``col`` in (distance, index) order into ``ok``, their
+    ranks into ``pk`` (-1: unreached); returns their count. A stable counting
+    sort when the distances (integers) are small, else ranks by comparison."""
+    top = 0.0
+    for a in range(n):
+        da = col[a]
+        if da < np.inf and da > top:
+            top = da
+    nb = len(counts) - 1
+    if top < nb - 1:
+        counts[:int(top) + 2] = 0
+        c_k = 0
+        for a in range(n):
+            if col[a] < np.inf:
+                counts[int(col[a]) + 1] += 1
+                c_k += 1
+        for d in range(int(top) + 1):
+            counts[d + 1] += counts[d]
+        for a in range(n):
+            da = col[a]
+            if da < np.inf:
+                r = counts[int(da)]
+                counts[int(da)] = r + 1
+                ok[r] = a
+                pk[a] = r
+            else:
+                pk[a] = -1
+        return c_k
+    c_k = 0
+    for a in range(n):
+        da = col[a]
+        if da < np.inf:
+            r = 0
+            for b in range(n):
+                db = col[b]
+                r += (db < da) | ((db == da) & (b < a))
+            ok[r] = a
+            pk[a] = r
+            c_k += 1
+        else:
+            pk[a] = -1
+    return c_k
+
+
+@njit(cache=True)
+def record_dense(n, out_ptr, out_head, out_w, out_edge, spf, dests, cnt, order, pos, ptr, split,
+                 bad, dag_e, dag_h, dmat, col, dirty, now, counts):  # pragma: no cover - compiled
+    """``record`` (weighted, not breadth-first) of every destination in ``dests``
+    from :func:`all_pairs`; the same arrays when :func:`exact_integer_weights` holds.
+
+    ``out_*``: the usable edges as ``route_arrays`` lays them out; ``dmat`` to
+    ``counts``: :func:`dense_alloc`. Returns the number of DAG edges.
+    """
+    all_pairs(n, out_ptr, out_head, out_w, dmat, dirty, now)
+    m = out_ptr[n]
+    top = 0.0
+    for a in range(n):
+        for t in range(n):
+            x = dmat[a, t]
+            if x < np.inf and x > top:
+                top = x
+    if not spf and _RTOL * top < 0.5:
+        return _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, ptr,
+                           split, bad, dag_e, dag_h, dmat, col, counts, m)
+    nxt = 0
+    for k in range(len(dests)):
+        t = dests[k]
+        ok = order[k]
+        pk = pos[k]
+        for a in range(n):
+            col[a] = dmat[a, t]
+        c_k = _rank(n, col, ok, pk, counts)
+        cnt[k] = c_k
+        bk = bad[k]
+        sk = split[k]
+        pt = ptr[k]
+        pt[0] = nxt
+        pt[1] = nxt                      # rank 0 is the destination: no DAG edges
+        for r in range(1, c_k):          # record's DAG test, in its order
+            a = ok[r]
+            da = col[a]
+            tol = _RTOL * da
+            first = nxt
+            flag = False
+            if spf:
+                for e in range(out_ptr[a], out_ptr[a + 1]):
+                    b = out_head[e]
+                    if abs(da - out_w[e] - col[b]) <= tol:
+                        flag = pk[b] >= r
+                        dag_e[nxt] = out_edge[e]
+                        dag_h[nxt] = b
+                        nxt += 1
+                        break
+            else:
+                for e in range(out_ptr[a], out_ptr[a + 1]):
+                    b = out_head[e]
+                    on = abs(da - out_w[e] - col[b]) <= tol
+                    flag |= on & (pk[b] >= r)
+                    dag_e[nxt] = out_edge[e]
+                    dag_h[nxt] = b
+                    nxt += on
+            c = nxt - first
+            bk[r] = flag or c == 0
+            sk[r] = 1.0 / c if c > 0 else 0.0
+            pt[r + 1] = nxt
+    return nxt
+
+
+@njit(cache=True)
+def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, ptr, split, bad,
+                dag_e, dag_h, dmat, col, counts, m):  # pragma: no cover - compiled
+    """:func:`record_dense`'s ECMP DAGs when every distance is below 0.5e9:
+    ``record``'s test ``|d(a) - w - d(b)| <= 1e-9 d(a)`` is then ``d(a) - w == d(b)``
+    on integers, so a DAG edge leads to a strictly nearer node (no flag).
+
+    Everything that does not depend on the order is computed for all
+    destinations at once, over whole rows (vectorized): the (distance, index)
+    rank of each node, each edge's test, its place among its tail's DAG
+    edges and each tail's DAG degree. Per destination, the ranks' pointers
+    are summed and the edges written in one pass over the out-edges, each to
+    its own slot (tail order, out-edge order within a tail, as ``record``
+    lists them).
+    """
+    rank = np.zeros((n, n), np.int64)    # rank[a, t]: a's place towards t
+    for a in range(n):
+        ra = rank[a]
+        da = dmat[a]
+        for b in range(n):
+            db = dmat[b]
+            if b < a:                    # ties: the lower index first
+                for t in range(n):
+                    ra[t] += db[t] <= da[t]
+            elif b > a:
+                for t in range(n):
+                    ra[t] += db[t] < da[t]
+    deg = np.zeros((n, n), np.int64)     # deg[a, t]: a's DAG edges towards t
+    on = np.empty((m, n), np.bool_)      # on[e, t]: edge e is a DAG edge towards t
+    before = np.empty((m, n), np.int64)  # before[e, t]: DAG edges of e's tail before e
+    tail = np.empty(m, np.int64)
+    for a in range(n):
+        da = dmat[a]
+        dga = deg[a]
+        for e in range(out_ptr[a], out_ptr[a + 1]):
+            tail[e] = a
+            db = dmat[out_head[e]]
+            w = out_w[e]
+            oe = on[e]
+            be = before[e]
+            for t in range(n):           # unreached tails have none (inf - w is inf)
+                x = (da[t] < np.inf) & (da[t] - w == db[t])
+                oe[t] = x
+                be[t] = dga[t]
+                dga[t] += x
+    inv = np.empty(m + 1)                # 1 / c, as record divides
+    inv[0] = 0.0
+    for c in range(1, m + 1):
+        inv[c] = 1.0 / c
+    first = np.empty(n, np.int64)
+    sink = len(dag_e) - 1                # non-DAG edges write here (dag_e has a spare slot)
+    nxt = 0
+    for k in range(len(dests)):
+        t = dests[k]
+        ok = order[k]
+        pk = pos[k]
+        c_k = 0
+        for a in range(n):
+            if dmat[a, t] < np.inf:
+                r = rank[a, t]
+                ok[r] = a
+                pk[a] = r
+                c_k += 1
+            else:
+                pk[a] = -1
+        cnt[k] = c_k
+        bk = bad[k]
+        sk = split[k]
+        pt = ptr[k]
+        pt[0] = nxt
+        pt[1] = nxt                      # rank 0 is the destination: no DAG edges
+        for r in range(1, c_k):
+            a = ok[r]
+            c = deg[a, t]
+            first[a] = pt[r]
+            bk[r] = c == 0
+            sk[r] = inv[c]
+            pt[r + 1] = pt[r] + c
+        for e in range(m):
+            slot = first[tail[e]] + before[e, t] if on[e, t] else sink
+            dag_e[slot] = out_edge[e]
+            dag_h[slot] = out_head[e]
+        nxt = pt[c_k]
+    return nxt
