@@ -126,11 +126,10 @@ ENVS = [("twin3d/TrafficEngineering-v0", "topologyzoo/Abilene.toml",
 
 
 @pytest.mark.parametrize("env_id, scene, kw", ENVS, ids=[e[0].split("/")[1] for e in ENVS])
-def test_heuristic_beats_random_over_20_seeded_episodes(env_id, scene, kw, helsinki_uma):
-    # EnergySaving under TR 38.901 UMa, the model its heuristic was written against: under the
-    # default geometric model the heuristic scores -4.48 against random's -3.99 (issue 13)
-    path = helsinki_uma if scene == "helsinki.toml" else SCENES / scene
-    env = gym.make(env_id, scene=str(path), **kw)
+def test_heuristic_beats_random_over_20_seeded_episodes(env_id, scene, kw):
+    # EnergySaving on the bundled scene's default (geometric) radio model, whose coverage is
+    # short of [sla] at every hour: the heuristic's lookahead must not wake every cell for it
+    env = gym.make(env_id, scene=str(SCENES / scene), **kw)
     rand = RandomAgent(env.action_space, seed=0)
     heur = heuristic_for(env)
     r_rand = [run_episode(env, rand, seed=s) for s in range(20)]
