@@ -25,6 +25,10 @@ loop's. The issue's targets are printed with MET or MISSED.
 Usage::
 
     python3 benchmarks/bench_envs.py [--steps 2000] [--rgg-nodes 1000] [--clock cpu]
+                                     [--only te|rgg|es]
+
+``--only`` runs one part: ``te`` (Abilene and Geant2012, single, batched
+and naive), ``rgg`` (the random geometric graph) or ``es`` (EnergySaving).
 
 ``--clock cpu`` times with the process's CPU time instead of the wall clock:
 on a machine shared with other jobs the wall clock counts the time the
@@ -187,13 +191,16 @@ def main() -> int:
     ap.add_argument("--es-steps", type=int, default=100)
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="time with the wall clock or the process's CPU time")
+    ap.add_argument("--only", choices=("te", "rgg", "es"), default=None,
+                    help="run only this part of the benchmark")
     args = ap.parse_args()
+    parts = {args.only} if args.only else {"te", "rgg", "es"}
     global clock
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     print(f"clock: {'process CPU time' if args.clock == 'cpu' else 'wall time'}")
     print(f"reference: grid2op + lightsim2grid, IEEE case14, about {GRID2OP_CASE14:,.0f} steps/s "
           "(published, not measured here)")
-    for name in ("Abilene", "Geant2012"):
+    for name in ("Abilene", "Geant2012") if "te" in parts else ():
         scene = SCENES / "topologyzoo" / f"{name}.toml"
         naive = naive_loop(scene, args.naive_steps)
         for sparse, agent in ((False, "random agent (every rung anew)"),
@@ -206,10 +213,13 @@ def main() -> int:
             print(f"TrafficEngineering {name}, {agent}: batched B={args.batch} {batched:,.0f} "
                   f"env-steps/s ({batched / naive:.0f}x the naive loop; "
                   f"{batched / GRID2OP_CASE14:.1f}x grid2op case14) {verdict(batched, 20000)}")
-    rgg, n, e = te_rgg(args.rgg_nodes, args.rgg_steps)
-    print(f"TrafficEngineering on a {n}-node random geometric graph ({e} links, {n * (n - 1):,} "
-          f"demand pairs), one link cut and one restored per step: {rgg:.1f} steps/s "
-          f"{verdict(rgg, 20)}")
+    if "rgg" in parts:
+        rgg, n, e = te_rgg(args.rgg_nodes, args.rgg_steps)
+        print(f"TrafficEngineering on a {n}-node random geometric graph ({e} links, {n * (n - 1):,} "
+              f"demand pairs), one link cut and one restored per step: {rgg:.1f} steps/s "
+              f"{verdict(rgg, 20)}")
+    if "es" not in parts:
+        return 0
     es = es_helsinki(args.es_steps, heuristic=False)
     esh = es_helsinki(args.es_steps, heuristic=True)
     print(f"EnergySaving Helsinki (30 cells, 117,162 grid points): random agent {es:.1f} steps/s "

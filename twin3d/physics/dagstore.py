@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .dagflow import reflow
 from .routing import _RTOL, _distances
 
 __all__ = ["Arena", "build", "remove", "insert", "push", "sum_loads", "latency", "gather", "slack"]
@@ -47,8 +48,6 @@ class Arena:
     edge, tail, head : numpy.ndarray
         (capacity,) int32: directed edge index of each DAG edge, its tail and
         head node (kept beside the edge: the walks read them in sequence).
-    flow : numpy.ndarray
-        (capacity,) bit/s the edge carries for its destination.
     end : int
         Entries in use (live and garbage).
     """
@@ -58,7 +57,6 @@ class Arena:
         self.edge = np.empty(capacity, np.int32)
         self.tail = np.empty(capacity, np.int32)
         self.head = np.empty(capacity, np.int32)
-        self.flow = np.empty(capacity)
         self.end = 0
 
     @property
@@ -66,8 +64,8 @@ class Arena:
         return len(self.edge)
 
     def arrays(self) -> tuple:
-        """(edge, tail, head, flow), the order the kernels take them in."""
-        return self.edge, self.tail, self.head, self.flow
+        """(edge, tail, head), the order the kernels take them in."""
+        return self.edge, self.tail, self.head
 
     def compacted(self, dests: np.ndarray, seg_start: np.ndarray, seg_len: np.ndarray,
                   seg_cap: np.ndarray, extra: int) -> "Arena":
@@ -83,8 +81,8 @@ class Arena:
 
 @njit(cache=True)
 def _copy_live(dests, seg_start, seg_len, seg_cap, old, new):  # pragma: no cover - compiled
-    edge, tail, head, flow = old
-    new_edge, new_tail, new_head, new_flow = new
+    edge, tail, head = old
+    new_edge, new_tail, new_head = new
     end = 0
     for k in range(len(dests)):
         t = dests[k]
@@ -93,7 +91,6 @@ def _copy_live(dests, seg_start, seg_len, seg_cap, old, new):  # pragma: no cove
             new_edge[end + i] = edge[s + i]
             new_tail[end + i] = tail[s + i]
             new_head[end + i] = head[s + i]
-            new_flow[end + i] = flow[s + i]
         seg_start[t] = end
         seg_cap[t] = seg_len[t] + slack(seg_len[t])
         end += seg_cap[t]
@@ -102,24 +99,26 @@ def _copy_live(dests, seg_start, seg_len, seg_cap, old, new):  # pragma: no cove
 
 @njit(cache=True)
 def build(todo, k0, end, hops, unweighted, spf, n, out_ptr, out_head, out_w, out_edge,
-          in_ptr, in_tail, in_w, in_edge, dem_ptr, dem_src, bps, dist, split, seg_start,
-          seg_len, seg_cap, reached, arena):  # pragma: no cover - compiled
+          in_ptr, in_tail, in_w, in_edge, dem_ptr, dem_src, bps, dist, split, own, thru,
+          seg_start, seg_len, seg_cap, reached, arena):  # pragma: no cover - compiled
     """Compute the DAG, distances, splits, flows and reached demands of ``todo[k0:]``.
 
-    Rows t of ``dist`` and ``split`` (n_nodes, n_nodes) become the distances
-    to t (inf: unreached) and each node's split share; the DAG is appended
-    to the arena at ``end``. ``hops``: ECMP by hops, recorded as
+    Rows t of ``dist``, ``split``, ``own`` and ``thru`` (n_nodes, n_nodes)
+    become the distances to t (inf: unreached), each node's split share, its
+    own reached demand to t and its throughput to t (bit/s, see
+    :func:`_push_one`). The DAG is searched into the arena at ``end``, then
+    kept there, or copied over t's old segment when it fits in that
+    segment's room (a search again leaves no garbage then). ``hops``: ECMP by hops, recorded as
     :func:`_walk_hops` does; else as :func:`_walk` (``unweighted``:
     distances by breadth-first search). ``arena``: :meth:`Arena.arrays`. Returns (status, k, end): status 0 done; 1 the
     arena is full before ``todo[k]`` (grow it and call again from k); 2 a
     cycle (a weight below the tolerance).
     """
-    a_edge, a_tail, a_head, a_flow = arena
+    a_edge, a_tail, a_head = arena
     cap = len(a_edge)
     order = np.empty(n, np.int64)
     pos = np.zeros(n, np.int64)
     deg = np.zeros(n, np.int64)
-    x = np.zeros(n)
     heap_d = np.empty(len(in_tail) + 1)
     heap_n = np.empty(len(in_tail) + 1, np.int64)
     for k in range(k0, len(todo)):
@@ -181,74 +180,85 @@ def build(todo, k0, end, hops, unweighted, spf, n, out_ptr, out_head, out_w, out
                         end += 1
                         if spf:
                             break
-        seg_start[t] = start
-        seg_len[t] = end - start
-        seg_cap[t] = end - start + slack(end - start)
+        size = end - start
+        if 0 < size <= seg_cap[t]:                # t's old segment has room: searched in place
+            old = seg_start[t]
+            for i in range(size):
+                a_edge[old + i] = a_edge[start + i]
+                a_tail[old + i] = a_tail[start + i]
+                a_head[old + i] = a_head[start + i]
+            end = start
+            start = old
+        else:
+            seg_start[t] = start
+            seg_cap[t] = size + slack(size)
+            end = start + seg_cap[t]
+        seg_len[t] = size
         for j in range(dem_ptr[t], dem_ptr[t + 1]):
             reached[j] = 1.0 if d[dem_src[j]] < np.inf else 0.0
-        _push_one(t, start, end, dem_ptr, dem_src, bps, d, sp, x, a_tail, a_head, a_flow)
+        _push_one(t, start, start + size, dem_ptr, dem_src, bps, d, sp, own[t], thru[t],
+                  a_tail, a_head)
         for r in range(cnt):
-            x[order[r]] = 0.0
             deg[order[r]] = 0
-        end = start + seg_cap[t]
     return 0, len(todo), end
 
 
 @njit(cache=True)
-def _push_one(t, start, end, dem_ptr, dem_src, bps, d, sp, x, a_tail, a_head,
-              a_flow):  # pragma: no cover - compiled
-    """Flows of destination t's segment, farthest first (x is 0 on entry, left dirty)."""
+def _push_one(t, start, end, dem_ptr, dem_src, bps, d, sp, own, x, a_tail,
+              a_head):  # pragma: no cover - compiled
+    """Own demand and throughput of destination t's nodes (rows ``own``, ``x``,
+    overwritten): the reached demands, then the segment walked farthest first."""
+    own[:] = 0.0
     for j in range(dem_ptr[t], dem_ptr[t + 1]):
         s = dem_src[j]
         if d[s] < np.inf:
-            x[s] += bps[j]
+            own[s] += bps[j]
+    x[:] = own
     for q in range(end - 1, start - 1, -1):
         y = a_tail[q]
         if x[y] == 0.0:                           # as the kernels: nothing is added
-            a_flow[q] = 0.0
             continue
-        f = x[y] * sp[y]
-        a_flow[q] = f
-        x[a_head[q]] += f
+        x[a_head[q]] += x[y] * sp[y]
 
 
 @njit(cache=True)
-def push(todo, n, dem_ptr, dem_src, bps, dist, split, seg_start, seg_len,
+def push(todo, dem_ptr, dem_src, bps, dist, split, own, thru, seg_start, seg_len,
          arena):  # pragma: no cover - compiled
     """Recompute the flows of ``todo``'s kept DAGs for new demand bit/s."""
-    a_edge, a_tail, a_head, a_flow = arena
-    x = np.zeros(n)
+    a_edge, a_tail, a_head = arena
     for k in range(len(todo)):
         t = todo[k]
         start = seg_start[t]
-        end = start + seg_len[t]
-        _push_one(t, start, end, dem_ptr, dem_src, bps, dist[t], split[t], x, a_tail, a_head,
-                  a_flow)
-        x[t] = 0.0                                # every reached node is t or a tail
-        for q in range(start, end):
-            x[a_tail[q]] = 0.0
+        _push_one(t, start, start + seg_len[t], dem_ptr, dem_src, bps, dist[t], split[t],
+                  own[t], thru[t], a_tail, a_head)
 
 
 @njit(cache=True)
-def remove(cands, gone, n, dem_ptr, dem_src, bps, dist, split, seg_start, seg_len,
+def remove(cands, gone, usable, w, graph, dist, split, own, thru, seg_start, seg_len,
            arena):  # pragma: no cover - compiled
     """Drop the DAG edges that went down (``gone``, per edge) from ``cands``' DAGs.
 
     A destination whose DAG loses edges while every tail keeps another DAG
     edge keeps its distances: its DAG is the same minus those edges, each
-    such tail's split share becomes 1 / (its remaining DAG edges), and its
-    flows are pushed again. Returns (len(cands),) bool: True where a tail
-    would lose its last DAG edge (the destination must be searched again,
-    and is left as it was).
+    such tail's split share becomes 1 / (its remaining DAG edges), and the
+    throughput below those tails is recomputed (:func:`dagflow.reflow` on
+    the ``usable`` edges, with ``w`` and ``graph`` as it takes them).
+    Returns (len(cands),) bool: True where a tail would lose its last DAG
+    edge (the destination must be searched again, and is left as it was).
     """
-    a_edge, a_tail, a_head, a_flow = arena
+    a_edge, a_tail, a_head = arena
+    n = len(dist[0])
     need = np.zeros(len(cands), np.bool_)
     lost = np.zeros(n, np.int64)
-    x = np.zeros(n)
+    queued = np.zeros(n, np.bool_)
+    heap_d = np.empty(n)
+    heap_n = np.empty(n, np.int64)
     n_gone = 0
     for e in range(len(gone)):
         n_gone += gone[e]
     at = np.empty(max(n_gone, 1), np.int64)       # positions of the lost entries
+    tails = np.empty(max(n_gone, 1), np.int64)
+    heads = np.empty(max(n_gone, 1), np.int64)
     for k in range(len(cands)):
         t = cands[k]
         sp = split[t]
@@ -258,84 +268,100 @@ def remove(cands, gone, n, dem_ptr, dem_src, bps, dist, split, seg_start, seg_le
         for q in range(start, end):
             if gone[a_edge[q]]:
                 at[ng] = q
+                heads[ng] = a_head[q]
                 ng += 1
-                lost[a_tail[q]] += 1
+        nt = 0
         for i in range(ng):
             y = a_tail[at[i]]
+            if lost[y] == 0:
+                tails[nt] = y
+                nt += 1
+            lost[y] += 1
+        for i in range(nt):
+            y = tails[i]
             if lost[y] >= round(1.0 / sp[y]):
                 need[k] = True
-        for i in range(ng):                       # renew the shares (or just clear the counts)
-            y = a_tail[at[i]]
-            if lost[y] > 0 and not need[k]:
+        for i in range(nt):                       # renew the shares (or just clear the counts)
+            y = tails[i]
+            if not need[k]:
                 sp[y] = 1.0 / (round(1.0 / sp[y]) - lost[y])
             lost[y] = 0
-        if need[k]:
+        if need[k] or ng == 0:
             continue
-        if ng:
-            w = at[0]
-            for q in range(at[0], end):
-                e = a_edge[q]
-                if not gone[e]:
-                    a_edge[w] = e
-                    a_tail[w] = a_tail[q]
-                    a_head[w] = a_head[q]
-                    w += 1
-            end = w
-            seg_len[t] = end - start
-        _push_one(t, start, end, dem_ptr, dem_src, bps, dist[t], sp, x, a_tail, a_head, a_flow)
-        x[t] = 0.0                                # every reached node is t or a tail
-        for q in range(start, end):
-            x[a_tail[q]] = 0.0
+        wpos = at[0]
+        for q in range(at[0], end):
+            e = a_edge[q]
+            if not gone[e]:
+                a_edge[wpos] = e
+                a_tail[wpos] = a_tail[q]
+                a_head[wpos] = a_head[q]
+                wpos += 1
+        seg_len[t] = wpos - start
+        reflow(tails[:nt], heads[:ng], dist[t], sp, own[t], thru[t], graph, usable, w, queued,
+               heap_d, heap_n)
     return need
 
 
 @njit(cache=True)
-def insert(cands, k0, end, added, eu, ev, ew, dem_ptr, dem_src, bps, dist, split, seg_start,
+def insert(cands, k0, end, added, eu, ev, ew, graph, usable, dist, split, own, thru, seg_start,
            seg_len, seg_cap, arena):  # pragma: no cover - compiled
     """Add the edges that came up and tie a shortest path (``added``) to ``cands``' DAGs.
 
     An edge u -> v with ``d(u) = w + d(v)`` (within the DAG tolerance; u
     already on the DAG) leaves the distances as they were: it joins the DAG
     after u's last DAG edge (after every edge out of v, before every edge
-    into u), u's split share becomes 1 / (its DAG edges), and the flows are
-    pushed again. A segment with room enough (``seg_cap``) is shifted in
-    place; another is copied to the arena end with the new entries. Returns
-    (status, k, end): status 0 done, 1 the arena is full before ``cands[k]``.
+    into u), u's split share becomes 1 / (its DAG edges), and the
+    throughput below u is recomputed (:func:`dagflow.reflow` on the
+    ``usable`` edges, weights ``ew``). A segment with room enough
+    (``seg_cap``) is shifted in place; another is copied to the arena end
+    with the new entries. Returns (status, k, end): status 0 done, 1 the
+    arena is full before ``cands[k]``.
     """
-    a_edge, a_tail, a_head, a_flow = arena
+    a_edge, a_tail, a_head = arena
     cap = len(a_edge)
-    last = np.full(len(dist[0]), -1, np.int64)
-    more = np.zeros(len(dist[0]), np.int64)
-    x = np.zeros(len(dist[0]))
+    n = len(dist[0])
+    last = np.full(n, -1, np.int64)
+    more = np.zeros(n, np.int64)
+    queued = np.zeros(n, np.bool_)
+    heap_d = np.empty(n)
+    heap_n = np.empty(n, np.int64)
+    tails = np.empty(max(len(added), 1), np.int64)
+    no_heads = np.empty(0, np.int64)
     for k in range(k0, len(cands)):
         t = cands[k]
         d = dist[t]
         sp = split[t]
         start = seg_start[t]
         stop = start + seg_len[t]
-        for q in range(start, stop):
-            last[a_tail[q]] = q
         n_new = 0
+        nt = 0
         for i in range(len(added)):
             e = added[i]
             u = eu[e]
-            if last[u] >= 0 and abs(d[u] - ew[e] - d[ev[e]]) <= _RTOL * d[u]:
+            # u is on the DAG when it is reached (and not t, which no tie leaves)
+            if d[u] < np.inf and abs(d[u] - ew[e] - d[ev[e]]) <= _RTOL * d[u]:
+                if more[u] == 0:
+                    tails[nt] = u
+                    nt += 1
                 more[u] += 1
                 n_new += 1
         size = seg_len[t] + n_new
         in_place = size <= seg_cap[t]
         if not in_place and cap - end < size + slack(size):
-            for q in range(start, stop):
-                last[a_tail[q]] = -1
-                more[a_tail[q]] = 0
+            for i in range(nt):
+                more[tails[i]] = 0
             return 1, k, end
+        for i in range(nt):
+            y = tails[i]
+            sp[y] = 1.0 / (round(1.0 / sp[y]) + more[y])
         if in_place:        # backwards: each entry moves up by the new entries after it
             new = start
             wpos = start + size - 1
-            for q in range(stop - 1, start - 1, -1):
+            q = stop - 1
+            while wpos > q:                       # below q nothing moves once all are placed
                 y = a_tail[q]
                 e_q, h_q = a_edge[q], a_head[q]
-                if last[y] == q and more[y] > 0:
+                if more[y] > 0:                   # y's last DAG edge: its new ones follow it
                     for i in range(len(added) - 1, -1, -1):
                         e = added[i]
                         if eu[e] == y and abs(d[y] - ew[e] - d[ev[e]]) <= _RTOL * d[y]:
@@ -343,13 +369,15 @@ def insert(cands, k0, end, added, eu, ev, ew, dem_ptr, dem_src, bps, dist, split
                             a_tail[wpos] = y
                             a_head[wpos] = ev[e]
                             wpos -= 1
-                    sp[y] = 1.0 / (round(1.0 / sp[y]) + more[y])
+                    more[y] = 0
                 a_edge[wpos] = e_q
                 a_tail[wpos] = y
                 a_head[wpos] = h_q
                 wpos -= 1
-            stop_new = start + size
+                q -= 1
         else:
+            for q in range(start, stop):
+                last[a_tail[q]] = q
             new = end
             for q in range(start, stop):
                 a_edge[end] = a_edge[q]
@@ -365,33 +393,34 @@ def insert(cands, k0, end, added, eu, ev, ew, dem_ptr, dem_src, bps, dist, split
                             a_tail[end] = y
                             a_head[end] = ev[e]
                             end += 1
-                    sp[y] = 1.0 / (round(1.0 / sp[y]) + more[y])
-            stop_new = end
+            for q in range(start, stop):
+                last[a_tail[q]] = -1
             seg_cap[t] = size + slack(size)
             end = new + seg_cap[t]
-        for q in range(new, stop_new):
-            last[a_tail[q]] = -1
-            more[a_tail[q]] = 0
+        for i in range(nt):
+            more[tails[i]] = 0
         seg_start[t] = new
         seg_len[t] = size
-        _push_one(t, new, stop_new, dem_ptr, dem_src, bps, d, sp, x, a_tail, a_head, a_flow)
-        x[t] = 0.0
-        for q in range(new, stop_new):
-            x[a_tail[q]] = 0.0
+        reflow(tails[:nt], no_heads, d, sp, own[t], thru[t], graph, usable, ew, queued,
+               heap_d, heap_n)
     return 0, len(cands), end
 
 
 @njit(cache=True)
-def sum_loads(dests, seg_start, seg_len, a_edge, a_flow, n_edges):  # pragma: no cover
-    """(n_edges,) load: each destination's flows added in destination order."""
+def sum_loads(dests, seg_start, seg_len, a_edge, a_tail, split, thru,
+              n_edges):  # pragma: no cover - compiled
+    """(n_edges,) load: each destination's flows (throughput x share of each
+    DAG edge's tail) added in destination order."""
     load = np.zeros(n_edges)
     for k in range(len(dests)):
         t = dests[k]
+        sp = split[t]
+        x = thru[t]
         start = seg_start[t]
         for q in range(start, start + seg_len[t]):
-            f = a_flow[q]
-            if f != 0.0:
-                load[a_edge[q]] += f
+            y = a_tail[q]
+            if x[y] != 0.0:
+                load[a_edge[q]] += x[y] * sp[y]
     return load
 
 
@@ -401,7 +430,7 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
     """``out[j]`` = expected delay of each demand j in grouped order (nan where
     unreached), walking each DAG nearest first (in sequence: the caller
     gathers the demands' order from it, cheaper than scattering here)."""
-    a_edge, a_tail, a_head, _ = arena
+    a_edge, a_tail, a_head = arena
     x = np.zeros(n)
     for k in range(len(dests)):
         t = dests[k]

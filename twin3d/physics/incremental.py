@@ -117,6 +117,10 @@ class RoutingCache:
             raise ValueError("demand node index out of range")
         self._eu = np.ascontiguousarray(router.u, dtype=np.int64)
         self._ev = np.ascontiguousarray(router.v, dtype=np.int64)
+        # every directed edge by tail (the router's order) and by head, for the reflows
+        rev = np.argsort(self._ev, kind="stable")
+        self._graph = (_ptr(self._eu, n), self._ev.copy(), np.arange(len(self._eu)),
+                       _ptr(self._ev, n), np.ascontiguousarray(self._eu[rev]), rev.astype(np.int64))
         self._key: tuple | None = None            # (node_ok, kernel) the cache was built for
         self._given = None                        # the bit/s array of the last call, as given
         self._routable: np.ndarray | None = None
@@ -174,6 +178,8 @@ class RoutingCache:
             cut = tie = np.zeros(0, np.int64)
             bps_g = self._bps_g
         else:
+            # the DAG test of the reflows: by hops every usable edge weighs 1
+            w_dag = np.ones(r.n_edges) if unweighted else np.ascontiguousarray(w, dtype=float)
             todo, cut, gone, tie, added = self._touched(up, w, spf)
             repush = np.zeros(0, np.int64)
             if not same:
@@ -184,14 +190,16 @@ class RoutingCache:
                                           np.r_[todo, cut, tie])
                 self._bps_g = bps_g
             bps_g = self._bps_g
-            if len(cut):
-                need = dagstore.remove(cut, gone, r.n_nodes, self._dem_ptr, self._dem_src, bps_g,
-                                       self._dist, self._split, self._seg_start, self._seg_len,
-                                       self._arena.arrays())
+            if len(cut):              # the edges before those that came up join (trimmed first)
+                before = up.copy()
+                before[added] = False
+                need = dagstore.remove(cut, gone, before, w_dag, self._graph, self._dist,
+                                       self._split, self._own, self._thru, self._seg_start,
+                                       self._seg_len, self._arena.arrays())
                 todo, cut = np.sort(np.r_[todo, cut[need]]), cut[~need]
                 if need.any() and len(tie):           # searched again: nothing to join
                     tie = np.setdiff1d(tie, todo)
-            self._insert(tie, added, w, bps_g)
+            self._insert(tie, added, w_dag, up)
         self._key, self._up, self._w = key, up, w
         if not same:
             self._bps = bps.copy()                # a copy: the caller may edit its array
@@ -201,15 +209,17 @@ class RoutingCache:
             self._routable = self._routable0.copy()
             self._routable[self._dem_idx] = self._reached > 0
         if len(repush):
-            dagstore.push(repush, r.n_nodes, self._dem_ptr, self._dem_src, bps_g, self._dist,
-                          self._split, self._seg_start, self._seg_len, self._arena.arrays())
+            dagstore.push(repush, self._dem_ptr, self._dem_src, bps_g, self._dist, self._split,
+                          self._own, self._thru, self._seg_start, self._seg_len,
+                          self._arena.arrays())
         self.searched, self.trimmed, self.joined = len(todo), len(cut), len(tie)
         self.pushed = len(repush)
         self.fell_back = False
         # no flow changed (a simulator step's final route after its cascade): the last sum
         if self._load is None or len(todo) + len(cut) + len(tie) + len(repush):
             self._load = dagstore.sum_loads(self._dests, self._seg_start, self._seg_len,
-                                            self._arena.edge, self._arena.flow, r.n_edges)
+                                            self._arena.edge, self._arena.tail, self._split,
+                                            self._thru, r.n_edges)
         load = self._load.copy()
         routable = self._routable.copy()
         if capacity_bps is not None and not (routing._NO_DROP_SHORTCUT and
@@ -250,6 +260,8 @@ class RoutingCache:
         self._reached = np.zeros(len(idx))
         self._dist = np.full((n, n), np.inf)
         self._split = np.zeros((n, n))
+        self._own = np.zeros((n, n))               # own reached demand to each destination
+        self._thru = np.zeros((n, n))              # node throughput to each destination
         self._seg_start = np.zeros(n, np.int64)
         self._seg_len = np.zeros(n, np.int64)
         self._seg_cap = np.zeros(n, np.int64)      # entries reserved per segment (with slack)
@@ -305,8 +317,9 @@ class RoutingCache:
         while True:
             status, k, end = dagstore.build(
                 todo, k, arena.end, hops, unweighted, spf, n, *csr,
-                self._dem_ptr, self._dem_src, self._bps_g, self._dist, self._split,
-                self._seg_start, self._seg_len, self._seg_cap, self._reached, arena.arrays())
+                self._dem_ptr, self._dem_src, self._bps_g, self._dist, self._split, self._own,
+                self._thru, self._seg_start, self._seg_len, self._seg_cap, self._reached,
+                arena.arrays())
             arena.end = end
             if status == 0:
                 return
@@ -322,15 +335,15 @@ class RoutingCache:
                                             self._seg_cap, max(live, 4 * self.router.n_edges))
         return self._arena
 
-    def _insert(self, tie: np.ndarray, added: np.ndarray, w: np.ndarray, bps_g: np.ndarray) -> None:
-        """Join the edges that came up on a tie to the DAGs of ``tie``."""
+    def _insert(self, tie: np.ndarray, added: np.ndarray, w: np.ndarray, up: np.ndarray) -> None:
+        """Join the edges that came up on a tie to the DAGs of ``tie`` (``w``: the DAG
+        test's weight per directed edge, ``up``: the usable edges)."""
         k, arena = 0, self._arena
-        w = np.ascontiguousarray(w, dtype=float)
         while k < len(tie):
             status, k, arena.end = dagstore.insert(
-                tie, k, arena.end, added, self._eu, self._ev, w, self._dem_ptr, self._dem_src,
-                bps_g, self._dist, self._split, self._seg_start, self._seg_len, self._seg_cap,
-                arena.arrays())
+                tie, k, arena.end, added, self._eu, self._ev, w, self._graph, up, self._dist,
+                self._split, self._own, self._thru, self._seg_start, self._seg_len,
+                self._seg_cap, arena.arrays())
             if status:
                 arena = self._grow()
 
