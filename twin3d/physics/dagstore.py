@@ -31,7 +31,8 @@ from numba import njit
 from .dagflow import reflow
 from .routing import _RTOL, _distances
 
-__all__ = ["Arena", "build", "remove", "insert", "push", "sum_loads", "latency", "gather", "slack"]
+__all__ = ["Arena", "build", "remove", "insert", "push", "sum_loads", "latency", "gather", "slack",
+           "set_routable"]
 
 
 @njit(cache=True)
@@ -243,8 +244,9 @@ def remove(cands, gone, usable, w, graph, dist, split, own, thru, seg_start, seg
     such tail's split share becomes 1 / (its remaining DAG edges), and the
     throughput below those tails is recomputed (:func:`dagflow.reflow` on
     the ``usable`` edges, with ``w`` and ``graph`` as it takes them).
-    Returns (len(cands),) bool: True where a tail would lose its last DAG
-    edge (the destination must be searched again, and is left as it was).
+    Returns ((len(cands),) bool, int): True where a tail would lose its last
+    DAG edge (the destination must be searched again, and is left as it
+    was); the nodes whose throughput was recomputed.
     """
     a_edge, a_tail, a_head = arena
     n = len(dist[0])
@@ -256,6 +258,7 @@ def remove(cands, gone, usable, w, graph, dist, split, own, thru, seg_start, seg
     n_gone = 0
     for e in range(len(gone)):
         n_gone += gone[e]
+    done = 0
     at = np.empty(max(n_gone, 1), np.int64)       # positions of the lost entries
     tails = np.empty(max(n_gone, 1), np.int64)
     heads = np.empty(max(n_gone, 1), np.int64)
@@ -297,9 +300,9 @@ def remove(cands, gone, usable, w, graph, dist, split, own, thru, seg_start, seg
                 a_head[wpos] = a_head[q]
                 wpos += 1
         seg_len[t] = wpos - start
-        reflow(tails[:nt], heads[:ng], dist[t], sp, own[t], thru[t], graph, usable, w, queued,
-               heap_d, heap_n)
-    return need
+        done += reflow(tails[:nt], heads[:ng], dist[t], sp, own[t], thru[t], graph, usable, w,
+                       queued, heap_d, heap_n)
+    return need, done
 
 
 @njit(cache=True)
@@ -314,8 +317,9 @@ def insert(cands, k0, end, added, eu, ev, ew, graph, usable, dist, split, own, t
     throughput below u is recomputed (:func:`dagflow.reflow` on the
     ``usable`` edges, weights ``ew``). A segment with room enough
     (``seg_cap``) is shifted in place; another is copied to the arena end
-    with the new entries. Returns (status, k, end): status 0 done, 1 the
-    arena is full before ``cands[k]``.
+    with the new entries. Returns (status, k, end, reflowed): status 0 done,
+    1 the arena is full before ``cands[k]``; then the nodes whose throughput was
+    recomputed.
     """
     a_edge, a_tail, a_head = arena
     cap = len(a_edge)
@@ -327,6 +331,7 @@ def insert(cands, k0, end, added, eu, ev, ew, graph, usable, dist, split, own, t
     heap_n = np.empty(n, np.int64)
     tails = np.empty(max(len(added), 1), np.int64)
     no_heads = np.empty(0, np.int64)
+    done = 0
     for k in range(k0, len(cands)):
         t = cands[k]
         d = dist[t]
@@ -350,7 +355,7 @@ def insert(cands, k0, end, added, eu, ev, ew, graph, usable, dist, split, own, t
         if not in_place and cap - end < size + slack(size):
             for i in range(nt):
                 more[tails[i]] = 0
-            return 1, k, end
+            return 1, k, end, done
         for i in range(nt):
             y = tails[i]
             sp[y] = 1.0 / (round(1.0 / sp[y]) + more[y])
@@ -401,9 +406,9 @@ def insert(cands, k0, end, added, eu, ev, ew, graph, usable, dist, split, own, t
             more[tails[i]] = 0
         seg_start[t] = new
         seg_len[t] = size
-        reflow(tails[:nt], no_heads, d, sp, own[t], thru[t], graph, usable, ew, queued,
-               heap_d, heap_n)
-    return 0, len(cands), end
+        done += reflow(tails[:nt], no_heads, d, sp, own[t], thru[t], graph, usable, ew, queued,
+                       heap_d, heap_n)
+    return 0, len(cands), end, done
 
 
 @njit(cache=True)
@@ -412,15 +417,18 @@ def sum_loads(dests, seg_start, seg_len, a_edge, a_tail, split, thru,
     """(n_edges,) load: each destination's flows (throughput x share of each
     DAG edge's tail) added in destination order."""
     load = np.zeros(n_edges)
+    flow = np.empty(len(split[0]))               # what each node passes down each DAG edge
     for k in range(len(dests)):
         t = dests[k]
         sp = split[t]
         x = thru[t]
+        for y in range(len(flow)):
+            flow[y] = x[y] * sp[y]
         start = seg_start[t]
         for q in range(start, start + seg_len[t]):
-            y = a_tail[q]
-            if x[y] != 0.0:
-                load[a_edge[q]] += x[y] * sp[y]
+            f = flow[a_tail[q]]
+            if f != 0.0:
+                load[a_edge[q]] += f
     return load
 
 
@@ -444,6 +452,22 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
             out[j] = x[dem_src[j]] if reached[j] > 0 else np.nan
         for q in range(start, end):
             x[a_tail[q]] = 0.0
+
+
+@njit(cache=True)
+def set_routable(todo, dem_ptr, dem_idx, reached, routable):  # pragma: no cover - compiled
+    """``routable[dem_idx[j]] = reached[j] > 0`` for the demands of ``todo``; whether
+    any entry changed."""
+    changed = False
+    for k in range(len(todo)):
+        t = todo[k]
+        for j in range(dem_ptr[t], dem_ptr[t + 1]):
+            r = reached[j] > 0
+            i = dem_idx[j]
+            if routable[i] != r:
+                routable[i] = r
+                changed = True
+    return changed
 
 
 @njit(cache=True)

@@ -84,6 +84,10 @@ class RoutingCache:
     pushed : int
         Other destinations whose flows the last call pushed again over their
         kept DAG (their demands' bit/s changed).
+    reflowed : int
+        Nodes whose throughput the last call's trims and joins recomputed,
+        summed over those destinations (:func:`dagflow.reflow`: the flows
+        below the changed next hops; a push would walk the whole DAG).
     fell_back : bool
         The last call was overloaded and routed by :meth:`Router.route`.
     compactions : int
@@ -124,8 +128,10 @@ class RoutingCache:
         self._key: tuple | None = None            # (node_ok, kernel) the cache was built for
         self._given = None                        # the bit/s array of the last call, as given
         self._routable: np.ndarray | None = None
+        self._delivered: np.ndarray | None = None  # read-only, shared by the calls' results
         self._load: np.ndarray | None = None
         self.searched = self.trimmed = self.joined = self.pushed = self.compactions = 0
+        self.reflowed = 0
         self.fell_back = False
 
     def route(self, bps, *, edge_up=None, link_up=None, node_up=None, weight=None,
@@ -181,6 +187,7 @@ class RoutingCache:
             # the DAG test of the reflows: by hops every usable edge weighs 1
             w_dag = np.ones(r.n_edges) if unweighted else np.ascontiguousarray(w, dtype=float)
             todo, cut, gone, tie, added = self._touched(up, w, spf)
+            self.reflowed = 0
             repush = np.zeros(0, np.int64)
             if not same:
                 bps_g = np.ascontiguousarray(bps[self._dem_idx])
@@ -193,7 +200,7 @@ class RoutingCache:
             if len(cut):              # the edges before those that came up join (trimmed first)
                 before = up.copy()
                 before[added] = False
-                need = dagstore.remove(cut, gone, before, w_dag, self._graph, self._dist,
+                need, self.reflowed = dagstore.remove(cut, gone, before, w_dag, self._graph, self._dist,
                                        self._split, self._own, self._thru, self._seg_start,
                                        self._seg_len, self._arena.arrays())
                 todo, cut = np.sort(np.r_[todo, cut[need]]), cut[~need]
@@ -203,11 +210,16 @@ class RoutingCache:
         self._key, self._up, self._w = key, up, w
         if not same:
             self._bps = bps.copy()                # a copy: the caller may edit its array
+            self._delivered = None
         self._given = given
         self._search(todo, up, w, hops, unweighted, spf)
-        if len(todo) or self._routable is None:   # only a search changes what is reached
+        if self._routable is None:
             self._routable = self._routable0.copy()
             self._routable[self._dem_idx] = self._reached > 0
+            self._delivered = None
+        elif len(todo) and dagstore.set_routable(todo, self._dem_ptr, self._dem_idx,
+                                                 self._reached, self._routable):
+            self._delivered = None                # only a search changes what is reached
         if len(repush):
             dagstore.push(repush, self._dem_ptr, self._dem_src, bps_g, self._dist, self._split,
                           self._own, self._thru, self._seg_start, self._seg_len,
@@ -240,7 +252,10 @@ class RoutingCache:
                              self._dem_src, self._reached, grouped)
             res.latency_s = dagstore.gather(grouped, self._at)
         if capacity_bps is not None:              # nothing overloaded: delivered whole
-            res.delivered_bps = np.where(routable, bps, 0.0)
+            if self._delivered is None:           # kept while nothing reached and no bit/s change
+                self._delivered = np.where(routable, bps, 0.0)
+                self._delivered.flags.writeable = False
+            res.delivered_bps = self._delivered
             res.carried_bps = load * np.ones(r.n_edges)
             res.drop_rounds, res.converged = 1, True
         return res
@@ -250,7 +265,7 @@ class RoutingCache:
         n = self.router.n_nodes
         _, routable0, ptr, idx, dsrc, dbps = _group(self.src, self.dst, bps, node_ok, n)
         self._routable0, self._dem_ptr, self._dem_idx, self._dem_src = routable0, ptr, idx, dsrc
-        self._routable = self._load = None
+        self._routable = self._load = self._delivered = None
         #: Where each demand's latency is in the grouped order (+ 0 and nan after it).
         self._at = np.where(routable0, len(idx), len(idx) + 1)
         self._at[idx] = np.arange(len(idx))
@@ -340,10 +355,11 @@ class RoutingCache:
         test's weight per directed edge, ``up``: the usable edges)."""
         k, arena = 0, self._arena
         while k < len(tie):
-            status, k, arena.end = dagstore.insert(
+            status, k, arena.end, done = dagstore.insert(
                 tie, k, arena.end, added, self._eu, self._ev, w, self._graph, up, self._dist,
                 self._split, self._own, self._thru, self._seg_start, self._seg_len,
                 self._seg_cap, arena.arrays())
+            self.reflowed += done
             if status:
                 arena = self._grow()
 
