@@ -82,8 +82,9 @@ class RoutingCache:
         Destinations whose DAG the last call only extended by edges that came
         up on a tie with a shortest path, before pushing its flows again.
     pushed : int
-        Other destinations whose flows the last call pushed again over their
-        kept DAG (their demands' bit/s changed).
+        Destinations not searched whose flows the last call pushed again
+        over their kept DAG, after any trim or join (their demands' bit/s
+        changed).
     reflowed : int
         Nodes whose throughput the last call's trims and joins recomputed,
         summed over those destinations (:func:`dagflow.reflow`: the flows
@@ -192,9 +193,8 @@ class RoutingCache:
             if not same:
                 bps_g = np.ascontiguousarray(bps[self._dem_idx])
                 changed = bps_g != self._bps_g
-                if changed.any():
-                    repush = np.setdiff1d(np.unique(self._dem_dst[changed]),
-                                          np.r_[todo, cut, tie])
+                if changed.any():                 # pushed whole after any trim or join
+                    repush = np.unique(self._dem_dst[changed])
                 self._bps_g = bps_g
             bps_g = self._bps_g
             if len(cut):              # the edges before those that came up join (trimmed first)
@@ -207,6 +207,8 @@ class RoutingCache:
                 if need.any() and len(tie):           # searched again: nothing to join
                     tie = np.setdiff1d(tie, todo)
             self._insert(tie, added, w_dag, up)
+            if len(repush) and len(todo):         # a search pushes with the new bit/s
+                repush = np.setdiff1d(repush, todo)
         self._key, self._up, self._w = key, up, w
         if not same:
             self._bps = bps.copy()                # a copy: the caller may edit its array
