@@ -47,6 +47,7 @@ from typing import Callable
 import numpy as np
 
 from . import dagstore, routing
+from .deferred import Deferred
 from .routing import Routing, _RTOL, _group, _ptr
 from .transport import Router
 
@@ -130,6 +131,8 @@ class RoutingCache:
         self._given = None                        # the bit/s array of the last call, as given
         self._routable: np.ndarray | None = None
         self._delivered: np.ndarray | None = None  # read-only, shared by the calls' results
+        self._lat_w: np.ndarray | None = None      # latency_sample's weights (grouped order)
+        self._routable_out: np.ndarray | None = None
         self._load: np.ndarray | None = None
         self.searched = self.trimmed = self.joined = self.pushed = self.compactions = 0
         self.reflowed = 0
@@ -212,16 +215,16 @@ class RoutingCache:
         self._key, self._up, self._w = key, up, w
         if not same:
             self._bps = bps.copy()                # a copy: the caller may edit its array
-            self._delivered = None
+            self._delivered = self._lat_w = None
         self._given = given
         self._search(todo, up, w, hops, unweighted, spf)
         if self._routable is None:
             self._routable = self._routable0.copy()
             self._routable[self._dem_idx] = self._reached > 0
-            self._delivered = None
+            self._delivered = self._routable_out = None
         elif len(todo) and dagstore.set_routable(todo, self._dem_ptr, self._dem_idx,
                                                  self._reached, self._routable):
-            self._delivered = None                # only a search changes what is reached
+            self._delivered = self._routable_out = None   # only a search changes what is reached
         if len(repush):
             dagstore.push(repush, self._dem_ptr, self._dem_src, bps_g, self._dist, self._split,
                           self._own, self._thru, self._seg_start, self._seg_len,
@@ -235,7 +238,10 @@ class RoutingCache:
                                             self._arena.edge, self._arena.tail, self._split,
                                             self._thru, r.n_edges)
         load = self._load.copy()
-        routable = self._routable.copy()
+        if self._routable_out is None:
+            self._routable_out = self._routable.copy()    # read-only, shared while unchanged
+            self._routable_out.flags.writeable = False
+        routable = self._routable_out
         if capacity_bps is not None and not (routing._NO_DROP_SHORTCUT and
                                              not np.any(load > np.asarray(capacity_bps, float))):
             self.fell_back = True                 # overloaded: tail drop needs the full rounds
@@ -252,7 +258,14 @@ class RoutingCache:
                              self._seg_len, self._arena.arrays(),
                              np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
                              self._dem_src, self._reached, grouped)
-            res.latency_s = dagstore.gather(grouped, self._at)
+            # laid out in the demands' order on the first read (a pass over every demand
+            # that an environment's step, reading percentiles only, does not need)
+            res.latency_s = Deferred(_laid_out, grouped, self._at)
+            if self._lat_w is None:
+                self._lat_w = np.empty(m + 2)
+                self._lat_w[:m] = self._bps_g
+                self._lat_w[m:] = bps[self._at == m].sum(), 0.0   # src == dst pooled; a node down
+            res.latency_sample = (grouped, self._lat_w)
         if capacity_bps is not None:              # nothing overloaded: delivered whole
             if self._delivered is None:           # kept while nothing reached and no bit/s change
                 self._delivered = np.where(routable, bps, 0.0)
@@ -267,7 +280,7 @@ class RoutingCache:
         n = self.router.n_nodes
         _, routable0, ptr, idx, dsrc, dbps = _group(self.src, self.dst, bps, node_ok, n)
         self._routable0, self._dem_ptr, self._dem_idx, self._dem_src = routable0, ptr, idx, dsrc
-        self._routable = self._load = self._delivered = None
+        self._routable = self._load = self._delivered = self._lat_w = self._routable_out = None
         #: Where each demand's latency is in the grouped order (+ 0 and nan after it).
         self._at = np.where(routable0, len(idx), len(idx) + 1)
         self._at[idx] = np.arange(len(idx))
@@ -364,6 +377,11 @@ class RoutingCache:
             self.reflowed += done
             if status:
                 arena = self._grow()
+
+
+def _laid_out(grouped: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``grouped[at]``: latency in the demands' order (:class:`Deferred`'s function)."""
+    return dagstore.gather(grouped, at)
 
 
 def _extra_delay(edge_delay_s, load: np.ndarray, r: Router) -> np.ndarray:
