@@ -450,8 +450,7 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
             x[y] += sp[y] * (delay[a_edge[q]] + x[a_head[q]])
         for j in range(dem_ptr[t], dem_ptr[t + 1]):
             out[j] = x[dem_src[j]] if reached[j] > 0 else np.nan
-        for q in range(start, end):
-            x[a_tail[q]] = 0.0
+        x[:] = 0.0                                # a memset: cheaper than a pass over the tails
 
 
 @njit(cache=True)

@@ -161,7 +161,10 @@ class RoutingCache:
         # nothing can have changed it, so no comparison of every entry
         kept = (self._key is not None and given is self._given and isinstance(given, np.ndarray)
                 and not given.flags.writeable)
-        bps = np.ascontiguousarray(np.broadcast_to(np.asarray(bps, dtype=float), self.src.shape))
+        if not (isinstance(bps, np.ndarray) and bps.dtype == np.float64
+                and bps.shape == self.src.shape and bps.flags.c_contiguous):
+            bps = np.ascontiguousarray(np.broadcast_to(np.asarray(bps, dtype=float), self.src.shape))
+        # else the array as given: the results hold it (a read-only one stays recognisable)
         same = kept or (self._key is not None and np.array_equal(bps, self._bps))
         bad = (np.zeros(0, bool) if same or (bps.min(initial=0.0) >= 0 and np.isfinite(bps.sum()))
                else ~np.isfinite(bps) | (bps < 0))    # the full test only to name the culprit

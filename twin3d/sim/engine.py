@@ -97,6 +97,17 @@ class StepResult:
     link_up: np.ndarray | None = None
 
 
+@njit(cache=True)
+def _routable_sums(at, ok, bps, n):  # pragma: no cover - compiled
+    """``np.bincount(at, np.where(ok, bps, 0.0), minlength=n)`` in one pass (the same
+    sums in the same order)."""
+    out = np.zeros(n)
+    for i in range(len(at)):
+        if ok[i]:
+            out[at[i]] += bps[i]
+    return out
+
+
 # laid out on the first read when the router computed it in another order
 deferred_attribute(StepResult, "demand_latency_s")
 
@@ -733,7 +744,7 @@ class Simulator:
         if (got is not None and got[0] is ok and got[1] is bps and got[2] is at
                 and not ok.flags.writeable and not bps.flags.writeable):
             return got[3].copy()
-        load = np.bincount(at, np.where(ok, bps, 0.0), minlength=len(self.site_ids)).astype(float)
+        load = _routable_sums(at, ok, bps, len(self.site_ids))
         if not ok.flags.writeable and not bps.flags.writeable:
             self._site_load_last = (ok, bps, at, load.copy())
         return load
