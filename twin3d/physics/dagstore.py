@@ -47,7 +47,7 @@ class Arena:
     Attributes
     ----------
     edge, tail, head : numpy.ndarray
-        (capacity,) int32: directed edge index of each DAG edge, its tail and
+        (capacity,) uint32: directed edge index of each DAG edge, its tail and
         head node (kept beside the edge: the walks read them in sequence).
     end : int
         Entries in use (live and garbage).
@@ -55,9 +55,11 @@ class Arena:
 
     def __init__(self, capacity: int) -> None:
         capacity = max(int(capacity), 16)
-        self.edge = np.empty(capacity, np.int32)
-        self.tail = np.empty(capacity, np.int32)
-        self.head = np.empty(capacity, np.int32)
+        # unsigned: numba indexes with them without a negative-index fix-up (the walks
+        # over every kept DAG edge run about a fifth faster)
+        self.edge = np.empty(capacity, np.uint32)
+        self.tail = np.empty(capacity, np.uint32)
+        self.head = np.empty(capacity, np.uint32)
         self.end = 0
 
     @property
