@@ -125,8 +125,9 @@ class RoutingCache:
         self._ev = np.ascontiguousarray(router.v, dtype=np.int64)
         # every directed edge by tail (the router's order) and by head, for the reflows
         rev = np.argsort(self._ev, kind="stable")
-        self._graph = (_ptr(self._eu, n), self._ev.copy(), np.arange(len(self._eu)),
-                       _ptr(self._ev, n), np.ascontiguousarray(self._eu[rev]), rev.astype(np.int64))
+        u32 = lambda a: np.ascontiguousarray(a, dtype=np.uint32)   # noqa: E731 (see _search)
+        self._graph = (_ptr(self._eu, n), u32(self._ev), u32(np.arange(len(self._eu))),
+                       _ptr(self._ev, n), u32(self._eu[rev]), u32(rev))
         self._key: tuple | None = None            # (node_ok, kernel) the cache was built for
         self._given = None                        # the bit/s array of the last call, as given
         self._routable: np.ndarray | None = None
@@ -282,7 +283,8 @@ class RoutingCache:
         """Group the demands by destination and forget every DAG."""
         n = self.router.n_nodes
         _, routable0, ptr, idx, dsrc, dbps = _group(self.src, self.dst, bps, node_ok, n)
-        self._routable0, self._dem_ptr, self._dem_idx, self._dem_src = routable0, ptr, idx, dsrc
+        self._routable0, self._dem_ptr, self._dem_idx = routable0, ptr, idx
+        self._dem_src = dsrc.astype(np.uint32)      # unsigned: see _search
         self._routable = self._load = self._delivered = self._lat_w = self._routable_out = None
         #: Where each demand's latency is in the grouped order (+ 0 and nan after it).
         self._at = np.where(routable0, len(idx), len(idx) + 1)
@@ -344,8 +346,11 @@ class RoutingCache:
         active = np.flatnonzero(up)
         ua, va, wa = self._eu[active], self._ev[active], np.asarray(w, dtype=float)[active]
         rev = np.argsort(va, kind="stable")
-        csr = (_ptr(ua, n), np.ascontiguousarray(va), wa, active.astype(np.int64), _ptr(va, n),
-               np.ascontiguousarray(ua[rev]), wa[rev], active[rev].astype(np.int64))
+        # node and edge indices unsigned: numba indexes with them without a negative-index
+        # fix-up (row pointers stay int64)
+        u32 = lambda a: np.ascontiguousarray(a, dtype=np.uint32)   # noqa: E731
+        csr = (_ptr(ua, n), u32(va), wa, u32(active), _ptr(va, n), u32(ua[rev]), wa[rev],
+               u32(active[rev]))
         k, arena = 0, self._arena
         while True:
             status, k, end = dagstore.build(
