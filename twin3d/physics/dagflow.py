@@ -81,8 +81,8 @@ def _heap_pop(heap_d, heap_n, size):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def reflow(tails, heads, d, sp, own, thru, graph, usable, w, queued, heap_d,
-           heap_n):  # pragma: no cover - compiled
+def reflow(tails, heads, d, sp, own, thru, graph, usable, w, queued, heap_d, heap_n,
+           load, uses):  # pragma: no cover - compiled
     """Recompute ``thru`` below changed tails of one destination's DAG.
 
     Parameters
@@ -104,6 +104,13 @@ def reflow(tails, heads, d, sp, own, thru, graph, usable, w, queued, heap_d,
         (n_edges,) weight per directed edge (1 by hops).
     queued, heap_d, heap_n : numpy.ndarray
         Scratch: (n_nodes,) bool all False (left so), (n_nodes,) float and int.
+    load : numpy.ndarray
+        (n_edges,) bit/s per edge summed over destinations, moved by the
+        change of each recomputed node's flow on its DAG edges; or (0,) to
+        leave loads alone.
+    uses : numpy.ndarray
+        (n_edges,) int, DAG entries carrying flow per edge (with ``load``):
+        those of a node whose flow becomes or stops being 0 follow.
 
     Returns
     -------
@@ -125,7 +132,7 @@ def reflow(tails, heads, d, sp, own, thru, graph, usable, w, queued, heap_d,
     >>> up = np.array([True, False, True])
     >>> q = np.zeros(3, np.bool_)
     >>> reflow(np.array([0]), np.array([2]), d, sp, own, thru, g, up, w, q,
-    ...        np.empty(3), np.empty(3, np.int64))
+    ...        np.empty(3), np.empty(3, np.int64), np.zeros(0), np.zeros(0, np.int64))
     2
     >>> thru.tolist()
     [2.0, 2.0, 2.0]
@@ -159,11 +166,17 @@ def reflow(tails, heads, d, sp, own, thru, graph, usable, w, queued, heap_d,
                 x += thru[p] * sp[p]
         if x == thru[y]:
             continue
+        moved = x * sp[y] - thru[y] * sp[y]       # on each of y's DAG edges
+        carries = (x != 0.0) - (thru[y] != 0.0)   # +1, -1: y's edges start, stop carrying
         thru[y] = x
         for k in range(out_ptr[y], out_ptr[y + 1]):
             e = out_edge[k]
             b = out_head[k]
-            if usable[e] and not queued[b] and _is_dag_edge(dy, w[e], d[b]):
-                queued[b] = True
-                size = _heap_push(heap_d, heap_n, size, d[b], b)
+            if usable[e] and _is_dag_edge(dy, w[e], d[b]):
+                if len(load):
+                    load[e] += moved
+                    uses[e] += carries
+                if not queued[b]:
+                    queued[b] = True
+                    size = _heap_push(heap_d, heap_n, size, d[b], b)
     return done

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .dagflow import reflow
+from .dagflow import _is_dag_edge, reflow
 from .routing import _RTOL, _distances
 
 __all__ = ["Arena", "build", "remove", "insert", "push", "sum_loads", "latency", "gather", "slack",
@@ -103,7 +103,7 @@ def _copy_live(dests, seg_start, seg_len, seg_cap, old, new):  # pragma: no cove
 @njit(cache=True)
 def build(todo, k0, end, hops, unweighted, spf, n, out_ptr, out_head, out_w, out_edge,
           in_ptr, in_tail, in_w, in_edge, dem_ptr, dem_src, bps, dist, split, own, thru,
-          seg_start, seg_len, seg_cap, reached, arena):  # pragma: no cover - compiled
+          seg_start, seg_len, seg_cap, reached, arena, load, uses):  # pragma: no cover
     """Compute the DAG, distances, splits, flows and reached demands of ``todo[k0:]``.
 
     Rows t of ``dist``, ``split``, ``own`` and ``thru`` (n_nodes, n_nodes)
@@ -115,7 +115,10 @@ def build(todo, k0, end, hops, unweighted, spf, n, out_ptr, out_head, out_w, out
     :func:`_walk_hops` does; else as :func:`_walk` (``unweighted``:
     distances by breadth-first search). ``arena``: :meth:`Arena.arrays`. Returns (status, k, end): status 0 done; 1 the
     arena is full before ``todo[k]`` (grow it and call again from k); 2 a
-    cycle (a weight below the tolerance).
+    cycle (a weight below the tolerance). ``load``: (n_edges,) bit/s from
+    which each searched destination's old flows are taken and to which its
+    new ones are added, with ``uses`` (n_edges,) its DAG entries per edge;
+    or (0,) both.
     """
     a_edge, a_tail, a_head = arena
     cap = len(a_edge)
@@ -129,8 +132,11 @@ def build(todo, k0, end, hops, unweighted, spf, n, out_ptr, out_head, out_w, out
         if cap - end < len(in_tail) + slack(len(in_tail)):    # room for the largest DAG
             return 1, k, end
         d = dist[t]
-        d[:] = np.inf
         sp = split[t]
+        if len(load) and seg_len[t] > 0:          # its old flows leave the loads
+            s0 = seg_start[t]
+            _add_flows(load, -1.0, s0, s0 + seg_len[t], thru[t], sp, a_edge, a_tail, uses)
+        d[:] = np.inf
         start = end
         if hops:                                  # as _walk_hops: BFS, DAG edges by head
             d[t] = 0.0
@@ -201,9 +207,47 @@ def build(todo, k0, end, hops, unweighted, spf, n, out_ptr, out_head, out_w, out
             reached[j] = 1.0 if d[dem_src[j]] < np.inf else 0.0
         _push_one(t, start, start + size, dem_ptr, dem_src, bps, d, sp, own[t], thru[t],
                   a_tail, a_head)
+        if len(load):
+            _add_flows(load, 1.0, start, start + size, thru[t], sp, a_edge, a_tail, uses)
         for r in range(cnt):
             deg[order[r]] = 0
     return 0, len(todo), end
+
+
+@njit(cache=True)
+def _add_flows(load, sign, start, end, x, sp, a_edge, a_tail, uses):  # pragma: no cover
+    """Add (sign 1) or take (-1) one destination's flows on its segment to
+    ``load``, and its entries that carry flow to ``uses`` (per edge)."""
+    for q in range(start, end):
+        y = a_tail[q]
+        if x[y] != 0.0:
+            e = a_edge[q]
+            uses[e] += int(sign)
+            load[e] += sign * (x[y] * sp[y])
+
+
+@njit(cache=True)
+def _move_tail(u, was, now, d, graph, usable, other, w, load,
+               uses):  # pragma: no cover - compiled
+    """Tail u of one destination's DAG passed ``was`` bit/s on each DAG edge and
+    now passes ``now``: its usable DAG edges move by the difference, except the
+    ``other`` ones (per edge): gone ones (not usable) lose ``was``, new ones
+    (usable) gain ``now`` (and ``uses``, the entries carrying flow, follow)."""
+    out_ptr, out_head, out_edge = graph[0], graph[1], graph[2]
+    du = d[u]
+    for k in range(out_ptr[u], out_ptr[u + 1]):
+        e = out_edge[k]
+        if not _is_dag_edge(du, w[e], d[out_head[k]]):
+            continue
+        if usable[e]:
+            if other[e]:
+                load[e] += now
+                uses[e] += now != 0.0
+            else:
+                load[e] += now - was
+        elif other[e]:
+            load[e] -= was
+            uses[e] -= was != 0.0
 
 
 @njit(cache=True)
@@ -237,8 +281,8 @@ def push(todo, dem_ptr, dem_src, bps, dist, split, own, thru, seg_start, seg_len
 
 
 @njit(cache=True)
-def remove(cands, gone, usable, w, graph, dist, split, own, thru, seg_start, seg_len,
-           arena):  # pragma: no cover - compiled
+def remove(cands, gone, usable, w, graph, dist, split, own, thru, seg_start, seg_len, arena,
+           load, uses):  # pragma: no cover - compiled
     """Drop the DAG edges that went down (``gone``, per edge) from ``cands``' DAGs.
 
     A destination whose DAG loses edges while every tail keeps another DAG
@@ -246,6 +290,9 @@ def remove(cands, gone, usable, w, graph, dist, split, own, thru, seg_start, seg
     such tail's split share becomes 1 / (its remaining DAG edges), and the
     throughput below those tails is recomputed (:func:`dagflow.reflow` on
     the ``usable`` edges, with ``w`` and ``graph`` as it takes them).
+    ``load``: (n_edges,) bit/s moved by the changed flows, or (0,) (see
+    :func:`dagflow.reflow`); ``uses``: (n_edges,) kept DAG entries per edge
+    (with ``load``).
     Returns ((len(cands),) bool, int): True where a tail would lose its last
     DAG edge (the destination must be searched again, and is left as it
     was); the nodes whose throughput was recomputed.
@@ -289,7 +336,11 @@ def remove(cands, gone, usable, w, graph, dist, split, own, thru, seg_start, seg
         for i in range(nt):                       # renew the shares (or just clear the counts)
             y = tails[i]
             if not need[k]:
-                sp[y] = 1.0 / (round(1.0 / sp[y]) - lost[y])
+                old = sp[y]
+                sp[y] = 1.0 / (round(1.0 / old) - lost[y])
+                if len(load):
+                    _move_tail(y, thru[t][y] * old, thru[t][y] * sp[y], dist[t], graph, usable,
+                               gone, w, load, uses)
             lost[y] = 0
         if need[k] or ng == 0:
             continue
@@ -303,13 +354,13 @@ def remove(cands, gone, usable, w, graph, dist, split, own, thru, seg_start, seg
                 wpos += 1
         seg_len[t] = wpos - start
         done += reflow(tails[:nt], heads[:ng], dist[t], sp, own[t], thru[t], graph, usable, w,
-                       queued, heap_d, heap_n)
+                       queued, heap_d, heap_n, load, uses)
     return need, done
 
 
 @njit(cache=True)
 def insert(cands, k0, end, added, eu, ev, ew, graph, usable, dist, split, own, thru, seg_start,
-           seg_len, seg_cap, arena):  # pragma: no cover - compiled
+           seg_len, seg_cap, arena, load, uses):  # pragma: no cover - compiled
     """Add the edges that came up and tie a shortest path (``added``) to ``cands``' DAGs.
 
     An edge u -> v with ``d(u) = w + d(v)`` (within the DAG tolerance; u
@@ -317,7 +368,8 @@ def insert(cands, k0, end, added, eu, ev, ew, graph, usable, dist, split, own, t
     after u's last DAG edge (after every edge out of v, before every edge
     into u), u's split share becomes 1 / (its DAG edges), and the
     throughput below u is recomputed (:func:`dagflow.reflow` on the
-    ``usable`` edges, weights ``ew``). A segment with room enough
+    ``usable`` edges, weights ``ew``; ``load`` as :func:`remove` takes it).
+    A segment with room enough
     (``seg_cap``) is shifted in place; another is copied to the arena end
     with the new entries. Returns (status, k, end, reflowed): status 0 done,
     1 the arena is full before ``cands[k]``; then the nodes whose throughput was
@@ -334,6 +386,9 @@ def insert(cands, k0, end, added, eu, ev, ew, graph, usable, dist, split, own, t
     tails = np.empty(max(len(added), 1), np.int64)
     no_heads = np.empty(0, np.int64)
     done = 0
+    is_new = np.zeros(len(ew), np.bool_)          # the edges that came up
+    for i in range(len(added)):
+        is_new[added[i]] = True
     for k in range(k0, len(cands)):
         t = cands[k]
         d = dist[t]
@@ -360,7 +415,11 @@ def insert(cands, k0, end, added, eu, ev, ew, graph, usable, dist, split, own, t
             return 1, k, end, done
         for i in range(nt):
             y = tails[i]
-            sp[y] = 1.0 / (round(1.0 / sp[y]) + more[y])
+            old = sp[y]
+            sp[y] = 1.0 / (round(1.0 / old) + more[y])
+            if len(load):
+                _move_tail(y, thru[t][y] * old, thru[t][y] * sp[y], d, graph, usable, is_new, ew,
+                           load, uses)
         if in_place:        # backwards: each entry moves up by the new entries after it
             new = start
             wpos = start + size - 1
@@ -409,7 +468,7 @@ def insert(cands, k0, end, added, eu, ev, ew, graph, usable, dist, split, own, t
         seg_start[t] = new
         seg_len[t] = size
         done += reflow(tails[:nt], no_heads, d, sp, own[t], thru[t], graph, usable, ew, queued,
-                       heap_d, heap_n)
+                       heap_d, heap_n, load, uses)
     return 0, len(cands), end, done
 
 
@@ -453,6 +512,20 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
         for j in range(dem_ptr[t], dem_ptr[t + 1]):
             out[j] = x[dem_src[j]] if reached[j] > 0 else np.nan
         x[:] = 0.0                                # a memset: cheaper than a pass over the tails
+
+
+@njit(cache=True)
+def count_uses(dests, seg_start, seg_len, a_edge, a_tail, thru,
+               n_edges):  # pragma: no cover - compiled
+    """(n_edges,) kept DAG entries that carry flow, per edge, over ``dests``' segments."""
+    uses = np.zeros(n_edges, np.int64)
+    for k in range(len(dests)):
+        t = dests[k]
+        x = thru[t]
+        for q in range(seg_start[t], seg_start[t] + seg_len[t]):
+            if x[a_tail[q]] != 0.0:
+                uses[a_edge[q]] += 1
+    return uses
 
 
 @njit(cache=True)

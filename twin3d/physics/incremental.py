@@ -53,6 +53,11 @@ from .transport import Router
 
 __all__ = ["RoutingCache"]
 
+#: Calls that move the kept loads by differences before they are summed again in full
+#: (each difference rounds: the sum keeps them from piling up over an episode).
+RESUM_CALLS = 64
+_NO_LOADS = np.zeros(0)
+
 
 class RoutingCache:
     """Incremental all-pairs routing of fixed demands on a :class:`Router`.
@@ -135,6 +140,10 @@ class RoutingCache:
         self._lat_w: np.ndarray | None = None      # latency_sample's weights (grouped order)
         self._routable_out: np.ndarray | None = None
         self._load: np.ndarray | None = None
+        #: The loads the kernels move in place this call (_NO_LOADS: summed after), and
+        #: the calls that moved them since they were last summed.
+        self._acc, self._moved = _NO_LOADS, 0
+        self._uses = np.zeros(0, np.int64)         # DAG entries carrying flow per edge
         self.searched = self.trimmed = self.joined = self.pushed = self.compactions = 0
         self.reflowed = 0
         self.fell_back = False
@@ -204,12 +213,16 @@ class RoutingCache:
                     repush = np.unique(self._dem_dst[changed])
                 self._bps_g = bps_g
             bps_g = self._bps_g
+            # the kernels move the kept loads by the flows they change (a push: summed again)
+            if self._load is not None and not len(repush) and self._moved < RESUM_CALLS:
+                self._acc = self._load
             if len(cut):              # the edges before those that came up join (trimmed first)
                 before = up.copy()
                 before[added] = False
                 need, self.reflowed = dagstore.remove(cut, gone, before, w_dag, self._graph, self._dist,
                                        self._split, self._own, self._thru, self._seg_start,
-                                       self._seg_len, self._arena.arrays())
+                                       self._seg_len, self._arena.arrays(), self._acc,
+                                       self._uses)
                 todo, cut = np.sort(np.r_[todo, cut[need]]), cut[~need]
                 if need.any() and len(tie):           # searched again: nothing to join
                     tie = np.setdiff1d(tie, todo)
@@ -237,10 +250,19 @@ class RoutingCache:
         self.pushed = len(repush)
         self.fell_back = False
         # no flow changed (a simulator step's final route after its cascade): the last sum
-        if self._load is None or len(todo) + len(cut) + len(tie) + len(repush):
+        moved = len(todo) + len(cut) + len(tie) + len(repush)
+        if self._load is None or (moved and not len(self._acc)):
             self._load = dagstore.sum_loads(self._dests, self._seg_start, self._seg_len,
                                             self._arena.edge, self._arena.tail, self._split,
                                             self._thru, r.n_edges)
+            self._uses = dagstore.count_uses(self._dests, self._seg_start, self._seg_len,
+                                             self._arena.edge, self._arena.tail, self._thru,
+                                             r.n_edges)
+            self._moved = 0
+        elif moved:          # moved in place: an edge on no kept DAG carries nothing (no residue)
+            self._load[self._uses == 0] = 0.0
+            self._moved += 1
+        self._acc = _NO_LOADS
         load = self._load.copy()
         if self._routable_out is None:
             self._routable_out = self._routable.copy()    # read-only, shared while unchanged
@@ -357,11 +379,12 @@ class RoutingCache:
                 todo, k, arena.end, hops, unweighted, spf, n, *csr,
                 self._dem_ptr, self._dem_src, self._bps_g, self._dist, self._split, self._own,
                 self._thru, self._seg_start, self._seg_len, self._seg_cap, self._reached,
-                arena.arrays())
+                arena.arrays(), self._acc, self._uses)
             arena.end = end
             if status == 0:
                 return
             if status == 2:
+                self._key = None                  # half updated: rebuilt by the next call
                 raise RuntimeError("routing did not converge: the shortest-path graph has a cycle")
             arena = self._grow()       # full (the DAGs of todo[k:] are stale but still live)
 
@@ -381,7 +404,7 @@ class RoutingCache:
             status, k, arena.end, done = dagstore.insert(
                 tie, k, arena.end, added, self._eu, self._ev, w, self._graph, up, self._dist,
                 self._split, self._own, self._thru, self._seg_start, self._seg_len,
-                self._seg_cap, arena.arrays())
+                self._seg_cap, arena.arrays(), self._acc, self._uses)
             self.reflowed += done
             if status:
                 arena = self._grow()
