@@ -24,7 +24,7 @@ import pytest
 
 from twin3d.physics.incremental import RoutingCache
 from twin3d.physics.transport import Router
-from twin3d.sim.kpi import weighted_percentiles
+from twin3d.sim.kpi import weighted_percentiles, weighted_stats
 
 from conftest import ROOT
 
@@ -209,6 +209,8 @@ def test_latency_is_laid_out_on_first_read_and_its_sample_gives_the_percentiles(
                                                                  np.ndarray)
     np.testing.assert_allclose(res.latency_s, want.latency_s, rtol=1e-12)
     assert isinstance(vars(res)["_deferred_latency_s"], np.ndarray)     # kept once laid out
+    values, weights, stats = res.latency_sample
+    assert stats == weighted_stats(values, weights)        # counted as the walk made them
     qs = [5, 50, 95, 99]
     np.testing.assert_allclose(weighted_percentiles(res.latency_sample[0], qs, res.latency_sample[1]),
                                weighted_percentiles(want.latency_s, qs, bps), rtol=1e-12)

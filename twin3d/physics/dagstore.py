@@ -495,12 +495,23 @@ def sum_loads(dests, seg_start, seg_len, a_edge, a_tail, split, thru,
 
 @njit(cache=True)
 def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
-            reached, out):  # pragma: no cover - compiled
+            reached, out, weights):  # pragma: no cover - compiled
     """``out[j]`` = expected delay of each demand j in grouped order (nan where
     unreached), walking each DAG nearest first (in sequence: the caller
-    gathers the demands' order from it, cheaper than scattering here)."""
+    gathers the demands' order from it, cheaper than scattering here).
+
+    Returns (count, total weight, min, max) of the finite values of all of
+    ``out`` (the entries after the grouped demands as the caller set them)
+    with ``weights`` > 0, the weights summed in index order: the first pass
+    of a weighted percentile selection (``kpi.weighted_stats``), counted as
+    the values are made.
+    """
     a_edge, a_tail, a_head = arena
     x = np.zeros(n)
+    cnt = 0
+    total = 0.0
+    lo = np.inf
+    hi = -np.inf
     for k in range(len(dests)):
         t = dests[k]
         sp = split[t]
@@ -510,8 +521,24 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
             y = a_tail[q]
             x[y] += sp[y] * (delay[a_edge[q]] + x[a_head[q]])
         for j in range(dem_ptr[t], dem_ptr[t + 1]):
-            out[j] = x[dem_src[j]] if reached[j] > 0 else np.nan
+            v = x[dem_src[j]] if reached[j] > 0 else np.nan
+            out[j] = v
+            wj = weights[j]
+            if np.isfinite(v) and wj > 0:
+                cnt += 1
+                total += wj
+                lo = min(lo, v)
+                hi = max(hi, v)
         x[:] = 0.0                                # a memset: cheaper than a pass over the tails
+    for j in range(dem_ptr[len(dem_ptr) - 1], len(out)):
+        v = out[j]
+        wj = weights[j]
+        if np.isfinite(v) and wj > 0:
+            cnt += 1
+            total += wj
+            lo = min(lo, v)
+            hi = max(hi, v)
+    return cnt, total, lo, hi
 
 
 @njit(cache=True)

@@ -278,20 +278,20 @@ class RoutingCache:
         if latency:
             res.edge_delay_s = r.prop_delay_s + _extra_delay(edge_delay_s, load, r)
             m = len(self._dem_idx)
-            grouped = np.empty(m + 2)                 # + 0 (src == dst) and nan (a node down)
-            grouped[m:] = 0.0, np.nan
-            dagstore.latency(self._dests, r.n_nodes, self._split, self._seg_start,
-                             self._seg_len, self._arena.arrays(),
-                             np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
-                             self._dem_src, self._reached, grouped)
-            # laid out in the demands' order on the first read (a pass over every demand
-            # that an environment's step, reading percentiles only, does not need)
-            res.latency_s = Deferred(_laid_out, grouped, self._at)
             if self._lat_w is None:
                 self._lat_w = np.empty(m + 2)
                 self._lat_w[:m] = self._bps_g
                 self._lat_w[m:] = bps[self._at == m].sum(), 0.0   # src == dst pooled; a node down
-            res.latency_sample = (grouped, self._lat_w)
+            grouped = np.empty(m + 2)                 # + 0 (src == dst) and nan (a node down)
+            grouped[m:] = 0.0, np.nan
+            stats = dagstore.latency(self._dests, r.n_nodes, self._split, self._seg_start,
+                                     self._seg_len, self._arena.arrays(),
+                                     np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
+                                     self._dem_src, self._reached, grouped, self._lat_w)
+            # laid out in the demands' order on the first read (a pass over every demand
+            # that an environment's step, reading percentiles only, does not need)
+            res.latency_s = Deferred(_laid_out, grouped, self._at)
+            res.latency_sample = (grouped, self._lat_w, stats)
         if capacity_bps is not None:              # nothing overloaded: delivered whole
             if self._delivered is None:           # kept while nothing reached and no bit/s change
                 self._delivered = np.where(routable, bps, 0.0)

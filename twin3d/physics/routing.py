@@ -89,11 +89,13 @@ class Routing:
         False when the tail-drop fixed point stopped at its round limit
         (a :class:`ConvergenceWarning` was issued); True otherwise.
     latency_sample : tuple or None
-        (values s, weights bit/s): arrays in another order (and with the
-        demands that need no path pooled) whose weighted percentiles are
-        those of ``latency_s`` weighted by ``demand_bps``, for a router that
-        computes latency in that order (:class:`~twin3d.physics.incremental.RoutingCache`;
-        ``latency_s`` is then laid out on its first read). None: use those.
+        (values s, weights bit/s, stats): arrays in another order (and with
+        the demands that need no path pooled) whose weighted percentiles are
+        those of ``latency_s`` weighted by ``demand_bps``, and their
+        (count, total weight, min, max) as ``kpi.weighted_stats`` gives
+        them, for a router that computes latency in that order
+        (:class:`~twin3d.physics.incremental.RoutingCache`; ``latency_s`` is
+        then laid out on its first read). None: use those.
     """
 
     router: Any

@@ -700,8 +700,9 @@ class Simulator:
         for i in np.flatnonzero(link_up & ~casc.link_up).tolist():
             link_state[i] = "tripped"
         site_state = [state.site_state[s] for s in self.site_ids]
-        lat_s, lat_w = routing.latency_sample or (routing.latency_s, routing.demand_bps)
-        kpis.update(transport_kpis(casc.link_util, casc.link_up, lat_s, lat_w))
+        lat_s, lat_w, lat_stats = routing.latency_sample or (routing.latency_s,
+                                                             routing.demand_bps, None)
+        kpis.update(transport_kpis(casc.link_util, casc.link_up, lat_s, lat_w, lat_stats))
         kpis.update({"offered_bps": offered, "served_bps": served, "dropped_bps": offered - served,
                      # a link is "up" exactly when it is in service after the cascade
                      "failed_elements": float(len(link_state) - int(np.count_nonzero(casc.link_up))
