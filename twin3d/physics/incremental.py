@@ -7,7 +7,8 @@ destination t (in :mod:`twin3d.physics.dagstore`):
 
 * the distances d_t to t and t's shortest-path DAG (its edges in the order
   the router's kernels walk them, and each node's split share);
-* the bit/s each DAG edge carries for t, and which of t's demands reach t.
+* each node's own demand to t and throughput to t (what each DAG edge
+  carries follows: throughput x share), and which of t's demands reach t.
 
 A change of one directed edge u -> v (down, up or a new weight w) can only
 alter t's DAG when the edge is or becomes a DAG edge or a shortcut, i.e.
@@ -15,17 +16,24 @@ alter t's DAG when the edge is or becomes a DAG edge or a shortcut, i.e.
 or after the change, and d_t(v) finite). When the only such changes for t
 are DAG edges going down and every tail keeps another DAG edge, t's
 distances stay: the edges are dropped from its DAG, the tails' split shares
-renewed and its flows pushed again (no search; with all-pairs demands on a
-random geometric graph a cut link is on about half the DAGs but changes
-the distances of one in ten). Likewise, an edge coming up on a tie with a
+renewed and the throughput recomputed below those tails only
+(:func:`~twin3d.physics.dagflow.reflow`; no search, no walk of the whole
+DAG: with all-pairs demands on a 1,000-node random geometric graph a cut
+link is on about 70 % of the DAGs, and the flow moves at some 40 nodes of
+each). Likewise, an edge coming up on a tie with a
 shortest path (``w + d_t(v) = d_t(u)``) joins t's DAG without a search
 (ECMP); a destination with both (a link cut and another restored in one
 step) is trimmed, then joined. Other touched destinations are searched again; a destination whose demands' bit/s changed gets its flows pushed
-again over its kept DAG. The edge loads are then the
-kept flows summed over destinations in index order, and latency walks every
-kept DAG with the new edge delays: queueing delays follow the loads, which
-a single cut changes almost everywhere, so latency is always computed for
-every destination (without searching). A change of ``node_up``, of the
+again over its kept DAG. The edge loads are kept and moved in place by the
+flows those kernels change (summed again in full over every kept DAG after
+a push and every :data:`RESUM_CALLS` calls, so that the rounding of the
+differences does not pile up; an edge on no DAG entry carrying flow is set
+to exactly 0). Latency walks every kept DAG with the new edge delays:
+queueing delays follow the loads, which a single cut changes almost
+everywhere, so latency is always computed for every destination (without
+searching), in the destinations' order; the per-demand array
+(``Routing.latency_s``) is laid out on its first read, and
+``Routing.latency_sample`` gives the percentiles without it. A change of ``node_up``, of the
 kernel (hops or weighted) or the first call computes everything.
 
 With capacities, the tail-drop shortcut of
@@ -36,8 +44,10 @@ Results equal :meth:`Router.route` on the same inputs to the last bits: a
 searched or pushed destination does the router kernels' operations in their
 order, but a kept DAG can list its edges in another order than a fresh
 search would (nodes at equal distance met in another order, after a trim
-or with Dijkstra), which changes sums of positive terms in the last bits
-(the tests hold every result to 1e-12 relative).
+or with Dijkstra), a reflowed node adds its inflows in the graph's order,
+and moved loads add differences, which changes sums in the last bits (the
+tests hold every result to 1e-12 relative). The same calls give the same
+bits in any process.
 """
 
 from __future__ import annotations
@@ -71,10 +81,11 @@ class RoutingCache:
 
     Notes
     -----
-    Memory: two (n_nodes, n_nodes) float arrays (distances, split shares)
-    and 20 bytes per kept DAG edge, with as much room again for the DAGs of
-    later searches; about 110 MB for all pairs on the 1,000-node, 4,161-link
-    random geometric graph of ``benchmarks/bench_ecmp.py``.
+    Memory: four (n_nodes, n_nodes) float arrays (distances, split shares,
+    own demand, throughput) and 12 bytes per kept DAG edge, with as much room
+    again for the DAGs of later searches; about 90 MB for all pairs on the
+    1,000-node, 4,161-link random geometric graph of
+    ``benchmarks/bench_ecmp.py``.
 
     Attributes
     ----------
