@@ -7,7 +7,8 @@ destination t (in :mod:`twin3d.physics.dagstore`):
 
 * the distances d_t to t and t's shortest-path DAG (its edges in the order
   the router's kernels walk them, and each node's split share);
-* the bit/s each DAG edge carries for t, and which of t's demands reach t.
+* each node's own demand to t and throughput to t (what each DAG edge
+  carries follows: throughput x share), and which of t's demands reach t.
 
 A change of one directed edge u -> v (down, up or a new weight w) can only
 alter t's DAG when the edge is or becomes a DAG edge or a shortcut, i.e.
@@ -15,17 +16,24 @@ alter t's DAG when the edge is or becomes a DAG edge or a shortcut, i.e.
 or after the change, and d_t(v) finite). When the only such changes for t
 are DAG edges going down and every tail keeps another DAG edge, t's
 distances stay: the edges are dropped from its DAG, the tails' split shares
-renewed and its flows pushed again (no search; with all-pairs demands on a
-random geometric graph a cut link is on about half the DAGs but changes
-the distances of one in ten). Likewise, an edge coming up on a tie with a
+renewed and the throughput recomputed below those tails only
+(:func:`~twin3d.physics.dagflow.reflow`; no search, no walk of the whole
+DAG: with all-pairs demands on a 1,000-node random geometric graph a cut
+link is on about 70 % of the DAGs, and the flow moves at some 40 nodes of
+each). Likewise, an edge coming up on a tie with a
 shortest path (``w + d_t(v) = d_t(u)``) joins t's DAG without a search
 (ECMP); a destination with both (a link cut and another restored in one
 step) is trimmed, then joined. Other touched destinations are searched again; a destination whose demands' bit/s changed gets its flows pushed
-again over its kept DAG. The edge loads are then the
-kept flows summed over destinations in index order, and latency walks every
-kept DAG with the new edge delays: queueing delays follow the loads, which
-a single cut changes almost everywhere, so latency is always computed for
-every destination (without searching). A change of ``node_up``, of the
+again over its kept DAG. The edge loads are kept and moved in place by the
+flows those kernels change (summed again in full over every kept DAG after
+a push and every :data:`RESUM_CALLS` calls, so that the rounding of the
+differences does not pile up; an edge on no DAG entry carrying flow is set
+to exactly 0). Latency walks every kept DAG with the new edge delays:
+queueing delays follow the loads, which a single cut changes almost
+everywhere, so latency is always computed for every destination (without
+searching), in the destinations' order; the per-demand array
+(``Routing.latency_s``) is laid out on its first read, and
+``Routing.latency_sample`` gives the percentiles without it. A change of ``node_up``, of the
 kernel (hops or weighted) or the first call computes everything.
 
 With capacities, the tail-drop shortcut of
@@ -36,8 +44,10 @@ Results equal :meth:`Router.route` on the same inputs to the last bits: a
 searched or pushed destination does the router kernels' operations in their
 order, but a kept DAG can list its edges in another order than a fresh
 search would (nodes at equal distance met in another order, after a trim
-or with Dijkstra), which changes sums of positive terms in the last bits
-(the tests hold every result to 1e-12 relative).
+or with Dijkstra), a reflowed node adds its inflows in the graph's order,
+and moved loads add differences, which changes sums in the last bits (the
+tests hold every result to 1e-12 relative). The same calls give the same
+bits in any process.
 """
 
 from __future__ import annotations
@@ -47,10 +57,16 @@ from typing import Callable
 import numpy as np
 
 from . import dagstore, routing
+from .deferred import Deferred
 from .routing import Routing, _RTOL, _group, _ptr
 from .transport import Router
 
 __all__ = ["RoutingCache"]
+
+#: Calls that move the kept loads by differences before they are summed again in full
+#: (each difference rounds: the sum keeps them from piling up over an episode).
+RESUM_CALLS = 64
+_NO_LOADS = np.zeros(0)
 
 
 class RoutingCache:
@@ -65,10 +81,11 @@ class RoutingCache:
 
     Notes
     -----
-    Memory: two (n_nodes, n_nodes) float arrays (distances, split shares)
-    and 20 bytes per kept DAG edge, with as much room again for the DAGs of
-    later searches; about 110 MB for all pairs on the 1,000-node, 4,161-link
-    random geometric graph of ``benchmarks/bench_ecmp.py``.
+    Memory: four (n_nodes, n_nodes) float arrays (distances, split shares,
+    own demand, throughput) and 12 bytes per kept DAG edge, with as much room
+    again for the DAGs of later searches; about 90 MB for all pairs on the
+    1,000-node, 4,161-link random geometric graph of
+    ``benchmarks/bench_ecmp.py``.
 
     Attributes
     ----------
@@ -82,8 +99,13 @@ class RoutingCache:
         Destinations whose DAG the last call only extended by edges that came
         up on a tie with a shortest path, before pushing its flows again.
     pushed : int
-        Other destinations whose flows the last call pushed again over their
-        kept DAG (their demands' bit/s changed).
+        Destinations not searched whose flows the last call pushed again
+        over their kept DAG, after any trim or join (their demands' bit/s
+        changed).
+    reflowed : int
+        Nodes whose throughput the last call's trims and joins recomputed,
+        summed over those destinations (:func:`dagflow.reflow`: the flows
+        below the changed next hops; a push would walk the whole DAG).
     fell_back : bool
         The last call was overloaded and routed by :meth:`Router.route`.
     compactions : int
@@ -117,11 +139,24 @@ class RoutingCache:
             raise ValueError("demand node index out of range")
         self._eu = np.ascontiguousarray(router.u, dtype=np.int64)
         self._ev = np.ascontiguousarray(router.v, dtype=np.int64)
+        # every directed edge by tail (the router's order) and by head, for the reflows
+        rev = np.argsort(self._ev, kind="stable")
+        u32 = lambda a: np.ascontiguousarray(a, dtype=np.uint32)   # noqa: E731 (see _search)
+        self._graph = (_ptr(self._eu, n), u32(self._ev), u32(np.arange(len(self._eu))),
+                       _ptr(self._ev, n), u32(self._eu[rev]), u32(rev))
         self._key: tuple | None = None            # (node_ok, kernel) the cache was built for
         self._given = None                        # the bit/s array of the last call, as given
         self._routable: np.ndarray | None = None
+        self._delivered: np.ndarray | None = None  # read-only, shared by the calls' results
+        self._lat_w: np.ndarray | None = None      # latency_sample's weights (grouped order)
+        self._routable_out: np.ndarray | None = None
         self._load: np.ndarray | None = None
+        #: The loads the kernels move in place this call (_NO_LOADS: summed after), and
+        #: the calls that moved them since they were last summed.
+        self._acc, self._moved = _NO_LOADS, 0
+        self._uses = np.zeros(0, np.int64)         # DAG entries carrying flow per edge
         self.searched = self.trimmed = self.joined = self.pushed = self.compactions = 0
+        self.reflowed = 0
         self.fell_back = False
 
     def route(self, bps, *, edge_up=None, link_up=None, node_up=None, weight=None,
@@ -147,7 +182,10 @@ class RoutingCache:
         # nothing can have changed it, so no comparison of every entry
         kept = (self._key is not None and given is self._given and isinstance(given, np.ndarray)
                 and not given.flags.writeable)
-        bps = np.ascontiguousarray(np.broadcast_to(np.asarray(bps, dtype=float), self.src.shape))
+        if not (isinstance(bps, np.ndarray) and bps.dtype == np.float64
+                and bps.shape == self.src.shape and bps.flags.c_contiguous):
+            bps = np.ascontiguousarray(np.broadcast_to(np.asarray(bps, dtype=float), self.src.shape))
+        # else the array as given: the results hold it (a read-only one stays recognisable)
         same = kept or (self._key is not None and np.array_equal(bps, self._bps))
         bad = (np.zeros(0, bool) if same or (bps.min(initial=0.0) >= 0 and np.isfinite(bps.sum()))
                else ~np.isfinite(bps) | (bps < 0))    # the full test only to name the culprit
@@ -174,44 +212,73 @@ class RoutingCache:
             cut = tie = np.zeros(0, np.int64)
             bps_g = self._bps_g
         else:
+            # the DAG test of the reflows: by hops every usable edge weighs 1
+            w_dag = np.ones(r.n_edges) if unweighted else np.ascontiguousarray(w, dtype=float)
             todo, cut, gone, tie, added = self._touched(up, w, spf)
+            self.reflowed = 0
             repush = np.zeros(0, np.int64)
             if not same:
                 bps_g = np.ascontiguousarray(bps[self._dem_idx])
                 changed = bps_g != self._bps_g
-                if changed.any():
-                    repush = np.setdiff1d(np.unique(self._dem_dst[changed]),
-                                          np.r_[todo, cut, tie])
+                if changed.any():                 # pushed whole after any trim or join
+                    repush = np.unique(self._dem_dst[changed])
                 self._bps_g = bps_g
             bps_g = self._bps_g
-            if len(cut):
-                need = dagstore.remove(cut, gone, r.n_nodes, self._dem_ptr, self._dem_src, bps_g,
-                                       self._dist, self._split, self._seg_start, self._seg_len,
-                                       self._arena.arrays())
+            # the kernels move the kept loads by the flows they change (a push: summed again)
+            if self._load is not None and not len(repush) and self._moved < RESUM_CALLS:
+                self._acc = self._load
+            if len(cut):              # the edges before those that came up join (trimmed first)
+                before = up.copy()
+                before[added] = False
+                need, self.reflowed = dagstore.remove(cut, gone, before, w_dag, self._graph, self._dist,
+                                       self._split, self._own, self._thru, self._seg_start,
+                                       self._seg_len, self._arena.arrays(), self._acc,
+                                       self._uses)
                 todo, cut = np.sort(np.r_[todo, cut[need]]), cut[~need]
                 if need.any() and len(tie):           # searched again: nothing to join
                     tie = np.setdiff1d(tie, todo)
-            self._insert(tie, added, w, bps_g)
+            self._insert(tie, added, w_dag, up)
+            if len(repush) and len(todo):         # a search pushes with the new bit/s
+                repush = np.setdiff1d(repush, todo)
         self._key, self._up, self._w = key, up, w
         if not same:
             self._bps = bps.copy()                # a copy: the caller may edit its array
+            self._delivered = self._lat_w = None
         self._given = given
         self._search(todo, up, w, hops, unweighted, spf)
-        if len(todo) or self._routable is None:   # only a search changes what is reached
+        if self._routable is None:
             self._routable = self._routable0.copy()
             self._routable[self._dem_idx] = self._reached > 0
+            self._delivered = self._routable_out = None
+        elif len(todo) and dagstore.set_routable(todo, self._dem_ptr, self._dem_idx,
+                                                 self._reached, self._routable):
+            self._delivered = self._routable_out = None   # only a search changes what is reached
         if len(repush):
-            dagstore.push(repush, r.n_nodes, self._dem_ptr, self._dem_src, bps_g, self._dist,
-                          self._split, self._seg_start, self._seg_len, self._arena.arrays())
+            dagstore.push(repush, self._dem_ptr, self._dem_src, bps_g, self._dist, self._split,
+                          self._own, self._thru, self._seg_start, self._seg_len,
+                          self._arena.arrays())
         self.searched, self.trimmed, self.joined = len(todo), len(cut), len(tie)
         self.pushed = len(repush)
         self.fell_back = False
         # no flow changed (a simulator step's final route after its cascade): the last sum
-        if self._load is None or len(todo) + len(cut) + len(tie) + len(repush):
+        moved = len(todo) + len(cut) + len(tie) + len(repush)
+        if self._load is None or (moved and not len(self._acc)):
             self._load = dagstore.sum_loads(self._dests, self._seg_start, self._seg_len,
-                                            self._arena.edge, self._arena.flow, r.n_edges)
+                                            self._arena.edge, self._arena.tail, self._split,
+                                            self._thru, r.n_edges)
+            self._uses = dagstore.count_uses(self._dests, self._seg_start, self._seg_len,
+                                             self._arena.edge, self._arena.tail, self._thru,
+                                             r.n_edges)
+            self._moved = 0
+        elif moved:          # moved in place: an edge on no kept DAG carries nothing (no residue)
+            self._load[self._uses == 0] = 0.0
+            self._moved += 1
+        self._acc = _NO_LOADS
         load = self._load.copy()
-        routable = self._routable.copy()
+        if self._routable_out is None:
+            self._routable_out = self._routable.copy()    # read-only, shared while unchanged
+            self._routable_out.flags.writeable = False
+        routable = self._routable_out
         if capacity_bps is not None and not (routing._NO_DROP_SHORTCUT and
                                              not np.any(load > np.asarray(capacity_bps, float))):
             self.fell_back = True                 # overloaded: tail drop needs the full rounds
@@ -222,15 +289,25 @@ class RoutingCache:
         if latency:
             res.edge_delay_s = r.prop_delay_s + _extra_delay(edge_delay_s, load, r)
             m = len(self._dem_idx)
+            if self._lat_w is None:
+                self._lat_w = np.empty(m + 2)
+                self._lat_w[:m] = self._bps_g
+                self._lat_w[m:] = bps[self._at == m].sum(), 0.0   # src == dst pooled; a node down
             grouped = np.empty(m + 2)                 # + 0 (src == dst) and nan (a node down)
             grouped[m:] = 0.0, np.nan
-            dagstore.latency(self._dests, r.n_nodes, self._split, self._seg_start,
-                             self._seg_len, self._arena.arrays(),
-                             np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
-                             self._dem_src, self._reached, grouped)
-            res.latency_s = dagstore.gather(grouped, self._at)
+            stats = dagstore.latency(self._dests, r.n_nodes, self._split, self._seg_start,
+                                     self._seg_len, self._arena.arrays(),
+                                     np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
+                                     self._dem_src, self._reached, grouped, self._lat_w)
+            # laid out in the demands' order on the first read (a pass over every demand
+            # that an environment's step, reading percentiles only, does not need)
+            res.latency_s = Deferred(_laid_out, grouped, self._at)
+            res.latency_sample = (grouped, self._lat_w, stats)
         if capacity_bps is not None:              # nothing overloaded: delivered whole
-            res.delivered_bps = np.where(routable, bps, 0.0)
+            if self._delivered is None:           # kept while nothing reached and no bit/s change
+                self._delivered = np.where(routable, bps, 0.0)
+                self._delivered.flags.writeable = False
+            res.delivered_bps = self._delivered
             res.carried_bps = load * np.ones(r.n_edges)
             res.drop_rounds, res.converged = 1, True
         return res
@@ -239,8 +316,9 @@ class RoutingCache:
         """Group the demands by destination and forget every DAG."""
         n = self.router.n_nodes
         _, routable0, ptr, idx, dsrc, dbps = _group(self.src, self.dst, bps, node_ok, n)
-        self._routable0, self._dem_ptr, self._dem_idx, self._dem_src = routable0, ptr, idx, dsrc
-        self._routable = self._load = None
+        self._routable0, self._dem_ptr, self._dem_idx = routable0, ptr, idx
+        self._dem_src = dsrc.astype(np.uint32)      # unsigned: see _search
+        self._routable = self._load = self._delivered = self._lat_w = self._routable_out = None
         #: Where each demand's latency is in the grouped order (+ 0 and nan after it).
         self._at = np.where(routable0, len(idx), len(idx) + 1)
         self._at[idx] = np.arange(len(idx))
@@ -250,6 +328,8 @@ class RoutingCache:
         self._reached = np.zeros(len(idx))
         self._dist = np.full((n, n), np.inf)
         self._split = np.zeros((n, n))
+        self._own = np.zeros((n, n))               # own reached demand to each destination
+        self._thru = np.zeros((n, n))              # node throughput to each destination
         self._seg_start = np.zeros(n, np.int64)
         self._seg_len = np.zeros(n, np.int64)
         self._seg_cap = np.zeros(n, np.int64)      # entries reserved per segment (with slack)
@@ -299,18 +379,23 @@ class RoutingCache:
         active = np.flatnonzero(up)
         ua, va, wa = self._eu[active], self._ev[active], np.asarray(w, dtype=float)[active]
         rev = np.argsort(va, kind="stable")
-        csr = (_ptr(ua, n), np.ascontiguousarray(va), wa, active.astype(np.int64), _ptr(va, n),
-               np.ascontiguousarray(ua[rev]), wa[rev], active[rev].astype(np.int64))
+        # node and edge indices unsigned: numba indexes with them without a negative-index
+        # fix-up (row pointers stay int64)
+        u32 = lambda a: np.ascontiguousarray(a, dtype=np.uint32)   # noqa: E731
+        csr = (_ptr(ua, n), u32(va), wa, u32(active), _ptr(va, n), u32(ua[rev]), wa[rev],
+               u32(active[rev]))
         k, arena = 0, self._arena
         while True:
             status, k, end = dagstore.build(
                 todo, k, arena.end, hops, unweighted, spf, n, *csr,
-                self._dem_ptr, self._dem_src, self._bps_g, self._dist, self._split,
-                self._seg_start, self._seg_len, self._seg_cap, self._reached, arena.arrays())
+                self._dem_ptr, self._dem_src, self._bps_g, self._dist, self._split, self._own,
+                self._thru, self._seg_start, self._seg_len, self._seg_cap, self._reached,
+                arena.arrays(), self._acc, self._uses)
             arena.end = end
             if status == 0:
                 return
             if status == 2:
+                self._key = None                  # half updated: rebuilt by the next call
                 raise RuntimeError("routing did not converge: the shortest-path graph has a cycle")
             arena = self._grow()       # full (the DAGs of todo[k:] are stale but still live)
 
@@ -322,17 +407,23 @@ class RoutingCache:
                                             self._seg_cap, max(live, 4 * self.router.n_edges))
         return self._arena
 
-    def _insert(self, tie: np.ndarray, added: np.ndarray, w: np.ndarray, bps_g: np.ndarray) -> None:
-        """Join the edges that came up on a tie to the DAGs of ``tie``."""
+    def _insert(self, tie: np.ndarray, added: np.ndarray, w: np.ndarray, up: np.ndarray) -> None:
+        """Join the edges that came up on a tie to the DAGs of ``tie`` (``w``: the DAG
+        test's weight per directed edge, ``up``: the usable edges)."""
         k, arena = 0, self._arena
-        w = np.ascontiguousarray(w, dtype=float)
         while k < len(tie):
-            status, k, arena.end = dagstore.insert(
-                tie, k, arena.end, added, self._eu, self._ev, w, self._dem_ptr, self._dem_src,
-                bps_g, self._dist, self._split, self._seg_start, self._seg_len, self._seg_cap,
-                arena.arrays())
+            status, k, arena.end, done = dagstore.insert(
+                tie, k, arena.end, added, self._eu, self._ev, w, self._graph, up, self._dist,
+                self._split, self._own, self._thru, self._seg_start, self._seg_len,
+                self._seg_cap, arena.arrays(), self._acc, self._uses)
+            self.reflowed += done
             if status:
                 arena = self._grow()
+
+
+def _laid_out(grouped: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``grouped[at]``: latency in the demands' order (:class:`Deferred`'s function)."""
+    return dagstore.gather(grouped, at)
 
 
 def _extra_delay(edge_delay_s, load: np.ndarray, r: Router) -> np.ndarray:

@@ -43,6 +43,8 @@ import warnings
 import numpy as np
 from numba import njit
 
+from .deferred import deferred_attribute
+
 __all__ = ["Routing", "route_arrays", "expected_latency", "lossy_delivery", "LossyDelivery",
            "ConvergenceWarning", "PASS_FRACTION_TOL"]
 
@@ -87,6 +89,14 @@ class Routing:
     converged : bool
         False when the tail-drop fixed point stopped at its round limit
         (a :class:`ConvergenceWarning` was issued); True otherwise.
+    latency_sample : tuple or None
+        (values s, weights bit/s, stats): arrays in another order (and with
+        the demands that need no path pooled) whose weighted percentiles are
+        those of ``latency_s`` weighted by ``demand_bps``, and their
+        (count, total weight, min, max) as ``kpi.weighted_stats`` gives
+        them, for a router that computes latency in that order
+        (:class:`~twin3d.physics.incremental.RoutingCache`; ``latency_s`` is
+        then laid out on its first read). None: use those.
     """
 
     router: Any
@@ -103,6 +113,7 @@ class Routing:
     carried_bps: np.ndarray | None = None
     drop_rounds: int = 0
     converged: bool = True
+    latency_sample: tuple | None = None
 
     @property
     def routed_bps(self) -> np.ndarray:
@@ -130,6 +141,9 @@ class Routing:
         per_link = np.zeros(len(self.router.links))
         np.maximum.at(per_link, self.router.link, self.utilization)
         return dict(zip(self.router.links, per_link.tolist()))
+
+
+deferred_attribute(Routing, "latency_s")
 
 
 @dataclass

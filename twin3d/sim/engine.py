@@ -28,6 +28,7 @@ from ..loader import Scene, area_sites, check_event
 from ..physics.batch_step import BatchRouter
 from ..physics.coverage import RadioMap, RadioMapper
 from ..physics.geometric.model import GeometricEngine
+from ..physics.deferred import deferred_attribute, raw_attribute
 from ..physics.incremental import RoutingCache
 from ..physics.transport import Router
 from ..radio_cache import disk_cached
@@ -96,6 +97,21 @@ class StepResult:
     demand_delivered_bps: np.ndarray | None = None
     #: (n_links,) bool: the link is in service after the cascade (``link_state`` "up").
     link_up: np.ndarray | None = None
+
+
+@njit(cache=True)
+def _routable_sums(at, ok, bps, n):  # pragma: no cover - compiled
+    """``np.bincount(at, np.where(ok, bps, 0.0), minlength=n)`` in one pass (the same
+    sums in the same order)."""
+    out = np.zeros(n)
+    for i in range(len(at)):
+        if ok[i]:
+            out[at[i]] += bps[i]
+    return out
+
+
+# laid out on the first read when the router computed it in another order
+deferred_attribute(StepResult, "demand_latency_s")
 
 
 @dataclass
@@ -264,6 +280,7 @@ class Simulator:
         self._scaled: tuple | None = None                # (factor, base bit/s, scaled bit/s)
         self._plain_density: tuple | None = None         # (factor, density, its sum) without surges
         self._site_at: tuple | None = None               # (src, dst, core, site per demand)
+        self._site_load_last: tuple | None = None        # (routable, bit/s, site at, load)
         for sc in spec.scenarios:
             self.check(sc)
 
@@ -695,7 +712,9 @@ class Simulator:
         for i in np.flatnonzero(link_up & ~casc.link_up).tolist():
             link_state[i] = "tripped"
         site_state = [state.site_state[s] for s in self.site_ids]
-        kpis.update(transport_kpis(casc.link_util, casc.link_up, routing.latency_s, routing.demand_bps))
+        lat_s, lat_w, lat_stats = routing.latency_sample or (routing.latency_s,
+                                                             routing.demand_bps, None)
+        kpis.update(transport_kpis(casc.link_util, casc.link_up, lat_s, lat_w, lat_stats))
         kpis.update({"offered_bps": offered, "served_bps": served, "dropped_bps": offered - served,
                      # a link is "up" exactly when it is in service after the cascade
                      "failed_elements": float(len(link_state) - int(np.count_nonzero(casc.link_up))
@@ -705,9 +724,7 @@ class Simulator:
         link_load = casc.link_load_bps(len(self.link_ids))
         # routable demand: backhaul counts at the site, other traffic at its source
         core = self.node_of_site.get(self.core, -1)
-        site_load = np.bincount(self._load_site(routing.src, routing.dst, core),
-                                np.where(routing.routable, routing.demand_bps, 0.0),
-                                minlength=len(self.site_ids)).astype(float)
+        site_load = self._routable_site_load(routing, core)
         return StepResult(t, hour, kpis, link_load, casc.link_util, link_state, site_state, site_load,
                           power, key, cap, [w.as_dict() for w in casc.waves], events,
                           self.link_weight if weight is None else weight, set(state.cell_sleep),
@@ -717,7 +734,7 @@ class Simulator:
                           demands if base and not state.forwarding
                           else (routing.src, routing.dst, routing.demand_bps),
                           *self._cells_last,
-                          routing.latency_s, routing.delivered_bps,
+                          raw_attribute(routing, "latency_s"), routing.delivered_bps,
                           np.asarray(casc.link_up, dtype=bool))
 
     def _scaled_base(self, factor: float) -> np.ndarray:
@@ -729,6 +746,21 @@ class Simulator:
             bps.flags.writeable = False
             got = self._scaled = (factor, self._base_arrays[2], bps)
         return got[2]
+
+    def _routable_site_load(self, routing, core: int) -> np.ndarray:
+        """(n_sites,) routable demand bit/s at each site (:meth:`_load_site`); kept
+        while the step routes the same read-only routable and bit/s arrays (an
+        incremental cache's, on a flat profile: no pass over every demand)."""
+        at = self._load_site(routing.src, routing.dst, core)
+        ok, bps = routing.routable, routing.demand_bps
+        got = self._site_load_last
+        if (got is not None and got[0] is ok and got[1] is bps and got[2] is at
+                and not ok.flags.writeable and not bps.flags.writeable):
+            return got[3].copy()
+        load = _routable_sums(at, ok, bps, len(self.site_ids))
+        if not ok.flags.writeable and not bps.flags.writeable:
+            self._site_load_last = (ok, bps, at, load.copy())
+        return load
 
     def _load_site(self, src: np.ndarray, dst: np.ndarray, core: int) -> np.ndarray:
         """(n_demands,) site each demand loads: its site, or for backhaul from the

@@ -24,6 +24,25 @@ __all__ = ["TransportStep", "route_step", "route_step_compiled", "MAX_QUEUE_DELA
 MAX_QUEUE_DELAY_S = 0.05
 
 
+#: (array, its sum) of the read-only arrays summed lately, newest first: a step on a
+#: flat profile sums the same demand and delivered arrays again (a pass over every
+#: demand). Kept with the array, so that no other array can take its id.
+_SUMS: list = []
+
+
+def _total(a: np.ndarray):
+    """``a.sum()``, kept for read-only arrays that own their data (nothing can
+    change them; a read-only view's base might be written)."""
+    if a.flags.writeable or a.base is not None:
+        return a.sum()
+    for x, s in list(_SUMS):
+        if x is a:
+            return s
+    s = a.sum()
+    _SUMS[:] = [(a, s)] + _SUMS[:3]
+    return s
+
+
 @dataclass
 class TransportStep:
     """The routing of one step after its cascade.
@@ -43,7 +62,7 @@ class TransportStep:
     @property
     def lost_bps(self) -> float:
         """Unroutable demand plus tail drops on overloaded links, bit/s."""
-        return float(self.routing.demand_bps.sum() - self.routing.delivered_bps.sum())
+        return float(_total(self.routing.demand_bps) - _total(self.routing.delivered_bps))
 
     def link_load_bps(self, n_links: int) -> np.ndarray:
         """(n_links,) load of each link's busier direction, bit/s."""
