@@ -15,6 +15,8 @@ compass bearing, zenith angle from the height difference):
     G(reflection point) - its loss,
   - one-corner lateral diffraction (:mod:`.corner`): G(corner) - its loss
     (corner J(v) scaled by ``corner_weight``),
+  - transmission through walls and roofs (:mod:`.transmission`): G(point) -
+    free space - the concrete slabs' loss (with ``transmission``),
   combined by ``combine``: "min" keeps the strongest path, "sum" adds their
   powers (incoherently); then ``nlos_offset_db`` is subtracted;
 * indoor points: the same, plus the TR 38.901 low-loss O2I penetration.
@@ -41,6 +43,7 @@ from .diffraction import deygout_loss_db
 from .ground import two_ray_ground_db
 from .los3d import building_prisms, wall_crossings
 from .reflection import best_single_reflection
+from .transmission import slabs_crossed, transmission_loss_db
 
 __all__ = ["FLOOR_DB", "DEFAULT_TERMS", "site_paths", "cell_path_gain_db", "geometric_path_gain_db",
            "GeometricEngine"]
@@ -50,7 +53,12 @@ FLOOR_DB = -160.0
 #: corner_weight 0.5 and the power sum with 5 dB of NLOS gain stand in for the multiple
 #: reflections and wedge (not knife-edge) corners the first version leaves out.
 DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, los_ground=False,
-                     rooftop_weight=1.0, corner_weight=0.5, combine="sum", nlos_offset_db=-5.0)
+                     rooftop_weight=1.0, corner_weight=0.5, combine="sum", nlos_offset_db=-5.0,
+                     edge2_weight=None, transmission=True, max_slabs=2)
+
+#: The indirect paths :func:`cell_path_gain_db` combines: (name, its departure point or None
+#: for the direct direction).
+INDIRECT = (("reflection", "reflection_xyz"), ("corner", "corner_xyz"), ("transmission", None))
 
 
 def _fspl(d_m, f_hz):
@@ -60,13 +68,19 @@ def _fspl(d_m, f_hz):
 def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edges: int = 32,
                max_edges: int = 3, reflections: bool = True, corners: bool = True,
                los_ground: bool = False, rooftop_weight: float = 1.0, corner_weight: float = 1.0,
+               edge2_weight: float | None = None, transmission: bool = False, max_slabs: int = 2,
                **_ignored) -> dict:
     """Path losses from one antenna to many points at one frequency, dB, without antenna gain.
 
     Returns a dict of (N,) arrays: ``los`` (bool), ``direct`` (LOS loss),
     ``rooftop`` (free space + weighted Deygout), ``reflection`` and
     ``corner`` (inf where none; computed for NLOS points only) and (N, 3)
-    ``reflection_xyz``, ``corner_xyz``: where those paths leave towards.
+    ``reflection_xyz``, ``corner_xyz``: where those paths leave towards;
+    ``transmission`` (:mod:`.transmission`, with ``transmission``): the
+    direct ray through at most ``max_slabs`` walls and roofs.
+    ``edge2_weight`` (default ``rooftop_weight``) weighs the J(v) of
+    Deygout's secondary edges: the references trace first-order
+    diffraction only, so a path over two roofs carries less there.
     """
     a = np.asarray(antenna_xyz_m, float)
     p = np.asarray(pts_xyz_m, float)
@@ -82,13 +96,21 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     else:
         direct = fs
     kk = max(1, int(n.max()) if n.size else 1)
-    rooftop = fs + rooftop_weight * deygout_loss_db(t[:, :kk] * d2d[:, None], top[:, :kk],
-                                                    np.full(n_p, a[2]), p[:, 2], d2d, lam,
-                                                    max_edges=max_edges)
+    profile = (t[:, :kk] * d2d[:, None], top[:, :kk], np.full(n_p, a[2]), p[:, 2], d2d, lam)
+    j_all = deygout_loss_db(*profile, max_edges=max_edges)
+    if edge2_weight is None or edge2_weight == rooftop_weight or max_edges <= 1:
+        rooftop = fs + rooftop_weight * j_all
+    else:
+        j_1 = deygout_loss_db(*profile, max_edges=1)
+        rooftop = fs + rooftop_weight * j_1 + edge2_weight * (j_all - j_1)
     out = {"los": los, "direct": direct, "rooftop": rooftop,
            "reflection": np.full(n_p, np.inf), "corner": np.full(n_p, np.inf),
-           "reflection_xyz": np.full((n_p, 3), np.nan), "corner_xyz": np.full((n_p, 3), np.nan)}
+           "reflection_xyz": np.full((n_p, 3), np.nan), "corner_xyz": np.full((n_p, 3), np.nan),
+           "transmission": np.full(n_p, np.inf)}
     nl = ~los
+    if transmission:
+        out["transmission"] = np.where(nl, transmission_loss_db(
+            fs, slabs_crossed(t, top, n, a[2], p[:, 2]), f_hz, max_slabs=max_slabs), np.inf)
     if reflections and nl.any():
         out["reflection"][nl], out["reflection_xyz"][nl] = best_single_reflection(
             prisms, a, p[nl], f_hz, return_points=True)
@@ -112,11 +134,14 @@ def cell_path_gain_db(spec, paths: dict, pts_xyz_m, *, combine: str = "min",
     p = np.asarray(pts_xyz_m, float)
     g_d = _gain(spec, a, p)
     terms = [g_d - paths["rooftop"]]
-    for name in ("reflection", "corner"):
+    for name, xyz in INDIRECT:
+        if name not in paths:
+            continue
         ok = np.isfinite(paths[name])
         g = np.full(len(p), -np.inf)
         if ok.any():
-            g[ok] = _gain(spec, a, paths[name + "_xyz"][ok]) - paths[name][ok]
+            g_dep = g_d[ok] if xyz is None else _gain(spec, a, paths[xyz][ok])
+            g[ok] = g_dep - paths[name][ok]
         terms.append(g)
     terms = np.stack(terms)
     if combine == "min":
@@ -192,11 +217,11 @@ class GeometricEngine:
     Examples
     --------
     >>> GeometricEngine(corner_weight=0.4).key()[:2]
-    ('geometric', 1)
+    ('geometric', 2)
     """
 
     #: Bumped when the model's output changes for the same terms (cache keys).
-    VERSION = 1
+    VERSION = 2
 
     def __init__(self, **terms) -> None:
         unknown = set(terms) - set(DEFAULT_TERMS)
