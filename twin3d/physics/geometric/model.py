@@ -17,6 +17,8 @@ compass bearing, zenith angle from the height difference):
     (corner J(v) scaled by ``corner_weight``),
   - transmission through walls and roofs (:mod:`.transmission`): G(point) -
     free space - the concrete slabs' loss (with ``transmission``),
+  - two wall reflections in a canyon (:mod:`.reflection2`, with
+    ``reflections2``): G(first reflection point) - its loss,
   combined by ``combine``: "min" keeps the strongest path, "sum" adds their
   powers (incoherently); then ``nlos_offset_db`` is subtracted;
 * indoor points: the same, plus the TR 38.901 low-loss O2I penetration.
@@ -43,6 +45,7 @@ from .diffraction import deygout_loss_db
 from .ground import two_ray_ground_db
 from .los3d import building_prisms, wall_crossings
 from .reflection import best_single_reflection
+from .reflection2 import best_double_reflection
 from .transmission import slabs_crossed, transmission_loss_db
 
 __all__ = ["FLOOR_DB", "DEFAULT_TERMS", "site_paths", "cell_path_gain_db", "geometric_path_gain_db",
@@ -54,11 +57,12 @@ FLOOR_DB = -160.0
 #: reflections and wedge (not knife-edge) corners the first version leaves out.
 DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, los_ground=False,
                      rooftop_weight=1.0, corner_weight=0.5, combine="sum", nlos_offset_db=-5.0,
-                     edge2_weight=None, transmission=True, max_slabs=2)
+                     edge2_weight=None, transmission=True, max_slabs=2, reflections2=False)
 
 #: The indirect paths :func:`cell_path_gain_db` combines: (name, its departure point or None
 #: for the direct direction).
-INDIRECT = (("reflection", "reflection_xyz"), ("corner", "corner_xyz"), ("transmission", None))
+INDIRECT = (("reflection", "reflection_xyz"), ("corner", "corner_xyz"), ("transmission", None),
+            ("reflection2", "reflection2_xyz"))
 
 
 def _fspl(d_m, f_hz):
@@ -69,7 +73,7 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
                max_edges: int = 3, reflections: bool = True, corners: bool = True,
                los_ground: bool = False, rooftop_weight: float = 1.0, corner_weight: float = 1.0,
                edge2_weight: float | None = None, transmission: bool = False, max_slabs: int = 2,
-               **_ignored) -> dict:
+               reflections2: bool = False, **_ignored) -> dict:
     """Path losses from one antenna to many points at one frequency, dB, without antenna gain.
 
     Returns a dict of (N,) arrays: ``los`` (bool), ``direct`` (LOS loss),
@@ -77,7 +81,9 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     ``corner`` (inf where none; computed for NLOS points only) and (N, 3)
     ``reflection_xyz``, ``corner_xyz``: where those paths leave towards;
     ``transmission`` (:mod:`.transmission`, with ``transmission``): the
-    direct ray through at most ``max_slabs`` walls and roofs.
+    direct ray through at most ``max_slabs`` walls and roofs;
+    ``reflection2``, ``reflection2_xyz`` (:mod:`.reflection2`, with
+    ``reflections2``): two wall reflections in a canyon, NLOS points only.
     ``edge2_weight`` (default ``rooftop_weight``) weighs the J(v) of
     Deygout's secondary edges: the references trace first-order
     diffraction only, so a path over two roofs carries less there.
@@ -113,6 +119,11 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
             fs, slabs_crossed(t, top, n, a[2], p[:, 2]), f_hz, max_slabs=max_slabs), np.inf)
     if reflections and nl.any():
         out["reflection"][nl], out["reflection_xyz"][nl] = best_single_reflection(
+            prisms, a, p[nl], f_hz, return_points=True)
+    if reflections2 and nl.any():
+        out["reflection2"] = np.full(n_p, np.inf)
+        out["reflection2_xyz"] = np.full((n_p, 3), np.nan)
+        out["reflection2"][nl], out["reflection2_xyz"][nl] = best_double_reflection(
             prisms, a, p[nl], f_hz, return_points=True)
     if corners and nl.any():
         out["corner"][nl], out["corner_xyz"][nl] = best_corner_path(
