@@ -19,6 +19,8 @@ compass bearing, zenith angle from the height difference):
     free space - the concrete slabs' loss (with ``transmission``),
   - two wall reflections in a canyon (:mod:`.reflection2`, with
     ``reflections2``): G(first reflection point) - its loss,
+  - chains of corners (:mod:`.dominant_path`, with ``dominant_path``): the
+    dominant path over a visibility graph of corners, G(first corner) - its loss,
   combined by ``combine``: "min" keeps the strongest path, "sum" adds their
   powers (incoherently); then ``nlos_offset_db`` is subtracted;
 * indoor points: the same, plus the TR 38.901 low-loss O2I penetration.
@@ -42,6 +44,7 @@ from ..los import ground_z_m, indoor_distance_m
 from ..radio import C_M_S, antenna_gain_db, o2i_low_loss_db
 from .corner import best_corner_path
 from .diffraction import deygout_loss_db
+from .dominant_path import best_dominant_path
 from .ground import two_ray_ground_db
 from .los3d import building_prisms, wall_crossings
 from .reflection import best_single_reflection
@@ -57,12 +60,13 @@ FLOOR_DB = -160.0
 #: reflections and wedge (not knife-edge) corners the first version leaves out.
 DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, los_ground=False,
                      rooftop_weight=1.0, corner_weight=0.5, combine="sum", nlos_offset_db=-5.0,
-                     edge2_weight=None, transmission=True, max_slabs=2, reflections2=False)
+                     edge2_weight=None, transmission=True, max_slabs=2, reflections2=False,
+                     dominant_path=False, dpm_weight=0.5)
 
 #: The indirect paths :func:`cell_path_gain_db` combines: (name, its departure point or None
 #: for the direct direction).
 INDIRECT = (("reflection", "reflection_xyz"), ("corner", "corner_xyz"), ("transmission", None),
-            ("reflection2", "reflection2_xyz"))
+            ("reflection2", "reflection2_xyz"), ("dominant", "dominant_xyz"))
 
 
 def _fspl(d_m, f_hz):
@@ -73,7 +77,8 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
                max_edges: int = 3, reflections: bool = True, corners: bool = True,
                los_ground: bool = False, rooftop_weight: float = 1.0, corner_weight: float = 1.0,
                edge2_weight: float | None = None, transmission: bool = False, max_slabs: int = 2,
-               reflections2: bool = False, **_ignored) -> dict:
+               reflections2: bool = False, dominant_path: bool = False, dpm_weight: float = 0.5,
+               **_ignored) -> dict:
     """Path losses from one antenna to many points at one frequency, dB, without antenna gain.
 
     Returns a dict of (N,) arrays: ``los`` (bool), ``direct`` (LOS loss),
@@ -83,7 +88,10 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     ``transmission`` (:mod:`.transmission`, with ``transmission``): the
     direct ray through at most ``max_slabs`` walls and roofs;
     ``reflection2``, ``reflection2_xyz`` (:mod:`.reflection2`, with
-    ``reflections2``): two wall reflections in a canyon, NLOS points only.
+    ``reflections2``): two wall reflections in a canyon, NLOS points only;
+    ``dominant``, ``dominant_xyz`` (:mod:`.dominant_path`, with
+    ``dominant_path``): the least-loss chain of corners, J(v) scaled by
+    ``dpm_weight``, NLOS points only (two corners or more with ``corners``).
     ``edge2_weight`` (default ``rooftop_weight``) weighs the J(v) of
     Deygout's secondary edges: the references trace first-order
     diffraction only, so a path over two roofs carries less there.
@@ -125,6 +133,12 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
         out["reflection2_xyz"] = np.full((n_p, 3), np.nan)
         out["reflection2"][nl], out["reflection2_xyz"][nl] = best_double_reflection(
             prisms, a, p[nl], f_hz, return_points=True)
+    if dominant_path and nl.any():
+        out["dominant"] = np.full(n_p, np.inf)
+        out["dominant_xyz"] = np.full((n_p, 3), np.nan)
+        out["dominant"][nl], out["dominant_xyz"][nl] = best_dominant_path(
+            prisms, a, p[nl], f_hz, weight=dpm_weight, return_points=True,
+            min_corners=2 if corners else 1)
     if corners and nl.any():
         out["corner"][nl], out["corner_xyz"][nl] = best_corner_path(
             prisms, a, p[nl], f_hz, weight=corner_weight, return_points=True)
