@@ -23,7 +23,8 @@ compass bearing, zenith angle from the height difference):
     dominant path over a visibility graph of corners, G(first corner) - its loss,
   combined by ``combine``: "min" keeps the strongest path, "sum" adds their
   powers (incoherently); then ``nlos_offset_db`` is subtracted;
-* indoor points: the same, plus the TR 38.901 low-loss O2I penetration.
+* indoor points: the same, plus the TR 38.901 low-loss O2I penetration;
+* NLOS points in enclosed courtyards (:mod:`.courtyard`): ``courtyard_db`` more.
 
 The antenna gain of an indirect path is taken along its departure
 direction: a sector's back lobe is lit by reflections of its main lobe.
@@ -43,6 +44,7 @@ from ..grid import Grid
 from ..los import ground_z_m, indoor_distance_m
 from ..radio import C_M_S, antenna_gain_db, o2i_low_loss_db
 from .corner import best_corner_path
+from .courtyard import enclosed_outdoor
 from .diffraction import deygout_loss_db
 from .dominant_path import best_dominant_path
 from .ground import two_ray_ground_db
@@ -56,12 +58,12 @@ __all__ = ["FLOOR_DB", "DEFAULT_TERMS", "site_paths", "cell_path_gain_db", "geom
 
 FLOOR_DB = -160.0
 #: Default settings of the terms (tuned on macro_hel05 and small_south, see the benchmark).
-#: corner_weight 0.5 and the power sum with 5 dB of NLOS gain stand in for the multiple
-#: reflections and wedge (not knife-edge) corners the first version leaves out.
+#: corner_weight 0.7 and the power sum stand in for the wedge (not knife-edge) corners;
+#: transmission, two-wall reflections and corner chains (dominant_path) are on.
 DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, los_ground=False,
-                     rooftop_weight=1.0, corner_weight=0.5, combine="sum", nlos_offset_db=-5.0,
-                     edge2_weight=None, transmission=True, max_slabs=2, reflections2=False,
-                     dominant_path=False, dpm_weight=0.5)
+                     rooftop_weight=1.0, corner_weight=0.7, combine="sum", nlos_offset_db=0.0,
+                     edge2_weight=None, transmission=True, max_slabs=2, reflections2=True,
+                     dominant_path=True, dpm_weight=0.5, courtyard_db=0.0)
 
 #: The indirect paths :func:`cell_path_gain_db` combines: (name, its departure point or None
 #: for the direct direction).
@@ -219,6 +221,7 @@ def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: 
         i_pt, i_b = buildings.tree.query(shapely.points(gx, gy), predicate="within")
         b_index[i_pt] = i_b
     indoor = b_index >= 0
+    courtyard = enclosed_outdoor(buildings, gx, gy) if kw["courtyard_db"] else np.zeros(gx.size, bool)
     d_in = indoor_distance_m(buildings, gx, gy, b_index) if indoor.any() else np.zeros(gx.size)
     out = np.empty((len(specs), gx.size))
     by_site: dict = {}
@@ -227,7 +230,8 @@ def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: 
         if key not in by_site:
             by_site[key] = site_paths(prisms, s.antenna_xyz_m, pts, g_z, s.f_hz, **kw)
         o2i = np.where(indoor, o2i_low_loss_db(s.f_hz, d_in), 0.0)
-        out[i] = cell_path_gain_db(s, by_site[key], pts, **kw) - o2i
+        extra = np.where(courtyard & ~by_site[key]["los"], kw["courtyard_db"], 0.0)
+        out[i] = cell_path_gain_db(s, by_site[key], pts, **kw) - o2i - extra
     return np.maximum(out, FLOOR_DB).reshape((len(specs),) + grid.shape)
 
 
