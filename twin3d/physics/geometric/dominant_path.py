@@ -50,6 +50,7 @@ from numba import njit, prange
 
 from ..los import ground_z_m
 from ..radio import C_M_S
+from .buckets import bucket_points
 from .corner import convex_corners
 from .los3d import BuildingPrisms, line_of_sight
 
@@ -187,32 +188,43 @@ def dijkstra_corners(graph: CornerGraph, tx_xyz_m, visible, f_hz: float, *, weig
 
 
 @njit(cache=True, parallel=True)
-def _top_last_corner(xy, acc, length, dirx, diry, tz, rx, lam, weight, max_leg, out_k, out_loss):
-    """Per receiver, the R least-loss last corners (obstruction not checked), sorted."""
+def _top_last_corner(xy, acc, length, dirx, diry, tz, rx, lam, weight, max_leg,
+                     bx0, by0, bcell, bnx, bny, bstart, bitems, out_k, out_loss):
+    """Per receiver, the R least-loss last corners (obstruction not checked), sorted.
+
+    Visits only the corner buckets (``b*``, :func:`~.buckets.bucket_points`) within ``max_leg``.
+    """
     n_r = out_k.shape[0]
     k4 = 20.0 * np.log10(4.0 * np.pi / lam)
+    reach = int(np.ceil(max_leg / bcell))
     for p in prange(rx.shape[0]):
-        for c in range(xy.shape[0]):
-            ex, ey = rx[p, 0] - xy[c, 0], rx[p, 1] - xy[c, 1]
-            d = np.sqrt(ex * ex + ey * ey)
-            if d <= 1.0 or d > max_leg:
-                continue
-            total = length[c] + d
-            # Free space over the plan length bounds the loss from below.
-            if k4 + 20.0 * np.log10(total) + acc[c] >= out_loss[n_r - 1, p]:
-                continue
-            cos_t = min(1.0, max(-1.0, (dirx[c] * ex + diry[c] * ey) / d))
-            v = np.arccos(cos_t) * np.sqrt(2.0 * length[c] * d / (lam * total))
-            l3 = max(np.sqrt(total * total + (rx[p, 2] - tz) ** 2), 1.0)
-            loss = k4 + 20.0 * np.log10(l3) + acc[c] + weight * _j(v)
-            if loss < out_loss[n_r - 1, p]:
-                i = n_r - 1
-                while i > 0 and out_loss[i - 1, p] > loss:
-                    out_loss[i, p] = out_loss[i - 1, p]
-                    out_k[i, p] = out_k[i - 1, p]
-                    i -= 1
-                out_loss[i, p] = loss
-                out_k[i, p] = c
+        cx = int(np.floor((rx[p, 0] - bx0) / bcell))
+        cy = int(np.floor((rx[p, 1] - by0) / bcell))
+        for iy in range(max(cy - reach, 0), min(cy + reach, bny - 1) + 1):
+            for ix in range(max(cx - reach, 0), min(cx + reach, bnx - 1) + 1):
+                b = iy * bnx + ix
+                for q in range(bstart[b], bstart[b + 1]):
+                    c = bitems[q]
+                    ex, ey = rx[p, 0] - xy[c, 0], rx[p, 1] - xy[c, 1]
+                    d = np.sqrt(ex * ex + ey * ey)
+                    if d <= 1.0 or d > max_leg:
+                        continue
+                    total = length[c] + d
+                    # Free space over the plan length bounds the loss from below.
+                    if k4 + 20.0 * np.log10(total) + acc[c] >= out_loss[n_r - 1, p]:
+                        continue
+                    cos_t = min(1.0, max(-1.0, (dirx[c] * ex + diry[c] * ey) / d))
+                    v = np.arccos(cos_t) * np.sqrt(2.0 * length[c] * d / (lam * total))
+                    l3 = max(np.sqrt(total * total + (rx[p, 2] - tz) ** 2), 1.0)
+                    loss = k4 + 20.0 * np.log10(l3) + acc[c] + weight * _j(v)
+                    if loss < out_loss[n_r - 1, p]:
+                        i = n_r - 1
+                        while i > 0 and out_loss[i - 1, p] > loss:
+                            out_loss[i, p] = out_loss[i - 1, p]
+                            out_k[i, p] = out_k[i - 1, p]
+                            i -= 1
+                        out_loss[i, p] = loss
+                        out_k[i, p] = c
 
 
 def best_dominant_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
@@ -252,10 +264,13 @@ def best_dominant_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, 
     lam = C_M_S / f_hz
     order = np.full((rounds, len(rx)), -1, np.int64)
     cand = np.full((rounds, len(rx)), np.inf)
-    _top_last_corner(np.ascontiguousarray(g.xyz[reached, :2]), lab["acc_db"][reached],
-                     lab["length_m"][reached], np.ascontiguousarray(lab["dir"][reached, 0]),
+    cxy = np.ascontiguousarray(g.xyz[reached, :2])
+    bk = bucket_points(cxy, 50.0)
+    _top_last_corner(cxy, lab["acc_db"][reached], lab["length_m"][reached],
+                     np.ascontiguousarray(lab["dir"][reached, 0]),
                      np.ascontiguousarray(lab["dir"][reached, 1]), float(tx[2]),
-                     np.ascontiguousarray(rx), lam, float(weight), float(max_leg_m), order, cand)
+                     np.ascontiguousarray(rx), lam, float(weight), float(max_leg_m),
+                     bk.x0, bk.y0, bk.cell_m, bk.nx, bk.ny, bk.start, bk.items, order, cand)
     cols = np.arange(len(rx))
     todo = np.ones(len(rx), bool)
     for r in range(rounds):

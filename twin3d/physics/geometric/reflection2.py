@@ -42,6 +42,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..radio import C_M_S
+from .buckets import bucket_points
 from .los3d import BuildingPrisms, line_of_sight
 from .reflection import lit_walls, wall_reflection_loss_db
 
@@ -60,7 +61,7 @@ def _mirror(p, a, n):
 
 
 def facing_wall_pairs(edges, first, tx_xy_m, *, max_gap_m: float = 60.0,
-                      min_facing: float = 0.5):
+                      min_facing: float = 0.5, prisms: BuildingPrisms | None = None):
     """Ordered wall pairs (w1 in ``first``, w2 any) of a canyon, and the images T1, T2.
 
     Parameters
@@ -75,6 +76,9 @@ def facing_wall_pairs(edges, first, tx_xy_m, *, max_gap_m: float = 60.0,
         from their midpoints and half lengths), metres.
     min_facing : float
         The outward normals satisfy n1 . n2 <= -min_facing.
+    prisms : BuildingPrisms, optional
+        With it, pairs whose midpoints do not see each other (1 m above
+        ground) are dropped.
 
     Returns
     -------
@@ -101,54 +105,85 @@ def facing_wall_pairs(edges, first, tx_xy_m, *, max_gap_m: float = 60.0,
     side_t1 = np.sum((t1 - e[w2, :2]) * n[w2], axis=1)
     ok = (side_t > 0) & (side_t1 > 0) & (w1 != w2)
     w1, w2, t1 = w1[ok], w2[ok], t1[ok]
+    # The two walls face each other across open ground: each midpoint lies in front of the other
+    # wall, and the segment between them (5 cm off each, 1 m up) meets no building.
+    front = (np.sum((mid[w2] - e[w1, :2]) * n[w1], axis=1) > 0) & \
+        (np.sum((mid[w1] - e[w2, :2]) * n[w2], axis=1) > 0)
+    w1, w2, t1 = w1[front], w2[front], t1[front]
+    if prisms is not None and len(w1):
+        z = np.minimum(prisms.top_z[prisms.edge_building[w1]], prisms.top_z[prisms.edge_building[w2]])
+        a3 = np.column_stack([mid[w1] + 0.05 * n[w1], prisms.base_z[prisms.edge_building[w1]] + 1.0])
+        b3 = np.column_stack([mid[w2] + 0.05 * n[w2], prisms.base_z[prisms.edge_building[w2]] + 1.0])
+        a3[:, 2] = np.minimum(a3[:, 2], z - 0.01)
+        b3[:, 2] = np.minimum(b3[:, 2], z - 0.01)
+        seen = line_of_sight(prisms, a3, b3, check_ends=False)
+        w1, w2, t1 = w1[seen], w2[seen], t1[seen]
     t2, _ = _mirror(t1, e[w2, :2], n[w2])
     return w1, w2, t1, t2
 
 
+@njit(cache=True)
+def _pair_path(e, n, a, b, t1x, t1y, t2x, t2y, top, tx, px, py, pz):
+    """Unfolded 3D length of the two-wall path over walls a then b to P, or inf (no path)."""
+    side_p = (px - e[b, 0]) * n[b, 0] + (py - e[b, 1]) * n[b, 1]
+    if side_p <= 0.0:
+        return np.inf
+    side_t1 = (t1x - e[b, 0]) * n[b, 0] + (t1y - e[b, 1]) * n[b, 1]
+    s2 = side_t1 / (side_t1 + side_p)
+    r2x = t2x + s2 * (px - t2x)
+    r2y = t2y + s2 * (py - t2y)
+    bx, by = e[b, 2] - e[b, 0], e[b, 3] - e[b, 1]
+    u2 = ((r2x - e[b, 0]) * bx + (r2y - e[b, 1]) * by) / (bx * bx + by * by)
+    if u2 < 0.0 or u2 > 1.0:
+        return np.inf
+    side_r2 = (r2x - e[a, 0]) * n[a, 0] + (r2y - e[a, 1]) * n[a, 1]
+    if side_r2 <= 0.0:
+        return np.inf
+    side_t = (tx[0] - e[a, 0]) * n[a, 0] + (tx[1] - e[a, 1]) * n[a, 1]
+    s1 = side_t / (side_t + side_r2)
+    r1x = t1x + s1 * (r2x - t1x)
+    r1y = t1y + s1 * (r2y - t1y)
+    ax, ay = e[a, 2] - e[a, 0], e[a, 3] - e[a, 1]
+    u1 = ((r1x - e[a, 0]) * ax + (r1y - e[a, 1]) * ay) / (ax * ax + ay * ay)
+    if u1 < 0.0 or u1 > 1.0:
+        return np.inf
+    plan = np.sqrt((px - t2x) ** 2 + (py - t2y) ** 2)
+    d1 = np.sqrt((r1x - t1x) ** 2 + (r1y - t1y) ** 2)
+    d2 = np.sqrt((r2x - t2x) ** 2 + (r2y - t2y) ** 2)
+    if tx[2] + (pz - tx[2]) * d1 / plan >= top[a] or tx[2] + (pz - tx[2]) * d2 / plan >= top[b]:
+        return np.inf
+    return np.sqrt(plan * plan + (pz - tx[2]) ** 2)
+
+
 @njit(cache=True, parallel=True)
-def _top_pairs(e, n, w1, w2, t1, t2, top, tx, rx, out_q, out_len):
-    """Per receiver, the R shortest valid-geometry two-wall paths (obstruction not checked)."""
+def _top_pairs(e, n, w1, w2, t1, t2, top, tx, rx, reach_m, bx0, by0, bcell, bnx, bny, bstart,
+               bitems, out_q, out_len):
+    """Per receiver, the R shortest valid-geometry two-wall paths (obstruction not checked).
+
+    Visits the pairs bucketed by their second wall's midpoint (``b*``,
+    :func:`~.buckets.bucket_points`) within ``reach_m`` of the receiver.
+    """
     n_r = out_q.shape[0]
+    reach = int(np.ceil(reach_m / bcell))
     for p in prange(rx.shape[0]):
         px, py, pz = rx[p, 0], rx[p, 1], rx[p, 2]
-        for q in range(w1.shape[0]):
-            a, b = w1[q], w2[q]
-            side_p = (px - e[b, 0]) * n[b, 0] + (py - e[b, 1]) * n[b, 1]
-            if side_p <= 0.0:
-                continue
-            side_t1 = (t1[q, 0] - e[b, 0]) * n[b, 0] + (t1[q, 1] - e[b, 1]) * n[b, 1]
-            s2 = side_t1 / (side_t1 + side_p)
-            r2x = t2[q, 0] + s2 * (px - t2[q, 0])
-            r2y = t2[q, 1] + s2 * (py - t2[q, 1])
-            bx, by = e[b, 2] - e[b, 0], e[b, 3] - e[b, 1]
-            u2 = ((r2x - e[b, 0]) * bx + (r2y - e[b, 1]) * by) / (bx * bx + by * by)
-            if u2 < 0.0 or u2 > 1.0:
-                continue
-            side_r2 = (r2x - e[a, 0]) * n[a, 0] + (r2y - e[a, 1]) * n[a, 1]
-            if side_r2 <= 0.0:
-                continue
-            side_t = (tx[0] - e[a, 0]) * n[a, 0] + (tx[1] - e[a, 1]) * n[a, 1]
-            s1 = side_t / (side_t + side_r2)
-            r1x = t1[q, 0] + s1 * (r2x - t1[q, 0])
-            r1y = t1[q, 1] + s1 * (r2y - t1[q, 1])
-            ax, ay = e[a, 2] - e[a, 0], e[a, 3] - e[a, 1]
-            u1 = ((r1x - e[a, 0]) * ax + (r1y - e[a, 1]) * ay) / (ax * ax + ay * ay)
-            if u1 < 0.0 or u1 > 1.0:
-                continue
-            plan = np.sqrt((px - t2[q, 0]) ** 2 + (py - t2[q, 1]) ** 2)
-            d1 = np.sqrt((r1x - t1[q, 0]) ** 2 + (r1y - t1[q, 1]) ** 2)
-            d2 = np.sqrt((r2x - t2[q, 0]) ** 2 + (r2y - t2[q, 1]) ** 2)
-            if tx[2] + (pz - tx[2]) * d1 / plan >= top[a] or tx[2] + (pz - tx[2]) * d2 / plan >= top[b]:
-                continue
-            length = np.sqrt(plan * plan + (pz - tx[2]) ** 2)
-            if length < out_len[n_r - 1, p]:
-                i = n_r - 1
-                while i > 0 and out_len[i - 1, p] > length:
-                    out_len[i, p] = out_len[i - 1, p]
-                    out_q[i, p] = out_q[i - 1, p]
-                    i -= 1
-                out_len[i, p] = length
-                out_q[i, p] = q
+        cx = int(np.floor((px - bx0) / bcell))
+        cy = int(np.floor((py - by0) / bcell))
+        for iy in range(max(cy - reach, 0), min(cy + reach, bny - 1) + 1):
+            for ix in range(max(cx - reach, 0), min(cx + reach, bnx - 1) + 1):
+                cell = iy * bnx + ix
+                for k in range(bstart[cell], bstart[cell + 1]):
+                    q = bitems[k]
+                    length = _pair_path(e, n, w1[q], w2[q], t1[q, 0], t1[q, 1], t2[q, 0],
+                                        t2[q, 1], top, tx, px, py, pz)
+                    if length < out_len[n_r - 1, p]:
+                        i = n_r - 1
+                        while i > 0 and out_len[i - 1, p] > length:
+                            out_len[i, p] = out_len[i - 1, p]
+                            out_q[i, p] = out_q[i - 1, p]
+                            i -= 1
+                        out_len[i, p] = length
+                        out_q[i, p] = q
 
 
 def double_reflection_geometry(tx_xyz_m, rx_xyz_m, e1, e2, t1, t2):
@@ -189,12 +224,14 @@ def double_reflection_geometry(tx_xyz_m, rx_xyz_m, e1, e2, t1, t2):
 def best_double_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
                            max_rounds: int = 4, return_points: bool = False,
                            max_range_m: float = 500.0, max_gap_m: float = 35.0,
-                           min_facing: float = 0.5):
+                           min_facing: float = 0.5, max_leg_m: float = 150.0):
     """Least two-wall reflection path loss to each receiver, dB (inf: none valid).
 
     Loss = 20 log10(4 pi L f / c) + the two walls' reflection losses over the
     unfolded length L. First walls: :func:`~.reflection.lit_walls` within
-    ``max_range_m``; second walls: :func:`facing_wall_pairs`. With
+    ``max_range_m``; second walls: :func:`facing_wall_pairs`; receivers
+    within about ``max_leg_m`` of the second wall (its midpoint, less half
+    its length). With
     ``return_points``, also the (N, 3) first reflection point of each best
     path (the direction the wave leaves the antenna; nan where none).
     """
@@ -206,7 +243,7 @@ def best_double_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
     if len(e) == 0 or len(rx) == 0:
         return (best, where) if return_points else best
     w1, w2, t1, t2 = facing_wall_pairs(e, lit_walls(prisms, tx, max_range_m), tx[:2],
-                                       max_gap_m=max_gap_m, min_facing=min_facing)
+                                       max_gap_m=max_gap_m, min_facing=min_facing, prisms=prisms)
     rounds = int(min(max_rounds, len(w1)))
     if rounds == 0:
         return (best, where) if return_points else best
@@ -214,8 +251,13 @@ def best_double_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
     top = prisms.top_z[prisms.edge_building]
     order = np.full((rounds, len(rx)), -1, np.int64)
     cand = np.full((rounds, len(rx)), np.inf)
+    mid = 0.5 * (e[w2, :2] + e[w2, 2:])
+    half = 0.5 * np.linalg.norm(e[w2, 2:] - e[w2, :2], axis=1)
+    bk = bucket_points(mid, 50.0)
     _top_pairs(np.ascontiguousarray(e), np.ascontiguousarray(n), w1, w2, np.ascontiguousarray(t1),
-               np.ascontiguousarray(t2), top, tx, np.ascontiguousarray(rx), order, cand)
+               np.ascontiguousarray(t2), top, tx, np.ascontiguousarray(rx),
+               float(max_leg_m + half.max()), bk.x0, bk.y0, bk.cell_m, bk.nx, bk.ny, bk.start,
+               bk.items, order, cand)
     cols = np.arange(len(rx))
     todo = np.ones(len(rx), bool)
     for r in range(rounds):
