@@ -54,7 +54,8 @@ def _row(name, buildings, grid, specs, ue_h, repeat):
     t = {k: _time(buildings, grid, specs, ue_h, prisms, {**BASE, **v}, repeat)
          for k, v in VARIANTS.items()}
     print(f"{name:<22} {len(specs):>3} {grid.nx * grid.ny:>7} "
-          + " ".join(f"{t[k]:>14.3f}" for k in VARIANTS) + f" {t['all (default)'] / t['base']:>7.2f}x",
+          + " ".join(f"{t[k]:>14.3f}" for k in VARIANTS)
+          + f" {t['all (default)'] / t['base']:>7.2f}x",
           flush=True)
 
 

@@ -221,7 +221,8 @@ def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: 
         i_pt, i_b = buildings.tree.query(shapely.points(gx, gy), predicate="within")
         b_index[i_pt] = i_b
     indoor = b_index >= 0
-    courtyard = enclosed_outdoor(buildings, gx, gy) if kw["courtyard_db"] else np.zeros(gx.size, bool)
+    courtyard = enclosed_outdoor(buildings, gx, gy) if kw["courtyard_db"] \
+        else np.zeros(gx.size, bool)
     d_in = indoor_distance_m(buildings, gx, gy, b_index) if indoor.any() else np.zeros(gx.size)
     out = np.empty((len(specs), gx.size))
     by_site: dict = {}

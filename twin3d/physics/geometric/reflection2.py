@@ -29,7 +29,8 @@ Examples
 >>> import numpy as np, shapely
 >>> from twin3d.model import Buildings
 >>> from twin3d.physics.geometric.los3d import building_prisms
->>> b = Buildings(["s", "n"], np.array([shapely.box(-50, -20, 150, 0), shapely.box(-50, 20, 150, 40)]),
+>>> feet = [shapely.box(-50, -20, 150, 0), shapely.box(-50, 20, 150, 40)]
+>>> b = Buildings(["s", "n"], np.array(feet),
 ...               np.array([30.0, 30.0]), np.zeros(2), ["yes"] * 2, ["tag"] * 2)
 >>> loss = best_double_reflection(building_prisms(b), [0.0, 5.0, 10.0], [[100.0, 15.0, 1.5]], 3.5e9)
 >>> bool(np.isfinite(loss[0]))
@@ -111,9 +112,10 @@ def facing_wall_pairs(edges, first, tx_xy_m, *, max_gap_m: float = 60.0,
         (np.sum((mid[w1] - e[w2, :2]) * n[w2], axis=1) > 0)
     w1, w2, t1 = w1[front], w2[front], t1[front]
     if prisms is not None and len(w1):
-        z = np.minimum(prisms.top_z[prisms.edge_building[w1]], prisms.top_z[prisms.edge_building[w2]])
-        a3 = np.column_stack([mid[w1] + 0.05 * n[w1], prisms.base_z[prisms.edge_building[w1]] + 1.0])
-        b3 = np.column_stack([mid[w2] + 0.05 * n[w2], prisms.base_z[prisms.edge_building[w2]] + 1.0])
+        b1, b2 = prisms.edge_building[w1], prisms.edge_building[w2]
+        z = np.minimum(prisms.top_z[b1], prisms.top_z[b2])
+        a3 = np.column_stack([mid[w1] + 0.05 * n[w1], prisms.base_z[b1] + 1.0])
+        b3 = np.column_stack([mid[w2] + 0.05 * n[w2], prisms.base_z[b2] + 1.0])
         a3[:, 2] = np.minimum(a3[:, 2], z - 0.01)
         b3[:, 2] = np.minimum(b3[:, 2], z - 0.01)
         seen = line_of_sight(prisms, a3, b3, check_ends=False)
