@@ -18,8 +18,8 @@ from twin3d.rt.references import load_reference
 REFS = Path(__file__).parent / "data" / "rt"
 
 # name: (Spearman, RMSE dB) measured; macros per 5 m cell, small cells in 15 m bins.
-HELD_OUT = {"macro_hel02_3500mhz": (0.875, 13.41), "small_west_3500mhz": (0.988, 4.90),
-            "macro_hel03_3500mhz": (0.827, 13.13), "small_south2_3500mhz": (0.876, 14.58)}
+HELD_OUT = {"macro_hel02_3500mhz": (0.875, 13.52), "small_west_3500mhz": (0.988, 4.68),
+            "macro_hel03_3500mhz": (0.820, 13.31), "small_south2_3500mhz": (0.882, 14.78)}
 
 
 @pytest.mark.parametrize("name", sorted(HELD_OUT))

@@ -58,12 +58,12 @@ __all__ = ["FLOOR_DB", "DEFAULT_TERMS", "site_paths", "cell_path_gain_db", "geom
 
 FLOOR_DB = -160.0
 #: Default settings of the terms (tuned on macro_hel05 and small_south, see the benchmark).
-#: corner_weight 0.7 and the power sum stand in for the wedge (not knife-edge) corners;
+#: corner_weight 0.6 and the power sum stand in for the wedge (not knife-edge) corners;
 #: transmission, two-wall reflections and corner chains (dominant_path) are on.
 DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, los_ground=False,
-                     rooftop_weight=1.0, corner_weight=0.7, combine="sum", nlos_offset_db=0.0,
+                     rooftop_weight=1.0, corner_weight=0.6, combine="sum", nlos_offset_db=-1.5,
                      edge2_weight=None, transmission=True, max_slabs=2, reflections2=True,
-                     dominant_path=True, dpm_weight=0.5, courtyard_db=0.0)
+                     dominant_path=True, dpm_weight=0.6, courtyard_db=0.0)
 
 #: The indirect paths :func:`cell_path_gain_db` combines: (name, its departure point or None
 #: for the direct direction).
@@ -79,7 +79,7 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
                max_edges: int = 3, reflections: bool = True, corners: bool = True,
                los_ground: bool = False, rooftop_weight: float = 1.0, corner_weight: float = 1.0,
                edge2_weight: float | None = None, transmission: bool = False, max_slabs: int = 2,
-               reflections2: bool = False, dominant_path: bool = False, dpm_weight: float = 0.5,
+               reflections2: bool = False, dominant_path: bool = False, dpm_weight: float = 0.6,
                **_ignored) -> dict:
     """Path losses from one antenna to many points at one frequency, dB, without antenna gain.
 
@@ -247,11 +247,11 @@ class GeometricEngine:
     Examples
     --------
     >>> GeometricEngine(corner_weight=0.4).key()[:2]
-    ('geometric', 2)
+    ('geometric', 3)
     """
 
     #: Bumped when the model's output changes for the same terms (cache keys).
-    VERSION = 2
+    VERSION = 3
 
     def __init__(self, **terms) -> None:
         unknown = set(terms) - set(DEFAULT_TERMS)
