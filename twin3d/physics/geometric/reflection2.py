@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from scipy.spatial import cKDTree
 
 from ..radio import C_M_S
 from .buckets import bucket_points
@@ -96,11 +97,14 @@ def facing_wall_pairs(edges, first, tx_xy_m, *, max_gap_m: float = 60.0,
     n = _normals(e)
     mid = 0.5 * (e[:, :2] + e[:, 2:])
     half = 0.5 * np.linalg.norm(e[:, 2:] - e[:, :2], axis=1)
-    gap = np.hypot(mid[first, None, 0] - mid[None, :, 0], mid[first, None, 1] - mid[None, :, 1]) \
-        - half[first, None] - half[None, :]
-    facing = (n[first] @ n.T) <= -min_facing
-    i, w2 = np.nonzero(facing & (gap <= max_gap_m))
+    # Candidates by midpoint distance (a k-d tree), then the gap and facing tests per pair.
+    near = cKDTree(mid).query_ball_point(mid[first], max_gap_m + half[first] + half.max())
+    i = np.repeat(np.arange(len(first)), [len(x) for x in near])
+    w2 = np.fromiter((j for x in near for j in x), np.int64, count=len(i))
     w1 = first[i]
+    gap = np.hypot(*(mid[w1] - mid[w2]).T) - half[w1] - half[w2]
+    keep = (np.sum(n[w1] * n[w2], axis=1) <= -min_facing) & (gap <= max_gap_m)
+    w1, w2 = w1[keep], w2[keep]
     tx = np.broadcast_to(np.asarray(tx_xy_m, float)[:2], (len(w1), 2))
     t1, side_t = _mirror(tx, e[w1, :2], n[w1])
     side_t1 = np.sum((t1 - e[w2, :2]) * n[w2], axis=1)
@@ -232,8 +236,8 @@ def best_double_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
     Loss = 20 log10(4 pi L f / c) + the two walls' reflection losses over the
     unfolded length L. First walls: :func:`~.reflection.lit_walls` within
     ``max_range_m``; second walls: :func:`facing_wall_pairs`; receivers
-    within about ``max_leg_m`` of the second wall (its midpoint, less half
-    its length). With
+    within about ``max_leg_m`` of the second wall (within ``max_leg_m`` + 25 m
+    of its midpoint). With
     ``return_points``, also the (N, 3) first reflection point of each best
     path (the direction the wave leaves the antenna; nan where none).
     """
@@ -258,8 +262,8 @@ def best_double_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
     bk = bucket_points(mid, 50.0)
     _top_pairs(np.ascontiguousarray(e), np.ascontiguousarray(n), w1, w2, np.ascontiguousarray(t1),
                np.ascontiguousarray(t2), top, tx, np.ascontiguousarray(rx),
-               float(max_leg_m + half.max()), bk.x0, bk.y0, bk.cell_m, bk.nx, bk.ny, bk.start,
-               bk.items, order, cand)
+               float(max_leg_m + min(half.max(), 25.0)), bk.x0, bk.y0, bk.cell_m, bk.nx, bk.ny,
+               bk.start, bk.items, order, cand)
     cols = np.arange(len(rx))
     todo = np.ones(len(rx), bool)
     for r in range(rounds):
