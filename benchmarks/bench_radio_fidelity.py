@@ -2,7 +2,8 @@
 
 For every reference under ``tests/data/rt/`` (made by
 ``benchmarks/make_rt_references.py``: 300 x 300 m Helsinki layouts at 5 m,
-rooftop macros and street-level small cells, 2.1 and 3.5 GHz), this scores
+rooftop macros and street-level small cells, 2.1 and 3.5 GHz; a second area,
+macro_hel03 and small_south2, at 3.5 GHz), this scores
 twin3d's model on the reference's own buildings and sectors: best-server path
 gain over outdoor points, Spearman rank correlation and RMSE after removing
 the mean offset, per 5 m cell (macros) or in 15 m bins of mean linear power
@@ -17,7 +18,8 @@ Usage::
     python3 benchmarks/bench_radio_fidelity.py --model geometric   # issue 13's geometric model
 
 The geometric model's defaults were tuned on macro_hel05 and small_south;
-macro_hel02 and small_west are held out.
+macro_hel02, small_west and the second area (macro_hel03, small_south2) are
+held out.
 """
 
 from __future__ import annotations

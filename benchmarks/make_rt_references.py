@@ -10,7 +10,7 @@ two runs agree (the reference's own Monte Carlo noise).
 Usage::
 
     python benchmarks/make_rt_references.py [--samples 20000000] [--seed 7] [--noise]
-        [--noise-only] [--only macro_hel05] [--out tests/data/rt]
+        [--noise-only] [--only macro_hel05] [--out tests/data/rt] [--freq-mhz 3500]
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ def main(argv=None) -> int:
     p.add_argument("--noise-only", action="store_true", help="only the --noise runs")
     p.add_argument("--only", action="append", help="layout name(s) to make")
     p.add_argument("--out", type=Path, default=ROOT / "tests" / "data" / "rt")
+    p.add_argument("--freq-mhz", type=float, action="append",
+                   help="carrier(s) to make, MHz (default: the layout's own)")
     a = p.parse_args(argv)
     why = problem()
     if why:
@@ -46,7 +48,7 @@ def main(argv=None) -> int:
     twin = twin3d.load_scene(ROOT / "scenes" / "helsinki.toml").twin
     layouts = [lay for lay in LAYOUTS if not a.only or lay.name in a.only]
     for lay in [] if a.noise_only else layouts:
-        for f in FREQUENCIES_HZ:
+        for f in [m * 1e6 for m in a.freq_mhz] if a.freq_mhz else lay.frequencies_hz:
             t0 = time.perf_counter()
             ref = make_reference(twin, lay, f, samples_per_tx=a.samples, max_depth=a.depth,
                                  seed=a.seed)

@@ -19,7 +19,8 @@ stored as a compressed ``.npz``:
 
 :data:`LAYOUTS` are cut from the bundled Helsinki scene: two rooftop macro
 sites (the scene's own sectors) and two pairs of 10 m street-level small
-cells (three sectors each), 300 x 300 m at 5 m. ``benchmarks/make_rt_references.py``
+cells (three sectors each), 300 x 300 m at 5 m, plus a macro and a
+small-cell layout of a second area (macro_hel03, small_south2). ``benchmarks/make_rt_references.py``
 makes them; :func:`load_reference` reads one back.
 
 Examples
@@ -59,7 +60,8 @@ class Layout:
     ``kind`` "macro": the twin's own cells of ``site_id`` (a rooftop site),
     area centred on it. ``kind`` "small": masts of ``mast_height_m`` at the
     street points nearest ``mast_targets_xy_m`` (:func:`street_point`),
-    each with sectors at ``mast_azimuths_deg``. Angles degrees, lengths metres.
+    each with sectors at ``mast_azimuths_deg``. Angles degrees, lengths metres;
+    references are made at ``frequencies_hz``.
     """
 
     name: str
@@ -73,6 +75,7 @@ class Layout:
     mast_azimuths_deg: tuple[float, ...] = (0.0, 120.0, 240.0)
     mast_tilt_deg: float = 3.0
     mast_gain_dbi: float = 11.0
+    frequencies_hz: tuple[float, ...] = FREQUENCIES_HZ
 
 
 LAYOUTS = (
@@ -82,6 +85,10 @@ LAYOUTS = (
            mast_targets_xy_m=((150.0, -430.0), (255.0, -360.0))),
     Layout("small_west", "small", (-200.0, -100.0),
            mast_targets_xy_m=((-250.0, -130.0), (-140.0, -60.0))),
+    # A second area, south of the first four (other street geometry; 3.5 GHz only).
+    Layout("macro_hel03", "macro", (441.8, -682.6), site_id="HEL-03", frequencies_hz=(3.5e9,)),
+    Layout("small_south2", "small", (0.0, -650.0),
+           mast_targets_xy_m=((-50.0, -680.0), (60.0, -610.0)), frequencies_hz=(3.5e9,)),
 )
 
 

@@ -15,9 +15,16 @@ compass bearing, zenith angle from the height difference):
     G(reflection point) - its loss,
   - one-corner lateral diffraction (:mod:`.corner`): G(corner) - its loss
     (corner J(v) scaled by ``corner_weight``),
+  - transmission through walls and roofs (:mod:`.transmission`): G(point) -
+    free space - the concrete slabs' loss (with ``transmission``),
+  - two wall reflections in a canyon (:mod:`.reflection2`, with
+    ``reflections2``): G(first reflection point) - its loss,
+  - chains of corners (:mod:`.dominant_path`, with ``dominant_path``): the
+    dominant path over a visibility graph of corners, G(first corner) - its loss,
   combined by ``combine``: "min" keeps the strongest path, "sum" adds their
   powers (incoherently); then ``nlos_offset_db`` is subtracted;
-* indoor points: the same, plus the TR 38.901 low-loss O2I penetration.
+* indoor points: the same, plus the TR 38.901 low-loss O2I penetration;
+* NLOS points in enclosed courtyards (:mod:`.courtyard`): ``courtyard_db`` more.
 
 The antenna gain of an indirect path is taken along its departure
 direction: a sector's back lobe is lit by reflections of its main lobe.
@@ -36,10 +43,14 @@ from ..grid import Grid
 from ..los import ground_z_m, indoor_distance_m
 from ..radio import C_M_S, antenna_gain_db, o2i_low_loss_db
 from .corner import best_corner_path
+from .courtyard import enclosed_outdoor
 from .diffraction import deygout_loss_db
+from .dominant_path import best_dominant_path
 from .ground import two_ray_ground_db
 from .los3d import building_prisms, footprint_hits, wall_crossings
 from .reflection import best_single_reflection
+from .reflection2 import best_double_reflection
+from .transmission import slabs_crossed, transmission_loss_db
 
 __all__ = ["FLOOR_DB", "MAX_RANGE_M", "DEFAULT_TERMS", "site_paths", "cell_path_gain_db", "geometric_path_gain_db",
            "GeometricEngine"]
@@ -49,10 +60,17 @@ FLOOR_DB = -160.0
 #: TR 38.901 scenarios' 5 km NLOS limit does); far below noise at any macro power.
 MAX_RANGE_M = 5000.0
 #: Default settings of the terms (tuned on macro_hel05 and small_south, see the benchmark).
-#: corner_weight 0.5 and the power sum with 5 dB of NLOS gain stand in for the multiple
-#: reflections and wedge (not knife-edge) corners the first version leaves out.
+#: corner_weight 0.6 and the power sum stand in for the wedge (not knife-edge) corners;
+#: transmission, two-wall reflections and corner chains (dominant_path) are on.
 DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, los_ground=False,
-                     rooftop_weight=1.0, corner_weight=0.5, combine="sum", nlos_offset_db=-5.0)
+                     rooftop_weight=1.0, corner_weight=0.6, combine="sum", nlos_offset_db=-1.5,
+                     edge2_weight=None, transmission=True, max_slabs=2, reflections2=True,
+                     dominant_path=True, dpm_weight=0.6, courtyard_db=0.0)
+
+#: The indirect paths :func:`cell_path_gain_db` combines: (name, its departure point or None
+#: for the direct direction).
+INDIRECT = (("reflection", "reflection_xyz"), ("corner", "corner_xyz"), ("transmission", None),
+            ("reflection2", "reflection2_xyz"), ("dominant", "dominant_xyz"))
 
 
 def _fspl(d_m, f_hz):
@@ -62,13 +80,25 @@ def _fspl(d_m, f_hz):
 def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edges: int = 32,
                max_edges: int = 3, reflections: bool = True, corners: bool = True,
                los_ground: bool = False, rooftop_weight: float = 1.0, corner_weight: float = 1.0,
+               edge2_weight: float | None = None, transmission: bool = False, max_slabs: int = 2,
+               reflections2: bool = False, dominant_path: bool = False, dpm_weight: float = 0.6,
                **_ignored) -> dict:
     """Path losses from one antenna to many points at one frequency, dB, without antenna gain.
 
     Returns a dict of (N,) arrays: ``los`` (bool), ``direct`` (LOS loss),
     ``rooftop`` (free space + weighted Deygout), ``reflection`` and
     ``corner`` (inf where none; computed for NLOS points only) and (N, 3)
-    ``reflection_xyz``, ``corner_xyz``: where those paths leave towards.
+    ``reflection_xyz``, ``corner_xyz``: where those paths leave towards;
+    ``transmission`` (:mod:`.transmission`, with ``transmission``): the
+    direct ray through at most ``max_slabs`` walls and roofs;
+    ``reflection2``, ``reflection2_xyz`` (:mod:`.reflection2`, with
+    ``reflections2``): two wall reflections in a canyon, NLOS points only;
+    ``dominant``, ``dominant_xyz`` (:mod:`.dominant_path`, with
+    ``dominant_path``): the least-loss chain of corners, J(v) scaled by
+    ``dpm_weight``, NLOS points only (two corners or more with ``corners``).
+    ``edge2_weight`` (default ``rooftop_weight``) weighs the J(v) of
+    Deygout's secondary edges: the references trace first-order
+    diffraction only, so a path over two roofs carries less there.
     """
     a = np.asarray(antenna_xyz_m, float)
     p = np.asarray(pts_xyz_m, float)
@@ -84,16 +114,35 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     else:
         direct = fs
     kk = max(1, int(n.max()) if n.size else 1)
-    rooftop = fs + rooftop_weight * deygout_loss_db(t[:, :kk] * d2d[:, None], top[:, :kk],
-                                                    np.full(n_p, a[2]), p[:, 2], d2d, lam,
-                                                    max_edges=max_edges)
+    profile = (t[:, :kk] * d2d[:, None], top[:, :kk], np.full(n_p, a[2]), p[:, 2], d2d, lam)
+    j_all = deygout_loss_db(*profile, max_edges=max_edges)
+    if edge2_weight is None or edge2_weight == rooftop_weight or max_edges <= 1:
+        rooftop = fs + rooftop_weight * j_all
+    else:
+        j_1 = deygout_loss_db(*profile, max_edges=1)
+        rooftop = fs + rooftop_weight * j_1 + edge2_weight * (j_all - j_1)
     out = {"los": los, "direct": direct, "rooftop": rooftop,
            "reflection": np.full(n_p, np.inf), "corner": np.full(n_p, np.inf),
-           "reflection_xyz": np.full((n_p, 3), np.nan), "corner_xyz": np.full((n_p, 3), np.nan)}
+           "reflection_xyz": np.full((n_p, 3), np.nan), "corner_xyz": np.full((n_p, 3), np.nan),
+           "transmission": np.full(n_p, np.inf)}
     nl = ~los
+    if transmission:
+        out["transmission"] = np.where(nl, transmission_loss_db(
+            fs, slabs_crossed(t, top, n, a[2], p[:, 2]), f_hz, max_slabs=max_slabs), np.inf)
     if reflections and nl.any():
         out["reflection"][nl], out["reflection_xyz"][nl] = best_single_reflection(
             prisms, a, p[nl], f_hz, return_points=True)
+    if reflections2 and nl.any():
+        out["reflection2"] = np.full(n_p, np.inf)
+        out["reflection2_xyz"] = np.full((n_p, 3), np.nan)
+        out["reflection2"][nl], out["reflection2_xyz"][nl] = best_double_reflection(
+            prisms, a, p[nl], f_hz, return_points=True)
+    if dominant_path and nl.any():
+        out["dominant"] = np.full(n_p, np.inf)
+        out["dominant_xyz"] = np.full((n_p, 3), np.nan)
+        out["dominant"][nl], out["dominant_xyz"][nl] = best_dominant_path(
+            prisms, a, p[nl], f_hz, weight=dpm_weight, return_points=True,
+            min_corners=2 if corners else 1)
     if corners and nl.any():
         out["corner"][nl], out["corner_xyz"][nl] = best_corner_path(
             prisms, a, p[nl], f_hz, weight=corner_weight, return_points=True)
@@ -114,11 +163,14 @@ def cell_path_gain_db(spec, paths: dict, pts_xyz_m, *, combine: str = "min",
     p = np.asarray(pts_xyz_m, float)
     g_d = _gain(spec, a, p)
     terms = [g_d - paths["rooftop"]]
-    for name in ("reflection", "corner"):
+    for name, xyz in INDIRECT:
+        if name not in paths:
+            continue
         ok = np.isfinite(paths[name])
         g = np.full(len(p), -np.inf)
         if ok.any():
-            g[ok] = _gain(spec, a, paths[name + "_xyz"][ok]) - paths[name][ok]
+            g_dep = g_d[ok] if xyz is None else _gain(spec, a, paths[xyz][ok])
+            g[ok] = g_dep - paths[name][ok]
         terms.append(g)
     terms = np.stack(terms)
     if combine == "min":
@@ -172,6 +224,8 @@ def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: 
         i_pt, i_b = footprint_hits(prisms, pts)
         b_index[i_pt] = i_b
     indoor = b_index >= 0
+    courtyard = enclosed_outdoor(buildings, gx, gy) if kw["courtyard_db"] \
+        else np.zeros(gx.size, bool)
     d_in = indoor_distance_m(buildings, gx, gy, b_index) if indoor.any() else np.zeros(gx.size)
     out = np.empty((len(specs), gx.size))
     by_site: dict = {}
@@ -180,7 +234,8 @@ def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: 
         if key not in by_site:
             by_site[key] = site_paths(prisms, s.antenna_xyz_m, pts, g_z, s.f_hz, **kw)
         o2i = np.where(indoor, o2i_low_loss_db(s.f_hz, d_in), 0.0)
-        out[i] = cell_path_gain_db(s, by_site[key], pts, **kw) - o2i
+        extra = np.where(courtyard & ~by_site[key]["los"], kw["courtyard_db"], 0.0)
+        out[i] = cell_path_gain_db(s, by_site[key], pts, **kw) - o2i - extra
     return np.maximum(out, FLOOR_DB).reshape((len(specs),) + grid.shape)
 
 
@@ -195,11 +250,11 @@ class GeometricEngine:
     Examples
     --------
     >>> GeometricEngine(corner_weight=0.4).key()[:2]
-    ('geometric', 1)
+    ('geometric', 3)
     """
 
     #: Bumped when the model's output changes for the same terms (cache keys).
-    VERSION = 1
+    VERSION = 3
 
     def __init__(self, **terms) -> None:
         unknown = set(terms) - set(DEFAULT_TERMS)
