@@ -42,6 +42,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from .errors import InputError, read_user_text
+from .tables import Table as _Table
 from .physics.calibration import D_MAX_M, D_MIN_M, ENVIRONMENTS, Calibration
 
 __all__ = ["MEASUREMENT_COLUMNS", "CALIBRATION_VERSION", "Measurements", "read_measurements",
@@ -167,7 +168,6 @@ def read_calibration(path: str | Path, *, model: str | None = None, engine: str 
         Missing file, not UTF-8, not TOML, unknown key, wrong type or value,
         or fitted for another model or engine.
     """
-    from .scene import _Table                  # the scene file's error style, one reader
     file = Path(path)
     if not file.is_file():
         if referenced_by is not None:
