@@ -45,7 +45,9 @@ from twin3d.sim.calibration import calibrate, reference_samples  # noqa: E402
 
 REFS = ROOT / "tests" / "data" / "rt"
 PAIRS = {"macro_hel05": "macro_hel02", "macro_hel02": "macro_hel05",
-         "small_south": "small_west", "small_west": "small_south"}
+         "small_south": "small_west", "small_west": "small_south",
+         # the second area (3.5 GHz only): applied to the first area's layout of its kind
+         "macro_hel03": "macro_hel05", "small_south2": "small_south"}
 
 
 def _mapper(model: str, engine):
