@@ -146,7 +146,9 @@ def transport_reward(r: StepResult, sla, weights: dict[str, float]) -> tuple[flo
     served = k["served_bps"] / offered if offered > 0 else 1.0
     dropped = k["dropped_bps"] / offered if offered > 0 else 0.0
     up = link_in_service(r)
-    over = float(np.mean(r.link_util[up] > sla.util_max)) if up.any() else 0.0
+    # the mean of the bools: their count over the links in service (the same float)
+    over = float(np.count_nonzero(r.link_util[up] > sla.util_max) / np.count_nonzero(up)) \
+        if up.any() else 0.0
     p95 = k["latency_p95_ms"]
     late = max(0.0, p95 / sla.latency_p95_ms - 1.0) if p95 == p95 else 0.0
     terms = {"served": weights["served"] * served, "drop": -weights["drop"] * dropped,

@@ -165,8 +165,16 @@ class Timeline:
         >>> [tl.tripped("F1", t) for t in range(6)]
         [False, True, False, False, True, True]
         """
+        return self._holds(self._trips.get(link_id, ()), link_id, step)
+
+    def _trips_to_check(self) -> dict[str, set[int]]:
+        """Link -> trip steps that :meth:`state` checks (every trip recorded)."""
+        return self._trips
+
+    def _holds(self, trips, link_id: str, step: int) -> bool:
+        """Whether one of ``trips`` (steps) of the link holds at ``step``."""
         restores = self._restores.get(link_id, ())
-        for at in self._trips.get(link_id, ()):     # plain loops: called per link and step
+        for at in trips:     # plain loops: called per link and step
             if at < step:
                 for r in restores:
                     if at < r <= step:
@@ -204,8 +212,8 @@ class Timeline:
                     sleeping.add(ev.cell)
                 else:
                     shed[(ev.src, ev.dst)] = ev.factor
-        for l in self._trips:
-            if links[l] == "up" and self.tripped(l, step):
+        for l, trips in self._trips_to_check().items():
+            if links[l] == "up" and self._holds(trips, l, step):
                 links[l] = "tripped"
         if self._base_cap is None:
             factor, cap_bps = cap, None
