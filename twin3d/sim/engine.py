@@ -719,7 +719,9 @@ class Simulator:
                      # a link is "up" exactly when it is in service after the cascade
                      "failed_elements": float(len(link_state) - int(np.count_nonzero(casc.link_up))
                                               + site_state.count("down") + site_state.count("off")),
-                     "energy_w": total_energy_w(power), "converged": bool(routing.converged)})
+                     # without cells every site's power is NaN (_offer): so is the total
+                     "energy_w": total_energy_w(power) if self.cells else float("nan"),
+                     "converged": bool(routing.converged)})
         kpis["sla_violated"] = sla_violated(self.scene.spec.sla, kpis, bool(self.cells))
         link_load = casc.link_load_bps(len(self.link_ids))
         # routable demand: backhaul counts at the site, other traffic at its source
