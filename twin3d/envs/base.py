@@ -134,6 +134,7 @@ class TwinEnv(gym.Env, ABC):
         self.link_ids, self.site_ids = self.sim.link_ids, self.sim.site_ids
         self._seeded = False
         self._hash_keys_last: tuple | None = None
+        self._site_up_last: tuple | None = None    # (site states, site_up) of the last view
         self._timeline: LiveTimeline | None = None
         self._renderer = None
 
@@ -172,8 +173,12 @@ class TwinEnv(gym.Env, ABC):
 
     def _view(self) -> OpponentView:
         last = self._last
+        sites = tuple(last.site_state)
+        got = self._site_up_last
+        if got is None or got[0] != sites:        # kept while the site states repeat
+            got = self._site_up_last = (sites, np.array([s == "up" for s in sites]))
         return OpponentView(self.link_ids, self.site_ids, link_in_service(last), last.link_util,
-                            np.array([s == "up" for s in last.site_state]),
+                            got[1].copy(),
                             float(self.scene.spec.traffic.busy_hour_bps) * self.demand_factor,
                             self._surge_sites)
 
