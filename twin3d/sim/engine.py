@@ -16,6 +16,7 @@ nothing here is random.
 from __future__ import annotations
 
 import copy
+import operator
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -279,6 +280,7 @@ class Simulator:
         self._link_getter = None
         self._site_getter = None
         self._in_service_last: tuple | None = None       # (link states, site states, link_up, node_up)
+        self._capacity_last: tuple | None = None         # (capacities, as an array)
         self._scaled: tuple | None = None                # (factor, base bit/s, scaled bit/s)
         self._plain_density: tuple | None = None         # (factor, density, its sum) without surges
         self._site_at: tuple | None = None               # (src, dst, core, site per demand)
@@ -669,7 +671,7 @@ class Simulator:
             demands = self.router.demand_arrays(demands)
         link_states = self._of_links(state.link_state)
         link_up, node_up = self._in_service(link_states, state.site_state)
-        cap = np.array(self._of_links(state.capacity_bps), dtype=float) if state.capacity_bps \
+        cap = self._capacity_of(self._of_links(state.capacity_bps)) if state.capacity_bps \
             else self.link_capacity_bps * np.array(self._of_links(state.capacity_factor), dtype=float)
         weight = None
         if state.link_weight is not None:     # weights told as a vector (LiveTimeline.set_weights)
@@ -806,13 +808,21 @@ class Simulator:
     def _in_service(self, link_states: tuple, site_state: dict) -> tuple[np.ndarray, np.ndarray]:
         """(link_up, node_up) bool arrays of a step's states: links "up", routing
         nodes "up" or "sleep" (copies of the last ones while the states repeat)."""
-        sites = tuple(site_state.items())
+        sites = (tuple(site_state), tuple(site_state.values()))
         got = self._in_service_last
         if got is None or got[0] != link_states or got[1] != sites:
             link_up = np.array([s == "up" for s in link_states])
             node_up = np.array([site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes])
             got = self._in_service_last = (link_states, sites, link_up, node_up)
         return got[2].copy(), got[3].copy()
+
+    def _capacity_of(self, caps: tuple) -> np.ndarray:
+        """``np.array(caps, dtype=float)``: a copy of the last one while every value is
+        the same float object (a timeline's states share them until an event changes one)."""
+        got = self._capacity_last
+        if got is None or len(got[0]) != len(caps) or not all(map(operator.is_, got[0], caps)):
+            got = self._capacity_last = (caps, np.array(caps, dtype=float))
+        return got[1].copy()
 
     def _of_sites(self, by_site: dict) -> list:
         """The values of a dict keyed by site id, in ``site_ids`` order."""
