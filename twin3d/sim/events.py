@@ -138,6 +138,8 @@ class Timeline:
         self._trips: dict[str, set[int]] = {}
         self._restores: dict[str, list[int]] = {}
         self._cap0: dict[str, float] | None = None
+        self._all_up = dict.fromkeys(self.link_ids, "up")       # copied by every state
+        self._all_one = dict.fromkeys(self.link_ids, 1.0)
         for ev in self._events:
             if ev.kind == "restore":
                 self._restores.setdefault(ev.target, []).append(ev.t)
@@ -185,7 +187,7 @@ class Timeline:
 
     def state(self, step: int) -> StepState:
         """The state at ``step`` (events with ``t <= step`` applied)."""
-        links = dict.fromkeys(self.link_ids, "up")
+        links = dict(self._all_up)        # a copy of a dict is quicker than building it
         sites = dict(self._initial_sites)
         if self._cap0 is None:          # every link's starting capacity (1.0: a factor)
             base = self._base_cap or {}
@@ -220,7 +222,7 @@ class Timeline:
         else:
             # a capacity no event changed is its base: the factor is base / base = 1.0
             base = self._base_cap
-            factor = dict.fromkeys(self.link_ids, 1.0)
+            factor = dict(self._all_one)
             for l in extra.capacity_changed:
                 factor[l] = cap[l] / base[l] if 0 < base.get(l, 0) < float("inf") else 1.0
             cap_bps = cap
