@@ -229,11 +229,12 @@ class LiveTimeline(Timeline):
 
         A live timeline is asked for steps in order only, so from ``step`` on:
         a link's trips that a restore at or before ``step`` ended stay ended
-        (:meth:`state` no longer checks them; ``_trips`` keeps every trip), and a restore before ``step`` of a link
-        (not also a site id) sets it "up" whatever the ``fiber_cut`` and
-        ``restore`` events of it before did: those and the restore go (it is
-        not one of the step's own events any more; the log keeps them all).
-        Every state from ``step`` on is the one the full replay gives.
+        (:meth:`state` no longer checks them; ``_trips`` keeps every trip),
+        and a restore before ``step`` of a link (not also a site id) sets it
+        "up" whatever the ``fiber_cut`` and ``restore`` events of it before
+        did: those and the restore leave the replay (it is not one of the
+        step's own events any more; the log keeps them all). Every state
+        from ``step`` on is the one the full replay gives.
         """
         done = [r for r in self._restores_ahead if r.t <= step]
         self._restores_ahead = [r for r in self._restores_ahead if r.t > step]
