@@ -34,6 +34,9 @@ __all__ = ["TwinEnv", "load_env_scene", "link_in_service", "INCREMENTAL_NODES"]
 
 #: Routing nodes from which ``incremental="auto"`` reroutes incrementally.
 INCREMENTAL_NODES = 200
+#: The KPIs a step's ``info["kpis"]`` carries.
+INFO_KPIS = ("offered_bps", "served_bps", "dropped_bps", "util_max", "latency_p95_ms", "energy_w",
+             "coverage_pct", "throughput_p5_bps", "sla_violated", "converged")
 
 
 def link_in_service(r: StepResult) -> np.ndarray:
@@ -130,6 +133,8 @@ class TwinEnv(gym.Env, ABC):
         self.min_served_fraction = float(min_served_fraction)
         self.link_ids, self.site_ids = self.sim.link_ids, self.sim.site_ids
         self._seeded = False
+        self._hash_keys_last: tuple | None = None
+        self._site_up_last: tuple | None = None    # (site states, site_up) of the last view
         self._timeline: LiveTimeline | None = None
         self._renderer = None
 
@@ -168,8 +173,12 @@ class TwinEnv(gym.Env, ABC):
 
     def _view(self) -> OpponentView:
         last = self._last
+        sites = tuple(last.site_state)
+        got = self._site_up_last
+        if got is None or got[0] != sites:        # kept while the site states repeat
+            got = self._site_up_last = (sites, np.array([s == "up" for s in sites]))
         return OpponentView(self.link_ids, self.site_ids, link_in_service(last), last.link_util,
-                            np.array([s == "up" for s in last.site_state]),
+                            got[1].copy(),
                             float(self.scene.spec.traffic.busy_hour_bps) * self.demand_factor,
                             self._surge_sites)
 
@@ -213,22 +222,28 @@ class TwinEnv(gym.Env, ABC):
         served_frac = k["served_bps"] / offered if offered > 0 else 1.0
         terminated = bool(served_frac < self.min_served_fraction)
         truncated = bool(self._t >= self.steps - 1) and not terminated
-        for key in sorted(obs):
-            self._hash.update(key.encode())
-            self._hash.update(np.ascontiguousarray(obs[key]).tobytes())
-        self._hash.update(np.float64(reward).tobytes())
+        update = self._hash.update
+        for key, raw in self._hash_keys(obs):     # the arrays' bytes, as tobytes() gives them
+            update(raw)
+            update(np.ascontiguousarray(obs[key]))
+        update(np.float64(reward).tobytes())
         info = {"t": self._t, "hour": r.hour, "reward_terms": terms,
                 # NaN (no radio, no demand) as None, so that infos compare equal
-                "kpis": {n: (None if k[n] != k[n] else k[n])
-                         for n in ("offered_bps", "served_bps", "dropped_bps", "util_max",
-                                   "latency_p95_ms", "energy_w", "coverage_pct",
-                                   "throughput_p5_bps", "sla_violated", "converged")},
+                "kpis": {n: (None if k[n] != k[n] else k[n]) for n in INFO_KPIS},
                 "events": list(r.events), "action_events": self._n_weights + len(mine),
                 "opponent_events": [f"{e.kind} {e.element}" for e in theirs if e.kind != "restore"]}
         self._record(r, action, reward, theirs)
         if terminated or truncated:
             info["episode_hash"] = self._hash.hexdigest()
         return obs, float(reward), terminated, truncated, info
+
+    def _hash_keys(self, obs: dict) -> list[tuple[str, bytes]]:
+        """The observation's keys in sorted order with their UTF-8 bytes (kept per key set)."""
+        names = tuple(obs)
+        got = self._hash_keys_last
+        if got is None or got[0] != names:
+            got = self._hash_keys_last = (names, [(k, k.encode()) for k in sorted(obs)])
+        return got[1]
 
     def _record(self, r: StepResult, action, reward: float, theirs) -> None:
         self._steps.append(r)

@@ -82,6 +82,8 @@ class TrafficEngineeringEnv(TwinEnv):
             spaces["node_out_bps"], spaces["node_in_bps"] = _box((n,)), _box((n,))
         self.observation_space = gym.spaces.Dict(spaces)
         self._node_totals: tuple | None = None
+        self._matrix_obs = "demand_bps" in spaces
+        self._cell_of_pair: tuple | None = None     # (src, dst, src * n + dst) of the base pairs
 
     def _on_reset(self) -> None:
         self._rung = np.zeros(len(self.link_ids), dtype=np.int64)
@@ -97,13 +99,14 @@ class TrafficEngineeringEnv(TwinEnv):
 
     def _action_weights(self, action, t: int):
         a = np.asarray(action, dtype=np.int64)
-        if a.shape != self._rung.shape or np.any((a < 0) | (a >= len(self.ladder))):
+        if a.shape != self._rung.shape or (a.size and (a.min() < 0 or a.max() >= len(self.ladder))):
             raise ValueError(f"action must be {len(self._rung)} rungs in [0, {len(self.ladder) - 1}]")
         changed = np.flatnonzero(a != self._rung)
         self._rung = a.copy()
         # one vector for the step: the set_weight events of the changed links, without
-        # an event object per link (the episode's log lists them as events)
-        return changed, self.weights_of(a)[changed]
+        # an event object per link (the episode's log lists them as events); weights_of
+        # of the changed links only (the same products)
+        return changed, self.ladder[a[changed]] * self.base_weight[changed]
 
     def _action_events(self, action, t: int) -> list[EventSpec]:
         return []
@@ -117,12 +120,17 @@ class TrafficEngineeringEnv(TwinEnv):
                "link_capacity_bps": r.link_capacity_bps, "link_up": link_in_service(r),
                "link_weight_rung": self._rung, "latency_ms": lat,
                "hour": [r.hour % 24.0]}
-        if "demand_bps" in self.observation_space.spaces:
-            m = np.zeros((n, n))
+        if self._matrix_obs:
             base = self.sim._base_arrays
             if base is not None and src is base[0]:    # the base pairs are distinct: 0 + x is x
-                m.ravel()[src * n + dst] = bps
+                # filled in float32 at once: the cast the float32 copy below would make
+                m = np.zeros((n, n), dtype=np.float32)
+                got = self._cell_of_pair
+                if got is None or got[0] is not src or got[1] is not dst:
+                    got = self._cell_of_pair = (src, dst, src * n + dst)
+                m.ravel()[got[2]] = bps
             else:
+                m = np.zeros((n, n))
                 np.add.at(m, (src, dst), bps)
             obs["demand_bps"] = m
         else:           # kept while the step routes the same (read-only) arrays
@@ -146,7 +154,9 @@ def transport_reward(r: StepResult, sla, weights: dict[str, float]) -> tuple[flo
     served = k["served_bps"] / offered if offered > 0 else 1.0
     dropped = k["dropped_bps"] / offered if offered > 0 else 0.0
     up = link_in_service(r)
-    over = float(np.mean(r.link_util[up] > sla.util_max)) if up.any() else 0.0
+    # the mean of the bools: their count over the links in service (the same float)
+    over = float(np.count_nonzero(r.link_util[up] > sla.util_max) / np.count_nonzero(up)) \
+        if up.any() else 0.0
     p95 = k["latency_p95_ms"]
     late = max(0.0, p95 / sla.latency_p95_ms - 1.0) if p95 == p95 else 0.0
     terms = {"served": weights["served"] * served, "drop": -weights["drop"] * dropped,

@@ -16,6 +16,7 @@ nothing here is random.
 from __future__ import annotations
 
 import copy
+import operator
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -277,6 +278,9 @@ class Simulator:
         self._factors: dict[tuple, float] = {}           # profile factor per (hour, profile)
         self._weight_text: dict[tuple, str] = {}         # set_weight descriptions met
         self._link_getter = None
+        self._site_getter = None
+        self._in_service_last: tuple | None = None       # (link states, site states, link_up, node_up)
+        self._capacity_last: tuple | None = None         # (capacities, as an array)
         self._scaled: tuple | None = None                # (factor, base bit/s, scaled bit/s)
         self._plain_density: tuple | None = None         # (factor, density, its sum) without surges
         self._site_at: tuple | None = None               # (src, dst, core, site per demand)
@@ -666,9 +670,8 @@ class Simulator:
         if isinstance(demands, dict):       # once: the cascade routes the same demands again
             demands = self.router.demand_arrays(demands)
         link_states = self._of_links(state.link_state)
-        link_up = np.array([s == "up" for s in link_states])
-        node_up = np.array([state.site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes])
-        cap = np.array(self._of_links(state.capacity_bps), dtype=float) if state.capacity_bps \
+        link_up, node_up = self._in_service(link_states, state.site_state)
+        cap = self._capacity_of(self._of_links(state.capacity_bps)) if state.capacity_bps \
             else self.link_capacity_bps * np.array(self._of_links(state.capacity_factor), dtype=float)
         weight = None
         if state.link_weight is not None:     # weights told as a vector (LiveTimeline.set_weights)
@@ -680,8 +683,7 @@ class Simulator:
             for l, w in state.weight.items():
                 weight[self.link_index[l]] = w
         # a vector's set_weight events come first among the step's (LiveTimeline.set_weights)
-        events = [self._describe_weight(i, w) for c in state.weight_changes
-                  for i, w in zip(c.link_index.tolist(), c.weight.tolist())]
+        events = self._describe_weights(state.weight_changes) if state.weight_changes else []
         events += [_describe(e) for e in state.events]
         casc, cache = None, None
         base = self._base_arrays is not None and demands[0] is self._base_arrays[0]
@@ -711,7 +713,7 @@ class Simulator:
         link_state = list(link_states)
         for i in np.flatnonzero(link_up & ~casc.link_up).tolist():
             link_state[i] = "tripped"
-        site_state = [state.site_state[s] for s in self.site_ids]
+        site_state = self._of_sites(state.site_state)
         lat_s, lat_w, lat_stats = routing.latency_sample or (routing.latency_s,
                                                              routing.demand_bps, None)
         kpis.update(transport_kpis(casc.link_util, casc.link_up, lat_s, lat_w, lat_stats))
@@ -719,7 +721,9 @@ class Simulator:
                      # a link is "up" exactly when it is in service after the cascade
                      "failed_elements": float(len(link_state) - int(np.count_nonzero(casc.link_up))
                                               + site_state.count("down") + site_state.count("off")),
-                     "energy_w": total_energy_w(power), "converged": bool(routing.converged)})
+                     # without cells every site's power is NaN (_offer): so is the total
+                     "energy_w": total_energy_w(power) if self.cells else float("nan"),
+                     "converged": bool(routing.converged)})
         kpis["sla_violated"] = sla_violated(self.scene.spec.sla, kpis, bool(self.cells))
         link_load = casc.link_load_bps(len(self.link_ids))
         # routable demand: backhaul counts at the site, other traffic at its source
@@ -788,6 +792,45 @@ class Simulator:
         if got is None:
             got = self._factors[key] = float(profile_factor(hour, profile))
         return got
+
+    def _describe_weights(self, changes) -> list[str]:
+        """The set_weight descriptions of a step's vector weight changes, in order
+        (:meth:`_describe_weight` of each link, without a call per link when met)."""
+        texts, out = self._weight_text, []
+        for c in changes:
+            keys = list(zip(c.link_index.tolist(), c.weight.tolist()))
+            got = list(map(texts.get, keys))
+            if None in got:
+                got = [self._describe_weight(*k) if g is None else g for g, k in zip(got, keys)]
+            out += got
+        return out
+
+    def _in_service(self, link_states: tuple, site_state: dict) -> tuple[np.ndarray, np.ndarray]:
+        """(link_up, node_up) bool arrays of a step's states: links "up", routing
+        nodes "up" or "sleep" (copies of the last ones while the states repeat)."""
+        sites = (tuple(site_state), tuple(site_state.values()))
+        got = self._in_service_last
+        if got is None or got[0] != link_states or got[1] != sites:
+            link_up = np.array([s == "up" for s in link_states])
+            node_up = np.array([site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes])
+            got = self._in_service_last = (link_states, sites, link_up, node_up)
+        return got[2].copy(), got[3].copy()
+
+    def _capacity_of(self, caps: tuple) -> np.ndarray:
+        """``np.array(caps, dtype=float)``: a copy of the last one while every value is
+        the same float object (a timeline's states share them until an event changes one)."""
+        got = self._capacity_last
+        if got is None or len(got[0]) != len(caps) or not all(map(operator.is_, got[0], caps)):
+            got = self._capacity_last = (caps, np.array(caps, dtype=float))
+        return got[1].copy()
+
+    def _of_sites(self, by_site: dict) -> list:
+        """The values of a dict keyed by site id, in ``site_ids`` order."""
+        if self._site_getter is None:
+            from operator import itemgetter
+            ids = self.site_ids
+            self._site_getter = itemgetter(*ids) if len(ids) > 1 else (lambda d: tuple(d[s] for s in ids))
+        return list(self._site_getter(by_site))
 
     def _describe_weight(self, i: int, weight: float) -> str:
         """:func:`_describe_weight` of link ``i``, kept per (link, weight) met."""

@@ -138,6 +138,8 @@ class Timeline:
         self._trips: dict[str, set[int]] = {}
         self._restores: dict[str, list[int]] = {}
         self._cap0: dict[str, float] | None = None
+        self._all_up = dict.fromkeys(self.link_ids, "up")       # copied by every state
+        self._all_one = dict.fromkeys(self.link_ids, 1.0)
         for ev in self._events:
             if ev.kind == "restore":
                 self._restores.setdefault(ev.target, []).append(ev.t)
@@ -165,8 +167,16 @@ class Timeline:
         >>> [tl.tripped("F1", t) for t in range(6)]
         [False, True, False, False, True, True]
         """
+        return self._holds(self._trips.get(link_id, ()), link_id, step)
+
+    def _trips_to_check(self) -> dict[str, set[int]]:
+        """Link -> trip steps that :meth:`state` checks (every trip recorded)."""
+        return self._trips
+
+    def _holds(self, trips, link_id: str, step: int) -> bool:
+        """Whether one of ``trips`` (steps) of the link holds at ``step``."""
         restores = self._restores.get(link_id, ())
-        for at in self._trips.get(link_id, ()):     # plain loops: called per link and step
+        for at in trips:     # plain loops: called per link and step
             if at < step:
                 for r in restores:
                     if at < r <= step:
@@ -177,7 +187,7 @@ class Timeline:
 
     def state(self, step: int) -> StepState:
         """The state at ``step`` (events with ``t <= step`` applied)."""
-        links = dict.fromkeys(self.link_ids, "up")
+        links = dict(self._all_up)        # a copy of a dict is quicker than building it
         sites = dict(self._initial_sites)
         if self._cap0 is None:          # every link's starting capacity (1.0: a factor)
             base = self._base_cap or {}
@@ -204,15 +214,15 @@ class Timeline:
                     sleeping.add(ev.cell)
                 else:
                     shed[(ev.src, ev.dst)] = ev.factor
-        for l in self._trips:
-            if links[l] == "up" and self.tripped(l, step):
+        for l, trips in self._trips_to_check().items():
+            if links[l] == "up" and self._holds(trips, l, step):
                 links[l] = "tripped"
         if self._base_cap is None:
             factor, cap_bps = cap, None
         else:
             # a capacity no event changed is its base: the factor is base / base = 1.0
             base = self._base_cap
-            factor = dict.fromkeys(self.link_ids, 1.0)
+            factor = dict(self._all_one)
             for l in extra.capacity_changed:
                 factor[l] = cap[l] / base[l] if 0 < base.get(l, 0) < float("inf") else 1.0
             cap_bps = cap

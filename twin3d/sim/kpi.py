@@ -59,8 +59,8 @@ def weighted_percentiles(values, qs, weights=None, stats=None) -> list[float]:
     v = np.ascontiguousarray(values, dtype=float).ravel()
     if v.size < _SELECT_MIN:
         return _sorted_percentiles(v, qs, weights)
-    q = np.ascontiguousarray(np.asarray(qs, dtype=float).ravel() / 100.0)
-    if not np.all((q >= 0.0) & (q <= 1.0)):
+    q = _fractions(qs)
+    if q is None:
         return _sorted_percentiles(v, qs, weights)
     w = v if weights is None else np.ascontiguousarray(weights, dtype=float).ravel()
     if w.shape != v.shape:
@@ -74,7 +74,28 @@ def weighted_percentiles(values, qs, weights=None, stats=None) -> list[float]:
         return [float("nan")] * len(qs)
     if not certain:
         return _argsort_percentiles(v, qs, w)
-    return [float(x) for x in out]
+    return out.tolist()
+
+
+#: Fractions of the percentile lists met (never written; None: not all in [0, 100]).
+_FRACTIONS: dict[tuple, np.ndarray | None] = {}
+
+
+def _fractions(qs) -> np.ndarray | None:
+    """``qs`` (percent) as a contiguous array of fractions in [0, 1], or None when
+    one is outside; kept per list of plain numbers (a step asks the same ones)."""
+    key = tuple(qs) if isinstance(qs, (list, tuple)) and len(qs) < 16 else None
+    if key is not None and all(type(x) in (int, float) for x in key):
+        if key in _FRACTIONS:
+            return _FRACTIONS[key]
+    else:
+        key = None
+    q = np.ascontiguousarray(np.asarray(qs, dtype=float).ravel() / 100.0)
+    if not np.all((q >= 0.0) & (q <= 1.0)):
+        q = None
+    if key is not None and len(_FRACTIONS) < 256:
+        _FRACTIONS[key] = q
+    return q
 
 
 @njit(cache=True, nogil=True)
@@ -412,10 +433,10 @@ def transport_kpis(utilization, link_up, latency_s, demand_bps, latency_stats=No
     (``latency_stats``: :func:`weighted_stats` of the two, when known)."""
     u = np.asarray(utilization, dtype=float)[np.asarray(link_up, dtype=bool)]
     lat = np.asarray(latency_s, dtype=float)
+    p50, p95 = weighted_percentiles(lat, [50, 95], demand_bps, latency_stats)
     return {
         "util_max": float(u.max()) if u.size else 0.0,
-        "util_mean": float(u.mean()) if u.size else 0.0,
-        **dict(zip(("latency_p50_ms", "latency_p95_ms"),
-                   (1e3 * x for x in weighted_percentiles(lat, [50, 95], demand_bps,
-                                                          latency_stats)))),
+        # u.mean(): numpy's mean is this sum (the same pairwise add.reduce) over the count
+        "util_mean": float(np.add.reduce(u)) / u.size if u.size else 0.0,
+        "latency_p50_ms": 1e3 * p50, "latency_p95_ms": 1e3 * p95,
     }

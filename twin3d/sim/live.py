@@ -114,6 +114,11 @@ class LiveTimeline(Timeline):
         self._weight: np.ndarray | None = None
         self._weight_ahead: list[WeightChange] = []
         self._weight_now: list[WeightChange] = []      # the changes of the step last asked for
+        #: Restores told and not yet used to forget what they end (see :meth:`_forget_restored`).
+        self._restores_ahead: list[EventSpec] = []
+        #: The trips (link -> steps) no restore up to the step last asked for ended.
+        self._open_trips: dict[str, set[int]] = {}
+        self._links_only = frozenset(self.link_ids) - frozenset(self.site_ids)
         self.add(sorted(scenario.events, key=lambda e: e.t))
 
     @property
@@ -138,6 +143,8 @@ class LiveTimeline(Timeline):
         tl._trips = {k: set(v) for k, v in self._trips.items()}
         tl._restores = {k: list(v) for k, v in self._restores.items()}
         tl._weight_ahead, tl._weight_now = list(self._weight_ahead), list(self._weight_now)
+        tl._restores_ahead = list(self._restores_ahead)
+        tl._open_trips = {k: set(v) for k, v in self._open_trips.items()}
         return tl                      # _weight is replaced, never edited, once shared
 
     def set_weights(self, t: int, link_index, weight) -> None:
@@ -169,7 +176,7 @@ class LiveTimeline(Timeline):
                              "told for a later step)")
         if any(k[0] == "set_weight" for k in self._latest):
             raise ValueError("this timeline takes weights as set_weight events already")
-        if idx.shape != w.shape or np.any((idx < 0) | (idx >= len(self.link_ids))):
+        if idx.shape != w.shape or (idx.size and (idx.min() < 0 or idx.max() >= len(self.link_ids))):
             raise ValueError("link_index and weight must be (k,) arrays of link positions and weights")
         if self._weight is None:
             self._weight = np.full(len(self.link_ids), np.nan)
@@ -193,6 +200,7 @@ class LiveTimeline(Timeline):
             self.log.append(ev)
             if ev.kind == "restore":
                 self._restores.setdefault(ev.target, []).append(ev.t)
+                self._restores_ahead.append(ev)
             if ev.kind in _LATEST_WINS:
                 old = self._latest.get(_key(ev))
                 # an override at the same step or later hides the older one for good,
@@ -207,6 +215,43 @@ class LiveTimeline(Timeline):
             else:
                 bisect.insort_right(self._events, ev, key=_time)
 
+    def trip(self, link_ids, step: int) -> None:
+        link_ids = list(link_ids)
+        super().trip(link_ids, step)
+        for l in link_ids:
+            self._open_trips.setdefault(l, set()).add(int(step))
+
+    def _trips_to_check(self) -> dict[str, set[int]]:
+        return self._open_trips
+
+    def _forget_restored(self, step: int) -> None:
+        """Drop from the replay what the restores up to ``step`` made unreadable.
+
+        A live timeline is asked for steps in order only, so from ``step`` on:
+        a link's trips that a restore at or before ``step`` ended stay ended
+        (:meth:`state` no longer checks them; ``_trips`` keeps every trip),
+        and a restore before ``step`` of a link (not also a site id) sets it
+        "up" whatever the ``fiber_cut`` and ``restore`` events of it before
+        did: those and the restore leave the replay (it is not one of the
+        step's own events any more; the log keeps them all). Every state
+        from ``step`` on is the one the full replay gives.
+        """
+        done = [r for r in self._restores_ahead if r.t <= step]
+        self._restores_ahead = [r for r in self._restores_ahead if r.t > step]
+        for r in done:
+            ats = self._open_trips.get(r.target)
+            if ats:
+                ats.difference_update([a for a in ats if a < r.t])
+                if not ats:
+                    del self._open_trips[r.target]
+        past = {id(r) for r in done if r.t < step and r.target in self._links_only}
+        self._restores_ahead += [r for r in done if r.t == step]    # used again next step
+        if not past:
+            return
+        last = {e.target: i for i, e in enumerate(self._events) if id(e) in past}
+        self._events = [e for i, e in enumerate(self._events)
+                        if not (e.kind in ("fiber_cut", "restore") and i <= last.get(e.target, -1))]
+
     def state(self, step: int) -> StepState:
         """The state at ``step``: the current step or the next one."""
         if step < self._now:
@@ -218,6 +263,8 @@ class LiveTimeline(Timeline):
             e.kind in _LASTING and e.duration is not None and e.t + e.duration <= step)]
         # the log keeps every hidden event alive, so no id() is reused while listed
         hidden.intersection_update(id(e) for e in self._events)
+        if any(r.t <= step for r in self._restores_ahead):
+            self._forget_restored(step)
         state = super().state(step)
         if self._weight is not None:
             if self._weight_ahead and self._weight_ahead[0].t <= step:
