@@ -39,6 +39,8 @@ True
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numba import njit, prange
 from scipy.spatial import cKDTree
@@ -60,6 +62,53 @@ def _mirror(p, a, n):
     """Mirror points p (M, 2) in the lines through a (M, 2) with unit normals n (M, 2)."""
     s = np.sum((p - a) * n, axis=1)
     return p - 2.0 * s[:, None] * n, s
+
+
+_PARTNERS: dict = {}
+
+
+def _partner_lists(e, walls, max_gap_m, min_facing):
+    """Per wall of ``walls``, its canyon partners: the walls w2 != w facing it (n . n2 <=
+    -min_facing) within ``max_gap_m`` (gap of midpoints less half lengths), each midpoint in
+    front of the other wall; ascending wall ids. Depends on the buildings only."""
+    n = _normals(e)
+    mid = 0.5 * (e[:, :2] + e[:, 2:])
+    half = 0.5 * np.linalg.norm(e[:, 2:] - e[:, :2], axis=1)
+    # Candidates by midpoint distance (a k-d tree: a superset of the gap test), sorted per wall.
+    near = cKDTree(mid).query_ball_point(mid[walls], max_gap_m + half[walls] + half.max())
+    counts = np.array([len(x) for x in near], np.int64)
+    i = np.repeat(np.arange(len(walls)), counts)
+    w2 = np.fromiter(itertools.chain.from_iterable(near), np.int64, count=len(i))
+    w1 = walls[i]
+    gap = np.hypot(*(mid[w1] - mid[w2]).T) - half[w1] - half[w2]
+    keep = (np.sum(n[w1] * n[w2], axis=1) <= -min_facing) & (gap <= max_gap_m) & (w1 != w2) \
+        & (np.sum((mid[w2] - e[w1, :2]) * n[w1], axis=1) > 0) \
+        & (np.sum((mid[w1] - e[w2, :2]) * n[w2], axis=1) > 0)
+    kept = np.bincount(i[keep], minlength=len(walls))
+    return np.split(w2[keep], np.cumsum(kept)[:-1])
+
+
+def _partners(prisms, e, first, max_gap_m, min_facing):
+    """(w1, w2) of every first wall and its partners (:func:`_partner_lists`), first walls in
+    the order given. With ``prisms``, the lists are remembered on it (computed per wall once)."""
+    if prisms is None or prisms.edges is not e and not np.array_equal(prisms.edges, e):
+        lists = _partner_lists(e, first, max_gap_m, min_facing)
+    else:
+        key = (id(prisms), float(max_gap_m), float(min_facing))
+        hit = _PARTNERS.get(key)
+        if hit is None or hit[0] is not prisms:
+            _PARTNERS.clear()                            # one building set at a time
+            hit = _PARTNERS[key] = (prisms, np.zeros(len(e), bool), np.empty(len(e), object))
+        _, done, store = hit
+        todo = np.unique(first[~done[first]])
+        if len(todo):
+            for w, lst in zip(todo, _partner_lists(e, todo, max_gap_m, min_facing)):
+                store[w] = lst
+            done[todo] = True
+        lists = store[first]
+    counts = np.fromiter((len(x) for x in lists), np.int64, count=len(first))
+    w2 = np.concatenate(list(lists)) if counts.sum() else np.zeros(0, np.int64)
+    return np.repeat(first, counts), w2.astype(np.int64)
 
 
 def facing_wall_pairs(edges, first, tx_xy_m, *, max_gap_m: float = 60.0,
@@ -96,25 +145,13 @@ def facing_wall_pairs(edges, first, tx_xy_m, *, max_gap_m: float = 60.0,
         return empty
     n = _normals(e)
     mid = 0.5 * (e[:, :2] + e[:, 2:])
-    half = 0.5 * np.linalg.norm(e[:, 2:] - e[:, :2], axis=1)
-    # Candidates by midpoint distance (a k-d tree), then the gap and facing tests per pair.
-    near = cKDTree(mid).query_ball_point(mid[first], max_gap_m + half[first] + half.max())
-    i = np.repeat(np.arange(len(first)), [len(x) for x in near])
-    w2 = np.fromiter((j for x in near for j in x), np.int64, count=len(i))
-    w1 = first[i]
-    gap = np.hypot(*(mid[w1] - mid[w2]).T) - half[w1] - half[w2]
-    keep = (np.sum(n[w1] * n[w2], axis=1) <= -min_facing) & (gap <= max_gap_m)
-    w1, w2 = w1[keep], w2[keep]
+    w1, w2 = _partners(prisms, e, first, max_gap_m, min_facing)
     tx = np.broadcast_to(np.asarray(tx_xy_m, float)[:2], (len(w1), 2))
     t1, side_t = _mirror(tx, e[w1, :2], n[w1])
     side_t1 = np.sum((t1 - e[w2, :2]) * n[w2], axis=1)
-    ok = (side_t > 0) & (side_t1 > 0) & (w1 != w2)
+    ok = (side_t > 0) & (side_t1 > 0)
     w1, w2, t1 = w1[ok], w2[ok], t1[ok]
-    # The two walls face each other across open ground: each midpoint lies in front of the other
-    # wall, and the segment between them (5 cm off each, 1 m up) meets no building.
-    front = (np.sum((mid[w2] - e[w1, :2]) * n[w1], axis=1) > 0) & \
-        (np.sum((mid[w1] - e[w2, :2]) * n[w2], axis=1) > 0)
-    w1, w2, t1 = w1[front], w2[front], t1[front]
+    # The segment between the midpoints (5 cm off each wall, 1 m up) meets no building.
     if prisms is not None and len(w1):
         b1, b2 = prisms.edge_building[w1], prisms.edge_building[w2]
         z = np.minimum(prisms.top_z[b1], prisms.top_z[b2])
