@@ -218,7 +218,8 @@ def _top_pairs(table, tx, rx, reach_m, bx0, by0, bcell, bnx, bny, bstart, bitems
                         / table[k, 9]
                     if u2 < 0.0 or u2 > 1.0:
                         continue
-                    side_r2 = (r2x - table[k, 12]) * table[k, 14] + (r2y - table[k, 13]) * table[k, 15]
+                    side_r2 = (r2x - table[k, 12]) * table[k, 14] \
+                        + (r2y - table[k, 13]) * table[k, 15]
                     if side_r2 <= 0.0:
                         continue
                     t1x, t1y = table[k, 10], table[k, 11]
@@ -226,8 +227,8 @@ def _top_pairs(table, tx, rx, reach_m, bx0, by0, bcell, bnx, bny, bstart, bitems
                     s1 = side_t / (side_t + side_r2)
                     r1x = t1x + s1 * (r2x - t1x)
                     r1y = t1y + s1 * (r2y - t1y)
-                    u1 = ((r1x - table[k, 12]) * table[k, 17] + (r1y - table[k, 13]) * table[k, 18]) \
-                        / table[k, 19]
+                    u1 = ((r1x - table[k, 12]) * table[k, 17]
+                          + (r1y - table[k, 13]) * table[k, 18]) / table[k, 19]
                     if u1 < 0.0 or u1 > 1.0:
                         continue
                     plan = np.sqrt(plan2)
