@@ -35,8 +35,9 @@ def test_double_reflection_same_as_plain_copy(seed):
     b = random_city(rng)
     rx = _receivers(rng)
     n_found = 0
+    prisms = building_prisms(b)              # shared: the canyon partners it remembers grow per site
     for tx in _transmitters(rng, b):
-        new, new_xyz = best_double_reflection(building_prisms(b), tx, rx, 3.5e9, return_points=True)
+        new, new_xyz = best_double_reflection(prisms, tx, rx, 3.5e9, return_points=True)
         ref, ref_xyz = reflection2_v1.best_double_reflection(building_prisms(b), tx, rx, 3.5e9,
                                                              return_points=True)
         np.testing.assert_array_equal(np.isfinite(new), np.isfinite(ref))
@@ -54,8 +55,9 @@ def test_dominant_path_same_as_plain_copy(seed, min_corners):
     b = random_city(rng)
     rx = _receivers(rng)
     n_found = 0
+    prisms = building_prisms(b)
     for tx in _transmitters(rng, b):
-        new, new_xyz = best_dominant_path(building_prisms(b), tx, rx, 3.5e9, weight=0.6,
+        new, new_xyz = best_dominant_path(prisms, tx, rx, 3.5e9, weight=0.6,
                                           return_points=True, min_corners=min_corners)
         ref, ref_xyz = dominant_v1.best_dominant_path(building_prisms(b), tx, rx, 3.5e9, weight=0.6,
                                                       return_points=True, min_corners=min_corners)
