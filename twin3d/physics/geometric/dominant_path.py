@@ -188,43 +188,84 @@ def dijkstra_corners(graph: CornerGraph, tx_xyz_m, visible, f_hz: float, *, weig
 
 
 @njit(cache=True, parallel=True)
-def _top_last_corner(xy, acc, length, dirx, diry, tz, rx, lam, weight, max_leg,
-                     bx0, by0, bcell, bnx, bny, bstart, bitems, out_k, out_loss):
+def _top_last_corner(table, bucket_lb, tz, rx, lam, weight, max_leg, bx0, by0, bcell, bnx, bny,
+                     bstart, bitems, out_k, out_loss):
     """Per receiver, the R least-loss last corners (obstruction not checked), sorted.
 
-    Visits only the corner buckets (``b*``, :func:`~.buckets.bucket_points`) within ``max_leg``.
+    ``table`` (C, 7): per corner in bucket order x, y, acc_db, length_m,
+    dir x, dir y, a = 10^(acc_db / 20); ``bucket_lb`` (B, 2): per bucket
+    min(length a) and min(a). Visits the corner buckets (``b*``,
+    :func:`~.buckets.bucket_points`) that come within ``max_leg`` of the
+    receiver, most promising first, and stops at the first whose lower
+    bound cannot beat the R-th best (exact).
     """
     n_r = out_k.shape[0]
     k4 = 20.0 * np.log10(4.0 * np.pi / lam)
     reach = int(np.ceil(max_leg / bcell))
-    for p in prange(rx.shape[0]):
-        cx = int(np.floor((rx[p, 0] - bx0) / bcell))
-        cy = int(np.floor((rx[p, 1] - by0) / bcell))
-        for iy in range(max(cy - reach, 0), min(cy + reach, bny - 1) + 1):
-            for ix in range(max(cx - reach, 0), min(cx + reach, bnx - 1) + 1):
-                b = iy * bnx + ix
+    max_leg2 = max_leg * max_leg
+    # The corner's own J(v) is at least J(0) (v >= 0, J increasing): part of the lower bound.
+    j_min = weight * _j(0.0) if weight > 0.0 else 0.0
+    n_box = (2 * reach + 1) ** 2
+    n_rx = rx.shape[0]
+    n_chunks = (n_rx + 63) // 64
+    for chunk in prange(n_chunks):                    # scratch per chunk of 64 receivers
+        lb = np.empty(n_box)
+        cells = np.empty(n_box, np.int64)
+        for p in range(chunk * 64, min(chunk * 64 + 64, n_rx)):
+            px, py = rx[p, 0], rx[p, 1]
+            dz2 = (rx[p, 2] - tz) ** 2
+            worst = out_loss[n_r - 1, p]
+            # Free space over the plan length plus the least corner loss bounds the loss from
+            # below: skip a corner when (length + d) a >= 10^((worst - k4 - j_min) / 20), without
+            # a log10 per corner; a bucket when min(length a) + max(d_min, 1) min(a) is.
+            worst_amp = 10.0 ** ((worst - k4 - j_min) / 20.0)
+            cx = int(np.floor((px - bx0) / bcell))
+            cy = int(np.floor((py - by0) / bcell))
+            m = 0
+            for iy in range(max(cy - reach, 0), min(cy + reach, bny - 1) + 1):
+                gy = max(by0 + iy * bcell - py, 0.0, py - (by0 + (iy + 1) * bcell))
+                for ix in range(max(cx - reach, 0), min(cx + reach, bnx - 1) + 1):
+                    gx = max(bx0 + ix * bcell - px, 0.0, px - (bx0 + (ix + 1) * bcell))
+                    b = iy * bnx + ix
+                    if gx * gx + gy * gy > max_leg2 or bstart[b] == bstart[b + 1]:
+                        continue                          # out of reach, or empty
+                    bound = bucket_lb[b, 0] + max(np.sqrt(gx * gx + gy * gy), 1.0) * bucket_lb[b, 1]
+                    i = m                                 # insertion sort by the bound (stable)
+                    while i > 0 and lb[i - 1] > bound:
+                        lb[i] = lb[i - 1]
+                        cells[i] = cells[i - 1]
+                        i -= 1
+                    lb[i] = bound
+                    cells[i] = b
+                    m += 1
+            for o in range(m):
+                if lb[o] >= worst_amp * (1.0 + 1e-9):
+                    break                                 # this bucket and all later ones
+                b = cells[o]
                 for q in range(bstart[b], bstart[b + 1]):
-                    c = bitems[q]
-                    ex, ey = rx[p, 0] - xy[c, 0], rx[p, 1] - xy[c, 1]
-                    d = np.sqrt(ex * ex + ey * ey)
-                    if d <= 1.0 or d > max_leg:
+                    ex, ey = px - table[q, 0], py - table[q, 1]
+                    d2 = ex * ex + ey * ey
+                    if d2 <= 1.0 or d2 > max_leg2:
                         continue
-                    total = length[c] + d
-                    # Free space over the plan length bounds the loss from below.
-                    if k4 + 20.0 * np.log10(total) + acc[c] >= out_loss[n_r - 1, p]:
+                    d = np.sqrt(d2)
+                    length = table[q, 3]
+                    total = length + d
+                    if total * table[q, 6] >= worst_amp * (1.0 + 1e-9):
                         continue
-                    cos_t = min(1.0, max(-1.0, (dirx[c] * ex + diry[c] * ey) / d))
-                    v = np.arccos(cos_t) * np.sqrt(2.0 * length[c] * d / (lam * total))
-                    l3 = max(np.sqrt(total * total + (rx[p, 2] - tz) ** 2), 1.0)
-                    loss = k4 + 20.0 * np.log10(l3) + acc[c] + weight * _j(v)
-                    if loss < out_loss[n_r - 1, p]:
+                    cos_t = min(1.0, max(-1.0, (table[q, 4] * ex + table[q, 5] * ey) / d))
+                    v = np.arccos(cos_t) * np.sqrt(2.0 * length * d / (lam * total))
+                    l3 = max(np.sqrt(total * total + dz2), 1.0)
+                    loss = k4 + 20.0 * np.log10(l3) + table[q, 2] + weight * _j(v)
+                    if loss < worst:
                         i = n_r - 1
                         while i > 0 and out_loss[i - 1, p] > loss:
                             out_loss[i, p] = out_loss[i - 1, p]
                             out_k[i, p] = out_k[i - 1, p]
                             i -= 1
                         out_loss[i, p] = loss
-                        out_k[i, p] = c
+                        out_k[i, p] = bitems[q]
+                        worst = out_loss[n_r - 1, p]
+                        worst_amp = 10.0 ** ((worst - k4 - j_min) / 20.0)
 
 
 def best_dominant_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
@@ -266,11 +307,19 @@ def best_dominant_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, 
     cand = np.full((rounds, len(rx)), np.inf)
     cxy = np.ascontiguousarray(g.xyz[reached, :2])
     bk = bucket_points(cxy, 50.0)
-    _top_last_corner(cxy, lab["acc_db"][reached], lab["length_m"][reached],
-                     np.ascontiguousarray(lab["dir"][reached, 0]),
-                     np.ascontiguousarray(lab["dir"][reached, 1]), float(tx[2]),
-                     np.ascontiguousarray(rx), lam, float(weight), float(max_leg_m),
-                     bk.x0, bk.y0, bk.cell_m, bk.nx, bk.ny, bk.start, bk.items, order, cand)
+    it = bk.items
+    acc = lab["acc_db"][reached][it]
+    table = np.ascontiguousarray(np.column_stack([
+        cxy[it], acc, lab["length_m"][reached][it], lab["dir"][reached][it], 10.0 ** (acc / 20.0)]))
+    # Per bucket, min(length a) and min(a) over its corners: the kernel's bucket lower bound.
+    n_b = bk.nx * bk.ny
+    bucket_lb = np.full((n_b, 2), np.inf)
+    of = np.repeat(np.arange(n_b), np.diff(bk.start))
+    np.minimum.at(bucket_lb[:, 0], of, table[:, 3] * table[:, 6])
+    np.minimum.at(bucket_lb[:, 1], of, table[:, 6])
+    _top_last_corner(table, bucket_lb, float(tx[2]), np.ascontiguousarray(rx), lam, float(weight),
+                     float(max_leg_m), bk.x0, bk.y0, bk.cell_m, bk.nx, bk.ny, bk.start, it,
+                     order, cand)
     cols = np.arange(len(rx))
     todo = np.ones(len(rx), bool)
     for r in range(rounds):

@@ -39,6 +39,8 @@ True
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numba import njit, prange
 from scipy.spatial import cKDTree
@@ -60,6 +62,53 @@ def _mirror(p, a, n):
     """Mirror points p (M, 2) in the lines through a (M, 2) with unit normals n (M, 2)."""
     s = np.sum((p - a) * n, axis=1)
     return p - 2.0 * s[:, None] * n, s
+
+
+_PARTNERS: dict = {}
+
+
+def _partner_lists(e, walls, max_gap_m, min_facing):
+    """Per wall of ``walls``, its canyon partners: the walls w2 != w facing it (n . n2 <=
+    -min_facing) within ``max_gap_m`` (gap of midpoints less half lengths), each midpoint in
+    front of the other wall; ascending wall ids. Depends on the buildings only."""
+    n = _normals(e)
+    mid = 0.5 * (e[:, :2] + e[:, 2:])
+    half = 0.5 * np.linalg.norm(e[:, 2:] - e[:, :2], axis=1)
+    # Candidates by midpoint distance (a k-d tree: a superset of the gap test), sorted per wall.
+    near = cKDTree(mid).query_ball_point(mid[walls], max_gap_m + half[walls] + half.max())
+    counts = np.array([len(x) for x in near], np.int64)
+    i = np.repeat(np.arange(len(walls)), counts)
+    w2 = np.fromiter(itertools.chain.from_iterable(near), np.int64, count=len(i))
+    w1 = walls[i]
+    gap = np.hypot(*(mid[w1] - mid[w2]).T) - half[w1] - half[w2]
+    keep = (np.sum(n[w1] * n[w2], axis=1) <= -min_facing) & (gap <= max_gap_m) & (w1 != w2) \
+        & (np.sum((mid[w2] - e[w1, :2]) * n[w1], axis=1) > 0) \
+        & (np.sum((mid[w1] - e[w2, :2]) * n[w2], axis=1) > 0)
+    kept = np.bincount(i[keep], minlength=len(walls))
+    return np.split(w2[keep], np.cumsum(kept)[:-1])
+
+
+def _partners(prisms, e, first, max_gap_m, min_facing):
+    """(w1, w2) of every first wall and its partners (:func:`_partner_lists`), first walls in
+    the order given. With ``prisms``, the lists are remembered on it (computed per wall once)."""
+    if prisms is None or prisms.edges is not e and not np.array_equal(prisms.edges, e):
+        lists = _partner_lists(e, first, max_gap_m, min_facing)
+    else:
+        key = (id(prisms), float(max_gap_m), float(min_facing))
+        hit = _PARTNERS.get(key)
+        if hit is None or hit[0] is not prisms:
+            _PARTNERS.clear()                            # one building set at a time
+            hit = _PARTNERS[key] = (prisms, np.zeros(len(e), bool), np.empty(len(e), object))
+        _, done, store = hit
+        todo = np.unique(first[~done[first]])
+        if len(todo):
+            for w, lst in zip(todo, _partner_lists(e, todo, max_gap_m, min_facing)):
+                store[w] = lst
+            done[todo] = True
+        lists = store[first]
+    counts = np.fromiter((len(x) for x in lists), np.int64, count=len(first))
+    w2 = np.concatenate(list(lists)) if counts.sum() else np.zeros(0, np.int64)
+    return np.repeat(first, counts), w2.astype(np.int64)
 
 
 def facing_wall_pairs(edges, first, tx_xy_m, *, max_gap_m: float = 60.0,
@@ -96,25 +145,13 @@ def facing_wall_pairs(edges, first, tx_xy_m, *, max_gap_m: float = 60.0,
         return empty
     n = _normals(e)
     mid = 0.5 * (e[:, :2] + e[:, 2:])
-    half = 0.5 * np.linalg.norm(e[:, 2:] - e[:, :2], axis=1)
-    # Candidates by midpoint distance (a k-d tree), then the gap and facing tests per pair.
-    near = cKDTree(mid).query_ball_point(mid[first], max_gap_m + half[first] + half.max())
-    i = np.repeat(np.arange(len(first)), [len(x) for x in near])
-    w2 = np.fromiter((j for x in near for j in x), np.int64, count=len(i))
-    w1 = first[i]
-    gap = np.hypot(*(mid[w1] - mid[w2]).T) - half[w1] - half[w2]
-    keep = (np.sum(n[w1] * n[w2], axis=1) <= -min_facing) & (gap <= max_gap_m)
-    w1, w2 = w1[keep], w2[keep]
+    w1, w2 = _partners(prisms, e, first, max_gap_m, min_facing)
     tx = np.broadcast_to(np.asarray(tx_xy_m, float)[:2], (len(w1), 2))
     t1, side_t = _mirror(tx, e[w1, :2], n[w1])
     side_t1 = np.sum((t1 - e[w2, :2]) * n[w2], axis=1)
-    ok = (side_t > 0) & (side_t1 > 0) & (w1 != w2)
+    ok = (side_t > 0) & (side_t1 > 0)
     w1, w2, t1 = w1[ok], w2[ok], t1[ok]
-    # The two walls face each other across open ground: each midpoint lies in front of the other
-    # wall, and the segment between them (5 cm off each, 1 m up) meets no building.
-    front = (np.sum((mid[w2] - e[w1, :2]) * n[w1], axis=1) > 0) & \
-        (np.sum((mid[w1] - e[w2, :2]) * n[w2], axis=1) > 0)
-    w1, w2, t1 = w1[front], w2[front], t1[front]
+    # The segment between the midpoints (5 cm off each wall, 1 m up) meets no building.
     if prisms is not None and len(w1):
         b1, b2 = prisms.edge_building[w1], prisms.edge_building[w2]
         z = np.minimum(prisms.top_z[b1], prisms.top_z[b2])
@@ -128,68 +165,88 @@ def facing_wall_pairs(edges, first, tx_xy_m, *, max_gap_m: float = 60.0,
     return w1, w2, t1, t2
 
 
-@njit(cache=True)
-def _pair_path(e, n, a, b, t1x, t1y, t2x, t2y, top, tx, px, py, pz):
-    """Unfolded 3D length of the two-wall path over walls a then b to P, or inf (no path)."""
-    side_p = (px - e[b, 0]) * n[b, 0] + (py - e[b, 1]) * n[b, 1]
-    if side_p <= 0.0:
-        return np.inf
-    side_t1 = (t1x - e[b, 0]) * n[b, 0] + (t1y - e[b, 1]) * n[b, 1]
-    s2 = side_t1 / (side_t1 + side_p)
-    r2x = t2x + s2 * (px - t2x)
-    r2y = t2y + s2 * (py - t2y)
-    bx, by = e[b, 2] - e[b, 0], e[b, 3] - e[b, 1]
-    u2 = ((r2x - e[b, 0]) * bx + (r2y - e[b, 1]) * by) / (bx * bx + by * by)
-    if u2 < 0.0 or u2 > 1.0:
-        return np.inf
-    side_r2 = (r2x - e[a, 0]) * n[a, 0] + (r2y - e[a, 1]) * n[a, 1]
-    if side_r2 <= 0.0:
-        return np.inf
+def _pair_table(e, n, w1, w2, t1, t2, top, tx, items):
+    """Per pair (in bucket order ``items``), the constants :func:`_top_pairs` needs, (M, 22).
+
+    Gathered once per site into one contiguous row per pair: the kernel then
+    reads memory in order instead of through w1/w2/e/n indirections.
+    """
+    a, b = w1[items], w2[items]
+    ta, tb = t1[items], t2[items]
+    bxy, axy = e[b, 2:] - e[b, :2], e[a, 2:] - e[a, :2]
+    side_t1 = (ta[:, 0] - e[b, 0]) * n[b, 0] + (ta[:, 1] - e[b, 1]) * n[b, 1]
     side_t = (tx[0] - e[a, 0]) * n[a, 0] + (tx[1] - e[a, 1]) * n[a, 1]
-    s1 = side_t / (side_t + side_r2)
-    r1x = t1x + s1 * (r2x - t1x)
-    r1y = t1y + s1 * (r2y - t1y)
-    ax, ay = e[a, 2] - e[a, 0], e[a, 3] - e[a, 1]
-    u1 = ((r1x - e[a, 0]) * ax + (r1y - e[a, 1]) * ay) / (ax * ax + ay * ay)
-    if u1 < 0.0 or u1 > 1.0:
-        return np.inf
-    plan = np.sqrt((px - t2x) ** 2 + (py - t2y) ** 2)
-    d1 = np.sqrt((r1x - t1x) ** 2 + (r1y - t1y) ** 2)
-    d2 = np.sqrt((r2x - t2x) ** 2 + (r2y - t2y) ** 2)
-    if tx[2] + (pz - tx[2]) * d1 / plan >= top[a] or tx[2] + (pz - tx[2]) * d2 / plan >= top[b]:
-        return np.inf
-    return np.sqrt(plan * plan + (pz - tx[2]) ** 2)
+    return np.ascontiguousarray(np.column_stack([
+        tb, e[b, :2], n[b], side_t1, bxy, np.sum(bxy * bxy, axis=1),                 # 0-9
+        ta, e[a, :2], n[a], side_t, axy, np.sum(axy * axy, axis=1), top[a], top[b]]))  # 10-21
 
 
 @njit(cache=True, parallel=True)
-def _top_pairs(e, n, w1, w2, t1, t2, top, tx, rx, reach_m, bx0, by0, bcell, bnx, bny, bstart,
-               bitems, out_q, out_len):
+def _top_pairs(table, tx, rx, reach_m, bx0, by0, bcell, bnx, bny, bstart, bitems, out_q, out_len):
     """Per receiver, the R shortest valid-geometry two-wall paths (obstruction not checked).
 
     Visits the pairs bucketed by their second wall's midpoint (``b*``,
-    :func:`~.buckets.bucket_points`) within ``reach_m`` of the receiver.
+    :func:`~.buckets.bucket_points`; ``table`` from :func:`_pair_table`)
+    within ``reach_m`` of the receiver, in bucket order. Exact shortcut: a
+    pair whose plan length |T2 P| is already no shorter than the R-th
+    best 3D length so far cannot enter the list (3D length >= plan length).
     """
     n_r = out_q.shape[0]
     reach = int(np.ceil(reach_m / bcell))
     for p in prange(rx.shape[0]):
         px, py, pz = rx[p, 0], rx[p, 1], rx[p, 2]
+        dz2 = (pz - tx[2]) ** 2
+        worst = out_len[n_r - 1, p]
         cx = int(np.floor((px - bx0) / bcell))
         cy = int(np.floor((py - by0) / bcell))
         for iy in range(max(cy - reach, 0), min(cy + reach, bny - 1) + 1):
             for ix in range(max(cx - reach, 0), min(cx + reach, bnx - 1) + 1):
                 cell = iy * bnx + ix
                 for k in range(bstart[cell], bstart[cell + 1]):
-                    q = bitems[k]
-                    length = _pair_path(e, n, w1[q], w2[q], t1[q, 0], t1[q, 1], t2[q, 0],
-                                        t2[q, 1], top, tx, px, py, pz)
-                    if length < out_len[n_r - 1, p]:
+                    t2x, t2y = table[k, 0], table[k, 1]
+                    plan2 = (px - t2x) ** 2 + (py - t2y) ** 2
+                    if plan2 > worst * worst:                   # inf: never
+                        continue
+                    side_p = (px - table[k, 2]) * table[k, 4] + (py - table[k, 3]) * table[k, 5]
+                    if side_p <= 0.0:
+                        continue
+                    side_t1 = table[k, 6]
+                    s2 = side_t1 / (side_t1 + side_p)
+                    r2x = t2x + s2 * (px - t2x)
+                    r2y = t2y + s2 * (py - t2y)
+                    u2 = ((r2x - table[k, 2]) * table[k, 7] + (r2y - table[k, 3]) * table[k, 8]) \
+                        / table[k, 9]
+                    if u2 < 0.0 or u2 > 1.0:
+                        continue
+                    side_r2 = (r2x - table[k, 12]) * table[k, 14] \
+                        + (r2y - table[k, 13]) * table[k, 15]
+                    if side_r2 <= 0.0:
+                        continue
+                    t1x, t1y = table[k, 10], table[k, 11]
+                    side_t = table[k, 16]
+                    s1 = side_t / (side_t + side_r2)
+                    r1x = t1x + s1 * (r2x - t1x)
+                    r1y = t1y + s1 * (r2y - t1y)
+                    u1 = ((r1x - table[k, 12]) * table[k, 17]
+                          + (r1y - table[k, 13]) * table[k, 18]) / table[k, 19]
+                    if u1 < 0.0 or u1 > 1.0:
+                        continue
+                    plan = np.sqrt(plan2)
+                    d1 = np.sqrt((r1x - t1x) ** 2 + (r1y - t1y) ** 2)
+                    d2 = np.sqrt((r2x - t2x) ** 2 + (r2y - t2y) ** 2)
+                    if tx[2] + (pz - tx[2]) * d1 / plan >= table[k, 20] or \
+                            tx[2] + (pz - tx[2]) * d2 / plan >= table[k, 21]:
+                        continue
+                    length = np.sqrt(plan * plan + dz2)
+                    if length < worst:
                         i = n_r - 1
                         while i > 0 and out_len[i - 1, p] > length:
                             out_len[i, p] = out_len[i - 1, p]
                             out_q[i, p] = out_q[i - 1, p]
                             i -= 1
                         out_len[i, p] = length
-                        out_q[i, p] = q
+                        out_q[i, p] = bitems[k]
+                        worst = out_len[n_r - 1, p]
 
 
 def double_reflection_geometry(tx_xyz_m, rx_xyz_m, e1, e2, t1, t2):
@@ -260,10 +317,9 @@ def best_double_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
     mid = 0.5 * (e[w2, :2] + e[w2, 2:])
     half = 0.5 * np.linalg.norm(e[w2, 2:] - e[w2, :2], axis=1)
     bk = bucket_points(mid, 50.0)
-    _top_pairs(np.ascontiguousarray(e), np.ascontiguousarray(n), w1, w2, np.ascontiguousarray(t1),
-               np.ascontiguousarray(t2), top, tx, np.ascontiguousarray(rx),
-               float(max_leg_m + min(half.max(), 25.0)), bk.x0, bk.y0, bk.cell_m, bk.nx, bk.ny,
-               bk.start, bk.items, order, cand)
+    table = _pair_table(e, n, w1, w2, t1, t2, top, tx, bk.items)
+    _top_pairs(table, tx, np.ascontiguousarray(rx), float(max_leg_m + min(half.max(), 25.0)),
+               bk.x0, bk.y0, bk.cell_m, bk.nx, bk.ny, bk.start, bk.items, order, cand)
     cols = np.arange(len(rx))
     todo = np.ones(len(rx), bool)
     for r in range(rounds):
@@ -281,8 +337,12 @@ def best_double_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
         o1[:, :2] += 0.01 * n[a]                       # 1 cm off the walls: outside every solid
         o2[:, :2] += 0.01 * n[b]
         ok = line_of_sight(prisms, np.broadcast_to(tx, o1.shape), o1, check_ends=False)
-        ok[ok] &= line_of_sight(prisms, o1[ok], o2[ok], check_ends=False)
-        ok[ok] &= line_of_sight(prisms, o2[ok], rx[p[ok]], check_ends=False)
+        # The second and third legs in one walk (a parallel launch costs milliseconds on a busy
+        # machine, more than a few hundred rays).
+        m = int(ok.sum())
+        clear = line_of_sight(prisms, np.concatenate([o1[ok], o2[ok]]),
+                              np.concatenate([o2[ok], rx[p[ok]]]), check_ends=False)
+        ok[ok] = clear[:m] & clear[m:]
         better = ok & (loss < best[p])
         best[p[better]] = loss[better]
         where[p[better]] = r1[better]

@@ -1,0 +1,290 @@
+"""Two wall reflections in street canyons by the 2D image method.
+
+A street canyon guides the wave by bouncing it between the facades on its
+two sides. For an ordered pair of walls (w1 facing the transmitter T, w2
+facing w1), the images are T1 = T mirrored in w1 and T2 = T1 mirrored in
+w2 (:func:`~.reflection.image_point_2d`). A receiver P in front of w2 is
+reached over T -> R1 -> R2 -> P iff the segment T2 -> P meets w2 at R2
+(0 <= u2 <= 1 along the wall) and the segment T1 -> R2 meets w1 at R1
+(0 <= u1 <= 1). The unfolded plan length is |T2 P|; the distance travelled
+to R1 is |T1 R1| and to R2 is |T2 R2|, and in 3D the height varies
+linearly with it, so z_Ri = z_T + (z_P - z_T) d_i / |T2 P|. The path is
+valid when R1, R2 lie below their walls' tops and the three legs are
+unobstructed (exact 3D test, :mod:`.los3d`). (Saunders & Aragon-Zavala,
+*Antennas and Propagation for Wireless Communication Systems*, 2007,
+section 13.3: the image method for street canyons.)
+
+Loss = free space over the unfolded 3D length + the reflection loss of
+each wall at its grazing angle (:func:`~.reflection.wall_reflection_loss_db`:
+concrete, ITU-R P.2040-3).
+
+Only pairs of facing walls (outward normals at least ``min_facing`` apart:
+n1 . n2 <= -min_facing) within ``max_gap_m`` of each other are tried: the
+two sides of a street. The pairs are ranked per receiver by unfolded length
+in a compiled pass, and each round tests the next candidate of every
+unresolved receiver, as :func:`~.reflection.best_single_reflection` does.
+
+Examples
+--------
+>>> import numpy as np, shapely
+>>> from twin3d.model import Buildings
+>>> from twin3d.physics.geometric.los3d import building_prisms
+>>> feet = [shapely.box(-50, -20, 150, 0), shapely.box(-50, 20, 150, 40)]
+>>> b = Buildings(["s", "n"], np.array(feet),
+...               np.array([30.0, 30.0]), np.zeros(2), ["yes"] * 2, ["tag"] * 2)
+>>> loss = best_double_reflection(building_prisms(b), [0.0, 5.0, 10.0], [[100.0, 15.0, 1.5]], 3.5e9)
+>>> bool(np.isfinite(loss[0]))
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+from scipy.spatial import cKDTree
+
+from twin3d.physics.radio import C_M_S
+from twin3d.physics.geometric.buckets import bucket_points
+from twin3d.physics.geometric.los3d import BuildingPrisms, line_of_sight
+from twin3d.physics.geometric.reflection import lit_walls, wall_reflection_loss_db
+
+__all__ = ["facing_wall_pairs", "double_reflection_geometry", "best_double_reflection"]
+
+
+def _normals(e):
+    ab = e[:, 2:] - e[:, :2]
+    return np.column_stack([ab[:, 1], -ab[:, 0]]) / np.linalg.norm(ab, axis=1)[:, None]
+
+
+def _mirror(p, a, n):
+    """Mirror points p (M, 2) in the lines through a (M, 2) with unit normals n (M, 2)."""
+    s = np.sum((p - a) * n, axis=1)
+    return p - 2.0 * s[:, None] * n, s
+
+
+def facing_wall_pairs(edges, first, tx_xy_m, *, max_gap_m: float = 60.0,
+                      min_facing: float = 0.5, prisms: BuildingPrisms | None = None):
+    """Ordered wall pairs (w1 in ``first``, w2 any) of a canyon, and the images T1, T2.
+
+    Parameters
+    ----------
+    edges : (E, 4) array
+        Walls x0, y0, x1, y1, the building on their left.
+    first : (F,) int
+        Candidate first walls (facing the transmitter).
+    tx_xy_m : (2,) array_like
+    max_gap_m : float
+        Largest distance between the two walls' segments (approximated
+        from their midpoints and half lengths), metres.
+    min_facing : float
+        The outward normals satisfy n1 . n2 <= -min_facing.
+    prisms : BuildingPrisms, optional
+        With it, pairs whose midpoints do not see each other (1 m above
+        ground) are dropped.
+
+    Returns
+    -------
+    w1, w2 : (M,) int
+    t1, t2 : (M, 2) float
+        The images of the transmitter in w1, then of T1 in w2; T faces w1
+        and T1 faces w2.
+    """
+    e = np.asarray(edges, float).reshape(-1, 4)
+    first = np.asarray(first, np.int64)
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros((0, 2)))
+    if len(first) == 0 or len(e) == 0:
+        return empty
+    n = _normals(e)
+    mid = 0.5 * (e[:, :2] + e[:, 2:])
+    half = 0.5 * np.linalg.norm(e[:, 2:] - e[:, :2], axis=1)
+    # Candidates by midpoint distance (a k-d tree), then the gap and facing tests per pair.
+    near = cKDTree(mid).query_ball_point(mid[first], max_gap_m + half[first] + half.max())
+    i = np.repeat(np.arange(len(first)), [len(x) for x in near])
+    w2 = np.fromiter((j for x in near for j in x), np.int64, count=len(i))
+    w1 = first[i]
+    gap = np.hypot(*(mid[w1] - mid[w2]).T) - half[w1] - half[w2]
+    keep = (np.sum(n[w1] * n[w2], axis=1) <= -min_facing) & (gap <= max_gap_m)
+    w1, w2 = w1[keep], w2[keep]
+    tx = np.broadcast_to(np.asarray(tx_xy_m, float)[:2], (len(w1), 2))
+    t1, side_t = _mirror(tx, e[w1, :2], n[w1])
+    side_t1 = np.sum((t1 - e[w2, :2]) * n[w2], axis=1)
+    ok = (side_t > 0) & (side_t1 > 0) & (w1 != w2)
+    w1, w2, t1 = w1[ok], w2[ok], t1[ok]
+    # The two walls face each other across open ground: each midpoint lies in front of the other
+    # wall, and the segment between them (5 cm off each, 1 m up) meets no building.
+    front = (np.sum((mid[w2] - e[w1, :2]) * n[w1], axis=1) > 0) & \
+        (np.sum((mid[w1] - e[w2, :2]) * n[w2], axis=1) > 0)
+    w1, w2, t1 = w1[front], w2[front], t1[front]
+    if prisms is not None and len(w1):
+        b1, b2 = prisms.edge_building[w1], prisms.edge_building[w2]
+        z = np.minimum(prisms.top_z[b1], prisms.top_z[b2])
+        a3 = np.column_stack([mid[w1] + 0.05 * n[w1], prisms.base_z[b1] + 1.0])
+        b3 = np.column_stack([mid[w2] + 0.05 * n[w2], prisms.base_z[b2] + 1.0])
+        a3[:, 2] = np.minimum(a3[:, 2], z - 0.01)
+        b3[:, 2] = np.minimum(b3[:, 2], z - 0.01)
+        seen = line_of_sight(prisms, a3, b3, check_ends=False)
+        w1, w2, t1 = w1[seen], w2[seen], t1[seen]
+    t2, _ = _mirror(t1, e[w2, :2], n[w2])
+    return w1, w2, t1, t2
+
+
+@njit(cache=True)
+def _pair_path(e, n, a, b, t1x, t1y, t2x, t2y, top, tx, px, py, pz):
+    """Unfolded 3D length of the two-wall path over walls a then b to P, or inf (no path)."""
+    side_p = (px - e[b, 0]) * n[b, 0] + (py - e[b, 1]) * n[b, 1]
+    if side_p <= 0.0:
+        return np.inf
+    side_t1 = (t1x - e[b, 0]) * n[b, 0] + (t1y - e[b, 1]) * n[b, 1]
+    s2 = side_t1 / (side_t1 + side_p)
+    r2x = t2x + s2 * (px - t2x)
+    r2y = t2y + s2 * (py - t2y)
+    bx, by = e[b, 2] - e[b, 0], e[b, 3] - e[b, 1]
+    u2 = ((r2x - e[b, 0]) * bx + (r2y - e[b, 1]) * by) / (bx * bx + by * by)
+    if u2 < 0.0 or u2 > 1.0:
+        return np.inf
+    side_r2 = (r2x - e[a, 0]) * n[a, 0] + (r2y - e[a, 1]) * n[a, 1]
+    if side_r2 <= 0.0:
+        return np.inf
+    side_t = (tx[0] - e[a, 0]) * n[a, 0] + (tx[1] - e[a, 1]) * n[a, 1]
+    s1 = side_t / (side_t + side_r2)
+    r1x = t1x + s1 * (r2x - t1x)
+    r1y = t1y + s1 * (r2y - t1y)
+    ax, ay = e[a, 2] - e[a, 0], e[a, 3] - e[a, 1]
+    u1 = ((r1x - e[a, 0]) * ax + (r1y - e[a, 1]) * ay) / (ax * ax + ay * ay)
+    if u1 < 0.0 or u1 > 1.0:
+        return np.inf
+    plan = np.sqrt((px - t2x) ** 2 + (py - t2y) ** 2)
+    d1 = np.sqrt((r1x - t1x) ** 2 + (r1y - t1y) ** 2)
+    d2 = np.sqrt((r2x - t2x) ** 2 + (r2y - t2y) ** 2)
+    if tx[2] + (pz - tx[2]) * d1 / plan >= top[a] or tx[2] + (pz - tx[2]) * d2 / plan >= top[b]:
+        return np.inf
+    return np.sqrt(plan * plan + (pz - tx[2]) ** 2)
+
+
+@njit(cache=True, parallel=True)
+def _top_pairs(e, n, w1, w2, t1, t2, top, tx, rx, reach_m, bx0, by0, bcell, bnx, bny, bstart,
+               bitems, out_q, out_len):
+    """Per receiver, the R shortest valid-geometry two-wall paths (obstruction not checked).
+
+    Visits the pairs bucketed by their second wall's midpoint (``b*``,
+    :func:`~.buckets.bucket_points`) within ``reach_m`` of the receiver.
+    """
+    n_r = out_q.shape[0]
+    reach = int(np.ceil(reach_m / bcell))
+    for p in prange(rx.shape[0]):
+        px, py, pz = rx[p, 0], rx[p, 1], rx[p, 2]
+        cx = int(np.floor((px - bx0) / bcell))
+        cy = int(np.floor((py - by0) / bcell))
+        for iy in range(max(cy - reach, 0), min(cy + reach, bny - 1) + 1):
+            for ix in range(max(cx - reach, 0), min(cx + reach, bnx - 1) + 1):
+                cell = iy * bnx + ix
+                for k in range(bstart[cell], bstart[cell + 1]):
+                    q = bitems[k]
+                    length = _pair_path(e, n, w1[q], w2[q], t1[q, 0], t1[q, 1], t2[q, 0],
+                                        t2[q, 1], top, tx, px, py, pz)
+                    if length < out_len[n_r - 1, p]:
+                        i = n_r - 1
+                        while i > 0 and out_len[i - 1, p] > length:
+                            out_len[i, p] = out_len[i - 1, p]
+                            out_q[i, p] = out_q[i - 1, p]
+                            i -= 1
+                        out_len[i, p] = length
+                        out_q[i, p] = q
+
+
+def double_reflection_geometry(tx_xyz_m, rx_xyz_m, e1, e2, t1, t2):
+    """Reflection points, unfolded length and grazing angles of given two-wall paths.
+
+    All arrays (M, ...) row by row: receivers (M, 3), walls e1, e2 (M, 4),
+    images t1, t2 (M, 2). Assumes the geometry is valid (see :func:`_top_pairs`).
+
+    Returns
+    -------
+    r1, r2 : (M, 3) float
+        Reflection points on w1 and w2 (z on the unfolded straight line).
+    length_m : (M,) float
+        Unfolded 3D length.
+    graze1, graze2 : (M,) float
+        Grazing angles at w1 and w2 in plan, radians.
+    """
+    tx = np.asarray(tx_xyz_m, float)
+    rx = np.asarray(rx_xyz_m, float).reshape(-1, 3)
+    n1, n2 = _normals(e1), _normals(e2)
+    side_p = np.sum((rx[:, :2] - e2[:, :2]) * n2, axis=1)
+    side_t1 = np.sum((t1 - e2[:, :2]) * n2, axis=1)
+    r2 = t2 + (side_t1 / (side_t1 + side_p))[:, None] * (rx[:, :2] - t2)
+    side_r2 = np.sum((r2 - e1[:, :2]) * n1, axis=1)
+    side_t = np.sum((tx[:2] - e1[:, :2]) * n1, axis=1)
+    r1 = t1 + (side_t / (side_t + side_r2))[:, None] * (r2 - t1)
+    plan = np.hypot(rx[:, 0] - t2[:, 0], rx[:, 1] - t2[:, 1])
+    z1 = tx[2] + (rx[:, 2] - tx[2]) * np.hypot(*(r1 - t1).T) / plan
+    z2 = tx[2] + (rx[:, 2] - tx[2]) * np.hypot(*(r2 - t2).T) / plan
+    u = (rx[:, :2] - t2) / plan[:, None]                  # unfolded direction, = T1 -> R2 mirrored
+    graze2 = np.arcsin(np.clip(np.abs(np.sum(u * n2, axis=1)), 0.0, 1.0))
+    u1 = (r2 - t1) / np.maximum(np.hypot(*(r2 - t1).T), 1e-12)[:, None]
+    graze1 = np.arcsin(np.clip(np.abs(np.sum(u1 * n1, axis=1)), 0.0, 1.0))
+    return (np.column_stack([r1, z1]), np.column_stack([r2, z2]),
+            np.hypot(plan, rx[:, 2] - tx[2]), graze1, graze2)
+
+
+def best_double_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
+                           max_rounds: int = 4, return_points: bool = False,
+                           max_range_m: float = 500.0, max_gap_m: float = 35.0,
+                           min_facing: float = 0.5, max_leg_m: float = 150.0):
+    """Least two-wall reflection path loss to each receiver, dB (inf: none valid).
+
+    Loss = 20 log10(4 pi L f / c) + the two walls' reflection losses over the
+    unfolded length L. First walls: :func:`~.reflection.lit_walls` within
+    ``max_range_m``; second walls: :func:`facing_wall_pairs`; receivers
+    within about ``max_leg_m`` of the second wall (within ``max_leg_m`` + 25 m
+    of its midpoint). With
+    ``return_points``, also the (N, 3) first reflection point of each best
+    path (the direction the wave leaves the antenna; nan where none).
+    """
+    tx = np.asarray(tx_xyz_m, float)
+    rx = np.asarray(rx_xyz_m, float).reshape(-1, 3)
+    best = np.full(len(rx), np.inf)
+    where = np.full((len(rx), 3), np.nan)
+    e = prisms.edges
+    if len(e) == 0 or len(rx) == 0:
+        return (best, where) if return_points else best
+    w1, w2, t1, t2 = facing_wall_pairs(e, lit_walls(prisms, tx, max_range_m), tx[:2],
+                                       max_gap_m=max_gap_m, min_facing=min_facing, prisms=prisms)
+    rounds = int(min(max_rounds, len(w1)))
+    if rounds == 0:
+        return (best, where) if return_points else best
+    n = _normals(e)
+    top = prisms.top_z[prisms.edge_building]
+    order = np.full((rounds, len(rx)), -1, np.int64)
+    cand = np.full((rounds, len(rx)), np.inf)
+    mid = 0.5 * (e[w2, :2] + e[w2, 2:])
+    half = 0.5 * np.linalg.norm(e[w2, 2:] - e[w2, :2], axis=1)
+    bk = bucket_points(mid, 50.0)
+    _top_pairs(np.ascontiguousarray(e), np.ascontiguousarray(n), w1, w2, np.ascontiguousarray(t1),
+               np.ascontiguousarray(t2), top, tx, np.ascontiguousarray(rx),
+               float(max_leg_m + min(half.max(), 25.0)), bk.x0, bk.y0, bk.cell_m, bk.nx, bk.ny,
+               bk.start, bk.items, order, cand)
+    cols = np.arange(len(rx))
+    todo = np.ones(len(rx), bool)
+    for r in range(rounds):
+        q, p = order[r, todo], cols[todo]
+        live = np.isfinite(cand[r, todo])
+        todo[p[~live]] = False
+        q, p = q[live], p[live]
+        if len(p) == 0:
+            break
+        a, b = w1[q], w2[q]
+        r1, r2, length, g1, g2 = double_reflection_geometry(tx, rx[p], e[a], e[b], t1[q], t2[q])
+        loss = 20.0 * np.log10(4.0 * np.pi * np.maximum(length, 1.0) * f_hz / C_M_S) \
+            + wall_reflection_loss_db(g1, f_hz) + wall_reflection_loss_db(g2, f_hz)
+        o1, o2 = r1.copy(), r2.copy()
+        o1[:, :2] += 0.01 * n[a]                       # 1 cm off the walls: outside every solid
+        o2[:, :2] += 0.01 * n[b]
+        ok = line_of_sight(prisms, np.broadcast_to(tx, o1.shape), o1, check_ends=False)
+        ok[ok] &= line_of_sight(prisms, o1[ok], o2[ok], check_ends=False)
+        ok[ok] &= line_of_sight(prisms, o2[ok], rx[p[ok]], check_ends=False)
+        better = ok & (loss < best[p])
+        best[p[better]] = loss[better]
+        where[p[better]] = r1[better]
+        todo[p[ok]] = False
+    return (best, where) if return_points else best
