@@ -208,12 +208,15 @@ def main() -> int:
                               (True, "sparse agent (2 links move a rung per step)")):
             single = te_single(scene, args.steps, sparse)
             batched = te_batched(scene, args.batch, args.batch_steps, sparse)
+            vs_single = "" if args.no_naive else \
+                f"{single / naive:.1f}x the naive loop's {naive:,.0f}; "
+            vs_batched = "" if args.no_naive else f"{batched / naive:.0f}x the naive loop; "
             print(f"TrafficEngineering {name}, {agent}: single env {single:,.0f} steps/s "
-                  f"({single / naive:.1f}x the naive loop's {naive:,.0f}; "
-                  f"{single / GRID2OP_CASE14:.1f}x grid2op case14) {verdict(single, 2000)}")
+                  f"({vs_single}{single / GRID2OP_CASE14:.1f}x grid2op case14) "
+                  f"{verdict(single, 2000)}")
             print(f"TrafficEngineering {name}, {agent}: batched B={args.batch} {batched:,.0f} "
-                  f"env-steps/s ({batched / naive:.0f}x the naive loop; "
-                  f"{batched / GRID2OP_CASE14:.1f}x grid2op case14) {verdict(batched, 20000)}")
+                  f"env-steps/s ({vs_batched}{batched / GRID2OP_CASE14:.1f}x grid2op case14) "
+                  f"{verdict(batched, 20000)}")
     if "rgg" not in parts:
         return 0 if "es" not in parts else es_part(args)
     rgg, n, e = te_rgg(args.rgg_nodes, args.rgg_steps)

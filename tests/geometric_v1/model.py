@@ -38,7 +38,7 @@ from twin3d.physics.los import ground_z_m, indoor_distance_m
 from twin3d.physics.radio import C_M_S, antenna_gain_db, o2i_low_loss_db
 from .corner import best_corner_path
 from .diffraction import deygout_loss_db
-from .ground import two_ray_ground_db
+from twin3d.physics.geometric.ground import two_ray_ground_db  # unchanged by the speed work
 from .los3d import building_prisms, wall_crossings
 from .reflection import best_single_reflection
 

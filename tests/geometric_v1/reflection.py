@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit, prange
 
 from twin3d.physics.radio import C_M_S
-from .ground import fresnel_gamma_horizontal, fresnel_gamma_vertical
+from twin3d.physics.geometric.ground import fresnel_gamma_horizontal, fresnel_gamma_vertical
 from .los3d import BuildingPrisms, line_of_sight
 
 __all__ = ["CONCRETE_EPS_R", "concrete_sigma_s_m", "wall_reflection_loss_db", "image_point_2d",

@@ -78,6 +78,49 @@ def alloc(n_dests, n, m):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def dag_rows(c_k, ok, pk, dist, out_ptr, out_head, out_w, out_edge, spf, bk, sk, pt, dag_e, dag_h,
+             nxt):  # pragma: no cover - compiled
+    """One destination's DAG from its distances, written from ``nxt`` on; returns the new end.
+
+    ``ok``/``pk``: the nodes in rank order and each node's rank (rank 0 the
+    destination); ``bk``/``sk``/``pt``: that destination's rows of ``bad``,
+    ``split`` and ``ptr``. An edge is on the DAG when its head is closer by
+    its weight (to ``_RTOL``); ``bad`` marks a node whose DAG edge reaches a
+    node ranked at or after it, or that has none.
+    """
+    pt[0] = nxt
+    pt[1] = nxt                          # rank 0 is the destination: no DAG edges
+    for r in range(1, c_k):
+        a = ok[r]
+        da = dist[a]
+        tol = _RTOL * da
+        first = nxt
+        flag = False
+        if spf:
+            for e in range(out_ptr[a], out_ptr[a + 1]):
+                b = out_head[e]
+                if abs(da - out_w[e] - dist[b]) <= tol:
+                    flag = pk[b] >= r
+                    dag_e[nxt] = out_edge[e]
+                    dag_h[nxt] = b
+                    nxt += 1
+                    break
+        else:       # the test decides without a branch (it is unpredictable): write
+            for e in range(out_ptr[a], out_ptr[a + 1]):   # always, keep what passes
+                b = out_head[e]
+                on = abs(da - out_w[e] - dist[b]) <= tol
+                flag |= on & (pk[b] >= r)
+                dag_e[nxt] = out_edge[e]
+                dag_h[nxt] = b
+                nxt += on
+        c = nxt - first
+        bk[r] = flag or c == 0
+        sk[r] = 1.0 / c if c > 0 else 0.0
+        pt[r + 1] = nxt
+    return nxt
+
+
+@njit(cache=True)
 def record(n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, unweighted, spf, dests,
            cnt, order, pos, ptr, split, bad, dag_e, dag_h):  # pragma: no cover - compiled
     """Every destination's distances and DAG, as ``_walk`` finds them, into the arrays."""
@@ -94,38 +137,8 @@ def record(n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, unweigh
         cnt[k] = c_k
         for r in range(c_k):
             pk[ok[r]] = r
-        ptr[k, 0] = nxt
-        ptr[k, 1] = nxt                      # rank 0 is the destination: no DAG edges
-        bk = bad[k]
-        sk = split[k]
-        pt = ptr[k]
-        for r in range(1, c_k):
-            a = ok[r]
-            da = dist[a]
-            tol = _RTOL * da
-            first = nxt
-            flag = False
-            if spf:
-                for e in range(out_ptr[a], out_ptr[a + 1]):
-                    b = out_head[e]
-                    if abs(da - out_w[e] - dist[b]) <= tol:
-                        flag = pk[b] >= r
-                        dag_e[nxt] = out_edge[e]
-                        dag_h[nxt] = b
-                        nxt += 1
-                        break
-            else:       # the test decides without a branch (it is unpredictable): write
-                for e in range(out_ptr[a], out_ptr[a + 1]):   # always, keep what passes
-                    b = out_head[e]
-                    on = abs(da - out_w[e] - dist[b]) <= tol
-                    flag |= on & (pk[b] >= r)
-                    dag_e[nxt] = out_edge[e]
-                    dag_h[nxt] = b
-                    nxt += on
-            c = nxt - first
-            bk[r] = flag or c == 0
-            sk[r] = 1.0 / c if c > 0 else 0.0
-            pt[r + 1] = nxt
+        nxt = dag_rows(c_k, ok, pk, dist, out_ptr, out_head, out_w, out_edge, spf, bad[k],
+                       split[k], ptr[k], dag_e, dag_h, nxt)
         for r in range(c_k):
             dist[ok[r]] = np.inf
     return nxt

@@ -37,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .batch_dags import dag_rows
 from .routing import _RTOL
 
 __all__ = ["DENSE_MAX_NODES", "all_pairs", "dense_alloc", "exact_integer_weights", "record_dense"]
@@ -182,38 +183,8 @@ def record_dense(n, out_ptr, out_head, out_w, out_edge, spf, dests, cnt, order, 
             col[a] = dmat[a, t]
         c_k = _rank(n, col, ok, pk, counts)
         cnt[k] = c_k
-        bk = bad[k]
-        sk = split[k]
-        pt = ptr[k]
-        pt[0] = nxt
-        pt[1] = nxt                      # rank 0 is the destination: no DAG edges
-        for r in range(1, c_k):          # record's DAG test, in its order
-            a = ok[r]
-            da = col[a]
-            tol = _RTOL * da
-            first = nxt
-            flag = False
-            if spf:
-                for e in range(out_ptr[a], out_ptr[a + 1]):
-                    b = out_head[e]
-                    if abs(da - out_w[e] - col[b]) <= tol:
-                        flag = pk[b] >= r
-                        dag_e[nxt] = out_edge[e]
-                        dag_h[nxt] = b
-                        nxt += 1
-                        break
-            else:
-                for e in range(out_ptr[a], out_ptr[a + 1]):
-                    b = out_head[e]
-                    on = abs(da - out_w[e] - col[b]) <= tol
-                    flag |= on & (pk[b] >= r)
-                    dag_e[nxt] = out_edge[e]
-                    dag_h[nxt] = b
-                    nxt += on
-            c = nxt - first
-            bk[r] = flag or c == 0
-            sk[r] = 1.0 / c if c > 0 else 0.0
-            pt[r + 1] = nxt
+        nxt = dag_rows(c_k, ok, pk, col, out_ptr, out_head, out_w, out_edge, spf, bad[k],
+                       split[k], ptr[k], dag_e, dag_h, nxt)   # record's DAG test
     return nxt
 
 
