@@ -5,7 +5,8 @@ import math
 import numpy as np
 from scipy.special import fresnel
 
-from twin3d.physics.geometric.diffraction import deygout_loss_db, fresnel_v, knife_edge_loss_db
+from twin3d.physics.geometric.diffraction import (deygout_loss_db, fresnel_v,
+                                                  fresnel_v_path_difference, knife_edge_loss_db)
 
 
 def _exact_knife_edge_db(v):
@@ -59,3 +60,29 @@ def test_deygout_clear_path_and_fresnel_v():
     z = np.array([[-np.inf, 0.0, -np.inf]])               # 0 m edge 50 m under a 50 m-high ray
     assert deygout_loss_db([25.0, 50.0, 75.0], z, [50.0], [50.0], [100.0], lam)[0] == 0.0
     assert abs(fresnel_v(1.0, 50.0, 50.0, lam) - math.sqrt(2 * 100 / (0.1 * 2500))) < 1e-12
+
+
+def test_path_difference_v_is_the_height_form_at_small_angles():
+    lam = 0.1
+    for h, d1, d2 in ((0.5, 400.0, 300.0), (-0.3, 200.0, 800.0), (2.0, 1000.0, 1000.0)):
+        assert abs(fresnel_v_path_difference(h, d1, d2, lam) - fresnel_v(h, d1, d2, lam)) \
+            < 1e-3 * abs(fresnel_v(h, d1, d2, lam))
+
+
+def test_deygout_path_difference_by_hand_at_a_steep_edge():
+    """A receiver 2 m behind a 20 m wall: v from the excess length of T -> E -> R by hand."""
+    lam = 299_792_458.0 / 3.5e9
+    zt, zr, d_e, d_r, z_e = 31.0, 1.5, 150.0, 152.0, 21.5
+    excess = (math.hypot(d_e, z_e - zt) + math.hypot(d_r - d_e, z_e - zr)
+              - math.hypot(d_r, zr - zt))
+    v_exact = 2.0 * math.sqrt(excess / lam)
+    line = zt + (zr - zt) * d_e / d_r
+    v_height = (z_e - line) * math.sqrt(2 * d_r / (lam * d_e * (d_r - d_e)))
+    assert v_height > 2.0 * v_exact                     # the small-angle form overstates v here
+    got = deygout_loss_db([d_e], [[z_e]], [zt], [zr], [d_r], lam, path_difference=True)[0]
+    assert abs(got - knife_edge_loss_db(v_exact)) < 1e-9
+    assert abs(deygout_loss_db([d_e], [[z_e]], [zt], [zr], [d_r], lam)[0]
+               - knife_edge_loss_db(v_height)) < 1e-9
+    # An edge below the ray: negative v of the same magnitude as the excess length gives.
+    low = deygout_loss_db([50.0], [[-3.0]], [0.0], [0.0], [100.0], 0.1, path_difference=True)[0]
+    assert abs(low - knife_edge_loss_db(-fresnel_v_path_difference(3.0, 50.0, 50.0, 0.1))) < 1e-9

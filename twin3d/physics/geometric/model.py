@@ -65,7 +65,8 @@ MAX_RANGE_M = 5000.0
 DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, los_ground=False,
                      rooftop_weight=1.0, corner_weight=0.6, combine="sum", nlos_offset_db=-1.5,
                      edge2_weight=None, transmission=True, max_slabs=2, reflections2=True,
-                     dominant_path=True, dpm_weight=0.6, courtyard_db=0.0)
+                     dominant_path=True, dpm_weight=0.6, courtyard_db=0.0,
+                     v_path_difference=False)
 
 #: The indirect paths :func:`cell_path_gain_db` combines: (name, its departure point or None
 #: for the direct direction).
@@ -82,7 +83,7 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
                los_ground: bool = False, rooftop_weight: float = 1.0, corner_weight: float = 1.0,
                edge2_weight: float | None = None, transmission: bool = False, max_slabs: int = 2,
                reflections2: bool = False, dominant_path: bool = False, dpm_weight: float = 0.6,
-               **_ignored) -> dict:
+               v_path_difference: bool = False, **_ignored) -> dict:
     """Path losses from one antenna to many points at one frequency, dB, without antenna gain.
 
     Returns a dict of (N,) arrays: ``los`` (bool), ``direct`` (LOS loss),
@@ -99,6 +100,9 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     ``edge2_weight`` (default ``rooftop_weight``) weighs the J(v) of
     Deygout's secondary edges: the references trace first-order
     diffraction only, so a path over two roofs carries less there.
+    ``v_path_difference``: the rooftop edges' v from the excess path length
+    (exact at large diffraction angles, :mod:`.diffraction`) instead of
+    P.526 eq. 26's small-angle height form.
     """
     a = np.asarray(antenna_xyz_m, float)
     p = np.asarray(pts_xyz_m, float)
@@ -115,11 +119,11 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
         direct = fs
     kk = max(1, int(n.max()) if n.size else 1)
     profile = (t[:, :kk] * d2d[:, None], top[:, :kk], np.full(n_p, a[2]), p[:, 2], d2d, lam)
-    j_all = deygout_loss_db(*profile, max_edges=max_edges)
+    j_all = deygout_loss_db(*profile, max_edges=max_edges, path_difference=v_path_difference)
     if edge2_weight is None or edge2_weight == rooftop_weight or max_edges <= 1:
         rooftop = fs + rooftop_weight * j_all
     else:
-        j_1 = deygout_loss_db(*profile, max_edges=1)
+        j_1 = deygout_loss_db(*profile, max_edges=1, path_difference=v_path_difference)
         rooftop = fs + rooftop_weight * j_1 + edge2_weight * (j_all - j_1)
     out = {"los": los, "direct": direct, "rooftop": rooftop,
            "reflection": np.full(n_p, np.inf), "corner": np.full(n_p, np.inf),
