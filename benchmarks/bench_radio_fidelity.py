@@ -16,6 +16,7 @@ Usage::
 
     python3 benchmarks/bench_radio_fidelity.py [--model UMa]
     python3 benchmarks/bench_radio_fidelity.py --model geometric   # issue 13's geometric model
+    python3 benchmarks/bench_radio_fidelity.py --model geometric --terms '{"v_path_difference": true}'
 
 The geometric model's defaults were tuned on macro_hel05 and small_south;
 macro_hel02, small_west and the second area (macro_hel03, small_south2) are
@@ -25,6 +26,7 @@ held out.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -44,7 +46,10 @@ def main(argv=None) -> int:
     p.add_argument("--model", default=None,
                    help="path loss model for every layout, or 'geometric' "
                         "(default: UMa for macros, UMi for small cells)")
+    p.add_argument("--terms", default="{}",
+                   help="JSON overrides of the geometric model's terms (DEFAULT_TERMS)")
     args = p.parse_args(argv)
+    terms = json.loads(args.terms)
     paths = sorted(REFS.glob("*.npz"))
     if not paths:
         print(f"no references under {REFS}", file=sys.stderr)
@@ -57,7 +62,8 @@ def main(argv=None) -> int:
         model = args.model or ("UMa" if kind == "macro" else "UMi")
         t0 = time.perf_counter()
         if model == "geometric":
-            ours = geometric_path_gain_db(ref.buildings, ref.grid, ref.specs, ref.ue_height_m)
+            ours = geometric_path_gain_db(ref.buildings, ref.grid, ref.specs, ref.ue_height_m,
+                                          **terms)
         else:
             ours = model_path_gain_db(ref.buildings, ref.grid, ref.specs, ref.ue_height_m, model)
         dt = time.perf_counter() - t0
