@@ -28,9 +28,9 @@ difference, Rappaport, Wireless Communications, 2nd ed., eqs. 4.54-4.57):
 
     Delta = |T E| + |E R| - |T R|,   v = sign(h) 2 sqrt(Delta / lambda),
 
-the same as P.526 eq. 26 for small angles; for a receiver a few metres
-behind a wall 20 m high (diffraction angle near 90 degrees), where the
-height form overstates v about twofold and J(v) by up to 8 dB.
+the same as P.526 eq. 26 for small angles. They part at steep edges: for a
+receiver 2 m behind a wall 20 m high (diffraction angle near 85 degrees)
+the height form overstates v about 2.5-fold and J(v) by about 8 dB.
 
 Compiled (numba), parallel over many profiles at once; no I/O.
 

@@ -10,7 +10,8 @@ compass bearing, zenith angle from the height difference):
 * otherwise the paths
   - rooftop diffraction: G(point) - free space - ``rooftop_weight`` x
     Deygout's loss over the walls the direct ray crosses, each a knife edge
-    at its building's roof (:mod:`.diffraction`),
+    at its building's roof (:mod:`.diffraction`; ``v_path_difference``: v
+    from the excess path length, exact at steep edges),
   - one wall reflection by the image method (:mod:`.reflection`):
     G(reflection point) - its loss,
   - one-corner lateral diffraction (:mod:`.corner`): G(corner) - its loss
@@ -62,6 +63,10 @@ MAX_RANGE_M = 5000.0
 #: Default settings of the terms (tuned on macro_hel05 and small_south, see the benchmark).
 #: corner_weight 0.6 and the power sum stand in for the wedge (not knife-edge) corners;
 #: transmission, two-wall reflections and corner chains (dominant_path) are on.
+#: v_path_difference (exact v at steep roof edges) is off: it brings the model closer to the
+#: references wherever they have a signal (reached-point RMSE 0.3-0.8 dB lower on every layout)
+#: but worsens the per-cell macro RMSE by 0.05-0.4 dB, where the points the ray tracer
+#: leaves at -160 dB weigh most (benchmarks/radio_error_regimes.py).
 DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, los_ground=False,
                      rooftop_weight=1.0, corner_weight=0.6, combine="sum", nlos_offset_db=-1.5,
                      edge2_weight=None, transmission=True, max_slabs=2, reflections2=True,
