@@ -18,7 +18,7 @@ from twin3d.rt.references import load_reference
 REFS = Path(__file__).parent / "data" / "rt"
 
 # name: (Spearman, RMSE dB) measured; macros per 5 m cell, small cells in 15 m bins.
-HELD_OUT = {"macro_hel02_3500mhz": (0.875, 13.52), "small_west_3500mhz": (0.988, 4.68),
+HELD_OUT = {"macro_hel02_3500mhz": (0.879, 12.82), "small_west_3500mhz": (0.988, 4.68),
             "macro_hel03_3500mhz": (0.820, 13.31), "small_south2_3500mhz": (0.882, 14.78)}
 
 

@@ -272,7 +272,7 @@ def test_reference_noise_between_two_seeds_is_at_the_measured_level(path):
 # macros, 15 m bins for small cells. The future "geometric" model must beat these.
 BASELINE_38901 = {
     "macro_hel05_2100mhz": (0.765, 15.55), "macro_hel05_3500mhz": (0.744, 16.82),
-    "macro_hel02_2100mhz": (0.744, 21.61), "macro_hel02_3500mhz": (0.489, 20.46),
+    "macro_hel02_2100mhz": (0.744, 21.61), "macro_hel02_3500mhz": (0.492, 19.34),
     "small_south_2100mhz": (0.902, 21.07), "small_south_3500mhz": (0.890, 23.01),
     "small_west_2100mhz": (0.895, 6.86), "small_west_3500mhz": (0.881, 9.31),
     "macro_hel03_3500mhz": (0.060, 21.24), "small_south2_3500mhz": (0.759, 26.21),
