@@ -97,12 +97,15 @@ def update(cands, k0, end, gone, added, before, usable, w, eu, ev, graph, spf, d
     heap_n = np.empty(n_edges + n + 1, np.int64)
     list_a = np.empty(n, np.int64)
     old_d = np.empty(n)
+    prev_d = np.empty(n)                      # old distance of a changed node, by node
     list_s = np.empty(n, np.int64)            # every node seen (flags to clear)
     list_t = np.empty(n, np.int64)
     heads = np.empty(n_edges + n, np.int64)
     new_e = np.empty(n_edges, np.int64)
     new_t = np.empty(n_edges, np.int64)
     new_h = np.empty(n_edges, np.int64)
+    gone_tail = np.empty(n_edges, np.int64)
+    old_pos = np.empty(n_edges, np.int64)
     m_e = np.empty(n_edges, np.int64)
     m_t = np.empty(n_edges, np.int64)
     m_h = np.empty(n_edges, np.int64)
@@ -118,9 +121,12 @@ def update(cands, k0, end, gone, added, before, usable, w, eu, ev, graph, spf, d
         nt = 0
         # 1. growth: nodes whose every next hop is lost, nearest first (a min-heap: -d)
         size = 0
+        ng = 0
         for q in range(s0, s1):
             if gone[a_edge[q]]:
                 y = a_tail[q]
+                gone_tail[ng] = y
+                ng += 1
                 if not seen[y]:
                     seen[y] = True
                     list_s[ns] = y
@@ -214,24 +220,32 @@ def update(cands, k0, end, gone, added, before, usable, w, eu, ev, graph, spf, d
         # 3. the nodes whose next hops can differ: changed ones, their in-neighbours,
         # the tails of the edges that went down or came up
         for i in range(na):
+            prev_d[list_a[i]] = old_d[i]
+        for i in range(na):
             a = list_a[i]
             if not in_t[a]:
                 in_t[a] = True
                 list_t[nt] = a
                 nt += 1
+            da = d[a]
+            was = prev_d[a]
             for j in range(in_ptr[a], in_ptr[a + 1]):
                 p = in_tail[j]
-                if not in_t[p]:
+                if in_t[p]:
+                    continue
+                e = in_edge[j]
+                dp = prev_d[p] if in_a[p] else d[p]
+                # an in-neighbour whose edge to a is on the DAG before or after
+                if _is_dag_edge(dp, w[e], was) or _is_dag_edge(d[p], w[e], da):
                     in_t[p] = True
                     list_t[nt] = p
                     nt += 1
-        for q in range(s0, s1):
-            if gone[a_edge[q]]:
-                y = a_tail[q]
-                if not in_t[y]:
-                    in_t[y] = True
-                    list_t[nt] = y
-                    nt += 1
+        for i in range(ng):
+            y = gone_tail[i]
+            if not in_t[y]:
+                in_t[y] = True
+                list_t[nt] = y
+                nt += 1
         for i in range(len(added)):
             u = eu[added[i]]
             if not in_t[u]:
@@ -267,11 +281,14 @@ def update(cands, k0, end, gone, added, before, usable, w, eu, ev, graph, spf, d
         # merge the kept entries (tails not in T) with the new ones by the tail's distance
         nm = 0
         i_new = 0
+        n_old = 0
         last = -np.inf
         if ok:
             for q in range(s0, s1):
                 y = a_tail[q]
                 if in_t[y]:
+                    old_pos[n_old] = q
+                    n_old += 1
                     continue
                 dy = d[y]
                 while i_new < n_new and d[new_t[i_new]] < dy:
@@ -311,18 +328,18 @@ def update(cands, k0, end, gone, added, before, usable, w, eu, ev, graph, spf, d
             continue
         # 4. commit: the old next hops' flows leave the loads, the new ones' come
         nh = 0
-        for q in range(s0, s1):
+        for i in range(n_old):
+            q = old_pos[i]
             y = a_tail[q]
-            if in_t[y]:
-                h = a_head[q]
-                if not queued[h]:
-                    queued[h] = True
-                    heads[nh] = h
-                    nh += 1
-                if len(load) and thru[t][y] != 0.0:
-                    e = a_edge[q]
-                    load[e] -= thru[t][y] * sp[y]
-                    uses[e] -= 1
+            h = a_head[q]
+            if not queued[h]:
+                queued[h] = True
+                heads[nh] = h
+                nh += 1
+            if len(load) and thru[t][y] != 0.0:
+                e = a_edge[q]
+                load[e] -= thru[t][y] * sp[y]
+                uses[e] -= 1
         for i in range(nt):
             y = list_t[i]
             if d[y] < np.inf:
