@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .buckets import value_bucket
 from .dagflow import _is_dag_edge, reflow
 from .routing import _RTOL, _distances
 
@@ -502,7 +503,7 @@ def sum_loads(dests, seg_start, seg_len, a_edge, a_tail, split, thru,
 
 @njit(cache=True)
 def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
-            reached, out, weights):  # pragma: no cover - compiled
+            reached, out, weights, lo, scale, bw, count):  # pragma: no cover - compiled
     """``out[j]`` = expected delay of each demand j in grouped order (nan where
     unreached), walking each DAG nearest first (in sequence: the caller
     gathers the demands' order from it, cheaper than scattering here).
@@ -511,14 +512,18 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
     ``out`` (the entries after the grouped demands as the caller set them)
     with ``weights`` > 0, the weights summed in index order: the first pass
     of a weighted percentile selection (``kpi.weighted_stats``), counted as
-    the values are made.
+    the values are made. With ``bw`` and ``count`` (nb,) zeros (or (0,): not
+    counted), each such value's weight and 1 are added to its bucket
+    (:func:`~twin3d.physics.buckets.value_bucket` from ``lo`` by ``scale``):
+    the second pass of the selection, for any ``lo`` and ``scale``.
     """
     a_edge, a_tail, a_head = arena
     x = np.zeros(n)
     cnt = 0
     total = 0.0
-    lo = np.inf
-    hi = -np.inf
+    v_lo = np.inf
+    v_hi = -np.inf
+    nb = len(bw)
     for k in range(len(dests)):
         t = dests[k]
         sp = split[t]
@@ -534,8 +539,12 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
             if np.isfinite(v) and wj > 0:
                 cnt += 1
                 total += wj
-                lo = min(lo, v)
-                hi = max(hi, v)
+                v_lo = min(v_lo, v)
+                v_hi = max(v_hi, v)
+                if nb:
+                    b = value_bucket(v, lo, scale, nb)
+                    bw[b] += wj
+                    count[b] += 1
         x[:] = 0.0                                # a memset: cheaper than a pass over the tails
     for j in range(dem_ptr[len(dem_ptr) - 1], len(out)):
         v = out[j]
@@ -543,9 +552,13 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
         if np.isfinite(v) and wj > 0:
             cnt += 1
             total += wj
-            lo = min(lo, v)
-            hi = max(hi, v)
-    return cnt, total, lo, hi
+            v_lo = min(v_lo, v)
+            v_hi = max(v_hi, v)
+            if nb:
+                b = value_bucket(v, lo, scale, nb)
+                bw[b] += wj
+                count[b] += 1
+    return cnt, total, v_lo, v_hi
 
 
 @njit(cache=True)
