@@ -35,7 +35,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .buckets import value_bucket
 from .dagflow import _is_dag_edge, reflow
 from .routing import _RTOL, _distances
 
@@ -503,7 +502,7 @@ def sum_loads(dests, seg_start, seg_len, a_edge, a_tail, split, thru,
 
 @njit(cache=True)
 def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
-            reached, out, weights, lo, scale, bw, count):  # pragma: no cover - compiled
+            reached, out, weights):  # pragma: no cover - compiled
     """``out[j]`` = expected delay of each demand j in grouped order (nan where
     unreached), walking each DAG nearest first (in sequence: the caller
     gathers the demands' order from it, cheaper than scattering here).
@@ -512,18 +511,14 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
     ``out`` (the entries after the grouped demands as the caller set them)
     with ``weights`` > 0, the weights summed in index order: the first pass
     of a weighted percentile selection (``kpi.weighted_stats``), counted as
-    the values are made. With ``bw`` and ``count`` (nb,) zeros (or (0,): not
-    counted), each such value's weight and 1 are added to its bucket
-    (:func:`~twin3d.physics.buckets.value_bucket` from ``lo`` by ``scale``):
-    the second pass of the selection, for any ``lo`` and ``scale``.
+    the values are made.
     """
     a_edge, a_tail, a_head = arena
     x = np.zeros(n)
     cnt = 0
     total = 0.0
-    v_lo = np.inf
-    v_hi = -np.inf
-    nb = len(bw)
+    lo = np.inf
+    hi = -np.inf
     for k in range(len(dests)):
         t = dests[k]
         sp = split[t]
@@ -539,12 +534,8 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
             if np.isfinite(v) and wj > 0:
                 cnt += 1
                 total += wj
-                v_lo = min(v_lo, v)
-                v_hi = max(v_hi, v)
-                if nb:
-                    b = value_bucket(v, lo, scale, nb)
-                    bw[b] += wj
-                    count[b] += 1
+                lo = min(lo, v)
+                hi = max(hi, v)
         x[:] = 0.0                                # a memset: cheaper than a pass over the tails
     for j in range(dem_ptr[len(dem_ptr) - 1], len(out)):
         v = out[j]
@@ -552,13 +543,9 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
         if np.isfinite(v) and wj > 0:
             cnt += 1
             total += wj
-            v_lo = min(v_lo, v)
-            v_hi = max(v_hi, v)
-            if nb:
-                b = value_bucket(v, lo, scale, nb)
-                bw[b] += wj
-                count[b] += 1
-    return cnt, total, v_lo, v_hi
+            lo = min(lo, v)
+            hi = max(hi, v)
+    return cnt, total, lo, hi
 
 
 @njit(cache=True)

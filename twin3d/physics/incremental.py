@@ -67,8 +67,6 @@ __all__ = ["RoutingCache"]
 #: (each difference rounds: the sum keeps them from piling up over an episode).
 RESUM_CALLS = 64
 _NO_LOADS = np.zeros(0)
-#: Value buckets the latency walk counts its latencies into (the percentile selection's).
-LAT_BUCKETS = 4096
 
 
 class RoutingCache:
@@ -156,7 +154,6 @@ class RoutingCache:
         #: The loads the kernels move in place this call (_NO_LOADS: summed after), and
         #: the calls that moved them since they were last summed.
         self._acc, self._moved = _NO_LOADS, 0
-        self._lat_range = (np.inf, -np.inf)       # the last latencies' min and max, s
         self._uses = np.zeros(0, np.int64)         # DAG entries carrying flow per edge
         self.searched = self.trimmed = self.joined = self.pushed = self.compactions = 0
         self.updated = 0
@@ -308,16 +305,10 @@ class RoutingCache:
                 self._lat_w[m:] = bps[self._at == m].sum(), 0.0   # src == dst pooled; a node down
             grouped = np.empty(m + 2)                 # + 0 (src == dst) and nan (a node down)
             grouped[m:] = 0.0, np.nan
-            lo, scale, bw, count = self._lat_buckets()
             stats = dagstore.latency(self._dests, r.n_nodes, self._split, self._seg_start,
                                      self._seg_len, self._arena.arrays(),
                                      np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
-                                     self._dem_src, self._reached, grouped, self._lat_w,
-                                     lo, scale, bw, count)
-            if stats[0]:
-                self._lat_range = stats[2], stats[3]
-            if len(bw):                           # counted into the last call's range's buckets
-                stats = (*stats, lo, scale, bw, count)
+                                     self._dem_src, self._reached, grouped, self._lat_w)
             # laid out in the demands' order on the first read (a pass over every demand
             # that an environment's step, reading percentiles only, does not need)
             res.latency_s = Deferred(_laid_out, grouped, self._at)
@@ -330,18 +321,6 @@ class RoutingCache:
             res.carried_bps = load * np.ones(r.n_edges)
             res.drop_rounds, res.converged = 1, True
         return res
-
-    def _lat_buckets(self) -> tuple:
-        """(lo, scale, bw, count) for :func:`dagstore.latency` to count the latencies into:
-        :data:`LAT_BUCKETS` buckets over the last call's range widened by a tenth (a
-        step's latencies move little; any range gives the selection the same answers,
-        a close one small buckets to sort), or none before a call with a range."""
-        lo, hi = self._lat_range
-        span = (hi - lo) * 1.1
-        if not (np.isfinite(span) and span > 0):
-            return 0.0, 0.0, np.zeros(0), np.zeros(0, np.int64)
-        return (lo - 0.05 * span, LAT_BUCKETS / span, np.zeros(LAT_BUCKETS),
-                np.zeros(LAT_BUCKETS, np.int64))
 
     def _reset(self, bps: np.ndarray, node_ok: np.ndarray) -> None:
         """Group the demands by destination and forget every DAG."""

@@ -94,8 +94,7 @@ class Routing:
         the demands that need no path pooled) whose weighted percentiles are
         those of ``latency_s`` weighted by ``demand_bps``, and their
         (count, total weight, min, max) as ``kpi.weighted_stats`` gives
-        them, maybe followed by their buckets (``kpi.weighted_percentiles``'
-        ``stats``), for a router that computes latency in that order
+        them, for a router that computes latency in that order
         (:class:`~twin3d.physics.incremental.RoutingCache`; ``latency_s`` is
         then laid out on its first read). None: use those.
     """

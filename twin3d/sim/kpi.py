@@ -11,8 +11,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..physics.buckets import value_bucket
-
 __all__ = ["weighted_percentile", "weighted_percentiles", "KPI_UNITS", "radio_kpis",
            "transport_kpis"]
 
@@ -31,10 +29,7 @@ def weighted_percentiles(values, qs, weights=None, stats=None) -> list[float]:
     """Several percentiles (0-100) of ``values``, optionally weighted.
 
     ``stats``: ``weighted_stats(values, weights)`` when the caller has it
-    (weighted only; the same answers, one pass fewer), or that followed by
-    (lo, scale, bw, count): the weight and count of the values per bucket
-    of :func:`~twin3d.physics.buckets.value_bucket` (``len(bw)`` buckets
-    from ``lo`` by ``scale``, any such: two passes fewer).
+    (weighted only; the same answers, one pass fewer).
 
     Uses the inverse of the weighted empirical CDF; NaN values and zero
     weights are ignored. NaN for every ``q`` when nothing is left.
@@ -71,10 +66,7 @@ def weighted_percentiles(values, qs, weights=None, stats=None) -> list[float]:
     if w.shape != v.shape:
         return _sorted_percentiles(v, qs, weights)
     out = np.empty(q.size)
-    if stats is not None and weights is not None and len(stats) == 8:
-        n, total, _, _, lo0, scale0, bw, count = stats     # bucketed as the values were made
-        n, certain = _weighted_pick(v, w, q, out, n, total, lo0, scale0, bw, count)
-    elif stats is not None and weights is not None:
+    if stats is not None and weights is not None:
         n, certain = _weighted_select_from(v, w, q, out, *stats)
     else:
         n, certain = _select(v, w, weights is not None, q, out)
@@ -199,7 +191,8 @@ _BUCKETS = 4096
 @njit(cache=True)
 def _bucket(x, lo, scale, nb):  # pragma: no cover - compiled
     """Bucket of x among nb of equal width from lo: non-decreasing in x."""
-    return value_bucket(x, lo, scale, nb)
+    k = int((x - lo) * scale)
+    return k if k < nb else nb - 1
 
 
 @njit(cache=True)
@@ -328,6 +321,7 @@ def _weighted_select_from(values, weights, q, out, n, total, lo,
         return 0, True
     if not (np.isfinite(total) and total > 1e-280):
         return n, False
+    margin = 8.0 * (n + 2) * 2.220446049250313e-16 * total
     nb = _n_buckets(n)
     scale = _scale(lo, hi, nb)
     bw = np.zeros(nb)
@@ -339,22 +333,6 @@ def _weighted_select_from(values, weights, q, out, n, total, lo,
             k = _bucket(x, lo, scale, nb)
             bw[k] += y
             count[k] += 1
-    return _weighted_pick(values, weights, q, out, n, total, lo, scale, bw, count)
-
-
-@njit(cache=True, nogil=True)
-def _weighted_pick(values, weights, q, out, n, total, lo, scale, bw,
-                   count):  # pragma: no cover - compiled
-    """:func:`_weighted_select` given its first pass and the weight ``bw`` and count of
-    values per bucket (:func:`~twin3d.physics.buckets.value_bucket` from ``lo`` by
-    ``scale``, ``len(bw)`` buckets): the buckets of the targets, sorted alone."""
-    n_in = values.size
-    nb = len(bw)
-    if n == 0:
-        return 0, True
-    if not (np.isfinite(total) and total > 1e-280):
-        return n, False
-    margin = 8.0 * (n + 2) * 2.220446049250313e-16 * total
     cum = np.empty(nb + 1)
     cum[0] = 0.0
     for k in range(nb):
