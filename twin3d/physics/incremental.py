@@ -23,7 +23,13 @@ link is on about 70 % of the DAGs, and the flow moves at some 40 nodes of
 each). Likewise, an edge coming up on a tie with a
 shortest path (``w + d_t(v) = d_t(u)``) joins t's DAG without a search
 (ECMP); a destination with both (a link cut and another restored in one
-step) is trimmed, then joined. Other touched destinations are searched again; a destination whose demands' bit/s changed gets its flows pushed
+step) is trimmed, then joined. A destination whose distances change
+because links went down (a node loses its last next hop) or came up as
+shortcuts has them updated only where they change, by a dynamic
+shortest-path update (:func:`~twin3d.physics.dagdynamic.update`, ECMP):
+its DAG changes at those nodes and their in-neighbours, and the flows are
+reflowed below them. Other touched destinations (a weight changed, or
+SPF) are searched again; a destination whose demands' bit/s changed gets its flows pushed
 again over its kept DAG. The edge loads are kept and moved in place by the
 flows those kernels change (summed again in full over every kept DAG after
 a push and every :data:`RESUM_CALLS` calls, so that the rounding of the
@@ -98,6 +104,10 @@ class RoutingCache:
     joined : int
         Destinations whose DAG the last call only extended by edges that came
         up on a tie with a shortest path, before pushing its flows again.
+    updated : int
+        Destinations whose distances the last call updated where they changed
+        (links down or up only, ECMP: :func:`dagdynamic.update`) instead of
+        searching them again.
     pushed : int
         Destinations not searched whose flows the last call pushed again
         over their kept DAG, after any trim or join (their demands' bit/s
@@ -122,8 +132,8 @@ class RoutingCache:
     >>> r.links
     ['AB', 'AC', 'BC']
     >>> res = cache.route(np.array([1e9, 2e9]), link_up=np.array([True, False, True]))
-    >>> float(res.load_bps.sum()), cache.searched            # A->C now over B; only C searched
-    (5000000000.0, 1)
+    >>> float(res.load_bps.sum()), cache.updated, cache.searched   # A->C now over B: only C
+    (5000000000.0, 1, 0)
     """
 
     def __init__(self, router: Router, src, dst, mode: str = "ecmp") -> None:
