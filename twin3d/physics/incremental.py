@@ -356,6 +356,14 @@ class RoutingCache:
         # about half the edges are on a DAG (RGG by hops), with slack, plus room to search again
         self._arena = dagstore.Arena(len(self._dests) * (self.router.n_edges // 2 + 1) * 33 // 32
                                      + 4 * self.router.n_edges)
+        if self.mode == "ecmp":   # the dynamic update compiled (or loaded) now, not mid-episode
+            none, ne = np.zeros(0, np.int64), self.router.n_edges
+            dagdynamic.update(none, 0, 0, np.zeros(ne, bool), none, np.zeros(ne, bool),
+                              np.zeros(ne, bool), np.ones(ne), self._eu, self._ev, self._graph,
+                              False, self._dist, self._split, self._own, self._thru,
+                              self._seg_start, self._seg_len, self._seg_cap, self._arena.arrays(),
+                              self._dem_ptr, self._dem_src, self._bps_g, self._reached, _NO_LOADS,
+                              self._uses, np.zeros(0, bool))
 
     def _touched(self, up: np.ndarray, w: np.ndarray, spf: bool) -> tuple:
         """Destinations a change of edge state or weight can alter.
