@@ -112,7 +112,7 @@ def test_cut_and_restore_per_step_equal_full_routing_and_networkx(seed, metric):
     link_up = np.ones(nl, bool)
     bridges = [i for i, (a, b) in enumerate(g.edges()) if {a, b} & {36, 37, 38}]
     last = None
-    trimmed = joined = reflowed = searched_after_cut = lost_reach = 0
+    trimmed = joined = reflowed = updated = lost_reach = 0
     for step in range(40):
         up_links = np.flatnonzero(link_up)
         cut = int(rng.choice(bridges) if step % 7 == 3 else rng.choice(up_links))
@@ -133,16 +133,19 @@ def test_cut_and_restore_per_step_equal_full_routing_and_networkx(seed, metric):
         trimmed += cache.trimmed
         joined += cache.joined
         reflowed += cache.reflowed
-        searched_after_cut += cache.searched if step else 0
-    assert trimmed > 50 and joined > 20 and searched_after_cut > 0 and lost_reach >= 2
-    # the flow moved below the changed tails only: fewer nodes than the trimmed and
-    # joined destinations' DAGs hold (each reaches every one of the n nodes)
-    assert 0 < reflowed < 0.5 * (trimmed + joined) * r.n_nodes
+        # distances that change are updated, not searched (dagdynamic)
+        assert cache.searched == (len(cache._dests) if step == 0 else 0)
+        updated += cache.updated
+    assert trimmed > 50 and joined > 20 and updated > 10 and lost_reach >= 2
+    # the flow moved below the changed tails only: fewer nodes than the trimmed, joined
+    # and updated destinations' DAGs hold (each reaches every one of the n nodes)
+    assert 0 < reflowed < 0.5 * (trimmed + joined + updated) * r.n_nodes
 
 
-def test_a_tail_losing_its_last_next_hop_searches_again():
+def test_a_tail_losing_its_last_next_hop_is_updated():
     """A -> B -> D and A -> C -> D tie; B -> D is B's only next hop to D. Cutting
-    A -> B trims (A keeps C); cutting B -> D then leaves B no next hop: searched."""
+    A -> B trims (A keeps C); cutting B -> D then leaves B no next hop: its distance
+    grows, updated without a search."""
     g = nx.MultiGraph([("A", "B", "AB"), ("A", "C", "AC"), ("B", "D", "BD"),
                        ("C", "D", "CD"), ("B", "E", "BE"), ("E", "F", "EF"), ("F", "D", "FD")])
     r = Router(g)
@@ -161,7 +164,8 @@ def test_a_tail_losing_its_last_next_hop_searches_again():
     assert load["B", "D", "BD"] == 2.5e9     # B's own 2 + half of E's 1 (E -> B, E -> F tie)
     link_up[r.links.index("BD")] = False               # B's last next hop: B -> E -> F -> D
     got = _check(cache, r, src, dst, bps, link_up)
-    assert cache.searched == 1
+    assert (cache.updated, cache.searched) == (1, 0)
+    assert cache._dist[ids["D"], ids["B"]] == 3.0
     load = dict(zip(r.edge_keys, got.load_bps))
     assert load["B", "E", "BE"] == 2e9 and load["F", "D", "FD"] == 3e9
     # A -> B comes back: B -> A ties B -> E (3 hops either way), joined without a search

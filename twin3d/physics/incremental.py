@@ -23,7 +23,13 @@ link is on about 70 % of the DAGs, and the flow moves at some 40 nodes of
 each). Likewise, an edge coming up on a tie with a
 shortest path (``w + d_t(v) = d_t(u)``) joins t's DAG without a search
 (ECMP); a destination with both (a link cut and another restored in one
-step) is trimmed, then joined. Other touched destinations are searched again; a destination whose demands' bit/s changed gets its flows pushed
+step) is trimmed, then joined. A destination whose distances change
+because links went down (a node loses its last next hop) or came up as
+shortcuts has them updated only where they change, by a dynamic
+shortest-path update (:func:`~twin3d.physics.dagdynamic.update`, ECMP):
+its DAG changes at those nodes and their in-neighbours, and the flows are
+reflowed below them. Other touched destinations (a weight changed, or
+SPF) are searched again; a destination whose demands' bit/s changed gets its flows pushed
 again over its kept DAG. The edge loads are kept and moved in place by the
 flows those kernels change (summed again in full over every kept DAG after
 a push and every :data:`RESUM_CALLS` calls, so that the rounding of the
@@ -56,7 +62,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import dagstore, routing
+from . import dagdynamic, dagstore, routing
 from .deferred import Deferred
 from .routing import Routing, _RTOL, _group, _ptr
 from .transport import Router
@@ -98,6 +104,10 @@ class RoutingCache:
     joined : int
         Destinations whose DAG the last call only extended by edges that came
         up on a tie with a shortest path, before pushing its flows again.
+    updated : int
+        Destinations whose distances the last call updated where they changed
+        (links down or up only, ECMP: :func:`dagdynamic.update`) instead of
+        searching them again.
     pushed : int
         Destinations not searched whose flows the last call pushed again
         over their kept DAG, after any trim or join (their demands' bit/s
@@ -122,8 +132,8 @@ class RoutingCache:
     >>> r.links
     ['AB', 'AC', 'BC']
     >>> res = cache.route(np.array([1e9, 2e9]), link_up=np.array([True, False, True]))
-    >>> float(res.load_bps.sum()), cache.searched            # A->C now over B; only C searched
-    (5000000000.0, 1)
+    >>> float(res.load_bps.sum()), cache.updated, cache.searched   # A->C now over B: only C
+    (5000000000.0, 1, 0)
     """
 
     def __init__(self, router: Router, src, dst, mode: str = "ecmp") -> None:
@@ -156,6 +166,7 @@ class RoutingCache:
         self._acc, self._moved = _NO_LOADS, 0
         self._uses = np.zeros(0, np.int64)         # DAG entries carrying flow per edge
         self.searched = self.trimmed = self.joined = self.pushed = self.compactions = 0
+        self.updated = 0
         self.reflowed = 0
         self.fell_back = False
 
@@ -209,12 +220,12 @@ class RoutingCache:
         if self._key != key:
             self._reset(bps, node_ok)
             todo, repush = self._dests, np.zeros(0, np.int64)
-            cut = tie = np.zeros(0, np.int64)
+            cut = tie = dyn = np.zeros(0, np.int64)
             bps_g = self._bps_g
         else:
             # the DAG test of the reflows: by hops every usable edge weighs 1
             w_dag = np.ones(r.n_edges) if unweighted else np.ascontiguousarray(w, dtype=float)
-            todo, cut, gone, tie, added = self._touched(up, w, spf)
+            todo, cut, gone, tie, added, dyn = self._touched(up, w, spf)
             self.reflowed = 0
             repush = np.zeros(0, np.int64)
             if not same:
@@ -227,17 +238,25 @@ class RoutingCache:
             # the kernels move the kept loads by the flows they change (a push: summed again)
             if self._load is not None and not len(repush) and self._moved < RESUM_CALLS:
                 self._acc = self._load
-            if len(cut):              # the edges before those that came up join (trimmed first)
-                before = up.copy()
-                before[added] = False
+            before = up.copy()                    # the edges before those that came up
+            before[added] = False
+            if len(cut):                          # trimmed first, then joined
                 need, self.reflowed = dagstore.remove(cut, gone, before, w_dag, self._graph, self._dist,
                                        self._split, self._own, self._thru, self._seg_start,
                                        self._seg_len, self._arena.arrays(), self._acc,
                                        self._uses)
-                todo, cut = np.sort(np.r_[todo, cut[need]]), cut[~need]
-                if need.any() and len(tie):           # searched again: nothing to join
-                    tie = np.setdiff1d(tie, todo)
+                # a node lost its last next hop: distances grow (ECMP: updated, not joined)
+                if spf:
+                    todo = np.sort(np.r_[todo, cut[need]])
+                else:
+                    dyn = np.sort(np.r_[dyn, cut[need]])
+                if need.any() and len(tie):
+                    tie = np.setdiff1d(tie, cut[need])
+                cut = cut[~need]
             self._insert(tie, added, w_dag, up)
+            if len(dyn):
+                dyn, failed = self._update(dyn, gone, added, before, w_dag, up, spf)
+                todo = np.sort(np.r_[todo, failed])
             if len(repush) and len(todo):         # a search pushes with the new bit/s
                 repush = np.setdiff1d(repush, todo)
         self._key, self._up, self._w = key, up, w
@@ -250,18 +269,19 @@ class RoutingCache:
             self._routable = self._routable0.copy()
             self._routable[self._dem_idx] = self._reached > 0
             self._delivered = self._routable_out = None
-        elif len(todo) and dagstore.set_routable(todo, self._dem_ptr, self._dem_idx,
-                                                 self._reached, self._routable):
+        elif (len(todo) or len(dyn)) and dagstore.set_routable(
+                np.r_[todo, dyn] if len(dyn) else todo, self._dem_ptr, self._dem_idx,
+                self._reached, self._routable):
             self._delivered = self._routable_out = None   # only a search changes what is reached
         if len(repush):
             dagstore.push(repush, self._dem_ptr, self._dem_src, bps_g, self._dist, self._split,
                           self._own, self._thru, self._seg_start, self._seg_len,
                           self._arena.arrays())
         self.searched, self.trimmed, self.joined = len(todo), len(cut), len(tie)
-        self.pushed = len(repush)
+        self.pushed, self.updated = len(repush), len(dyn)
         self.fell_back = False
         # no flow changed (a simulator step's final route after its cascade): the last sum
-        moved = len(todo) + len(cut) + len(tie) + len(repush)
+        moved = len(todo) + len(cut) + len(tie) + len(repush) + len(dyn)
         if self._load is None or (moved and not len(self._acc)):
             self._load = dagstore.sum_loads(self._dests, self._seg_start, self._seg_len,
                                             self._arena.edge, self._arena.tail, self._split,
@@ -336,6 +356,14 @@ class RoutingCache:
         # about half the edges are on a DAG (RGG by hops), with slack, plus room to search again
         self._arena = dagstore.Arena(len(self._dests) * (self.router.n_edges // 2 + 1) * 33 // 32
                                      + 4 * self.router.n_edges)
+        if self.mode == "ecmp":   # the dynamic update compiled (or loaded) now, not mid-episode
+            none, ne = np.zeros(0, np.int64), self.router.n_edges
+            dagdynamic.update(none, 0, 0, np.zeros(ne, bool), none, np.zeros(ne, bool),
+                              np.zeros(ne, bool), np.ones(ne), self._eu, self._ev, self._graph,
+                              False, self._dist, self._split, self._own, self._thru,
+                              self._seg_start, self._seg_len, self._seg_cap, self._arena.arrays(),
+                              self._dem_ptr, self._dem_src, self._bps_g, self._reached, _NO_LOADS,
+                              self._uses, np.zeros(0, bool))
 
     def _touched(self, up: np.ndarray, w: np.ndarray, spf: bool) -> tuple:
         """Destinations a change of edge state or weight can alter.
@@ -349,7 +377,7 @@ class RoutingCache:
         ch = np.flatnonzero((up != self._up) | (w != self._w))
         none = np.zeros(0, np.int64)
         if len(ch) == 0 or len(self._dests) == 0:
-            return none, none, np.zeros(len(up), bool), none, none
+            return none, none, np.zeros(len(up), bool), none, none, none
         du = self._dist[np.ix_(self._dests, self._eu[ch])]
         dv = self._dist[np.ix_(self._dests, self._ev[ch])]
         lim = du * (1.0 + 2.0 * _RTOL)            # inf stays inf: an edge reaching t anew
@@ -362,13 +390,18 @@ class RoutingCache:
             tie = came & now & (w[ch] + dv >= du) & (np.abs(du - w[ch] - dv) <= _RTOL * du)
         lose, gain = (was & down).any(axis=1), tie.any(axis=1)
         # losing DAG edges and gaining tied ones keeps the distances too: trimmed, then joined
-        search = ((now & ~tie) | (was & ~down)).any(axis=1)
+        shorter = now & ~tie                      # a shortcut or a changed weight
+        reweighted = ((was & ~down) | (shorter & ~came)).any(axis=1)
+        search = shorter.any(axis=1) | reweighted
         if spf:                                   # a tie can change which next hop is first
             search |= gain
         gone = np.zeros(len(up), bool)
         gone[ch[down]] = True
-        return (self._dests[search], self._dests[~search & lose], gone,
-                self._dests[~search & gain], ch[came])
+        # only links down and up: the distances are updated where they change (dagdynamic;
+        # ECMP: its reflow sums every tied next hop's flow)
+        dyn = search & ~reweighted if not spf else np.zeros_like(search)
+        return (self._dests[search & ~dyn], self._dests[~search & lose], gone,
+                self._dests[~search & gain], ch[came], self._dests[dyn])
 
     def _search(self, todo: np.ndarray, up: np.ndarray, w: np.ndarray, hops: bool,
                 unweighted: bool, spf: bool) -> None:
@@ -406,6 +439,24 @@ class RoutingCache:
         self._arena = self._arena.compacted(self._dests, self._seg_start, self._seg_len,
                                             self._seg_cap, max(live, 4 * self.router.n_edges))
         return self._arena
+
+    def _update(self, dyn: np.ndarray, gone: np.ndarray, added: np.ndarray, before: np.ndarray,
+                w: np.ndarray, up: np.ndarray, spf: bool) -> tuple:
+        """Update the distances, DAGs and flows of ``dyn`` for the edges ``gone`` down and
+        ``added`` up (:func:`dagdynamic.update`; ``before``: the usable edges without
+        ``added``). Returns (updated, to search)."""
+        k, arena = 0, self._arena
+        need = np.zeros(len(dyn), bool)
+        while k < len(dyn):
+            status, k, arena.end, done = dagdynamic.update(
+                dyn, k, arena.end, gone, added, before, up, w, self._eu, self._ev, self._graph,
+                spf, self._dist, self._split, self._own, self._thru, self._seg_start,
+                self._seg_len, self._seg_cap, arena.arrays(), self._dem_ptr, self._dem_src,
+                self._bps_g, self._reached, self._acc, self._uses, need)
+            self.reflowed += done
+            if status:
+                arena = self._grow()
+        return dyn[~need], dyn[need]
 
     def _insert(self, tie: np.ndarray, added: np.ndarray, w: np.ndarray, up: np.ndarray) -> None:
         """Join the edges that came up on a tie to the DAGs of ``tie`` (``w``: the DAG
