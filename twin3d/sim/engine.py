@@ -37,7 +37,7 @@ from ..scene import ScenarioSpec
 from .demand import area_mask, grid_demand_weights, gravity_demands, profile_factor
 from .events import StepState, Timeline
 from .extent import radio_extent_error
-from .kpi import transport_kpis, weighted_percentiles
+from .kpi import lowest_group_percentiles, transport_kpis, weighted_percentiles
 from .power import CellPower, total_energy_w
 from .surge import surge_arrays
 from .forwarding_step import overrides_of, pair_paths_of, route_step_forwarding
@@ -499,14 +499,18 @@ class Simulator:
                 density = density + mask * (ev.bps * factor / mask.sum())
         return density
 
+    def _map_and_density(self, state: StepState, factor: float):
+        """(active cells, radio map, offered demand per point) of a radio step."""
+        active = np.array([state.site_state[c.site_id] == "up" and c.id not in state.cell_sleep
+                           for c in self.cells])
+        rm = self.radio(active, state.sector)
+        return active, rm, self._density(state, factor, lambda: rm)
+
     def _served(self, state: StepState, factor: float, per_point: bool = True):
         """The air interface of a radio step: (active cells, radio map, density, cell
         loads, offered per cell, user throughput, (SINR at the covered points,
         throughput stats, demand at the lowest throughput)); see :func:`_serve`."""
-        active = np.array([state.site_state[c.site_id] == "up" and c.id not in state.cell_sleep
-                           for c in self.cells])
-        rm = self.radio(active, state.sector)
-        density = self._density(state, factor, lambda: rm)
+        active, rm, density = self._map_and_density(state, factor)
         # a point is covered when its RSRP and SINR clear the thresholds; it is
         # served when, besides, a cell serves it at a positive rate. Each cell
         # shares its resources among the demand it serves (processor sharing):
@@ -518,15 +522,28 @@ class Simulator:
         return active, rm, density, rho, offered_cell, user_thr, (sinr_cov, stats, w_lo)
 
     def _radio_step(self, state: StepState, factor: float, radio_kpis: bool | str = True):
-        active, rm, density, rho, offered_cell, user_thr, sample = self._served(
-            state, factor, bool(radio_kpis))
-        served_cell = offered_cell * np.minimum(1.0, 1.0 / np.maximum(rho, 1e-12))
+        kpis = None
         if radio_kpis == "later":       # what the SLA reads now; the rest by complete_kpis()
-            kpis = _radio_kpis(sample, rm.rsrp_dbm.size, user_thr, density, later=True)
-        elif radio_kpis:
-            kpis = _radio_kpis(sample, rm.rsrp_dbm.size, user_thr, density)
-        else:
-            kpis = dict.fromkeys(RADIO_KPI_KEYS, float("nan"))
+            active, rm, density = self._map_and_density(state, factor)
+            loads = _cell_loads(rm.rsrp_dbm.ravel(), rm.sinr_db.ravel(), rm.best_server.ravel(),
+                                rm.spectral_efficiency_bps_hz.ravel(), self.cell_bw_hz,
+                                density.ravel(), len(self.cells), RSRP_MIN_DBM, SINR_MIN_DB)
+            t5 = _p5_from_loads(loads)
+            if t5 is not None:          # the p5 without the per-point pass
+                rho, offered_cell, n_cov = loads[:3]
+                n_pts = rm.rsrp_dbm.size
+                kpis = {k: float("nan") for k in RADIO_KPI_KEYS}
+                kpis["coverage_pct"] = 100.0 * (n_cov / n_pts) if n_pts else float("nan")
+                kpis["throughput_p5_bps"] = t5
+        if kpis is None:
+            active, rm, density, rho, offered_cell, user_thr, sample = self._served(
+                state, factor, bool(radio_kpis))
+            if radio_kpis:
+                kpis = _radio_kpis(sample, rm.rsrp_dbm.size, user_thr, density,
+                                   later=radio_kpis == "later")
+            else:
+                kpis = dict.fromkeys(RADIO_KPI_KEYS, float("nan"))
+        served_cell = offered_cell * np.minimum(1.0, 1.0 / np.maximum(rho, 1e-12))
         site_bps = np.bincount(self.cell_site, served_cell, minlength=len(self.site_ids))
         fixed = self.fixed_site_bps * factor          # fixed and enterprise backhaul
         demands = {(self.core, s): float(b) for s, b in zip(self.site_ids, site_bps + fixed)
@@ -949,6 +966,64 @@ def _later_radio_kpis(sim: Simulator, state: StepState, factor: float) -> dict[s
 
 
 @njit(cache=True)
+def _cell_loads(rsrp, sinr, best, se, cell_bw, density, n_cells, rsrp_min,
+                sinr_min):  # pragma: no cover - compiled
+    """The first pass of :func:`_serve`: (cell loads, demand offered per cell,
+    covered points), and what tells the throughput p5 without the second
+    pass: the count and total of the positive demand (in point order, as
+    :func:`~twin3d.sim.kpi.weighted_stats` sums it), the positive demand at
+    covered-or-not points no cell serves, and per cell the positive demand
+    it serves."""
+    n = rsrp.size
+    rho = np.zeros(n_cells)
+    offered = np.zeros(n_cells)
+    w_cell = np.zeros(n_cells)
+    n_cov = 0
+    n_w = 0
+    total = 0.0
+    w_unserved = 0.0
+    for p in range(n):
+        y = density[p]
+        pos = y > 0
+        if pos:
+            n_w += 1
+            total += y
+        served = False
+        if rsrp[p] >= rsrp_min and sinr[p] >= sinr_min:
+            n_cov += 1
+            b = best[p]
+            if b >= 0 and se[p] > 0:
+                rho[b] += density[p] / (se[p] * cell_bw[b])
+                offered[b] += density[p]
+                served = True
+                if pos:
+                    w_cell[b] += y
+        if pos and not served:
+            w_unserved += y
+    return rho, offered, n_cov, n_w, total, w_unserved, w_cell
+
+
+def _p5_from_loads(loads) -> float | None:
+    """The demand-weighted p5 of user throughput from :func:`_cell_loads` alone:
+    0 bit/s when the demand at 0 bit/s (unserved, or served by a cell loaded
+    to 1 or more: ``1 - load <= 0``) clears 5 % of the total by the selection's
+    margin (:func:`~twin3d.sim.kpi.lowest_group_percentiles`); None otherwise
+    (and whenever a load is not finite: a throughput could then be NaN)."""
+    rho, _, _, n_w, total, w_unserved, w_cell = loads
+    if not np.isfinite(rho).all():
+        return None
+    w_zero = w_unserved + float(w_cell[1.0 - rho <= 0.0].sum())
+    if not w_zero > 0.0:
+        return None
+    got = lowest_group_percentiles(_P5, (n_w, total, 0.0, float("nan")), w_zero)
+    return None if got is None else got[0]
+
+
+#: The throughput p5 as a fraction (:func:`_p5_from_loads`).
+_P5 = np.array([0.05])
+
+
+@njit(cache=True)
 def _serve(rsrp, sinr, best, se, cell_bw, density, n_cells, rsrp_min, sinr_min,
            per_point=True):  # pragma: no cover
     """Cell loads and user throughput of one radio step, in two passes over the points.
@@ -965,16 +1040,8 @@ def _serve(rsrp, sinr, best, se, cell_bw, density, n_cells, rsrp_min, sinr_min,
     throughput, for :func:`~twin3d.sim.kpi.weighted_percentiles`.
     """
     n = rsrp.size
-    rho = np.zeros(n_cells)
-    offered = np.zeros(n_cells)
-    n_cov = 0
-    for p in range(n):
-        if rsrp[p] >= rsrp_min and sinr[p] >= sinr_min:
-            n_cov += 1
-            b = best[p]
-            if b >= 0 and se[p] > 0:
-                rho[b] += density[p] / (se[p] * cell_bw[b])
-                offered[b] += density[p]
+    rho, offered, n_cov, _, _, _, _ = _cell_loads(rsrp, sinr, best, se, cell_bw, density, n_cells,
+                                                  rsrp_min, sinr_min)
     if not per_point:
         return rho, offered, np.zeros(0), np.zeros(0), (0, 0.0, np.inf, -np.inf), 0.0
     thr = np.zeros(n)
