@@ -18,7 +18,9 @@ For reference, in the same run:
   grid, with a fresh per-cell cache (path loss, viewsheds, antennas, O2I,
   then the same recombination);
 * the breakdown of one step: the map recombination, the rest of the radio
-  step (serving, KPIs) and the all-awake reference energy.
+  step (serving, the coverage and throughput p5; the environment leaves the
+  SINR percentiles and throughput p50 for ``episode_result``) and the
+  all-awake reference energy.
 
 Usage::
 
@@ -114,12 +116,12 @@ def main(argv=None) -> int:
                            for c in sim.cells])
         sim.radio(active, st.sector)                          # the map first, then the step
         t0 = time.perf_counter()
-        sim._radio_step(st, 0.5)
+        sim._radio_step(st, 0.5, "later")                     # as the environment steps
         times_rs.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         sim.awake_energy_w(st, 12.0)
         times_aw.append(time.perf_counter() - t0)
-    print(f"radio step on a ready map (serving, KPIs, site power): median "
+    print(f"radio step on a ready map (serving, coverage and p5, site power): median "
           f"{statistics.median(times_rs) * 1e3:.2f} ms; all-awake reference energy: median "
           f"{statistics.median(times_aw) * 1e3:.2f} ms")
 

@@ -204,7 +204,9 @@ class TwinEnv(gym.Env, ABC):
         mine = [] if action is None else self._action_events(action, t)
         theirs = self._opponent_events(t) + self._operator_events(t)
         self._timeline.add(mine + theirs)
-        r = self.sim.step(self._timeline, t)
+        # the SINR percentiles and throughput p50 are read by no observation, reward or
+        # info: computed when the episode is asked for (episode_result), not per step
+        r = self.sim.step(self._timeline, t, radio_kpis="later")
         self._t, self._last = t, r
         at = self.sim.link_index
         for l in [l for l in self._tripped_since if r.link_state[at[l]] != "tripped"]:
@@ -330,13 +332,15 @@ class TwinEnv(gym.Env, ABC):
 
     # -- what an episode leaves ----------------------------------------------------------------
     def episode_result(self) -> ScenarioResult:
-        """The episode so far as a scenario result (its events: actions and attacks)."""
+        """The episode so far as a scenario result (its events: actions and attacks; its
+        steps' KPIs complete, :meth:`~twin3d.sim.engine.StepResult.complete_kpis`)."""
         spec = self._timeline.scenario_spec
         n = len(self._steps)
         spec = ScenarioSpec(spec.name, n, spec.step_s, spec.profile,
                             tuple(e for e in spec.events if e.t < n), spec.description, spec.start_hour)
         maps = {}
         for s in self._steps:           # the simulator keeps its last maps only: recombine the others
+            s.complete_kpis()           # the radio KPIs the steps left for later
             if s.radio_key is not None and s.radio_key not in maps:
                 maps[s.radio_key] = self.sim.step_radio_map(s)
         return ScenarioResult("episode", spec, self.link_ids, self.site_ids, list(self._steps), maps)

@@ -4,7 +4,10 @@ Each step the agent says which cells sleep (a ``cell_sleep`` event of one
 step per sleeping cell). The simulator recombines the cached per-cell
 radio maps for the active set (no new radio map per step), serves the
 demand on what is awake, routes the backhaul and prices every site by
-EARTH with the sleep power of TR 38.864 for sleeping cells.
+EARTH with the sleep power of TR 38.864 for sleeping cells. Of the grid's
+radio KPIs a step computes the coverage and the throughput p5 (what the
+observation, reward and ``info`` read); the SINR percentiles and the
+throughput p50 come with :meth:`~twin3d.envs.base.TwinEnv.episode_result`.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from ..loader import Scene, area_sites, check_event
 from ..physics.batch_step import BatchRouter
 from ..physics.coverage import RadioMap, RadioMapper
 from ..physics.geometric.model import GeometricEngine
-from ..physics.deferred import deferred_attribute, raw_attribute
+from ..physics.deferred import Deferred, deferred_attribute, raw_attribute
 from ..physics.incremental import RoutingCache
 from ..physics.transport import Router
 from ..radio_cache import disk_cached
@@ -37,7 +37,7 @@ from ..scene import ScenarioSpec
 from .demand import area_mask, grid_demand_weights, gravity_demands, profile_factor
 from .events import StepState, Timeline
 from .extent import radio_extent_error
-from .kpi import transport_kpis, weighted_percentiles
+from .kpi import lowest_group_percentiles, transport_kpis, weighted_percentiles
 from .power import CellPower, total_energy_w
 from .surge import surge_arrays
 from .forwarding_step import overrides_of, pair_paths_of, route_step_forwarding
@@ -59,6 +59,9 @@ MAX_RADIO_MAPS = 32
 #: The radio KPIs of a step (NaN on a scene without cells).
 RADIO_KPI_KEYS = ("coverage_pct", "sinr_p5_db", "sinr_p50_db", "sinr_p95_db", "throughput_p5_bps",
                   "throughput_p50_bps")
+#: The radio KPIs a step with ``radio_kpis="later"`` leaves for later (NaN until
+#: :meth:`StepResult.complete_kpis`): what neither the SLA nor an environment reads.
+LATER_RADIO_KPIS = ("sinr_p5_db", "sinr_p50_db", "sinr_p95_db", "throughput_p50_bps")
 #: Coverage thresholds of the radio KPIs (:func:`twin3d.sim.kpi.radio_kpis`'s defaults).
 RSRP_MIN_DBM, SINR_MIN_DB = -110.0, -6.0
 
@@ -98,6 +101,18 @@ class StepResult:
     demand_delivered_bps: np.ndarray | None = None
     #: (n_links,) bool: the link is in service after the cascade (``link_state`` "up").
     link_up: np.ndarray | None = None
+    #: The :data:`LATER_RADIO_KPIS` a step left for later (``radio_kpis="later"``),
+    #: as a :class:`~twin3d.physics.deferred.Deferred` giving them; None when
+    #: ``kpis`` holds them all. See :meth:`complete_kpis`.
+    kpis_later: Deferred | None = None
+
+    def complete_kpis(self) -> dict[str, float]:
+        """``kpis`` with the KPIs left for later computed in (the same values a step
+        with every radio KPI gives); ``kpis`` itself, updated once."""
+        if self.kpis_later is not None:
+            self.kpis.update(self.kpis_later.value())
+            self.kpis_later = None
+        return self.kpis
 
 
 @njit(cache=True)
@@ -484,23 +499,51 @@ class Simulator:
                 density = density + mask * (ev.bps * factor / mask.sum())
         return density
 
-    def _radio_step(self, state: StepState, factor: float, radio_kpis: bool = True):
+    def _map_and_density(self, state: StepState, factor: float):
+        """(active cells, radio map, offered demand per point) of a radio step."""
         active = np.array([state.site_state[c.site_id] == "up" and c.id not in state.cell_sleep
                            for c in self.cells])
         rm = self.radio(active, state.sector)
-        density = self._density(state, factor, lambda: rm)
+        return active, rm, self._density(state, factor, lambda: rm)
+
+    def _served(self, state: StepState, factor: float, per_point: bool = True):
+        """The air interface of a radio step: (active cells, radio map, density, cell
+        loads, offered per cell, user throughput, (SINR at the covered points,
+        throughput stats, demand at the lowest throughput)); see :func:`_serve`."""
+        active, rm, density = self._map_and_density(state, factor)
         # a point is covered when its RSRP and SINR clear the thresholds; it is
         # served when, besides, a cell serves it at a positive rate. Each cell
         # shares its resources among the demand it serves (processor sharing):
         # load = sum(demand / (SE x B)) over its points, in point order.
-        n = len(self.cells)
-        rho, offered_cell, user_thr, sinr_cov = _serve(
+        rho, offered_cell, user_thr, sinr_cov, stats, w_lo = _serve(
             rm.rsrp_dbm.ravel(), rm.sinr_db.ravel(), rm.best_server.ravel(),
-            rm.spectral_efficiency_bps_hz.ravel(), self.cell_bw_hz, density.ravel(), n,
-            RSRP_MIN_DBM, SINR_MIN_DB, radio_kpis)
+            rm.spectral_efficiency_bps_hz.ravel(), self.cell_bw_hz, density.ravel(), len(self.cells),
+            RSRP_MIN_DBM, SINR_MIN_DB, per_point)
+        return active, rm, density, rho, offered_cell, user_thr, (sinr_cov, stats, w_lo)
+
+    def _radio_step(self, state: StepState, factor: float, radio_kpis: bool | str = True):
+        kpis = None
+        if radio_kpis == "later":       # what the SLA reads now; the rest by complete_kpis()
+            active, rm, density = self._map_and_density(state, factor)
+            loads = _cell_loads(rm.rsrp_dbm.ravel(), rm.sinr_db.ravel(), rm.best_server.ravel(),
+                                rm.spectral_efficiency_bps_hz.ravel(), self.cell_bw_hz,
+                                density.ravel(), len(self.cells), RSRP_MIN_DBM, SINR_MIN_DB)
+            t5 = _p5_from_loads(loads)
+            if t5 is not None:          # the p5 without the per-point pass
+                rho, offered_cell, n_cov = loads[:3]
+                n_pts = rm.rsrp_dbm.size
+                kpis = {k: float("nan") for k in RADIO_KPI_KEYS}
+                kpis["coverage_pct"] = 100.0 * (n_cov / n_pts) if n_pts else float("nan")
+                kpis["throughput_p5_bps"] = t5
+        if kpis is None:
+            active, rm, density, rho, offered_cell, user_thr, sample = self._served(
+                state, factor, bool(radio_kpis))
+            if radio_kpis:
+                kpis = _radio_kpis(sample, rm.rsrp_dbm.size, user_thr, density,
+                                   later=radio_kpis == "later")
+            else:
+                kpis = dict.fromkeys(RADIO_KPI_KEYS, float("nan"))
         served_cell = offered_cell * np.minimum(1.0, 1.0 / np.maximum(rho, 1e-12))
-        kpis = (_radio_kpis(sinr_cov, rm.rsrp_dbm.size, user_thr, density) if radio_kpis
-                else dict.fromkeys(RADIO_KPI_KEYS, float("nan")))
         site_bps = np.bincount(self.cell_site, served_cell, minlength=len(self.site_ids))
         fixed = self.fixed_site_bps * factor          # fixed and enterprise backhaul
         demands = {(self.core, s): float(b) for s, b in zip(self.site_ids, site_bps + fixed)
@@ -513,7 +556,7 @@ class Simulator:
         self._cells_last = (rho, served_cell)
         return demands, offered, float(served_cell.sum() + fixed.sum()), kpis, power, active
 
-    def _offer(self, state: StepState, factor: float, radio_kpis: bool = True):
+    def _offer(self, state: StepState, factor: float, radio_kpis: bool | str = True):
         """Demands of one step: (demands, offered, carried, kpis, power, radio key).
 
         ``offered`` is what users ask for; ``carried`` what enters the
@@ -650,14 +693,17 @@ class Simulator:
         return (src, dst, bps), lost
 
     def step(self, timeline: Timeline, t: int, demand_factor: float = 1.0,
-             radio_kpis: bool = True) -> StepResult:
+             radio_kpis: bool | str = True) -> StepResult:
         """Simulate step ``t`` of the timeline's scenario (records trips on it).
 
         ``demand_factor`` multiplies the step's whole demand (the diurnal
         profile's share of the busy hour), radio or backbone alike. With
         ``radio_kpis`` False the coverage, SINR and throughput percentiles of
         the whole grid are not computed (NaN; cell loads and all else are),
-        for callers that read per-cell results only.
+        for callers that read per-cell results only. With ``radio_kpis="later"``
+        the coverage and the throughput p5 (the SLA's) are, and the
+        :data:`LATER_RADIO_KPIS` are NaN until :meth:`StepResult.complete_kpis`
+        (for callers that rarely read them: an environment's step).
         """
         scenario, traffic = timeline.scenario, self.scene.spec.traffic
         hour = scenario.start_hour + t * scenario.step_s / 3600.0
@@ -739,7 +785,9 @@ class Simulator:
                           else (routing.src, routing.dst, routing.demand_bps),
                           *self._cells_last,
                           raw_attribute(routing, "latency_s"), routing.delivered_bps,
-                          np.asarray(casc.link_up, dtype=bool))
+                          np.asarray(casc.link_up, dtype=bool),
+                          Deferred(_later_radio_kpis, self, state, factor)
+                          if radio_kpis == "later" and self.cells else None)
 
     def _scaled_base(self, factor: float) -> np.ndarray:
         """The base arrays' bit/s times ``factor`` (the last factor's kept: a flat
@@ -884,20 +932,95 @@ def simulate(scene: Scene, scenario: str | None = None) -> dict[str, ScenarioRes
     return {s.name: sim.run(s) for s in scene.spec.scenarios if scenario in (None, s.name)}
 
 
-def _radio_kpis(sinr_covered: np.ndarray, n_pts: int, user_thr: np.ndarray,
-                density: np.ndarray) -> dict[str, float]:
+def _radio_kpis(sample: tuple, n_pts: int, user_thr: np.ndarray, density: np.ndarray,
+                later: bool = False) -> dict[str, float]:
     """:func:`twin3d.sim.kpi.radio_kpis` from what :func:`_serve` gathered.
 
-    ``sinr_covered``: SINR at the covered points, in point order;
-    ``user_thr``: user throughput, 0 where not covered.
+    ``sample``: (SINR at the covered points in point order, weighted stats
+    of the user throughput, demand at its lowest value); ``user_thr``: user
+    throughput, 0 where not covered. With ``later`` the
+    :data:`LATER_RADIO_KPIS` are NaN (not computed; the throughput p5 is the
+    same number: each quantile is the sort's, whatever others are asked).
     """
-    s5, s50, s95 = weighted_percentiles(sinr_covered, [5, 50, 95])
-    t5, t50 = weighted_percentiles(user_thr, [5, 50], density)
+    sinr_covered, stats, w_lo = sample
+    nan = float("nan")
+    if later:
+        s5 = s50 = s95 = t50 = nan
+        t5, = weighted_percentiles(user_thr, [5], density, stats, w_lo)
+    else:
+        s5, s50, s95 = weighted_percentiles(sinr_covered, [5, 50, 95])
+        t5, t50 = weighted_percentiles(user_thr, [5, 50], density, stats, w_lo)
     return {
-        "coverage_pct": 100.0 * (sinr_covered.size / n_pts) if n_pts else float("nan"),
+        "coverage_pct": 100.0 * (sinr_covered.size / n_pts) if n_pts else nan,
         "sinr_p5_db": s5, "sinr_p50_db": s50, "sinr_p95_db": s95,
         "throughput_p5_bps": t5, "throughput_p50_bps": t50,
     }
+
+
+def _later_radio_kpis(sim: Simulator, state: StepState, factor: float) -> dict[str, float]:
+    """The :data:`LATER_RADIO_KPIS` of a step (``Simulator.step(radio_kpis="later")``):
+    its air interface again (the same map, demand and passes), then the percentiles."""
+    _, rm, density, _, _, user_thr, sample = sim._served(state, factor)
+    kpis = _radio_kpis(sample, rm.rsrp_dbm.size, user_thr, density)
+    return {k: kpis[k] for k in LATER_RADIO_KPIS}
+
+
+@njit(cache=True)
+def _cell_loads(rsrp, sinr, best, se, cell_bw, density, n_cells, rsrp_min,
+                sinr_min):  # pragma: no cover - compiled
+    """The first pass of :func:`_serve`: (cell loads, demand offered per cell,
+    covered points), and what tells the throughput p5 without the second
+    pass: the count and total of the positive demand (in point order, as
+    :func:`~twin3d.sim.kpi.weighted_stats` sums it), the positive demand at
+    covered-or-not points no cell serves, and per cell the positive demand
+    it serves."""
+    n = rsrp.size
+    rho = np.zeros(n_cells)
+    offered = np.zeros(n_cells)
+    w_cell = np.zeros(n_cells)
+    n_cov = 0
+    n_w = 0
+    total = 0.0
+    w_unserved = 0.0
+    for p in range(n):
+        y = density[p]
+        pos = y > 0
+        if pos:
+            n_w += 1
+            total += y
+        served = False
+        if rsrp[p] >= rsrp_min and sinr[p] >= sinr_min:
+            n_cov += 1
+            b = best[p]
+            if b >= 0 and se[p] > 0:
+                rho[b] += density[p] / (se[p] * cell_bw[b])
+                offered[b] += density[p]
+                served = True
+                if pos:
+                    w_cell[b] += y
+        if pos and not served:
+            w_unserved += y
+    return rho, offered, n_cov, n_w, total, w_unserved, w_cell
+
+
+def _p5_from_loads(loads) -> float | None:
+    """The demand-weighted p5 of user throughput from :func:`_cell_loads` alone:
+    0 bit/s when the demand at 0 bit/s (unserved, or served by a cell loaded
+    to 1 or more: ``1 - load <= 0``) clears 5 % of the total by the selection's
+    margin (:func:`~twin3d.sim.kpi.lowest_group_percentiles`); None otherwise
+    (and whenever a load is not finite: a throughput could then be NaN)."""
+    rho, _, _, n_w, total, w_unserved, w_cell = loads
+    if not np.isfinite(rho).all():
+        return None
+    w_zero = w_unserved + float(w_cell[1.0 - rho <= 0.0].sum())
+    if not w_zero > 0.0:
+        return None
+    got = lowest_group_percentiles(_P5, (n_w, total, 0.0, float("nan")), w_zero)
+    return None if got is None else got[0]
+
+
+#: The throughput p5 as a fraction (:func:`_p5_from_loads`).
+_P5 = np.array([0.05])
 
 
 @njit(cache=True)
@@ -911,25 +1034,26 @@ def _serve(rsrp, sinr, best, se, cell_bw, density, n_cells, rsrp_min, sinr_min,
     demand / rate over its served points, in point order), the demand it is
     offered, the user throughput (rate x max(0, 1 - load), clipped to
     [0, 1]; 0 where not served) and the SINR at the covered points; the
-    last two only with ``per_point`` (empty otherwise).
+    last two only with ``per_point`` (empty otherwise). Last, with
+    ``per_point``, :func:`~twin3d.sim.kpi.weighted_stats` of (throughput,
+    demand) (the same sums in the same order) and the demand at the lowest
+    throughput, for :func:`~twin3d.sim.kpi.weighted_percentiles`.
     """
     n = rsrp.size
-    rho = np.zeros(n_cells)
-    offered = np.zeros(n_cells)
-    n_cov = 0
-    for p in range(n):
-        if rsrp[p] >= rsrp_min and sinr[p] >= sinr_min:
-            n_cov += 1
-            b = best[p]
-            if b >= 0 and se[p] > 0:
-                rho[b] += density[p] / (se[p] * cell_bw[b])
-                offered[b] += density[p]
+    rho, offered, n_cov, _, _, _, _ = _cell_loads(rsrp, sinr, best, se, cell_bw, density, n_cells,
+                                                  rsrp_min, sinr_min)
     if not per_point:
-        return rho, offered, np.zeros(0), np.zeros(0)
+        return rho, offered, np.zeros(0), np.zeros(0), (0, 0.0, np.inf, -np.inf), 0.0
     thr = np.zeros(n)
     sinr_cov = np.empty(n_cov)
     c = 0
+    n_w = 0                     # weighted_stats(thr, density) as it goes, and the lowest's weight
+    total = 0.0
+    lo = np.inf
+    hi = -np.inf
+    w_lo = 0.0
     for p in range(n):
+        x = 0.0
         if rsrp[p] >= rsrp_min and sinr[p] >= sinr_min:
             sinr_cov[c] = sinr[p]
             c += 1
@@ -937,8 +1061,19 @@ def _serve(rsrp, sinr, best, se, cell_bw, density, n_cells, rsrp_min, sinr_min,
             if b >= 0 and se[p] > 0:
                 x = 1.0 - rho[b]
                 x = 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
-                thr[p] = (se[p] * cell_bw[b]) * x
-    return rho, offered, thr, sinr_cov
+                x = (se[p] * cell_bw[b]) * x
+                thr[p] = x
+        y = density[p]
+        if np.isfinite(x) and y > 0:
+            n_w += 1
+            total += y
+            if x < lo:
+                lo = x
+                w_lo = y
+            elif x == lo:
+                w_lo += y
+            hi = max(hi, x)
+    return rho, offered, thr, sinr_cov, (n_w, total, lo, hi), w_lo
 
 
 @njit(cache=True)
