@@ -75,6 +75,54 @@ def test_record_dense_equals_record(seed, spf, scale):
     assert np.array_equal(got[7][:k_ref], ref[7][:k_ref])
 
 
+def _assert_same_dags(n, u, v, w, dests, spf=False):
+    out_ptr, in_ptr, in_tail, in_w = csr(n, u, v, w)
+    out_edge = np.arange(len(u))
+    ref = batch_dags.alloc(len(dests), n, len(u))
+    got = batch_dags.alloc(len(dests), n, len(u))
+    k_ref = batch_dags.record(n, out_ptr, v, w, out_edge, in_ptr, in_tail, in_w, False, spf, dests,
+                              *ref[:8])
+    k_got = batch_dense.record_dense(n, out_ptr, v, w, out_edge, spf, dests, *got[:8],
+                                     *batch_dense.dense_alloc(n))
+    assert k_got == k_ref
+    cnt = ref[0]
+    assert np.array_equal(got[0], cnt)
+    for k in range(len(dests)):
+        c = cnt[k]
+        assert np.array_equal(got[1][k, :c], ref[1][k, :c])
+        assert np.array_equal(got[2][k], ref[2][k])
+        assert np.array_equal(got[3][k, :c + 1], ref[3][k, :c + 1])
+        assert np.array_equal(got[4][k, 1:c], ref[4][k, 1:c])
+        assert np.array_equal(got[5][k, 1:c], ref[5][k, 1:c])
+    assert np.array_equal(got[6][:k_ref], ref[6][:k_ref])
+    assert np.array_equal(got[7][:k_ref], ref[7][:k_ref])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_exact_path_some_destinations_wide_graphs_and_huge_weights(seed):
+    """The int32 exact path (rows padded to 16): graphs wider than one pad
+    (17 to 60 nodes), a subset of destinations (slots scattered per listed
+    destination), and weights past int32 that no shortest path can use
+    (clamped in the test) next to small ones, against the heap record."""
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(17, 61))
+    m = int(rng.integers(2 * n, 5 * n))
+    u, v = rng.integers(0, n, m), rng.integers(0, n, m)
+    keep = u != v
+    u, v = u[keep], v[keep]
+    w = rng.integers(1, 9, len(u)).astype(float)
+    w[rng.random(len(u)) < 0.1] = 2.0 ** 40          # far beyond any distance of small weights
+    chain = np.arange(n - 1)                           # a path both ways: every distance small
+    u, v = np.r_[u, chain, chain + 1], np.r_[v, chain + 1, chain]
+    w = np.r_[w, rng.integers(1, 9, 2 * (n - 1)).astype(float)]
+    order = np.argsort(u, kind="stable")
+    u, v, w = u[order], v[order], w[order]
+    dests = np.sort(rng.choice(n, size=int(rng.integers(1, n)), replace=False)).astype(np.int64)
+    assert w.max() > 2.0 ** 31 and batch_dense.exact_integer_weights(w, n)
+    for ds in (dests, np.arange(n)):
+        _assert_same_dags(n, u, v, w, ds)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_dijkstra_pops_by_distance_then_index(seed):
     n, u, v, w = random_edges(seed)
