@@ -194,3 +194,40 @@ def test_nothing_dropped_delivers_each_demand_whole():
 
 def test_doctests():
     assert doctest.testmod(batch_dense).failed == 0
+
+
+@pytest.mark.parametrize("dense", [False, True])
+@pytest.mark.parametrize("seed", range(8))
+def test_merged_latency_and_survival_walk_equals_the_two_passes(seed, dense):
+    """``replay_pull2`` (latency and survival in one walk, as the batched step
+    runs them when traffic drops) gives both single passes of ``replay`` bit for
+    bit, on heap-recorded (tolerance) and densely recorded DAGs."""
+    n, u, v, w = random_edges(200 + seed)
+    if not dense:
+        w = w * 1.37                                   # not integers: the tolerance DAGs
+    out_ptr, in_ptr, in_tail, in_w = csr(n, u, v, w)
+    out_edge = np.arange(len(u))
+    rng = np.random.default_rng(seed)
+    src = rng.integers(0, n, 3 * n)
+    dst = rng.integers(0, n, 3 * n)
+    _, _, dem_ptr, _, dem_src, _ = routing._group(src, dst, np.ones(len(src)), np.ones(n, bool), n)
+    dests = np.flatnonzero(np.diff(dem_ptr)).astype(np.int64)
+    dg = batch_dags.alloc(len(dests), n, len(u))
+    if dense:
+        batch_dense.record_dense(n, out_ptr, v, w, out_edge, False, dests, *dg[:8],
+                                 *batch_dense.dense_alloc(n))
+    else:
+        batch_dags.record(n, out_ptr, v, w, out_edge, in_ptr, in_tail, in_w, False, False, dests,
+                          *dg[:8])
+    delay = rng.uniform(1e-4, 3e-2, len(u))
+    pf = np.where(rng.random(len(u)) < 0.7, rng.uniform(0.2, 1.0, len(u)), 1.0)
+    nc, none = len(dem_src), np.zeros(0)
+    lat1, surv1 = np.full(nc, np.nan), np.ones(nc)
+    assert batch_dags.replay(1, n, dests, dem_ptr, dem_src, none, delay, none, lat1, *dg[:8]) == 0
+    assert batch_dags.replay(3, n, dests, dem_ptr, dem_src, none, pf, none, surv1, *dg[:8]) == 0
+    lat2, surv2 = np.full(nc, np.nan), np.ones(nc)
+    assert batch_dags.replay_pull2(n, dests, dem_ptr, dem_src, delay, pf, lat2, surv2,
+                                   *dg[:8]) == 0
+    assert np.array_equal(lat1, lat2, equal_nan=True)
+    assert np.array_equal(surv1, surv2)
+    assert np.isfinite(lat2).any() and (surv2 < 1).any()

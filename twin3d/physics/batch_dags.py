@@ -62,7 +62,7 @@ from numba import njit
 
 from .routing import _RTOL, _distances
 
-__all__ = ["alloc", "record", "record_hops", "replay", "replay_hops"]
+__all__ = ["alloc", "record", "record_hops", "replay", "replay_hops", "replay_pull2"]
 
 
 @njit(cache=True)
@@ -199,6 +199,50 @@ def replay(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out, c
                     dem_out[j] = x[s]
         for r in range(c_k):
             x[ok[r]] = 0.0
+    return 0
+
+
+@njit(cache=True)
+def replay_pull2(n, dests, dem_ptr, dem_src, delay, pf, lat_out, surv_out, cnt, order, pos, ptr,
+                 split, bad, dag_e, dag_h):  # pragma: no cover - compiled
+    """The latency pass (``kind`` 1 on ``delay``) and the survival pass (``kind`` 3
+    on ``pf``) of :func:`replay` in one walk of the recorded DAGs.
+
+    Both pull nearest first over the same nodes and edges; each keeps its own
+    values and sums in :func:`replay`'s order, so ``lat_out`` and ``surv_out``
+    are those two passes' results bit for bit. Returns 1 where either would.
+    """
+    x = np.zeros(n)
+    y = np.zeros(n)
+    for k in range(len(dests)):
+        t = dests[k]
+        c_k = cnt[k]
+        ok = order[k]
+        pk = pos[k]
+        x[t] = 0.0
+        y[t] = 1.0
+        for r in range(1, c_k):
+            a = ok[r]
+            if bad[k, r]:
+                return 1
+            sp = split[k, r]
+            acc = 0.0
+            acc2 = 0.0
+            for i in range(ptr[k, r], ptr[k, r + 1]):
+                ge = dag_e[i]
+                b = dag_h[i]
+                acc += sp * (delay[ge] + x[b])
+                acc2 += sp * pf[ge] * y[b]
+            x[a] = acc
+            y[a] = acc2
+        for j in range(dem_ptr[t], dem_ptr[t + 1]):
+            s = dem_src[j]
+            if pk[s] >= 0:
+                lat_out[j] = x[s]
+                surv_out[j] = y[s]
+        for r in range(c_k):
+            x[ok[r]] = 0.0
+            y[ok[r]] = 0.0
     return 0
 
 
