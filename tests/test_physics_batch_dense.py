@@ -198,10 +198,11 @@ def test_doctests():
 
 @pytest.mark.parametrize("dense", [False, True])
 @pytest.mark.parametrize("seed", range(8))
-def test_merged_latency_and_survival_walk_equals_the_two_passes(seed, dense):
-    """``replay_pull2`` (latency and survival in one walk, as the batched step
-    runs them when traffic drops) gives both single passes of ``replay`` bit for
-    bit, on heap-recorded (tolerance) and densely recorded DAGs."""
+def test_flat_and_merged_walks_equal_the_node_by_node_replay(seed, dense):
+    """``replay_flat`` (every pass over flat edge lists) and ``replay_pull2``
+    (latency and survival in one walk, as the batched step runs them when
+    traffic drops) give ``replay``'s passes bit for bit, on heap-recorded
+    (tolerance) and densely recorded DAGs."""
     n, u, v, w = random_edges(200 + seed)
     if not dense:
         w = w * 1.37                                   # not integers: the tolerance DAGs
@@ -225,9 +226,25 @@ def test_merged_latency_and_survival_walk_equals_the_two_passes(seed, dense):
     lat1, surv1 = np.full(nc, np.nan), np.ones(nc)
     assert batch_dags.replay(1, n, dests, dem_ptr, dem_src, none, delay, none, lat1, *dg[:8]) == 0
     assert batch_dags.replay(3, n, dests, dem_ptr, dem_src, none, pf, none, surv1, *dg[:8]) == 0
+    batch_dags.tails(len(dests), dg[0], dg[1], dg[3], dg[8])
     lat2, surv2 = np.full(nc, np.nan), np.ones(nc)
     assert batch_dags.replay_pull2(n, dests, dem_ptr, dem_src, delay, pf, lat2, surv2,
-                                   *dg[:8]) == 0
+                                   *dg[:8], dg[8]) == 0
     assert np.array_equal(lat1, lat2, equal_nan=True)
     assert np.array_equal(surv1, surv2)
+    for kind, edge_val, nd_val in ((1, delay, np.nan), (3, pf, 1.0)):    # flat single passes
+        got = np.full(nc, nd_val)
+        assert batch_dags.replay_flat(kind, n, dests, dem_ptr, dem_src, none, edge_val, none, got,
+                                      *dg[:8], dg[8]) == 0
+        assert np.array_equal(got, lat1 if kind == 1 else surv1, equal_nan=True)
+    bps = rng.uniform(0.0, 5e9, nc) * (rng.random(nc) < 0.8)          # some demands without flow
+    for kind in (0, 2):                                                # the push passes
+        ref_load, ref_dem = np.zeros(len(u)), np.zeros(nc)
+        got_load, got_dem = np.zeros(len(u)), np.zeros(nc)
+        assert batch_dags.replay(kind, n, dests, dem_ptr, dem_src, bps, pf, ref_load, ref_dem,
+                                 *dg[:8]) == 0
+        assert batch_dags.replay_flat(kind, n, dests, dem_ptr, dem_src, bps, pf, got_load, got_dem,
+                                      *dg[:8], dg[8]) == 0
+        assert np.array_equal(ref_load, got_load) and np.array_equal(ref_dem, got_dem)
+        assert ref_load.any()
     assert np.isfinite(lat2).any() and (surv2 < 1).any()
