@@ -9,7 +9,8 @@ the branch predictor sees what it sees in a run):
 * the search of every destination: the router's heap Dijkstra and DAG test
   (``batch_dags.record``, the reference) against the dense search
   (``batch_dense.all_pairs`` alone, then ``batch_dense.record_dense``);
-* the passes over the recorded DAGs: load, latency, survival (``replay``);
+* the passes over the recorded DAGs, flat (``replay_flat``): load, latency,
+  and survival merged into the latency walk (``replay_pull2``);
 * the whole compiled step (``BatchRouter.step``, cascades and tail drop
   included) and the rest of ``venv.step`` (opponents, observations, reward,
   hashes: Python and numpy).
@@ -43,8 +44,9 @@ clock = time.perf_counter
 
 @njit(cache=True)
 def _parts(part, weights, bps_rows, n, u, v, link, dests, dem_ptr, dem_src, dem_idx):
-    """Run ``part`` (0: heap record, 1: all_pairs, 2: record_dense, 3: + load pass,
-    4: + latency pass, 5: + survival pass) for every row of edge weights."""
+    """Run ``part`` (0: heap record, 1: all_pairs, 2: record_dense and tails, 3: + load
+    pass, 4: + latency pass, 5: + the latency and survival walk instead) for every
+    row of edge weights (the passes flat, as the batched step runs them)."""
     ws = batch_kernels._workspace(n, len(u), len(dem_idx), n)
     out_ptr, in_ptr, fill, out_head, out_edge, in_tail, in_edge = ws[0]
     w, out_w, in_w, _, load, _, _, _, _ = ws[1]
@@ -52,7 +54,7 @@ def _parts(part, weights, bps_rows, n, u, v, link, dests, dem_ptr, dem_src, dem_
     link_up = np.ones(link.max() + 1, np.bool_)
     node_up = np.ones(n, np.bool_)
     nc = len(dem_idx)
-    bps, reached, t = np.zeros(nc), np.zeros(nc), np.zeros(nc)
+    bps, reached, t, t2 = np.zeros(nc), np.zeros(nc), np.zeros(nc), np.zeros(nc)
     delay, pf, none = np.full(len(u), 1e-3), np.full(len(u), 0.9), np.zeros(0)
     for c in range(weights.shape[0]):
         w[:] = weights[c]
@@ -69,18 +71,19 @@ def _parts(part, weights, bps_rows, n, u, v, link, dests, dem_ptr, dem_src, dem_
         batch_dense.record_dense(n, out_ptr, out_head[:m], out_w[:m], out_edge[:m], False, dests,
                                  dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7], dn[0],
                                  dn[1], dn[2], dn[3], dn[4])
+        batch_dags.tails(len(dests), dg[0], dg[1], dg[3], dg[8])
         for j in range(nc):
             bps[j] = bps_rows[c, dem_idx[j]]
         if part >= 3:
             load[:] = 0.0
-            batch_dags.replay(0, n, dests, dem_ptr, dem_src, bps, none, load, reached, dg[0],
-                              dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7])
-        if part >= 4:
-            batch_dags.replay(1, n, dests, dem_ptr, dem_src, none, delay, none, t, dg[0], dg[1],
-                              dg[2], dg[3], dg[4], dg[5], dg[6], dg[7])
-        if part >= 5:
-            batch_dags.replay(3, n, dests, dem_ptr, dem_src, none, pf, none, t, dg[0], dg[1],
-                              dg[2], dg[3], dg[4], dg[5], dg[6], dg[7])
+            batch_dags.replay_flat(0, n, dests, dem_ptr, dem_src, bps, none, load, reached, dg[0],
+                                   dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7], dg[8])
+        if part == 4:
+            batch_dags.replay_flat(1, n, dests, dem_ptr, dem_src, none, delay, none, t, dg[0],
+                                   dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7], dg[8])
+        if part >= 5:               # latency and survival in one walk, as when traffic drops
+            batch_dags.replay_pull2(n, dests, dem_ptr, dem_src, delay, pf, t, t2, dg[0], dg[1],
+                                    dg[2], dg[3], dg[4], dg[5], dg[6], dg[7], dg[8])
     return 0
 
 
@@ -147,11 +150,11 @@ def main() -> int:
     print("per copy and routing round, µs (passes: differences of the cumulative timings):")
     print(f"  heap Dijkstra + DAG test (record, the reference) {times[0]:7.1f}")
     print(f"  dense all-pairs distances (all_pairs)            {times[1]:7.1f}")
-    print(f"  dense search with ranks and DAGs (record_dense)  {times[2]:7.1f}   "
+    print(f"  dense search, ranks, DAGs, tails (record_dense)  {times[2]:7.1f}   "
           f"{times[0] / times[2]:.1f}x the heap")
     print(f"  load pass                                        {times[3] - times[2]:7.1f}")
     print(f"  latency pass                                     {times[4] - times[3]:7.1f}")
-    print(f"  survival pass (when a link drops)                {times[5] - times[4]:7.1f}")
+    print(f"  survival, merged into the latency walk (drops)   {times[5] - times[4]:7.1f}")
     return 0
 
 

@@ -75,6 +75,54 @@ def test_record_dense_equals_record(seed, spf, scale):
     assert np.array_equal(got[7][:k_ref], ref[7][:k_ref])
 
 
+def _assert_same_dags(n, u, v, w, dests, spf=False):
+    out_ptr, in_ptr, in_tail, in_w = csr(n, u, v, w)
+    out_edge = np.arange(len(u))
+    ref = batch_dags.alloc(len(dests), n, len(u))
+    got = batch_dags.alloc(len(dests), n, len(u))
+    k_ref = batch_dags.record(n, out_ptr, v, w, out_edge, in_ptr, in_tail, in_w, False, spf, dests,
+                              *ref[:8])
+    k_got = batch_dense.record_dense(n, out_ptr, v, w, out_edge, spf, dests, *got[:8],
+                                     *batch_dense.dense_alloc(n))
+    assert k_got == k_ref
+    cnt = ref[0]
+    assert np.array_equal(got[0], cnt)
+    for k in range(len(dests)):
+        c = cnt[k]
+        assert np.array_equal(got[1][k, :c], ref[1][k, :c])
+        assert np.array_equal(got[2][k], ref[2][k])
+        assert np.array_equal(got[3][k, :c + 1], ref[3][k, :c + 1])
+        assert np.array_equal(got[4][k, 1:c], ref[4][k, 1:c])
+        assert np.array_equal(got[5][k, 1:c], ref[5][k, 1:c])
+    assert np.array_equal(got[6][:k_ref], ref[6][:k_ref])
+    assert np.array_equal(got[7][:k_ref], ref[7][:k_ref])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_exact_path_some_destinations_wide_graphs_and_huge_weights(seed):
+    """The int32 exact path (rows padded to 16): graphs wider than one pad
+    (17 to 60 nodes), a subset of destinations (slots scattered per listed
+    destination), and weights past int32 that no shortest path can use
+    (clamped in the test) next to small ones, against the heap record."""
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(17, 61))
+    m = int(rng.integers(2 * n, 5 * n))
+    u, v = rng.integers(0, n, m), rng.integers(0, n, m)
+    keep = u != v
+    u, v = u[keep], v[keep]
+    w = rng.integers(1, 9, len(u)).astype(float)
+    w[rng.random(len(u)) < 0.1] = 2.0 ** 40          # far beyond any distance of small weights
+    chain = np.arange(n - 1)                           # a path both ways: every distance small
+    u, v = np.r_[u, chain, chain + 1], np.r_[v, chain + 1, chain]
+    w = np.r_[w, rng.integers(1, 9, 2 * (n - 1)).astype(float)]
+    order = np.argsort(u, kind="stable")
+    u, v, w = u[order], v[order], w[order]
+    dests = np.sort(rng.choice(n, size=int(rng.integers(1, n)), replace=False)).astype(np.int64)
+    assert w.max() > 2.0 ** 31 and batch_dense.exact_integer_weights(w, n)
+    for ds in (dests, np.arange(n)):
+        _assert_same_dags(n, u, v, w, ds)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_dijkstra_pops_by_distance_then_index(seed):
     n, u, v, w = random_edges(seed)
@@ -146,3 +194,57 @@ def test_nothing_dropped_delivers_each_demand_whole():
 
 def test_doctests():
     assert doctest.testmod(batch_dense).failed == 0
+
+
+@pytest.mark.parametrize("dense", [False, True])
+@pytest.mark.parametrize("seed", range(8))
+def test_flat_and_merged_walks_equal_the_node_by_node_replay(seed, dense):
+    """``replay_flat`` (every pass over flat edge lists) and ``replay_pull2``
+    (latency and survival in one walk, as the batched step runs them when
+    traffic drops) give ``replay``'s passes bit for bit, on heap-recorded
+    (tolerance) and densely recorded DAGs."""
+    n, u, v, w = random_edges(200 + seed)
+    if not dense:
+        w = w * 1.37                                   # not integers: the tolerance DAGs
+    out_ptr, in_ptr, in_tail, in_w = csr(n, u, v, w)
+    out_edge = np.arange(len(u))
+    rng = np.random.default_rng(seed)
+    src = rng.integers(0, n, 3 * n)
+    dst = rng.integers(0, n, 3 * n)
+    _, _, dem_ptr, _, dem_src, _ = routing._group(src, dst, np.ones(len(src)), np.ones(n, bool), n)
+    dests = np.flatnonzero(np.diff(dem_ptr)).astype(np.int64)
+    dg = batch_dags.alloc(len(dests), n, len(u))
+    if dense:
+        batch_dense.record_dense(n, out_ptr, v, w, out_edge, False, dests, *dg[:8],
+                                 *batch_dense.dense_alloc(n))
+    else:
+        batch_dags.record(n, out_ptr, v, w, out_edge, in_ptr, in_tail, in_w, False, False, dests,
+                          *dg[:8])
+    delay = rng.uniform(1e-4, 3e-2, len(u))
+    pf = np.where(rng.random(len(u)) < 0.7, rng.uniform(0.2, 1.0, len(u)), 1.0)
+    nc, none = len(dem_src), np.zeros(0)
+    lat1, surv1 = np.full(nc, np.nan), np.ones(nc)
+    assert batch_dags.replay(1, n, dests, dem_ptr, dem_src, none, delay, none, lat1, *dg[:8]) == 0
+    assert batch_dags.replay(3, n, dests, dem_ptr, dem_src, none, pf, none, surv1, *dg[:8]) == 0
+    batch_dags.tails(len(dests), dg[0], dg[1], dg[3], dg[8])
+    lat2, surv2 = np.full(nc, np.nan), np.ones(nc)
+    assert batch_dags.replay_pull2(n, dests, dem_ptr, dem_src, delay, pf, lat2, surv2,
+                                   *dg[:8], dg[8]) == 0
+    assert np.array_equal(lat1, lat2, equal_nan=True)
+    assert np.array_equal(surv1, surv2)
+    for kind, edge_val, nd_val in ((1, delay, np.nan), (3, pf, 1.0)):    # flat single passes
+        got = np.full(nc, nd_val)
+        assert batch_dags.replay_flat(kind, n, dests, dem_ptr, dem_src, none, edge_val, none, got,
+                                      *dg[:8], dg[8]) == 0
+        assert np.array_equal(got, lat1 if kind == 1 else surv1, equal_nan=True)
+    bps = rng.uniform(0.0, 5e9, nc) * (rng.random(nc) < 0.8)          # some demands without flow
+    for kind in (0, 2):                                                # the push passes
+        ref_load, ref_dem = np.zeros(len(u)), np.zeros(nc)
+        got_load, got_dem = np.zeros(len(u)), np.zeros(nc)
+        assert batch_dags.replay(kind, n, dests, dem_ptr, dem_src, bps, pf, ref_load, ref_dem,
+                                 *dg[:8]) == 0
+        assert batch_dags.replay_flat(kind, n, dests, dem_ptr, dem_src, bps, pf, got_load, got_dem,
+                                      *dg[:8], dg[8]) == 0
+        assert np.array_equal(ref_load, got_load) and np.array_equal(ref_dem, got_dem)
+        assert ref_load.any()
+    assert np.isfinite(lat2).any() and (surv2 < 1).any()

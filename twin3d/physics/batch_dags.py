@@ -23,6 +23,13 @@ kernel's bit for bit:
   of DAG edges (grouped by head, nearest head first); ``replay_hops``
   runs over that list backwards to push and forwards to pull.
 
+The batched step walks weighted DAGs flat (:func:`replay_flat`): with each
+edge's tail recorded (:func:`tails`), a destination's edges, listed by
+their tail's rank, are one list run backwards to push and forwards to
+pull, without a loop per node (whose varying length the processor cannot
+predict); when traffic drops, the latency and survival passes share one
+walk (:func:`replay_pull2`). Both give :func:`replay`'s results bit for bit.
+
 Arrays are laid out per destination k (row k): ``order[k, :cnt[k]]`` the
 reached nodes nearest first, ``pos[k, node]`` the rank in that order (-1
 unreached); the DAG edges of the node of rank r are ``ptr[k, r]`` to
@@ -62,7 +69,8 @@ from numba import njit
 
 from .routing import _RTOL, _distances
 
-__all__ = ["alloc", "record", "record_hops", "replay", "replay_hops"]
+__all__ = ["alloc", "record", "record_hops", "replay", "replay_flat", "replay_hops", "replay_pull2",
+           "tails"]
 
 
 @njit(cache=True)
@@ -199,6 +207,186 @@ def replay(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out, c
                     dem_out[j] = x[s]
         for r in range(c_k):
             x[ok[r]] = 0.0
+    return 0
+
+
+@njit(cache=True)
+def tails(n_dests, cnt, order, ptr, dag_t):  # pragma: no cover - compiled
+    """``dag_t[i]``: the tail of recorded DAG edge i (``record``'s layout) of the
+    first ``n_dests`` destinations (the rows recorded last: later rows may hold
+    an older record), for :func:`replay_flat` and :func:`replay_pull2`."""
+    for k in range(n_dests):
+        ok = order[k]
+        pt = ptr[k]
+        for r in range(1, cnt[k]):
+            a = ok[r]
+            for i in range(pt[r], pt[r + 1]):
+                dag_t[i] = a
+
+
+@njit(cache=True)
+def _shares(k, c_k, ok, split, bad, sh):  # pragma: no cover - compiled
+    """``sh[node]``: the share per DAG edge of each reached node of destination k
+    (by node, not rank); returns whether a node of k is flagged."""
+    flagged = False
+    for r in range(1, c_k):
+        sh[ok[r]] = split[k, r]
+        flagged |= bad[k, r]
+    return flagged
+
+
+@njit(cache=True)
+def replay_flat(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out, cnt, order,
+                pos, ptr, split, bad, dag_e, dag_h, dag_t):  # pragma: no cover - compiled
+    """:func:`replay` walking each destination's DAG edges as one flat list
+    (``dag_t``: :func:`tails`), without a loop per node; the same results bit for bit.
+
+    The edges are listed by their tail's rank, so backwards every node has
+    received all its flow before it pushes (pushing a node without flow adds
+    0.0, which changes nothing: loads and flows are >= 0), and forwards
+    every node's value is final before a farther node reads it; a node's
+    sum starts at 0.0 and adds its edges' terms in :func:`replay`'s order.
+    A destination with a flagged node is walked node by node, as :func:`replay`.
+    """
+    x = np.zeros(n)
+    sh = np.zeros(n)
+    push = kind == 0 or kind == 2
+    for k in range(len(dests)):
+        t = dests[k]
+        c_k = cnt[k]
+        ok = order[k]
+        pk = pos[k]
+        if _shares(k, c_k, ok, split, bad, sh):
+            if _replay_dest(kind, k, t, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out, c_k,
+                            ok, pk, ptr, split, bad, dag_e, dag_h, x):
+                return 1
+            continue
+        lo, hi = ptr[k, 1], ptr[k, c_k]
+        if push:
+            for j in range(dem_ptr[t], dem_ptr[t + 1]):
+                s = dem_src[j]
+                if pk[s] >= 0:
+                    x[s] += bps[j]
+                    if kind == 0:
+                        dem_out[j] = 1.0
+            if kind == 0:
+                for i in range(hi - 1, lo - 1, -1):
+                    f = x[dag_t[i]] * sh[dag_t[i]]
+                    edge_out[dag_e[i]] += f
+                    x[dag_h[i]] += f
+            else:
+                for i in range(hi - 1, lo - 1, -1):
+                    f = x[dag_t[i]] * sh[dag_t[i]]
+                    ge = dag_e[i]
+                    edge_out[ge] += f
+                    x[dag_h[i]] += f * edge_val[ge]
+        else:
+            x[t] = 0.0 if kind == 1 else 1.0
+            if kind == 1:
+                for i in range(lo, hi):
+                    a = dag_t[i]
+                    x[a] += sh[a] * (edge_val[dag_e[i]] + x[dag_h[i]])
+            else:
+                for i in range(lo, hi):
+                    a = dag_t[i]
+                    x[a] += sh[a] * edge_val[dag_e[i]] * x[dag_h[i]]
+            for j in range(dem_ptr[t], dem_ptr[t + 1]):
+                s = dem_src[j]
+                if pk[s] >= 0:
+                    dem_out[j] = x[s]
+        for r in range(c_k):
+            x[ok[r]] = 0.0
+    return 0
+
+
+@njit(cache=True)
+def _replay_dest(kind, k, t, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out, c_k, ok, pk,
+                 ptr, split, bad, dag_e, dag_h, x):  # pragma: no cover - compiled
+    """Destination k of :func:`replay`, node by node (``x`` left zero); 1 on a flagged node."""
+    push = kind == 0 or kind == 2
+    if push:
+        for j in range(dem_ptr[t], dem_ptr[t + 1]):
+            s = dem_src[j]
+            if pk[s] >= 0:
+                x[s] += bps[j]
+                if kind == 0:
+                    dem_out[j] = 1.0
+    else:
+        x[t] = 0.0 if kind == 1 else 1.0
+    for q in range(1, c_k):
+        r = c_k - q if push else q
+        a = ok[r]
+        if push and x[a] == 0.0:
+            continue
+        if bad[k, r]:
+            for i in range(c_k):
+                x[ok[i]] = 0.0
+            return 1
+        sp = split[k, r]
+        f = x[a] * sp
+        acc = 0.0
+        for i in range(ptr[k, r], ptr[k, r + 1]):
+            ge = dag_e[i]
+            b = dag_h[i]
+            if kind == 0:
+                edge_out[ge] += f
+                x[b] += f
+            elif kind == 2:
+                edge_out[ge] += f
+                x[b] += f * edge_val[ge]
+            elif kind == 1:
+                acc += sp * (edge_val[ge] + x[b])
+            else:
+                acc += sp * edge_val[ge] * x[b]
+        if not push:
+            x[a] = acc
+    if not push:
+        for j in range(dem_ptr[t], dem_ptr[t + 1]):
+            s = dem_src[j]
+            if pk[s] >= 0:
+                dem_out[j] = x[s]
+    for r in range(c_k):
+        x[ok[r]] = 0.0
+    return 0
+
+
+@njit(cache=True)
+def replay_pull2(n, dests, dem_ptr, dem_src, delay, pf, lat_out, surv_out, cnt, order, pos, ptr,
+                 split, bad, dag_e, dag_h, dag_t):  # pragma: no cover - compiled
+    """The latency pass (``kind`` 1 on ``delay``) and the survival pass (``kind`` 3
+    on ``pf``) of :func:`replay` in one walk of the recorded DAGs (flat, as
+    :func:`replay_flat`; ``dag_t``: :func:`tails`).
+
+    Both pull nearest first over the same edges; each keeps its own values
+    and sums in :func:`replay`'s order, so ``lat_out`` and ``surv_out`` are
+    those two passes' results bit for bit. Returns 1 where either would.
+    """
+    x = np.zeros(n)
+    y = np.zeros(n)
+    sh = np.zeros(n)
+    for k in range(len(dests)):
+        t = dests[k]
+        c_k = cnt[k]
+        ok = order[k]
+        pk = pos[k]
+        if _shares(k, c_k, ok, split, bad, sh):
+            return 1                # a pull pass visits every reached node: it meets the flag
+        x[t] = 0.0
+        y[t] = 1.0
+        for i in range(ptr[k, 1], ptr[k, c_k]):
+            a = dag_t[i]
+            ge = dag_e[i]
+            b = dag_h[i]
+            x[a] += sh[a] * (delay[ge] + x[b])
+            y[a] += sh[a] * pf[ge] * y[b]
+        for j in range(dem_ptr[t], dem_ptr[t + 1]):
+            s = dem_src[j]
+            if pk[s] >= 0:
+                lat_out[j] = x[s]
+                surv_out[j] = y[s]
+        for r in range(c_k):
+            x[ok[r]] = 0.0
+            y[ok[r]] = 0.0
     return 0
 
 

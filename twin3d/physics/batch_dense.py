@@ -48,6 +48,8 @@ DENSE_MAX_NODES = 64
 _EXACT_SUM = 2.0 ** 53
 #: Distances below this many times the node count are ordered by a counting sort.
 _BUCKETS = 16
+#: "No path" in :func:`_dags_exact`'s int32 distances (above every exact distance, 0.5e9).
+_NO_PATH = np.int32(2 ** 30)
 
 
 @njit(cache=True)
@@ -195,50 +197,58 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
     ``record``'s test ``|d(a) - w - d(b)| <= 1e-9 d(a)`` is then ``d(a) - w == d(b)``
     on integers, so a DAG edge leads to a strictly nearer node (no flag).
 
-    Everything that does not depend on the order is computed for all
-    destinations at once, over whole rows (vectorized): the (distance, index)
+    The distances are copied to int32 rows padded to 16 destinations (no
+    path: :data:`_NO_PATH`), so that the work over all destinations at once
+    runs in whole vectors without a scalar remainder: the (distance, index)
     rank of each node, each edge's test, its place among its tail's DAG
-    edges and each tail's DAG degree. Per destination, the ranks' pointers
-    are summed and the edges written in one pass over the out-edges, each to
-    its own slot (tail order, out-edge order within a tail, as ``record``
-    lists them).
+    edges and each tail's DAG degree. Per destination only the ranks are
+    walked (order, pointers, shares); then each edge's slot in every
+    destination's list is computed over whole rows and the edges scattered
+    there, each to its own slot (tail order, out-edge order within a tail,
+    as ``record`` lists them; an edge off the DAG writes to a spare slot).
     """
-    rank = np.zeros((n, n), np.int64)    # rank[a, t]: a's place towards t
+    npad = (n + 15) & ~15
+    di = np.zeros((n, npad), np.int32)   # di[a, t]: the distance, exact (below 0.5e9)
+    for a in range(n):
+        for t in range(n):
+            x = dmat[a, t]
+            di[a, t] = np.int32(x) if x < np.inf else _NO_PATH
+    rank = np.zeros((n, npad), np.int32)  # rank[a, t]: a's place towards t
     for a in range(n):
         ra = rank[a]
-        da = dmat[a]
-        for b in range(n):
-            db = dmat[b]
-            if b < a:                    # ties: the lower index first
-                for t in range(n):
-                    ra[t] += db[t] <= da[t]
-            elif b > a:
-                for t in range(n):
-                    ra[t] += db[t] < da[t]
-    deg = np.zeros((n, n), np.int64)     # deg[a, t]: a's DAG edges towards t
-    on = np.empty((m, n), np.bool_)      # on[e, t]: edge e is a DAG edge towards t
-    before = np.empty((m, n), np.int64)  # before[e, t]: DAG edges of e's tail before e
+        da = di[a]
+        for b in range(a):               # ties: the lower index first
+            db = di[b]
+            for t in range(npad):
+                ra[t] += np.int32(db[t] <= da[t])
+        for b in range(a + 1, n):
+            db = di[b]
+            for t in range(npad):
+                ra[t] += np.int32(db[t] < da[t])
+    deg = np.zeros((n, npad), np.int32)   # deg[a, t]: a's DAG edges towards t
+    on = np.empty((m, npad), np.bool_)    # on[e, t]: edge e is a DAG edge towards t
+    before = np.empty((m, npad), np.int32)  # before[e, t]: DAG edges of e's tail before e
     tail = np.empty(m, np.int64)
     for a in range(n):
-        da = dmat[a]
+        da = di[a]
         dga = deg[a]
         for e in range(out_ptr[a], out_ptr[a + 1]):
             tail[e] = a
-            db = dmat[out_head[e]]
-            w = out_w[e]
+            db = di[out_head[e]]
+            # a weight past every distance is on no DAG; clamped, the difference cannot wrap
+            w = np.int32(min(out_w[e], 2147483647.0))
             oe = on[e]
             be = before[e]
-            for t in range(n):           # unreached tails have none (inf - w is inf)
-                x = (da[t] < np.inf) & (da[t] - w == db[t])
+            for t in range(npad):        # unreached tails have none; padding: 0 - w != 0
+                x = (da[t] < _NO_PATH) & (da[t] - w == db[t])
                 oe[t] = x
                 be[t] = dga[t]
-                dga[t] += x
+                dga[t] += np.int32(x)
     inv = np.empty(m + 1)                # 1 / c, as record divides
     inv[0] = 0.0
     for c in range(1, m + 1):
         inv[c] = 1.0 / c
-    first = np.empty(n, np.int64)
-    sink = len(dag_e) - 1                # non-DAG edges write here (dag_e has a spare slot)
+    first = np.zeros((n, npad), np.int64)  # first[a, t]: slot of a's first DAG edge towards t
     nxt = 0
     for k in range(len(dests)):
         t = dests[k]
@@ -246,7 +256,7 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
         pk = pos[k]
         c_k = 0
         for a in range(n):
-            if dmat[a, t] < np.inf:
+            if di[a, t] < _NO_PATH:
                 r = rank[a, t]
                 ok[r] = a
                 pk[a] = r
@@ -262,13 +272,30 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
         for r in range(1, c_k):
             a = ok[r]
             c = deg[a, t]
-            first[a] = pt[r]
+            first[a, t] = pt[r]
             bk[r] = c == 0
             sk[r] = inv[c]
             pt[r + 1] = pt[r] + c
-        for e in range(m):
-            slot = first[tail[e]] + before[e, t] if on[e, t] else sink
-            dag_e[slot] = out_edge[e]
-            dag_h[slot] = out_head[e]
         nxt = pt[c_k]
+    sink = len(dag_e) - 1                # non-DAG edges write here (dag_e has a spare slot)
+    every = len(dests) == n
+    slot = np.empty(npad, np.int64)
+    for e in range(m):
+        fa = first[tail[e]]
+        oe = on[e]
+        be = before[e]
+        for t in range(npad):
+            slot[t] = fa[t] + be[t] if oe[t] else sink
+        ge = out_edge[e]
+        gh = out_head[e]
+        if every:                        # dests is 0 .. n - 1
+            for t in range(n):
+                s = slot[t]
+                dag_e[s] = ge
+                dag_h[s] = gh
+        else:
+            for k in range(len(dests)):
+                s = slot[dests[k]]
+                dag_e[s] = ge
+                dag_h[s] = gh
     return nxt

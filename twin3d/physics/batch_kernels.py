@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import batch_dags
-from .batch_dags import replay, replay_hops
+from .batch_dags import replay_flat, replay_hops, replay_pull2
 from .batch_dense import dense_alloc, exact_integer_weights, record_dense
 from .routing import _group, _walk, _walk_hops
 
@@ -31,9 +31,9 @@ def _pass(kind, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_
     if reuse and use_hops:
         return replay_hops(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out,
                            cnt, order, pos, ptr, dag_e, dag_h, dag_t, deg)
-    if reuse:
-        return replay(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out, cnt,
-                      order, pos, ptr, split, bad, dag_e, dag_h)
+    if reuse:                       # replay's results, walked as flat edge lists
+        return replay_flat(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out,
+                           cnt, order, pos, ptr, split, bad, dag_e, dag_h, dag_t)
     if use_hops:
         return _walk_hops(kind, n, in_ptr, in_tail, in_edge, dests, dem_ptr, dem_src, bps,
                           edge_val, edge_out, dem_out)
@@ -183,6 +183,8 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
         elif reuse:
             batch_dags.record(n, out_ptr, g[1], g[2], g[3], in_ptr, g[5], g[6], unweighted, spf,
                               dests, dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7])
+        if reuse and not use_hops:  # each DAG edge's tail, for the flat replays
+            batch_dags.tails(len(dests), dg[0], dg[1], dg[3], dg[8])
         load[:] = 0.0
         reached[:] = 0.0
         if _pass(0, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, dem_bps,
@@ -219,22 +221,26 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
         lat[i] = 0.0 if routable[i] else np.nan
     t = t_ws[:nc]
     t[:] = np.nan
-    if _pass(1, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, none, delay,
-             none, t):
-        return 1, False, waves, 0
-    for j in range(nc):
-        lat[dem_idx[j]] = t[j]
-    if no_drop_shortcut:            # lossy_delivery's return when no load exceeds a capacity:
-        drops = False               # one converged round, each routable demand whole
+    whole = False                   # lossy_delivery's return when no load exceeds a capacity:
+    if no_drop_shortcut:            # one converged round, each routable demand whole
+        whole = True
         for e in range(ne):
             if load[e] > edge_cap[e]:
-                drops = True
+                whole = False
                 break
-        if not drops:
-            for i in range(len(src)):
-                delivered[i] = bps[i] if routable[i] else 0.0
-                routable_out[i] = routable[i]
-            return 0, True, waves, 1
+    # on recorded weighted DAGs the latency pass waits for the survival pass: one walk for both
+    merged = reuse and not use_hops and not whole
+    if not merged:
+        if _pass(1, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, none,
+                 delay, none, t):
+            return 1, False, waves, 0
+        for j in range(nc):
+            lat[dem_idx[j]] = t[j]
+    if whole:
+        for i in range(len(src)):
+            delivered[i] = bps[i] if routable[i] else 0.0
+            routable_out[i] = routable[i]
+        return 0, True, waves, 1
     pf[:] = 1.0                     # lossy_delivery's rounds
     offered[:] = 0.0
     converged = False
@@ -265,8 +271,15 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
             break
     s = s_ws[:nc]
     s[:] = 1.0
-    _pass(3, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, none, pf, none,
-          s)
+    if merged:
+        if replay_pull2(n, dests, dem_ptr, dem_src, delay, pf, t, s, dg[0], dg[1], dg[2], dg[3],
+                        dg[4], dg[5], dg[6], dg[7], dg[8]):
+            return 1, False, waves, 0
+        for j in range(nc):
+            lat[dem_idx[j]] = t[j]
+    else:
+        _pass(3, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, none, pf,
+              none, s)
     surv[:] = 1.0
     for j in range(nc):
         surv[dem_idx[j]] = s[j]

@@ -16,7 +16,9 @@ shortest-path DAGs done either by :func:`~twin3d.physics.routing._walk` /
 :func:`~twin3d.physics.routing._walk_hops` themselves (``reuse_dags=False``)
 or, by default, by a replay of DAGs recorded once per graph
 (:mod:`twin3d.physics.batch_dags`: the same operations in the same order,
-without searching again for the latency, tail-drop and survival passes).
+without searching again for the latency, tail-drop and survival passes;
+each destination's DAG walked as one flat edge list, and the latency and
+survival passes in one walk when traffic drops).
 Around the passes, the floating-point operations of ``route_with_cascade``,
 ``link_delay_s`` and ``lossy_delivery`` run in the same order, so copy b's
 result equals ``route_step`` on copy b's inputs bit for bit (the tests
