@@ -19,7 +19,7 @@ from numba import njit, prange
 from .crossing import edge_hit
 
 __all__ = ["fan_blocked", "segment_blocked", "leg_crossings", "first_clear_corner",
-           "first_clear_reflection"]
+           "first_clear_reflection", "first_clear_last_leg"]
 
 
 @njit(cache=True)
@@ -214,3 +214,23 @@ def first_clear_reflection(order, cand, walls, n, tx, rx, edges, edge_b, base, t
                 continue
             out_round[p] = r
             break
+
+
+@njit(cache=True, parallel=True)
+def first_clear_last_leg(order, cand, from_xyz, rx, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy,
+                         b_start, b_items, out_round):
+    """Per receiver, the round of the first of its ranked candidates (``order``, ``cand`` (R, N))
+    whose last leg ``from_xyz[order[r, p]]`` -> ``rx[p]`` is clear (the bucket walk); -1 where
+    none. The ranks stop at the first infinite ``cand``.
+    """
+    for p in prange(rx.shape[0]):
+        out_round[p] = -1
+        for r in range(order.shape[0]):
+            if not np.isfinite(cand[r, p]):
+                break
+            k = order[r, p]
+            if not segment_blocked(from_xyz[k, 0], from_xyz[k, 1], from_xyz[k, 2], rx[p, 0], rx[p, 1],
+                                   rx[p, 2], edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy,
+                                   b_start, b_items):
+                out_round[p] = r
+                break
