@@ -19,7 +19,7 @@ from numba import njit, prange
 from .crossing import edge_hit
 
 __all__ = ["fan_blocked", "segment_blocked", "leg_crossings", "first_clear_corner",
-           "first_clear_reflection", "first_clear_last_leg"]
+           "first_clear_reflection", "first_clear_last_leg", "first_clear_double_reflection"]
 
 
 @njit(cache=True)
@@ -234,3 +234,49 @@ def first_clear_last_leg(order, cand, from_xyz, rx, edges, edge_b, base, top, gx
                                    b_start, b_items):
                 out_round[p] = r
                 break
+
+
+@njit(cache=True, parallel=True)
+def first_clear_double_reflection(order, cand, w1, w2, t1, t2, n, tx, rx, edges, edge_b, base, top,
+                                  f_start, f_items, f_rmin, gx0, gy0, cs, ncx, ncy, b_start,
+                                  b_items, out_round):
+    """Per receiver, the round of the first of its ranked wall pairs (``order`` (R, N) into
+    ``w1``, ``w2`` with images ``t1``, ``t2``; ``n`` the walls' outward normals) whose three
+    legs are clear (the reflection points 1 cm off the walls); -1 where none. Geometry as
+    :func:`.reflection2.double_reflection_geometry`; the first leg through the transmitter's
+    fan, the others by the bucket walk.
+    """
+    for p in prange(rx.shape[0]):
+        out_round[p] = -1
+        px, py, pz = rx[p, 0], rx[p, 1], rx[p, 2]
+        for r in range(order.shape[0]):
+            if not np.isfinite(cand[r, p]):
+                break
+            q = order[r, p]
+            a, b = w1[q], w2[q]
+            side_p = (px - edges[b, 0]) * n[b, 0] + (py - edges[b, 1]) * n[b, 1]
+            side_t1 = (t1[q, 0] - edges[b, 0]) * n[b, 0] + (t1[q, 1] - edges[b, 1]) * n[b, 1]
+            s2 = side_t1 / (side_t1 + side_p)
+            r2x = t2[q, 0] + s2 * (px - t2[q, 0])
+            r2y = t2[q, 1] + s2 * (py - t2[q, 1])
+            side_r2 = (r2x - edges[a, 0]) * n[a, 0] + (r2y - edges[a, 1]) * n[a, 1]
+            side_t = (tx[0] - edges[a, 0]) * n[a, 0] + (tx[1] - edges[a, 1]) * n[a, 1]
+            s1 = side_t / (side_t + side_r2)
+            r1x = t1[q, 0] + s1 * (r2x - t1[q, 0])
+            r1y = t1[q, 1] + s1 * (r2y - t1[q, 1])
+            plan = np.hypot(px - t2[q, 0], py - t2[q, 1])
+            z1 = tx[2] + (pz - tx[2]) * np.hypot(r1x - t1[q, 0], r1y - t1[q, 1]) / plan
+            z2 = tx[2] + (pz - tx[2]) * np.hypot(r2x - t2[q, 0], r2y - t2[q, 1]) / plan
+            o1x, o1y = r1x + 0.01 * n[a, 0], r1y + 0.01 * n[a, 1]
+            o2x, o2y = r2x + 0.01 * n[b, 0], r2y + 0.01 * n[b, 1]
+            if fan_blocked(tx[0], tx[1], tx[2], o1x, o1y, z1, edges, edge_b, base, top,
+                           f_start, f_items, f_rmin):
+                continue
+            if segment_blocked(o1x, o1y, z1, o2x, o2y, z2, edges, edge_b, base, top,
+                               gx0, gy0, cs, ncx, ncy, b_start, b_items):
+                continue
+            if segment_blocked(o2x, o2y, z2, px, py, pz, edges, edge_b, base, top,
+                               gx0, gy0, cs, ncx, ncy, b_start, b_items):
+                continue
+            out_round[p] = r
+            break
