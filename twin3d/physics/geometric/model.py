@@ -47,7 +47,7 @@ from .courtyard import enclosed_outdoor
 from .diffraction import deygout_loss_db
 from .dominant_path import best_dominant_path
 from .ground import two_ray_ground_db
-from .los3d import building_prisms, footprint_hits, wall_crossings
+from .los3d import footprint_hits, shared_prisms, wall_crossings
 from .reflection import best_single_reflection
 from .reflection2 import best_double_reflection
 from .transmission import slabs_crossed, transmission_loss_db
@@ -193,7 +193,8 @@ def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: 
     specs : sequence of twin3d.physics.cellmaps.CellSpec
     ue_height_m : float
     prisms : BuildingPrisms, optional
-        Precomputed :func:`~.los3d.building_prisms` of ``buildings``.
+        Precomputed :func:`~.los3d.building_prisms` of ``buildings`` (default: those of
+        :func:`~.los3d.shared_prisms`, reused from the last call on the same geometry).
     **terms
         Overrides of :data:`DEFAULT_TERMS`.
 
@@ -213,7 +214,7 @@ def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: 
     if unknown:
         raise ValueError(f"unknown geometric model terms: {', '.join(sorted(unknown))}")
     kw = {**DEFAULT_TERMS, **terms}
-    prisms = building_prisms(buildings) if prisms is None else prisms
+    prisms = shared_prisms(buildings) if prisms is None else prisms
     xs, ys = grid.centers()
     gx, gy = (v.ravel() for v in np.meshgrid(xs, ys))
     g_z = ground_z_m(gx, gy)
