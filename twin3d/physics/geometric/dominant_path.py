@@ -53,7 +53,7 @@ from ..los import ground_z_m
 from ..radio import C_M_S
 from .buckets import bucket_points
 from .corner import convex_corners
-from .legs import first_clear_last_leg
+from .legs import first_clear_last_leg, walled_in
 from .los3d import BuildingPrisms, line_of_sight
 
 __all__ = ["CornerGraph", "corner_graph", "dijkstra_corners", "best_dominant_path"]
@@ -278,7 +278,7 @@ def _top_last_corner(table, bucket_lb, tz, rx, lam, weight, max_leg, bx0, by0, b
 def best_dominant_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
                        weight: float = 1.0, max_rounds: int = 6, return_points: bool = False,
                        max_range_m: float = 500.0, max_leg_m: float = 150.0,
-                       node_height_m: float = 1.5, min_corners: int = 1):
+                       node_height_m: float = 1.5, min_corners: int = 1, rx_footprints=None):
     """Least loss over chains of ``min_corners`` corners or more to each receiver, dB (inf: none).
 
     See the module docstring. ``weight`` scales each corner's J(v); corners
@@ -289,6 +289,8 @@ def best_dominant_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, 
     (the direction the wave leaves the antenna; nan where none).
     ``min_corners=2`` leaves the one-corner paths to :mod:`.corner`, which
     tests them in exact 3D (the graph's corners are at street level).
+    ``rx_footprints``: (receiver, building) pairs of the receivers inside
+    footprints (:func:`~.los3d.footprint_hits`), if the caller has them.
     """
     tx = np.asarray(tx_xyz_m, float)
     rx = np.asarray(rx_xyz_m, float).reshape(-1, 3)
@@ -309,6 +311,10 @@ def best_dominant_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, 
     rounds = int(min(max_rounds, len(reached)))
     if rounds == 0:
         return (best, where) if return_points else best
+    # Receivers walled in from every chain's last corner (indoors, see legs.walled_in) have no clear
+    # last leg.
+    live = np.flatnonzero(~walled_in(prisms, g.xyz[reached], rx, rx_footprints))
+    rx = np.ascontiguousarray(rx[live])
     lam = C_M_S / f_hz
     order = np.full((rounds, len(rx)), -1, np.int64)
     cand = np.full((rounds, len(rx)), np.inf)
@@ -337,6 +343,6 @@ def best_dominant_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, 
                              prisms.items, hit)
     p = np.flatnonzero(hit >= 0)
     k = order[hit[p], p]
-    best[p] = cand[hit[p], p]
-    where[p] = g.xyz[lab["root"][reached[k]]]
+    best[live[p]] = cand[hit[p], p]
+    where[live[p]] = g.xyz[lab["root"][reached[k]]]
     return (best, where) if return_points else best

@@ -17,9 +17,37 @@ import numpy as np
 from numba import njit, prange
 
 from .crossing import edge_hit
+from .los3d import footprint_hits
 
 __all__ = ["fan_blocked", "segment_blocked", "leg_crossings", "first_clear_corner",
-           "first_clear_reflection", "first_clear_last_leg", "first_clear_double_reflection"]
+           "first_clear_reflection", "first_clear_last_leg", "first_clear_double_reflection",
+           "walled_in"]
+
+
+def walled_in(prisms, starts_xyz_m, rx_xyz_m, rx_footprints=None) -> np.ndarray:
+    """(N,) bool: every segment from any of the ``starts`` to ``rx[p]`` meets a wall.
+
+    True where rx[p] lies in the footprint of a building k that holds no
+    start point (in plan), and k's walls span the heights of rx[p] and of
+    every start (base <= z < roof, with 1e-9 m to spare): a segment from
+    outside k's footprint to inside it crosses one of k's rings, at a height
+    between its ends', so in k's wall (the test of :func:`segment_blocked`).
+    Receivers walled in need no candidate search: none of their legs is clear.
+    ``rx_footprints``: the receivers' :func:`~.los3d.footprint_hits`, if known.
+    """
+    rx = np.asarray(rx_xyz_m, float).reshape(-1, 3)
+    starts = np.asarray(starts_xyz_m, float).reshape(-1, 3)
+    out = np.zeros(len(rx), bool)
+    if len(prisms.base_z) == 0 or len(rx) == 0 or len(starts) == 0:
+        return out
+    i_pt, i_b = footprint_hits(prisms, rx) if rx_footprints is None else rx_footprints
+    _, holds_start = footprint_hits(prisms, starts)
+    z = rx[i_pt, 2]
+    ok = (prisms.base_z[i_b] <= np.minimum(z, starts[:, 2].min()) - 1e-9) \
+        & (np.maximum(z, starts[:, 2].max()) + 1e-9 < prisms.top_z[i_b]) \
+        & ~np.isin(i_b, holds_start)
+    out[i_pt[ok]] = True
+    return out
 
 
 @njit(cache=True)

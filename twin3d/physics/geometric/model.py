@@ -140,9 +140,13 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     if dominant_path and nl.any():
         out["dominant"] = np.full(n_p, np.inf)
         out["dominant_xyz"] = np.full((n_p, 3), np.nan)
+        # The grid's footprint look-up (remembered on the prisms), renumbered to the NLOS points.
+        i_pt, i_b = footprint_hits(prisms, p) if len(prisms.base_z) else (np.zeros(0, int),) * 2
+        sel = nl[i_pt]
         out["dominant"][nl], out["dominant_xyz"][nl] = best_dominant_path(
             prisms, a, p[nl], f_hz, weight=dpm_weight, return_points=True,
-            min_corners=2 if corners else 1)
+            min_corners=2 if corners else 1,
+            rx_footprints=((np.cumsum(nl) - 1)[i_pt[sel]], i_b[sel]))
     if corners and nl.any():
         out["corner"][nl], out["corner_xyz"][nl] = best_corner_path(
             prisms, a, p[nl], f_hz, weight=corner_weight, return_points=True)
