@@ -128,7 +128,8 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     nl = ~los
     if transmission:
         out["transmission"] = np.where(nl, transmission_loss_db(
-            fs, slabs_crossed(t, top, n, a[2], p[:, 2]), f_hz, max_slabs=max_slabs), np.inf)
+            fs, slabs_crossed(t[:, :kk], top[:, :kk], n, a[2], p[:, 2]), f_hz, max_slabs=max_slabs),
+            np.inf)                                       # (past column kk no ray kept a wall)
     if reflections and nl.any():
         out["reflection"][nl], out["reflection_xyz"][nl] = best_single_reflection(
             prisms, a, p[nl], f_hz, return_points=True)
