@@ -46,7 +46,7 @@ True
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, parallel_chunksize, prange
+from numba import njit, prange
 from scipy.spatial import cKDTree
 
 from ..los import ground_z_m
@@ -336,11 +336,10 @@ def best_dominant_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, 
     # The first clear candidate of each receiver: its last leg, exact 3D (the bucket walk of
     # line_of_sight without the end-point test), tried in rank order per receiver.
     hit = np.empty(len(rx), np.int64)
-    with parallel_chunksize(512):
-        first_clear_last_leg(order, cand, np.ascontiguousarray(g.xyz[reached]), np.ascontiguousarray(rx),
-                             prisms.edges, prisms.edge_building, prisms.base_z, prisms.top_z, prisms.gx0,
-                             prisms.gy0, prisms.cell_m, prisms.ncx, prisms.ncy, prisms.start,
-                             prisms.items, hit)
+    first_clear_last_leg(order, cand, np.ascontiguousarray(g.xyz[reached]), np.ascontiguousarray(rx),
+                         prisms.edges, prisms.edge_building, prisms.base_z, prisms.top_z, prisms.gx0,
+                         prisms.gy0, prisms.cell_m, prisms.ncx, prisms.ncy, prisms.start,
+                         prisms.items, hit)
     p = np.flatnonzero(hit >= 0)
     k = order[hit[p], p]
     best[live[p]] = cand[hit[p], p]

@@ -42,7 +42,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from numba import njit, parallel_chunksize, prange
+from numba import njit, prange
 from scipy.spatial import cKDTree
 
 from ..radio import C_M_S
@@ -324,10 +324,9 @@ def best_double_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
     # The first candidate of each receiver whose three legs are clear (exact 3D), in one
     # compiled pass; then the losses of those paths only.
     hit = np.empty(len(rx), np.int64)
-    with parallel_chunksize(512):
-        first_clear_double_reflection(order, cand, w1, w2, np.ascontiguousarray(t1),
-                                      np.ascontiguousarray(t2), n, tx, np.ascontiguousarray(rx),
-                                      *_fan_and_buckets(prisms, tx), hit)
+    first_clear_double_reflection(order, cand, w1, w2, np.ascontiguousarray(t1),
+                                  np.ascontiguousarray(t2), n, tx, np.ascontiguousarray(rx),
+                                  *_fan_and_buckets(prisms, tx), hit)
     p = np.flatnonzero(hit >= 0)
     q = order[hit[p], p]
     a, b = w1[q], w2[q]

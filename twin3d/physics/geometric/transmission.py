@@ -30,7 +30,7 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..radio import C_M_S
 from .reflection import CONCRETE_EPS_R, concrete_sigma_s_m
@@ -89,10 +89,11 @@ def slabs_crossed(t, top_z_m, n_edges, z0_m: float, z1_m) -> np.ndarray:
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _slabs(t, top, n, z0, z1, out):
-    # Per ray, its recorded walls whose roof is above the ray there (parallel over rays).
-    for i in prange(t.shape[0]):
+    # Per ray, its recorded walls whose roof is above the ray there (serial: a few milliseconds,
+    # and a parallel kernel takes seconds more to compile).
+    for i in range(t.shape[0]):
         walls = 0
         for k in range(min(n[i], t.shape[1])):
             if top[i, k] > z0 + t[i, k] * (z1[i] - z0):
