@@ -7,7 +7,10 @@ import shapely
 
 from twin3d.model import Buildings
 from twin3d.physics.geometric.dominant_path import best_dominant_path
-from twin3d.physics.geometric.los3d import building_prisms
+from twin3d.physics.geometric.legs import walled_in
+from twin3d.physics.geometric.los3d import building_prisms, footprint_hits, line_of_sight
+
+from test_geometric_speed import random_city
 
 C = 299_792_458.0
 F = 3.5e9
@@ -61,3 +64,29 @@ def test_u_shaped_street_two_corners():
     half = best_dominant_path(_block(), [-20.0, 50.0, 5.0], [[120.0, 50.0, 1.5]], F, weight=0.5)
     fs = 20 * math.log10(4 * math.pi * math.hypot(a + b + c, 3.5) / LAM)
     assert abs(half[0] - (fs + 0.5 * (want - fs))) < 1e-6
+
+
+def test_walled_in_receivers_see_no_start_and_skip_nothing_else():
+    # Brute force: every segment from a start to a walled-in receiver is blocked (exact 3D),
+    # and the chains found with the shortcut equal those found with the grid's own look-up.
+    rng = np.random.default_rng(7)
+    b = random_city(rng)
+    prisms = building_prisms(b)
+    starts = np.column_stack([rng.uniform(-20, 260, (40, 2)), rng.uniform(1.2, 1.6, 40)])
+    rx = np.column_stack([rng.uniform(-20, 260, (2000, 2)), np.full(2000, 1.5)])
+    inside = np.zeros(len(rx), bool)
+    inside[footprint_hits(prisms, rx)[0]] = True
+    w = walled_in(prisms, starts, rx)
+    assert w.sum() > 200 and not (w & ~inside).any()
+    s, p = np.meshgrid(np.arange(len(starts)), np.flatnonzero(w), indexing="ij")
+    assert not line_of_sight(prisms, starts[s.ravel()], rx[p.ravel()], check_ends=False).any()
+    # A start inside the receiver's building, or one above every roof, walls in nothing.
+    assert not walled_in(prisms, np.vstack([starts, rx[w][:1]]), rx[w][:1]).any()
+    assert not walled_in(prisms, np.vstack([starts, [0.0, 0.0, 40.0]]), rx).any()
+    tx = (120.0, 2.0, 6.0)
+    got = best_dominant_path(prisms, tx, rx, F, weight=0.6, return_points=True, min_corners=2,
+                             rx_footprints=footprint_hits(prisms, rx))
+    ref = best_dominant_path(prisms, tx, rx, F, weight=0.6, return_points=True, min_corners=2)
+    assert np.isfinite(ref[0]).sum() > 50
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1], ref[1])

@@ -39,3 +39,18 @@ def test_ray_through_one_block_crosses_two_slabs():
     fs = np.array([80.0, 80.0])
     got = transmission_loss_db(fs, slabs, 2.1e9)
     assert got[0] == 80.0 + 2 * slab_loss_db(2.1e9) and np.isinf(got[1])
+
+
+def test_slabs_crossed_counts_walls_below_their_roofs():
+    # Against the plain array formula, on random rows (some walls past each row's count).
+    rng = np.random.default_rng(3)
+    n_rays, k = 500, 6
+    t = np.sort(rng.uniform(0, 1, (n_rays, k)), axis=1)
+    top = rng.uniform(0.0, 40.0, (n_rays, k))
+    n = rng.integers(0, k + 1, n_rays)
+    z1 = rng.uniform(0.0, 3.0, n_rays)
+    z = 25.0 + t * (z1[:, None] - 25.0)
+    walls = ((np.arange(k)[None, :] < n[:, None]) & (top > z)).sum(axis=1)
+    got = slabs_crossed(t, top, n, 25.0, z1)
+    np.testing.assert_array_equal(got, walls + walls % 2)
+    assert set(np.unique(got)) >= {0, 2, 4}

@@ -47,11 +47,13 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from scipy.spatial import cKDTree
 
 from ..los import ground_z_m
 from ..radio import C_M_S
 from .buckets import bucket_points
 from .corner import convex_corners
+from .legs import first_clear_last_leg, walled_in
 from .los3d import BuildingPrisms, line_of_sight
 
 __all__ = ["CornerGraph", "corner_graph", "dijkstra_corners", "best_dominant_path"]
@@ -81,7 +83,12 @@ def corner_graph(prisms: BuildingPrisms, *, max_leg_m: float = 150.0,
     xyz = np.column_stack([cxy, ground_z_m(cxy[:, 0], cxy[:, 1]) + node_height_m]) if len(cxy) \
         else np.zeros((0, 3))
     c = len(xyz)
-    i, j = np.triu_indices(c, k=1)
+    # The pairs within reach (a k-d tree, radius a little over: the test below decides), in the
+    # row-major order of np.triu_indices: the graph's neighbour order breaks Dijkstra's ties.
+    ij = cKDTree(xyz[:, :2]).query_pairs(max_leg_m * (1.0 + 1e-9) + 1e-9, output_type="ndarray") \
+        if c else np.zeros((0, 2), np.int64)
+    ij = ij[np.lexsort((ij[:, 1], ij[:, 0]))].astype(np.int64)
+    i, j = ij[:, 0], ij[:, 1]
     d = np.hypot(xyz[i, 0] - xyz[j, 0], xyz[i, 1] - xyz[j, 1])
     near = (d <= max_leg_m) & (d > 0.5)
     i, j, d = i[near], j[near], d[near]
@@ -271,7 +278,7 @@ def _top_last_corner(table, bucket_lb, tz, rx, lam, weight, max_leg, bx0, by0, b
 def best_dominant_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
                        weight: float = 1.0, max_rounds: int = 6, return_points: bool = False,
                        max_range_m: float = 500.0, max_leg_m: float = 150.0,
-                       node_height_m: float = 1.5, min_corners: int = 1):
+                       node_height_m: float = 1.5, min_corners: int = 1, rx_footprints=None):
     """Least loss over chains of ``min_corners`` corners or more to each receiver, dB (inf: none).
 
     See the module docstring. ``weight`` scales each corner's J(v); corners
@@ -282,6 +289,8 @@ def best_dominant_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, 
     (the direction the wave leaves the antenna; nan where none).
     ``min_corners=2`` leaves the one-corner paths to :mod:`.corner`, which
     tests them in exact 3D (the graph's corners are at street level).
+    ``rx_footprints``: (receiver, building) pairs of the receivers inside
+    footprints (:func:`~.los3d.footprint_hits`), if the caller has them.
     """
     tx = np.asarray(tx_xyz_m, float)
     rx = np.asarray(rx_xyz_m, float).reshape(-1, 3)
@@ -302,6 +311,10 @@ def best_dominant_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, 
     rounds = int(min(max_rounds, len(reached)))
     if rounds == 0:
         return (best, where) if return_points else best
+    # Receivers walled in from every chain's last corner (indoors, see legs.walled_in) have no clear
+    # last leg.
+    live = np.flatnonzero(~walled_in(prisms, g.xyz[reached], rx, rx_footprints))
+    rx = np.ascontiguousarray(rx[live])
     lam = C_M_S / f_hz
     order = np.full((rounds, len(rx)), -1, np.int64)
     cand = np.full((rounds, len(rx)), np.inf)
@@ -320,18 +333,15 @@ def best_dominant_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, 
     _top_last_corner(table, bucket_lb, float(tx[2]), np.ascontiguousarray(rx), lam, float(weight),
                      float(max_leg_m), bk.x0, bk.y0, bk.cell_m, bk.nx, bk.ny, bk.start, it,
                      order, cand)
-    cols = np.arange(len(rx))
-    todo = np.ones(len(rx), bool)
-    for r in range(rounds):
-        k, p, lk = order[r, todo], cols[todo], cand[r, todo]
-        live = np.isfinite(lk)
-        todo[p[~live]] = False
-        k, p, lk = k[live], p[live], lk[live]
-        if len(p) == 0:
-            break
-        c = reached[k]
-        ok = line_of_sight(prisms, g.xyz[c], rx[p], check_ends=False)
-        best[p[ok]] = lk[ok]
-        where[p[ok]] = g.xyz[lab["root"][c[ok]]]
-        todo[p[ok]] = False
+    # The first clear candidate of each receiver: its last leg, exact 3D (the bucket walk of
+    # line_of_sight without the end-point test), tried in rank order per receiver.
+    hit = np.empty(len(rx), np.int64)
+    first_clear_last_leg(order, cand, np.ascontiguousarray(g.xyz[reached]), np.ascontiguousarray(rx),
+                         prisms.edges, prisms.edge_building, prisms.base_z, prisms.top_z, prisms.gx0,
+                         prisms.gy0, prisms.cell_m, prisms.ncx, prisms.ncy, prisms.start,
+                         prisms.items, hit)
+    p = np.flatnonzero(hit >= 0)
+    k = order[hit[p], p]
+    best[live[p]] = cand[hit[p], p]
+    where[live[p]] = g.xyz[lab["root"][reached[k]]]
     return (best, where) if return_points else best

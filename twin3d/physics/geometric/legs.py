@@ -17,9 +17,37 @@ import numpy as np
 from numba import njit, prange
 
 from .crossing import edge_hit
+from .los3d import footprint_hits
 
 __all__ = ["fan_blocked", "segment_blocked", "leg_crossings", "first_clear_corner",
-           "first_clear_reflection"]
+           "first_clear_reflection", "first_clear_last_leg", "first_clear_double_reflection",
+           "walled_in"]
+
+
+def walled_in(prisms, starts_xyz_m, rx_xyz_m, rx_footprints=None) -> np.ndarray:
+    """(N,) bool: every segment from any of the ``starts`` to ``rx[p]`` meets a wall.
+
+    True where rx[p] lies in the footprint of a building k that holds no
+    start point (in plan), and k's walls span the heights of rx[p] and of
+    every start (base <= z < roof, with 1e-9 m to spare): a segment from
+    outside k's footprint to inside it crosses one of k's rings, at a height
+    between its ends', so in k's wall (the test of :func:`segment_blocked`).
+    Receivers walled in need no candidate search: none of their legs is clear.
+    ``rx_footprints``: the receivers' :func:`~.los3d.footprint_hits`, if known.
+    """
+    rx = np.asarray(rx_xyz_m, float).reshape(-1, 3)
+    starts = np.asarray(starts_xyz_m, float).reshape(-1, 3)
+    out = np.zeros(len(rx), bool)
+    if len(prisms.base_z) == 0 or len(rx) == 0 or len(starts) == 0:
+        return out
+    i_pt, i_b = footprint_hits(prisms, rx) if rx_footprints is None else rx_footprints
+    _, holds_start = footprint_hits(prisms, starts)
+    z = rx[i_pt, 2]
+    ok = (prisms.base_z[i_b] <= np.minimum(z, starts[:, 2].min()) - 1e-9) \
+        & (np.maximum(z, starts[:, 2].max()) + 1e-9 < prisms.top_z[i_b]) \
+        & ~np.isin(i_b, holds_start)
+    out[i_pt[ok]] = True
+    return out
 
 
 @njit(cache=True)
@@ -211,6 +239,73 @@ def first_clear_reflection(order, cand, walls, n, tx, rx, edges, edge_b, base, t
                 continue
             if segment_blocked(qx, qy, qz, rx[p, 0], rx[p, 1], rx[p, 2], edges, edge_b,
                                base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items):
+                continue
+            out_round[p] = r
+            break
+
+
+@njit(cache=True)
+def first_clear_last_leg(order, cand, from_xyz, rx, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy,
+                         b_start, b_items, out_round):
+    """Per receiver, the round of the first of its ranked candidates (``order``, ``cand`` (R, N))
+    whose last leg ``from_xyz[order[r, p]]`` -> ``rx[p]`` is clear (the bucket walk); -1 where
+    none. The ranks stop at the first infinite ``cand``. Serial: most receivers stop early, the
+    pass takes tens of milliseconds, and a parallel kernel costs seconds more to compile.
+    """
+    for p in range(rx.shape[0]):
+        out_round[p] = -1
+        for r in range(order.shape[0]):
+            if not np.isfinite(cand[r, p]):
+                break
+            k = order[r, p]
+            if not segment_blocked(from_xyz[k, 0], from_xyz[k, 1], from_xyz[k, 2], rx[p, 0], rx[p, 1],
+                                   rx[p, 2], edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy,
+                                   b_start, b_items):
+                out_round[p] = r
+                break
+
+
+@njit(cache=True)
+def first_clear_double_reflection(order, cand, w1, w2, t1, t2, n, tx, rx, edges, edge_b, base, top,
+                                  f_start, f_items, f_rmin, gx0, gy0, cs, ncx, ncy, b_start,
+                                  b_items, out_round):
+    """Per receiver, the round of the first of its ranked wall pairs (``order`` (R, N) into
+    ``w1``, ``w2`` with images ``t1``, ``t2``; ``n`` the walls' outward normals) whose three
+    legs are clear (the reflection points 1 cm off the walls); -1 where none. Geometry as
+    :func:`.reflection2.double_reflection_geometry`; the first leg through the transmitter's
+    fan, the others by the bucket walk. Serial, as :func:`first_clear_last_leg`.
+    """
+    for p in range(rx.shape[0]):
+        out_round[p] = -1
+        px, py, pz = rx[p, 0], rx[p, 1], rx[p, 2]
+        for r in range(order.shape[0]):
+            if not np.isfinite(cand[r, p]):
+                break
+            q = order[r, p]
+            a, b = w1[q], w2[q]
+            side_p = (px - edges[b, 0]) * n[b, 0] + (py - edges[b, 1]) * n[b, 1]
+            side_t1 = (t1[q, 0] - edges[b, 0]) * n[b, 0] + (t1[q, 1] - edges[b, 1]) * n[b, 1]
+            s2 = side_t1 / (side_t1 + side_p)
+            r2x = t2[q, 0] + s2 * (px - t2[q, 0])
+            r2y = t2[q, 1] + s2 * (py - t2[q, 1])
+            side_r2 = (r2x - edges[a, 0]) * n[a, 0] + (r2y - edges[a, 1]) * n[a, 1]
+            side_t = (tx[0] - edges[a, 0]) * n[a, 0] + (tx[1] - edges[a, 1]) * n[a, 1]
+            s1 = side_t / (side_t + side_r2)
+            r1x = t1[q, 0] + s1 * (r2x - t1[q, 0])
+            r1y = t1[q, 1] + s1 * (r2y - t1[q, 1])
+            plan = np.hypot(px - t2[q, 0], py - t2[q, 1])
+            z1 = tx[2] + (pz - tx[2]) * np.hypot(r1x - t1[q, 0], r1y - t1[q, 1]) / plan
+            z2 = tx[2] + (pz - tx[2]) * np.hypot(r2x - t2[q, 0], r2y - t2[q, 1]) / plan
+            o1x, o1y = r1x + 0.01 * n[a, 0], r1y + 0.01 * n[a, 1]
+            o2x, o2y = r2x + 0.01 * n[b, 0], r2y + 0.01 * n[b, 1]
+            if fan_blocked(tx[0], tx[1], tx[2], o1x, o1y, z1, edges, edge_b, base, top,
+                           f_start, f_items, f_rmin):
+                continue
+            if segment_blocked(o1x, o1y, z1, o2x, o2y, z2, edges, edge_b, base, top,
+                               gx0, gy0, cs, ncx, ncy, b_start, b_items):
+                continue
+            if segment_blocked(o2x, o2y, z2, px, py, pz, edges, edge_b, base, top,
+                               gx0, gy0, cs, ncx, ncy, b_start, b_items):
                 continue
             out_round[p] = r
             break

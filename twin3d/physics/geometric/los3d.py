@@ -51,8 +51,8 @@ from numba import njit, parallel_chunksize, prange
 from .crossing import edge_hit, record_edge, sort_edges
 from .fan import FAN_BINS, fan_index, fan_walk
 
-__all__ = ["BuildingPrisms", "building_prisms", "footprint_hits", "inside_blocked", "line_of_sight",
-           "wall_crossings"]
+__all__ = ["BuildingPrisms", "building_prisms", "shared_prisms", "footprint_hits", "inside_blocked",
+           "line_of_sight", "wall_crossings"]
 
 
 @dataclass
@@ -145,6 +145,37 @@ def building_prisms(buildings, cell_m: float = 10.0) -> BuildingPrisms:
                           float(cell_m), ncx, ncy, start.astype(np.int64),
                           eid[order].astype(np.int64), buildings, ring.astype(np.int64))
 
+
+
+_SHARED: dict = {}
+
+
+def _digest(prisms: BuildingPrisms) -> bytes:
+    h = hashlib.blake2b(digest_size=16)
+    for a in (prisms.edges, prisms.edge_building, prisms.base_z, prisms.top_z, prisms.edge_ring,
+              np.array([prisms.cell_m])):
+        a = np.ascontiguousarray(a)
+        h.update(str((a.dtype, a.shape)).encode())
+        h.update(a.tobytes())
+    return h.digest()
+
+
+def shared_prisms(buildings, cell_m: float = 10.0) -> BuildingPrisms:
+    """:func:`building_prisms` of ``buildings``; the same object as the last call's when the
+    prisms are equal (edges, their buildings and rings, bases, roofs, bucket size).
+
+    Everything remembered on the prisms (the fans, the footprint look-ups) or keyed on them
+    (the corner graph of :mod:`.dominant_path`, the canyon partners of :mod:`.reflection2`)
+    depends on the buildings' geometry only: repeated maps of the same buildings (more cells,
+    another active set, a calibration's trials) reuse it. One building set is kept.
+    """
+    prisms = building_prisms(buildings, cell_m)
+    key = _digest(prisms)
+    hit = _SHARED.get("last")
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    _SHARED["last"] = (key, prisms)
+    return prisms
 
 def inside_blocked(prisms: BuildingPrisms, xyz_m) -> np.ndarray:
     """(N,) bool: the points lie inside some prism (in a footprint, between base and roof).

@@ -48,7 +48,7 @@ from .courtyard import enclosed_outdoor
 from .diffraction import deygout_loss_db
 from .dominant_path import best_dominant_path
 from .ground import two_ray_ground_db
-from .los3d import building_prisms, footprint_hits, wall_crossings
+from .los3d import footprint_hits, shared_prisms, wall_crossings
 from .reflection import best_single_reflection
 from .reflection2 import best_double_reflection
 from .transmission import slabs_crossed, transmission_loss_db
@@ -137,7 +137,8 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     nl = ~los
     if transmission:
         out["transmission"] = np.where(nl, transmission_loss_db(
-            fs, slabs_crossed(t, top, n, a[2], p[:, 2]), f_hz, max_slabs=max_slabs), np.inf)
+            fs, slabs_crossed(t[:, :kk], top[:, :kk], n, a[2], p[:, 2]), f_hz, max_slabs=max_slabs),
+            np.inf)                                       # (past column kk no ray kept a wall)
     if reflections and nl.any():
         out["reflection"][nl], out["reflection_xyz"][nl] = best_single_reflection(
             prisms, a, p[nl], f_hz, return_points=True)
@@ -149,36 +150,57 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     if dominant_path and nl.any():
         out["dominant"] = np.full(n_p, np.inf)
         out["dominant_xyz"] = np.full((n_p, 3), np.nan)
+        # The grid's footprint look-up (remembered on the prisms), renumbered to the NLOS points.
+        i_pt, i_b = footprint_hits(prisms, p) if len(prisms.base_z) else (np.zeros(0, int),) * 2
+        sel = nl[i_pt]
         out["dominant"][nl], out["dominant_xyz"][nl] = best_dominant_path(
             prisms, a, p[nl], f_hz, weight=dpm_weight, return_points=True,
-            min_corners=2 if corners else 1)
+            min_corners=2 if corners else 1,
+            rx_footprints=((np.cumsum(nl) - 1)[i_pt[sel]], i_b[sel]))
     if corners and nl.any():
         out["corner"][nl], out["corner_xyz"][nl] = best_corner_path(
             prisms, a, p[nl], f_hz, weight=corner_weight, return_points=True)
     return out
 
 
-def _gain(spec, a, to_xyz):
+def _angles(a, to_xyz):
+    """(compass bearing, zenith angle) of the directions a -> to_xyz, degrees."""
     dx, dy = to_xyz[:, 0] - a[0], to_xyz[:, 1] - a[1]
     theta = 90.0 + np.degrees(np.arctan2(a[2] - to_xyz[:, 2], np.hypot(dx, dy)))
-    return antenna_gain_db(np.degrees(np.arctan2(dx, dy)) - spec.azimuth_deg, theta,
-                           spec.tilt_deg, spec.beamwidth_deg, spec.gain_dbi)
+    return np.degrees(np.arctan2(dx, dy)), theta
+
+
+def _gain(spec, angles):
+    bearing, theta = angles
+    return antenna_gain_db(bearing - spec.azimuth_deg, theta, spec.tilt_deg, spec.beamwidth_deg,
+                           spec.gain_dbi)
 
 
 def cell_path_gain_db(spec, paths: dict, pts_xyz_m, *, combine: str = "min",
-                      nlos_offset_db: float = 0.0, **_ignored) -> np.ndarray:
-    """One cell's path gain from its site's :func:`site_paths`, dB (antenna gain included)."""
+                      nlos_offset_db: float = 0.0, angles: dict | None = None,
+                      **_ignored) -> np.ndarray:
+    """One cell's path gain from its site's :func:`site_paths`, dB (antenna gain included).
+
+    ``angles``: a dict kept per site and passed for each of its cells, where the departure
+    angles (the same for every cell of the site) are remembered.
+    """
     a = np.asarray(spec.antenna_xyz_m, float)
     p = np.asarray(pts_xyz_m, float)
-    g_d = _gain(spec, a, p)
+    memo = {} if angles is None else angles
+    if "direct" not in memo:
+        memo["direct"] = _angles(a, p)
+    g_d = _gain(spec, memo["direct"])
     terms = [g_d - paths["rooftop"]]
     for name, xyz in INDIRECT:
         if name not in paths:
             continue
-        ok = np.isfinite(paths[name])
+        if name not in memo:
+            ok = np.isfinite(paths[name])
+            memo[name] = (ok, None if xyz is None or not ok.any() else _angles(a, paths[xyz][ok]))
+        ok, dep = memo[name]
         g = np.full(len(p), -np.inf)
         if ok.any():
-            g_dep = g_d[ok] if xyz is None else _gain(spec, a, paths[xyz][ok])
+            g_dep = g_d[ok] if xyz is None else _gain(spec, dep)
             g[ok] = g_dep - paths[name][ok]
         terms.append(g)
     terms = np.stack(terms)
@@ -202,7 +224,8 @@ def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: 
     specs : sequence of twin3d.physics.cellmaps.CellSpec
     ue_height_m : float
     prisms : BuildingPrisms, optional
-        Precomputed :func:`~.los3d.building_prisms` of ``buildings``.
+        Precomputed :func:`~.los3d.building_prisms` of ``buildings`` (default: those of
+        :func:`~.los3d.shared_prisms`, reused from the last call on the same geometry).
     **terms
         Overrides of :data:`DEFAULT_TERMS`.
 
@@ -222,7 +245,7 @@ def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: 
     if unknown:
         raise ValueError(f"unknown geometric model terms: {', '.join(sorted(unknown))}")
     kw = {**DEFAULT_TERMS, **terms}
-    prisms = building_prisms(buildings) if prisms is None else prisms
+    prisms = shared_prisms(buildings) if prisms is None else prisms
     xs, ys = grid.centers()
     gx, gy = (v.ravel() for v in np.meshgrid(xs, ys))
     g_z = ground_z_m(gx, gy)
@@ -238,13 +261,15 @@ def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: 
     d_in = indoor_distance_m(buildings, gx, gy, b_index) if indoor.any() else np.zeros(gx.size)
     out = np.empty((len(specs), gx.size))
     by_site: dict = {}
+    angles: dict = {}
     for i, s in enumerate(specs):
         key = (tuple(s.antenna_xyz_m), s.f_hz)
         if key not in by_site:
             by_site[key] = site_paths(prisms, s.antenna_xyz_m, pts, g_z, s.f_hz, **kw)
+            angles[key] = {}
         o2i = np.where(indoor, o2i_low_loss_db(s.f_hz, d_in), 0.0)
         extra = np.where(courtyard & ~by_site[key]["los"], kw["courtyard_db"], 0.0)
-        out[i] = cell_path_gain_db(s, by_site[key], pts, **kw) - o2i - extra
+        out[i] = cell_path_gain_db(s, by_site[key], pts, angles=angles[key], **kw) - o2i - extra
     return np.maximum(out, FLOOR_DB).reshape((len(specs),) + grid.shape)
 
 

@@ -47,7 +47,8 @@ from scipy.spatial import cKDTree
 
 from ..radio import C_M_S
 from .buckets import bucket_points
-from .los3d import BuildingPrisms, line_of_sight
+from .legs import first_clear_double_reflection
+from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 from .reflection import lit_walls, wall_reflection_loss_db
 
 __all__ = ["facing_wall_pairs", "double_reflection_geometry", "best_double_reflection"]
@@ -320,31 +321,17 @@ def best_double_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
     table = _pair_table(e, n, w1, w2, t1, t2, top, tx, bk.items)
     _top_pairs(table, tx, np.ascontiguousarray(rx), float(max_leg_m + min(half.max(), 25.0)),
                bk.x0, bk.y0, bk.cell_m, bk.nx, bk.ny, bk.start, bk.items, order, cand)
-    cols = np.arange(len(rx))
-    todo = np.ones(len(rx), bool)
-    for r in range(rounds):
-        q, p = order[r, todo], cols[todo]
-        live = np.isfinite(cand[r, todo])
-        todo[p[~live]] = False
-        q, p = q[live], p[live]
-        if len(p) == 0:
-            break
-        a, b = w1[q], w2[q]
-        r1, r2, length, g1, g2 = double_reflection_geometry(tx, rx[p], e[a], e[b], t1[q], t2[q])
-        loss = 20.0 * np.log10(4.0 * np.pi * np.maximum(length, 1.0) * f_hz / C_M_S) \
-            + wall_reflection_loss_db(g1, f_hz) + wall_reflection_loss_db(g2, f_hz)
-        o1, o2 = r1.copy(), r2.copy()
-        o1[:, :2] += 0.01 * n[a]                       # 1 cm off the walls: outside every solid
-        o2[:, :2] += 0.01 * n[b]
-        ok = line_of_sight(prisms, np.broadcast_to(tx, o1.shape), o1, check_ends=False)
-        # The second and third legs in one walk (a parallel launch costs milliseconds on a busy
-        # machine, more than a few hundred rays).
-        m = int(ok.sum())
-        clear = line_of_sight(prisms, np.concatenate([o1[ok], o2[ok]]),
-                              np.concatenate([o2[ok], rx[p[ok]]]), check_ends=False)
-        ok[ok] = clear[:m] & clear[m:]
-        better = ok & (loss < best[p])
-        best[p[better]] = loss[better]
-        where[p[better]] = r1[better]
-        todo[p[ok]] = False
+    # The first candidate of each receiver whose three legs are clear (exact 3D), in one
+    # compiled pass; then the losses of those paths only.
+    hit = np.empty(len(rx), np.int64)
+    first_clear_double_reflection(order, cand, w1, w2, np.ascontiguousarray(t1),
+                                  np.ascontiguousarray(t2), n, tx, np.ascontiguousarray(rx),
+                                  *_fan_and_buckets(prisms, tx), hit)
+    p = np.flatnonzero(hit >= 0)
+    q = order[hit[p], p]
+    a, b = w1[q], w2[q]
+    r1, _, length, g1, g2 = double_reflection_geometry(tx, rx[p], e[a], e[b], t1[q], t2[q])
+    best[p] = 20.0 * np.log10(4.0 * np.pi * np.maximum(length, 1.0) * f_hz / C_M_S) \
+        + wall_reflection_loss_db(g1, f_hz) + wall_reflection_loss_db(g2, f_hz)
+    where[p] = r1
     return (best, where) if return_points else best
