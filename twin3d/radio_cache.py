@@ -100,6 +100,11 @@ class DiskCachedEngine:
     def key(self) -> tuple:
         return self.engine.key()
 
+    @property
+    def line_of_sight(self):
+        """The engine's own LOS test (not cached on disk), or None when it has none."""
+        return getattr(self.engine, "line_of_sight", None)
+
     def _digest(self, buildings) -> str:
         got = self._digests.get(id(buildings))
         if got is None or got[0] is not buildings:       # the object is held: its id stays its own

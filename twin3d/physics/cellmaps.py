@@ -271,7 +271,13 @@ class CellMapCache:
 
 
 def site_los(ctx: GridContext, antenna_xyz_m, cache: CellMapCache | None = None) -> np.ndarray:
-    """(n_pts,) bool: line of sight from an antenna to every grid point (cached per position)."""
+    """(n_pts,) bool: line of sight from an antenna to every grid point (cached per position).
+
+    From the context's engine when it has its own LOS test (``line_of_sight``: the
+    geometric model's exact 3D LOS, the one its map uses), else the building raster's
+    viewshed (:func:`~twin3d.physics.los.viewshed_los`; indoor points judged at
+    their building's wall).
+    """
     a = tuple(float(v) for v in antenna_xyz_m)
     key = ("los", ctx.token, a)
     if cache is not None:
@@ -280,7 +286,12 @@ def site_los(ctx: GridContext, antenna_xyz_m, cache: CellMapCache | None = None)
             cache.los_hits += 1
             return got
         cache.los_misses += 1
-    los = viewshed_los(ctx.raster, a, ctx.gx, ctx.gy, ctx.ue_z, ctx.indoor)
+    exact = getattr(ctx.engine, "line_of_sight", None)
+    if exact is not None:
+        los = np.asarray(exact(ctx.buildings, a, np.column_stack([ctx.gx, ctx.gy, ctx.ue_z])),
+                         bool)
+    else:
+        los = viewshed_los(ctx.raster, a, ctx.gx, ctx.gy, ctx.ue_z, ctx.indoor)
     if cache is not None:
         cache.put(key, los)
     return los
@@ -313,8 +324,8 @@ def calibration_features(ctx: GridContext, antenna_xyz_m, cache: CellMapCache | 
     """Each grid point's environment index and log distance for an antenna (calibration's inputs).
 
     Environment (:func:`twin3d.physics.calibration.environment_index`):
-    indoors (inside a footprint), else the site's LOS viewshed
-    (:func:`site_los`, whatever the path-loss model); log distance of the
+    indoors (inside a footprint), else the site's LOS (:func:`site_los`: the
+    geometric model's exact test, else the raster viewshed); log distance of the
     3D distance antenna -> UE (:func:`~twin3d.physics.calibration.log_distance`).
     ``points``: flat grid indices to return (default every point).
     """

@@ -134,8 +134,9 @@ class RadioMap:
     rsrp_dbm : best server's RSRP (rx - 10 log10(12 n_prb)), dBm; -inf where none.
     sinr_db : best server's SINR, dB; -inf where none.
     best_server : int, index into ``cell_ids``; -1 where no active cell reaches.
-    los : bool, line of sight to the best server's site (the building raster's
-        viewshed, whatever the model).
+    los : bool, line of sight to the best server's site: the geometric model's
+        exact 3D test (no indoor point in sight), else the building raster's
+        viewshed (:func:`~twin3d.physics.cellmaps.site_los`).
     indoor : bool, the point lies inside a building footprint.
     building_height_m : height of the building holding the point, metres (0 outdoors).
     spectral_efficiency_bps_hz : attenuated Shannon, b/s/Hz.

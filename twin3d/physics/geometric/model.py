@@ -48,7 +48,7 @@ from .courtyard import enclosed_outdoor
 from .diffraction import deygout_loss_db
 from .dominant_path import best_dominant_path
 from .ground import two_ray_ground_db
-from .los3d import footprint_hits, shared_prisms, wall_crossings
+from .los3d import footprint_hits, line_of_sight, shared_prisms, wall_crossings
 from .reflection import best_single_reflection
 from .reflection2 import best_double_reflection
 from .transmission import slabs_crossed, transmission_loss_db
@@ -301,3 +301,15 @@ class GeometricEngine:
 
     def path_gain_db(self, buildings, grid: Grid, specs, ue_height_m: float) -> np.ndarray:
         return geometric_path_gain_db(buildings, grid, specs, ue_height_m, **self.terms)
+
+    def line_of_sight(self, buildings, antenna_xyz_m, pts_xyz_m) -> np.ndarray:
+        """(N,) bool: the model's own LOS test, antenna -> each point (ENU metres).
+
+        Exact 3D against the building prisms (:func:`~.los3d.line_of_sight`), the
+        ``los`` that :func:`site_paths` decides the direct path by: a point inside a
+        footprint is never in sight (the direct ray enters its building). The radio
+        map's ``los`` and calibration's LOS/NLOS split take it from here, so they
+        agree with the map (:func:`twin3d.physics.cellmaps.site_los`).
+        """
+        return line_of_sight(shared_prisms(buildings), np.asarray(antenna_xyz_m, float),
+                             np.asarray(pts_xyz_m, float))
