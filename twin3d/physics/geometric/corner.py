@@ -85,23 +85,6 @@ TILE_M = 40.0
 
 
 @njit(cache=True)
-def argsort_keys(keys, n):
-    """Indices that sort ``keys[:n]`` increasing (Shell sort, Ciura's gaps; not stable).
-
-    A few hundred keys per tile: this compiles in a fraction of the time of ``np.argsort``.
-    """
-    idx = np.arange(n)
-    for gap in (701, 301, 132, 57, 23, 10, 4, 1):
-        for i in range(gap, n):
-            j, cur = i, idx[i]
-            while j >= gap and keys[idx[j - gap]] > keys[cur]:
-                idx[j] = idx[j - gap]
-                j -= gap
-            idx[j] = cur
-    return idx
-
-
-@njit(cache=True)
 def _j_db(v):
     """ITU-R P.526 eq. 31 (as :func:`.diffraction.knife_edge_loss_db`), scalar."""
     if v <= -0.78:
@@ -166,7 +149,7 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
         # dozen, of hundreds. Only the set visited matters, not the order among equal bounds.
         heap = np.arange(m)
         for h in range(m // 2 - 1, -1, -1):
-            _sift_down(bound, heap, h, m)
+            sift_down(bound, heap, h, m)
         srt = np.empty(m, np.int64)
         n_srt, n_heap = 0, m
         if weight < 0.0:        # every bound -inf: visit in corner order (the pruning is order-bound)
@@ -191,7 +174,7 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
                     n_srt += 1
                     n_heap -= 1
                     heap[0] = heap[n_heap]
-                    _sift_down(bound, heap, 0, n_heap)
+                    sift_down(bound, heap, 0, n_heap)
                 i = srt[r]
                 if bound[i] > best_l[last]:
                     break
@@ -224,7 +207,7 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
 
 
 @njit(cache=True, inline="always")
-def _sift_down(keys, heap, h, n):
+def sift_down(keys, heap, h, n):
     """Restore the min-heap ``heap[:n]`` (of indices into ``keys``) below position h."""
     cur = heap[h]
     while True:
