@@ -85,23 +85,6 @@ TILE_M = 40.0
 
 
 @njit(cache=True)
-def argsort_keys(keys, n):
-    """Indices that sort ``keys[:n]`` increasing (Shell sort, Ciura's gaps; not stable).
-
-    A few hundred keys per tile: this compiles in a fraction of the time of ``np.argsort``.
-    """
-    idx = np.arange(n)
-    for gap in (701, 301, 132, 57, 23, 10, 4, 1):
-        for i in range(gap, n):
-            j, cur = i, idx[i]
-            while j >= gap and keys[idx[j - gap]] > keys[cur]:
-                idx[j] = idx[j - gap]
-                j -= gap
-            idx[j] = cur
-    return idx
-
-
-@njit(cache=True)
 def _j_db(v):
     """ITU-R P.526 eq. 31 (as :func:`.diffraction.knife_edge_loss_db`), scalar."""
     if v <= -0.78:
@@ -162,16 +145,38 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
             bound[m] = lb - 1e-6                      # slack for rounding
             keep[m] = c
             m += 1
-        srt = argsort_keys(bound, m)
+        # The corners by increasing bound, sorted lazily (a heap): receivers stop after a few
+        # dozen, of hundreds. Only the set visited matters, not the order among equal bounds.
+        heap = np.arange(m)
+        for h in range(m // 2 - 1, -1, -1):
+            sift_down(bound, heap, h, m)
+        srt = np.empty(m, np.int64)
+        n_srt, n_heap = 0, m
+        if weight < 0.0:        # every bound -inf: visit in corner order (the pruning is order-bound)
+            srt[:] = np.arange(m)
+            n_srt = m
+        # A receiver's R best, in local buffers (out_* rows are N apart), written back at the end.
+        best_l = np.empty(n_r)
+        best_k = np.empty(n_r, np.int64)
+        last = n_r - 1
         for q in range(a, b):
             p = tile_pts[q]
+            for k in range(n_r):
+                best_l[k] = out_loss[k, p]
+                best_k[k] = out_k[k, p]
             # A path whose free space over its 3D length plus the least J (J(0) = 6.03 dB: the
             # plan angle is >= 0) passes the R-th best loss is out: no need for its J(v).
             dz2 = (rx[p, 2] - tx[2]) ** 2
-            lim = lam / four_pi * 10.0 ** ((out_loss[n_r - 1, p] - j_floor) / 20.0) * (1.0 + 1e-9)
+            lim = lam / four_pi * 10.0 ** ((best_l[last] - j_floor) / 20.0) * (1.0 + 1e-9)
             for r in range(m):
+                if r == n_srt:
+                    srt[n_srt] = heap[0]
+                    n_srt += 1
+                    n_heap -= 1
+                    heap[0] = heap[n_heap]
+                    sift_down(bound, heap, 0, n_heap)
                 i = srt[r]
-                if bound[i] > out_loss[n_r - 1, p]:
+                if bound[i] > best_l[last]:
                     break
                 c = keep[i]
                 ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
@@ -186,18 +191,37 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
                     j = max(0.0, 6.9 + 20.0 * np.log10(np.sqrt((v - 0.1) ** 2 + 1.0) + v - 0.1))
                 length = max(np.sqrt(plan * plan + (rx[p, 2] - tx[2]) ** 2), 1.0)
                 loss = 20.0 * np.log10(4.0 * np.pi * length / lam) + weight * j
-                last = n_r - 1
-                if loss < out_loss[last, p] or (loss == out_loss[last, p] and c < out_k[last, p]):
+                if loss < best_l[last] or (loss == best_l[last] and c < best_k[last]):
                     k = last
-                    while k > 0 and (out_loss[k - 1, p] > loss
-                                     or (out_loss[k - 1, p] == loss and out_k[k - 1, p] > c)):
-                        out_loss[k, p] = out_loss[k - 1, p]
-                        out_k[k, p] = out_k[k - 1, p]
+                    while k > 0 and (best_l[k - 1] > loss
+                                     or (best_l[k - 1] == loss and best_k[k - 1] > c)):
+                        best_l[k] = best_l[k - 1]
+                        best_k[k] = best_k[k - 1]
                         k -= 1
-                    out_loss[k, p] = loss
-                    out_k[k, p] = c
-                    lim = lam / four_pi * 10.0 ** ((out_loss[n_r - 1, p] - j_floor) / 20.0) \
-                        * (1.0 + 1e-9)
+                    best_l[k] = loss
+                    best_k[k] = c
+                    lim = lam / four_pi * 10.0 ** ((best_l[last] - j_floor) / 20.0) * (1.0 + 1e-9)
+            for k in range(n_r):
+                out_loss[k, p] = best_l[k]
+                out_k[k, p] = best_k[k]
+
+
+@njit(cache=True, inline="always")
+def sift_down(keys, heap, h, n):
+    """Restore the min-heap ``heap[:n]`` (of indices into ``keys``) below position h."""
+    cur = heap[h]
+    while True:
+        child = 2 * h + 1
+        if child >= n:
+            break
+        if child + 1 < n and keys[heap[child + 1]] < keys[heap[child]]:
+            child += 1
+        if keys[heap[child]] < keys[cur]:
+            heap[h] = heap[child]
+            h = child
+        else:
+            break
+    heap[h] = cur
 
 
 def tiles_of(xy_m, tile_m: float = TILE_M):

@@ -38,7 +38,7 @@ from numba import njit, parallel_chunksize, prange
 
 from ..radio import C_M_S
 from .ground import fresnel_gamma_horizontal, fresnel_gamma_vertical
-from .corner import argsort_keys, tiles_of
+from .corner import sift_down, tiles_of
 from .legs import first_clear_reflection
 from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 
@@ -209,12 +209,29 @@ def _top_reflections(e, n, top, tx, rx, tile_pts, tile_start, out_k, out_len):
             bound[m] = np.sqrt(plan * plan + dz * dz) * (1.0 - 1e-12) - 1e-9
             keep[m] = w
             m += 1
-        srt = argsort_keys(bound, m)
+        # The walls by increasing bound, sorted lazily (a heap, as corner._top_candidates).
+        heap = np.arange(m)
+        for h in range(m // 2 - 1, -1, -1):
+            sift_down(bound, heap, h, m)
+        srt = np.empty(m, np.int64)
+        n_srt, n_heap = 0, m
+        best_l = np.empty(n_r)              # a receiver's R best, local (out_* rows are N apart)
+        best_k = np.empty(n_r, np.int64)
+        last = n_r - 1
         for q in range(a, b):
             p = tile_pts[q]
+            for k in range(n_r):
+                best_l[k] = out_len[k, p]
+                best_k[k] = out_k[k, p]
             for r in range(m):
+                if r == n_srt:
+                    srt[n_srt] = heap[0]
+                    n_srt += 1
+                    n_heap -= 1
+                    heap[0] = heap[n_heap]
+                    sift_down(bound, heap, 0, n_heap)
                 i = srt[r]
-                if bound[i] > out_len[n_r - 1, p]:
+                if bound[i] > best_l[last]:
                     break
                 w = keep[i]
                 side_t = (tx[0] - e[w, 0]) * n[w, 0] + (tx[1] - e[w, 1]) * n[w, 1]
@@ -234,16 +251,18 @@ def _top_reflections(e, n, top, tx, rx, tile_pts, tile_start, out_k, out_len):
                     continue
                 plan = np.sqrt((rx[p, 0] - ix) ** 2 + (rx[p, 1] - iy) ** 2)
                 length = np.sqrt(plan * plan + (rx[p, 2] - tx[2]) ** 2)
-                last = n_r - 1
-                if length < out_len[last, p] or (length == out_len[last, p] and w < out_k[last, p]):
+                if length < best_l[last] or (length == best_l[last] and w < best_k[last]):
                     k = last
-                    while k > 0 and (out_len[k - 1, p] > length
-                                     or (out_len[k - 1, p] == length and out_k[k - 1, p] > w)):
-                        out_len[k, p] = out_len[k - 1, p]
-                        out_k[k, p] = out_k[k - 1, p]
+                    while k > 0 and (best_l[k - 1] > length
+                                     or (best_l[k - 1] == length and best_k[k - 1] > w)):
+                        best_l[k] = best_l[k - 1]
+                        best_k[k] = best_k[k - 1]
                         k -= 1
-                    out_len[k, p] = length
-                    out_k[k, p] = w
+                    best_l[k] = length
+                    best_k[k] = w
+            for k in range(n_r):
+                out_len[k, p] = best_l[k]
+                out_k[k, p] = best_k[k]
 
 
 def lit_walls(prisms: BuildingPrisms, tx_xyz_m, max_range_m: float = np.inf,
