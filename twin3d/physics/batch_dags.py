@@ -24,9 +24,9 @@ kernel's bit for bit:
   runs over that list backwards to push and forwards to pull.
 
 The batched step walks weighted DAGs flat (:func:`replay_flat`): with each
-edge's tail recorded (:func:`tails`), a destination's edges, listed by
-their tail's rank, are one list run backwards to push and forwards to
-pull, without a loop per node (whose varying length the processor cannot
+edge's tail recorded (``record``'s ``dag_t``, or :func:`tails` after it), a
+destination's edges, listed by their tail's rank, are one list run
+backwards to push and forwards to pull, without a loop per node (whose varying length the processor cannot
 predict); when traffic drops, the latency and survival passes share one
 walk (:func:`replay_pull2`). Both give :func:`replay`'s results bit for bit.
 
