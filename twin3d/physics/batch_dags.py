@@ -27,8 +27,8 @@ The batched step walks weighted DAGs flat (:func:`replay_flat`): with each
 edge's tail recorded (``record``'s ``dag_t``, or :func:`tails` after it), a
 destination's edges, listed by their tail's rank, are one list run
 backwards to push and forwards to pull, without a loop per node (whose
-varying length the processor cannot predict); when traffic drops, the latency and survival passes share one
-walk (:func:`replay_pull2`). Both give :func:`replay`'s results bit for bit.
+varying length the processor cannot predict); when traffic drops, the
+latency and survival passes share one walk (:func:`replay_pull2`). Both give :func:`replay`'s results bit for bit.
 
 Arrays are laid out per destination k (row k): ``order[k, :cnt[k]]`` the
 reached nodes nearest first, ``pos[k, node]`` the rank in that order (-1
