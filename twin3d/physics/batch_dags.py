@@ -28,7 +28,8 @@ edge's tail recorded (``record``'s ``dag_t``, or :func:`tails` after it), a
 destination's edges, listed by their tail's rank, are one list run
 backwards to push and forwards to pull, without a loop per node (whose
 varying length the processor cannot predict); when traffic drops, the
-latency and survival passes share one walk (:func:`replay_pull2`). Both give :func:`replay`'s results bit for bit.
+latency and survival passes share one walk (:func:`replay_pull2`). Both
+give :func:`replay`'s results bit for bit.
 
 Arrays are laid out per destination k (row k): ``order[k, :cnt[k]]`` the
 reached nodes nearest first, ``pos[k, node]`` the rank in that order (-1
@@ -92,7 +93,8 @@ def dag_rows(c_k, ok, pk, dist, out_ptr, out_head, out_w, out_edge, spf, bk, sk,
 
     ``ok``/``pk``: the nodes in rank order and each node's rank (rank 0 the
     destination); ``bk``/``sk``/``pt``: that destination's rows of ``bad``,
-    ``split`` and ``ptr``; ``dag_t`` gets each DAG edge's tail (as :func:`tails`). An edge is on the DAG when its head is closer by
+    ``split`` and ``ptr``; ``dag_t`` gets each DAG edge's tail (as :func:`tails`).
+    An edge is on the DAG when its head is closer by
     its weight (to ``_RTOL``); ``bad`` marks a node whose DAG edge reaches a
     node ranked at or after it, or that has none.
     """
@@ -132,7 +134,8 @@ def dag_rows(c_k, ok, pk, dist, out_ptr, out_head, out_w, out_edge, spf, bk, sk,
 
 @njit(cache=True)
 def record(n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, unweighted, spf, dests,
-           cnt, order, pos, ptr, split, bad, dag_e, dag_h, dag_t=None):  # pragma: no cover - compiled
+           cnt, order, pos, ptr, split, bad, dag_e, dag_h,
+           dag_t=None):  # pragma: no cover - compiled
     """Every destination's distances and DAG, as ``_walk`` finds them, into the arrays
     (with ``dag_t``, each DAG edge's tail too, as :func:`tails` writes it)."""
     tl = np.empty(len(dag_e), np.int64) if dag_t is None else dag_t
