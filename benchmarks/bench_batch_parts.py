@@ -44,7 +44,7 @@ clock = time.perf_counter
 
 @njit(cache=True)
 def _parts(part, weights, bps_rows, n, u, v, link, dests, dem_ptr, dem_src, dem_idx):
-    """Run ``part`` (0: heap record, 1: all_pairs, 2: record_dense and tails, 3: + load
+    """Run ``part`` (0: heap record, 1: all_pairs, 2: record_dense with tails, 3: + load
     pass, 4: + latency pass, 5: + the latency and survival walk instead) for every
     row of edge weights (the passes flat, as the batched step runs them)."""
     ws = batch_kernels._workspace(n, len(u), len(dem_idx), n)
@@ -70,8 +70,7 @@ def _parts(part, weights, bps_rows, n, u, v, link, dests, dem_ptr, dem_src, dem_
             continue
         batch_dense.record_dense(n, out_ptr, out_head[:m], out_w[:m], out_edge[:m], False, dests,
                                  dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7], dn[0],
-                                 dn[1], dn[2], dn[3], dn[4])
-        batch_dags.tails(len(dests), dg[0], dg[1], dg[3], dg[8])
+                                 dn[1], dn[2], dn[3], dn[4], dg[8])   # (the tails too)
         for j in range(nc):
             bps[j] = bps_rows[c, dem_idx[j]]
         if part >= 3:

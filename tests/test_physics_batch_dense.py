@@ -248,3 +248,45 @@ def test_flat_and_merged_walks_equal_the_node_by_node_replay(seed, dense):
         assert np.array_equal(ref_load, got_load) and np.array_equal(ref_dem, got_dem)
         assert ref_load.any()
     assert np.isfinite(lat2).any() and (surv2 < 1).any()
+
+
+@pytest.mark.parametrize("dense", [False, True])
+@pytest.mark.parametrize("spf", [False, True])
+@pytest.mark.parametrize("seed", range(10))
+def test_recorded_tails_equal_the_tails_pass(seed, spf, dense):
+    """``record`` / ``record_dense`` given ``dag_t`` write each DAG edge's tail
+    as the separate :func:`~twin3d.physics.batch_dags.tails` pass does (the
+    batched step relies on it), and leave the other arrays as without it;
+    some destinations only (the scatter over ``dests``) and tolerance weights too."""
+    n, u, v, w = random_edges(300 + seed)
+    if not dense and seed % 2:
+        w = w * 1.37                                   # not integers: the tolerance DAGs
+    out_ptr, in_ptr, in_tail, in_w = csr(n, u, v, w)
+    out_edge = np.arange(len(u))
+    dests = np.arange(n) if seed % 3 == 0 else np.arange(0, n, 2)
+
+    def rec(dg, with_tails):
+        extra = (dg[8],) if with_tails else ()
+        if dense:
+            return batch_dense.record_dense(n, out_ptr, v, w, out_edge, spf, dests, *dg[:8],
+                                            *batch_dense.dense_alloc(n), *extra)
+        return batch_dags.record(n, out_ptr, v, w, out_edge, in_ptr, in_tail, in_w, False, spf,
+                                 dests, *dg[:8], *extra)
+
+    ref = batch_dags.alloc(len(dests), n, len(u))
+    got = batch_dags.alloc(len(dests), n, len(u))
+    k_ref = rec(ref, False)
+    ref[8][:] = -7
+    batch_dags.tails(len(dests), ref[0], ref[1], ref[3], ref[8])
+    k_got = rec(got, True)
+    assert k_got == k_ref
+    assert np.array_equal(got[0], ref[0])
+    for k in range(len(dests)):
+        c = ref[0][k]
+        assert np.array_equal(got[3][k, :c + 1], ref[3][k, :c + 1])
+        lo, hi = ref[3][k, 1], ref[3][k, c] if c > 0 else ref[3][k, 1]
+        assert np.array_equal(got[8][lo:hi], ref[8][lo:hi])
+        assert (ref[8][lo:hi] >= 0).all()
+    assert np.array_equal(got[6][:k_ref], ref[6][:k_ref])
+    assert np.array_equal(got[7][:k_ref], ref[7][:k_ref])
+    assert k_ref > 0

@@ -24,11 +24,12 @@ kernel's bit for bit:
   runs over that list backwards to push and forwards to pull.
 
 The batched step walks weighted DAGs flat (:func:`replay_flat`): with each
-edge's tail recorded (:func:`tails`), a destination's edges, listed by
-their tail's rank, are one list run backwards to push and forwards to
-pull, without a loop per node (whose varying length the processor cannot
-predict); when traffic drops, the latency and survival passes share one
-walk (:func:`replay_pull2`). Both give :func:`replay`'s results bit for bit.
+edge's tail recorded (``record``'s ``dag_t``, or :func:`tails` after it), a
+destination's edges, listed by their tail's rank, are one list run
+backwards to push and forwards to pull, without a loop per node (whose
+varying length the processor cannot predict); when traffic drops, the
+latency and survival passes share one walk (:func:`replay_pull2`). Both
+give :func:`replay`'s results bit for bit.
 
 Arrays are laid out per destination k (row k): ``order[k, :cnt[k]]`` the
 reached nodes nearest first, ``pos[k, node]`` the rank in that order (-1
@@ -87,12 +88,13 @@ def alloc(n_dests, n, m):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def dag_rows(c_k, ok, pk, dist, out_ptr, out_head, out_w, out_edge, spf, bk, sk, pt, dag_e, dag_h,
-             nxt):  # pragma: no cover - compiled
+             dag_t, nxt):  # pragma: no cover - compiled
     """One destination's DAG from its distances, written from ``nxt`` on; returns the new end.
 
     ``ok``/``pk``: the nodes in rank order and each node's rank (rank 0 the
     destination); ``bk``/``sk``/``pt``: that destination's rows of ``bad``,
-    ``split`` and ``ptr``. An edge is on the DAG when its head is closer by
+    ``split`` and ``ptr``; ``dag_t`` gets each DAG edge's tail (as :func:`tails`).
+    An edge is on the DAG when its head is closer by
     its weight (to ``_RTOL``); ``bad`` marks a node whose DAG edge reaches a
     node ranked at or after it, or that has none.
     """
@@ -111,6 +113,7 @@ def dag_rows(c_k, ok, pk, dist, out_ptr, out_head, out_w, out_edge, spf, bk, sk,
                     flag = pk[b] >= r
                     dag_e[nxt] = out_edge[e]
                     dag_h[nxt] = b
+                    dag_t[nxt] = a
                     nxt += 1
                     break
         else:       # the test decides without a branch (it is unpredictable): write
@@ -120,6 +123,7 @@ def dag_rows(c_k, ok, pk, dist, out_ptr, out_head, out_w, out_edge, spf, bk, sk,
                 flag |= on & (pk[b] >= r)
                 dag_e[nxt] = out_edge[e]
                 dag_h[nxt] = b
+                dag_t[nxt] = a
                 nxt += on
         c = nxt - first
         bk[r] = flag or c == 0
@@ -130,8 +134,11 @@ def dag_rows(c_k, ok, pk, dist, out_ptr, out_head, out_w, out_edge, spf, bk, sk,
 
 @njit(cache=True)
 def record(n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, unweighted, spf, dests,
-           cnt, order, pos, ptr, split, bad, dag_e, dag_h):  # pragma: no cover - compiled
-    """Every destination's distances and DAG, as ``_walk`` finds them, into the arrays."""
+           cnt, order, pos, ptr, split, bad, dag_e, dag_h,
+           dag_t=None):  # pragma: no cover - compiled
+    """Every destination's distances and DAG, as ``_walk`` finds them, into the arrays
+    (with ``dag_t``, each DAG edge's tail too, as :func:`tails` writes it)."""
+    tl = np.empty(len(dag_e), np.int64) if dag_t is None else dag_t
     dist = np.full(n, np.inf)
     heap_d = np.empty(len(in_tail) + 1)
     heap_n = np.empty(len(in_tail) + 1, np.int64)
@@ -146,7 +153,7 @@ def record(n, out_ptr, out_head, out_w, out_edge, in_ptr, in_tail, in_w, unweigh
         for r in range(c_k):
             pk[ok[r]] = r
         nxt = dag_rows(c_k, ok, pk, dist, out_ptr, out_head, out_w, out_edge, spf, bad[k],
-                       split[k], ptr[k], dag_e, dag_h, nxt)
+                       split[k], ptr[k], dag_e, dag_h, tl, nxt)
         for r in range(c_k):
             dist[ok[r]] = np.inf
     return nxt

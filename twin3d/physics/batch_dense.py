@@ -158,13 +158,16 @@ def _rank(n, col, ok, pk, counts):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def record_dense(n, out_ptr, out_head, out_w, out_edge, spf, dests, cnt, order, pos, ptr, split,
-                 bad, dag_e, dag_h, dmat, col, dirty, now, counts):  # pragma: no cover - compiled
+                 bad, dag_e, dag_h, dmat, col, dirty, now, counts,
+                 dag_t=None):  # pragma: no cover - compiled
     """``record`` (weighted, not breadth-first) of every destination in ``dests``
     from :func:`all_pairs`; the same arrays when :func:`exact_integer_weights` holds.
 
     ``out_*``: the usable edges as ``route_arrays`` lays them out; ``dmat`` to
-    ``counts``: :func:`dense_alloc`. Returns the number of DAG edges.
+    ``counts``: :func:`dense_alloc`; ``dag_t``: if given, each DAG edge's tail
+    (as :func:`~twin3d.physics.batch_dags.tails` writes it). Returns the number of DAG edges.
     """
+    tl = np.empty(len(dag_e), np.int64) if dag_t is None else dag_t
     all_pairs(n, out_ptr, out_head, out_w, dmat, dirty, now)
     m = out_ptr[n]
     top = 0.0
@@ -175,7 +178,7 @@ def record_dense(n, out_ptr, out_head, out_w, out_edge, spf, dests, cnt, order, 
                 top = x
     if not spf and _RTOL * top < 0.5:
         return _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, ptr,
-                           split, bad, dag_e, dag_h, dmat, col, counts, m)
+                           split, bad, dag_e, dag_h, tl, dmat, col, counts, m)
     nxt = 0
     for k in range(len(dests)):
         t = dests[k]
@@ -186,13 +189,13 @@ def record_dense(n, out_ptr, out_head, out_w, out_edge, spf, dests, cnt, order, 
         c_k = _rank(n, col, ok, pk, counts)
         cnt[k] = c_k
         nxt = dag_rows(c_k, ok, pk, col, out_ptr, out_head, out_w, out_edge, spf, bad[k],
-                       split[k], ptr[k], dag_e, dag_h, nxt)   # record's DAG test
+                       split[k], ptr[k], dag_e, dag_h, tl, nxt)   # record's DAG test
     return nxt
 
 
 @njit(cache=True)
 def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, ptr, split, bad,
-                dag_e, dag_h, dmat, col, counts, m):  # pragma: no cover - compiled
+                dag_e, dag_h, dag_t, dmat, col, counts, m):  # pragma: no cover - compiled
     """:func:`record_dense`'s ECMP DAGs when every distance is below 0.5e9:
     ``record``'s test ``|d(a) - w - d(b)| <= 1e-9 d(a)`` is then ``d(a) - w == d(b)``
     on integers, so a DAG edge leads to a strictly nearer node (no flag).
@@ -288,14 +291,17 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
             slot[t] = fa[t] + be[t] if oe[t] else sink
         ge = out_edge[e]
         gh = out_head[e]
+        gt = tail[e]
         if every:                        # dests is 0 .. n - 1
             for t in range(n):
                 s = slot[t]
                 dag_e[s] = ge
                 dag_h[s] = gh
+                dag_t[s] = gt
         else:
             for k in range(len(dests)):
                 s = slot[dests[k]]
                 dag_e[s] = ge
                 dag_h[s] = gh
+                dag_t[s] = gt
     return nxt

@@ -179,12 +179,10 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
                                    dg[6], dg[7], dg[8], dg[9])
         elif dense:                 # the same DAGs, found without a heap
             record_dense(n, out_ptr, g[1], g[2], g[3], spf, dests, dg[0], dg[1], dg[2], dg[3],
-                         dg[4], dg[5], dg[6], dg[7], dn[0], dn[1], dn[2], dn[3], dn[4])
-        elif reuse:
+                         dg[4], dg[5], dg[6], dg[7], dn[0], dn[1], dn[2], dn[3], dn[4], dg[8])
+        elif reuse:                 # (both write each DAG edge's tail, for the flat replays)
             batch_dags.record(n, out_ptr, g[1], g[2], g[3], in_ptr, g[5], g[6], unweighted, spf,
-                              dests, dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7])
-        if reuse and not use_hops:  # each DAG edge's tail, for the flat replays
-            batch_dags.tails(len(dests), dg[0], dg[1], dg[3], dg[8])
+                              dests, dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7], dg[8])
         load[:] = 0.0
         reached[:] = 0.0
         if _pass(0, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, dem_bps,
