@@ -19,7 +19,7 @@ import copy
 import operator
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 from numba import njit
@@ -29,7 +29,7 @@ from ..loader import Scene, area_sites, check_event
 from ..physics.batch_step import BatchRouter
 from ..physics.coverage import RadioMap, RadioMapper
 from ..physics.geometric.model import GeometricEngine
-from ..physics.deferred import Deferred, deferred_attribute, raw_attribute
+from ..physics.deferred import Deferred, raw_attribute
 from ..physics.incremental import RoutingCache
 from ..physics.transport import Router
 from ..radio_cache import disk_cached
@@ -37,8 +37,12 @@ from ..scene import ScenarioSpec
 from .demand import area_mask, grid_demand_weights, gravity_demands, profile_factor
 from .events import StepState, Timeline
 from .extent import radio_extent_error
-from .kpi import lowest_group_percentiles, transport_kpis, weighted_percentiles
+from .kpi import transport_kpis
 from .power import CellPower, total_energy_w
+from .radio_serving import (LATER_RADIO_KPIS, RADIO_KPI_KEYS, RSRP_MIN_DBM, SINR_MIN_DB,
+                            _cell_loads, _load_scaled, _p5_from_loads, _radio_kpis, _serve,
+                            _served_points)
+from .results import ScenarioResult, StepResult, _describe, _describe_weight, sla_violated
 from .surge import surge_arrays
 from .forwarding_step import overrides_of, pair_paths_of, route_step_forwarding
 from .transport_step import MAX_QUEUE_DELAY_S, route_step, route_step_compiled
@@ -56,63 +60,6 @@ MAX_GRID_POINTS = 8_000_000
 #: dropped; about 5 MB each on Helsinki at 5 m). A scenario result keeps the
 #: maps of its own steps whatever this bound.
 MAX_RADIO_MAPS = 32
-#: The radio KPIs of a step (NaN on a scene without cells).
-RADIO_KPI_KEYS = ("coverage_pct", "sinr_p5_db", "sinr_p50_db", "sinr_p95_db", "throughput_p5_bps",
-                  "throughput_p50_bps")
-#: The radio KPIs a step with ``radio_kpis="later"`` leaves for later (NaN until
-#: :meth:`StepResult.complete_kpis`): what neither the SLA nor an environment reads.
-LATER_RADIO_KPIS = ("sinr_p5_db", "sinr_p50_db", "sinr_p95_db", "throughput_p50_bps")
-#: Coverage thresholds of the radio KPIs (:func:`twin3d.sim.kpi.radio_kpis`'s defaults).
-RSRP_MIN_DBM, SINR_MIN_DB = -110.0, -6.0
-
-
-@dataclass
-class StepResult:
-    """One step of a scenario; link and site arrays follow the result's id lists."""
-
-    t: int
-    hour: float
-    kpis: dict[str, float]
-    link_load_bps: np.ndarray
-    link_util: np.ndarray
-    link_state: list[str]
-    site_state: list[str]
-    site_load_bps: np.ndarray      # routable demand at each site (backhaul at its site), bit/s
-    site_power_w: np.ndarray
-    radio_key: bytes | None
-    link_capacity_bps: np.ndarray | None = None
-    waves: list[dict] = field(default_factory=list)
-    events: list[str] = field(default_factory=list)
-    #: Routing weight of each link this step, in the metric's unit (after set_weight).
-    link_weight: np.ndarray | None = None
-    #: Cells ("<site>/<k>") asleep by cell_sleep this step.
-    cell_sleep: set[str] = field(default_factory=set)
-    #: Cell ("<site>/<k>") -> parameters changed by sector events, in force this step.
-    cell_params: dict[str, dict[str, float]] = field(default_factory=dict)
-    #: The demands routed this step: (src node index, dst node index, bit/s) arrays.
-    demand: tuple | None = None
-    #: (n_cells,) air-interface load (resource share; > 1 is overloaded), radio scenes.
-    cell_load: np.ndarray | None = None
-    #: (n_cells,) traffic each cell serves, bit/s, radio scenes.
-    cell_served_bps: np.ndarray | None = None
-    #: (n_demands,) end-to-end latency of each routed demand (``demand``'s order), s.
-    demand_latency_s: np.ndarray | None = None
-    #: (n_demands,) bit/s of each demand delivered after tail drop.
-    demand_delivered_bps: np.ndarray | None = None
-    #: (n_links,) bool: the link is in service after the cascade (``link_state`` "up").
-    link_up: np.ndarray | None = None
-    #: The :data:`LATER_RADIO_KPIS` a step left for later (``radio_kpis="later"``),
-    #: as a :class:`~twin3d.physics.deferred.Deferred` giving them; None when
-    #: ``kpis`` holds them all. See :meth:`complete_kpis`.
-    kpis_later: Deferred | None = None
-
-    def complete_kpis(self) -> dict[str, float]:
-        """``kpis`` with the KPIs left for later computed in (the same values a step
-        with every radio KPI gives); ``kpis`` itself, updated once."""
-        if self.kpis_later is not None:
-            self.kpis.update(self.kpis_later.value())
-            self.kpis_later = None
-        return self.kpis
 
 
 @njit(cache=True)
@@ -124,93 +71,6 @@ def _routable_sums(at, ok, bps, n):  # pragma: no cover - compiled
         if ok[i]:
             out[at[i]] += bps[i]
     return out
-
-
-# laid out on the first read when the router computed it in another order
-deferred_attribute(StepResult, "demand_latency_s")
-
-
-@dataclass
-class ScenarioResult:
-    """Every step of one scenario, and the radio maps its steps used."""
-
-    name: str
-    spec: ScenarioSpec
-    link_ids: list[str]
-    site_ids: list[str]
-    steps: list[StepResult]
-    radio_maps: dict[bytes, RadioMap]
-
-    def kpi_table(self) -> list[dict]:
-        """[{"t": step, "hour": h, kpi: value, ...}] for kpis.json and tables."""
-        return [{"t": s.t, "hour": s.hour, **s.kpis, "cascade_waves": len(s.waves)} for s in self.steps]
-
-    def kpi_json(self) -> dict:
-        """This scenario for kpis.json: steps with KPIs (NaN as null), events and waves."""
-        steps = []
-        for row, s in zip(self.kpi_table(), self.steps):
-            clean = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
-            steps.append({**clean, "events": list(s.events), "waves": list(s.waves)})
-        return {"description": self.spec.description, "step_s": self.spec.step_s,
-                "sla_violation_steps": self.sla_violation_steps, "sla_minutes": self.sla_minutes,
-                "steps": steps}
-
-    @property
-    def sla_violation_steps(self) -> int:
-        """Steps that breach the scene's ``[sla]`` (SANDBOX.md section 3)."""
-        return int(sum(bool(s.kpis.get("sla_violated", False)) for s in self.steps))
-
-    @property
-    def sla_minutes(self) -> float:
-        """Violating steps times ``step_s`` / 60."""
-        return self.sla_violation_steps * float(self.spec.step_s) / 60.0
-
-
-def _describe_weight(link: str, weight: float) -> str:
-    """:func:`_describe` of ``EventSpec(t, "set_weight", link=link, weight=weight)``."""
-    return f"set_weight {link} weight {weight:g}"
-
-
-def _describe(ev) -> str:
-    what = ev.element
-    extra = (f" x{ev.factor:g}" if ev.factor else "") + (f" {ev.bps / 1e9:g} Gbit/s" if ev.bps else "")
-    if ev.kind == "set_weight":
-        extra += f" weight {ev.weight:g}"
-    elif ev.kind == "set_capacity":
-        extra += f" {ev.capacity_bps / 1e9:g} Gbit/s"
-    elif ev.kind == "sector":
-        extra += "".join(f" {n} {getattr(ev, n):g}" for n in ("tilt_deg", "p_tx_dbm", "azimuth_deg")
-                         if getattr(ev, n) is not None)
-    elif ev.kind == "static_route":
-        extra += f" to {ev.dst} via {ev.next_hop}"
-    elif ev.kind == "acl":
-        extra += f" {ev.action} {ev.src}->{ev.dst}"
-    elif ev.kind == "shed":
-        what, extra = f"{ev.src}->{ev.dst}", f" {100 * ev.factor:g} %"
-    elif ev.kind == "pair_route":
-        what, extra = f"{ev.src}->{ev.dst}", (f" via {'-'.join(ev.path)}" if ev.path else " ended")
-    return f"{ev.kind} {what}{extra}"
-
-
-def sla_violated(sla, kpis: dict, radio: bool) -> bool:
-    """Whether one step's KPIs breach the ``[sla]`` bounds (NaN KPIs breach nothing).
-
-    Examples
-    --------
-    >>> from twin3d.scene import SlaSpec
-    >>> k = {"latency_p95_ms": 10.0, "util_max": 0.95, "offered_bps": 1e9, "dropped_bps": 0.0}
-    >>> sla_violated(SlaSpec(), k, radio=False), sla_violated(SlaSpec(util_max=1.0), k, radio=False)
-    (True, False)
-    """
-    offered = kpis.get("offered_bps", 0.0)
-    dropped = kpis.get("dropped_bps", 0.0) / offered if offered > 0 else 0.0
-    breach = (kpis.get("latency_p95_ms", float("nan")) > sla.latency_p95_ms
-              or kpis.get("util_max", float("nan")) > sla.util_max
-              or dropped > sla.dropped_fraction_max)
-    if radio:
-        breach = breach or (kpis.get("coverage_pct", float("nan")) < sla.coverage_pct_min
-                            or kpis.get("throughput_p5_bps", float("nan")) < sla.throughput_p5_bps_min)
-    return bool(breach)
 
 
 class Simulator:
@@ -932,178 +792,9 @@ def simulate(scene: Scene, scenario: str | None = None) -> dict[str, ScenarioRes
     return {s.name: sim.run(s) for s in scene.spec.scenarios if scenario in (None, s.name)}
 
 
-def _radio_kpis(sample: tuple, n_pts: int, user_thr: np.ndarray, density: np.ndarray,
-                later: bool = False) -> dict[str, float]:
-    """:func:`twin3d.sim.kpi.radio_kpis` from what :func:`_serve` gathered.
-
-    ``sample``: (SINR at the covered points in point order, weighted stats
-    of the user throughput, demand at its lowest value); ``user_thr``: user
-    throughput, 0 where not covered. With ``later`` the
-    :data:`LATER_RADIO_KPIS` are NaN (not computed; the throughput p5 is the
-    same number: each quantile is the sort's, whatever others are asked).
-    """
-    sinr_covered, stats, w_lo = sample
-    nan = float("nan")
-    if later:
-        s5 = s50 = s95 = t50 = nan
-        t5, = weighted_percentiles(user_thr, [5], density, stats, w_lo)
-    else:
-        s5, s50, s95 = weighted_percentiles(sinr_covered, [5, 50, 95])
-        t5, t50 = weighted_percentiles(user_thr, [5, 50], density, stats, w_lo)
-    return {
-        "coverage_pct": 100.0 * (sinr_covered.size / n_pts) if n_pts else nan,
-        "sinr_p5_db": s5, "sinr_p50_db": s50, "sinr_p95_db": s95,
-        "throughput_p5_bps": t5, "throughput_p50_bps": t50,
-    }
-
-
 def _later_radio_kpis(sim: Simulator, state: StepState, factor: float) -> dict[str, float]:
     """The :data:`LATER_RADIO_KPIS` of a step (``Simulator.step(radio_kpis="later")``):
     its air interface again (the same map, demand and passes), then the percentiles."""
     _, rm, density, _, _, user_thr, sample = sim._served(state, factor)
     kpis = _radio_kpis(sample, rm.rsrp_dbm.size, user_thr, density)
     return {k: kpis[k] for k in LATER_RADIO_KPIS}
-
-
-@njit(cache=True)
-def _cell_loads(rsrp, sinr, best, se, cell_bw, density, n_cells, rsrp_min,
-                sinr_min):  # pragma: no cover - compiled
-    """The first pass of :func:`_serve`: (cell loads, demand offered per cell,
-    covered points), and what tells the throughput p5 without the second
-    pass: the count and total of the positive demand (in point order, as
-    :func:`~twin3d.sim.kpi.weighted_stats` sums it), the positive demand at
-    covered-or-not points no cell serves, and per cell the positive demand
-    it serves."""
-    n = rsrp.size
-    rho = np.zeros(n_cells)
-    offered = np.zeros(n_cells)
-    w_cell = np.zeros(n_cells)
-    n_cov = 0
-    n_w = 0
-    total = 0.0
-    w_unserved = 0.0
-    for p in range(n):
-        y = density[p]
-        pos = y > 0
-        if pos:
-            n_w += 1
-            total += y
-        served = False
-        if rsrp[p] >= rsrp_min and sinr[p] >= sinr_min:
-            n_cov += 1
-            b = best[p]
-            if b >= 0 and se[p] > 0:
-                rho[b] += density[p] / (se[p] * cell_bw[b])
-                offered[b] += density[p]
-                served = True
-                if pos:
-                    w_cell[b] += y
-        if pos and not served:
-            w_unserved += y
-    return rho, offered, n_cov, n_w, total, w_unserved, w_cell
-
-
-def _p5_from_loads(loads) -> float | None:
-    """The demand-weighted p5 of user throughput from :func:`_cell_loads` alone:
-    0 bit/s when the demand at 0 bit/s (unserved, or served by a cell loaded
-    to 1 or more: ``1 - load <= 0``) clears 5 % of the total by the selection's
-    margin (:func:`~twin3d.sim.kpi.lowest_group_percentiles`); None otherwise
-    (and whenever a load is not finite: a throughput could then be NaN)."""
-    rho, _, _, n_w, total, w_unserved, w_cell = loads
-    if not np.isfinite(rho).all():
-        return None
-    w_zero = w_unserved + float(w_cell[1.0 - rho <= 0.0].sum())
-    if not w_zero > 0.0:
-        return None
-    got = lowest_group_percentiles(_P5, (n_w, total, 0.0, float("nan")), w_zero)
-    return None if got is None else got[0]
-
-
-#: The throughput p5 as a fraction (:func:`_p5_from_loads`).
-_P5 = np.array([0.05])
-
-
-@njit(cache=True)
-def _serve(rsrp, sinr, best, se, cell_bw, density, n_cells, rsrp_min, sinr_min,
-           per_point=True):  # pragma: no cover
-    """Cell loads and user throughput of one radio step, in two passes over the points.
-
-    Covered: RSRP >= rsrp_min and SINR >= sinr_min. Served: covered, with a
-    server (best >= 0) at a positive spectral efficiency; its rate is
-    SE x the server's bandwidth. Returns the load of each cell (sum of
-    demand / rate over its served points, in point order), the demand it is
-    offered, the user throughput (rate x max(0, 1 - load), clipped to
-    [0, 1]; 0 where not served) and the SINR at the covered points; the
-    last two only with ``per_point`` (empty otherwise). Last, with
-    ``per_point``, :func:`~twin3d.sim.kpi.weighted_stats` of (throughput,
-    demand) (the same sums in the same order) and the demand at the lowest
-    throughput, for :func:`~twin3d.sim.kpi.weighted_percentiles`.
-    """
-    n = rsrp.size
-    rho, offered, n_cov, _, _, _, _ = _cell_loads(rsrp, sinr, best, se, cell_bw, density, n_cells,
-                                                  rsrp_min, sinr_min)
-    if not per_point:
-        return rho, offered, np.zeros(0), np.zeros(0), (0, 0.0, np.inf, -np.inf), 0.0
-    thr = np.zeros(n)
-    sinr_cov = np.empty(n_cov)
-    c = 0
-    n_w = 0                     # weighted_stats(thr, density) as it goes, and the lowest's weight
-    total = 0.0
-    lo = np.inf
-    hi = -np.inf
-    w_lo = 0.0
-    for p in range(n):
-        x = 0.0
-        if rsrp[p] >= rsrp_min and sinr[p] >= sinr_min:
-            sinr_cov[c] = sinr[p]
-            c += 1
-            b = best[p]
-            if b >= 0 and se[p] > 0:
-                x = 1.0 - rho[b]
-                x = 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
-                x = (se[p] * cell_bw[b]) * x
-                thr[p] = x
-        y = density[p]
-        if np.isfinite(x) and y > 0:
-            n_w += 1
-            total += y
-            if x < lo:
-                lo = x
-                w_lo = y
-            elif x == lo:
-                w_lo += y
-            hi = max(hi, x)
-    return rho, offered, thr, sinr_cov, (n_w, total, lo, hi), w_lo
-
-
-@njit(cache=True)
-def _served_points(rsrp, sinr, best, se, cell_bw, weights, rsrp_min, sinr_min):  # pragma: no cover
-    """The served points of a map (see :func:`_serve`), in point order: server, rate, weight, index."""
-    n = rsrp.size
-    m = 0
-    for p in range(n):
-        if rsrp[p] >= rsrp_min and sinr[p] >= sinr_min and best[p] >= 0 and se[p] > 0:
-            m += 1
-    server = np.empty(m, np.int64)
-    rate = np.empty(m)
-    weight = np.empty(m)
-    points = np.empty(m, np.int64)
-    c = 0
-    for p in range(n):
-        if rsrp[p] >= rsrp_min and sinr[p] >= sinr_min and best[p] >= 0 and se[p] > 0:
-            server[c] = best[p]
-            rate[c] = se[p] * cell_bw[best[p]]
-            weight[c] = weights[p]
-            points[c] = p
-            c += 1
-    return server, rate, weight, points
-
-
-@njit(cache=True)
-def _load_scaled(server, weight, rate, demand, n_cells):  # pragma: no cover - compiled
-    """Cell loads sum((demand x weight) / rate) over the served points, in their order
-    (``np.bincount(server, (demand * weight) / rate)``, in one pass)."""
-    rho = np.zeros(n_cells)
-    for i in range(server.size):
-        rho[server[i]] += (demand * weight[i]) / rate[i]
-    return rho
