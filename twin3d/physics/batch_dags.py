@@ -167,53 +167,10 @@ def replay(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_out, c
     Returns 1 where ``_walk`` would report a cycle, else 0.
     """
     x = np.zeros(n)
-    push = kind == 0 or kind == 2
     for k in range(len(dests)):
-        t = dests[k]
-        c_k = cnt[k]
-        ok = order[k]
-        pk = pos[k]
-        if push:
-            for j in range(dem_ptr[t], dem_ptr[t + 1]):
-                s = dem_src[j]
-                if pk[s] >= 0:
-                    x[s] += bps[j]
-                    if kind == 0:
-                        dem_out[j] = 1.0
-        else:
-            x[t] = 0.0 if kind == 1 else 1.0
-        for q in range(1, c_k):
-            r = c_k - q if push else q               # farthest first to push, else nearest
-            a = ok[r]
-            if push and x[a] == 0.0:
-                continue
-            if bad[k, r]:
-                return 1
-            sp = split[k, r]
-            f = x[a] * sp
-            acc = 0.0
-            for i in range(ptr[k, r], ptr[k, r + 1]):
-                ge = dag_e[i]
-                b = dag_h[i]
-                if kind == 0:
-                    edge_out[ge] += f
-                    x[b] += f
-                elif kind == 2:
-                    edge_out[ge] += f
-                    x[b] += f * edge_val[ge]
-                elif kind == 1:
-                    acc += sp * (edge_val[ge] + x[b])
-                else:
-                    acc += sp * edge_val[ge] * x[b]
-            if not push:
-                x[a] = acc
-        if not push:
-            for j in range(dem_ptr[t], dem_ptr[t + 1]):
-                s = dem_src[j]
-                if pk[s] >= 0:
-                    dem_out[j] = x[s]
-        for r in range(c_k):
-            x[ok[r]] = 0.0
+        if _replay_dest(kind, k, dests[k], dem_ptr, dem_src, bps, edge_val, edge_out, dem_out,
+                        cnt[k], order[k], pos[k], ptr, split, bad, dag_e, dag_h, x):
+            return 1
     return 0
 
 
