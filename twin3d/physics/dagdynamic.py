@@ -43,6 +43,18 @@ __all__ = ["update"]
 
 
 @njit(cache=True)
+def _mark(u, in_a, list_a, old_d, d, na):  # pragma: no cover - compiled
+    """Add node u to the changed list (with its distance before) unless it is there;
+    returns the list's new length."""
+    if not in_a[u]:
+        in_a[u] = True
+        list_a[na] = u
+        old_d[na] = d[u]
+        na += 1
+    return na
+
+
+@njit(cache=True)
 def update(cands, k0, end, gone, added, before, usable, w, eu, ev, graph, spf, dist, split, own,
            thru, seg_start, seg_len, seg_cap, arena, dem_ptr, dem_src, bps, reached, load, uses,
            need):  # pragma: no cover - compiled
@@ -192,11 +204,7 @@ def update(cands, k0, end, gone, added, before, usable, w, eu, ev, graph, spf, d
             u = eu[e]
             x = d[ev[e]] + w[e]
             if x < d[u]:
-                if not in_a[u]:
-                    in_a[u] = True
-                    list_a[na] = u
-                    old_d[na] = d[u]
-                    na += 1
+                na = _mark(u, in_a, list_a, old_d, d, na)
                 d[u] = x
                 size = _heap_push(heap_d, heap_n, size, -x, u)
         while size > 0:
@@ -210,11 +218,7 @@ def update(cands, k0, end, gone, added, before, usable, w, eu, ev, graph, spf, d
                 if usable[e]:
                     x = d[a] + w[e]
                     if x < d[p]:
-                        if not in_a[p]:
-                            in_a[p] = True
-                            list_a[na] = p
-                            old_d[na] = d[p]
-                            na += 1
+                        na = _mark(p, in_a, list_a, old_d, d, na)
                         d[p] = x
                         size = _heap_push(heap_d, heap_n, size, -x, p)
         # 3. the nodes whose next hops can differ: changed ones, their in-neighbours,
