@@ -85,7 +85,8 @@ def weighted_percentiles(values, qs, weights=None, stats=None, lowest_weight=Non
     return out.tolist()
 
 
-def _margin(n, total):
+@njit(cache=True)
+def _margin(n, total):  # pragma: no cover - compiled
     """How far any summation order of ``n`` non-negative weights totalling about
     ``total`` (the sort's running sum included) can move such a sum, and more."""
     return 8.0 * (n + 2) * 2.220446049250313e-16 * total
@@ -357,7 +358,7 @@ def _weighted_select_from(values, weights, q, out, n, total, lo,
         return 0, True
     if not (np.isfinite(total) and total > 1e-280):
         return n, False
-    margin = 8.0 * (n + 2) * 2.220446049250313e-16 * total
+    margin = _margin(n, total)
     nb = _n_buckets(n)
     scale = _scale(lo, hi, nb)
     bw = np.zeros(nb)
