@@ -51,14 +51,14 @@ TERM_NAMES = ("rooftop",) + tuple(name for name, _ in geo.INDIRECT)
 def _term_gains(spec, paths, pts):
     """(n_terms, N) path gain of each term for one cell (-inf where absent)."""
     a = np.asarray(spec.antenna_xyz_m, float)
-    g_d = geo._gain(spec, a, pts)
+    g_d = geo._gain(spec, geo._angles(a, pts))
     out = [g_d - paths["rooftop"]]
     for name, xyz in geo.INDIRECT:
         g = np.full(len(pts), -np.inf)
         if name in paths:
             ok = np.isfinite(paths[name])
             if ok.any():
-                g[ok] = (g_d[ok] if xyz is None else geo._gain(spec, a, paths[xyz][ok])) \
+                g[ok] = (g_d[ok] if xyz is None else geo._gain(spec, geo._angles(a, paths[xyz][ok]))) \
                     - paths[name][ok]
         out.append(g)
     return np.stack(out)
@@ -77,7 +77,8 @@ def _secondary_edges_db(prisms, a, pts, f_hz, kw):
 
 
 def regimes(ref, **terms) -> tuple:
-    """The model's error per outdoor point and the regime masks: ``(err, m, [(label, mask)])``."""
+    """The model's error per outdoor point, the regime masks and the two best-server maps:
+    ``(err, m, [(label, mask)], (ours, reference))``."""
     kw = {**geo.DEFAULT_TERMS, **terms}
     prisms = building_prisms(ref.buildings)
     xs, ys = ref.grid.centers()
@@ -120,7 +121,7 @@ def regimes(ref, **terms) -> tuple:
              ("  ... reached", ~los & (dom == 0) & (secondary > 0.0) & reached)]
     for lo, hi in ((0, 50), (50, 100), (100, 200), (200, np.inf)):
         rows.append((f"NLOS {lo}-{hi} m", ~los & (d2d >= lo) & (d2d < hi)))
-    return err, m, [(label, sel & m) for label, sel in rows]
+    return err, m, [(label, sel & m) for label, sel in rows], (best, r)
 
 
 def main(argv=None) -> int:
@@ -129,7 +130,7 @@ def main(argv=None) -> int:
     p.add_argument("--terms", default="{}", help="JSON overrides of the geometric model's terms")
     args = p.parse_args(argv)
     ref = load_reference(REFS / f"{args.name}.npz")
-    err, m, rows = regimes(ref, **json.loads(args.terms))
+    err, m, rows, (best, r) = regimes(ref, **json.loads(args.terms))
     total = float((err[m] ** 2).sum())
     print(f"{ref.name}: {m.sum()} outdoor points, RMSE after offset "
           f"{np.sqrt(total / m.sum()):.2f} dB")
@@ -139,6 +140,15 @@ def main(argv=None) -> int:
             e = err[sel]
             print(f"{label:<32} {sel.sum():>7d} {sel.sum() / m.sum():>6.1%} "
                   f"{(e ** 2).sum() / total:>7.1%} {e.mean():>8.2f} {np.sqrt((e ** 2).mean()):>7.2f}")
+    unreached = r <= FLOOR_DB
+    # the ceiling: the model at the floor exactly where the reference has no ray
+    e = np.where(unreached, FLOOR_DB, best)[m] - r[m]
+    print(f"the model set to {FLOOR_DB:g} dB where the reference is unreached: RMSE after offset "
+          f"{np.sqrt(((e - e.mean()) ** 2).mean()):.2f} dB")
+    for again in sorted((REFS / "noise").glob(f"{args.name}_seed*.npz")):
+        r2 = load_reference(again).path_gain_db.reshape(len(ref.specs), -1).max(axis=0)
+        both = unreached & (r2 <= FLOOR_DB) & m
+        print(f"unreached in {again.stem} too: {both.sum()} of {(unreached & m).sum()}")
     return 0
 
 
