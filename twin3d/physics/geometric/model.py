@@ -184,33 +184,42 @@ def cell_path_gain_db(spec, paths: dict, pts_xyz_m, *, combine: str = "min",
     ``angles``: a dict kept per site and passed for each of its cells, where the departure
     angles (the same for every cell of the site) are remembered.
     """
+    if combine not in ("min", "sum"):
+        raise ValueError(f"combine must be 'min' or 'sum' (got {combine!r})")
     a = np.asarray(spec.antenna_xyz_m, float)
     p = np.asarray(pts_xyz_m, float)
     memo = {} if angles is None else angles
     if "direct" not in memo:
         memo["direct"] = _angles(a, p)
+        memo["nlos"] = np.flatnonzero(~paths["los"])
     g_d = _gain(spec, memo["direct"])
-    terms = [g_d - paths["rooftop"]]
+    out = g_d - paths["direct"]
+    nl = memo["nlos"]
+    # The paths are combined at the NLOS points only, and each indirect path where it exists:
+    # a missing path (-inf dB) adds no power (a zero, exactly) and never wins the max.
+    nlos = g_d[nl] - paths["rooftop"][nl]
+    if combine == "sum":                                 # incoherent power sum of the paths
+        nlos = 10.0 ** (nlos / 10.0)
     for name, xyz in INDIRECT:
         if name not in paths:
             continue
         if name not in memo:
             ok = np.isfinite(paths[name])
-            memo[name] = (ok, None if xyz is None or not ok.any() else _angles(a, paths[xyz][ok]))
-        ok, dep = memo[name]
-        g = np.full(len(p), -np.inf)
-        if ok.any():
-            g_dep = g_d[ok] if xyz is None else _gain(spec, dep)
-            g[ok] = g_dep - paths[name][ok]
-        terms.append(g)
-    terms = np.stack(terms)
-    if combine == "min":
-        nlos = terms.max(axis=0)
-    elif combine == "sum":                               # incoherent power sum of the paths
-        nlos = 10.0 * np.log10(np.sum(10.0 ** (terms / 10.0), axis=0))
-    else:
-        raise ValueError(f"combine must be 'min' or 'sum' (got {combine!r})")
-    return np.where(paths["los"], g_d - paths["direct"], nlos - nlos_offset_db)
+            dep = None if xyz is None or not ok.any() else _angles(a, paths[xyz][ok])
+            at_nl = ~paths["los"][ok]                    # (the terms are computed off sight only)
+            memo[name] = (ok, dep, at_nl, (np.cumsum(~paths["los"]) - 1)[ok][at_nl])
+        ok, dep, at_nl, pos = memo[name]
+        if not ok.any():
+            continue
+        g = (g_d[ok] if xyz is None else _gain(spec, dep)) - paths[name][ok]
+        if combine == "sum":
+            nlos[pos] += 10.0 ** (g[at_nl] / 10.0)
+        else:
+            nlos[pos] = np.maximum(nlos[pos], g[at_nl])
+    if combine == "sum":
+        nlos = 10.0 * np.log10(nlos)
+    out[nl] = nlos - nlos_offset_db
+    return out
 
 
 def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: float = 1.5, *,

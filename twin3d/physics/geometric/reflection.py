@@ -275,8 +275,26 @@ def lit_walls(prisms: BuildingPrisms, tx_xyz_m, max_range_m: float = np.inf,
     wall lies below the ray to the sample, so a wall hidden at that height
     is hidden lower down too (between the samples it may be lit: an
     approximation that drops walls seen only through narrow gaps).
+    Remembered per transmitter for the last ``prisms`` (the one- and two-wall
+    reflections of a site ask for the same walls); the result is read-only.
     """
     tx = np.asarray(tx_xyz_m, float)
+    key = (id(prisms), tuple(tx.tolist()), float(max_range_m), int(samples))
+    hit = _LIT.get(key)
+    if hit is not None and hit[0] is prisms:
+        return hit[1]
+    if any(v[0] is not prisms for v in _LIT.values()) or len(_LIT) >= 64:
+        _LIT.clear()                                     # one building set at a time
+    out = _lit_walls(prisms, tx, max_range_m, samples)
+    out.setflags(write=False)
+    _LIT[key] = (prisms, out)
+    return out
+
+
+_LIT: dict = {}
+
+
+def _lit_walls(prisms: BuildingPrisms, tx, max_range_m: float, samples: int) -> np.ndarray:
     e = prisms.edges
     if len(e) == 0:
         return np.zeros(0, np.int64)
