@@ -124,3 +124,37 @@ def test_footprint_lookup_equals_the_tree_query():
     assert np.bincount(ref[0]).max() >= 2                    # some points in two footprints
     np.testing.assert_array_equal(got[0], ref[0])
     np.testing.assert_array_equal(got[1], ref[1])
+
+
+@pytest.mark.parametrize("sub_m", [5.0, 10.0, 40.0])
+def test_corner_sub_tiles_keep_the_plain_ranking(monkeypatch, sub_m):
+    """The one-corner search's sub-tile bounds only skip corners: on a grid of receivers (tiles
+    full of them), any sub-tile side gives the full scan's paths."""
+    rng = np.random.default_rng(6)
+    b = random_city(rng)
+    pr, pr_v1 = los3d.building_prisms(b), los3d_v1.building_prisms(b)
+    tx = np.array(specs_of(rng, b)[0].antenna_xyz_m)
+    gx, gy = np.meshgrid(np.arange(-20.0, 260.0, 5.0), np.arange(-20.0, 260.0, 5.0))
+    rx = np.column_stack([gx.ravel(), gy.ravel(), np.full(gx.size, 1.5)])
+    rx = rx[~los3d_v1.line_of_sight(pr_v1, np.broadcast_to(tx, rx.shape), rx)]
+    monkeypatch.setattr(corner, "SUB_TILE_M", sub_m)
+    for w in (0.6, 1.0):
+        got = corner.best_corner_path(pr, tx, rx, 3.5e9, weight=w, return_points=True)
+        ref = corner_v1.best_corner_path(pr_v1, tx, rx, 3.5e9, weight=w, return_points=True)
+        assert np.isfinite(ref[0]).sum() > 100
+        np.testing.assert_array_equal(got[0], ref[0])
+        np.testing.assert_array_equal(got[1], ref[1])
+
+
+def test_tiles_of_sub_tiles_nest_in_tiles():
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0.0, 200.0, (500, 2))
+    pts, start, sub = corner.tiles_of(xy, 40.0, 20.0)
+    pts0, start0 = corner.tiles_of(xy, 40.0)
+    np.testing.assert_array_equal(start, start0)              # the same tiles, same sizes
+    assert sorted(pts.tolist()) == list(range(500)) and set(start.tolist()) <= set(sub.tolist())
+    for a, b in zip(sub[:-1], sub[1:]):                       # each sub-tile: one 20 m square
+        cell = np.floor((xy[pts[a:b]] - xy.min(axis=0)) / 20.0)
+        assert (cell == cell[0]).all()
+    for a, b in zip(start[:-1], start[1:]):
+        np.testing.assert_array_equal(np.sort(pts[a:b]), np.sort(pts0[a:b]))

@@ -82,6 +82,8 @@ def convex_corners(prisms: BuildingPrisms):
 
 #: Side of the square tiles the receivers are grouped in for the candidate search, metres.
 TILE_M = 40.0
+#: Side of the sub-tiles whose own bounds skip corners before their loss is computed, metres.
+SUB_TILE_M = 20.0
 
 
 @njit(cache=True)
@@ -92,19 +94,60 @@ def _j_db(v):
     return max(0.0, 6.9 + 20.0 * np.log10(np.sqrt((v - 0.1) ** 2 + 1.0) + v - 0.1))
 
 
+@njit(cache=True, inline="always")
+def _circle(rx, pts, a, b, tz):
+    """Bounding circle (centre x, y, radius) of the receivers ``pts[a:b]`` in plan, and the least
+    height difference between them and ``tz``."""
+    x0, y0, z0 = np.inf, np.inf, np.inf
+    x1, y1, z1 = -np.inf, -np.inf, -np.inf
+    for q in range(a, b):
+        p = pts[q]
+        x0, x1 = min(x0, rx[p, 0]), max(x1, rx[p, 0])
+        y0, y1 = min(y0, rx[p, 1]), max(y1, rx[p, 1])
+        z0, z1 = min(z0, rx[p, 2]), max(z1, rx[p, 2])
+    rho = 0.5 * np.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2) + 1e-6
+    dz = 0.0 if z0 <= tz <= z1 else min(abs(z0 - tz), abs(z1 - tz))
+    return 0.5 * (x0 + x1), 0.5 * (y0 + y1), rho, dz
+
+
+@njit(cache=True, inline="always")
+def _circle_bound(c, mx, my, rho, dz, cxy, d_tc, u1, lam, weight, max_leg):
+    """A lower bound of corner c's loss over the receivers in a circle (:func:`_circle`): free
+    space over the shortest plan path through the circle plus J(v) at the least diffraction
+    angle and second leg; inf where the circle is out of the corner's reach."""
+    wx, wy = mx - cxy[c, 0], my - cxy[c, 1]
+    dist = np.sqrt(wx * wx + wy * wy)
+    if dist - rho > max_leg:
+        return np.inf
+    d2 = max(dist - rho, 1.0)                         # second legs of 1 m or less are skipped
+    length = max(np.sqrt((d_tc[c] + d2) ** 2 + dz * dz), 1.0)
+    lb = 20.0 * np.log10(4.0 * np.pi * length / lam)
+    if weight > 0.0:
+        theta = 0.0
+        if dist > rho:
+            cos_w = min(1.0, max(-1.0, (u1[c, 0] * wx + u1[c, 1] * wy) / dist))
+            theta = max(0.0, np.arccos(cos_w) - np.arcsin(rho / dist))
+        # v grows with the angle and with the second leg: its least value over the circle
+        lb += weight * _j_db(theta * np.sqrt(2.0 * d_tc[c] * d2 / (lam * (d_tc[c] + d2))))
+    elif weight < 0.0:
+        lb = -np.inf                                  # J(v) unbounded: no pruning
+    return lb - 1e-6                                  # slack for rounding
+
+
 @njit(cache=True, parallel=True)
-def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, max_leg,
+def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam, weight, max_leg,
                     out_k, out_loss):
     """Per receiver, the R least-loss corners (unobstructed or not), sorted: out_k, out_loss (R, N).
 
     Ties go to the lower corner index (the order of ``cxy``: nearest the
     transmitter first). Receivers come grouped in tiles (``tile_pts[tile_start[i]:
-    tile_start[i + 1]]``); for each tile the corners are visited in increasing
-    order of a lower bound of their loss over the whole tile (free space over
-    the shortest plan path through the tile's bounding circle, plus J(v) at
-    the least diffraction angle and second leg), and a receiver stops at the
-    first corner whose bound exceeds its R-th best loss: the result is that
-    of trying every corner.
+    tile_start[i + 1]]``), each split in sub-tiles (``sub_start``: every sub-tile's
+    first position, the tiles' among them, and the end); for each tile the corners
+    are visited in increasing order of a lower bound of their loss over the whole
+    tile (:func:`_circle_bound`), and a receiver stops at the first corner whose
+    bound exceeds its R-th best loss; a corner whose bound over the receiver's
+    sub-tile (computed once per sub-tile, when first visited) exceeds it is
+    skipped: the result is that of trying every corner.
     """
     n_r = out_k.shape[0]
     n_c = cxy.shape[0]
@@ -112,37 +155,15 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
     j_floor = 6.0 * max(weight, 0.0)        # below J(0) = 6.03 dB, for rounding
     for ti in prange(tile_start.shape[0] - 1):
         a, b = tile_start[ti], tile_start[ti + 1]
-        x0, y0, z0 = np.inf, np.inf, np.inf
-        x1, y1, z1 = -np.inf, -np.inf, -np.inf
-        for q in range(a, b):
-            p = tile_pts[q]
-            x0, x1 = min(x0, rx[p, 0]), max(x1, rx[p, 0])
-            y0, y1 = min(y0, rx[p, 1]), max(y1, rx[p, 1])
-            z0, z1 = min(z0, rx[p, 2]), max(z1, rx[p, 2])
-        mx, my = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
-        rho = 0.5 * np.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2) + 1e-6
-        dz = 0.0 if z0 <= tx[2] <= z1 else min(abs(z0 - tx[2]), abs(z1 - tx[2]))
+        mx, my, rho, dz = _circle(rx, tile_pts, a, b, tx[2])
         bound = np.empty(n_c)
         keep = np.empty(n_c, np.int64)
         m = 0
         for c in range(n_c):
-            wx, wy = mx - cxy[c, 0], my - cxy[c, 1]
-            dist = np.sqrt(wx * wx + wy * wy)
-            d2 = max(dist - rho, 1.0)                 # second legs of 1 m or less are skipped
-            if dist - rho > max_leg:
+            lb = _circle_bound(c, mx, my, rho, dz, cxy, d_tc, u1, lam, weight, max_leg)
+            if lb == np.inf:
                 continue
-            length = max(np.sqrt((d_tc[c] + d2) ** 2 + dz * dz), 1.0)
-            lb = 20.0 * np.log10(four_pi * length / lam)
-            if weight > 0.0:
-                theta = 0.0
-                if dist > rho:
-                    cos_w = min(1.0, max(-1.0, (u1[c, 0] * wx + u1[c, 1] * wy) / dist))
-                    theta = max(0.0, np.arccos(cos_w) - np.arcsin(rho / dist))
-                # v grows with the angle and with the second leg: its least value over the tile
-                lb += weight * _j_db(theta * np.sqrt(2.0 * d_tc[c] * d2 / (lam * (d_tc[c] + d2))))
-            elif weight < 0.0:
-                lb = -np.inf                          # J(v) unbounded: no pruning
-            bound[m] = lb - 1e-6                      # slack for rounding
+            bound[m] = lb
             keep[m] = c
             m += 1
         # The corners by increasing bound, sorted lazily (a heap): receivers stop after a few
@@ -155,55 +176,65 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, lam, weight, ma
         if weight < 0.0:        # every bound -inf: visit in corner order (the pruning is order-bound)
             srt[:] = np.arange(m)
             n_srt = m
+        sub_bound = np.empty(m)             # the bounds over the current sub-tile (nan: not yet)
         # A receiver's R best, in local buffers (out_* rows are N apart), written back at the end.
         best_l = np.empty(n_r)
         best_k = np.empty(n_r, np.int64)
         last = n_r - 1
-        for q in range(a, b):
-            p = tile_pts[q]
-            for k in range(n_r):
-                best_l[k] = out_loss[k, p]
-                best_k[k] = out_k[k, p]
-            # A path whose free space over its 3D length plus the least J (J(0) = 6.03 dB: the
-            # plan angle is >= 0) passes the R-th best loss is out: no need for its J(v).
-            dz2 = (rx[p, 2] - tx[2]) ** 2
-            lim = lam / four_pi * 10.0 ** ((best_l[last] - j_floor) / 20.0) * (1.0 + 1e-9)
-            for r in range(m):
-                if r == n_srt:
-                    srt[n_srt] = heap[0]
-                    n_srt += 1
-                    n_heap -= 1
-                    heap[0] = heap[n_heap]
-                    sift_down(bound, heap, 0, n_heap)
-                i = srt[r]
-                if bound[i] > best_l[last]:
-                    break
-                c = keep[i]
-                ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
-                dcr = np.sqrt(ex * ex + ey * ey)
-                if dcr <= 1.0 or dcr > max_leg or (d_tc[c] + dcr) ** 2 + dz2 > lim * lim:
-                    continue
-                cos_t = min(1.0, max(-1.0, (u1[c, 0] * ex + u1[c, 1] * ey) / dcr))
-                plan = d_tc[c] + dcr
-                v = np.arccos(cos_t) * np.sqrt(2.0 * d_tc[c] * dcr / (lam * plan))
-                j = 0.0
-                if v > -0.78:       # ITU-R P.526 eq. 31, as knife_edge_loss_db
-                    j = max(0.0, 6.9 + 20.0 * np.log10(np.sqrt((v - 0.1) ** 2 + 1.0) + v - 0.1))
-                length = max(np.sqrt(plan * plan + (rx[p, 2] - tx[2]) ** 2), 1.0)
-                loss = 20.0 * np.log10(4.0 * np.pi * length / lam) + weight * j
-                if loss < best_l[last] or (loss == best_l[last] and c < best_k[last]):
-                    k = last
-                    while k > 0 and (best_l[k - 1] > loss
-                                     or (best_l[k - 1] == loss and best_k[k - 1] > c)):
-                        best_l[k] = best_l[k - 1]
-                        best_k[k] = best_k[k - 1]
-                        k -= 1
-                    best_l[k] = loss
-                    best_k[k] = c
-                    lim = lam / four_pi * 10.0 ** ((best_l[last] - j_floor) / 20.0) * (1.0 + 1e-9)
-            for k in range(n_r):
-                out_loss[k, p] = best_l[k]
-                out_k[k, p] = best_k[k]
+        for s in range(np.searchsorted(sub_start, a), np.searchsorted(sub_start, b)):
+            sa, sb = sub_start[s], sub_start[s + 1]
+            smx, smy, srho, sdz = _circle(rx, tile_pts, sa, sb, tx[2])
+            sub_bound[:] = np.nan
+            for q in range(sa, sb):
+                p = tile_pts[q]
+                for k in range(n_r):
+                    best_l[k] = out_loss[k, p]
+                    best_k[k] = out_k[k, p]
+                # A path whose free space over its 3D length plus the least J (J(0) = 6.03 dB: the
+                # plan angle is >= 0) passes the R-th best loss is out: no need for its J(v).
+                dz2 = (rx[p, 2] - tx[2]) ** 2
+                lim = lam / four_pi * 10.0 ** ((best_l[last] - j_floor) / 20.0) * (1.0 + 1e-9)
+                for r in range(m):
+                    if r == n_srt:
+                        srt[n_srt] = heap[0]
+                        n_srt += 1
+                        n_heap -= 1
+                        heap[0] = heap[n_heap]
+                        sift_down(bound, heap, 0, n_heap)
+                    i = srt[r]
+                    if bound[i] > best_l[last]:
+                        break
+                    c = keep[i]
+                    if sub_bound[i] != sub_bound[i]:
+                        sub_bound[i] = _circle_bound(c, smx, smy, srho, sdz, cxy, d_tc, u1, lam,
+                                                     weight, max_leg)
+                    if sub_bound[i] > best_l[last]:
+                        continue
+                    ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
+                    dcr = np.sqrt(ex * ex + ey * ey)
+                    if dcr <= 1.0 or dcr > max_leg or (d_tc[c] + dcr) ** 2 + dz2 > lim * lim:
+                        continue
+                    cos_t = min(1.0, max(-1.0, (u1[c, 0] * ex + u1[c, 1] * ey) / dcr))
+                    plan = d_tc[c] + dcr
+                    v = np.arccos(cos_t) * np.sqrt(2.0 * d_tc[c] * dcr / (lam * plan))
+                    j = 0.0
+                    if v > -0.78:       # ITU-R P.526 eq. 31, as knife_edge_loss_db
+                        j = max(0.0, 6.9 + 20.0 * np.log10(np.sqrt((v - 0.1) ** 2 + 1.0) + v - 0.1))
+                    length = max(np.sqrt(plan * plan + (rx[p, 2] - tx[2]) ** 2), 1.0)
+                    loss = 20.0 * np.log10(4.0 * np.pi * length / lam) + weight * j
+                    if loss < best_l[last] or (loss == best_l[last] and c < best_k[last]):
+                        k = last
+                        while k > 0 and (best_l[k - 1] > loss
+                                         or (best_l[k - 1] == loss and best_k[k - 1] > c)):
+                            best_l[k] = best_l[k - 1]
+                            best_k[k] = best_k[k - 1]
+                            k -= 1
+                        best_l[k] = loss
+                        best_k[k] = c
+                        lim = lam / four_pi * 10.0 ** ((best_l[last] - j_floor) / 20.0) * (1.0 + 1e-9)
+                for k in range(n_r):
+                    out_loss[k, p] = best_l[k]
+                    out_k[k, p] = best_k[k]
 
 
 @njit(cache=True, inline="always")
@@ -224,25 +255,45 @@ def sift_down(keys, heap, h, n):
     heap[h] = cur
 
 
-def tiles_of(xy_m, tile_m: float = TILE_M):
+def tiles_of(xy_m, tile_m: float = TILE_M, sub_m: float | None = None):
     """Group points in square tiles: (point ids in tile order (N,), tile starts (T + 1,)).
+
+    With ``sub_m``, each tile is split in square sub-tiles of that side (from the same
+    origin; ``tile_m`` a multiple of it), the points ordered by sub-tile within their tile,
+    and their starts (S + 1,) returned third (every tile start is one of them).
 
     Examples
     --------
     >>> pts, start = tiles_of(np.array([[0.0, 0.0], [50.0, 0.0], [5.0, 5.0]]), 20.0)
     >>> pts.tolist(), start.tolist()
     ([0, 2, 1], [0, 2, 3])
+    >>> pts, start, sub = tiles_of(np.array([[17.0, 0.0], [50.0, 0.0], [5.0, 5.0]]), 20.0, 10.0)
+    >>> pts.tolist(), start.tolist(), sub.tolist()
+    ([2, 0, 1], [0, 2, 3], [0, 1, 2, 3])
     """
     xy = np.asarray(xy_m, float).reshape(-1, 2)
     if len(xy) == 0:
-        return np.zeros(0, np.int64), np.zeros(1, np.int64)
-    ix = np.floor((xy[:, 0] - xy[:, 0].min()) / tile_m).astype(np.int64)
-    iy = np.floor((xy[:, 1] - xy[:, 1].min()) / tile_m).astype(np.int64)
+        empty = np.zeros(0, np.int64), np.zeros(1, np.int64)
+        return empty if sub_m is None else empty + (np.zeros(1, np.int64),)
+    x, y = xy[:, 0] - xy[:, 0].min(), xy[:, 1] - xy[:, 1].min()
+    ix = np.floor(x / tile_m).astype(np.int64)
+    iy = np.floor(y / tile_m).astype(np.int64)
     key = iy * (int(ix.max()) + 1) + ix
-    order = np.argsort(key, kind="stable")
+    if sub_m is None:
+        order = np.argsort(key, kind="stable")
+    else:
+        sx = np.floor(x / sub_m).astype(np.int64)
+        sy = np.floor(y / sub_m).astype(np.int64)
+        sub_key = sy * (int(sx.max()) + 1) + sx
+        order = np.lexsort((sub_key, key))
     ks = key[order]
-    start = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
-    return order.astype(np.int64), np.r_[start, len(xy)].astype(np.int64)
+    new_tile = np.r_[True, ks[1:] != ks[:-1]]
+    start = np.r_[np.flatnonzero(new_tile), len(xy)].astype(np.int64)
+    if sub_m is None:
+        return order.astype(np.int64), start
+    ss = sub_key[order]
+    sub_start = np.r_[np.flatnonzero(new_tile | np.r_[True, ss[1:] != ss[:-1]]), len(xy)]
+    return order.astype(np.int64), start, sub_start.astype(np.int64)
 
 
 def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
@@ -278,10 +329,10 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     rounds = int(min(max_rounds, len(cxy)))
     order = np.full((rounds, len(rx)), -1, np.int64)          # best candidates per receiver
     cand = np.full((rounds, len(rx)), np.inf)
-    tile_pts, tile_start = tiles_of(rx[:, :2])
+    tile_pts, tile_start, sub_start = tiles_of(rx[:, :2], TILE_M, SUB_TILE_M)
     with parallel_chunksize(8):             # tiles differ in work: hand them out a few at a time
         _top_candidates(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
-                        np.ascontiguousarray(rx), tile_pts, tile_start, lam, float(weight),
+                        np.ascontiguousarray(rx), tile_pts, tile_start, sub_start, lam, float(weight),
                         float(max_leg_m), order, cand)
     # The first clear candidate of each receiver (both legs exact 3D; the corners are nudged
     # off the walls, outside every solid: no end-point test).
