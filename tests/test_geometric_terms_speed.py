@@ -67,3 +67,25 @@ def test_dominant_path_same_as_plain_copy(seed, min_corners):
         np.testing.assert_allclose(new_xyz[ok], ref_xyz[ok], atol=1e-6)
         n_found += int(ok.sum())
     assert n_found > 50
+
+
+@pytest.mark.parametrize("rounds", [4, 8])
+def test_double_reflection_on_a_grid_same_as_plain_copy(rounds):
+    """Receivers on a 5 m grid fill the 40 m tiles whose image-cone test leaves pairs out."""
+    rng = np.random.default_rng(7)
+    b = random_city(rng)
+    gx, gy = np.meshgrid(np.arange(-20.0, 260.0, 5.0), np.arange(-20.0, 260.0, 5.0))
+    rx = np.column_stack([gx.ravel(), gy.ravel(), np.full(gx.size, 1.5)])
+    prisms = building_prisms(b)
+    n_found = 0
+    for tx in _transmitters(rng, b):
+        new, new_xyz = best_double_reflection(prisms, tx, rx, 3.5e9, max_rounds=rounds,
+                                              return_points=True)
+        ref, ref_xyz = reflection2_v1.best_double_reflection(building_prisms(b), tx, rx, 3.5e9,
+                                                             max_rounds=rounds, return_points=True)
+        np.testing.assert_array_equal(np.isfinite(new), np.isfinite(ref))
+        ok = np.isfinite(ref)
+        np.testing.assert_allclose(new[ok], ref[ok], atol=1e-9)
+        np.testing.assert_allclose(new_xyz[ok], ref_xyz[ok], atol=1e-6)
+        n_found += int(ok.sum())
+    assert n_found > 200

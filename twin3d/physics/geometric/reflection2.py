@@ -42,11 +42,12 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, parallel_chunksize, prange
 from scipy.spatial import cKDTree
 
 from ..radio import C_M_S
 from .buckets import bucket_points
+from .corner import tiles_of
 from .legs import first_clear_double_reflection
 from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 from .reflection import lit_walls, wall_reflection_loss_db
@@ -183,71 +184,104 @@ def _pair_table(e, n, w1, w2, t1, t2, top, tx, items):
 
 
 @njit(cache=True, parallel=True)
-def _top_pairs(table, tx, rx, reach_m, bx0, by0, bcell, bnx, bny, bstart, bitems, out_q, out_len):
+def _top_pairs(table, tx, rx, reach_m, bx0, by0, bcell, pair_cell, bnx, bitems, tile_pts,
+               tile_start, out_q, out_len):
     """Per receiver, the R shortest valid-geometry two-wall paths (obstruction not checked).
 
-    Visits the pairs bucketed by their second wall's midpoint (``b*``,
-    :func:`~.buckets.bucket_points`; ``table`` from :func:`_pair_table`)
-    within ``reach_m`` of the receiver, in bucket order. Exact shortcut: a
-    pair whose plan length |T2 P| is already no shorter than the R-th
-    best 3D length so far cannot enter the list (3D length >= plan length).
+    Visits the pairs bucketed by their second wall's midpoint (``pair_cell``: each pair's
+    bucket, :func:`~.buckets.bucket_points`, ``bnx`` buckets a row; ``table`` from
+    :func:`_pair_table`, in bucket order) whose bucket is within ``reach_m`` (rounded up
+    to whole buckets) of the receiver's, in table order. Receivers come grouped in tiles
+    (``tile_pts[tile_start[i]:tile_start[i + 1]]``, :func:`~.corner.tiles_of`): a pair
+    whose receivers' side of the second wall, or its image cone through that wall, misses
+    the tile's bounding circle reaches none of them and is left out of the tile's list
+    (the pairs in it keep their order). Exact shortcut: a pair whose plan length
+    |T2 P| is already no shorter than the R-th best 3D length so far cannot enter the
+    list (3D length >= plan length).
     """
     n_r = out_q.shape[0]
+    n_k = table.shape[0]
     reach = int(np.ceil(reach_m / bcell))
-    for p in prange(rx.shape[0]):
-        px, py, pz = rx[p, 0], rx[p, 1], rx[p, 2]
-        dz2 = (pz - tx[2]) ** 2
-        worst = out_len[n_r - 1, p]
-        cx = int(np.floor((px - bx0) / bcell))
-        cy = int(np.floor((py - by0) / bcell))
-        for iy in range(max(cy - reach, 0), min(cy + reach, bny - 1) + 1):
-            for ix in range(max(cx - reach, 0), min(cx + reach, bnx - 1) + 1):
-                cell = iy * bnx + ix
-                for k in range(bstart[cell], bstart[cell + 1]):
-                    t2x, t2y = table[k, 0], table[k, 1]
-                    plan2 = (px - t2x) ** 2 + (py - t2y) ** 2
-                    if plan2 > worst * worst:                   # inf: never
-                        continue
-                    side_p = (px - table[k, 2]) * table[k, 4] + (py - table[k, 3]) * table[k, 5]
-                    if side_p <= 0.0:
-                        continue
-                    side_t1 = table[k, 6]
-                    s2 = side_t1 / (side_t1 + side_p)
-                    r2x = t2x + s2 * (px - t2x)
-                    r2y = t2y + s2 * (py - t2y)
-                    u2 = ((r2x - table[k, 2]) * table[k, 7] + (r2y - table[k, 3]) * table[k, 8]) \
-                        / table[k, 9]
-                    if u2 < 0.0 or u2 > 1.0:
-                        continue
-                    side_r2 = (r2x - table[k, 12]) * table[k, 14] \
-                        + (r2y - table[k, 13]) * table[k, 15]
-                    if side_r2 <= 0.0:
-                        continue
-                    t1x, t1y = table[k, 10], table[k, 11]
-                    side_t = table[k, 16]
-                    s1 = side_t / (side_t + side_r2)
-                    r1x = t1x + s1 * (r2x - t1x)
-                    r1y = t1y + s1 * (r2y - t1y)
-                    u1 = ((r1x - table[k, 12]) * table[k, 17]
-                          + (r1y - table[k, 13]) * table[k, 18]) / table[k, 19]
-                    if u1 < 0.0 or u1 > 1.0:
-                        continue
-                    plan = np.sqrt(plan2)
-                    d1 = np.sqrt((r1x - t1x) ** 2 + (r1y - t1y) ** 2)
-                    d2 = np.sqrt((r2x - t2x) ** 2 + (r2y - t2y) ** 2)
-                    if tx[2] + (pz - tx[2]) * d1 / plan >= table[k, 20] or \
-                            tx[2] + (pz - tx[2]) * d2 / plan >= table[k, 21]:
-                        continue
-                    length = np.sqrt(plan * plan + dz2)
-                    if length < worst:
-                        i = n_r - 1
-                        while i > 0 and out_len[i - 1, p] > length:
-                            out_len[i, p] = out_len[i - 1, p]
-                            out_q[i, p] = out_q[i - 1, p]
-                            i -= 1
-                        out_len[i, p] = length
-                        out_q[i, p] = bitems[k]
-                        worst = out_len[n_r - 1, p]
+    for ti in prange(tile_start.shape[0] - 1):
+        a, b = tile_start[ti], tile_start[ti + 1]
+        x0, y0, x1, y1 = np.inf, np.inf, -np.inf, -np.inf
+        for q in range(a, b):
+            p = tile_pts[q]
+            x0, x1 = min(x0, rx[p, 0]), max(x1, rx[p, 0])
+            y0, y1 = min(y0, rx[p, 1]), max(y1, rx[p, 1])
+        mx, my = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+        rho = 0.5 * np.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2) + 1e-6
+        lst = np.empty(n_k, np.int64)
+        m = 0
+        for k in range(n_k):
+            if (mx - table[k, 2]) * table[k, 4] + (my - table[k, 3]) * table[k, 5] + rho <= 0.0:
+                continue                                  # the tile is behind the second wall
+            # The cone from T2 through the second wall (as reflection._top_reflections).
+            ax, ay = table[k, 2] - table[k, 0], table[k, 3] - table[k, 1]
+            bx, by = ax + table[k, 7], ay + table[k, 8]
+            mx_i, my_i = mx - table[k, 0], my - table[k, 1]
+            if ax * by - ay * bx < 0.0:
+                ax, ay, bx, by = bx, by, ax, ay
+            la, lb = np.sqrt(ax * ax + ay * ay), np.sqrt(bx * bx + by * by)
+            if ax * my_i - ay * mx_i < -(rho + 1e-6) * la or mx_i * by - my_i * bx < -(rho + 1e-6) * lb:
+                continue
+            lst[m] = k
+            m += 1
+        for q in range(a, b):
+            p = tile_pts[q]
+            px, py, pz = rx[p, 0], rx[p, 1], rx[p, 2]
+            dz2 = (pz - tx[2]) ** 2
+            worst = out_len[n_r - 1, p]
+            cx = int(np.floor((px - bx0) / bcell))
+            cy = int(np.floor((py - by0) / bcell))
+            for o in range(m):
+                k = lst[o]
+                if abs(pair_cell[k] % bnx - cx) > reach or abs(pair_cell[k] // bnx - cy) > reach:
+                    continue                              # out of the receiver's buckets
+                t2x, t2y = table[k, 0], table[k, 1]
+                plan2 = (px - t2x) ** 2 + (py - t2y) ** 2
+                if plan2 > worst * worst:                   # inf: never
+                    continue
+                side_p = (px - table[k, 2]) * table[k, 4] + (py - table[k, 3]) * table[k, 5]
+                if side_p <= 0.0:
+                    continue
+                side_t1 = table[k, 6]
+                s2 = side_t1 / (side_t1 + side_p)
+                r2x = t2x + s2 * (px - t2x)
+                r2y = t2y + s2 * (py - t2y)
+                u2 = ((r2x - table[k, 2]) * table[k, 7] + (r2y - table[k, 3]) * table[k, 8]) \
+                    / table[k, 9]
+                if u2 < 0.0 or u2 > 1.0:
+                    continue
+                side_r2 = (r2x - table[k, 12]) * table[k, 14] \
+                    + (r2y - table[k, 13]) * table[k, 15]
+                if side_r2 <= 0.0:
+                    continue
+                t1x, t1y = table[k, 10], table[k, 11]
+                side_t = table[k, 16]
+                s1 = side_t / (side_t + side_r2)
+                r1x = t1x + s1 * (r2x - t1x)
+                r1y = t1y + s1 * (r2y - t1y)
+                u1 = ((r1x - table[k, 12]) * table[k, 17]
+                      + (r1y - table[k, 13]) * table[k, 18]) / table[k, 19]
+                if u1 < 0.0 or u1 > 1.0:
+                    continue
+                plan = np.sqrt(plan2)
+                d1 = np.sqrt((r1x - t1x) ** 2 + (r1y - t1y) ** 2)
+                d2 = np.sqrt((r2x - t2x) ** 2 + (r2y - t2y) ** 2)
+                if tx[2] + (pz - tx[2]) * d1 / plan >= table[k, 20] or \
+                        tx[2] + (pz - tx[2]) * d2 / plan >= table[k, 21]:
+                    continue
+                length = np.sqrt(plan * plan + dz2)
+                if length < worst:
+                    i = n_r - 1
+                    while i > 0 and out_len[i - 1, p] > length:
+                        out_len[i, p] = out_len[i - 1, p]
+                        out_q[i, p] = out_q[i - 1, p]
+                        i -= 1
+                    out_len[i, p] = length
+                    out_q[i, p] = bitems[k]
+                    worst = out_len[n_r - 1, p]
 
 
 def double_reflection_geometry(tx_xyz_m, rx_xyz_m, e1, e2, t1, t2):
@@ -319,8 +353,12 @@ def best_double_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
     half = 0.5 * np.linalg.norm(e[w2, 2:] - e[w2, :2], axis=1)
     bk = bucket_points(mid, 50.0)
     table = _pair_table(e, n, w1, w2, t1, t2, top, tx, bk.items)
-    _top_pairs(table, tx, np.ascontiguousarray(rx), float(max_leg_m + min(half.max(), 25.0)),
-               bk.x0, bk.y0, bk.cell_m, bk.nx, bk.ny, bk.start, bk.items, order, cand)
+    pair_cell = np.repeat(np.arange(bk.nx * bk.ny), np.diff(bk.start))
+    tile_pts, tile_start = tiles_of(rx[:, :2])
+    with parallel_chunksize(8):             # tiles differ in work: hand them out a few at a time
+        _top_pairs(table, tx, np.ascontiguousarray(rx), float(max_leg_m + min(half.max(), 25.0)),
+                   bk.x0, bk.y0, bk.cell_m, pair_cell, bk.nx, bk.items, tile_pts, tile_start,
+                   order, cand)
     # The first candidate of each receiver whose three legs are clear (exact 3D), in one
     # compiled pass; then the losses of those paths only.
     hit = np.empty(len(rx), np.int64)
