@@ -89,3 +89,30 @@ def test_double_reflection_on_a_grid_same_as_plain_copy(rounds):
         np.testing.assert_allclose(new_xyz[ok], ref_xyz[ok], atol=1e-6)
         n_found += int(ok.sum())
     assert n_found > 200
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.6])
+def test_dijkstra_heap_settles_as_the_plain_scan(weight):
+    """The heap search settles the corners in the plain scan's order, ties to the lower index:
+    in a layout symmetric about the transmitter's meridian, mirrored corners cost the same and
+    both reach the diamond's corner on the meridian at the same cost; the first settled wins."""
+    import shapely
+
+    from geometric_v1.dominant_path import dijkstra_corners as dijkstra_v1
+    from twin3d.model import Buildings
+    from twin3d.physics.geometric.dominant_path import corner_graph, dijkstra_corners
+
+    shapes = [shapely.box(-45.0, -60.0, -15.0, -30.0), shapely.box(15.0, -60.0, 45.0, -30.0),
+              shapely.Polygon([(0.0, 0.0), (10.0, 10.0), (0.0, 20.0), (-10.0, 10.0)])]
+    n = len(shapes)
+    b = Buildings([f"b{i}" for i in range(n)], np.array(shapes, dtype=object), np.full(n, 20.0),
+                  np.zeros(n), ["yes"] * n, ["t"] * n)
+    g = corner_graph(building_prisms(b))
+    tx = np.array([0.0, -100.0, 10.0])
+    vis = np.hypot(g.xyz[:, 0] - tx[0], g.xyz[:, 1] - tx[1]) < 90.0    # the boxes' corners start
+    new = dijkstra_corners(g, tx, vis, 3.5e9, weight=weight)
+    ref = dijkstra_v1(g, tx, vis, 3.5e9, weight=weight)
+    for k in ("acc_db", "length_m", "dir", "root"):
+        np.testing.assert_array_equal(new[k], ref[k])
+    axis = np.flatnonzero((g.xyz[:, 0] == 0.0) & (g.xyz[:, 1] < 0.0))    # the diamond's bottom
+    assert len(axis) == 1 and new["root"][axis[0]] >= 0 and not vis[axis[0]]

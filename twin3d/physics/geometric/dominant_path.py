@@ -46,7 +46,7 @@ True
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, parallel_chunksize, prange
 from scipy.spatial import cKDTree
 
 from ..los import ground_z_m
@@ -113,27 +113,69 @@ def _j(v):
     return max(0.0, 6.9 + 20.0 * np.log10(np.sqrt((v - 0.1) ** 2 + 1.0) + v - 0.1))
 
 
+@njit(cache=True, inline="always")
+def _before(keys, ids, i, j):
+    """Heap order: entry i before entry j (least cost, then lowest corner index)."""
+    return keys[i] < keys[j] or (keys[i] == keys[j] and ids[i] < ids[j])
+
+
+@njit(cache=True)
+def _heap_push(keys, ids, n, key, idx):
+    h = n
+    keys[h], ids[h] = key, idx
+    while h > 0:
+        par = (h - 1) // 2
+        if not _before(keys, ids, h, par):
+            break
+        keys[h], keys[par] = keys[par], keys[h]
+        ids[h], ids[par] = ids[par], ids[h]
+        h = par
+    return n + 1
+
+
+@njit(cache=True)
+def _heap_pop(keys, ids, n):
+    """Remove the first entry of the heap (n entries); returns the new size."""
+    n -= 1
+    keys[0], ids[0] = keys[n], ids[n]
+    h = 0
+    while True:
+        child = 2 * h + 1
+        if child >= n:
+            break
+        if child + 1 < n and _before(keys, ids, child + 1, child):
+            child += 1
+        if not _before(keys, ids, child, h):
+            break
+        keys[h], keys[child] = keys[child], keys[h]
+        ids[h], ids[child] = ids[child], ids[h]
+        h = child
+    return n
+
+
 @njit(cache=True)
 def _dijkstra(xy, indptr, nbr, dist, init_len, lam, weight, max_len, acc, length, dirx, diry, root):
+    """Settles the corners by least cost, the lowest index first among equal costs (a heap of
+    (cost, corner) entries; an entry whose cost was lowered since is skipped)."""
     c = xy.shape[0]
     cost = np.full(c, np.inf)
     done = np.zeros(c, np.bool_)
     k4 = 20.0 * np.log10(4.0 * np.pi / lam)
+    keys = np.empty(c + nbr.shape[0])
+    ids = np.empty(c + nbr.shape[0], np.int64)
+    n_heap = 0
     for i in range(c):
         if np.isfinite(init_len[i]):
             length[i] = init_len[i]
             acc[i] = 0.0
             cost[i] = k4 + 20.0 * np.log10(max(init_len[i], 1.0))
             root[i] = i
-    for _ in range(c):
-        u = -1
-        best = np.inf
-        for i in range(c):
-            if not done[i] and cost[i] < best:
-                best = cost[i]
-                u = i
-        if u < 0:
-            break
+            n_heap = _heap_push(keys, ids, n_heap, cost[i], i)
+    while n_heap > 0:
+        key, u = keys[0], ids[0]
+        n_heap = _heap_pop(keys, ids, n_heap)
+        if done[u] or key != cost[u]:
+            continue                                  # settled, or lowered since
         done[u] = True
         for q in range(indptr[u], indptr[u + 1]):
             w = nbr[q]
@@ -154,6 +196,7 @@ def _dijkstra(xy, indptr, nbr, dist, init_len, lam, weight, max_len, acc, length
                 length[w] = total
                 dirx[w], diry[w] = ex, ey
                 root[w] = root[u]
+                n_heap = _heap_push(keys, ids, n_heap, cst, w)
     return cost
 
 
@@ -336,10 +379,11 @@ def best_dominant_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, 
     # The first clear candidate of each receiver: its last leg, exact 3D (the bucket walk of
     # line_of_sight without the end-point test), tried in rank order per receiver.
     hit = np.empty(len(rx), np.int64)
-    first_clear_last_leg(order, cand, np.ascontiguousarray(g.xyz[reached]), np.ascontiguousarray(rx),
-                         prisms.edges, prisms.edge_building, prisms.base_z, prisms.top_z, prisms.gx0,
-                         prisms.gy0, prisms.cell_m, prisms.ncx, prisms.ncy, prisms.start,
-                         prisms.items, hit)
+    with parallel_chunksize(512):
+        first_clear_last_leg(order, cand, np.ascontiguousarray(g.xyz[reached]),
+                             np.ascontiguousarray(rx), prisms.edges, prisms.edge_building,
+                             prisms.base_z, prisms.top_z, prisms.gx0, prisms.gy0, prisms.cell_m,
+                             prisms.ncx, prisms.ncy, prisms.start, prisms.items, hit)
     p = np.flatnonzero(hit >= 0)
     k = order[hit[p], p]
     best[live[p]] = cand[hit[p], p]

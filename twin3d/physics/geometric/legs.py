@@ -244,15 +244,15 @@ def first_clear_reflection(order, cand, walls, n, tx, rx, edges, edge_b, base, t
             break
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def first_clear_last_leg(order, cand, from_xyz, rx, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy,
                          b_start, b_items, out_round):
     """Per receiver, the round of the first of its ranked candidates (``order``, ``cand`` (R, N))
     whose last leg ``from_xyz[order[r, p]]`` -> ``rx[p]`` is clear (the bucket walk); -1 where
-    none. The ranks stop at the first infinite ``cand``. Serial: most receivers stop early, the
-    pass takes tens of milliseconds, and a parallel kernel costs seconds more to compile.
+    none. The ranks stop at the first infinite ``cand``. Parallel over receivers (a few seconds
+    more to compile, cached; tens of milliseconds of a map's serial time).
     """
-    for p in range(rx.shape[0]):
+    for p in prange(rx.shape[0]):
         out_round[p] = -1
         for r in range(order.shape[0]):
             if not np.isfinite(cand[r, p]):
@@ -265,7 +265,7 @@ def first_clear_last_leg(order, cand, from_xyz, rx, edges, edge_b, base, top, gx
                 break
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def first_clear_double_reflection(order, cand, w1, w2, t1, t2, n, tx, rx, edges, edge_b, base, top,
                                   f_start, f_items, f_rmin, gx0, gy0, cs, ncx, ncy, b_start,
                                   b_items, out_round):
@@ -273,9 +273,9 @@ def first_clear_double_reflection(order, cand, w1, w2, t1, t2, n, tx, rx, edges,
     ``w1``, ``w2`` with images ``t1``, ``t2``; ``n`` the walls' outward normals) whose three
     legs are clear (the reflection points 1 cm off the walls); -1 where none. Geometry as
     :func:`.reflection2.double_reflection_geometry`; the first leg through the transmitter's
-    fan, the others by the bucket walk. Serial, as :func:`first_clear_last_leg`.
+    fan, the others by the bucket walk. Parallel, as :func:`first_clear_last_leg`.
     """
-    for p in range(rx.shape[0]):
+    for p in prange(rx.shape[0]):
         out_round[p] = -1
         px, py, pz = rx[p, 0], rx[p, 1], rx[p, 2]
         for r in range(order.shape[0]):

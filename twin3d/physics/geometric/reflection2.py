@@ -362,9 +362,10 @@ def best_double_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
     # The first candidate of each receiver whose three legs are clear (exact 3D), in one
     # compiled pass; then the losses of those paths only.
     hit = np.empty(len(rx), np.int64)
-    first_clear_double_reflection(order, cand, w1, w2, np.ascontiguousarray(t1),
-                                  np.ascontiguousarray(t2), n, tx, np.ascontiguousarray(rx),
-                                  *_fan_and_buckets(prisms, tx), hit)
+    with parallel_chunksize(512):
+        first_clear_double_reflection(order, cand, w1, w2, np.ascontiguousarray(t1),
+                                      np.ascontiguousarray(t2), n, tx, np.ascontiguousarray(rx),
+                                      *_fan_and_buckets(prisms, tx), hit)
     p = np.flatnonzero(hit >= 0)
     q = order[hit[p], p]
     a, b = w1[q], w2[q]
