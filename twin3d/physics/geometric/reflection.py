@@ -283,7 +283,7 @@ def lit_walls(prisms: BuildingPrisms, tx_xyz_m, max_range_m: float = np.inf,
     hit = _LIT.get(key)
     if hit is not None and hit[0] is prisms:
         return hit[1]
-    if any(v[0] is not prisms for v in _LIT.values()) or len(_LIT) >= 64:
+    if any(v[0] is not prisms for v in list(_LIT.values())) or len(_LIT) >= 64:
         _LIT.clear()                                     # one building set at a time
     out = _lit_walls(prisms, tx, max_range_m, samples)
     out.setflags(write=False)
