@@ -120,7 +120,8 @@ def test_fiber_cut_reroutes_around_the_ring(helsinki):
     assert load(s, cut, "F-07") == pytest.approx(load(b, base, "F-01") + load(b, base, "F-07"))
     assert s.kpis["util_max"] == pytest.approx(util(s, cut, "F-07")) and 0.85 < util(s, cut, "F-07") < 1.0
     # the sites behind the cut are reached the long way round the ring
-    assert cut.steps[19].kpis["latency_p50_ms"] > 2 * base.steps[19].kpis["latency_p50_ms"]
+    # (1.8x the median at 19:00 with the indoor users served from their facades, 2.2x before)
+    assert cut.steps[19].kpis["latency_p50_ms"] > 1.5 * base.steps[19].kpis["latency_p50_ms"]
     assert cut.steps[18].events == ["fiber_cut F-01"] and cut.steps[22].events == ["restore F-01"]
 
 

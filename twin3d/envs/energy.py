@@ -54,7 +54,8 @@ class EnergySavingEnv(TwinEnv):
         max(0, 1 - coverage / [sla] coverage_pct_min)``, ``w_throughput *
         max(0, 1 - throughput_p5 / [sla] throughput_p5_bps_min)`` and
         ``w_backhaul * (dropped / offered + [busiest link above [sla]
-        util_max])``; every weighted term is in ``info["reward_terms"]``.
+        util_max])``; every weighted term is in ``info["reward_terms"]``. A bound of 0
+        in ``[sla]`` is no bound: its term is 0.
 
     The default opponent raises surges. A scene without cells is an
     :class:`~twin3d.errors.InputError` naming the scene file.
@@ -119,11 +120,18 @@ class EnergySavingEnv(TwinEnv):
         k, sla, w = r.kpis, self.scene.spec.sla, self.reward_weights
         awake = self.awake_energy_w(r)
         saved = 1.0 - k["energy_w"] / awake if awake > 0 else 0.0
-        cov = max(0.0, 1.0 - k["coverage_pct"] / sla.coverage_pct_min) if k["coverage_pct"] == k["coverage_pct"] else 1.0
-        thr = k["throughput_p5_bps"]
-        thr_pen = max(0.0, 1.0 - thr / sla.throughput_p5_bps_min) if thr == thr else 1.0
+        cov = _shortfall(k["coverage_pct"], sla.coverage_pct_min)
+        thr_pen = _shortfall(k["throughput_p5_bps"], sla.throughput_p5_bps_min)
         offered = k["offered_bps"]
         bh = (k["dropped_bps"] / offered if offered > 0 else 0.0) + float(k["util_max"] > sla.util_max)
         terms = {"energy": w["energy"] * saved, "coverage": -w["coverage"] * cov,
                  "throughput": -w["throughput"] * thr_pen, "backhaul": -w["backhaul"] * bh}
         return float(sum(terms.values())), terms
+
+
+def _shortfall(value: float, bound: float) -> float:
+    """max(0, 1 - value / bound): the relative shortfall below an [sla] bound; 0 for a
+    bound of 0 (no bound), 1 for a NaN value (nothing measured)."""
+    if value != value:
+        return 1.0
+    return max(0.0, 1.0 - value / bound) if bound > 0 else 0.0

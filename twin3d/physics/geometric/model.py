@@ -24,7 +24,8 @@ compass bearing, zenith angle from the height difference):
     dominant path over a visibility graph of corners, G(first corner) - its loss,
   combined by ``combine``: "min" keeps the strongest path, "sum" adds their
   powers (incoherently); then ``nlos_offset_db`` is subtracted;
-* indoor points: the same, plus the TR 38.901 low-loss O2I penetration;
+* indoor points: the paths of the nearest outdoor point (their facade,
+  :mod:`.indoor`), less the TR 38.901 low-loss O2I penetration;
 * NLOS points in enclosed courtyards (:mod:`.courtyard`): ``courtyard_db`` more.
 
 The antenna gain of an indirect path is taken along its departure
@@ -48,6 +49,7 @@ from .courtyard import enclosed_outdoor
 from .diffraction import deygout_loss_db
 from .dominant_path import best_dominant_path
 from .ground import two_ray_ground_db
+from .indoor import facade_proxy
 from .los3d import footprint_hits, line_of_sight, shared_prisms, wall_crossings
 from .reflection import best_single_reflection
 from .reflection2 import best_double_reflection
@@ -268,17 +270,23 @@ def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: 
     courtyard = enclosed_outdoor(buildings, gx, gy) if kw["courtyard_db"] \
         else np.zeros(gx.size, bool)
     d_in = indoor_distance_m(buildings, gx, gy, b_index) if indoor.any() else np.zeros(gx.size)
+    # paths are traced to the outdoor points; an indoor point takes its facade's (.indoor)
+    proxy = facade_proxy(np.column_stack([gx, gy]), indoor)
+    traced = np.unique(proxy)
+    at = np.searchsorted(traced, proxy)          # each point's row among the traced points
     out = np.empty((len(specs), gx.size))
     by_site: dict = {}
     angles: dict = {}
     for i, s in enumerate(specs):
         key = (tuple(s.antenna_xyz_m), s.f_hz)
         if key not in by_site:
-            by_site[key] = site_paths(prisms, s.antenna_xyz_m, pts, g_z, s.f_hz, **kw)
+            by_site[key] = site_paths(prisms, s.antenna_xyz_m, pts[traced], g_z[traced], s.f_hz,
+                                      **kw)
             angles[key] = {}
         o2i = np.where(indoor, o2i_low_loss_db(s.f_hz, d_in), 0.0)
-        extra = np.where(courtyard & ~by_site[key]["los"], kw["courtyard_db"], 0.0)
-        out[i] = cell_path_gain_db(s, by_site[key], pts, angles=angles[key], **kw) - o2i - extra
+        extra = np.where(courtyard & ~by_site[key]["los"][at], kw["courtyard_db"], 0.0)
+        gain = cell_path_gain_db(s, by_site[key], pts[traced], angles=angles[key], **kw)
+        out[i] = gain[at] - o2i - extra
     return np.maximum(out, FLOOR_DB).reshape((len(specs),) + grid.shape)
 
 
@@ -297,7 +305,7 @@ class GeometricEngine:
     """
 
     #: Bumped when the model's output changes for the same terms (cache keys).
-    VERSION = 3
+    VERSION = 4
 
     def __init__(self, **terms) -> None:
         unknown = set(terms) - set(DEFAULT_TERMS)
