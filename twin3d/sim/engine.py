@@ -152,6 +152,7 @@ class Simulator:
         self._offered_sum: dict[float, float] = {}
         self._factors: dict[tuple, float] = {}           # profile factor per (hour, profile)
         self._weight_text: dict[tuple, str] = {}         # set_weight descriptions met
+        self._nan_sites = np.full(len(self.site_ids), np.nan)   # power per site without cells
         self._link_getter = None
         self._site_getter = None
         self._in_service_last: tuple | None = None       # (link states, site states, link_up, node_up)
@@ -442,7 +443,7 @@ class Simulator:
                 offered = carried = float(bps.sum())
             # no radio: the radio KPIs are undefined (NaN here, null in kpis.json)
             kpis = dict.fromkeys(RADIO_KPI_KEYS, float("nan"))
-            key, power = None, np.full(len(self.site_ids), np.nan)
+            key, power = None, self._nan_sites.copy()
         demands, shed_bps = self._shed(demands, state.shed)
         carried -= shed_bps
         for ev in state.ddos:      # attack traffic from every other live site
@@ -617,7 +618,7 @@ class Simulator:
         lost = casc.lost_bps
         served = max(0.0, carried - lost)
         link_state = list(link_states)
-        for i in np.flatnonzero(link_up & ~casc.link_up).tolist():
+        for i in (link_up & ~casc.link_up).nonzero()[0].tolist():
             link_state[i] = "tripped"
         site_state = self._of_sites(state.site_state)
         lat_s, lat_w, lat_stats = routing.latency_sample or (routing.latency_s,

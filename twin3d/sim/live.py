@@ -262,7 +262,8 @@ class LiveTimeline(Timeline):
         self._events = [e for e in self._events if id(e) not in hidden and not (
             e.kind in _LASTING and e.duration is not None and e.t + e.duration <= step)]
         # the log keeps every hidden event alive, so no id() is reused while listed
-        hidden.intersection_update(id(e) for e in self._events)
+        if hidden:
+            hidden.intersection_update(id(e) for e in self._events)
         if any(r.t <= step for r in self._restores_ahead):
             self._forget_restored(step)
         state = super().state(step)
