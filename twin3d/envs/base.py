@@ -29,7 +29,7 @@ from ..loader import Scene, load_scene
 from ..scene import EventSpec, ScenarioSpec
 from ..sim.engine import ScenarioResult, Simulator, StepResult
 from ..sim.live import LiveTimeline
-from .opponent import OpponentView, make_opponent
+from .opponent import LazyView, Opponent, OpponentView, make_opponent
 
 __all__ = ["TwinEnv", "load_env_scene", "link_in_service", "INCREMENTAL_NODES"]
 
@@ -189,7 +189,9 @@ class TwinEnv(gym.Env, ABC):
     def _opponent_events(self, t: int) -> list[EventSpec]:
         if self.opponent is None or self._last is None:
             return []
-        return list(self.opponent(t, self._view(), self._opp_rng))
+        # the built-in opponent reads its view only when it attacks: made then
+        view = LazyView(self._view) if type(self.opponent) is Opponent else self._view()
+        return list(self.opponent(t, view, self._opp_rng))
 
     def _operator_events(self, t: int) -> list[EventSpec]:
         """Restores of links tripped ``auto_restore_steps`` ago (an operator's reset)."""
