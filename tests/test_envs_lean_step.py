@@ -3,8 +3,8 @@
 * the built-in opponent is handed a view made on its first read
   (:class:`~twin3d.envs.opponent.LazyView`): the same attacks and episode as
   the same opponent handed the whole view at every step;
-* an action's rungs are checked in one reduction: a negative rung and one
-  past the ladder are both refused;
+* an action's rungs (and a weight vector's link positions) are checked in
+  one reduction: a negative one and one past the end are both refused;
 * the compiled step's site load is summed when first read: a
   :class:`~twin3d.physics.deferred.Deferred` on the result, equal to the
   ``bincount`` it stands for, and it pickles;
@@ -115,3 +115,14 @@ def test_weight_texts_per_link_equal_the_description():
         want = [_describe_weight(sim.link_ids[i], float(x)) for i, x in zip(idx, w)]
         assert got == want + want
     assert sim._n_weight_texts <= 40
+
+
+@pytest.mark.parametrize("bad", [-1, 3, 2**40])
+def test_weight_vectors_out_of_the_links_are_refused(bad):
+    from twin3d.scene import ScenarioSpec
+    from twin3d.sim.live import LiveTimeline
+    tl = LiveTimeline(ScenarioSpec("ep", steps=3), ["F1", "F2", "F3"], ["S1"])
+    with pytest.raises(ValueError, match="link positions"):
+        tl.set_weights(0, np.array([0, bad]), np.array([2.0, 3.0]))
+    tl.set_weights(0, np.array([0, 2]), np.array([2.0, 3.0]))
+    assert tl.state(0).link_weight.tolist()[::2] == [2.0, 3.0]

@@ -615,7 +615,8 @@ class Simulator:
         if casc is None:
             casc = route_step(self.router, demands, link_up, node_up, cap, traffic.trip_utilization,
                               traffic.routing, events, weight=weight, cache=cache)
-        timeline.trip([w for wave in casc.waves for w in wave.tripped], t)
+        if casc.waves:
+            timeline.trip([w for wave in casc.waves for w in wave.tripped], t)
         routing = casc.routing
         # what the backhaul loses: unroutable demands and tail drops on overloaded links
         lost = casc.lost_bps
@@ -726,12 +727,11 @@ class Simulator:
     def _in_service(self, link_states: tuple, site_state: dict) -> tuple[np.ndarray, np.ndarray]:
         """(link_up, node_up) bool arrays of a step's states: links "up", routing
         nodes "up" or "sleep" (copies of the last ones while the states repeat)."""
-        sites = (tuple(site_state), tuple(site_state.values()))
         got = self._in_service_last
-        if got is None or got[0] != link_states or got[1] != sites:
+        if got is None or got[0] != link_states or got[1] != site_state:
             link_up = np.array([s == "up" for s in link_states])
             node_up = np.array([site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes])
-            got = self._in_service_last = (link_states, sites, link_up, node_up)
+            got = self._in_service_last = (link_states, dict(site_state), link_up, node_up)
         return got[2].copy(), got[3].copy()
 
     def _capacity_of(self, caps: tuple) -> np.ndarray:

@@ -176,7 +176,9 @@ class LiveTimeline(Timeline):
                              "told for a later step)")
         if any(k[0] == "set_weight" for k in self._latest):
             raise ValueError("this timeline takes weights as set_weight events already")
-        if idx.shape != w.shape or (idx.size and (idx.min() < 0 or idx.max() >= len(self.link_ids))):
+        # both bounds in one reduction: as uint64 a negative position is past the last one
+        if idx.shape != w.shape or (idx.size and np.maximum.reduce(idx.view(np.uint64))
+                                    >= len(self.link_ids)):
             raise ValueError("link_index and weight must be (k,) arrays of link positions and weights")
         if self._weight is None:
             self._weight = np.full(len(self.link_ids), np.nan)
