@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import struct
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from ..loader import Scene, load_scene
 from ..scene import EventSpec, ScenarioSpec
 from ..sim.engine import ScenarioResult, Simulator, StepResult
 from ..sim.live import LiveTimeline
-from .opponent import OpponentView, make_opponent
+from .opponent import LazyView, Opponent, OpponentView, make_opponent
 
 __all__ = ["TwinEnv", "load_env_scene", "link_in_service", "INCREMENTAL_NODES"]
 
@@ -37,6 +38,9 @@ INCREMENTAL_NODES = 200
 #: The KPIs a step's ``info["kpis"]`` carries.
 INFO_KPIS = ("offered_bps", "served_bps", "dropped_bps", "util_max", "latency_p95_ms", "energy_w",
              "coverage_pct", "throughput_p5_bps", "sla_violated", "converged")
+
+#: A float64's bytes in the machine's order, as ``np.float64(x).tobytes()`` gives them.
+_F64 = struct.Struct("=d")
 
 
 def link_in_service(r: StepResult) -> np.ndarray:
@@ -185,7 +189,9 @@ class TwinEnv(gym.Env, ABC):
     def _opponent_events(self, t: int) -> list[EventSpec]:
         if self.opponent is None or self._last is None:
             return []
-        return list(self.opponent(t, self._view(), self._opp_rng))
+        # the built-in opponent reads its view only when it attacks: made then
+        view = LazyView(self._view) if type(self.opponent) is Opponent else self._view()
+        return list(self.opponent(t, view, self._opp_rng))
 
     def _operator_events(self, t: int) -> list[EventSpec]:
         """Restores of links tripped ``auto_restore_steps`` ago (an operator's reset)."""
@@ -224,11 +230,13 @@ class TwinEnv(gym.Env, ABC):
         served_frac = k["served_bps"] / offered if offered > 0 else 1.0
         terminated = bool(served_frac < self.min_served_fraction)
         truncated = bool(self._t >= self.steps - 1) and not terminated
-        update = self._hash.update
-        for key, raw in self._hash_keys(obs):     # the arrays' bytes, as tobytes() gives them
-            update(raw)
-            update(np.ascontiguousarray(obs[key]))
-        update(np.float64(reward).tobytes())
+        # the keys' and arrays' bytes (as tobytes() gives them) and the reward's, in one
+        # update: a digest depends on the bytes only, not on how they are split
+        parts = []
+        for key, raw in self._hash_keys(obs):
+            parts += (raw, np.ascontiguousarray(obs[key]))
+        parts.append(_F64.pack(reward) if type(reward) is float else np.float64(reward).tobytes())
+        self._hash.update(b"".join(parts))
         info = {"t": self._t, "hour": r.hour, "reward_terms": terms,
                 # NaN (no radio, no demand) as None, so that infos compare equal
                 "kpis": {n: (None if k[n] != k[n] else k[n]) for n in INFO_KPIS},

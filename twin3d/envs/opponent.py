@@ -22,7 +22,7 @@ import numpy as np
 from ..ids import parse_id
 from ..scene import EventSpec
 
-__all__ = ["Opponent", "OpponentView", "ATTACK_KINDS", "make_opponent"]
+__all__ = ["Opponent", "OpponentView", "LazyView", "ATTACK_KINDS", "make_opponent"]
 
 #: What the opponent can do, and the element kind each attack targets.
 ATTACK_KINDS = {"fiber_cut": "link", "site_outage": "site", "power_outage": "site",
@@ -40,6 +40,22 @@ class OpponentView:
     site_up: np.ndarray          # (n_sites,) bool
     busy_hour_bps: float         # the scene's total demand at the busy hour, bit/s
     surge_sites: list[str] = field(default_factory=list)    # sites a surge can target
+
+
+class LazyView:
+    """An :class:`OpponentView` made by ``make(*args)`` on the first attribute read:
+    the built-in :class:`Opponent` reads its view only when it attacks (a few % of
+    steps). Read it before the step it was handed out in ends (it sees that step's state)."""
+
+    __slots__ = ("_make", "_args", "_made")
+
+    def __init__(self, make: Callable[..., OpponentView], *args) -> None:
+        self._make, self._args, self._made = make, args, None
+
+    def __getattr__(self, name):
+        if self._made is None:
+            self._made = self._make(*self._args)
+        return getattr(self._made, name)
 
 
 @dataclass

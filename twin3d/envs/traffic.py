@@ -83,6 +83,7 @@ class TrafficEngineeringEnv(TwinEnv):
         self.observation_space = gym.spaces.Dict(spaces)
         self._node_totals: tuple | None = None
         self._matrix_obs = "demand_bps" in spaces
+        self._n_nodes = n
         self._cell_of_pair: tuple | None = None     # (src, dst, src * n + dst) of the base pairs
 
     def _on_reset(self) -> None:
@@ -99,9 +100,11 @@ class TrafficEngineeringEnv(TwinEnv):
 
     def _action_weights(self, action, t: int):
         a = np.asarray(action, dtype=np.int64)
-        if a.shape != self._rung.shape or (a.size and (a.min() < 0 or a.max() >= len(self.ladder))):
+        # both bounds in one reduction: as uint64 a negative rung is past the last one
+        if a.shape != self._rung.shape or (a.size and np.maximum.reduce(a.view(np.uint64))
+                                           >= len(self.ladder)):
             raise ValueError(f"action must be {len(self._rung)} rungs in [0, {len(self.ladder) - 1}]")
-        changed = np.flatnonzero(a != self._rung)
+        changed = (a != self._rung).nonzero()[0]
         self._rung = a.copy()
         # one vector for the step: the set_weight events of the changed links, without
         # an event object per link (the episode's log lists them as events); weights_of
@@ -112,7 +115,7 @@ class TrafficEngineeringEnv(TwinEnv):
         return []
 
     def _observe(self, r: StepResult) -> dict[str, np.ndarray]:
-        n = self.sim.router.n_nodes
+        n = self._n_nodes
         src, dst, bps = r.demand
         k = r.kpis
         lat = [0.0 if x != x else x for x in (k["latency_p50_ms"], k["latency_p95_ms"])]
@@ -154,9 +157,9 @@ def transport_reward(r: StepResult, sla, weights: dict[str, float]) -> tuple[flo
     served = k["served_bps"] / offered if offered > 0 else 1.0
     dropped = k["dropped_bps"] / offered if offered > 0 else 0.0
     up = link_in_service(r)
+    n_up = np.count_nonzero(up)
     # the mean of the bools: their count over the links in service (the same float)
-    over = float(np.count_nonzero(r.link_util[up] > sla.util_max) / np.count_nonzero(up)) \
-        if up.any() else 0.0
+    over = float(np.count_nonzero(r.link_util[up] > sla.util_max) / n_up) if n_up else 0.0
     p95 = k["latency_p95_ms"]
     late = max(0.0, p95 / sla.latency_p95_ms - 1.0) if p95 == p95 else 0.0
     terms = {"served": weights["served"] * served, "drop": -weights["drop"] * dropped,

@@ -30,7 +30,7 @@ from ..physics.batch_step import BatchRouter
 from ..scene import EventSpec
 from ..sim.demand import profile_factor
 from ..sim import kpi
-from .opponent import Opponent, OpponentView
+from .opponent import LazyView, Opponent, OpponentView
 from .traffic import TrafficEngineeringEnv
 
 __all__ = ["BatchedTrafficEngineering", "make_vec", "row_percentiles"]
@@ -80,21 +80,6 @@ def _rows_select(v, w, q, by_sort, out, certain):  # pragma: no cover - compiled
         if kept == 0:
             o[:] = np.nan
             certain[b] = True
-
-
-class _LazyView:
-    """Copy b's :class:`OpponentView`, made on the first attribute read (the
-    arrays are those of the step it was handed out in: read before the step ends)."""
-
-    __slots__ = ("_env", "_b", "_made")
-
-    def __init__(self, env, b: int) -> None:
-        self._env, self._b, self._made = env, b, None
-
-    def __getattr__(self, name):
-        if self._made is None:
-            self._made = self._env._view(self._b)
-        return getattr(self._made, name)
 
 
 class BatchedTrafficEngineering(VectorEnv):
@@ -186,7 +171,7 @@ class BatchedTrafficEngineering(VectorEnv):
         now = []
         if started and c.opponent is not None:
             # the built-in opponent reads its view only when it attacks (a few % of steps)
-            view = _LazyView(self, b) if type(c.opponent) is Opponent else self._view(b)
+            view = LazyView(self._view, b) if type(c.opponent) is Opponent else self._view(b)
             evs = c.opponent(t, view, c._opp_rng)
             if evs:
                 self._pending[b] += [e for e in evs if e.t > t]

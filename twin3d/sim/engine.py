@@ -151,7 +151,10 @@ class Simulator:
         #: Sum of the base arrays' bit/s at each profile factor met (a step's offer).
         self._offered_sum: dict[float, float] = {}
         self._factors: dict[tuple, float] = {}           # profile factor per (hour, profile)
-        self._weight_text: dict[tuple, str] = {}         # set_weight descriptions met
+        #: set_weight descriptions met: per link, weight -> text (and how many in all)
+        self._weight_text: list[dict[float, str]] = [{} for _ in self.link_ids]
+        self._n_weight_texts = 0
+        self._nan_sites = np.full(len(self.site_ids), np.nan)   # power per site without cells
         self._link_getter = None
         self._site_getter = None
         self._in_service_last: tuple | None = None       # (link states, site states, link_up, node_up)
@@ -442,7 +445,7 @@ class Simulator:
                 offered = carried = float(bps.sum())
             # no radio: the radio KPIs are undefined (NaN here, null in kpis.json)
             kpis = dict.fromkeys(RADIO_KPI_KEYS, float("nan"))
-            key, power = None, np.full(len(self.site_ids), np.nan)
+            key, power = None, self._nan_sites.copy()
         demands, shed_bps = self._shed(demands, state.shed)
         carried -= shed_bps
         for ev in state.ddos:      # attack traffic from every other live site
@@ -591,7 +594,7 @@ class Simulator:
         # a vector's set_weight events come first among the step's (LiveTimeline.set_weights)
         events = self._describe_weights(state.weight_changes) if state.weight_changes else []
         events += [_describe(e) for e in state.events]
-        casc, cache = None, None
+        casc, cache, compiled = None, None, False
         base = self._base_arrays is not None and demands[0] is self._base_arrays[0]
         pinned = pair_paths_of(self.router, state.pair_route, demands)
         if state.forwarding or pinned:   # static routes / ACLs / pair routes: every pass walks
@@ -608,16 +611,18 @@ class Simulator:
                 self._batch = BatchRouter(self.router, demands[0], demands[1], traffic.routing)
             casc = route_step_compiled(self._batch, demands[2], link_up, node_up, cap,
                                        traffic.trip_utilization, weight, events)
+            compiled = True
         if casc is None:
             casc = route_step(self.router, demands, link_up, node_up, cap, traffic.trip_utilization,
                               traffic.routing, events, weight=weight, cache=cache)
-        timeline.trip([w for wave in casc.waves for w in wave.tripped], t)
+        if casc.waves:
+            timeline.trip([w for wave in casc.waves for w in wave.tripped], t)
         routing = casc.routing
         # what the backhaul loses: unroutable demands and tail drops on overloaded links
         lost = casc.lost_bps
         served = max(0.0, carried - lost)
         link_state = list(link_states)
-        for i in np.flatnonzero(link_up & ~casc.link_up).tolist():
+        for i in (link_up & ~casc.link_up).nonzero()[0].tolist():
             link_state[i] = "tripped"
         site_state = self._of_sites(state.site_state)
         lat_s, lat_w, lat_stats = routing.latency_sample or (routing.latency_s,
@@ -634,7 +639,12 @@ class Simulator:
         link_load = casc.link_load_bps(len(self.link_ids))
         # routable demand: backhaul counts at the site, other traffic at its source
         core = self.node_of_site.get(self.core, -1)
-        site_load = self._routable_site_load(routing, core)
+        if compiled:     # summed when first read: an environment's step does not read it
+            # (the compiled step's routable and bit/s arrays are its own, or read-only)
+            site_load = Deferred(_routable_sums, self._load_site(routing.src, routing.dst, core),
+                                 routing.routable, routing.demand_bps, len(self.site_ids))
+        else:
+            site_load = self._routable_site_load(routing, core)
         return StepResult(t, hour, kpis, link_load, casc.link_util, link_state, site_state, site_load,
                           power, key, cap, [w.as_dict() for w in casc.waves], events,
                           self.link_weight if weight is None else weight, set(state.cell_sleep),
@@ -706,22 +716,22 @@ class Simulator:
         (:meth:`_describe_weight` of each link, without a call per link when met)."""
         texts, out = self._weight_text, []
         for c in changes:
-            keys = list(zip(c.link_index.tolist(), c.weight.tolist()))
-            got = list(map(texts.get, keys))
+            idx, w = c.link_index.tolist(), c.weight.tolist()
+            # each link's texts by weight: float keys, no (link, weight) tuple to make and hash
+            got = list(map(dict.get, map(texts.__getitem__, idx), w))
             if None in got:
-                got = [self._describe_weight(*k) if g is None else g for g, k in zip(got, keys)]
+                got = [self._describe_weight(i, x) if g is None else g for g, i, x in zip(got, idx, w)]
             out += got
         return out
 
     def _in_service(self, link_states: tuple, site_state: dict) -> tuple[np.ndarray, np.ndarray]:
         """(link_up, node_up) bool arrays of a step's states: links "up", routing
         nodes "up" or "sleep" (copies of the last ones while the states repeat)."""
-        sites = (tuple(site_state), tuple(site_state.values()))
         got = self._in_service_last
-        if got is None or got[0] != link_states or got[1] != sites:
+        if got is None or got[0] != link_states or got[1] != site_state:
             link_up = np.array([s == "up" for s in link_states])
             node_up = np.array([site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes])
-            got = self._in_service_last = (link_states, sites, link_up, node_up)
+            got = self._in_service_last = (link_states, dict(site_state), link_up, node_up)
         return got[2].copy(), got[3].copy()
 
     def _capacity_of(self, caps: tuple) -> np.ndarray:
@@ -742,12 +752,15 @@ class Simulator:
 
     def _describe_weight(self, i: int, weight: float) -> str:
         """:func:`_describe_weight` of link ``i``, kept per (link, weight) met."""
-        key = (i, weight)
-        got = self._weight_text.get(key)
+        texts = self._weight_text[i]
+        got = texts.get(weight)
         if got is None:
-            if len(self._weight_text) > 100_000:
-                self._weight_text.clear()
-            got = self._weight_text[key] = _describe_weight(self.link_ids[i], weight)
+            if self._n_weight_texts > 100_000:
+                for t in self._weight_text:
+                    t.clear()
+                self._n_weight_texts = 0
+            got = texts[weight] = _describe_weight(self.link_ids[i], weight)
+            self._n_weight_texts += 1
         return got
 
     def timeline(self, scenario: ScenarioSpec) -> Timeline:

@@ -83,6 +83,20 @@ class StepState:
     capacity_changed: set[str] = field(default_factory=set)
 
 
+class _Applied:
+    """What the events replayed for a state set besides element states and capacities
+    (the :class:`StepState` fields of the same names; a plain object: made every state)."""
+
+    __slots__ = ("weight", "capacity_changed", "sector", "forwarding", "pair_route")
+
+    def __init__(self) -> None:
+        self.weight: dict[str, float] = {}
+        self.capacity_changed: set[str] = set()
+        self.sector: dict[str, dict[str, float]] = {}
+        self.forwarding: list[EventSpec] = []
+        self.pair_route: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
 class Timeline:
     """Replays a scenario's events step by step.
 
@@ -193,7 +207,7 @@ class Timeline:
             base = self._base_cap or {}
             self._cap0 = {l: float(base.get(l, 1.0)) for l in self.link_ids}
         cap = dict(self._cap0)
-        extra = StepState(step, {}, {}, {})
+        extra = _Applied()
         spared: set[str] = set()
         applied = []
         surges, ddos, sleeping, shed = [], [], set(), {}
@@ -231,7 +245,7 @@ class Timeline:
                          forwarding=extra.forwarding, shed=shed, pair_route=extra.pair_route)
 
     def _apply(self, ev: EventSpec, step: int, links: dict, sites: dict, cap: dict,
-               extra: StepState, spared: set) -> None:
+               extra: "_Applied", spared: set) -> None:
         k, target = ev.kind, ev.target
         if k == "set_weight":
             extra.weight[ev.link] = ev.weight

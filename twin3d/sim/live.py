@@ -176,7 +176,9 @@ class LiveTimeline(Timeline):
                              "told for a later step)")
         if any(k[0] == "set_weight" for k in self._latest):
             raise ValueError("this timeline takes weights as set_weight events already")
-        if idx.shape != w.shape or (idx.size and (idx.min() < 0 or idx.max() >= len(self.link_ids))):
+        # both bounds in one reduction: as uint64 a negative position is past the last one
+        if idx.shape != w.shape or (idx.size and np.maximum.reduce(idx.view(np.uint64))
+                                    >= len(self.link_ids)):
             raise ValueError("link_index and weight must be (k,) arrays of link positions and weights")
         if self._weight is None:
             self._weight = np.full(len(self.link_ids), np.nan)
@@ -262,7 +264,8 @@ class LiveTimeline(Timeline):
         self._events = [e for e in self._events if id(e) not in hidden and not (
             e.kind in _LASTING and e.duration is not None and e.t + e.duration <= step)]
         # the log keeps every hidden event alive, so no id() is reused while listed
-        hidden.intersection_update(id(e) for e in self._events)
+        if hidden:
+            hidden.intersection_update(id(e) for e in self._events)
         if any(r.t <= step for r in self._restores_ahead):
             self._forget_restored(step)
         state = super().state(step)

@@ -66,6 +66,8 @@ class StepResult:
 
 # laid out on the first read when the router computed it in another order
 deferred_attribute(StepResult, "demand_latency_s")
+# summed on the first read (a step of the compiled path: Simulator._routable_site_load)
+deferred_attribute(StepResult, "site_load_bps")
 
 
 @dataclass

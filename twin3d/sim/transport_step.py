@@ -137,18 +137,22 @@ def route_step_compiled(batch: BatchRouter, bps: np.ndarray, link_up: np.ndarray
     Python around each pass. The routing carries no per-edge loads
     (``load_bps`` None): ``link_load`` has the links'.
     """
+    # a read-only float64 array (the simulator's scaled base demand) is the routing's
+    # demand as it is: no copy, and its sum is kept (_total)
+    own = not bps.flags.writeable and bps.dtype == np.float64 and bps.flags.c_contiguous
     res = batch.step(bps[None], link_up[None], node_up[None], capacity_bps[None],
                      None if weight is None else np.asarray(weight, dtype=float)[None],
-                     trip_utilization)
+                     trip_utilization, copy_demand=not own)
     r = batch.router
     waves, cause = [], list(first_cause or [])
     wave_of, util_at = res.trip_wave[0], res.trip_util[0]
     for k in range(1, int(res.n_waves[0]) + 1):
-        hit = np.flatnonzero(wave_of == k)
+        hit = (wave_of == k).nonzero()[0]
         ids = [r.links[i] for i in hit]
         waves.append(Wave(k, ids, {r.links[i]: float(util_at[i]) for i in hit}, cause))
         cause = ids
-    routing = Routing(r, batch.mode, None, None, batch.src, batch.dst, res.demand_bps[0],
-                      res.routable[0], latency_s=res.latency_s[0], delivered_bps=res.delivered_bps[0])
+    routing = Routing(r, batch.mode, None, None, batch.src, batch.dst,
+                      bps if own else res.demand_bps[0], res.routable[0],
+                      latency_s=res.latency_s[0], delivered_bps=res.delivered_bps[0])
     routing.converged, routing.drop_rounds = bool(res.converged[0]), int(res.drop_rounds[0])
     return TransportStep(routing, res.link_up_after[0], res.link_util[0], waves, res.link_load_bps[0])
