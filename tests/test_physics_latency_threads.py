@@ -68,13 +68,19 @@ def _steps(seed: int, n: int = 36, steps: int = 30):
 
 
 def _samples(r, src, dst, calls, min_demands: int, monkeypatch):
-    """(grouped latencies, stats) of each call with the walk threaded from ``min_demands``."""
+    """(grouped latencies, stats) of each call with the walk threaded from
+    ``min_demands`` (whatever the machine's load)."""
     monkeypatch.setattr(dagread, "LATENCY_THREAD_MIN_DEMANDS", min_demands)
+    # at least 2 runs: on 1 thread they run one after the other
+    monkeypatch.setattr(dagread, "spare_threads", lambda: max(2, numba.get_num_threads()))
     cache = RoutingCache(r, src, dst)
     out = []
     for bps, kw in calls:
         grouped, _, stats = cache.route(bps, **kw).latency_sample
         out.append((grouped.copy(), stats))
+        if min_demands == 0:                      # the kept total is renewed when it must be
+            assert cache._lat_kept == dagstore.reached_weight(cache._dests, cache._dem_ptr,
+                                                              cache._reached, cache._lat_w)
     return out
 
 
@@ -139,6 +145,16 @@ def test_threaded_kernel_any_chunking(n_chunks):
                                      n_chunks) == want
 
 
-def test_threads_only_for_large_walks():
+def test_threads_only_for_large_walks(monkeypatch):
+    monkeypatch.setattr(dagread, "spare_threads", lambda: 7)
     assert dagstore.latency_chunks(dagread.LATENCY_THREAD_MIN_DEMANDS - 1) == 1
-    assert dagstore.latency_chunks(dagread.LATENCY_THREAD_MIN_DEMANDS) == numba.get_num_threads()
+    assert dagstore.latency_chunks(dagread.LATENCY_THREAD_MIN_DEMANDS) == 7
+
+
+def test_no_threads_on_a_busy_machine(monkeypatch):
+    from twin3d.physics import threads
+    n = numba.get_num_threads()
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (n + 0.6, 0.0, 0.0))
+    assert threads.spare_threads() == 1
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (n - 0.5, 0.0, 0.0))
+    assert threads.spare_threads() == (n if n > 1 else 1)

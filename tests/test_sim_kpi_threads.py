@@ -66,6 +66,18 @@ def test_threaded_selection_same_percentiles(seed, n_chunks):
     assert kpi.weighted_percentiles(v, qs, w, stats) == want
 
 
-def test_threads_only_for_large_inputs():
+def test_threads_only_for_large_inputs(monkeypatch):
+    monkeypatch.setattr(kpi_buckets, "spare_threads", lambda: 5)
     assert kpi_buckets.select_chunks(kpi_buckets.SELECT_THREAD_MIN_VALUES - 1) == 1
-    assert kpi_buckets.select_chunks(kpi_buckets.SELECT_THREAD_MIN_VALUES) >= 1
+    assert kpi_buckets.select_chunks(kpi_buckets.SELECT_THREAD_MIN_VALUES) == 5
+
+
+def test_public_percentiles_threaded(monkeypatch):
+    """weighted_percentiles with its passes on threads: the serial answers."""
+    v, w = _data(5, 3000)
+    qs = [5.0, 50.0, 95.0]
+    stats = kpi.weighted_stats(v, w)
+    want = kpi.weighted_percentiles(v, qs, w, stats)
+    monkeypatch.setattr(kpi_buckets, "SELECT_THREAD_MIN_VALUES", 0)
+    monkeypatch.setattr(kpi_buckets, "spare_threads", lambda: 3)
+    assert kpi.weighted_percentiles(v, qs, w, stats) == want == kpi._argsort_percentiles(v, qs, w)

@@ -15,9 +15,10 @@ decides otherwise, as serially).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import njit, prange
+
+from ..physics.threads import spare_threads
 
 #: Values from which the passes run on numba's threads (:func:`select_chunks`):
 #: about 1.5 ms of serial passes, so a parallel region's start-up (tens of
@@ -26,11 +27,12 @@ SELECT_THREAD_MIN_VALUES = 250_000
 
 
 def select_chunks(n_values: int) -> int:
-    """Runs of the data for ``n_values``: numba's threads from
-    :data:`SELECT_THREAD_MIN_VALUES` on, else 1 (serial)."""
+    """Runs of the data for ``n_values``: from :data:`SELECT_THREAD_MIN_VALUES` on,
+    the threads the machine can spare (:func:`twin3d.physics.threads.spare_threads`),
+    else 1 (serial)."""
     if n_values < SELECT_THREAD_MIN_VALUES:
         return 1
-    return numba.get_num_threads()
+    return spare_threads()
 
 
 @njit(cache=True)
