@@ -51,8 +51,14 @@ def _steps(seed: int, n: int = 36, steps: int = 30):
     node_up = np.ones(n, bool)
     calls = []
     for step in range(steps):
-        kind = rng.choice(["cut", "restore", "node", "scale"], p=[0.45, 0.25, 0.15, 0.15])
-        if kind == "cut":
+        kind = rng.choice(["cut", "restore", "node", "scale", "isolate", "rejoin"],
+                          p=[0.35, 0.2, 0.1, 0.1, 0.15, 0.1])
+        if kind == "isolate":                     # a search finds a node no longer reached
+            x = int(rng.integers(n))
+            link_up[r.link[(r.u == x) | (r.v == x)]] = False
+        elif kind == "rejoin":                    # ... and reached again
+            link_up[:] = True
+        elif kind == "cut":
             link_up[rng.integers(nl)] = False
         elif kind == "restore" and not link_up.all():
             link_up[rng.choice(np.flatnonzero(~link_up))] = True
