@@ -160,7 +160,34 @@ def test_threads_only_for_large_walks(monkeypatch):
 def test_no_threads_on_a_busy_machine(monkeypatch):
     from twin3d.physics import threads
     n = numba.get_num_threads()
+    monkeypatch.setattr(threads, "_threads_pid", None)
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (n + 0.6, 0.0, 0.0))
     assert threads.spare_threads() == 1
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (n - 0.5, 0.0, 0.0))
     assert threads.spare_threads() == (n if n > 1 else 1)
+    # a process forked from one that was given threads: none
+    monkeypatch.setattr(threads.os, "getpid", lambda: -1)
+    assert threads.spare_threads() == 1
+
+
+def _forked_walk(seed: int):
+    r, src, dst, calls = _steps(seed, n=30, steps=3)
+    cache = RoutingCache(r, src, dst)
+    return [cache.route(bps, **kw).latency_sample[2] for bps, kw in calls]
+
+
+@pytest.mark.skipif(numba.get_num_threads() < 2, reason="one thread: no parallel region")
+def test_a_forked_worker_walks_serially(monkeypatch):
+    """A worker forked after the parent walked on threads gives the same answers
+    (numba would end it at a parallel region)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from twin3d.physics import threads
+    monkeypatch.setattr(threads, "_threads_pid", None)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(dagread, "LATENCY_THREAD_MIN_DEMANDS", 0)
+    want = _forked_walk(3)                        # on threads here
+    assert threads._threads_pid is not None
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        assert pool.submit(_forked_walk, 3).result(timeout=600) == want

@@ -21,15 +21,28 @@ import numba
 #: the process's own threads count in it.
 LOAD_MARGIN = 0.5
 
+#: The process that gave threads last (None: none yet).
+_threads_pid: int | None = None
+
 
 def spare_threads() -> int:
     """numba's threads while the 1-minute load average is below their count plus
-    :data:`LOAD_MARGIN`, else 1."""
+    :data:`LOAD_MARGIN`, else 1. Also 1 in a process forked from one that was
+    given threads: GNU OpenMP's threads do not survive a fork, and numba ends
+    such a child at its first parallel region (a ``ProcessPoolExecutor``'s
+    workers, forked by default on Linux)."""
+    global _threads_pid
     n = numba.get_num_threads()
     if n < 2:
+        return 1
+    pid = os.getpid()
+    if _threads_pid is not None and _threads_pid != pid:
         return 1
     try:
         load = os.getloadavg()[0]
     except (OSError, AttributeError):             # not on this platform: no sign of a busy machine
-        return n
-    return n if load < n + LOAD_MARGIN else 1
+        load = 0.0
+    if load >= n + LOAD_MARGIN:
+        return 1
+    _threads_pid = pid
+    return n
