@@ -1,7 +1,8 @@
 """Read the kept DAGs: link loads (:func:`sum_loads`), per-demand latency
-(:func:`latency`), entries per edge (:func:`count_uses`), reached demands
-(:func:`set_routable`), and :func:`gather`. Part of
-:mod:`twin3d.physics.dagstore`, which re-exports them.
+(:func:`latency`; on numba's threads for large walks, the same bits:
+:func:`latency_threaded`, :func:`latency_chunks`), entries per edge
+(:func:`count_uses`), reached demands (:func:`set_routable`), and
+:func:`gather`. Part of :mod:`twin3d.physics.dagstore`, which re-exports them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from .threads import spare_threads
 #: Grouped demands from which :func:`latency_threaded` walks on numba's threads
 #: (:func:`latency_chunks`): about 1.5 ms of serial walk (measured: 0.8 ms for a
 #: 250-node random geometric graph's 62,250 demands, 16 ms for 1,000 nodes'
-#: 999,000), so a parallel region's start-up (tens of microseconds) is a few percent.
+#: 999,000), so a parallel region's start-up and wake-up is small beside it.
 LATENCY_THREAD_MIN_DEMANDS = 100_000
 
 
