@@ -34,8 +34,10 @@ from __future__ import annotations
 
 from .dagarena import Arena, _copy_live, slack  # noqa: F401 (re-exported)
 from .dagedit import _move_tail, insert, remove  # noqa: F401
-from .dagread import count_uses, gather, latency, set_routable, sum_loads  # noqa: F401
+from .dagread import (count_uses, gather, latency, latency_chunks, latency_threaded,  # noqa: F401
+                       reached_weight, set_routable, sum_loads)
 from .dagsearch import _add_flows, _push_one, build, push  # noqa: F401
 
-__all__ = ["Arena", "build", "remove", "insert", "push", "sum_loads", "latency", "gather", "slack",
+__all__ = ["Arena", "build", "remove", "insert", "push", "sum_loads", "latency",
+           "latency_chunks", "latency_threaded", "reached_weight", "gather", "slack",
            "set_routable"]

@@ -159,6 +159,7 @@ class RoutingCache:
         self._routable: np.ndarray | None = None
         self._delivered: np.ndarray | None = None  # read-only, shared by the calls' results
         self._lat_w: np.ndarray | None = None      # latency_sample's weights (grouped order)
+        self._lat_kept: tuple | None = None        # dagstore.reached_weight of them, threaded only
         self._routable_out: np.ndarray | None = None
         self._load: np.ndarray | None = None
         #: The loads the kernels move in place this call (_NO_LOADS: summed after), and
@@ -262,17 +263,18 @@ class RoutingCache:
         self._key, self._up, self._w = key, up, w
         if not same:
             self._bps = bps.copy()                # a copy: the caller may edit its array
-            self._delivered = self._lat_w = None
+            self._delivered = self._lat_w = self._lat_kept = None
         self._given = given
         self._search(todo, up, w, hops, unweighted, spf)
         if self._routable is None:
             self._routable = self._routable0.copy()
             self._routable[self._dem_idx] = self._reached > 0
-            self._delivered = self._routable_out = None
+            self._delivered = self._routable_out = self._lat_kept = None
         elif (len(todo) or len(dyn)) and dagstore.set_routable(
                 np.r_[todo, dyn] if len(dyn) else todo, self._dem_ptr, self._dem_idx,
                 self._reached, self._routable):
-            self._delivered = self._routable_out = None   # only a search changes what is reached
+            # only a search changes what is reached
+            self._delivered = self._routable_out = self._lat_kept = None
         if len(repush):
             dagstore.push(repush, self._dem_ptr, self._dem_src, bps_g, self._dist, self._split,
                           self._own, self._thru, self._seg_start, self._seg_len,
@@ -315,10 +317,17 @@ class RoutingCache:
                 self._lat_w[m:] = bps[self._at == m].sum(), 0.0   # src == dst pooled; a node down
             grouped = np.empty(m + 2)                 # + 0 (src == dst) and nan (a node down)
             grouped[m:] = 0.0, np.nan
-            stats = dagstore.latency(self._dests, r.n_nodes, self._split, self._seg_start,
-                                     self._seg_len, self._arena.arrays(),
-                                     np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
-                                     self._dem_src, self._reached, grouped, self._lat_w)
+            args = (self._dests, r.n_nodes, self._split, self._seg_start, self._seg_len,
+                    self._arena.arrays(), np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
+                    self._dem_src, self._reached, grouped, self._lat_w)
+            n_chunks = dagstore.latency_chunks(m)
+            if n_chunks > 1:
+                if self._lat_kept is None:        # kept while nothing reached and no bit/s change
+                    self._lat_kept = dagstore.reached_weight(self._dests, self._dem_ptr,
+                                                             self._reached, self._lat_w)
+                stats = dagstore.latency_threaded(*args, self._lat_kept, n_chunks)
+            else:
+                stats = dagstore.latency(*args)
             # laid out in the demands' order on the first read (a pass over every demand
             # that an environment's step, reading percentiles only, does not need)
             res.latency_s = Deferred(_laid_out, grouped, self._at)
@@ -339,6 +348,7 @@ class RoutingCache:
         self._routable0, self._dem_ptr, self._dem_idx = routable0, ptr, idx
         self._dem_src = dsrc.astype(np.uint32)      # unsigned: see _search
         self._routable = self._load = self._delivered = self._lat_w = self._routable_out = None
+        self._lat_kept = None
         #: Where each demand's latency is in the grouped order (+ 0 and nan after it).
         self._at = np.where(routable0, len(idx), len(idx) + 1)
         self._at[idx] = np.arange(len(idx))

@@ -11,6 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .kpi_buckets import bucket as _bucket
+from .kpi_buckets import bucket_pass, gather_pass, select_chunks
+
 __all__ = ["weighted_percentile", "weighted_percentiles", "KPI_UNITS", "radio_kpis",
            "transport_kpis"]
 
@@ -75,7 +78,7 @@ def weighted_percentiles(values, qs, weights=None, stats=None, lowest_weight=Non
             got = lowest_group_percentiles(q, stats, lowest_weight)
             if got is not None:
                 return got
-        n, certain = _weighted_select_from(v, w, q, out, *stats)
+        n, certain = _weighted_select_from(v, w, q, out, *stats, select_chunks(v.size))
     else:
         n, certain = _select(v, w, weights is not None, q, out)
     if n == 0:
@@ -226,13 +229,6 @@ _BUCKETS = 4096
 
 
 @njit(cache=True)
-def _bucket(x, lo, scale, nb):  # pragma: no cover - compiled
-    """Bucket of x among nb of equal width from lo: non-decreasing in x."""
-    k = int((x - lo) * scale)
-    return k if k < nb else nb - 1
-
-
-@njit(cache=True)
 def _n_buckets(n):  # pragma: no cover - compiled
     """Buckets for n values: any count gives the same answers (the map is monotone)."""
     return _BUCKETS if n >= 2 * _BUCKETS else max(16, n // 2)
@@ -325,7 +321,7 @@ def _weighted_select(values, weights, q, out):  # pragma: no cover - compiled
     the data: range and total, weight per bucket, the chosen buckets.
     """
     n, total, lo, hi = weighted_stats(values, weights)
-    return _weighted_select_from(values, weights, q, out, n, total, lo, hi)
+    return _weighted_select_from(values, weights, q, out, n, total, lo, hi, 1)
 
 
 @njit(cache=True, nogil=True)
@@ -350,10 +346,11 @@ def weighted_stats(values, weights):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _weighted_select_from(values, weights, q, out, n, total, lo,
-                          hi):  # pragma: no cover - compiled
-    """:func:`_weighted_select` given its first pass (:func:`weighted_stats`)."""
-    n_in = values.size
+def _weighted_select_from(values, weights, q, out, n, total, lo, hi,
+                          n_chunks):  # pragma: no cover - compiled
+    """:func:`_weighted_select` given its first pass (:func:`weighted_stats`); its
+    other two passes in ``n_chunks`` runs on threads (:mod:`.kpi_buckets`: the
+    same answers)."""
     if n == 0:
         return 0, True
     if not (np.isfinite(total) and total > 1e-280):
@@ -361,15 +358,7 @@ def _weighted_select_from(values, weights, q, out, n, total, lo,
     margin = _margin(n, total)
     nb = _n_buckets(n)
     scale = _scale(lo, hi, nb)
-    bw = np.zeros(nb)
-    count = np.zeros(nb, np.int64)
-    for i in range(n_in):
-        x = values[i]
-        y = weights[i]
-        if np.isfinite(x) and y > 0:
-            k = _bucket(x, lo, scale, nb)
-            bw[k] += y
-            count[k] += 1
+    bw, count, counts = bucket_pass(values, weights, lo, scale, nb, n_chunks)
     cum = np.empty(nb + 1)
     cum[0] = 0.0
     for k in range(nb):
@@ -391,18 +380,7 @@ def _weighted_select_from(values, weights, q, out, n, total, lo,
             slot[k] = n_slots
             start[n_slots + 1] = start[n_slots] + count[k]
             n_slots += 1
-    fill = start[:n_slots].copy()
-    cv = np.empty(start[n_slots])
-    cw = np.empty(start[n_slots])
-    for i in range(n_in):
-        x = values[i]
-        y = weights[i]
-        if np.isfinite(x) and y > 0:
-            s = slot[_bucket(x, lo, scale, nb)]
-            if s >= 0:
-                cv[fill[s]] = x
-                cw[fill[s]] = y
-                fill[s] += 1
+    cv, cw = gather_pass(values, weights, lo, scale, nb, slot, start, n_slots, counts)
     for qi in range(nq):
         t = q[qi] * total
         k = q_bucket[qi]
