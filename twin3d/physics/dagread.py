@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .tally import weighted_tally
 from .threads import spare_threads
 
 #: Grouped demands from which :func:`latency_threaded` walks on numba's threads
@@ -90,15 +91,7 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
                 total += wj
                 lo = min(lo, v)
                 hi = max(hi, v)
-    for j in range(dem_ptr[len(dem_ptr) - 1], len(out)):
-        v = out[j]
-        wj = weights[j]
-        if np.isfinite(v) and wj > 0:
-            cnt += 1
-            total += wj
-            lo = min(lo, v)
-            hi = max(hi, v)
-    return cnt, total, lo, hi
+    return weighted_tally(out, weights, dem_ptr[len(dem_ptr) - 1], len(out), cnt, total, lo, hi)
 
 
 
@@ -161,15 +154,7 @@ def latency_threaded(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr,
     if cnt != kept[0]:
         return _stats(dests, dem_ptr, out, weights)
     total = kept[1]
-    for j in range(dem_ptr[len(dem_ptr) - 1], len(out)):
-        v = out[j]
-        wj = weights[j]
-        if np.isfinite(v) and wj > 0:
-            cnt += 1
-            total += wj
-            lo = min(lo, v)
-            hi = max(hi, v)
-    return cnt, total, lo, hi
+    return weighted_tally(out, weights, dem_ptr[len(dem_ptr) - 1], len(out), cnt, total, lo, hi)
 
 
 
@@ -201,14 +186,7 @@ def _stats(dests, dem_ptr, out, weights):  # pragma: no cover - compiled
     for k in range(len(dests) + 1):               # then the entries after the grouped demands
         j0 = dem_ptr[dests[k]] if k < len(dests) else dem_ptr[len(dem_ptr) - 1]
         j1 = dem_ptr[dests[k] + 1] if k < len(dests) else len(out)
-        for j in range(j0, j1):
-            v = out[j]
-            wj = weights[j]
-            if np.isfinite(v) and wj > 0:
-                cnt += 1
-                total += wj
-                lo = min(lo, v)
-                hi = max(hi, v)
+        cnt, total, lo, hi = weighted_tally(out, weights, j0, j1, cnt, total, lo, hi)
     return cnt, total, lo, hi
 
 

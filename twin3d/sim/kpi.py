@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..physics.tally import weighted_tally
 from .kpi_buckets import bucket as _bucket
 from .kpi_buckets import bucket_pass, gather_pass, select_chunks
 
@@ -330,19 +331,7 @@ def weighted_stats(values, weights):  # pragma: no cover - compiled
     weights summed in index order: the first pass of the weighted selection (a
     caller that makes the values can count them as it goes: ``stats=`` of
     :func:`weighted_percentiles`)."""
-    n = 0
-    total = 0.0
-    lo = np.inf
-    hi = -np.inf
-    for i in range(values.size):
-        x = values[i]
-        y = weights[i]
-        if np.isfinite(x) and y > 0:
-            n += 1
-            total += y
-            lo = min(lo, x)
-            hi = max(hi, x)
-    return n, total, lo, hi
+    return weighted_tally(values, weights, 0, values.size, 0, 0.0, np.inf, -np.inf)
 
 
 @njit(cache=True, nogil=True)
