@@ -48,7 +48,7 @@ from typing import Hashable, Sequence
 
 import numpy as np
 import shapely
-from numba import njit
+from numba import njit, prange
 
 from .geometric.model import MAX_RANGE_M as GEOMETRIC_MAX_RANGE_M, GeometricEngine
 from .grid import Grid
@@ -56,6 +56,7 @@ from .los import ground_z_m, indoor_distance_m, rasterize_buildings, viewshed_lo
 from .radio import (PATHLOSS_MODELS, SE_ATTENUATION as _SE_ATT, SE_MAX_BPS_HZ as _SE_MAX,
                     SE_MIN_SINR_DB as _SE_MIN_DB, antenna_gain_db, max_range_m, n_prb,
                     o2i_low_loss_db, pathloss_db, thermal_noise_dbm)
+from .threads import spare_threads
 
 __all__ = ["RADIO_MODELS", "RX_DTYPE", "DEFAULT_CACHE_BYTES", "CellSpec", "GridContext",
            "CellMapCache", "Recombined", "buildings_digest", "site_los", "cell_rx_dbm",
@@ -602,8 +603,13 @@ def combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz,
     else:
         _best_server(rx, rx_rows, rs_act, rsrp, k)
     # signal / (interference + noise), linear; 0 where no cell reaches (-inf dB below)
-    _cochannel(mw, mw_rows, group, bool(group.max() == 0), k, rsrp, idx.astype(np.int64),
-               np.ascontiguousarray(n_mw[idx]), bw_act, best, sinr, bw_pt)
+    args = (mw, mw_rows, group, bool(group.max() == 0), k, rsrp, idx.astype(np.int64),
+            np.ascontiguousarray(n_mw[idx]), bw_act, best, sinr, bw_pt)
+    threads = spare_threads() if n_pts >= COCHANNEL_THREAD_MIN_POINTS else 1
+    if threads > 1:
+        _cochannel_threaded(*args, threads)
+    else:
+        _cochannel(*args)
     with np.errstate(divide="ignore"):
         np.log10(sinr, out=sinr)
     se = _spectral_efficiency(sinr, db_from_log10=True)
@@ -662,6 +668,9 @@ def _se_finish(sinr_db, t):  # pragma: no cover - compiled
 
 #: Points per block of the compiled passes (their per-point state stays in cache).
 _BLOCK = 1024
+#: Points from which the co-channel pass runs on threads (when spare: :func:`.threads.spare_threads`):
+#: 3 ms serial on Helsinki's 117,162 points, far above a parallel region's start-up.
+COCHANNEL_THREAD_MIN_POINTS = 50_000
 
 
 @njit(cache=True, nogil=True)
@@ -776,44 +785,67 @@ def _cochannel(mw, rows, group, one_group, k, rsrp, idx, n_mw, bw, best, ratio, 
     non-negative terms unchanged); interference = total - signal.
     """
     n = mw.shape[1]
-    m = rows.size
     acc = np.empty(_BLOCK)
     gk = np.empty(_BLOCK, np.int64)
     for p0 in range(0, n, _BLOCK):
-        nb = min(_BLOCK, n - p0)
-        for q in range(nb):
-            acc[q] = 0.0
-        if one_group:              # four rows a pass: the same additions, in the same order
-            j = 0
-            while j + 3 < m:
-                r0 = mw[rows[j], p0:p0 + nb]
-                r1 = mw[rows[j + 1], p0:p0 + nb]
-                r2 = mw[rows[j + 2], p0:p0 + nb]
-                r3 = mw[rows[j + 3], p0:p0 + nb]
-                for q in range(nb):
-                    acc[q] = (((acc[q] + r0[q]) + r1[q]) + r2[q]) + r3[q]
-                j += 4
-            while j < m:
-                m_row = mw[rows[j], p0:p0 + nb]
-                for q in range(nb):
-                    acc[q] += m_row[q]
-                j += 1
-        else:
+        _cochannel_block(p0, min(_BLOCK, n - p0), acc, gk, mw, rows, group, one_group, k, rsrp,
+                         idx, n_mw, bw, best, ratio, bw_pt)
+
+
+@njit(cache=True, parallel=True)
+def _cochannel_threaded(mw, rows, group, one_group, k, rsrp, idx, n_mw, bw, best, ratio, bw_pt,
+                        n_chunks):  # pragma: no cover
+    """:func:`_cochannel` with its blocks of points in ``n_chunks`` contiguous runs on
+    numba's threads: each point's sum is made alone, so the same bits."""
+    n = mw.shape[1]
+    n_blocks = (n + _BLOCK - 1) // _BLOCK
+    for c in prange(n_chunks):
+        acc = np.empty(_BLOCK)
+        gk = np.empty(_BLOCK, np.int64)
+        for blk in range(c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks):
+            p0 = blk * _BLOCK
+            _cochannel_block(p0, min(_BLOCK, n - p0), acc, gk, mw, rows, group, one_group, k,
+                             rsrp, idx, n_mw, bw, best, ratio, bw_pt)
+
+
+@njit(cache=True, nogil=True)
+def _cochannel_block(p0, nb, acc, gk, mw, rows, group, one_group, k, rsrp, idx, n_mw, bw, best,
+                     ratio, bw_pt):  # pragma: no cover
+    """:func:`_cochannel` on the points p0 .. p0 + nb - 1 (scratch ``acc``, ``gk``)."""
+    m = rows.size
+    for q in range(nb):
+        acc[q] = 0.0
+    if one_group:              # four rows a pass: the same additions, in the same order
+        j = 0
+        while j + 3 < m:
+            r0 = mw[rows[j], p0:p0 + nb]
+            r1 = mw[rows[j + 1], p0:p0 + nb]
+            r2 = mw[rows[j + 2], p0:p0 + nb]
+            r3 = mw[rows[j + 3], p0:p0 + nb]
             for q in range(nb):
-                gk[q] = group[k[p0 + q]]
-            for j in range(m):
-                g = group[j]
-                m_row = mw[rows[j], p0:p0 + nb]
-                for q in range(nb):
-                    acc[q] += m_row[q] if gk[q] == g else 0.0
+                acc[q] = (((acc[q] + r0[q]) + r1[q]) + r2[q]) + r3[q]
+            j += 4
+        while j < m:
+            m_row = mw[rows[j], p0:p0 + nb]
+            for q in range(nb):
+                acc[q] += m_row[q]
+            j += 1
+    else:
         for q in range(nb):
-            p = p0 + q
-            j = k[p]
-            s = mw[rows[j], p]
-            i = acc[q] - s
-            if i < 0.0:
-                i = 0.0
-            ratio[p] = s / (i + n_mw[j])
-            if bw_pt.size:
-                bw_pt[p] = bw[j]
-            best[p] = idx[j] if np.isfinite(rsrp[p]) else -1
+            gk[q] = group[k[p0 + q]]
+        for j in range(m):
+            g = group[j]
+            m_row = mw[rows[j], p0:p0 + nb]
+            for q in range(nb):
+                acc[q] += m_row[q] if gk[q] == g else 0.0
+    for q in range(nb):
+        p = p0 + q
+        j = k[p]
+        s = mw[rows[j], p]
+        i = acc[q] - s
+        if i < 0.0:
+            i = 0.0
+        ratio[p] = s / (i + n_mw[j])
+        if bw_pt.size:
+            bw_pt[p] = bw[j]
+        best[p] = idx[j] if np.isfinite(rsrp[p]) else -1
