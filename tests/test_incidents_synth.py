@@ -251,6 +251,24 @@ def test_workers_give_the_same_bytes(ring, tmp_path):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
 
 
+def test_worker_processes_are_not_forked(ring, tmp_path, monkeypatch):
+    # a forked worker that runs a numba parallel region (the radio kernels) after its parent
+    # did is ended by numba: `twin3d synth helsinki -w 2` failed with BrokenProcessPool
+    from twin3d.incidents import batch
+    seen = []
+    real = batch.ProcessPoolExecutor
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("mp_context"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", spy)
+    sim = Simulator(twin3d.load_scene(ring))
+    synth_to_dir(sim, tmp_path / "w", 60, seed=8, workers=2, provenance=PROV)
+    assert len(seen) == 1 and seen[0] is not None
+    assert seen[0].get_start_method() in ("forkserver", "spawn")
+
+
 def test_reader_round_trips_noise_free_telemetry_without_labels(abilene, tmp_path):
     synth_to_dir(abilene, tmp_path / "o", 10, seed=6, noise=NoiseSpec.none(), provenance=PROV)
     (tmp_path / "o" / "labels.parquet").unlink()            # RCA never reads it

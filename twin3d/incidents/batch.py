@@ -9,6 +9,7 @@ for its noise), the files are the same bytes whatever the number of workers.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -28,6 +29,8 @@ __all__ = ["synth_to_dir", "synth_chunk", "NOISE_STREAM", "CHUNK"]
 NOISE_STREAM = 2
 #: Incidents per unit of work (and per progress update).
 CHUNK = 25
+#: How worker processes start (see :func:`synth_incidents`): never a fork.
+WORKER_START = "forkserver"
 
 _WORKER: dict = {}
 
@@ -110,8 +113,12 @@ def synth_to_dir(sim, out_dir: str | Path, n: int, seed: int, mix: dict[str, flo
             if progress:
                 progress(done)
     else:
+        # Workers start from a fresh server process, not a fork of this one: numba's OpenMP
+        # threads (the radio kernels') do not survive a fork, and a forked worker that runs a
+        # parallel region is ended (BrokenProcessPool on radio scenes).
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                 initargs=(str(path), plan_args)) as pool:
+                                 initargs=(str(path), plan_args),
+                                 mp_context=multiprocessing.get_context(WORKER_START)) as pool:
             futures = {pool.submit(_run_chunk, seed, ids, noise): j for j, ids in enumerate(chunks)}
             for fut in as_completed(futures):
                 j = futures[fut]
