@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import twin3d  # noqa: E402
+from twin3d.errors import InputError  # noqa: E402
 from twin3d.sim.engine import Simulator  # noqa: E402
 from twin3d.sim.radio_serving import RSRP_MIN_DBM, SINR_MIN_DB  # noqa: E402
 
@@ -33,7 +34,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scene", default=str(ROOT / "scenes" / "helsinki.toml"))
     args = ap.parse_args()
-    scene = twin3d.load_scene(args.scene)
+    try:
+        scene = twin3d.load_scene(args.scene)
+    except InputError as e:                    # a user's scene: one message, exit 2
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     sla = scene.spec.sla
     print(f"scene {scene.spec.name}, radio model {scene.spec.radio.model}; [sla] coverage >= "
           f"{sla.coverage_pct_min} %, dropped <= {100 * sla.dropped_fraction_max:.2f} %, throughput "

@@ -50,14 +50,20 @@ def bucket_pass(values, weights, lo, scale, nb, n_chunks):  # pragma: no cover -
         return bucket_pass_threaded(values, weights, lo, scale, nb, n_chunks)
     bw = np.zeros(nb)
     count = np.zeros(nb, np.int64)
-    for i in range(values.size):
+    _bucket_run(values, weights, 0, values.size, lo, scale, nb, bw, count)
+    return bw, count, count.reshape((1, nb))
+
+
+@njit(cache=True, nogil=True)
+def _bucket_run(values, weights, i0, i1, lo, scale, nb, bw, count):  # pragma: no cover - compiled
+    """:func:`bucket_pass` over ``values[i0:i1]``, adding into ``bw`` and ``count``."""
+    for i in range(i0, i1):
         x = values[i]
         y = weights[i]
         if np.isfinite(x) and y > 0:
             k = bucket(x, lo, scale, nb)
             bw[k] += y
             count[k] += 1
-    return bw, count, count.reshape((1, nb))
 
 
 @njit(cache=True, parallel=True)
@@ -69,15 +75,8 @@ def bucket_pass_threaded(values, weights, lo, scale, nb,
     bws = np.zeros((n_chunks, nb))
     counts = np.zeros((n_chunks, nb), np.int64)
     for c in prange(n_chunks):
-        bw = bws[c]
-        count = counts[c]
-        for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
-            x = values[i]
-            y = weights[i]
-            if np.isfinite(x) and y > 0:
-                k = bucket(x, lo, scale, nb)
-                bw[k] += y
-                count[k] += 1
+        _bucket_run(values, weights, c * n // n_chunks, (c + 1) * n // n_chunks, lo, scale, nb,
+                    bws[c], counts[c])
     bw = bws[0].copy()
     count = counts[0].copy()
     for c in range(1, n_chunks):
@@ -98,7 +97,15 @@ def gather_pass(values, weights, lo, scale, nb, slot, start, n_slots,
     fill = start[:n_slots].copy()
     cv = np.empty(start[n_slots])
     cw = np.empty(start[n_slots])
-    for i in range(values.size):
+    _gather_run(values, weights, 0, values.size, lo, scale, nb, slot, fill, cv, cw)
+    return cv, cw
+
+
+@njit(cache=True, nogil=True)
+def _gather_run(values, weights, i0, i1, lo, scale, nb, slot, fill, cv,
+                cw):  # pragma: no cover - compiled
+    """:func:`gather_pass` over ``values[i0:i1]``: each kept entry at ``fill`` of its slot."""
+    for i in range(i0, i1):
         x = values[i]
         y = weights[i]
         if np.isfinite(x) and y > 0:
@@ -107,7 +114,6 @@ def gather_pass(values, weights, lo, scale, nb, slot, start, n_slots,
                 cv[fill[s]] = x
                 cw[fill[s]] = y
                 fill[s] += 1
-    return cv, cw
 
 
 @njit(cache=True, parallel=True)
@@ -128,14 +134,6 @@ def gather_pass_threaded(values, weights, lo, scale, nb, slot, start, n_slots,
     cv = np.empty(start[n_slots])
     cw = np.empty(start[n_slots])
     for c in prange(n_chunks):
-        fill = fills[c]
-        for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
-            x = values[i]
-            y = weights[i]
-            if np.isfinite(x) and y > 0:
-                s = slot[bucket(x, lo, scale, nb)]
-                if s >= 0:
-                    cv[fill[s]] = x
-                    cw[fill[s]] = y
-                    fill[s] += 1
+        _gather_run(values, weights, c * n // n_chunks, (c + 1) * n // n_chunks, lo, scale, nb,
+                    slot, fills[c], cv, cw)
     return cv, cw

@@ -274,19 +274,21 @@ def geometric_path_gain_db(buildings, grid: Grid, specs: Sequence, ue_height_m: 
     proxy = facade_proxy(np.column_stack([gx, gy]), indoor)
     traced = np.unique(proxy)
     at = np.searchsorted(traced, proxy)          # each point's row among the traced points
+    pts_t, g_z_t = pts[traced], g_z[traced]
     out = np.empty((len(specs), gx.size))
     by_site: dict = {}
     angles: dict = {}
+    o2i: dict = {}                                # per frequency
     for i, s in enumerate(specs):
         key = (tuple(s.antenna_xyz_m), s.f_hz)
         if key not in by_site:
-            by_site[key] = site_paths(prisms, s.antenna_xyz_m, pts[traced], g_z[traced], s.f_hz,
-                                      **kw)
+            by_site[key] = site_paths(prisms, s.antenna_xyz_m, pts_t, g_z_t, s.f_hz, **kw)
             angles[key] = {}
-        o2i = np.where(indoor, o2i_low_loss_db(s.f_hz, d_in), 0.0)
+        if s.f_hz not in o2i:
+            o2i[s.f_hz] = np.where(indoor, o2i_low_loss_db(s.f_hz, d_in), 0.0)
         extra = np.where(courtyard & ~by_site[key]["los"][at], kw["courtyard_db"], 0.0)
-        gain = cell_path_gain_db(s, by_site[key], pts[traced], angles=angles[key], **kw)
-        out[i] = gain[at] - o2i - extra
+        gain = cell_path_gain_db(s, by_site[key], pts_t, angles=angles[key], **kw)
+        out[i] = gain[at] - o2i[s.f_hz] - extra
     return np.maximum(out, FLOOR_DB).reshape((len(specs),) + grid.shape)
 
 
