@@ -51,6 +51,8 @@ __all__ = ["Grid", "RADIO_MODELS", "RadioMap", "RadioMapper", "radio_map"]
 RANK_DEPTH = 6
 #: Rankings a ``RadioMapper`` keeps (8.4 MB each on Helsinki at 5 m).
 RANKINGS_KEPT = 4
+#: Cell specs a mapper memoizes (:meth:`RadioMapper._spec_of`; cleared when full).
+SPECS_KEPT = 4096
 
 
 class _RxRows:
@@ -298,10 +300,26 @@ class RadioMapper:
         self._rank_pending: tuple | None = None
         self._los_rows: dict[tuple, int] = {}
         self._los_bank: np.ndarray | None = None
+        self._specs: dict[tuple, CellSpec] = {}
 
     @property
     def grid(self) -> Grid:
         return self.ctx.grid
+
+    def _spec_of(self, cell, site, offset_db) -> CellSpec:
+        """:meth:`CellSpec.of`, memoized by the values it reads (cells and sites are
+        mutable: a cell turned in place is a new key). The same spec object for the same
+        values, so that a stack row's spec compares by identity."""
+        key = (cell.azimuth_deg, cell.tilt_deg, cell.p_tx_dbm, cell.f_hz, cell.bandwidth_hz,
+               cell.gain_dbi, cell.beamwidth_deg, site.height_m, site.xyz_m.tobytes(),
+               float(offset_db))
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = CellSpec.of(cell, site, offset_db)
+            if len(self._specs) >= SPECS_KEPT:
+                self._specs.clear()
+            self._specs[key] = spec
+        return spec
 
     def radio_map(self, cell_active=None, cell_power_offset_db=None, twin=None) -> RadioMap:
         """The radio map of an active set (and power offsets); see :func:`radio_map`."""
@@ -314,10 +332,12 @@ class RadioMapper:
             if cell_active is not None else _default_active(twin)
         offset = _vector(cell_power_offset_db, n_cells, "cell_power_offset_db", float, 0.0)
         idx = np.flatnonzero(active)
-        specs = [CellSpec.of(cells[i], twin.sites[cells[i].site_id], offset[i]) for i in idx]
+        sites = twin.sites
+        specs = [self._spec_of(cells[i], sites[cells[i].site_id], offset[i]) for i in idx.tolist()]
         # a cell whose row of the stacks holds its maps for this spec needs no cache look-up
         rows = self._stack_rows
-        held = [rows[i] if i < len(rows) and rows[i] is not None and rows[i][0] == s else None
+        held = [rows[i] if i < len(rows) and rows[i] is not None
+                and (rows[i][0] is s or rows[i][0] == s) else None
                 for i, s in zip(idx.tolist(), specs)]
         look = [j for j, h in enumerate(held) if h is None]
         maps: list = [h and h[1] for h in held]
