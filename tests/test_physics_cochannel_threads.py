@@ -1,11 +1,14 @@
-"""The co-channel pass on threads gives the serial pass's bits (SINR, server, bandwidth)."""
+"""The recombination's per-point passes cut into spans on threads give one span's bits
+(RSRP, server, SINR, spectral efficiency, throughput)."""
 
-import numba
 import numpy as np
 import pytest
 
-from twin3d.physics import cellmaps
-from twin3d.physics.cellmaps import _BLOCK, _cochannel, _cochannel_threaded, combine_rows
+from twin3d.physics import cellmaps, recombine
+from twin3d.physics.cellmaps import combine_rows, rank_cells
+from twin3d.physics.recombine import BLOCK, cochannel, run_spans
+
+FIELDS = ("rsrp_dbm", "sinr_db", "best_server", "spectral_efficiency_bps_hz", "throughput_bps")
 
 
 def inputs(rng, n_pts, n_cells, groups, per_point_bw):
@@ -21,51 +24,69 @@ def inputs(rng, n_pts, n_cells, groups, per_point_bw):
     return mw, rows, group, bool(groups == 1), k, rsrp, idx, n_mw, bw, bw_pt
 
 
-def run(fn, args, *extra):
+def run(args, threads):
     mw, rows, group, one, k, rsrp, idx, n_mw, bw, bw_pt = args
     best = np.full(len(k), -7, np.int64)
     ratio = np.full(len(k), np.nan)
     bw_pt = np.full(bw_pt.shape, np.nan)
-    fn(mw, rows, group, one, k, rsrp, idx, n_mw, bw, best, ratio, bw_pt, *extra)
+    run_spans(lambda lo, hi: cochannel(mw, rows, group, one, k, rsrp, idx, n_mw, bw, best, ratio,
+                                       bw_pt, lo, hi), len(k), threads)
     return best, ratio, bw_pt
 
 
 @pytest.mark.parametrize("groups, per_point_bw", [(1, False), (2, True), (3, False)])
-def test_threaded_equals_serial_bit_for_bit(groups, per_point_bw):
+def test_spans_on_threads_equal_one_span_bit_for_bit(groups, per_point_bw):
     rng = np.random.default_rng(groups)
-    n_pts = 5 * _BLOCK + 37                                     # a short last block
+    n_pts = 5 * BLOCK + 37                                      # a short last block
     args = inputs(rng, n_pts, 11, groups, per_point_bw)
-    want = run(_cochannel, args)
+    want = run(args, 1)
     assert (want[0] >= 0).mean() > 0.9 and np.isfinite(want[1]).all()
-    saved = numba.get_num_threads()
-    try:
-        for threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
-            numba.set_num_threads(threads)
-            for chunks in (1, 2, 3, 6, 7):                      # 7 > blocks: empty runs
-                got = run(_cochannel_threaded, args, chunks)
-                for g, w in zip(got, want):
-                    np.testing.assert_array_equal(g, w)
-    finally:
-        numba.set_num_threads(saved)
+    for threads in (2, 3, 6, 7):                                # 7 > blocks: fewer spans
+        got = run(args, threads)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
 
 
-def test_combine_rows_takes_the_threaded_pass_with_the_same_answer(monkeypatch):
+def test_run_spans_covers_every_point_once_and_raises_a_spans_error():
+    for n_pts, threads in [(1, 2), (BLOCK, 2), (BLOCK + 1, 2), (10 * BLOCK + 3, 3), (4 * BLOCK, 9)]:
+        seen = np.zeros(n_pts, int)
+        spans = []
+
+        def mark(lo, hi):
+            assert lo % BLOCK == 0 and lo < hi
+            spans.append((lo, hi))
+            seen[lo:hi] += 1
+        run_spans(mark, n_pts, threads)
+        assert (seen == 1).all() and len(spans) == min(threads, -(-n_pts // BLOCK))
+
+    def fail(lo, hi):
+        if lo > 0:
+            raise ValueError("span")
+    with pytest.raises(ValueError, match="span"):
+        run_spans(fail, 4 * BLOCK, 2)
+
+
+@pytest.mark.parametrize("ranked", [False, True])
+def test_combine_rows_on_threads_gives_the_serial_answer(monkeypatch, ranked):
     rng = np.random.default_rng(9)
-    n_cells, n_pts = 6, 3 * _BLOCK + 5
+    n_cells, n_pts = 6, 3 * BLOCK + 5
     rx = rng.normal(-95, 12, (n_cells, n_pts)).astype(np.float32)
+    rx[2, :50] = -np.inf                                      # a cell that does not reach
     mw = cellmaps.to_mw(rx)
-    active = np.array([1, 1, 0, 1, 1, 1], bool)
-    rows = np.flatnonzero(active)
     f = np.array([3.5e9, 3.5e9, 3.5e9, 2.1e9, 3.5e9, 2.1e9])
     bw = np.array([100e6, 100e6, 100e6, 20e6, 100e6, 20e6])
+    ranking = rank_cells(rx, np.arange(n_cells), bw, 2) if ranked else None
     calls = []
-    monkeypatch.setattr(cellmaps, "COCHANNEL_THREAD_MIN_POINTS", 1)
-    monkeypatch.setattr(cellmaps, "spare_threads", lambda: calls.append(1) or 1)
-    serial = combine_rows(rx, rows, mw, rows, active, f, bw)
-    monkeypatch.setattr(cellmaps, "spare_threads", lambda: calls.append(2) or 2)
-    threaded = combine_rows(rx, rows, mw, rows, active, f, bw)
-    assert calls == [1, 2]
-    for name in ("rsrp_dbm", "sinr_db", "best_server", "spectral_efficiency_bps_hz",
-                 "throughput_bps"):
-        np.testing.assert_array_equal(getattr(serial, name), getattr(threaded, name))
-    assert (serial.best_server >= 0).all() and np.isfinite(serial.sinr_db).all()
+    monkeypatch.setattr(cellmaps, "SPLIT_MIN_POINTS", 1)
+    for active in ([1, 1, 0, 1, 1, 1], [0, 0, 1, 0, 1, 0], [1, 1, 1, 1, 1, 1]):
+        active = np.array(active, bool)
+        rows = np.flatnonzero(active)
+        monkeypatch.setattr(cellmaps, "spare_threads", lambda: calls.append(1) or 1)
+        serial = combine_rows(rx, rows, mw, rows, active, f, bw, ranking=ranking)
+        monkeypatch.setattr(cellmaps, "spare_threads", lambda: calls.append(2) or 2)
+        threaded = combine_rows(rx, rows, mw, rows, active, f, bw, ranking=ranking)
+        for name in FIELDS:
+            np.testing.assert_array_equal(getattr(serial, name), getattr(threaded, name))
+        assert (serial.best_server >= 0).all() and np.isfinite(serial.sinr_db).all()
+    assert calls == [1, 2] * 3
+    assert recombine._POOL is not None                       # the worker ran a span

@@ -1,10 +1,11 @@
 """The recombination's shortcuts give the plain computations' bits: numpy's power of a
-base array (``cellmaps._tens``) against the scalar base, and the mapper's memoized cell
+base array (``recombine.tens``) against the scalar base, and the mapper's memoized cell
 specs against :meth:`CellSpec.of`."""
 
 import numpy as np
 
-from twin3d.physics.cellmaps import CellSpec, _spectral_efficiency, _tens
+from twin3d.physics.cellmaps import CellSpec
+from twin3d.physics.recombine import spectral_efficiency as _spectral_efficiency, tens as _tens
 from twin3d.physics.coverage import RadioMapper
 from twin3d.physics.radio import spectral_efficiency
 from twin3d.model import Cell, Site

@@ -48,14 +48,14 @@ from typing import Hashable, Sequence
 
 import numpy as np
 import shapely
-from numba import njit, prange
+from numba import njit
 
 from .geometric.model import MAX_RANGE_M as GEOMETRIC_MAX_RANGE_M, GeometricEngine
 from .grid import Grid
 from .los import ground_z_m, indoor_distance_m, rasterize_buildings, viewshed_los
-from .radio import (PATHLOSS_MODELS, SE_ATTENUATION as _SE_ATT, SE_MAX_BPS_HZ as _SE_MAX,
-                    SE_MIN_SINR_DB as _SE_MIN_DB, antenna_gain_db, max_range_m, n_prb,
-                    o2i_low_loss_db, pathloss_db, thermal_noise_dbm)
+from .radio import (PATHLOSS_MODELS, antenna_gain_db, max_range_m, n_prb, o2i_low_loss_db, pathloss_db,
+                    thermal_noise_dbm)
+from .recombine import best_server, best_server_ranked, cochannel, run_spans, sinr_and_se
 from .threads import spare_threads
 
 __all__ = ["RADIO_MODELS", "RX_DTYPE", "DEFAULT_CACHE_BYTES", "CellSpec", "GridContext",
@@ -596,27 +596,32 @@ def combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz,
     one_bw = bool(np.all(bw_act == bw_act[0]))
     bw_pt = np.empty(0 if one_bw else n_pts)          # each point's server bandwidth, if they differ
     rs_act = np.ascontiguousarray(rs_offset[idx], np.float64)
+    pos = None
     if ranking is not None:
         pos = np.full(n_cells, -1, dtype=np.int64)
         pos[idx] = np.arange(idx.size)
-        _best_server_ranked(rx, ranking[0], ranking[1], pos, rx_rows, rs_act, rsrp, k)
-    else:
-        _best_server(rx, rx_rows, rs_act, rsrp, k)
-    # signal / (interference + noise), linear; 0 where no cell reaches (-inf dB below)
-    args = (mw, mw_rows, group, bool(group.max() == 0), k, rsrp, idx.astype(np.int64),
-            np.ascontiguousarray(n_mw[idx]), bw_act, best, sinr, bw_pt)
-    threads = spare_threads() if n_pts >= COCHANNEL_THREAD_MIN_POINTS else 1
-    if threads > 1:
-        _cochannel_threaded(*args, threads)
-    else:
-        _cochannel(*args)
-    with np.errstate(divide="ignore"):
-        np.log10(sinr, out=sinr)
-    se = _spectral_efficiency(sinr, db_from_log10=True)
+    se = np.empty(n_pts)
+    cochannel_args = (mw, mw_rows, group, bool(group.max() == 0), k, rsrp, idx.astype(np.int64),
+                      np.ascontiguousarray(n_mw[idx]), bw_act, best, sinr, bw_pt)
+
+    def span(lo: int, hi: int) -> None:         # every pass on the points lo .. hi - 1
+        if pos is not None:
+            best_server_ranked(rx, ranking[0], ranking[1], pos, rx_rows, rs_act, rsrp, k, lo, hi)
+        else:
+            best_server(rx, rx_rows, rs_act, rsrp, k, lo, hi)
+        # signal / (interference + noise), linear; 0 where no cell reaches (-inf dB)
+        cochannel(*cochannel_args, lo, hi)
+        sinr_and_se(sinr[lo:hi], se[lo:hi])
+
+    run_spans(span, n_pts, spare_threads() if n_pts >= SPLIT_MIN_POINTS else 1)
     # 0 b/s/Hz where unserved; one bandwidth: the same products as per point
     tput = se * bw_act[0] if one_bw else np.multiply(se, bw_pt, out=bw_pt)
     return Recombined(rsrp, sinr, best, se, tput)
 
+
+#: Points from which the per-point passes are cut into spans on threads (when
+#: spare: :func:`.threads.spare_threads`): 4 ms serial on Helsinki's 117,162 points.
+SPLIT_MIN_POINTS = 50_000
 
 _CONSTANTS: OrderedDict = OrderedDict()
 
@@ -632,85 +637,6 @@ def _per_cell_constants(bw: np.ndarray, noise_figure_db: float) -> tuple[np.ndar
         while len(_CONSTANTS) > 64:
             _CONSTANTS.popitem(last=False)
     return got
-
-
-def _spectral_efficiency(sinr_db: np.ndarray, db_from_log10: bool = False) -> np.ndarray:
-    """:func:`~twin3d.physics.radio.spectral_efficiency`, the same operations,
-    the exponential and logarithm in numpy and the arithmetic between them
-    fused. With ``db_from_log10``, ``sinr_db`` holds log10(SINR) on entry and
-    is scaled to dB (x 10) in place first, in the same pass."""
-    t = np.empty_like(sinr_db)
-    _se_scale(sinr_db, t, db_from_log10)                   # t = sinr_db / 10
-    # numpy's power of a contiguous base array: the bits of the scalar base 10.0 (its
-    # SIMD loop serves both), a third faster (tests/test_radio_fast.py checks the bits)
-    np.power(_tens(t.size), t, out=t)
-    t += 1.0
-    np.log2(t, out=t)
-    _se_finish(sinr_db, t)
-    return t
-
-
-_TENS = np.full(0, 10.0)
-
-
-def _tens(n: int) -> np.ndarray:
-    """(n,) float64 of 10.0, read-only (the longest asked for kept, sliced)."""
-    global _TENS
-    if _TENS.size < n:
-        t = np.full(n, 10.0)
-        t.flags.writeable = False
-        _TENS = t
-    return _TENS[:n]
-
-
-@njit(cache=True, nogil=True)
-def _se_scale(sinr_db, t, from_log10):  # pragma: no cover - compiled
-    for p in range(sinr_db.size):
-        if from_log10:
-            sinr_db[p] = sinr_db[p] * 10.0
-        t[p] = sinr_db[p] / 10.0
-
-
-@njit(cache=True, nogil=True)
-def _se_finish(sinr_db, t):  # pragma: no cover - compiled
-    """t = 0 where SINR < -10 dB, else min(0.6 t, 5.5) (NaN kept, as np.minimum)."""
-    for p in range(t.size):
-        x = _SE_ATT * t[p]
-        if x > _SE_MAX:
-            x = _SE_MAX
-        t[p] = 0.0 if sinr_db[p] < _SE_MIN_DB else x
-
-
-#: Points per block of the compiled passes (their per-point state stays in cache).
-_BLOCK = 1024
-#: Points from which the co-channel pass runs on threads (when spare: :func:`.threads.spare_threads`):
-#: 3 ms serial on Helsinki's 117,162 points, far above a parallel region's start-up.
-COCHANNEL_THREAD_MIN_POINTS = 50_000
-
-
-@njit(cache=True, nogil=True)
-def _best_server(rx, rows, rs_off, rsrp, k):  # pragma: no cover - compiled
-    """Running maximum of rx - rs_off over the rows, strictly greater (the first on ties)."""
-    n = rx.shape[1]
-    m = rows.size
-    cur = np.empty(_BLOCK)
-    kb = np.empty(_BLOCK, np.int64)
-    for p0 in range(0, n, _BLOCK):
-        nb = min(_BLOCK, n - p0)
-        for q in range(nb):
-            cur[q] = -np.inf
-            kb[q] = 0
-        for j in range(m):
-            r_row = rx[rows[j], p0:p0 + nb]
-            off = rs_off[j]
-            for q in range(nb):
-                r = np.float64(r_row[q]) - off
-                b = r > cur[q]
-                cur[q] = r if b else cur[q]
-                kb[q] = j if b else kb[q]
-        for q in range(nb):
-            rsrp[p0 + q] = cur[q]
-            k[p0 + q] = kb[q]
 
 
 def rank_cells(rx, rows, bandwidth_hz, depth: int = 4) -> tuple[np.ndarray, np.ndarray]:
@@ -753,114 +679,3 @@ def _rank(rx, rows, rs_off, out, val):  # pragma: no cover - compiled
         for d in range(depth):
             val[d, p] = lv[d]
             out[d, p] = lc[d]
-
-
-@njit(cache=True, nogil=True)
-def _best_server_ranked(rx, ranking, ranked_rsrp, pos, rows, rs_off, rsrp, k):  # pragma: no cover
-    """:func:`_best_server` from a ranking: the first active cell ranked at each
-    point; where every ranked cell sleeps and the ranking is full, the running
-    maximum over the active cells, as :func:`_best_server`."""
-    depth = ranking.shape[0]
-    n = rx.shape[1]
-    m = rows.size
-    for p in range(n):
-        done = False
-        for d in range(depth):
-            c = ranking[d, p]
-            if c < 0:                               # no other cell reaches the point
-                rsrp[p] = -np.inf
-                k[p] = 0
-                done = True
-                break
-            j = pos[c]
-            if j >= 0:
-                rsrp[p] = ranked_rsrp[d, p]
-                k[p] = j
-                done = True
-                break
-        if not done:
-            cur = -np.inf
-            kb = 0
-            for j in range(m):
-                r = np.float64(rx[rows[j], p]) - rs_off[j]
-                if r > cur:
-                    cur = r
-                    kb = j
-            rsrp[p] = cur
-            k[p] = kb
-
-
-@njit(cache=True, nogil=True)
-def _cochannel(mw, rows, group, one_group, k, rsrp, idx, n_mw, bw, best, ratio, bw_pt):  # pragma: no cover
-    """Per point: the server (``idx[k]``, -1 where rsrp is -inf), its bandwidth,
-    and signal / (max(interference, 0) + noise) in linear units.
-
-    The total on the server's carrier adds the active cells' mW in row order
-    from 0.0 (adding 0.0 for a cell on another carrier leaves a sum of
-    non-negative terms unchanged); interference = total - signal.
-    """
-    n = mw.shape[1]
-    acc = np.empty(_BLOCK)
-    gk = np.empty(_BLOCK, np.int64)
-    for p0 in range(0, n, _BLOCK):
-        _cochannel_block(p0, min(_BLOCK, n - p0), acc, gk, mw, rows, group, one_group, k, rsrp,
-                         idx, n_mw, bw, best, ratio, bw_pt)
-
-
-@njit(cache=True, parallel=True)
-def _cochannel_threaded(mw, rows, group, one_group, k, rsrp, idx, n_mw, bw, best, ratio, bw_pt,
-                        n_chunks):  # pragma: no cover
-    """:func:`_cochannel` with its blocks of points in ``n_chunks`` contiguous runs on
-    numba's threads: each point's sum is made alone, so the same bits."""
-    n = mw.shape[1]
-    n_blocks = (n + _BLOCK - 1) // _BLOCK
-    for c in prange(n_chunks):
-        acc = np.empty(_BLOCK)
-        gk = np.empty(_BLOCK, np.int64)
-        for blk in range(c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks):
-            p0 = blk * _BLOCK
-            _cochannel_block(p0, min(_BLOCK, n - p0), acc, gk, mw, rows, group, one_group, k,
-                             rsrp, idx, n_mw, bw, best, ratio, bw_pt)
-
-
-@njit(cache=True, nogil=True)
-def _cochannel_block(p0, nb, acc, gk, mw, rows, group, one_group, k, rsrp, idx, n_mw, bw, best,
-                     ratio, bw_pt):  # pragma: no cover
-    """:func:`_cochannel` on the points p0 .. p0 + nb - 1 (scratch ``acc``, ``gk``)."""
-    m = rows.size
-    for q in range(nb):
-        acc[q] = 0.0
-    if one_group:              # four rows a pass: the same additions, in the same order
-        j = 0
-        while j + 3 < m:
-            r0 = mw[rows[j], p0:p0 + nb]
-            r1 = mw[rows[j + 1], p0:p0 + nb]
-            r2 = mw[rows[j + 2], p0:p0 + nb]
-            r3 = mw[rows[j + 3], p0:p0 + nb]
-            for q in range(nb):
-                acc[q] = (((acc[q] + r0[q]) + r1[q]) + r2[q]) + r3[q]
-            j += 4
-        while j < m:
-            m_row = mw[rows[j], p0:p0 + nb]
-            for q in range(nb):
-                acc[q] += m_row[q]
-            j += 1
-    else:
-        for q in range(nb):
-            gk[q] = group[k[p0 + q]]
-        for j in range(m):
-            g = group[j]
-            m_row = mw[rows[j], p0:p0 + nb]
-            for q in range(nb):
-                acc[q] += m_row[q] if gk[q] == g else 0.0
-    for q in range(nb):
-        p = p0 + q
-        j = k[p]
-        s = mw[rows[j], p]
-        i = acc[q] - s
-        if i < 0.0:
-            i = 0.0
-        ratio[p] = s / (i + n_mw[j])
-        if bw_pt.size:
-            bw_pt[p] = bw[j]
-        best[p] = idx[j] if np.isfinite(rsrp[p]) else -1
