@@ -107,11 +107,11 @@ class EnergySavingEnv(TwinEnv):
 
     def awake_energy_w(self, r: StepResult) -> float:
         """Energy of step ``r`` with no cell asleep, W (cached per step and state)."""
-        state = self._timeline.state(r.t)
-        key = (r.t, tuple(sorted(state.site_state.items())),
-               tuple((e.kind, e.element, e.factor, e.bps) for e in state.surges))
         if not r.cell_sleep:
             return r.kpis["energy_w"]
+        state = self.sim.step_state(self._timeline, r.t)      # the state the step read
+        key = (r.t, tuple(sorted(state.site_state.items())),
+               tuple((e.kind, e.element, e.factor, e.bps) for e in state.surges))
         if key not in self._awake_cache:
             self._awake_cache[key] = self.sim.awake_energy_w(state, r.hour, self.profile)
         return self._awake_cache[key]

@@ -116,6 +116,8 @@ class Simulator:
         self._awake_serve: OrderedDict[bytes, tuple] = OrderedDict()
         #: Per-cell radio maps on the simulator's grid, recombined per active set (built lazily).
         self.mapper: RadioMapper | None = None
+        #: (timeline, step, state) of the last step simulated (:meth:`step_state`).
+        self._state_last: tuple | None = None
         self.core = spec.traffic.core
         #: Gravity weight of each routing node (its degree).
         self.node_mass = np.array([twin.graph.degree(n) for n in self.router.nodes], dtype=float)
@@ -246,6 +248,15 @@ class Simulator:
         else:
             return None
         return disk_cached(engine)
+
+    def step_state(self, timeline: Timeline, t: int):
+        """``timeline.state(t)``: the state the last :meth:`step` read when it simulated
+        step ``t`` of this timeline (the same state: a timeline's state at a step it
+        reached does not change), else computed."""
+        got = self._state_last
+        if got is not None and got[0] is timeline and got[1] == t:
+            return got[2]
+        return timeline.state(t)
 
     def step_radio_map(self, r: StepResult) -> RadioMap | None:
         """The radio map step ``r`` used (recombined again if no longer kept); None without cells."""
@@ -571,6 +582,7 @@ class Simulator:
         scenario, traffic = timeline.scenario, self.scene.spec.traffic
         hour = scenario.start_hour + t * scenario.step_s / 3600.0
         state = timeline.state(t)
+        self._state_last = (timeline, t, state)
         self._cells_last = (None, None)
         factor = self._profile_factor(hour, scenario.profile)
         if demand_factor != 1.0:
