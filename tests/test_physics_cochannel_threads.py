@@ -6,7 +6,7 @@ import pytest
 
 from twin3d.physics import cellmaps, recombine
 from twin3d.physics.cellmaps import combine_rows, rank_cells
-from twin3d.physics.recombine import BLOCK, cochannel, run_spans
+from twin3d.physics.recombine import BLOCK, SPANS_PER_THREAD, cochannel, run_spans
 
 FIELDS = ("rsrp_dbm", "sinr_db", "best_server", "spectral_efficiency_bps_hz", "throughput_bps")
 
@@ -48,7 +48,8 @@ def test_spans_on_threads_equal_one_span_bit_for_bit(groups, per_point_bw):
 
 
 def test_run_spans_covers_every_point_once_and_raises_a_spans_error():
-    for n_pts, threads in [(1, 2), (BLOCK, 2), (BLOCK + 1, 2), (10 * BLOCK + 3, 3), (4 * BLOCK, 9)]:
+    for n_pts, threads in [(1, 2), (BLOCK, 2), (BLOCK + 1, 2), (10 * BLOCK + 3, 3), (4 * BLOCK, 9),
+                           (100 * BLOCK + 5, 2)]:
         seen = np.zeros(n_pts, int)
         spans = []
 
@@ -57,13 +58,29 @@ def test_run_spans_covers_every_point_once_and_raises_a_spans_error():
             spans.append((lo, hi))
             seen[lo:hi] += 1
         run_spans(mark, n_pts, threads)
-        assert (seen == 1).all() and len(spans) == min(threads, -(-n_pts // BLOCK))
+        n_blocks = -(-n_pts // BLOCK)
+        want = 1 if min(threads, n_blocks) < 2 else min(n_blocks, SPANS_PER_THREAD * threads)
+        assert (seen == 1).all() and len(spans) == want
 
     def fail(lo, hi):
         if lo > 0:
             raise ValueError("span")
     with pytest.raises(ValueError, match="span"):
         run_spans(fail, 4 * BLOCK, 2)
+
+
+class _Idle:
+    """An executor whose workers never start (a machine with no core to spare)."""
+
+    def submit(self, fn, *args):
+        return None
+
+
+def test_a_worker_that_never_starts_leaves_every_span_to_the_caller(monkeypatch):
+    monkeypatch.setattr(recombine, "_pool", lambda workers: _Idle())
+    seen = np.zeros(20 * BLOCK, int)
+    run_spans(lambda lo, hi: seen.__setitem__(slice(lo, hi), seen[lo:hi] + 1), seen.size, 2)
+    assert (seen == 1).all()
 
 
 @pytest.mark.parametrize("ranked", [False, True])

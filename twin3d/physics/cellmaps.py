@@ -12,8 +12,9 @@ radiate (SANDBOX.md section 9). So a radio map is built in two stages:
 2. :func:`combine` (:func:`combine_rows` on stacked maps): for one active
    set, RSRP, best server, SINR (the other active cells on the same carrier
    frequency interfere) and spectral efficiency from the cached maps, in
-   compiled passes over blocks of points (numba), the logarithms and powers
-   in numpy. A ranking of the cells by RSRP per point (:func:`rank_cells`)
+   compiled passes over blocks of points (numba; :mod:`twin3d.physics.recombine`,
+   the points cut into spans on threads when the machine spares them), the
+   logarithms and powers in numpy. A ranking of the cells by RSRP per point (:func:`rank_cells`)
    makes the best server of any active set a look-up.
 
 A cell is recomputed only when a parameter of its key changes (it moves,

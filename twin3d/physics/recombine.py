@@ -13,7 +13,9 @@ No I/O.
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -206,6 +208,9 @@ def _cochannel_block(p0, nb, acc, gk, mw, rows, group, one_group, k, rsrp, idx, 
         best[p] = idx[j] if np.isfinite(rsrp[p]) else -1
 
 
+#: Spans per thread of :func:`run_spans` (threads take the next span as they go).
+SPANS_PER_THREAD = 4
+
 #: (pid, pool) of the span workers (a forked child makes its own).
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
 
@@ -219,20 +224,44 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 
 
 def run_spans(fn, n_pts: int, threads: int) -> None:
-    """``fn(lo, hi)`` over the points 0 .. n_pts - 1 in ``threads`` contiguous spans
-    of whole blocks, the first on this thread and the others on worker threads
-    (one span, here, when ``threads`` < 2). Waits for every span; a span's
-    exception is raised here."""
+    """``fn(lo, hi)`` over the points 0 .. n_pts - 1 in contiguous spans of whole
+    blocks, on this thread and ``threads - 1`` workers (this thread alone when
+    ``threads`` < 2).
+
+    Each thread takes the next span not yet taken until none is left, so this
+    thread does every span a worker does not start: a worker the scheduler
+    keeps waiting costs no more than the spans it took (none, if it never ran).
+    Returns when every span is done; a span's exception is raised here.
+    """
     n_blocks = -(-n_pts // BLOCK)
     threads = max(1, min(int(threads), n_blocks))
     if threads == 1:
         fn(0, n_pts)
         return
-    cuts = [min(n_pts, (c * n_blocks // threads) * BLOCK) for c in range(threads + 1)]
+    n_spans = min(n_blocks, SPANS_PER_THREAD * threads)
+    cuts = [min(n_pts, (c * n_blocks // n_spans) * BLOCK) for c in range(n_spans + 1)]
+    ticket = itertools.count()          # next() on it is atomic under the GIL
+    done = threading.Condition()
+    state = {"finished": 0, "error": None}
+
+    def work() -> None:
+        while True:
+            c = next(ticket)
+            if c >= n_spans:
+                return
+            try:
+                fn(cuts[c], cuts[c + 1])
+            except BaseException as exc:        # noqa: BLE001 - raised on the calling thread
+                state["error"] = state["error"] or exc
+            with done:
+                state["finished"] += 1
+                done.notify_all()
+
     pool = _pool(threads - 1)
-    futures = [pool.submit(fn, cuts[c], cuts[c + 1]) for c in range(1, threads)]
-    try:
-        fn(cuts[0], cuts[1])
-    finally:
-        for f in futures:
-            f.result()
+    for _ in range(threads - 1):
+        pool.submit(work)
+    work()
+    with done:                          # only spans a worker took are waited for
+        done.wait_for(lambda: state["finished"] == n_spans)
+    if state["error"] is not None:
+        raise state["error"]
