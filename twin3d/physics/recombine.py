@@ -208,8 +208,9 @@ def _cochannel_block(p0, nb, acc, gk, mw, rows, group, one_group, k, rsrp, idx, 
         best[p] = idx[j] if np.isfinite(rsrp[p]) else -1
 
 
-#: Spans per thread of :func:`run_spans` (threads take the next span as they go).
-SPANS_PER_THREAD = 4
+#: Spans per thread of :func:`run_spans` (threads take the next span as they go; each
+#: span costs some 50 us of calls, so a few).
+SPANS_PER_THREAD = 2
 
 #: (pid, pool) of the span workers (a forked child makes its own).
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
