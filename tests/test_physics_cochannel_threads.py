@@ -98,12 +98,26 @@ def test_combine_rows_on_threads_gives_the_serial_answer(monkeypatch, ranked):
     for active in ([1, 1, 0, 1, 1, 1], [0, 0, 1, 0, 1, 0], [1, 1, 1, 1, 1, 1]):
         active = np.array(active, bool)
         rows = np.flatnonzero(active)
-        monkeypatch.setattr(cellmaps, "spare_threads", lambda: calls.append(1) or 1)
+        monkeypatch.setattr(cellmaps, "spare_threads", lambda margin: calls.append(1) or 1)
         serial = combine_rows(rx, rows, mw, rows, active, f, bw, ranking=ranking)
-        monkeypatch.setattr(cellmaps, "spare_threads", lambda: calls.append(2) or 2)
+        monkeypatch.setattr(cellmaps, "spare_threads", lambda margin: calls.append(2) or 2)
         threaded = combine_rows(rx, rows, mw, rows, active, f, bw, ranking=ranking)
         for name in FIELDS:
             np.testing.assert_array_equal(getattr(serial, name), getattr(threaded, name))
         assert (serial.best_server >= 0).all() and np.isfinite(serial.sinr_db).all()
     assert calls == [1, 2] * 3
     assert recombine._POOL is not None                       # the worker ran a span
+
+
+def test_the_spans_want_a_core_nobody_uses(monkeypatch):
+    import numba
+    from twin3d.physics import threads
+    n = numba.get_num_threads()
+    if n < 2:
+        pytest.skip("one thread: never split")
+    monkeypatch.setattr(threads, "_threads_pid", None)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (n - 0.4, 0.0, 0.0))
+    assert threads.spare_threads() == n                        # the default margin: threads
+    assert threads.spare_threads(cellmaps.SPLIT_LOAD_MARGIN) == 1   # the spans': not with this load
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (n - 1.0, 0.0, 0.0))
+    assert threads.spare_threads(cellmaps.SPLIT_LOAD_MARGIN) == n

@@ -614,7 +614,7 @@ def combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz,
         cochannel(*cochannel_args, lo, hi)
         sinr_and_se(sinr[lo:hi], se[lo:hi])
 
-    run_spans(span, n_pts, spare_threads() if n_pts >= SPLIT_MIN_POINTS else 1)
+    run_spans(span, n_pts, spare_threads(SPLIT_LOAD_MARGIN) if n_pts >= SPLIT_MIN_POINTS else 1)
     # 0 b/s/Hz where unserved; one bandwidth: the same products as per point
     tput = se * bw_act[0] if one_bw else np.multiply(se, bw_pt, out=bw_pt)
     return Recombined(rsrp, sinr, best, se, tput)
@@ -623,6 +623,10 @@ def combine_rows(rx, rx_rows, mw, mw_rows, active, f_hz, bandwidth_hz,
 #: Points from which the per-point passes are cut into spans on threads (when
 #: spare: :func:`.threads.spare_threads`): 4 ms serial on Helsinki's 117,162 points.
 SPLIT_MIN_POINTS = 50_000
+#: Load margin of the spans' threads (:func:`.threads.spare_threads`): the worker needs
+#: a core nobody else uses. On 2 shared cores at load averages of 2.5 to 3.4, Helsinki's
+#: recombination took 8.0 to 10.5 ms (wall) on 2 threads against 6.0 ms on one.
+SPLIT_LOAD_MARGIN = -0.5
 
 _CONSTANTS: OrderedDict = OrderedDict()
 

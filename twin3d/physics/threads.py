@@ -25,9 +25,9 @@ LOAD_MARGIN = 0.5
 _threads_pid: int | None = None
 
 
-def spare_threads() -> int:
+def spare_threads(margin: float = LOAD_MARGIN) -> int:
     """numba's threads while the 1-minute load average is below their count plus
-    :data:`LOAD_MARGIN`, else 1. Also 1 in a process forked from one that was
+    ``margin`` (:data:`LOAD_MARGIN` by default), else 1. Also 1 in a process forked from one that was
     given threads: GNU OpenMP's threads do not survive a fork, and numba ends
     such a child at its first parallel region (a ``ProcessPoolExecutor``'s
     workers, forked by default on Linux)."""
@@ -42,7 +42,7 @@ def spare_threads() -> int:
         load = os.getloadavg()[0]
     except (OSError, AttributeError):             # not on this platform: no sign of a busy machine
         load = 0.0
-    if load >= n + LOAD_MARGIN:
+    if load >= n + margin:
         return 1
     _threads_pid = pid
     return n
