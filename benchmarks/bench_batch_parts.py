@@ -70,7 +70,7 @@ def _parts(part, weights, bps_rows, n, u, v, link, dests, dem_ptr, dem_src, dem_
             continue
         batch_dense.record_dense(n, out_ptr, out_head[:m], out_w[:m], out_edge[:m], False, dests,
                                  dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7], dn[0],
-                                 dn[1], dn[2], dn[3], dn[4], dg[8])   # (the tails too)
+                                 dn[1], dn[2], dn[3], dn[4], dn[5], dn[6], dg[8])   # (tails too)
         for j in range(nc):
             bps[j] = bps_rows[c, dem_idx[j]]
         if part >= 3:
