@@ -5,12 +5,15 @@ router's Dijkstra (:func:`~twin3d.physics.routing._distances`): a binary heap
 whose comparisons the processor cannot predict, so on a network of tens of
 nodes most of a batched step's time is spent mispredicting branches.
 :func:`record_dense` finds the same distances for every destination at once
-on a dense (n, n) matrix (:func:`all_pairs`: Bellman-Ford over whole rows,
-a min-plus loop the compiler vectorizes), orders each destination's nodes by
-(distance, node index) as Dijkstra pops them (``_distances`` breaks ties by
-index), and applies ``record``'s DAG test without a branch; when every
-distance is an integer below 0.5e9 (the test is then an equality) the ranks,
-tests and DAG degrees of all destinations are computed over whole rows too.
+on a dense matrix (:func:`~twin3d.physics.batch_apsp.all_pairs_int`:
+Floyd-Warshall on int32 rows, a min-plus loop the compiler vectorizes; or,
+when a distance reaches 0.5e9, :func:`all_pairs`: Bellman-Ford over float
+rows), orders each destination's nodes by (distance, node index) as
+Dijkstra pops them (``_distances`` breaks ties by index), and applies
+``record``'s DAG test without a branch; when every distance is below 0.5e9
+(the test is then an equality) the tests and DAG degrees of all
+destinations are computed over whole rows too, and the order by a counting
+sort on the distances.
 Its arrays equal ``record``'s entry for entry when every weight is an integer
 and every path sum is below 2**53 (:func:`exact_integer_weights`): the sums
 are then exact, so both searches find the same distances (a path's length
@@ -231,16 +234,17 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
     ``d(a) - w == d(b)`` on integers, so a DAG edge leads to a strictly nearer
     node (no flag).
 
-    The rows are padded to 16 destinations (no path: :data:`_NO_PATH`), so
-    that the work over all destinations at once runs in whole vectors
-    without a scalar remainder: each edge's test, its place among its tail's
-    DAG edges and each tail's DAG degree. Per destination the nodes are put
-    in (distance, index) order by a stable counting sort on the distances
-    (by compares over whole rows when ``top`` passes ``counts``), then
-    walked by rank (order, pointers, shares); then each edge's slot in every
-    destination's list is computed over whole rows and the edges scattered
-    there, each to its own slot (tail order, out-edge order within a tail,
-    as ``record`` lists them; an edge off the DAG writes to a spare slot).
+    The rows are padded (:func:`~twin3d.physics.batch_apsp.padded`; no path:
+    :data:`_NO_PATH`), so that the work over all destinations at once runs
+    in whole vectors without a scalar remainder: each edge's test, its place
+    among its tail's DAG edges and each tail's DAG degree. Per destination
+    the nodes are put in (distance, index) order by a stable counting sort
+    on the distances (by compares over whole rows when ``top`` passes
+    ``counts``), then walked by rank (order, pointers, shares); then each
+    edge's slot in every destination's list is computed over whole rows and
+    the edge's place in ``out_*`` scattered there, each to its own slot
+    (tail order, out-edge order within a tail, as ``record`` lists them; an
+    edge off the DAG writes to a spare slot), and the slots filled in order.
     """
     npad = di.shape[1]
     by_count = top + 2 <= len(counts)
@@ -324,25 +328,23 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
     sink = len(dag_e) - 1                # non-DAG edges write here (dag_e has a spare slot)
     every = len(dests) == n
     slot = np.empty(npad, np.uint64)     # unsigned: indexing skips the negative-index wrap
+    loc = np.empty(len(dag_e), np.int32)  # loc[s]: the edge (its place in out_*) of slot s
     for e in range(m):
         fa = first[tail[e]]
         oe = on[e]
         be = before[e]
         for t in range(npad):            # (first is unset where no edge is on the DAG)
             slot[t] = np.uint64(fa[t] + be[t] if oe[t] else sink)
-        ge = out_edge[e]
-        gh = out_head[e]
-        gt = tail[e]
+        le = np.int32(e)
         if every:                        # dests is 0 .. n - 1
             for t in range(n):
-                s = slot[t]
-                dag_e[s] = ge
-                dag_h[s] = gh
-                dag_t[s] = gt
+                loc[slot[t]] = le
         else:
             for k in range(len(dests)):
-                s = slot[dests[k]]
-                dag_e[s] = ge
-                dag_h[s] = gh
-                dag_t[s] = gt
+                loc[slot[dests[k]]] = le
+    for i in range(nxt):                 # one store per edge and destination above, then in order
+        e = loc[i]
+        dag_e[i] = out_edge[e]
+        dag_h[i] = out_head[e]
+        dag_t[i] = tail[e]
     return nxt

@@ -268,8 +268,13 @@ def _rows(a, dtype, shape: tuple, name: str) -> np.ndarray:
 
 
 def _alloc(nb: int, nl: int, nd: int) -> tuple:
-    """Output arrays in :func:`_step_batch`'s order (without demand_bps)."""
-    return (np.zeros((nb, nl), bool), np.zeros((nb, nl)), np.zeros((nb, nl)),
-            np.zeros((nb, nd)), np.zeros((nb, nd), bool), np.zeros((nb, nd)),
-            np.zeros(nb, bool), np.zeros(nb, np.int64), np.zeros((nb, nl), np.int64),
-            np.zeros(nb, np.int64), np.zeros((nb, nl)))
+    """Output arrays in :func:`_step_batch`'s order (without demand_bps).
+
+    The kernel writes every entry of each copy it returns, except ``tripped``
+    and ``trip_utilization`` (only where a link trips): only those two are
+    zeroed (the others are (B, n_demands) rows not worth clearing first).
+    """
+    return (np.empty((nb, nl), bool), np.empty((nb, nl)), np.empty((nb, nl)),
+            np.empty((nb, nd)), np.empty((nb, nd), bool), np.empty((nb, nd)),
+            np.empty(nb, bool), np.empty(nb, np.int64), np.zeros((nb, nl), np.int64),
+            np.empty(nb, np.int64), np.zeros((nb, nl)))
