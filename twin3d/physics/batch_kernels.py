@@ -334,21 +334,29 @@ def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, c
                          spf, hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol,
                          up, util, link_load, delivered, routable, lat, converged, waves,
                          tripped, rounds, trip_util, grouping, dense_max,
-                         no_drop_shortcut):  # pragma: no cover - compiled
-    """:func:`_step_batch` with the copies spread over threads (each writes its own rows)."""
+                         no_drop_shortcut, n_chunks):  # pragma: no cover - compiled
+    """:func:`_step_batch` with the copies spread over threads (each writes its own rows).
+
+    The copies go in ``n_chunks`` contiguous chunks (a few per thread, so that
+    uneven copies even out), each with one :func:`_workspace` (as the serial
+    loop reuses one for every copy), not one per copy.
+    """
     nb = bps.shape[0]
     status = np.full(nb, _check(bps, cap, lw), np.int64)
     if nb == 0 or status[0]:
         return status
-    for b in prange(nb):
-        st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
-                                   cap[b], lw[b], hops, spf, hops_kernel, reuse, trip, max_delay,
-                                   packet_bits, max_iter, tol, up[b], util[b], link_load[b],
-                                   delivered[b], routable[b], lat[b], tripped[b], trip_util[b],
-                                   grouping, _workspace(n, len(u), len(src), dense_max),
-                                   dense_max, no_drop_shortcut)
-        status[b] = st
-        converged[b] = cv
-        waves[b] = wv
-        rounds[b] = rd
+    n_chunks = max(1, min(nb, n_chunks))
+    for c in prange(n_chunks):
+        ws = _workspace(n, len(u), len(src), dense_max)
+        for b in range(c * nb // n_chunks, (c + 1) * nb // n_chunks):
+            st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b],
+                                       node_up[b], cap[b], lw[b], hops, spf, hops_kernel, reuse,
+                                       trip, max_delay, packet_bits, max_iter, tol, up[b], util[b],
+                                       link_load[b], delivered[b], routable[b], lat[b],
+                                       tripped[b], trip_util[b], grouping, ws, dense_max,
+                                       no_drop_shortcut)
+            status[b] = st
+            converged[b] = cv
+            waves[b] = wv
+            rounds[b] = rd
     return status
