@@ -42,7 +42,6 @@ from numba import njit
 
 from .batch_apsp import EXACT_TOP, NO_PATH, all_pairs_int, padded
 from .batch_dags import dag_rows
-from .routing import _RTOL
 
 __all__ = ["DENSE_MAX_NODES", "all_pairs", "dense_alloc", "exact_integer_weights", "record_dense"]
 

@@ -179,8 +179,8 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
                                    dg[6], dg[7], dg[8], dg[9])
         elif dense:                 # the same DAGs, found without a heap
             record_dense(n, out_ptr, g[1], g[2], g[3], spf, dests, dg[0], dg[1], dg[2], dg[3],
-                         dg[4], dg[5], dg[6], dg[7], dn[0], dn[1], dn[2], dn[3], dn[4], dn[5], dn[6],
-                         dg[8])
+                         dg[4], dg[5], dg[6], dg[7], dn[0], dn[1], dn[2], dn[3], dn[4],
+                         dn[5], dn[6], dg[8])
         elif reuse:                 # (both write each DAG edge's tail, for the flat replays)
             batch_dags.record(n, out_ptr, g[1], g[2], g[3], in_ptr, g[5], g[6], unweighted, spf,
                               dests, dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7], dg[8])
