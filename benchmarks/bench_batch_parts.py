@@ -7,8 +7,10 @@ inputs, per copy and per routing round (each copy with its own weights, so
 the branch predictor sees what it sees in a run):
 
 * the search of every destination: the router's heap Dijkstra and DAG test
-  (``batch_dags.record``, the reference) against the dense search
-  (``batch_dense.all_pairs`` alone, then ``batch_dense.record_dense``);
+  (``batch_dags.record``, the reference) against the dense search (its
+  distances alone: ``batch_apsp.all_pairs_int``, int32 Floyd-Warshall, and
+  the float Bellman-Ford fallback ``batch_dense.all_pairs``; then the whole
+  ``batch_dense.record_dense``);
 * the passes over the recorded DAGs, flat (``replay_flat``): load, latency,
   and survival merged into the latency walk (``replay_pull2``);
 * the whole compiled step (``BatchRouter.step``, cascades and tail drop
@@ -37,16 +39,16 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import twin3d.envs  # noqa: E402,F401
 from bench_envs import te_actions  # noqa: E402
 from twin3d.envs import make_vec  # noqa: E402
-from twin3d.physics import batch_dags, batch_dense, batch_kernels  # noqa: E402
+from twin3d.physics import batch_apsp, batch_dags, batch_dense, batch_kernels  # noqa: E402
 
 clock = time.perf_counter
 
 
 @njit(cache=True)
 def _parts(part, weights, bps_rows, n, u, v, link, dests, dem_ptr, dem_src, dem_idx):
-    """Run ``part`` (0: heap record, 1: all_pairs, 2: record_dense with tails, 3: + load
-    pass, 4: + latency pass, 5: + the latency and survival walk instead) for every
-    row of edge weights (the passes flat, as the batched step runs them)."""
+    """Run ``part`` (0: heap record, 1: all_pairs_int, 2: record_dense with tails, 3: + load
+    pass, 4: + latency pass, 5: + the latency and survival walk instead, 6: the float
+    all_pairs) for every row of edge weights (the passes flat, as the batched step runs them)."""
     ws = batch_kernels._workspace(n, len(u), len(dem_idx), n)
     out_ptr, in_ptr, fill, out_head, out_edge, in_tail, in_edge = ws[0]
     w, out_w, in_w, _, load, _, _, _, _ = ws[1]
@@ -66,11 +68,14 @@ def _parts(part, weights, bps_rows, n, u, v, link, dests, dem_ptr, dem_src, dem_
                               dg[3], dg[4], dg[5], dg[6], dg[7])
             continue
         if part == 1:
+            batch_apsp.all_pairs_int(n, out_ptr, out_head[:m], out_w[:m], dn[5], dn[6])
+            continue
+        if part == 6:
             batch_dense.all_pairs(n, out_ptr, out_head[:m], out_w[:m], dn[0], dn[2], dn[3])
             continue
         batch_dense.record_dense(n, out_ptr, out_head[:m], out_w[:m], out_edge[:m], False, dests,
                                  dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7], dn[0],
-                                 dn[1], dn[2], dn[3], dn[4], dg[8])   # (the tails too)
+                                 dn[1], dn[2], dn[3], dn[4], dn[5], dn[6], dg[8])   # (tails too)
         for j in range(nc):
             bps[j] = bps_rows[c, dem_idx[j]]
         if part >= 3:
@@ -125,7 +130,7 @@ def main() -> int:
     _, dem_ptr, dem_idx, dem_src, dests = eng._grouping
     # a compiled search is several microseconds: time the whole set of copies, best of 5
     times = []
-    for part in range(6):
+    for part in range(7):
         _parts(part, weights[:2], bps_rows, r.n_nodes, eng._u, eng._v, eng._link, dests, dem_ptr,
                dem_src, dem_idx)
         best = np.inf
@@ -148,7 +153,8 @@ def main() -> int:
           f"{100 * dropping:.0f} % of copies losing traffic (a survival pass)")
     print("per copy and routing round, µs (passes: differences of the cumulative timings):")
     print(f"  heap Dijkstra + DAG test (record, the reference) {times[0]:7.1f}")
-    print(f"  dense all-pairs distances (all_pairs)            {times[1]:7.1f}")
+    print(f"  dense all-pairs distances (all_pairs_int, int32) {times[1]:7.1f}   "
+          f"(float Bellman-Ford fallback: {times[6]:.1f})")
     print(f"  dense search, ranks, DAGs, tails (record_dense)  {times[2]:7.1f}   "
           f"{times[0] / times[2]:.1f}x the heap")
     print(f"  load pass                                        {times[3] - times[2]:7.1f}")

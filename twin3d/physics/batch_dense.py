@@ -5,12 +5,15 @@ router's Dijkstra (:func:`~twin3d.physics.routing._distances`): a binary heap
 whose comparisons the processor cannot predict, so on a network of tens of
 nodes most of a batched step's time is spent mispredicting branches.
 :func:`record_dense` finds the same distances for every destination at once
-on a dense (n, n) matrix (:func:`all_pairs`: Bellman-Ford over whole rows,
-a min-plus loop the compiler vectorizes), orders each destination's nodes by
-(distance, node index) as Dijkstra pops them (``_distances`` breaks ties by
-index), and applies ``record``'s DAG test without a branch; when every
-distance is an integer below 0.5e9 (the test is then an equality) the ranks,
-tests and DAG degrees of all destinations are computed over whole rows too.
+on a dense matrix (:func:`~twin3d.physics.batch_apsp.all_pairs_int`:
+Floyd-Warshall on int32 rows, a min-plus loop the compiler vectorizes; or,
+when a distance reaches 0.5e9, :func:`all_pairs`: Bellman-Ford over float
+rows), orders each destination's nodes by (distance, node index) as
+Dijkstra pops them (``_distances`` breaks ties by index), and applies
+``record``'s DAG test without a branch; when every distance is below 0.5e9
+(the test is then an equality) the tests and DAG degrees of all
+destinations are computed over whole rows too, and the order by a counting
+sort on the distances.
 Its arrays equal ``record``'s entry for entry when every weight is an integer
 and every path sum is below 2**53 (:func:`exact_integer_weights`): the sums
 are then exact, so both searches find the same distances (a path's length
@@ -37,8 +40,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .batch_apsp import EXACT_TOP, NO_PATH, all_pairs_int, padded
 from .batch_dags import dag_rows
-from .routing import _RTOL
 
 __all__ = ["DENSE_MAX_NODES", "all_pairs", "dense_alloc", "exact_integer_weights", "record_dense"]
 
@@ -49,15 +52,17 @@ _EXACT_SUM = 2.0 ** 53
 #: Distances below this many times the node count are ordered by a counting sort.
 _BUCKETS = 16
 #: "No path" in :func:`_dags_exact`'s int32 distances (above every exact distance, 0.5e9).
-_NO_PATH = np.int32(2 ** 30)
+_NO_PATH = NO_PATH
 
 
 @njit(cache=True)
 def dense_alloc(n):  # pragma: no cover - compiled
     """Scratch of :func:`record_dense` for ``n`` nodes: (distance matrix, column,
-    two row flags, bucket counts)."""
+    two row flags, bucket counts, int32 distance matrix, int32 row)."""
+    npad = padded(n)
     return (np.empty((n, n)), np.empty(n), np.empty(n, np.bool_), np.empty(n, np.bool_),
-            np.empty(_BUCKETS * n + 2, np.int64))
+            np.empty(_BUCKETS * n + 2, np.int64), np.empty((n, npad), np.int32),
+            np.empty(npad, np.int32))
 
 
 @njit(cache=True)
@@ -158,27 +163,33 @@ def _rank(n, col, ok, pk, counts):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def record_dense(n, out_ptr, out_head, out_w, out_edge, spf, dests, cnt, order, pos, ptr, split,
-                 bad, dag_e, dag_h, dmat, col, dirty, now, counts,
+                 bad, dag_e, dag_h, dmat, col, dirty, now, counts, di, rowk,
                  dag_t=None):  # pragma: no cover - compiled
     """``record`` (weighted, not breadth-first) of every destination in ``dests``
-    from :func:`all_pairs`; the same arrays when :func:`exact_integer_weights` holds.
+    from the all-pairs distances; the same arrays when :func:`exact_integer_weights` holds.
 
     ``out_*``: the usable edges as ``route_arrays`` lays them out; ``dmat`` to
-    ``counts``: :func:`dense_alloc`; ``dag_t``: if given, each DAG edge's tail
+    ``rowk``: :func:`dense_alloc`; ``dag_t``: if given, each DAG edge's tail
     (as :func:`~twin3d.physics.batch_dags.tails` writes it). Returns the number of DAG edges.
+
+    The distances come from :func:`~twin3d.physics.batch_apsp.all_pairs_int`
+    when all are below ``EXACT_TOP`` (then ``record``'s 1e-9 test is an
+    equality: :func:`_dags_exact`), else from :func:`all_pairs`; both are exact
+    on integer weights, hence Dijkstra's.
     """
     tl = np.empty(len(dag_e), np.int64) if dag_t is None else dag_t
-    all_pairs(n, out_ptr, out_head, out_w, dmat, dirty, now)
     m = out_ptr[n]
-    top = 0.0
-    for a in range(n):
-        for t in range(n):
-            x = dmat[a, t]
-            if x < np.inf and x > top:
-                top = x
-    if not spf and _RTOL * top < 0.5:
-        return _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, ptr,
-                           split, bad, dag_e, dag_h, tl, dmat, col, counts, m)
+    top_int = all_pairs_int(n, out_ptr, out_head, out_w, di, rowk)
+    if top_int < EXACT_TOP:
+        if not spf:
+            return _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, ptr,
+                               split, bad, dag_e, dag_h, tl, di, top_int, counts, m)
+        for a in range(n):          # SPF keeps the first edge that passes: record's test below
+            for t in range(n):
+                x = di[a, t]
+                dmat[a, t] = np.float64(x) if x < NO_PATH else np.inf
+    else:
+        all_pairs(n, out_ptr, out_head, out_w, dmat, dirty, now)
     nxt = 0
     for k in range(len(dests)):
         t = dests[k]
@@ -194,29 +205,11 @@ def record_dense(n, out_ptr, out_head, out_w, out_edge, spf, dests, cnt, order, 
 
 
 @njit(cache=True)
-def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, ptr, split, bad,
-                dag_e, dag_h, dag_t, dmat, col, counts, m):  # pragma: no cover - compiled
-    """:func:`record_dense`'s ECMP DAGs when every distance is below 0.5e9:
-    ``record``'s test ``|d(a) - w - d(b)| <= 1e-9 d(a)`` is then ``d(a) - w == d(b)``
-    on integers, so a DAG edge leads to a strictly nearer node (no flag).
-
-    The distances are copied to int32 rows padded to 16 destinations (no
-    path: :data:`_NO_PATH`), so that the work over all destinations at once
-    runs in whole vectors without a scalar remainder: the (distance, index)
-    rank of each node, each edge's test, its place among its tail's DAG
-    edges and each tail's DAG degree. Per destination only the ranks are
-    walked (order, pointers, shares); then each edge's slot in every
-    destination's list is computed over whole rows and the edges scattered
-    there, each to its own slot (tail order, out-edge order within a tail,
-    as ``record`` lists them; an edge off the DAG writes to a spare slot).
-    """
-    npad = (n + 15) & ~15
-    di = np.zeros((n, npad), np.int32)   # di[a, t]: the distance, exact (below 0.5e9)
-    for a in range(n):
-        for t in range(n):
-            x = dmat[a, t]
-            di[a, t] = np.int32(x) if x < np.inf else _NO_PATH
-    rank = np.zeros((n, npad), np.int32)  # rank[a, t]: a's place towards t
+def _ranks_by_compare(n, di):  # pragma: no cover - compiled
+    """``rank[a, t]``: a's place towards t in (distance, index) order, over whole
+    rows (n * n * padded(n) compares; for distances too large to count)."""
+    npad = di.shape[1]
+    rank = np.zeros((n, npad), np.int32)
     for a in range(n):
         ra = rank[a]
         da = di[a]
@@ -228,13 +221,42 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
             db = di[b]
             for t in range(npad):
                 ra[t] += np.int32(db[t] < da[t])
+    return rank
+
+
+@njit(cache=True)
+def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, ptr, split, bad,
+                dag_e, dag_h, dag_t, di, top, counts, m):  # pragma: no cover - compiled
+    """:func:`record_dense`'s ECMP DAGs from the int32 distances ``di[a, t]``
+    (:func:`~twin3d.physics.batch_apsp.all_pairs_int`, ``top`` the largest, below
+    0.5e9): ``record``'s test ``|d(a) - w - d(b)| <= 1e-9 d(a)`` is then
+    ``d(a) - w == d(b)`` on integers, so a DAG edge leads to a strictly nearer
+    node (no flag).
+
+    The rows are padded (:func:`~twin3d.physics.batch_apsp.padded`; no path:
+    :data:`_NO_PATH`), so that the work over all destinations at once runs
+    in whole vectors without a scalar remainder: each edge's test, its place
+    among its tail's DAG edges and each tail's DAG degree. Per destination
+    the nodes are put in (distance, index) order by a stable counting sort
+    on the distances (by compares over whole rows when ``top`` passes
+    ``counts``), then walked by rank (order, pointers, shares); then each
+    edge's slot in every destination's list is computed over whole rows and
+    the edge's place in ``out_*`` scattered there, each to its own slot
+    (tail order, out-edge order within a tail, as ``record`` lists them; an
+    edge off the DAG writes to a spare slot), and the slots filled in order.
+    """
+    npad = di.shape[1]
+    by_count = top + 2 <= len(counts)
+    rank = _ranks_by_compare(n, di) if not by_count else np.empty((0, 0), np.int32)
     deg = np.zeros((n, npad), np.int32)   # deg[a, t]: a's DAG edges towards t
     on = np.empty((m, npad), np.bool_)    # on[e, t]: edge e is a DAG edge towards t
     before = np.empty((m, npad), np.int32)  # before[e, t]: DAG edges of e's tail before e
     tail = np.empty(m, np.int64)
+    most = 0
     for a in range(n):
         da = di[a]
         dga = deg[a]
+        most = max(most, out_ptr[a + 1] - out_ptr[a])
         for e in range(out_ptr[a], out_ptr[a + 1]):
             tail[e] = a
             db = di[out_head[e]]
@@ -247,25 +269,47 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
                 oe[t] = x
                 be[t] = dga[t]
                 dga[t] += np.int32(x)
-    inv = np.empty(m + 1)                # 1 / c, as record divides
+    inv = np.empty(most + 1)             # 1 / c, as record divides (c: up to the out-degree)
     inv[0] = 0.0
-    for c in range(1, m + 1):
+    for c in range(1, most + 1):
         inv[c] = 1.0 / c
-    first = np.zeros((n, npad), np.int64)  # first[a, t]: slot of a's first DAG edge towards t
+    first = np.empty((n, npad), np.int64)  # first[a, t]: slot of a's first DAG edge towards t
     nxt = 0
     for k in range(len(dests)):
         t = dests[k]
         ok = order[k]
         pk = pos[k]
         c_k = 0
-        for a in range(n):
-            if di[a, t] < _NO_PATH:
-                r = rank[a, t]
-                ok[r] = a
-                pk[a] = r
-                c_k += 1
-            else:
-                pk[a] = -1
+        if by_count:                     # stable: equal distances in index order
+            counts[:top + 1] = 0
+            for a in range(n):
+                x = di[a, t]
+                if x < _NO_PATH:
+                    counts[x] += 1
+            run = 0                      # exclusive prefix sums, the sum kept in a register
+            for d in range(top + 1):
+                c = counts[d]
+                counts[d] = run
+                run += c
+            for a in range(n):
+                x = di[a, t]
+                if x < _NO_PATH:
+                    r = counts[x]
+                    counts[x] = r + 1
+                    ok[r] = a
+                    pk[a] = r
+                    c_k += 1
+                else:
+                    pk[a] = -1
+        else:
+            for a in range(n):
+                if di[a, t] < _NO_PATH:
+                    r = rank[a, t]
+                    ok[r] = a
+                    pk[a] = r
+                    c_k += 1
+                else:
+                    pk[a] = -1
         cnt[k] = c_k
         bk = bad[k]
         sk = split[k]
@@ -275,33 +319,31 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
         for r in range(1, c_k):
             a = ok[r]
             c = deg[a, t]
-            first[a, t] = pt[r]
+            first[a, t] = nxt
             bk[r] = c == 0
             sk[r] = inv[c]
-            pt[r + 1] = pt[r] + c
-        nxt = pt[c_k]
+            nxt += c
+            pt[r + 1] = nxt
     sink = len(dag_e) - 1                # non-DAG edges write here (dag_e has a spare slot)
     every = len(dests) == n
-    slot = np.empty(npad, np.int64)
+    slot = np.empty(npad, np.uint64)     # unsigned: indexing skips the negative-index wrap
+    loc = np.empty(len(dag_e), np.int32)  # loc[s]: the edge (its place in out_*) of slot s
     for e in range(m):
         fa = first[tail[e]]
         oe = on[e]
         be = before[e]
-        for t in range(npad):
-            slot[t] = fa[t] + be[t] if oe[t] else sink
-        ge = out_edge[e]
-        gh = out_head[e]
-        gt = tail[e]
+        for t in range(npad):            # (first is unset where no edge is on the DAG)
+            slot[t] = np.uint64(fa[t] + be[t] if oe[t] else sink)
+        le = np.int32(e)
         if every:                        # dests is 0 .. n - 1
             for t in range(n):
-                s = slot[t]
-                dag_e[s] = ge
-                dag_h[s] = gh
-                dag_t[s] = gt
+                loc[slot[t]] = le
         else:
             for k in range(len(dests)):
-                s = slot[dests[k]]
-                dag_e[s] = ge
-                dag_h[s] = gh
-                dag_t[s] = gt
+                loc[slot[dests[k]]] = le
+    for i in range(nxt):                 # one store per edge and destination above, then in order
+        e = loc[i]
+        dag_e[i] = out_edge[e]
+        dag_h[i] = out_head[e]
+        dag_t[i] = tail[e]
     return nxt

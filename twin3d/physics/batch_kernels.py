@@ -179,7 +179,8 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
                                    dg[6], dg[7], dg[8], dg[9])
         elif dense:                 # the same DAGs, found without a heap
             record_dense(n, out_ptr, g[1], g[2], g[3], spf, dests, dg[0], dg[1], dg[2], dg[3],
-                         dg[4], dg[5], dg[6], dg[7], dn[0], dn[1], dn[2], dn[3], dn[4], dg[8])
+                         dg[4], dg[5], dg[6], dg[7], dn[0], dn[1], dn[2], dn[3], dn[4],
+                         dn[5], dn[6], dg[8])
         elif reuse:                 # (both write each DAG edge's tail, for the flat replays)
             batch_dags.record(n, out_ptr, g[1], g[2], g[3], in_ptr, g[5], g[6], unweighted, spf,
                               dests, dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7], dg[8])
@@ -333,21 +334,29 @@ def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, c
                          spf, hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol,
                          up, util, link_load, delivered, routable, lat, converged, waves,
                          tripped, rounds, trip_util, grouping, dense_max,
-                         no_drop_shortcut):  # pragma: no cover - compiled
-    """:func:`_step_batch` with the copies spread over threads (each writes its own rows)."""
+                         no_drop_shortcut, n_chunks):  # pragma: no cover - compiled
+    """:func:`_step_batch` with the copies spread over threads (each writes its own rows).
+
+    The copies go in ``n_chunks`` contiguous chunks (a few per thread, so that
+    uneven copies even out), each with one :func:`_workspace` (as the serial
+    loop reuses one for every copy), not one per copy.
+    """
     nb = bps.shape[0]
     status = np.full(nb, _check(bps, cap, lw), np.int64)
     if nb == 0 or status[0]:
         return status
-    for b in prange(nb):
-        st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
-                                   cap[b], lw[b], hops, spf, hops_kernel, reuse, trip, max_delay,
-                                   packet_bits, max_iter, tol, up[b], util[b], link_load[b],
-                                   delivered[b], routable[b], lat[b], tripped[b], trip_util[b],
-                                   grouping, _workspace(n, len(u), len(src), dense_max),
-                                   dense_max, no_drop_shortcut)
-        status[b] = st
-        converged[b] = cv
-        waves[b] = wv
-        rounds[b] = rd
+    n_chunks = max(1, min(nb, n_chunks))
+    for c in prange(n_chunks):
+        ws = _workspace(n, len(u), len(src), dense_max)
+        for b in range(c * nb // n_chunks, (c + 1) * nb // n_chunks):
+            st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b],
+                                       node_up[b], cap[b], lw[b], hops, spf, hops_kernel, reuse,
+                                       trip, max_delay, packet_bits, max_iter, tol, up[b], util[b],
+                                       link_load[b], delivered[b], routable[b], lat[b],
+                                       tripped[b], trip_util[b], grouping, ws, dense_max,
+                                       no_drop_shortcut)
+            status[b] = st
+            converged[b] = cv
+            waves[b] = wv
+            rounds[b] = rd
     return status

@@ -47,6 +47,7 @@ from __future__ import annotations
 from typing import NamedTuple
 import warnings
 
+import numba
 import numpy as np
 
 from . import routing
@@ -229,15 +230,18 @@ class BatchRouter:
         else:
             lw = _rows(weight, float, (nb, self.n_links), "weight")
         out = _alloc(nb, self.n_links, nd)
-        kernel = _step_batch_parallel if self.parallel else _step_batch
         # the values are checked in compiled code; the router walks ECMP by hops
         # with _walk_hops unless a test turned it off
-        status = kernel(r.n_nodes, self._u, self._v, self._link, self._prop, self.src, self.dst,
-                        bps, link_up, node_up, cap, lw, r.metric == "hops", self.mode == "spf",
-                        bool(routing._HOPS_KERNEL), self.reuse_dags, float(trip_utilization),
-                        self.max_queue_delay_s, MEAN_PACKET_BITS, MAX_DROP_ROUNDS,
-                        PASS_FRACTION_TOL, *out, self._grouping,
-                        DENSE_MAX_NODES if self.dense else -1, bool(routing._NO_DROP_SHORTCUT))
+        args = (r.n_nodes, self._u, self._v, self._link, self._prop, self.src, self.dst,
+                bps, link_up, node_up, cap, lw, r.metric == "hops", self.mode == "spf",
+                bool(routing._HOPS_KERNEL), self.reuse_dags, float(trip_utilization),
+                self.max_queue_delay_s, MEAN_PACKET_BITS, MAX_DROP_ROUNDS,
+                PASS_FRACTION_TOL, *out, self._grouping,
+                DENSE_MAX_NODES if self.dense else -1, bool(routing._NO_DROP_SHORTCUT))
+        if self.parallel:               # a few chunks of copies per thread, one scratch each
+            status = _step_batch_parallel(*args, 4 * numba.get_num_threads())
+        else:
+            status = _step_batch(*args)
         if status.any():
             code = int(status.max())
             if code > 1:
@@ -268,8 +272,13 @@ def _rows(a, dtype, shape: tuple, name: str) -> np.ndarray:
 
 
 def _alloc(nb: int, nl: int, nd: int) -> tuple:
-    """Output arrays in :func:`_step_batch`'s order (without demand_bps)."""
-    return (np.zeros((nb, nl), bool), np.zeros((nb, nl)), np.zeros((nb, nl)),
-            np.zeros((nb, nd)), np.zeros((nb, nd), bool), np.zeros((nb, nd)),
-            np.zeros(nb, bool), np.zeros(nb, np.int64), np.zeros((nb, nl), np.int64),
-            np.zeros(nb, np.int64), np.zeros((nb, nl)))
+    """Output arrays in :func:`_step_batch`'s order (without demand_bps).
+
+    The kernel writes every entry of each copy it returns, except ``tripped``
+    and ``trip_utilization`` (only where a link trips): only those two are
+    zeroed (the others are (B, n_demands) rows not worth clearing first).
+    """
+    return (np.empty((nb, nl), bool), np.empty((nb, nl)), np.empty((nb, nl)),
+            np.empty((nb, nd)), np.empty((nb, nd), bool), np.empty((nb, nd)),
+            np.empty(nb, bool), np.empty(nb, np.int64), np.zeros((nb, nl), np.int64),
+            np.empty(nb, np.int64), np.zeros((nb, nl)))
