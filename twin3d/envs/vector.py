@@ -24,62 +24,17 @@ import hashlib
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
-from numba import njit
 
 from ..physics.batch_step import BatchRouter
 from ..scene import EventSpec
 from ..sim.demand import profile_factor
-from ..sim import kpi
 from .opponent import LazyView, Opponent, OpponentView
 from .traffic import TrafficEngineeringEnv
+from .vector_rows import row_percentiles
 
 __all__ = ["BatchedTrafficEngineering", "make_vec", "row_percentiles"]
 
 _BATCH_ATTACKS = ("fiber_cut", "site_outage", "power_outage")
-
-
-def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
-    """:func:`twin3d.sim.kpi.weighted_percentiles` of every row, (B, len(qs)).
-
-    Each row goes through the compiled function that ``weighted_percentiles``
-    itself calls (:func:`twin3d.sim.kpi._select`, or the sort below
-    ``kpi._SELECT_MIN`` values), and a row it leaves uncertain through the
-    same numpy sort, so the numbers are the same row by row.
-
-    Examples
-    --------
-    >>> row_percentiles(np.array([[1., 2, 3, 4], [4, 3, 2, np.nan]]), [50, 100], np.ones((2, 4)))
-    array([[2., 4.],
-           [3., 4.]])
-    """
-    v = np.ascontiguousarray(values, dtype=float)
-    w = np.ascontiguousarray(weights, dtype=float)
-    if v.ndim != 2 or w.shape != v.shape:
-        raise ValueError(f"values and weights must be 2-d of one shape, got {v.shape} and {w.shape}")
-    q = np.ascontiguousarray(np.asarray(qs, dtype=float).ravel() / 100.0)
-    if not np.all((q >= 0.0) & (q <= 1.0)):
-        raise ValueError(f"percentiles must be in [0, 100], got {qs}")
-    out = np.empty((len(v), q.size))
-    certain = np.ones(len(v), np.bool_)
-    _rows_select(v, w, q, v.shape[1] < kpi._SELECT_MIN, out, certain)
-    for b in np.flatnonzero(~certain):          # rare: the sort decides, as for one array
-        out[b] = kpi._argsort_percentiles(v[b], qs, w[b])
-    return out
-
-
-@njit(cache=True)
-def _rows_select(v, w, q, by_sort, out, certain):  # pragma: no cover - compiled
-    """Row b of ``out``: the percentiles ``q`` (fractions) of row b, NaN when nothing
-    is kept; ``certain[b]`` False where the selection leaves it to a sort."""
-    for b in range(v.shape[0]):
-        o = out[b]
-        if by_sort:
-            kept = kpi._sort_select(v[b], w[b], True, q, o)
-        else:
-            kept, certain[b] = kpi._select(v[b], w[b], True, q, o)
-        if kept == 0:
-            o[:] = np.nan
-            certain[b] = True
 
 
 class BatchedTrafficEngineering(VectorEnv):
