@@ -35,6 +35,8 @@ from .vector_rows import row_percentiles
 __all__ = ["BatchedTrafficEngineering", "make_vec", "row_percentiles"]
 
 _BATCH_ATTACKS = ("fiber_cut", "site_outage", "power_outage")
+#: The step of no pending event.
+_NEVER = 2**62
 
 
 class BatchedTrafficEngineering(VectorEnv):
@@ -99,6 +101,17 @@ class BatchedTrafficEngineering(VectorEnv):
         self._base_matrix = np.zeros(n * n)
         self._base_matrix[self.src * n + self.dst] = self.base_bps
         self._busy_bps = float(sim.scene.spec.traffic.busy_hour_bps) * proto.demand_factor
+        self._opponents = [c.opponent for c in self.copies]
+        # the built-in opponent's busy steps are skipped without a call (see _play_events)
+        self._plain = [type(o) is Opponent for o in self._opponents]
+        self._cap32 = self.cap.astype(np.float32)
+        self._ladder32 = proto.ladder.astype(np.float32)
+        self._t_cache: dict[int, tuple[float, float]] = {}      # step -> (hour, profile factor)
+        self._matrix32: dict[float, np.ndarray] = {}            # factor -> float32 demand matrix
+        self._layout: tuple | None = None                       # the hash rows' byte layout
+        aliases = [(i, sim.site_index[l]) for i, l in enumerate(sim.link_ids) if l in sim.site_index]
+        self._link_is_site = (np.array([i for i, _ in aliases], dtype=np.int64),
+                              np.array([j for _, j in aliases], dtype=np.int64))
 
     # -- per copy state ------------------------------------------------------------------------
     def _reset_copy(self, b: int, seed: int | None):
@@ -114,28 +127,63 @@ class BatchedTrafficEngineering(VectorEnv):
         self._last_link_ok[b] = True
         self._hash[b] = hashlib.sha256()
         self._pending[b] = []           # restores the last episode scheduled die with it
+        self._pending_t[b] = _NEVER
 
     def _view(self, b: int) -> OpponentView:
         c = self.copies[b]
         return OpponentView(c.link_ids, c.site_ids, self._last_link_ok[b], self._last_util[b],
                             ~self._site_down[b], self._busy_bps, c.site_ids)
 
-    def _events_of(self, b: int, t: int, started: bool, due: np.ndarray | None) -> list[EventSpec]:
-        """Opponent then operator events of copy b at step t (as the single env orders them)."""
-        c = self.copies[b]
+    def _play_events(self, rows: list[int], started: np.ndarray) -> None:
+        """Opponent then operator events of the started copies in ``rows``, applied as the
+        single env orders them: per copy the opponent's, those pending, then the restores
+        of the links tripped ``auto_restore_steps`` ago (last: all at once, in arrays)."""
+        on = started.tolist()
+        if not any(on):
+            return
+        ts = self._t.tolist()
+        opponents, plain, pending_t, copies = self._opponents, self._plain, self._pending_t, self.copies
+        for b in rows:
+            if not on[b]:
+                continue
+            t, opp, evs = ts[b], opponents[b], None
+            if opp is not None:
+                if plain[b] and t <= opp._busy_until:
+                    # what Opponent.__call__ does while an attack or its cooldown runs: adds
+                    # the step's budget and returns [] before drawing from its generator
+                    opp._budget += opp.budget_per_step
+                else:
+                    # the built-in opponent reads its view only when it attacks (a few % of steps)
+                    view = LazyView(self._view, b) if plain[b] else self._view(b)
+                    evs = opp(t, view, copies[b]._opp_rng)
+            if evs or pending_t[b] <= t:
+                now = self._events_of(b, t, evs)
+                if now:
+                    self._apply(b, now)
+        n = self.proto.auto_restore_steps
+        if n is not None and self._tripped.any():
+            # the operator's restores, each an EventSpec(t, "restore", link) of the single env
+            due = self._tripped & (self._t[:, None] - self._trip_at >= n) & started[:, None]
+            self._cut &= ~due
+            self._tripped &= ~due
+            if self._link_is_site[0].size:      # a link id that names a site restores it too
+                hit = due[:, self._link_is_site[0]]
+                for b, j in zip(*np.nonzero(hit)):
+                    self._site_down[b, self._link_is_site[1][j]] = False
+
+    def _events_of(self, b: int, t: int, evs: list | None) -> list[EventSpec]:
+        """Copy b's events at step t: the opponent's ``evs`` now, then those pending; later
+        ones of ``evs`` wait (``_pending_t``: the step of the next one)."""
+        pending = self._pending[b]
         now = []
-        if started and c.opponent is not None:
-            # the built-in opponent reads its view only when it attacks (a few % of steps)
-            view = LazyView(self._view, b) if type(c.opponent) is Opponent else self._view(b)
-            evs = c.opponent(t, view, c._opp_rng)
-            if evs:
-                self._pending[b] += [e for e in evs if e.t > t]
-                now = [e for e in evs if e.t == t]
-        if self._pending[b]:
-            now += [e for e in self._pending[b] if e.t == t]
-            self._pending[b] = [e for e in self._pending[b] if e.t > t]
-        if due is not None:
-            now += [EventSpec(t, "restore", c.link_ids[i]) for i in np.flatnonzero(due)]
+        if evs:
+            pending = pending + [e for e in evs if e.t > t]
+            now = [e for e in evs if e.t == t]
+        if pending:
+            now += [e for e in pending if e.t == t]
+            pending = [e for e in pending if e.t > t]
+        self._pending[b] = pending
+        self._pending_t[b] = min((e.t for e in pending), default=_NEVER)
         return now
 
     def _apply(self, b: int, events: list[EventSpec]) -> None:
@@ -168,6 +216,7 @@ class BatchedTrafficEngineering(VectorEnv):
         self._last_link_ok = np.ones((nb, nl), bool)
         self._hash = [None] * nb
         self._pending = [[] for _ in range(nb)]
+        self._pending_t = [_NEVER] * nb
         seeds = seed if isinstance(seed, (list, tuple)) else \
             [None if seed is None else int(seed) + b for b in range(nb)]
         for b in range(nb):
@@ -177,11 +226,12 @@ class BatchedTrafficEngineering(VectorEnv):
         return obs, infos
 
     def step(self, actions):
-        actions = np.asarray(actions, dtype=np.int64)
+        actions = np.ascontiguousarray(actions, dtype=np.int64)
         if actions.shape != (self.num_envs, len(self.sim.link_ids)):
             raise ValueError(f"actions must have shape {(self.num_envs, len(self.sim.link_ids))}")
         ladder = self.proto.ladder
-        if np.any((actions < 0) | (actions >= len(ladder))):
+        # both bounds in one reduction: as uint64 a negative rung is past the last one
+        if actions.size and np.maximum.reduce(actions.view(np.uint64), axis=None) >= len(ladder):
             raise ValueError(f"actions must be rungs in [0, {len(ladder) - 1}]")
         self._t += 1
         obs, rewards, terminated, truncated, infos = self._step_all(actions, np.ones(self.num_envs, bool))
@@ -202,97 +252,157 @@ class BatchedTrafficEngineering(VectorEnv):
                 obs[k][done] = new_obs[k][done]
         return obs, rewards, terminated, truncated, infos
 
+    def _hours_factors(self, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """(hours, profile factors) of the copies (``rows``; None: all), each step's worked
+        out once by the same numpy expressions (elementwise: the same bits for any row)."""
+        proto, cache = self.proto, self._t_cache
+        ts = self._t.tolist() if rows is None else self._t[rows].tolist()
+        for t in set(ts) - cache.keys():
+            hour = proto.start_hour + np.array([t], dtype=np.int64) * proto.step_s / 3600.0
+            cache[t] = (float(hour[0]), float(profile_factor(hour, proto.profile)[0]))
+        if ts.count(ts[0]) == len(ts):          # the copies in step, as usual
+            h, f = cache[ts[0]]
+            return np.full(len(ts), h), np.full(len(ts), f)
+        got = [cache[t] for t in ts]
+        return np.array([g[0] for g in got]), np.array([g[1] for g in got])
+
     def _step_all(self, actions, started, only=None):
         nb, sim, proto = self.num_envs, self.sim, self.proto
-        rows = np.arange(nb) if only is None else np.flatnonzero(only)
-        sel = slice(None) if only is None else rows        # every copy: views, not copies
+        full = only is None
+        rows = np.arange(nb) if full else np.flatnonzero(only)
+        sel = slice(None) if full else rows        # every copy: views, not copies
         if actions is not None:
             self._rung = actions.copy()
-        n = proto.auto_restore_steps
-        due = None if n is None else self._tripped & (self._t[:, None] - self._trip_at >= n) & started[:, None]
-        ts, on = self._t.tolist(), started.tolist()
-        due_any = [False] * nb if due is None else due.any(axis=1).tolist()
-        for b in rows.tolist():
-            evs = self._events_of(b, ts[b], on[b], due[b] if due_any[b] else None)
-            if evs:
-                self._apply(b, evs)
-        spec = sim.scene.spec
-        hours = proto.start_hour + self._t * proto.step_s / 3600.0
-        factor = profile_factor(hours, proto.profile)
+        self._play_events(rows.tolist(), started)
+        hours, factor = self._hours_factors(None if full else rows)
         bps = self.base_bps[None, :] * factor[:, None]
-        node_up = ~self._site_down[:, self.node_site]
-        link_up = ~(self._cut | self._tripped)
-        weight = proto.ladder[self._rung] * proto.base_weight[None, :]
-        res = self.engine.step(bps[sel], link_up[sel], node_up[sel],
+        node_up = ~self._site_down[:, self.node_site][sel]
+        link_up = ~(self._cut[sel] | self._tripped[sel])
+        weight = proto.ladder[self._rung[sel]] * proto.base_weight[None, :]
+        res = self.engine.step(bps, link_up, node_up,
                                np.broadcast_to(self.cap, (len(rows), len(self.cap))),
-                               weight[sel], spec.traffic.trip_utilization, copy_demand=False)
-        obs_rows, rewards, terminated, truncated = self._score(rows, res, bps[sel], link_up[sel],
-                                                               hours[sel], factor[sel])
-        if len(rows) == nb:             # every copy stepped: the rows are the batch
-            obs = dict(obs_rows)
+                               weight, sim.scene.spec.traffic.trip_utilization, copy_demand=False)
+        obs_rows, rewards, terminated, truncated = self._score(rows, res, bps, link_up, hours, factor)
+        self._hash_rows(rows.tolist(), obs_rows, rewards)
+        # trips hold from the next step, until restored
+        newly = res.tripped
+        if full:
+            np.copyto(self._trip_at, self._t[:, None], where=newly)
+            self._tripped |= newly
         else:
-            obs = {k: np.zeros((nb, *v.shape[1:]), np.float32) for k, v in obs_rows.items()}
-            for k, v in obs_rows.items():
-                obs[k][rows] = v
+            self._trip_at[sel] = np.where(newly, self._t[sel, None], self._trip_at[sel])
+            self._tripped[sel] |= newly
+        self._last_util[sel] = res.link_util
+        self._last_link_ok[sel] = link_up & res.link_up_after
+        flags = np.ones(nb, bool)
+        infos = {"t": self._t.copy(), "_t": flags, "_served_bps": flags.copy(),
+                 "_dropped_bps": flags.copy(), "_reward_terms": flags.copy()}
+        if full:                # every copy stepped: the rows are the batch
+            infos["served_bps"], infos["dropped_bps"] = self._served, self._dropped
+            infos["reward_terms"] = self._terms
+            return obs_rows, rewards, terminated, truncated, infos
+        obs = {k: np.zeros((nb, *v.shape[1:]), np.float32) for k, v in obs_rows.items()}
+        for k, v in obs_rows.items():
+            obs[k][rows] = v
         r_all = np.zeros(nb)
         te, tr = np.zeros(nb, bool), np.zeros(nb, bool)
         r_all[rows], te[rows], tr[rows] = rewards, terminated, truncated
-        self._final_hash = [None] * nb
-        # as TwinEnv hashes an episode: per key (sorted) its name and the copy's row, then
-        # the reward; laid side by side as one byte row per copy, so one update each
-        m = len(rows)
-        blocks = []
-        for k in sorted(obs_rows):
-            name = np.frombuffer(k.encode(), np.uint8)
-            blocks.append(np.broadcast_to(name, (m, name.size)))
-            blocks.append(np.ascontiguousarray(obs_rows[k]).reshape(m, -1).view(np.uint8))
-        blocks.append(np.ascontiguousarray(rewards, dtype=np.float64).reshape(m, 1).view(np.uint8))
-        data = np.concatenate(blocks, axis=1)
-        for j, b in enumerate(rows.tolist()):
-            h = self._hash[b]
-            h.update(data[j])
-            self._final_hash[b] = h
-        # trips hold from the next step, until restored
-        newly = res.tripped
-        self._trip_at[sel] = np.where(newly, self._t[sel, None], self._trip_at[sel])
-        self._tripped[sel] |= newly
-        self._last_util[sel] = res.link_util
-        self._last_link_ok[sel] = link_up[sel] & res.link_up_after
-        infos = {"t": self._t.copy(), "_t": np.ones(nb, bool),
-                 "served_bps": np.zeros(nb), "dropped_bps": np.zeros(nb), "_served_bps": np.ones(nb, bool),
-                 "_dropped_bps": np.ones(nb, bool)}
+        infos["served_bps"], infos["dropped_bps"] = np.zeros(nb), np.zeros(nb)
         infos["served_bps"][rows] = self._served
         infos["dropped_bps"][rows] = self._dropped
         infos["reward_terms"] = {k: np.zeros(nb) for k in self._terms}
         for k, v in self._terms.items():
             infos["reward_terms"][k][rows] = v
-        infos["_reward_terms"] = np.ones(nb, bool)
         return obs, r_all, te, tr, infos
+
+    def _hash_rows(self, rows: list[int], obs: dict, rewards: np.ndarray) -> None:
+        """Each stepped copy's episode hash updated as TwinEnv hashes a step: per key
+        (sorted) its name and the copy's row, then the reward; laid side by side as one
+        byte row per copy (the names and places made once), so one update each."""
+        m = len(rows)
+        layout = self._layout
+        if layout is None:
+            layout, at = [], 0
+            for k in sorted(obs):
+                name = np.frombuffer(k.encode(), np.uint8)
+                size = obs[k][0].nbytes
+                layout.append((k, name, slice(at, at + name.size), slice(at + name.size,
+                                                                         at + name.size + size)))
+                at += name.size + size
+            layout = self._layout = (layout, at)
+        blocks, width = layout
+        data = np.empty((m, width + 8), np.uint8)
+        for k, name, name_at, row_at in blocks:
+            data[:, name_at] = name
+            data[:, row_at] = obs[k].reshape(m, -1).view(np.uint8)
+        data[:, width:] = np.ascontiguousarray(rewards, dtype=np.float64).reshape(m, 1).view(np.uint8)
+        hashes, final = self._hash, [None] * self.num_envs
+        for j, b in enumerate(rows):
+            h = hashes[b]
+            h.update(data[j])
+            final[b] = h
+        self._final_hash = final
+
+    def _offered(self, bps: np.ndarray, factors: np.ndarray) -> np.ndarray:
+        """(rows,) offered bit/s: the simulator's sum per factor (one per distinct factor)."""
+        fl = factors.tolist()
+        if fl.count(fl[0]) == len(fl):
+            return np.full(len(fl), self.sim.offered_at(fl[0], bps[0]))
+        first = {}
+        for i, f in enumerate(fl):
+            first.setdefault(f, i)
+        sums = {f: self.sim.offered_at(f, bps[i]) for f, i in first.items()}
+        return np.array([sums[f] for f in fl])
+
+    def _demand_obs(self, factors: np.ndarray, res) -> dict[str, np.ndarray]:
+        """The demand observation of the rows: each pair's base bit/s times the copy's
+        factor as bps is made (0 times the factor elsewhere), in float32; made once per
+        factor (a day has a few dozen)."""
+        n, fl = self.sim.router.n_nodes, factors.tolist()
+        matrix = "demand_bps" in self.proto.observation_space.spaces
+        cache = self._matrix32
+        for i, f in enumerate(fl):
+            if f not in cache:
+                if len(cache) > 4096:
+                    cache.clear()
+                if matrix:
+                    cache[f] = (self._base_matrix * f).astype(np.float32).reshape(n, n)
+                else:               # the demand rows are bps itself: base bit/s times f
+                    d = res.demand_bps[i]
+                    cache[f] = (np.bincount(self.src, d, minlength=n).astype(np.float32),
+                                np.bincount(self.dst, d, minlength=n).astype(np.float32))
+        same = fl.count(fl[0]) == len(fl)
+        if matrix:
+            if same:
+                return {"demand_bps": np.broadcast_to(cache[fl[0]], (len(fl), n, n)).copy()}
+            return {"demand_bps": np.stack([cache[f] for f in fl])}
+        if same:
+            o, i = cache[fl[0]]
+            return {"node_out_bps": np.broadcast_to(o, (len(fl), n)).copy(),
+                    "node_in_bps": np.broadcast_to(i, (len(fl), n)).copy()}
+        return {"node_out_bps": np.stack([cache[f][0] for f in fl]),
+                "node_in_bps": np.stack([cache[f][1] for f in fl])}
 
     def _score(self, rows, res, bps, link_up, hours, factors):
         """Observations, rewards and ends of the stepped rows, as the single env computes them."""
         proto, sim = self.proto, self.sim
-        n = sim.router.n_nodes
         lat = row_percentiles(res.latency_s, [50, 95], res.demand_bps) * 1e3
-        first = {}                      # the sum is kept per factor: one call per distinct factor
-        for i, f in enumerate(factors.tolist()):
-            first.setdefault(f, i)
-        sums = {f: sim.offered_at(f, bps[i]) for f, i in first.items()}
-        offered = np.array([sums[f] for f in factors.tolist()])
+        offered = self._offered(bps, factors)
         lost = res.lost_bps
         served = np.maximum(0.0, offered - lost)
         dropped = offered - served
         util = res.link_util
-        up_after = res.link_up_after
-        state_up = link_up & up_after                               # "up" in link_state
-        nb = len(rows)
+        state_up = link_up & res.link_up_after                      # "up" in link_state
         sla = sim.scene.spec.sla
         w = proto.reward_weights
-        served_f = np.where(offered > 0, served / np.where(offered > 0, offered, 1.0), 1.0)
-        drop_f = np.where(offered > 0, dropped / np.where(offered > 0, offered, 1.0), 0.0)
-        n_up = state_up.sum(axis=1)
+        some = offered > 0
+        safe = np.where(some, offered, 1.0)
+        served_f = np.where(some, served / safe, 1.0)
+        drop_f = np.where(some, dropped / safe, 0.0)
+        n_up = np.count_nonzero(state_up, axis=1)
         # float(np.mean(bools)) is count / n in float64: the same division here
-        over = np.where(n_up > 0, ((util > sla.util_max) & state_up).sum(axis=1) / np.maximum(n_up, 1), 0.0)
+        over = np.where(n_up > 0, np.count_nonzero((util > sla.util_max) & state_up, axis=1)
+                        / np.maximum(n_up, 1), 0.0)
         p95 = lat[:, 1]
         late = np.where(np.isnan(p95), 0.0, np.maximum(0.0, p95 / sla.latency_p95_ms - 1.0))
         terms = {"served": w["served"] * served_f, "drop": -w["drop"] * drop_f,
@@ -300,20 +410,15 @@ class BatchedTrafficEngineering(VectorEnv):
         # sum(terms.values()) of the single env: 0 + served + drop + util + latency, in that order
         rewards = 0.0 + terms["served"] + terms["drop"] + terms["util"] + terms["latency"]
         self._terms, self._served, self._dropped = terms, served, dropped
-        obs = {"link_util": util, "link_load_bps": res.link_load_bps,
-               "link_capacity_bps": np.broadcast_to(self.cap, util.shape),
-               "link_up": state_up, "link_weight_rung": self._rung[rows],
-               "latency_ms": np.nan_to_num(lat, nan=0.0), "hour": (hours % 24.0)[:, None]}
-        if "demand_bps" in proto.observation_space.spaces:
-            # each pair's base bit/s times the copy's factor, as bps is made (0 times the
-            # factor elsewhere), in one product
-            obs["demand_bps"] = (self._base_matrix[None, :] * factors[:, None]).reshape(nb, n, n)
-        else:
-            obs["node_out_bps"] = np.stack([np.bincount(self.src, d, minlength=n) for d in res.demand_bps])
-            obs["node_in_bps"] = np.stack([np.bincount(self.dst, d, minlength=n) for d in res.demand_bps])
-        obs = {k: np.asarray(v, dtype=np.float32) for k, v in obs.items()}
-        frac = np.where(offered > 0, served / np.where(offered > 0, offered, 1.0), 1.0)
-        terminated = frac < proto.min_served_fraction
+        m = len(rows)
+        f32 = np.float32
+        np.nan_to_num(lat, copy=False, nan=0.0)
+        obs = {"link_util": util.astype(f32), "link_load_bps": res.link_load_bps.astype(f32),
+               "link_capacity_bps": np.broadcast_to(self._cap32, util.shape).copy(),
+               "link_up": state_up.astype(f32), "link_weight_rung": self._rung[rows].astype(f32),
+               "latency_ms": lat.astype(f32), "hour": (hours % 24.0).astype(f32).reshape(m, 1)}
+        obs.update(self._demand_obs(factors, res))
+        terminated = served_f < proto.min_served_fraction
         truncated = (self._t[rows] >= proto.steps - 1) & ~terminated
         return obs, rewards, terminated, truncated
 
