@@ -26,6 +26,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from ..physics.batch_step import BatchRouter
+from ..physics.threads import spare_threads
 from ..scene import EventSpec
 from ..sim.demand import profile_factor
 from .opponent import LazyView, Opponent, OpponentView
@@ -48,7 +49,9 @@ class BatchedTrafficEngineering(VectorEnv):
         Copies B.
     parallel : bool or "auto"
         Step the copies on numba's threads (the same results); "auto": from
-        16 copies on, when numba has :data:`PARALLEL_MIN_THREADS` threads or more.
+        :data:`THREADS_MIN_COPIES` copies on, decided each step by
+        :func:`twin3d.physics.threads.spare_threads` (threads only while the
+        load average leaves a core for each).
     scene, **kw
         As :class:`~twin3d.envs.traffic.TrafficEngineeringEnv` (one copy is
         built to hold the scene, simulator, spaces and reward).
@@ -91,9 +94,10 @@ class BatchedTrafficEngineering(VectorEnv):
         self.action_space = gym.vector.utils.batch_space(proto.action_space, self.num_envs)
         self.observation_space = gym.vector.utils.batch_space(proto.observation_space, self.num_envs)
         self.src, self.dst, self.base_bps = sim.base_demand_arrays()
+        #: decide threads or not each step (``parallel="auto"``)
+        self._auto_threads = parallel == "auto" and self.num_envs >= THREADS_MIN_COPIES
         self.engine = BatchRouter(sim.router, self.src, self.dst, sim.scene.spec.traffic.routing,
-                                  parallel=_auto_parallel(self.num_envs) if parallel == "auto"
-                                  else bool(parallel))
+                                  parallel=False if parallel == "auto" else bool(parallel))
         self.cap = np.array([sim.twin.links[l].capacity_bps for l in sim.link_ids], dtype=float)
         self.node_site = [sim.site_index[n] for n in sim.router.nodes]
         n = sim.router.n_nodes
@@ -279,6 +283,8 @@ class BatchedTrafficEngineering(VectorEnv):
         node_up = ~self._site_down[:, self.node_site][sel]
         link_up = ~(self._cut[sel] | self._tripped[sel])
         weight = proto.ladder[self._rung[sel]] * proto.base_weight[None, :]
+        if self._auto_threads:          # the same results either way; the load decides
+            self.engine.parallel = spare_threads() > 1
         res = self.engine.step(bps, link_up, node_up,
                                np.broadcast_to(self.cap, (len(rows), len(self.cap))),
                                weight, sim.scene.spec.traffic.trip_utilization, copy_demand=False)
@@ -423,18 +429,8 @@ class BatchedTrafficEngineering(VectorEnv):
         return obs, rewards, terminated, truncated
 
 
-#: Numba threads from which ``parallel="auto"`` steps the copies on threads.
-PARALLEL_MIN_THREADS = 4
-
-
-def _auto_parallel(num_envs: int) -> bool:
-    """Threads for 16 copies or more on 4 threads or more. With 2 (a 2-core
-    machine) the gain is at most 2x on the compiled step, while a busy machine
-    stalls every parallel region on a descheduled thread: measured on 2 shared
-    cores (load ~7), Abilene B=64 ran at 3,910 env-steps/s on threads and
-    14,986 without."""
-    import numba
-    return num_envs >= 16 and numba.get_num_threads() >= PARALLEL_MIN_THREADS
+#: Copies from which ``parallel="auto"`` may step them on numba's threads.
+THREADS_MIN_COPIES = 16
 
 
 def make_vec(env_id: str, num_envs: int, **kw):
