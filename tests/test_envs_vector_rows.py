@@ -75,3 +75,23 @@ def test_crowded_buckets_and_huge_spans_sort_right():
     out = np.empty(3)
     assert _sort_select_order_free(v, w, np.array([0.0, 0.5, 1.0]), out) == (v.size, True)
     assert out.tolist() == kpi._argsort_percentiles(v, [0, 50, 100], w)
+
+
+def test_rows_of_any_range_after_any_row_equal_weighted_percentiles():
+    """Each row is bucketed on the range of the row before: empty rows, rows far
+    apart, one-value rows, huge spans and weights must not change an answer."""
+    rng = np.random.default_rng(11)
+    n = 300
+    rows = [np.full(n, np.nan), rng.random(n), rng.random(n) * 1e9 + 5e9, rng.random(n) * 1e-12,
+            np.full(n, 2.5), np.concatenate([rng.random(n - 2), [1e300, -1e300]]),
+            -rng.random(n), rng.integers(0, 5, n) * 1.0, rng.random(n), np.full(n, np.inf)]
+    v = np.array(rows)
+    w = rng.integers(1, 4, size=v.shape) * 0.25
+    w[8] = 1e300                                             # the total overflows: a sort decides
+    w[3, ::3] = 0.0
+    for perm in (np.arange(len(v)), rng.permutation(len(v)), rng.permutation(len(v))):
+        vv, ww = v[perm], w[perm]
+        got = row_percentiles(vv, [0, 5, 50, 95, 100], ww)
+        for b in range(len(vv)):
+            np.testing.assert_array_equal(got[b], kpi.weighted_percentiles(vv[b], [0, 5, 50, 95, 100],
+                                                                           ww[b]), err_msg=str(b))

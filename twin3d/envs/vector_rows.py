@@ -19,9 +19,11 @@ __all__ = ["row_percentiles"]
 def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
     """:func:`twin3d.sim.kpi.weighted_percentiles` of every row, (B, len(qs)).
 
-    Each row goes through the compiled function that ``weighted_percentiles``
-    itself calls (:func:`twin3d.sim.kpi._select`, or the sort below
-    ``kpi._SELECT_MIN`` values). A row the selection leaves uncertain goes
+    Below ``kpi._SELECT_MIN`` values each row goes through the compiled sort
+    that ``weighted_percentiles`` itself calls; larger rows through a
+    selection that gives the sort's answers where it is certain
+    (:func:`_one_pass_select`, as ``kpi._weighted_select`` in one pass over
+    the row). A row the selection leaves uncertain goes
     to a compiled bucket sort (:func:`_sort_select_order_free`) when the
     order of equal values cannot change its running sums (every group of
     equal kept values has one weight), else to the numpy sort that
@@ -52,18 +54,122 @@ def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
 @njit(cache=True)
 def _rows_select(v, w, q, by_sort, out, certain):  # pragma: no cover - compiled
     """Row b of ``out``: the percentiles ``q`` (fractions) of row b, NaN when nothing
-    is kept; ``certain[b]`` False where only numpy's sort can decide."""
-    for b in range(v.shape[0]):
+    is kept; ``certain[b]`` False where only numpy's sort can decide. Rows of
+    ``kpi._SELECT_MIN`` values or more: :func:`_one_pass_select`, bucketed on the
+    range of the row before (the first: its own), then :func:`_sort_select_order_free`."""
+    nr, n_in = v.shape
+    nb = max(16, n_in // 2)
+    bw = np.empty(nb)
+    head = np.empty(nb, np.int64)
+    nxt = np.empty(n_in, np.int64)
+    lo = np.inf
+    hi = -np.inf
+    if not by_sort and nr > 0:
+        for i in range(n_in):
+            x = v[0, i]
+            if np.isfinite(x) and w[0, i] > 0:
+                lo = min(lo, x)
+                hi = max(hi, x)
+    for b in range(nr):
         o = out[b]
         if by_sort:
             kept = kpi._sort_select(v[b], w[b], True, q, o)
         else:
-            kept, certain[b] = kpi._select(v[b], w[b], True, q, o)
+            kept, certain[b], row_lo, row_hi = _one_pass_select(v[b], w[b], q, o, lo, hi, bw,
+                                                                 head, nxt)
+            if kept > 0:
+                lo, hi = row_lo, row_hi
             if not certain[b]:
                 kept, certain[b] = _sort_select_order_free(v[b], w[b], q, o)
         if kept == 0:
             o[:] = np.nan
             certain[b] = True
+
+
+@njit(cache=True)
+def _one_pass_select(v, w, q, out, lo_guess, hi_guess, bw, head, nxt):  # pragma: no cover - compiled
+    """The weighted percentiles ``q`` of one row by selection in one pass over it:
+    (values kept, certain, lowest, highest kept value).
+
+    As :func:`twin3d.sim.kpi._weighted_select`, with the kept (finite value,
+    positive weight) pairs in ``bw.size`` buckets of equal width on the range
+    ``lo_guess``..``hi_guess`` (values outside go to the end buckets: the map
+    stays monotone, any range gives the same answers), each bucket's members
+    chained in ``head``/``nxt`` as the pass goes, so the buckets of the targets
+    are read without a second pass. An answer is the first group of equal
+    values whose running weight reaches ``q * total``, certain when that
+    target clears the weight below and through the group by more than any
+    summation order can move such sums (``kpi._margin``): then it is the
+    sort's answer whatever order this one adds in.
+    """
+    nb = bw.size
+    scale = kpi._scale(lo_guess, hi_guess, nb)
+    bw[:] = 0.0
+    head[:] = -1
+    n = 0
+    lo = np.inf
+    hi = -np.inf
+    for i in range(v.size):
+        x = v[i]
+        y = w[i]
+        if np.isfinite(x) and y > 0:
+            n += 1
+            lo = min(lo, x)
+            hi = max(hi, x)
+            f = (x - lo_guess) * scale
+            k = 0 if not f >= 1.0 else (nb - 1 if f >= nb - 1 else int(f))   # NaN: 0
+            bw[k] += y
+            nxt[i] = head[k]
+            head[k] = i
+    if n == 0:
+        return 0, True, lo, hi
+    total = 0.0
+    for k in range(nb):
+        total += bw[k]
+    if not (np.isfinite(total) and total > 1e-280):
+        return n, False, lo, hi
+    margin = kpi._margin(n, total)
+    for qi in range(q.size):
+        t = q[qi] * total
+        before = 0.0
+        k = 0
+        while k < nb and before + bw[k] < t:
+            before += bw[k]
+            k += 1
+        if k == nb:
+            return n, False, lo, hi
+        m = 0
+        i = head[k]
+        while i >= 0:
+            m += 1
+            i = nxt[i]
+        seg_v = np.empty(m)
+        seg_w = np.empty(m)
+        i = head[k]
+        for j in range(m):
+            seg_v[j] = v[i]
+            seg_w[j] = w[i]
+            i = nxt[i]
+        order = np.argsort(seg_v)
+        j = 0
+        found = False
+        while j < m:
+            u = seg_v[order[j]]
+            g = 0.0
+            while j < m and seg_v[order[j]] == u:
+                g += seg_w[order[j]]
+                j += 1
+            through = before + g
+            if through >= t:
+                out[qi] = u
+                if not ((before == 0.0 or t - before > margin) and through - t >= margin):
+                    return n, False, lo, hi
+                found = True
+                break
+            before = through
+        if not found:
+            return n, False, lo, hi
+    return n, True, lo, hi
 
 
 @njit(cache=True)
