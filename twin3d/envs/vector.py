@@ -31,7 +31,7 @@ from ..scene import EventSpec
 from ..sim.demand import profile_factor
 from .opponent import LazyView, Opponent, OpponentView
 from .traffic import TrafficEngineeringEnv
-from .vector_rows import row_percentiles
+from .vector_rows import StepHasher, row_percentiles
 
 __all__ = ["BatchedTrafficEngineering", "make_vec", "row_percentiles"]
 
@@ -112,7 +112,8 @@ class BatchedTrafficEngineering(VectorEnv):
         self._ladder32 = proto.ladder.astype(np.float32)
         self._t_cache: dict[int, tuple[float, float]] = {}      # step -> (hour, profile factor)
         self._matrix32: dict[float, np.ndarray] = {}            # factor -> float32 demand matrix
-        self._layout: tuple | None = None                       # the hash rows' byte layout
+        self._hasher = StepHasher()
+        self._bps_rows: np.ndarray | None = None                # a full step's demand rows
         aliases = [(i, sim.site_index[l]) for i, l in enumerate(sim.link_ids) if l in sim.site_index]
         self._link_is_site = (np.array([i for i, _ in aliases], dtype=np.int64),
                               np.array([j for _, j in aliases], dtype=np.int64))
@@ -279,7 +280,14 @@ class BatchedTrafficEngineering(VectorEnv):
             self._rung = actions.copy()
         self._play_events(rows.tolist(), started)
         hours, factor = self._hours_factors(None if full else rows)
-        bps = self.base_bps[None, :] * factor[:, None]
+        # the demand rows live for this step only (the engine's demand_bps, read by _score):
+        # one buffer for every full step, not a fresh 0.7 MB each
+        if full:
+            if self._bps_rows is None:
+                self._bps_rows = np.empty((nb, len(self.base_bps)))
+            bps = np.multiply(self.base_bps[None, :], factor[:, None], out=self._bps_rows)
+        else:
+            bps = self.base_bps[None, :] * factor[:, None]
         node_up = ~self._site_down[:, self.node_site][sel]
         link_up = ~(self._cut[sel] | self._tripped[sel])
         weight = proto.ladder[self._rung[sel]] * proto.base_weight[None, :]
@@ -289,7 +297,7 @@ class BatchedTrafficEngineering(VectorEnv):
                                np.broadcast_to(self.cap, (len(rows), len(self.cap))),
                                weight, sim.scene.spec.traffic.trip_utilization, copy_demand=False)
         obs_rows, rewards, terminated, truncated = self._score(rows, res, bps, link_up, hours, factor)
-        self._hash_rows(rows.tolist(), obs_rows, rewards)
+        self._final_hash = self._hasher.update(self._hash, rows.tolist(), obs_rows, rewards)
         # trips hold from the next step, until restored
         newly = res.tripped
         if full:
@@ -320,34 +328,6 @@ class BatchedTrafficEngineering(VectorEnv):
         for k, v in self._terms.items():
             infos["reward_terms"][k][rows] = v
         return obs, r_all, te, tr, infos
-
-    def _hash_rows(self, rows: list[int], obs: dict, rewards: np.ndarray) -> None:
-        """Each stepped copy's episode hash updated as TwinEnv hashes a step: per key
-        (sorted) its name and the copy's row, then the reward; laid side by side as one
-        byte row per copy (the names and places made once), so one update each."""
-        m = len(rows)
-        layout = self._layout
-        if layout is None:
-            layout, at = [], 0
-            for k in sorted(obs):
-                name = np.frombuffer(k.encode(), np.uint8)
-                size = obs[k][0].nbytes
-                layout.append((k, name, slice(at, at + name.size), slice(at + name.size,
-                                                                         at + name.size + size)))
-                at += name.size + size
-            layout = self._layout = (layout, at)
-        blocks, width = layout
-        data = np.empty((m, width + 8), np.uint8)
-        for k, name, name_at, row_at in blocks:
-            data[:, name_at] = name
-            data[:, row_at] = obs[k].reshape(m, -1).view(np.uint8)
-        data[:, width:] = np.ascontiguousarray(rewards, dtype=np.float64).reshape(m, 1).view(np.uint8)
-        hashes, final = self._hash, [None] * self.num_envs
-        for j, b in enumerate(rows):
-            h = hashes[b]
-            h.update(data[j])
-            final[b] = h
-        self._final_hash = final
 
     def _offered(self, bps: np.ndarray, factors: np.ndarray) -> np.ndarray:
         """(rows,) offered bit/s: the simulator's sum per factor (one per distinct factor)."""

@@ -13,7 +13,7 @@ from numba import njit
 from ..sim import kpi
 from ..sim.kpi_buckets import bucket
 
-__all__ = ["row_percentiles"]
+__all__ = ["row_percentiles", "StepHasher"]
 
 
 def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
@@ -255,3 +255,45 @@ def _sort_select_order_free(v, w, q, out):  # pragma: no cover - compiled
                     hi_i = mid
         out[j] = sv[min(lo_i, m - 1)]
     return m, True
+
+
+class StepHasher:
+    """Each stepped copy's episode hash updated as ``TwinEnv`` hashes a step: per
+    observation key (sorted) its name and the copy's row, then the reward as a
+    float64; laid side by side as one byte row per copy (the names and places
+    made once, the bytes of a full batch in one kept buffer), one update each."""
+
+    def __init__(self) -> None:
+        self._layout: tuple | None = None
+        self._data: np.ndarray | None = None
+
+    def update(self, hashes: list, rows: list[int], obs: dict, rewards: np.ndarray) -> list:
+        """Update ``hashes[b]`` for each b of ``rows`` (row j of ``obs`` and ``rewards``
+        is copy ``rows[j]``); returns ``hashes`` with None for the copies not stepped."""
+        m = len(rows)
+        if self._layout is None:
+            layout, at = [], 0
+            for k in sorted(obs):
+                name = np.frombuffer(k.encode(), np.uint8)
+                size = obs[k][0].nbytes
+                layout.append((k, name, slice(at, at + name.size),
+                               slice(at + name.size, at + name.size + size)))
+                at += name.size + size
+            self._layout = (layout, at)
+        blocks, width = self._layout
+        data = self._data
+        if data is None or len(data) != m:
+            data = np.empty((m, width + 8), np.uint8)
+            for _, name, name_at, _ in blocks:
+                data[:, name_at] = name
+            if m == len(hashes):            # a full batch: kept for the next step
+                self._data = data
+        for k, _, _, row_at in blocks:
+            data[:, row_at] = obs[k].reshape(m, -1).view(np.uint8)
+        data[:, width:] = np.ascontiguousarray(rewards, dtype=np.float64).reshape(m, 1).view(np.uint8)
+        final = [None] * len(hashes)
+        for j, b in enumerate(rows):
+            h = hashes[b]
+            h.update(data[j])
+            final[b] = h
+        return final
