@@ -129,13 +129,17 @@ def _one_pass_select(v, w, q, out, lo_guess, hi_guess, bw, head, nxt):  # pragma
     if not (np.isfinite(total) and total > 1e-280):
         return n, False, lo, hi
     margin = kpi._margin(n, total)
+    k_at = 0                    # the scan so far: buckets below k_at weigh w_at in all
+    w_at = 0.0
     for qi in range(q.size):
         t = q[qi] * total
-        before = 0.0
-        k = 0
+        if qi == 0 or not t >= q[qi - 1] * total:   # not ascending: scan from the start
+            k_at, w_at = 0, 0.0
+        k, before = k_at, w_at
         while k < nb and before + bw[k] < t:
             before += bw[k]
             k += 1
+        k_at, w_at = k, before
         if k == nb:
             return n, False, lo, hi
         m = 0
