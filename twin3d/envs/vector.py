@@ -265,7 +265,7 @@ class BatchedTrafficEngineering(VectorEnv):
         for t in set(ts) - cache.keys():
             hour = proto.start_hour + np.array([t], dtype=np.int64) * proto.step_s / 3600.0
             cache[t] = (float(hour[0]), float(profile_factor(hour, proto.profile)[0]))
-        if ts.count(ts[0]) == len(ts):          # the copies in step, as usual
+        if _all_same(ts):                       # the copies in step, as usual
             h, f = cache[ts[0]]
             return np.full(len(ts), h), np.full(len(ts), f)
         got = [cache[t] for t in ts]
@@ -332,7 +332,7 @@ class BatchedTrafficEngineering(VectorEnv):
     def _offered(self, bps: np.ndarray, factors: np.ndarray) -> np.ndarray:
         """(rows,) offered bit/s: the simulator's sum per factor (one per distinct factor)."""
         fl = factors.tolist()
-        if fl.count(fl[0]) == len(fl):
+        if _all_same(fl):
             return np.full(len(fl), self.sim.offered_at(fl[0], bps[0]))
         first = {}
         for i, f in enumerate(fl):
@@ -357,7 +357,7 @@ class BatchedTrafficEngineering(VectorEnv):
                     d = res.demand_bps[i]
                     cache[f] = (np.bincount(self.src, d, minlength=n).astype(np.float32),
                                 np.bincount(self.dst, d, minlength=n).astype(np.float32))
-        same = fl.count(fl[0]) == len(fl)
+        same = _all_same(fl)
         if matrix:
             if same:
                 return {"demand_bps": np.broadcast_to(cache[fl[0]], (len(fl), n, n)).copy()}
@@ -411,6 +411,17 @@ class BatchedTrafficEngineering(VectorEnv):
 
 #: Copies from which ``parallel="auto"`` may step them on numba's threads.
 THREADS_MIN_COPIES = 16
+
+
+def _all_same(xs: list) -> bool:
+    """Whether a non-empty list holds one value (the copies' steps or factors, most steps).
+
+    Examples
+    --------
+    >>> _all_same([0.5, 0.5, 0.5]), _all_same([3, 4, 3])
+    (True, False)
+    """
+    return xs.count(xs[0]) == len(xs)
 
 
 def make_vec(env_id: str, num_envs: int, **kw):
