@@ -67,6 +67,7 @@ def test_busy_opponents_skipped_equal_calling_them_every_step():
 
 def test_auto_threads_decided_each_step_give_the_same_results(monkeypatch):
     nb = vector.THREADS_MIN_COPIES
+    monkeypatch.setattr(vector, "PARALLEL_MIN_THREADS", 1)     # any machine: the step decides
     scene = str(SCENES / "topologyzoo/Abilene.toml")
     auto = make_vec("twin3d/TrafficEngineering-v0", num_envs=nb, scene=scene, **KW)
     serial = make_vec("twin3d/TrafficEngineering-v0", num_envs=nb, scene=scene, parallel=False, **KW)
@@ -88,3 +89,35 @@ def test_auto_threads_decided_each_step_give_the_same_results(monkeypatch):
     assert used.count(True) > 10 and used.count(False) > 5 and serial.engine.parallel is False
     small = make_vec("twin3d/TrafficEngineering-v0", num_envs=2, scene=scene, **KW)
     assert not small._auto_threads
+
+
+def test_node_totals_observation_equals_single_environments(monkeypatch):
+    """Past MAX_MATRIX_NODES nodes the observation carries per-node totals (kept per
+    demand factor in the batch): Abilene made to take that path."""
+    import gymnasium as gym
+
+    from twin3d.envs import traffic
+    monkeypatch.setattr(traffic, "MAX_MATRIX_NODES", 4)
+    scene = str(SCENES / "topologyzoo/Abilene.toml")
+    kw = dict(KW, steps=8)
+    nb = 3
+    vec = make_vec("twin3d/TrafficEngineering-v0", num_envs=nb, scene=scene, parallel=False, **kw)
+    singles = [gym.make("twin3d/TrafficEngineering-v0", scene=scene, **kw).unwrapped
+               for _ in range(nb)]
+    obs, _ = vec.reset(seed=4)
+    assert "node_out_bps" in obs and "demand_bps" not in obs
+    first = [s.reset(seed=4 + b)[0] for b, s in enumerate(singles)]
+    rng = np.random.default_rng(3)
+    for t in range(12):                               # through an autoreset
+        for b in range(nb):
+            for k in first[b]:
+                np.testing.assert_array_equal(obs[k][b], first[b][k], err_msg=f"{k} {t} {b}")
+        a = rng.integers(0, 8, size=vec.action_space.shape)
+        obs, rew, term, trunc, infos = vec.step(a)
+        for b, s in enumerate(singles):
+            o, r, te, tr, info = s.step(a[b])
+            assert (r, te, tr) == (rew[b], term[b], trunc[b])
+            if te or tr:
+                assert infos["episode_hash"][b] == info["episode_hash"]
+                o, _ = s.reset()
+            first[b] = o

@@ -27,20 +27,18 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 
 from ..physics.batch_step import BatchRouter
 from ..physics.threads import spare_threads
-from ..scene import EventSpec
 from ..sim.demand import profile_factor
-from .opponent import LazyView, Opponent, OpponentView
+from .opponent import Opponent
 from .traffic import TrafficEngineeringEnv
+from .vector_events import NEVER, CopyEvents
 from .vector_rows import StepHasher, row_percentiles
 
 __all__ = ["BatchedTrafficEngineering", "make_vec", "row_percentiles"]
 
 _BATCH_ATTACKS = ("fiber_cut", "site_outage", "power_outage")
-#: The step of no pending event.
-_NEVER = 2**62
 
 
-class BatchedTrafficEngineering(VectorEnv):
+class BatchedTrafficEngineering(CopyEvents, VectorEnv):
     """B copies of TrafficEngineering on one scene, stepped in one compiled call.
 
     Parameters
@@ -49,7 +47,8 @@ class BatchedTrafficEngineering(VectorEnv):
         Copies B.
     parallel : bool or "auto"
         Step the copies on numba's threads (the same results); "auto": from
-        :data:`THREADS_MIN_COPIES` copies on, decided each step by
+        :data:`THREADS_MIN_COPIES` copies on, when numba has
+        :data:`PARALLEL_MIN_THREADS` threads or more, decided each step by
         :func:`twin3d.physics.threads.spare_threads` (threads only while the
         load average leaves a core for each).
     scene, **kw
@@ -95,7 +94,7 @@ class BatchedTrafficEngineering(VectorEnv):
         self.observation_space = gym.vector.utils.batch_space(proto.observation_space, self.num_envs)
         self.src, self.dst, self.base_bps = sim.base_demand_arrays()
         #: decide threads or not each step (``parallel="auto"``)
-        self._auto_threads = parallel == "auto" and self.num_envs >= THREADS_MIN_COPIES
+        self._auto_threads = parallel == "auto" and _threads_may_pay(self.num_envs)
         self.engine = BatchRouter(sim.router, self.src, self.dst, sim.scene.spec.traffic.routing,
                                   parallel=False if parallel == "auto" else bool(parallel))
         self.cap = np.array([sim.twin.links[l].capacity_bps for l in sim.link_ids], dtype=float)
@@ -109,7 +108,6 @@ class BatchedTrafficEngineering(VectorEnv):
         # the built-in opponent's busy steps are skipped without a call (see _play_events)
         self._plain = [type(o) is Opponent for o in self._opponents]
         self._cap32 = self.cap.astype(np.float32)
-        self._ladder32 = proto.ladder.astype(np.float32)
         self._t_cache: dict[int, tuple[float, float]] = {}      # step -> (hour, profile factor)
         self._matrix32: dict[float, np.ndarray] = {}            # factor -> float32 demand matrix
         self._hasher = StepHasher()
@@ -132,81 +130,7 @@ class BatchedTrafficEngineering(VectorEnv):
         self._last_link_ok[b] = True
         self._hash[b] = hashlib.sha256()
         self._pending[b] = []           # restores the last episode scheduled die with it
-        self._pending_t[b] = _NEVER
-
-    def _view(self, b: int) -> OpponentView:
-        c = self.copies[b]
-        return OpponentView(c.link_ids, c.site_ids, self._last_link_ok[b], self._last_util[b],
-                            ~self._site_down[b], self._busy_bps, c.site_ids)
-
-    def _play_events(self, rows: list[int], started: np.ndarray) -> None:
-        """Opponent then operator events of the started copies in ``rows``, applied as the
-        single env orders them: per copy the opponent's, those pending, then the restores
-        of the links tripped ``auto_restore_steps`` ago (last: all at once, in arrays)."""
-        on = started.tolist()
-        if not any(on):
-            return
-        ts = self._t.tolist()
-        opponents, plain, pending_t, copies = self._opponents, self._plain, self._pending_t, self.copies
-        for b in rows:
-            if not on[b]:
-                continue
-            t, opp, evs = ts[b], opponents[b], None
-            if opp is not None:
-                if plain[b] and t <= opp._busy_until:
-                    # what Opponent.__call__ does while an attack or its cooldown runs: adds
-                    # the step's budget and returns [] before drawing from its generator
-                    opp._budget += opp.budget_per_step
-                else:
-                    # the built-in opponent reads its view only when it attacks (a few % of steps)
-                    view = LazyView(self._view, b) if plain[b] else self._view(b)
-                    evs = opp(t, view, copies[b]._opp_rng)
-            if evs or pending_t[b] <= t:
-                now = self._events_of(b, t, evs)
-                if now:
-                    self._apply(b, now)
-        n = self.proto.auto_restore_steps
-        if n is not None and self._tripped.any():
-            # the operator's restores, each an EventSpec(t, "restore", link) of the single env
-            due = self._tripped & (self._t[:, None] - self._trip_at >= n) & started[:, None]
-            self._cut &= ~due
-            self._tripped &= ~due
-            if self._link_is_site[0].size:      # a link id that names a site restores it too
-                hit = due[:, self._link_is_site[0]]
-                for b, j in zip(*np.nonzero(hit)):
-                    self._site_down[b, self._link_is_site[1][j]] = False
-
-    def _events_of(self, b: int, t: int, evs: list | None) -> list[EventSpec]:
-        """Copy b's events at step t: the opponent's ``evs`` now, then those pending; later
-        ones of ``evs`` wait (``_pending_t``: the step of the next one)."""
-        pending = self._pending[b]
-        now = []
-        if evs:
-            pending = pending + [e for e in evs if e.t > t]
-            now = [e for e in evs if e.t == t]
-        if pending:
-            now += [e for e in pending if e.t == t]
-            pending = [e for e in pending if e.t > t]
-        self._pending[b] = pending
-        self._pending_t[b] = min((e.t for e in pending), default=_NEVER)
-        return now
-
-    def _apply(self, b: int, events: list[EventSpec]) -> None:
-        link = self.sim.link_index
-        site = self.sim.site_index
-        for e in events:
-            if e.kind == "fiber_cut":
-                self._cut[b, link[e.target]] = True
-            elif e.kind in ("site_outage", "power_outage"):
-                self._site_down[b, site[e.target]] = True
-            elif e.kind == "restore":
-                if e.target in link:
-                    self._cut[b, link[e.target]] = False
-                    self._tripped[b, link[e.target]] = False
-                if e.target in site:
-                    self._site_down[b, site[e.target]] = False
-            else:
-                raise ValueError(f"the batched engine cannot play a {e.kind} event")
+        self._pending_t[b] = NEVER
 
     # -- the VectorEnv API ---------------------------------------------------------------------
     def reset(self, *, seed: int | list | None = None, options: dict | None = None):
@@ -221,7 +145,7 @@ class BatchedTrafficEngineering(VectorEnv):
         self._last_link_ok = np.ones((nb, nl), bool)
         self._hash = [None] * nb
         self._pending = [[] for _ in range(nb)]
-        self._pending_t = [_NEVER] * nb
+        self._pending_t = [NEVER] * nb
         seeds = seed if isinstance(seed, (list, tuple)) else \
             [None if seed is None else int(seed) + b for b in range(nb)]
         for b in range(nb):
@@ -411,6 +335,21 @@ class BatchedTrafficEngineering(VectorEnv):
 
 #: Copies from which ``parallel="auto"`` may step them on numba's threads.
 THREADS_MIN_COPIES = 16
+#: Numba threads from which ``parallel="auto"`` may step the copies on threads.
+PARALLEL_MIN_THREADS = 4
+
+
+def _threads_may_pay(num_envs: int) -> bool:
+    """Threads for :data:`THREADS_MIN_COPIES` copies or more on
+    :data:`PARALLEL_MIN_THREADS` threads or more (then each step asks
+    :func:`~twin3d.physics.threads.spare_threads`). With 2 (a 2-core machine)
+    the gain is at most 2x on the compiled step, while a busy machine stalls
+    every parallel region on a descheduled thread: measured on 2 shared cores,
+    Geant2012 B=64 ran at 263 µs per copy on threads against 179 serially (load
+    ~4), Abilene at 3,910 env-steps/s against 14,986 (load ~7); a quiet 2-core
+    machine was not to be had to measure the other side."""
+    import numba
+    return num_envs >= THREADS_MIN_COPIES and numba.get_num_threads() >= PARALLEL_MIN_THREADS
 
 
 def _all_same(xs: list) -> bool:
