@@ -24,65 +24,21 @@ import hashlib
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
-from numba import njit
 
 from ..physics.batch_step import BatchRouter
-from ..scene import EventSpec
+from ..physics.threads import spare_threads
 from ..sim.demand import profile_factor
-from ..sim import kpi
-from .opponent import LazyView, Opponent, OpponentView
+from .opponent import Opponent
 from .traffic import TrafficEngineeringEnv
+from .vector_events import NEVER, CopyEvents
+from .vector_rows import StepHasher, row_percentiles
 
 __all__ = ["BatchedTrafficEngineering", "make_vec", "row_percentiles"]
 
 _BATCH_ATTACKS = ("fiber_cut", "site_outage", "power_outage")
 
 
-def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
-    """:func:`twin3d.sim.kpi.weighted_percentiles` of every row, (B, len(qs)).
-
-    Each row goes through the compiled function that ``weighted_percentiles``
-    itself calls (:func:`twin3d.sim.kpi._select`, or the sort below
-    ``kpi._SELECT_MIN`` values), and a row it leaves uncertain through the
-    same numpy sort, so the numbers are the same row by row.
-
-    Examples
-    --------
-    >>> row_percentiles(np.array([[1., 2, 3, 4], [4, 3, 2, np.nan]]), [50, 100], np.ones((2, 4)))
-    array([[2., 4.],
-           [3., 4.]])
-    """
-    v = np.ascontiguousarray(values, dtype=float)
-    w = np.ascontiguousarray(weights, dtype=float)
-    if v.ndim != 2 or w.shape != v.shape:
-        raise ValueError(f"values and weights must be 2-d of one shape, got {v.shape} and {w.shape}")
-    q = np.ascontiguousarray(np.asarray(qs, dtype=float).ravel() / 100.0)
-    if not np.all((q >= 0.0) & (q <= 1.0)):
-        raise ValueError(f"percentiles must be in [0, 100], got {qs}")
-    out = np.empty((len(v), q.size))
-    certain = np.ones(len(v), np.bool_)
-    _rows_select(v, w, q, v.shape[1] < kpi._SELECT_MIN, out, certain)
-    for b in np.flatnonzero(~certain):          # rare: the sort decides, as for one array
-        out[b] = kpi._argsort_percentiles(v[b], qs, w[b])
-    return out
-
-
-@njit(cache=True)
-def _rows_select(v, w, q, by_sort, out, certain):  # pragma: no cover - compiled
-    """Row b of ``out``: the percentiles ``q`` (fractions) of row b, NaN when nothing
-    is kept; ``certain[b]`` False where the selection leaves it to a sort."""
-    for b in range(v.shape[0]):
-        o = out[b]
-        if by_sort:
-            kept = kpi._sort_select(v[b], w[b], True, q, o)
-        else:
-            kept, certain[b] = kpi._select(v[b], w[b], True, q, o)
-        if kept == 0:
-            o[:] = np.nan
-            certain[b] = True
-
-
-class BatchedTrafficEngineering(VectorEnv):
+class BatchedTrafficEngineering(CopyEvents, VectorEnv):
     """B copies of TrafficEngineering on one scene, stepped in one compiled call.
 
     Parameters
@@ -91,7 +47,10 @@ class BatchedTrafficEngineering(VectorEnv):
         Copies B.
     parallel : bool or "auto"
         Step the copies on numba's threads (the same results); "auto": from
-        16 copies on, when numba has :data:`PARALLEL_MIN_THREADS` threads or more.
+        :data:`THREADS_MIN_COPIES` copies on, when numba has
+        :data:`PARALLEL_MIN_THREADS` threads or more, decided each step by
+        :func:`twin3d.physics.threads.spare_threads` (threads only while the
+        load average leaves a core for each).
     scene, **kw
         As :class:`~twin3d.envs.traffic.TrafficEngineeringEnv` (one copy is
         built to hold the scene, simulator, spaces and reward).
@@ -134,9 +93,10 @@ class BatchedTrafficEngineering(VectorEnv):
         self.action_space = gym.vector.utils.batch_space(proto.action_space, self.num_envs)
         self.observation_space = gym.vector.utils.batch_space(proto.observation_space, self.num_envs)
         self.src, self.dst, self.base_bps = sim.base_demand_arrays()
+        #: decide threads or not each step (``parallel="auto"``)
+        self._auto_threads = parallel == "auto" and _threads_may_pay(self.num_envs)
         self.engine = BatchRouter(sim.router, self.src, self.dst, sim.scene.spec.traffic.routing,
-                                  parallel=_auto_parallel(self.num_envs) if parallel == "auto"
-                                  else bool(parallel))
+                                  parallel=False if parallel == "auto" else bool(parallel))
         self.cap = np.array([sim.twin.links[l].capacity_bps for l in sim.link_ids], dtype=float)
         self.node_site = [sim.site_index[n] for n in sim.router.nodes]
         n = sim.router.n_nodes
@@ -144,6 +104,17 @@ class BatchedTrafficEngineering(VectorEnv):
         self._base_matrix = np.zeros(n * n)
         self._base_matrix[self.src * n + self.dst] = self.base_bps
         self._busy_bps = float(sim.scene.spec.traffic.busy_hour_bps) * proto.demand_factor
+        self._opponents = [c.opponent for c in self.copies]
+        # the built-in opponent's busy steps are skipped without a call (see _play_events)
+        self._plain = [type(o) is Opponent for o in self._opponents]
+        self._cap32 = self.cap.astype(np.float32)
+        self._t_cache: dict[int, tuple[float, float]] = {}      # step -> (hour, profile factor)
+        self._matrix32: dict[float, np.ndarray] = {}            # factor -> float32 demand matrix
+        self._hasher = StepHasher()
+        self._bps_rows: np.ndarray | None = None                # a full step's demand rows
+        aliases = [(i, sim.site_index[l]) for i, l in enumerate(sim.link_ids) if l in sim.site_index]
+        self._link_is_site = (np.array([i for i, _ in aliases], dtype=np.int64),
+                              np.array([j for _, j in aliases], dtype=np.int64))
 
     # -- per copy state ------------------------------------------------------------------------
     def _reset_copy(self, b: int, seed: int | None):
@@ -159,46 +130,7 @@ class BatchedTrafficEngineering(VectorEnv):
         self._last_link_ok[b] = True
         self._hash[b] = hashlib.sha256()
         self._pending[b] = []           # restores the last episode scheduled die with it
-
-    def _view(self, b: int) -> OpponentView:
-        c = self.copies[b]
-        return OpponentView(c.link_ids, c.site_ids, self._last_link_ok[b], self._last_util[b],
-                            ~self._site_down[b], self._busy_bps, c.site_ids)
-
-    def _events_of(self, b: int, t: int, started: bool, due: np.ndarray | None) -> list[EventSpec]:
-        """Opponent then operator events of copy b at step t (as the single env orders them)."""
-        c = self.copies[b]
-        now = []
-        if started and c.opponent is not None:
-            # the built-in opponent reads its view only when it attacks (a few % of steps)
-            view = LazyView(self._view, b) if type(c.opponent) is Opponent else self._view(b)
-            evs = c.opponent(t, view, c._opp_rng)
-            if evs:
-                self._pending[b] += [e for e in evs if e.t > t]
-                now = [e for e in evs if e.t == t]
-        if self._pending[b]:
-            now += [e for e in self._pending[b] if e.t == t]
-            self._pending[b] = [e for e in self._pending[b] if e.t > t]
-        if due is not None:
-            now += [EventSpec(t, "restore", c.link_ids[i]) for i in np.flatnonzero(due)]
-        return now
-
-    def _apply(self, b: int, events: list[EventSpec]) -> None:
-        link = self.sim.link_index
-        site = self.sim.site_index
-        for e in events:
-            if e.kind == "fiber_cut":
-                self._cut[b, link[e.target]] = True
-            elif e.kind in ("site_outage", "power_outage"):
-                self._site_down[b, site[e.target]] = True
-            elif e.kind == "restore":
-                if e.target in link:
-                    self._cut[b, link[e.target]] = False
-                    self._tripped[b, link[e.target]] = False
-                if e.target in site:
-                    self._site_down[b, site[e.target]] = False
-            else:
-                raise ValueError(f"the batched engine cannot play a {e.kind} event")
+        self._pending_t[b] = NEVER
 
     # -- the VectorEnv API ---------------------------------------------------------------------
     def reset(self, *, seed: int | list | None = None, options: dict | None = None):
@@ -213,6 +145,7 @@ class BatchedTrafficEngineering(VectorEnv):
         self._last_link_ok = np.ones((nb, nl), bool)
         self._hash = [None] * nb
         self._pending = [[] for _ in range(nb)]
+        self._pending_t = [NEVER] * nb
         seeds = seed if isinstance(seed, (list, tuple)) else \
             [None if seed is None else int(seed) + b for b in range(nb)]
         for b in range(nb):
@@ -222,11 +155,12 @@ class BatchedTrafficEngineering(VectorEnv):
         return obs, infos
 
     def step(self, actions):
-        actions = np.asarray(actions, dtype=np.int64)
+        actions = np.ascontiguousarray(actions, dtype=np.int64)
         if actions.shape != (self.num_envs, len(self.sim.link_ids)):
             raise ValueError(f"actions must have shape {(self.num_envs, len(self.sim.link_ids))}")
         ladder = self.proto.ladder
-        if np.any((actions < 0) | (actions >= len(ladder))):
+        # both bounds in one reduction: as uint64 a negative rung is past the last one
+        if actions.size and np.maximum.reduce(actions.view(np.uint64), axis=None) >= len(ladder):
             raise ValueError(f"actions must be rungs in [0, {len(ladder) - 1}]")
         self._t += 1
         obs, rewards, terminated, truncated, infos = self._step_all(actions, np.ones(self.num_envs, bool))
@@ -247,97 +181,138 @@ class BatchedTrafficEngineering(VectorEnv):
                 obs[k][done] = new_obs[k][done]
         return obs, rewards, terminated, truncated, infos
 
+    def _hours_factors(self, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """(hours, profile factors) of the copies (``rows``; None: all), each step's worked
+        out once by the same numpy expressions (elementwise: the same bits for any row)."""
+        proto, cache = self.proto, self._t_cache
+        ts = self._t.tolist() if rows is None else self._t[rows].tolist()
+        for t in set(ts) - cache.keys():
+            hour = proto.start_hour + np.array([t], dtype=np.int64) * proto.step_s / 3600.0
+            cache[t] = (float(hour[0]), float(profile_factor(hour, proto.profile)[0]))
+        if _all_same(ts):                       # the copies in step, as usual
+            h, f = cache[ts[0]]
+            return np.full(len(ts), h), np.full(len(ts), f)
+        got = [cache[t] for t in ts]
+        return np.array([g[0] for g in got]), np.array([g[1] for g in got])
+
     def _step_all(self, actions, started, only=None):
         nb, sim, proto = self.num_envs, self.sim, self.proto
-        rows = np.arange(nb) if only is None else np.flatnonzero(only)
-        sel = slice(None) if only is None else rows        # every copy: views, not copies
+        full = only is None
+        rows = np.arange(nb) if full else np.flatnonzero(only)
+        sel = slice(None) if full else rows        # every copy: views, not copies
         if actions is not None:
             self._rung = actions.copy()
-        n = proto.auto_restore_steps
-        due = None if n is None else self._tripped & (self._t[:, None] - self._trip_at >= n) & started[:, None]
-        ts, on = self._t.tolist(), started.tolist()
-        due_any = [False] * nb if due is None else due.any(axis=1).tolist()
-        for b in rows.tolist():
-            evs = self._events_of(b, ts[b], on[b], due[b] if due_any[b] else None)
-            if evs:
-                self._apply(b, evs)
-        spec = sim.scene.spec
-        hours = proto.start_hour + self._t * proto.step_s / 3600.0
-        factor = profile_factor(hours, proto.profile)
-        bps = self.base_bps[None, :] * factor[:, None]
-        node_up = ~self._site_down[:, self.node_site]
-        link_up = ~(self._cut | self._tripped)
-        weight = proto.ladder[self._rung] * proto.base_weight[None, :]
-        res = self.engine.step(bps[sel], link_up[sel], node_up[sel],
-                               np.broadcast_to(self.cap, (len(rows), len(self.cap))),
-                               weight[sel], spec.traffic.trip_utilization, copy_demand=False)
-        obs_rows, rewards, terminated, truncated = self._score(rows, res, bps[sel], link_up[sel],
-                                                               hours[sel], factor[sel])
-        if len(rows) == nb:             # every copy stepped: the rows are the batch
-            obs = dict(obs_rows)
+        self._play_events(rows.tolist(), started)
+        hours, factor = self._hours_factors(None if full else rows)
+        # the demand rows live for this step only (the engine's demand_bps, read by _score):
+        # one buffer for every full step, not a fresh 0.7 MB each
+        if full:
+            if self._bps_rows is None:
+                self._bps_rows = np.empty((nb, len(self.base_bps)))
+            bps = np.multiply(self.base_bps[None, :], factor[:, None], out=self._bps_rows)
         else:
-            obs = {k: np.zeros((nb, *v.shape[1:]), np.float32) for k, v in obs_rows.items()}
-            for k, v in obs_rows.items():
-                obs[k][rows] = v
+            bps = self.base_bps[None, :] * factor[:, None]
+        node_up = ~self._site_down[:, self.node_site][sel]
+        link_up = ~(self._cut[sel] | self._tripped[sel])
+        weight = proto.ladder[self._rung[sel]] * proto.base_weight[None, :]
+        if self._auto_threads:          # the same results either way; the load decides
+            self.engine.parallel = spare_threads() > 1
+        res = self.engine.step(bps, link_up, node_up,
+                               np.broadcast_to(self.cap, (len(rows), len(self.cap))),
+                               weight, sim.scene.spec.traffic.trip_utilization, copy_demand=False)
+        obs_rows, rewards, terminated, truncated = self._score(rows, res, bps, link_up, hours, factor)
+        self._final_hash = self._hasher.update(self._hash, rows.tolist(), obs_rows, rewards)
+        # trips hold from the next step, until restored
+        newly = res.tripped
+        if full:
+            np.copyto(self._trip_at, self._t[:, None], where=newly)
+            self._tripped |= newly
+        else:
+            self._trip_at[sel] = np.where(newly, self._t[sel, None], self._trip_at[sel])
+            self._tripped[sel] |= newly
+        self._last_util[sel] = res.link_util
+        self._last_link_ok[sel] = link_up & res.link_up_after
+        flags = np.ones(nb, bool)
+        infos = {"t": self._t.copy(), "_t": flags, "_served_bps": flags.copy(),
+                 "_dropped_bps": flags.copy(), "_reward_terms": flags.copy()}
+        if full:                # every copy stepped: the rows are the batch
+            infos["served_bps"], infos["dropped_bps"] = self._served, self._dropped
+            infos["reward_terms"] = self._terms
+            return obs_rows, rewards, terminated, truncated, infos
+        obs = {k: np.zeros((nb, *v.shape[1:]), np.float32) for k, v in obs_rows.items()}
+        for k, v in obs_rows.items():
+            obs[k][rows] = v
         r_all = np.zeros(nb)
         te, tr = np.zeros(nb, bool), np.zeros(nb, bool)
         r_all[rows], te[rows], tr[rows] = rewards, terminated, truncated
-        self._final_hash = [None] * nb
-        # as TwinEnv hashes an episode: per key (sorted) its name and the copy's row, then
-        # the reward; laid side by side as one byte row per copy, so one update each
-        m = len(rows)
-        blocks = []
-        for k in sorted(obs_rows):
-            name = np.frombuffer(k.encode(), np.uint8)
-            blocks.append(np.broadcast_to(name, (m, name.size)))
-            blocks.append(np.ascontiguousarray(obs_rows[k]).reshape(m, -1).view(np.uint8))
-        blocks.append(np.ascontiguousarray(rewards, dtype=np.float64).reshape(m, 1).view(np.uint8))
-        data = np.concatenate(blocks, axis=1)
-        for j, b in enumerate(rows.tolist()):
-            h = self._hash[b]
-            h.update(data[j])
-            self._final_hash[b] = h
-        # trips hold from the next step, until restored
-        newly = res.tripped
-        self._trip_at[sel] = np.where(newly, self._t[sel, None], self._trip_at[sel])
-        self._tripped[sel] |= newly
-        self._last_util[sel] = res.link_util
-        self._last_link_ok[sel] = link_up[sel] & res.link_up_after
-        infos = {"t": self._t.copy(), "_t": np.ones(nb, bool),
-                 "served_bps": np.zeros(nb), "dropped_bps": np.zeros(nb), "_served_bps": np.ones(nb, bool),
-                 "_dropped_bps": np.ones(nb, bool)}
+        infos["served_bps"], infos["dropped_bps"] = np.zeros(nb), np.zeros(nb)
         infos["served_bps"][rows] = self._served
         infos["dropped_bps"][rows] = self._dropped
         infos["reward_terms"] = {k: np.zeros(nb) for k in self._terms}
         for k, v in self._terms.items():
             infos["reward_terms"][k][rows] = v
-        infos["_reward_terms"] = np.ones(nb, bool)
         return obs, r_all, te, tr, infos
+
+    def _offered(self, bps: np.ndarray, factors: np.ndarray) -> np.ndarray:
+        """(rows,) offered bit/s: the simulator's sum per factor (one per distinct factor)."""
+        fl = factors.tolist()
+        if _all_same(fl):
+            return np.full(len(fl), self.sim.offered_at(fl[0], bps[0]))
+        first = {}
+        for i, f in enumerate(fl):
+            first.setdefault(f, i)
+        sums = {f: self.sim.offered_at(f, bps[i]) for f, i in first.items()}
+        return np.array([sums[f] for f in fl])
+
+    def _demand_obs(self, factors: np.ndarray, res) -> dict[str, np.ndarray]:
+        """The demand observation of the rows: each pair's base bit/s times the copy's
+        factor as bps is made (0 times the factor elsewhere), in float32; made once per
+        factor (a day has a few dozen)."""
+        n, fl = self.sim.router.n_nodes, factors.tolist()
+        matrix = "demand_bps" in self.proto.observation_space.spaces
+        cache = self._matrix32
+        for i, f in enumerate(fl):
+            if f not in cache:
+                if len(cache) > 4096:
+                    cache.clear()
+                if matrix:
+                    cache[f] = (self._base_matrix * f).astype(np.float32).reshape(n, n)
+                else:               # the demand rows are bps itself: base bit/s times f
+                    d = res.demand_bps[i]
+                    cache[f] = (np.bincount(self.src, d, minlength=n).astype(np.float32),
+                                np.bincount(self.dst, d, minlength=n).astype(np.float32))
+        same = _all_same(fl)
+        if matrix:
+            if same:
+                return {"demand_bps": np.broadcast_to(cache[fl[0]], (len(fl), n, n)).copy()}
+            return {"demand_bps": np.stack([cache[f] for f in fl])}
+        if same:
+            o, i = cache[fl[0]]
+            return {"node_out_bps": np.broadcast_to(o, (len(fl), n)).copy(),
+                    "node_in_bps": np.broadcast_to(i, (len(fl), n)).copy()}
+        return {"node_out_bps": np.stack([cache[f][0] for f in fl]),
+                "node_in_bps": np.stack([cache[f][1] for f in fl])}
 
     def _score(self, rows, res, bps, link_up, hours, factors):
         """Observations, rewards and ends of the stepped rows, as the single env computes them."""
         proto, sim = self.proto, self.sim
-        n = sim.router.n_nodes
         lat = row_percentiles(res.latency_s, [50, 95], res.demand_bps) * 1e3
-        first = {}                      # the sum is kept per factor: one call per distinct factor
-        for i, f in enumerate(factors.tolist()):
-            first.setdefault(f, i)
-        sums = {f: sim.offered_at(f, bps[i]) for f, i in first.items()}
-        offered = np.array([sums[f] for f in factors.tolist()])
+        offered = self._offered(bps, factors)
         lost = res.lost_bps
         served = np.maximum(0.0, offered - lost)
         dropped = offered - served
         util = res.link_util
-        up_after = res.link_up_after
-        state_up = link_up & up_after                               # "up" in link_state
-        nb = len(rows)
+        state_up = link_up & res.link_up_after                      # "up" in link_state
         sla = sim.scene.spec.sla
         w = proto.reward_weights
-        served_f = np.where(offered > 0, served / np.where(offered > 0, offered, 1.0), 1.0)
-        drop_f = np.where(offered > 0, dropped / np.where(offered > 0, offered, 1.0), 0.0)
-        n_up = state_up.sum(axis=1)
+        some = offered > 0
+        safe = np.where(some, offered, 1.0)
+        served_f = np.where(some, served / safe, 1.0)
+        drop_f = np.where(some, dropped / safe, 0.0)
+        n_up = np.count_nonzero(state_up, axis=1)
         # float(np.mean(bools)) is count / n in float64: the same division here
-        over = np.where(n_up > 0, ((util > sla.util_max) & state_up).sum(axis=1) / np.maximum(n_up, 1), 0.0)
+        over = np.where(n_up > 0, np.count_nonzero((util > sla.util_max) & state_up, axis=1)
+                        / np.maximum(n_up, 1), 0.0)
         p95 = lat[:, 1]
         late = np.where(np.isnan(p95), 0.0, np.maximum(0.0, p95 / sla.latency_p95_ms - 1.0))
         terms = {"served": w["served"] * served_f, "drop": -w["drop"] * drop_f,
@@ -345,36 +320,47 @@ class BatchedTrafficEngineering(VectorEnv):
         # sum(terms.values()) of the single env: 0 + served + drop + util + latency, in that order
         rewards = 0.0 + terms["served"] + terms["drop"] + terms["util"] + terms["latency"]
         self._terms, self._served, self._dropped = terms, served, dropped
-        obs = {"link_util": util, "link_load_bps": res.link_load_bps,
-               "link_capacity_bps": np.broadcast_to(self.cap, util.shape),
-               "link_up": state_up, "link_weight_rung": self._rung[rows],
-               "latency_ms": np.nan_to_num(lat, nan=0.0), "hour": (hours % 24.0)[:, None]}
-        if "demand_bps" in proto.observation_space.spaces:
-            # each pair's base bit/s times the copy's factor, as bps is made (0 times the
-            # factor elsewhere), in one product
-            obs["demand_bps"] = (self._base_matrix[None, :] * factors[:, None]).reshape(nb, n, n)
-        else:
-            obs["node_out_bps"] = np.stack([np.bincount(self.src, d, minlength=n) for d in res.demand_bps])
-            obs["node_in_bps"] = np.stack([np.bincount(self.dst, d, minlength=n) for d in res.demand_bps])
-        obs = {k: np.asarray(v, dtype=np.float32) for k, v in obs.items()}
-        frac = np.where(offered > 0, served / np.where(offered > 0, offered, 1.0), 1.0)
-        terminated = frac < proto.min_served_fraction
+        m = len(rows)
+        f32 = np.float32
+        np.nan_to_num(lat, copy=False, nan=0.0)
+        obs = {"link_util": util.astype(f32), "link_load_bps": res.link_load_bps.astype(f32),
+               "link_capacity_bps": np.broadcast_to(self._cap32, util.shape).copy(),
+               "link_up": state_up.astype(f32), "link_weight_rung": self._rung[rows].astype(f32),
+               "latency_ms": lat.astype(f32), "hour": (hours % 24.0).astype(f32).reshape(m, 1)}
+        obs.update(self._demand_obs(factors, res))
+        terminated = served_f < proto.min_served_fraction
         truncated = (self._t[rows] >= proto.steps - 1) & ~terminated
         return obs, rewards, terminated, truncated
 
 
-#: Numba threads from which ``parallel="auto"`` steps the copies on threads.
+#: Copies from which ``parallel="auto"`` may step them on numba's threads.
+THREADS_MIN_COPIES = 16
+#: Numba threads from which ``parallel="auto"`` may step the copies on threads.
 PARALLEL_MIN_THREADS = 4
 
 
-def _auto_parallel(num_envs: int) -> bool:
-    """Threads for 16 copies or more on 4 threads or more. With 2 (a 2-core
-    machine) the gain is at most 2x on the compiled step, while a busy machine
-    stalls every parallel region on a descheduled thread: measured on 2 shared
-    cores (load ~7), Abilene B=64 ran at 3,910 env-steps/s on threads and
-    14,986 without."""
+def _threads_may_pay(num_envs: int) -> bool:
+    """Threads for :data:`THREADS_MIN_COPIES` copies or more on
+    :data:`PARALLEL_MIN_THREADS` threads or more (then each step asks
+    :func:`~twin3d.physics.threads.spare_threads`). With 2 (a 2-core machine)
+    the gain is at most 2x on the compiled step, while a busy machine stalls
+    every parallel region on a descheduled thread: measured on 2 shared cores,
+    Geant2012 B=64 ran at 263 µs per copy on threads against 179 serially (load
+    ~4), Abilene at 3,910 env-steps/s against 14,986 (load ~7); a quiet 2-core
+    machine was not to be had to measure the other side."""
     import numba
-    return num_envs >= 16 and numba.get_num_threads() >= PARALLEL_MIN_THREADS
+    return num_envs >= THREADS_MIN_COPIES and numba.get_num_threads() >= PARALLEL_MIN_THREADS
+
+
+def _all_same(xs: list) -> bool:
+    """Whether a non-empty list holds one value (the copies' steps or factors, most steps).
+
+    Examples
+    --------
+    >>> _all_same([0.5, 0.5, 0.5]), _all_same([3, 4, 3])
+    (True, False)
+    """
+    return xs.count(xs[0]) == len(xs)
 
 
 def make_vec(env_id: str, num_envs: int, **kw):

@@ -1,0 +1,303 @@
+"""Row-wise pieces of the batched TrafficEngineering step (:mod:`twin3d.envs.vector`).
+
+:func:`row_percentiles` gives every row of a (B, n) array the numbers
+:func:`twin3d.sim.kpi.weighted_percentiles` gives that row alone, bit for
+bit, in one compiled call for the whole batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..sim import kpi
+from ..sim.kpi_buckets import bucket
+
+__all__ = ["row_percentiles", "StepHasher"]
+
+
+def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
+    """:func:`twin3d.sim.kpi.weighted_percentiles` of every row, (B, len(qs)).
+
+    Below ``kpi._SELECT_MIN`` values each row goes through the compiled sort
+    that ``weighted_percentiles`` itself calls; larger rows through a
+    selection that gives the sort's answers where it is certain
+    (:func:`_one_pass_select`, as ``kpi._weighted_select`` in one pass over
+    the row). A row the selection leaves uncertain goes
+    to a compiled bucket sort (:func:`_sort_select_order_free`) when the
+    order of equal values cannot change its running sums (every group of
+    equal kept values has one weight), else to the numpy sort that
+    ``weighted_percentiles`` falls back to, so the numbers are the same row
+    by row.
+
+    Examples
+    --------
+    >>> row_percentiles(np.array([[1., 2, 3, 4], [4, 3, 2, np.nan]]), [50, 100], np.ones((2, 4)))
+    array([[2., 4.],
+           [3., 4.]])
+    """
+    v = np.ascontiguousarray(values, dtype=float)
+    w = np.ascontiguousarray(weights, dtype=float)
+    if v.ndim != 2 or w.shape != v.shape:
+        raise ValueError(f"values and weights must be 2-d of one shape, got {v.shape} and {w.shape}")
+    q = np.ascontiguousarray(np.asarray(qs, dtype=float).ravel() / 100.0)
+    if not np.all((q >= 0.0) & (q <= 1.0)):
+        raise ValueError(f"percentiles must be in [0, 100], got {qs}")
+    out = np.empty((len(v), q.size))
+    certain = np.ones(len(v), np.bool_)
+    _rows_select(v, w, q, v.shape[1] < kpi._SELECT_MIN, out, certain)
+    for b in np.flatnonzero(~certain):          # rare: numpy's sort decides, as for one array
+        out[b] = kpi._argsort_percentiles(v[b], qs, w[b])
+    return out
+
+
+@njit(cache=True)
+def _rows_select(v, w, q, by_sort, out, certain):  # pragma: no cover - compiled
+    """Row b of ``out``: the percentiles ``q`` (fractions) of row b, NaN when nothing
+    is kept; ``certain[b]`` False where only numpy's sort can decide. Rows of
+    ``kpi._SELECT_MIN`` values or more: :func:`_one_pass_select`, bucketed on the
+    range of the row before (the first: its own), then :func:`_sort_select_order_free`."""
+    nr, n_in = v.shape
+    nb = max(16, n_in // 2)
+    bw = np.empty(nb)
+    head = np.empty(nb, np.int64)
+    nxt = np.empty(n_in, np.int64)
+    lo = np.inf
+    hi = -np.inf
+    if not by_sort and nr > 0:
+        for i in range(n_in):
+            x = v[0, i]
+            if np.isfinite(x) and w[0, i] > 0:
+                lo = min(lo, x)
+                hi = max(hi, x)
+    for b in range(nr):
+        o = out[b]
+        if by_sort:
+            kept = kpi._sort_select(v[b], w[b], True, q, o)
+        else:
+            kept, certain[b], row_lo, row_hi = _one_pass_select(v[b], w[b], q, o, lo, hi, bw,
+                                                                 head, nxt)
+            if kept > 0:
+                lo, hi = row_lo, row_hi
+            if not certain[b]:
+                kept, certain[b] = _sort_select_order_free(v[b], w[b], q, o)
+        if kept == 0:
+            o[:] = np.nan
+            certain[b] = True
+
+
+@njit(cache=True)
+def _one_pass_select(v, w, q, out, lo_guess, hi_guess, bw, head, nxt):  # pragma: no cover - compiled
+    """The weighted percentiles ``q`` of one row by selection in one pass over it:
+    (values kept, certain, lowest, highest kept value).
+
+    As :func:`twin3d.sim.kpi._weighted_select`, with the kept (finite value,
+    positive weight) pairs in ``bw.size`` buckets of equal width on the range
+    ``lo_guess``..``hi_guess`` (values outside go to the end buckets: the map
+    stays monotone, any range gives the same answers), each bucket's members
+    chained in ``head``/``nxt`` as the pass goes, so the buckets of the targets
+    are read without a second pass. An answer is the first group of equal
+    values whose running weight reaches ``q * total``, certain when that
+    target clears the weight below and through the group by more than any
+    summation order can move such sums (``kpi._margin``): then it is the
+    sort's answer whatever order this one adds in.
+    """
+    nb = bw.size
+    scale = kpi._scale(lo_guess, hi_guess, nb)
+    bw[:] = 0.0
+    head[:] = -1
+    n = 0
+    lo = np.inf
+    hi = -np.inf
+    for i in range(v.size):
+        x = v[i]
+        y = w[i]
+        if np.isfinite(x) and y > 0:
+            n += 1
+            lo = min(lo, x)
+            hi = max(hi, x)
+            f = (x - lo_guess) * scale
+            k = 0 if not f >= 1.0 else (nb - 1 if f >= nb - 1 else int(f))   # NaN: 0
+            bw[k] += y
+            nxt[i] = head[k]
+            head[k] = i
+    if n == 0:
+        return 0, True, lo, hi
+    total = 0.0
+    for k in range(nb):
+        total += bw[k]
+    if not (np.isfinite(total) and total > 1e-280):
+        return n, False, lo, hi
+    margin = kpi._margin(n, total)
+    k_at = 0                    # the scan so far: buckets below k_at weigh w_at in all
+    w_at = 0.0
+    for qi in range(q.size):
+        t = q[qi] * total
+        if qi == 0 or not t >= q[qi - 1] * total:   # not ascending: scan from the start
+            k_at, w_at = 0, 0.0
+        k, before = k_at, w_at
+        while k < nb and before + bw[k] < t:
+            before += bw[k]
+            k += 1
+        k_at, w_at = k, before
+        if k == nb:
+            return n, False, lo, hi
+        m = 0
+        i = head[k]
+        while i >= 0:
+            m += 1
+            i = nxt[i]
+        seg_v = np.empty(m)
+        seg_w = np.empty(m)
+        i = head[k]
+        for j in range(m):
+            seg_v[j] = v[i]
+            seg_w[j] = w[i]
+            i = nxt[i]
+        order = np.argsort(seg_v)
+        j = 0
+        found = False
+        while j < m:
+            u = seg_v[order[j]]
+            g = 0.0
+            while j < m and seg_v[order[j]] == u:
+                g += seg_w[order[j]]
+                j += 1
+            through = before + g
+            if through >= t:
+                out[qi] = u
+                if not ((before == 0.0 or t - before > margin) and through - t >= margin):
+                    return n, False, lo, hi
+                found = True
+                break
+            before = through
+        if not found:
+            return n, False, lo, hi
+    return n, True, lo, hi
+
+
+@njit(cache=True)
+def _sort_select_order_free(v, w, q, out):  # pragma: no cover - compiled
+    """:func:`twin3d.sim.kpi._argsort_percentiles` of one row by a compiled bucket
+    sort: (pairs kept, the answer is numpy's).
+
+    numpy's sort (and this one) may put equal values in any order, and the
+    running sum of the weights follows that order; when every group of
+    equal kept values has one weight (and one sign of zero), each order adds
+    the same numbers in the same sequence, so the running sums, the targets
+    and the answers are numpy's bit for bit. Otherwise (False) ``out`` is
+    not to be used. The sort: the kept pairs to value buckets of equal width
+    (a monotone map, :func:`twin3d.sim.kpi_buckets.bucket`), each bucket
+    sorted alone (about 2 values each: a few times quicker than a sort of
+    the whole row).
+    """
+    n = v.size
+    kv = np.empty(n)
+    kw = np.empty(n)
+    m = 0
+    lo = np.inf
+    hi = -np.inf
+    for i in range(n):
+        x = v[i]
+        y = w[i]
+        if np.isfinite(x) and y > 0:
+            kv[m] = x
+            kw[m] = y
+            m += 1
+            lo = min(lo, x)
+            hi = max(hi, x)
+    if m == 0:
+        return 0, True
+    nb = kpi._n_buckets(m)
+    scale = kpi._scale(lo, hi, nb)
+    start = np.zeros(nb + 1, np.int64)
+    for i in range(m):
+        start[bucket(kv[i], lo, scale, nb) + 1] += 1
+    for k in range(nb):
+        start[k + 1] += start[k]
+    fill = start[:nb].copy()
+    sv = np.empty(m)
+    sw = np.empty(m)
+    for i in range(m):
+        k = bucket(kv[i], lo, scale, nb)
+        sv[fill[k]] = kv[i]
+        sw[fill[k]] = kw[i]
+        fill[k] += 1
+    for k in range(nb):
+        a, b = start[k], start[k + 1]
+        if b - a > 16:                   # a crowded bucket (one value range): a real sort
+            order = np.argsort(sv[a:b]) + a
+            sv[a:b], sw[a:b] = sv[order], sw[order]
+            continue
+        for i in range(a + 1, b):        # insertion sort, the weight along
+            x, y = sv[i], sw[i]
+            j = i - 1
+            while j >= a and sv[j] > x:
+                sv[j + 1] = sv[j]
+                sw[j + 1] = sw[j]
+                j -= 1
+            sv[j + 1] = x
+            sw[j + 1] = y
+    cw = np.empty(m)
+    s = 0.0
+    for i in range(m):
+        if i > 0 and sv[i] == sv[i - 1] and (sw[i] != sw[i - 1]
+                                             or np.signbit(sv[i]) != np.signbit(sv[i - 1])):
+            return m, False
+        s += sw[i]
+        cw[i] = s
+    for j in range(q.size):
+        target = q[j] * cw[m - 1]
+        lo_i = m                     # a NaN target sorts after every sum, as in numpy
+        if target == target:
+            lo_i, hi_i = 0, m
+            while lo_i < hi_i:
+                mid = (lo_i + hi_i) >> 1
+                if cw[mid] < target:
+                    lo_i = mid + 1
+                else:
+                    hi_i = mid
+        out[j] = sv[min(lo_i, m - 1)]
+    return m, True
+
+
+class StepHasher:
+    """Each stepped copy's episode hash updated as ``TwinEnv`` hashes a step: per
+    observation key (sorted) its name and the copy's row, then the reward as a
+    float64; laid side by side as one byte row per copy (the names and places
+    made once, the bytes of a full batch in one kept buffer), one update each."""
+
+    def __init__(self) -> None:
+        self._layout: tuple | None = None
+        self._data: np.ndarray | None = None
+
+    def update(self, hashes: list, rows: list[int], obs: dict, rewards: np.ndarray) -> list:
+        """Update ``hashes[b]`` for each b of ``rows`` (row j of ``obs`` and ``rewards``
+        is copy ``rows[j]``); returns ``hashes`` with None for the copies not stepped."""
+        m = len(rows)
+        if self._layout is None:
+            layout, at = [], 0
+            for k in sorted(obs):
+                name = np.frombuffer(k.encode(), np.uint8)
+                size = obs[k][0].nbytes
+                layout.append((k, name, slice(at, at + name.size),
+                               slice(at + name.size, at + name.size + size)))
+                at += name.size + size
+            self._layout = (layout, at)
+        blocks, width = self._layout
+        data = self._data
+        if data is None or len(data) != m:
+            data = np.empty((m, width + 8), np.uint8)
+            for _, name, name_at, _ in blocks:
+                data[:, name_at] = name
+            if m == len(hashes):            # a full batch: kept for the next step
+                self._data = data
+        for k, _, _, row_at in blocks:
+            data[:, row_at] = obs[k].reshape(m, -1).view(np.uint8)
+        data[:, width:] = np.ascontiguousarray(rewards, dtype=np.float64).reshape(m, 1).view(np.uint8)
+        final = [None] * len(hashes)
+        for j, b in enumerate(rows):
+            h = hashes[b]
+            h.update(data[j])
+            final[b] = h
+        return final
