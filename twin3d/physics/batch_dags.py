@@ -209,7 +209,11 @@ def replay_flat(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_o
     received all its flow before it pushes (pushing a node without flow adds
     0.0, which changes nothing: loads and flows are >= 0), and forwards
     every node's value is final before a farther node reads it; a node's
-    sum starts at 0.0 and adds its edges' terms in :func:`replay`'s order.
+    sum starts at 0.0 and adds its edges' terms in :func:`replay`'s order
+    (the load pass walks the list backwards whole: parallel edges from one
+    tail to one head add the same share, so their order cannot change a
+    sum; the offered pass adds shares times different pass fractions, so it
+    walks each tail's edges forwards).
     A destination with a flagged node is walked node by node, as :func:`replay`.
     """
     x = np.zeros(n)
@@ -239,11 +243,16 @@ def replay_flat(kind, n, dests, dem_ptr, dem_src, bps, edge_val, edge_out, dem_o
                     edge_out[dag_e[i]] += f
                     x[dag_h[i]] += f
             else:
-                for i in range(hi - 1, lo - 1, -1):
-                    f = x[dag_t[i]] * sh[dag_t[i]]
-                    ge = dag_e[i]
-                    edge_out[ge] += f
-                    x[dag_h[i]] += f * edge_val[ge]
+                # tails farthest first but each tail's edges in list order: parallel
+                # edges into one head add different terms f * edge_val, and a sum's
+                # bits depend on the order of its terms
+                pt = ptr[k]
+                for r in range(c_k - 1, 0, -1):
+                    for i in range(pt[r], pt[r + 1]):
+                        f = x[dag_t[i]] * sh[dag_t[i]]
+                        ge = dag_e[i]
+                        edge_out[ge] += f
+                        x[dag_h[i]] += f * edge_val[ge]
         else:
             x[t] = 0.0 if kind == 1 else 1.0
             if kind == 1:
