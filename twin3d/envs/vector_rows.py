@@ -247,17 +247,7 @@ def _sort_select_order_free(v, w, q, out):  # pragma: no cover - compiled
         s += sw[i]
         cw[i] = s
     for j in range(q.size):
-        target = q[j] * cw[m - 1]
-        lo_i = m                     # a NaN target sorts after every sum, as in numpy
-        if target == target:
-            lo_i, hi_i = 0, m
-            while lo_i < hi_i:
-                mid = (lo_i + hi_i) >> 1
-                if cw[mid] < target:
-                    lo_i = mid + 1
-                else:
-                    hi_i = mid
-        out[j] = sv[min(lo_i, m - 1)]
+        out[j] = sv[kpi.cumulative_rank(cw, m, q[j] * cw[m - 1])]
     return m, True
 
 

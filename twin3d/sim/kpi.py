@@ -211,18 +211,25 @@ def _sort_select(v, w, weighted, q, out):  # pragma: no cover - compiled
         s += kw[order[i]]
         cw[i] = s
     for j in range(q.size):
-        target = q[j] * cw[m - 1]
-        lo = m                       # a NaN target sorts after every sum, as in numpy
-        if target == target:
-            lo, hi = 0, m
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if cw[mid] < target:
-                    lo = mid + 1
-                else:
-                    hi = mid
-        out[j] = kv[order[min(lo, m - 1)]]
+        out[j] = kv[order[cumulative_rank(cw, m, q[j] * cw[m - 1])]]
     return m
+
+
+@njit(cache=True, nogil=True)
+def cumulative_rank(cw, m, target):  # pragma: no cover - compiled
+    """The first i < m with ``cw[i] >= target`` in the ascending running
+    weights ``cw[:m]`` (``searchsorted(side="left")``), clipped to m - 1; a
+    NaN target sorts after every sum, as in numpy."""
+    lo = m
+    if target == target:
+        lo, hi = 0, m
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if cw[mid] < target:
+                lo = mid + 1
+            else:
+                hi = mid
+    return min(lo, m - 1)
 
 
 #: Value buckets of the selections (fewer for fewer values: ~2 values a bucket).
