@@ -18,6 +18,7 @@ import pytest
 import twin3d
 import twin3d.sim.engine as engine
 import twin3d.sim.kpi as kpi
+from twin3d.physics.kernel_args import readonly_c
 from twin3d.sim.engine import LATER_RADIO_KPIS, RADIO_KPI_KEYS, Simulator
 
 from conftest import SCENES
@@ -48,7 +49,7 @@ def test_lowest_group_percentiles_are_the_sorts():
             w = rng.random(n) * (rng.random(n) < 0.9)
         elif trial % 3 == 2:
             w = np.full(n, 0.37)                                    # equal weights: exact ties
-        stats = kpi.weighted_stats(np.ascontiguousarray(v), np.ascontiguousarray(w))
+        stats = kpi.weighted_stats(readonly_c(v, float), readonly_c(w, float))
         w_lo = _lowest_weight(v, w)
         # targets at, just around and far from the group's end
         edge = 100.0 * w_lo / stats[1] if stats[1] > 0 else 50.0
@@ -77,9 +78,10 @@ def test_serving_pass_counts_the_throughput_as_weighted_stats():
         density = rng.random(n) * (rng.random(n) < 0.8) * 1e3
         if trial % 2:
             density[rng.random(n) < 0.05] = np.nan
+        density.flags.writeable = False         # as the simulator passes it (readonly_c)
         rho, offered, thr, sinr_cov, stats, w_lo = engine._serve(
             rsrp, sinr, best, se, bw, density, n_cells, -110.0, -6.0, True)
-        want = kpi.weighted_stats(thr, density)
+        want = kpi.weighted_stats(readonly_c(thr, float), density)
         assert stats[0] == want[0] and stats[1] == want[1]             # the same sums, same order
         assert stats[2:] == want[2:] or want[0] == 0
         if want[0]:
@@ -108,6 +110,7 @@ def test_p5_from_the_cell_loads_is_the_sorts():
             density = rng.random(n) * unit
         if trial % 11 == 3:
             density[rng.integers(n)] = np.nan
+        density.flags.writeable = False         # as the simulator passes it (readonly_c)
         loads = engine._cell_loads(rsrp, sinr, best, se, bw, density, n_cells, -110.0, -6.0)
         rho, offered, thr, sinr_cov, stats, w_lo = engine._serve(
             rsrp, sinr, best, se, bw, density, n_cells, -110.0, -6.0, True)

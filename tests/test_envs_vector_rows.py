@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from twin3d.envs.vector_rows import _sort_select_order_free, row_percentiles
+from twin3d.physics.kernel_args import readonly_c
 from twin3d.sim import kpi
 
 
@@ -19,7 +20,7 @@ def _symmetric_rows(rng, nb, n_pairs, nan_share=0.0):
     w = np.concatenate([w, w], axis=1)
     v[rng.random(v.shape) < nan_share] = np.nan                 # unroutable pairs
     perm = rng.permutation(v.shape[1])
-    return v[:, perm], w[:, perm]
+    return np.ascontiguousarray(v[:, perm]), np.ascontiguousarray(w[:, perm])   # C rows, as the env's
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -33,7 +34,7 @@ def test_uncertain_rows_by_the_compiled_sort_equal_numpys_sort(seed):
     used = 0
     for b in range(len(v)):
         sel = np.empty(2)
-        kept, certain = kpi._select(v[b], w[b], True, q, sel)
+        kept, certain = kpi._select(readonly_c(v[b], float), readonly_c(w[b], float), True, q, sel)
         out = np.full(2, -1.0)
         kept2, order_free = _sort_select_order_free(v[b], w[b], q, out)
         if kept == 0:

@@ -18,6 +18,7 @@ def _data(seed: int, n: int = 20_000):
     v[rng.random(n) < 0.01] = np.inf
     w = rng.uniform(0.0, 1e6, n)
     w[rng.random(n) < 0.1] = 0.0
+    v.flags.writeable = w.flags.writeable = False   # as weighted_percentiles passes them
     return v, w
 
 

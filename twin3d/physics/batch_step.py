@@ -53,6 +53,7 @@ import numpy as np
 from . import routing
 from .batch_dense import DENSE_MAX_NODES
 from .batch_kernels import _grouping, _step_batch, _step_batch_parallel
+from .kernel_args import writable_c
 from .queueing import MEAN_PACKET_BITS
 from .routing import PASS_FRACTION_TOL, ConvergenceWarning
 from .transport import Router
@@ -163,8 +164,8 @@ class BatchRouter:
         if mode not in ("ecmp", "spf"):
             raise ValueError(f"mode must be 'ecmp' or 'spf', got {mode!r}")
         self.router, self.mode = router, mode
-        self.src = np.ascontiguousarray(src, dtype=np.int64)
-        self.dst = np.ascontiguousarray(dst, dtype=np.int64)
+        self.src = writable_c(src, np.int64)
+        self.dst = writable_c(dst, np.int64)
         n = router.n_nodes
         if self.src.shape != self.dst.shape or self.src.ndim != 1:
             raise ValueError("src and dst must be 1-d arrays of the same length")
@@ -175,10 +176,10 @@ class BatchRouter:
         self.parallel = bool(parallel)
         self.dense = bool(dense)
         self.n_links = len(router.links)
-        self._u = np.ascontiguousarray(router.u, dtype=np.int64)
-        self._v = np.ascontiguousarray(router.v, dtype=np.int64)
-        self._link = np.ascontiguousarray(router.link, dtype=np.int64)
-        self._prop = np.ascontiguousarray(router.prop_delay_s, dtype=float)
+        self._u = writable_c(router.u, np.int64)
+        self._v = writable_c(router.v, np.int64)
+        self._link = writable_c(router.link, np.int64)
+        self._prop = writable_c(router.prop_delay_s, float)
         self._link_weight = np.zeros(self.n_links)        # the metric's, per link
         self._link_weight[self._link] = router.weight
         #: The demands grouped by destination with every node up (made once, for every copy).
@@ -218,7 +219,7 @@ class BatchRouter:
             router's 1e-9 relative tolerance), as :meth:`Router.route` raises.
         """
         r, nd = self.router, len(self.src)
-        bps = np.ascontiguousarray(bps, dtype=float)
+        bps = writable_c(bps, float)        # one kernel signature (see kernel_args)
         if bps.ndim != 2 or bps.shape[1] != nd:
             raise ValueError(f"bps must have shape (B, {nd}), got {bps.shape}")
         nb = bps.shape[0]
@@ -265,7 +266,7 @@ _INVALID = {2: "bps must be finite and >= 0", 3: "capacity_bps must be >= 0",
 
 
 def _rows(a, dtype, shape: tuple, name: str) -> np.ndarray:
-    arr = np.ascontiguousarray(a, dtype=dtype)
+    arr = writable_c(a, dtype)        # a read-only broadcast row: copied, one signature
     if arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
     return arr

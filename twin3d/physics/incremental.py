@@ -64,6 +64,7 @@ import numpy as np
 
 from . import dagdynamic, dagstore, routing
 from .deferred import Deferred
+from .kernel_args import writable_c
 from .routing import Routing, _RTOL, _group, _ptr
 from .transport import Router
 
@@ -344,7 +345,9 @@ class RoutingCache:
     def _reset(self, bps: np.ndarray, node_ok: np.ndarray) -> None:
         """Group the demands by destination and forget every DAG."""
         n = self.router.n_nodes
-        _, routable0, ptr, idx, dsrc, dbps = _group(self.src, self.dst, bps, node_ok, n)
+        # writable_c: the simulator's read-only demand would compile _group again
+        _, routable0, ptr, idx, dsrc, dbps = _group(self.src, self.dst, writable_c(bps, float),
+                                                    writable_c(node_ok, bool), n)
         self._routable0, self._dem_ptr, self._dem_idx = routable0, ptr, idx
         self._dem_src = dsrc.astype(np.uint32)      # unsigned: see _search
         self._routable = self._load = self._delivered = self._lat_w = self._routable_out = None

@@ -44,6 +44,7 @@ import numpy as np
 from numba import njit
 
 from .deferred import deferred_attribute
+from .kernel_args import writable_c
 
 __all__ = ["Routing", "route_arrays", "expected_latency", "lossy_delivery", "LossyDelivery",
            "ConvergenceWarning", "PASS_FRACTION_TOL"]
@@ -226,10 +227,11 @@ def route_arrays(n_nodes: int, u: np.ndarray, v: np.ndarray, weight: np.ndarray,
         Empty unless ``keep_blocks``.
     """
     n, ne = n_nodes, len(u)
-    src = np.ascontiguousarray(src, dtype=np.int64)
-    dst = np.ascontiguousarray(dst, dtype=np.int64)
-    bps = np.ascontiguousarray(bps, dtype=float)
-    node_ok = np.ascontiguousarray(node_ok, dtype=bool)
+    # writable_c: a read-only (cached) demand would compile _group again (kernel_args)
+    src = writable_c(src, np.int64)
+    dst = writable_c(dst, np.int64)
+    bps = writable_c(bps, float)
+    node_ok = writable_c(node_ok, bool)
     if len(node_ok) != n or len(dst) != len(src) or len(bps) != len(src):
         raise ValueError("route_arrays: node_ok must have n_nodes entries, src, dst, bps one per demand")
     bad, routable, dem_ptr, dem_idx, dem_src, dem_bps = _group(src, dst, bps, node_ok, n)

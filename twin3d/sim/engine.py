@@ -31,6 +31,7 @@ from ..physics.coverage import RadioMap, RadioMapper
 from ..physics.geometric.model import GeometricEngine
 from ..physics.deferred import Deferred, raw_attribute
 from ..physics.incremental import RoutingCache
+from ..physics.kernel_args import readonly_c
 from ..physics.transport import Router
 from ..radio_cache import disk_cached
 from ..scene import ScenarioSpec
@@ -389,10 +390,12 @@ class Simulator:
         # served when, besides, a cell serves it at a positive rate. Each cell
         # shares its resources among the demand it serves (processor sharing):
         # load = sum(demand / (SE x B)) over its points, in point order.
+        # the demand read-only (a flat day's is kept read-only): one kernel signature, no copy
         rho, offered_cell, user_thr, sinr_cov, stats, w_lo = _serve(
             rm.rsrp_dbm.ravel(), rm.sinr_db.ravel(), rm.best_server.ravel(),
-            rm.spectral_efficiency_bps_hz.ravel(), self.cell_bw_hz, density.ravel(), len(self.cells),
-            RSRP_MIN_DBM, SINR_MIN_DB, per_point)
+            rm.spectral_efficiency_bps_hz.ravel(), self.cell_bw_hz,
+            readonly_c(density.ravel(), float), len(self.cells), RSRP_MIN_DBM, SINR_MIN_DB,
+            per_point)
         return active, rm, density, rho, offered_cell, user_thr, (sinr_cov, stats, w_lo)
 
     def _radio_step(self, state: StepState, factor: float, radio_kpis: bool | str = True):
@@ -401,7 +404,8 @@ class Simulator:
             active, rm, density = self._map_and_density(state, factor)
             loads = _cell_loads(rm.rsrp_dbm.ravel(), rm.sinr_db.ravel(), rm.best_server.ravel(),
                                 rm.spectral_efficiency_bps_hz.ravel(), self.cell_bw_hz,
-                                density.ravel(), len(self.cells), RSRP_MIN_DBM, SINR_MIN_DB)
+                                readonly_c(density.ravel(), float), len(self.cells),
+                                RSRP_MIN_DBM, SINR_MIN_DB)
             t5 = _p5_from_loads(loads)
             if t5 is not None:          # the p5 without the per-point pass
                 rho, offered_cell, n_cov = loads[:3]
@@ -691,7 +695,9 @@ class Simulator:
         if (got is not None and got[0] is ok and got[1] is bps and got[2] is at
                 and not ok.flags.writeable and not bps.flags.writeable):
             return got[3].copy()
-        load = _routable_sums(at, ok, bps, len(self.site_ids))
+        # read-only views (the caches' arrays are read-only): one kernel signature, no copy
+        load = _routable_sums(readonly_c(at, np.int64), readonly_c(ok, bool), readonly_c(bps, float),
+                              len(self.site_ids))
         if not ok.flags.writeable and not bps.flags.writeable:
             self._site_load_last = (ok, bps, at, load.copy())
         return load

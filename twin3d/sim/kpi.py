@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..physics.kernel_args import readonly_c, writable_c
 from ..physics.tally import weighted_tally
 from .kpi_buckets import bucket as _bucket
 from .kpi_buckets import bucket_pass, gather_pass, select_chunks
@@ -64,13 +65,15 @@ def weighted_percentiles(values, qs, weights=None, stats=None, lowest_weight=Non
     sort decides (numpy's, :func:`_argsort_percentiles`; below 64 values a
     compiled stable one, :func:`_sorted_percentiles`).
     """
-    v = np.ascontiguousarray(values, dtype=float).ravel()
+    # read-only views (the demand weights are often kept read-only): one signature of the
+    # selection kernels, and no copy of a large input
+    v = readonly_c(values, float).ravel()
     if v.size < _SELECT_MIN:
         return _sorted_percentiles(v, qs, weights)
     q = _fractions(qs)
     if q is None:
         return _sorted_percentiles(v, qs, weights)
-    w = v if weights is None else np.ascontiguousarray(weights, dtype=float).ravel()
+    w = v if weights is None else readonly_c(weights, float).ravel()
     if w.shape != v.shape:
         return _sorted_percentiles(v, qs, weights)
     out = np.empty(q.size)
@@ -171,8 +174,9 @@ def _sorted_percentiles(v, qs, weights=None) -> list[float]:
     Compiled (:func:`_sort_select`): a stable sort, so equal values keep
     their input order and the running sum is one definite sequence.
     """
-    v = np.ascontiguousarray(v, dtype=float).ravel()
-    w = v if weights is None else np.ascontiguousarray(weights, dtype=float).ravel()
+    # writable, as the rows of twin3d.envs.vector_rows: one signature of _sort_select
+    v = writable_c(v, float).ravel()
+    w = v if weights is None else writable_c(weights, float).ravel()
     q = np.ascontiguousarray(np.asarray(qs, dtype=float).ravel() / 100.0)
     out = np.empty(q.size)
     if w.shape != v.shape:          # one weight for every value, as numpy would broadcast it

@@ -47,6 +47,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ..kernel_args import writable_c
+
 __all__ = ["V_MIN", "knife_edge_loss_db", "fresnel_v", "fresnel_v_path_difference",
            "deygout_loss_db"]
 
@@ -208,12 +210,14 @@ def deygout_loss_db(d_m, z_m, z_tx_m, z_rx_m, d_total_m, wavelength_m, *,
     ...                 knife_edge_loss_db(v)))
     True
     """
-    z = np.ascontiguousarray(z_m, dtype=float)
+    # writable_c: a broadcast of one row or value is C-contiguous but read-only, and
+    # would compile the kernel again (kernel_args)
+    z = writable_c(z_m, float)
     n, k = z.shape
-    d = np.ascontiguousarray(np.broadcast_to(np.asarray(d_m, float), z.shape))
-    zt = np.ascontiguousarray(np.broadcast_to(np.asarray(z_tx_m, float), (n,)))
-    zr = np.ascontiguousarray(np.broadcast_to(np.asarray(z_rx_m, float), (n,)))
-    dt = np.ascontiguousarray(np.broadcast_to(np.asarray(d_total_m, float), (n,)))
+    d = writable_c(np.broadcast_to(np.asarray(d_m, float), z.shape), float)
+    zt = writable_c(np.broadcast_to(np.asarray(z_tx_m, float), (n,)), float)
+    zr = writable_c(np.broadcast_to(np.asarray(z_rx_m, float), (n,)), float)
+    dt = writable_c(np.broadcast_to(np.asarray(d_total_m, float), (n,)), float)
     out = np.empty(n)
     # One compiled pass per profile (the edges of a profile are few): P.526's recipe as above.
     _deygout_rows(d, z, zt, zr, dt, float(wavelength_m), int(max_edges), bool(path_difference), out)

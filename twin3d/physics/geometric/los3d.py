@@ -48,6 +48,7 @@ import numpy as np
 import shapely
 from numba import njit, parallel_chunksize, prange
 
+from ..kernel_args import writable_c
 from .crossing import edge_hit, record_edge, sort_edges
 from .fan import FAN_BINS, fan_index, fan_walk
 
@@ -352,8 +353,9 @@ def _fan_and_buckets(prisms: BuildingPrisms, src_xyz_m) -> tuple:
 
 def _run(prisms, p0, p1, wavelength_m, k_max, check_ends=True):
     p0 = np.asarray(p0, float).reshape(-1, 3)
-    p1 = np.ascontiguousarray(np.broadcast_to(np.asarray(p1, float).reshape(-1, 3), p0.shape)
-                              if np.asarray(p1).size == 3 else np.asarray(p1, float).reshape(-1, 3))
+    # writable: a (1, 3) broadcast is read-only and would compile the walks again
+    p1 = writable_c(np.broadcast_to(np.asarray(p1, float).reshape(-1, 3), p0.shape)
+                    if np.asarray(p1).size == 3 else np.asarray(p1, float).reshape(-1, 3), float)
     # Rays from one source (an antenna) go through its fan; others walk the buckets.
     one_source = p0.shape[0] <= 1 or p0.strides[0] == 0 or bool(np.all(p0 == p0[0]))
     if p0.shape[0] == 1 and p1.shape[0] > 1:
@@ -369,13 +371,13 @@ def _run(prisms, p0, p1, wavelength_m, k_max, check_ends=True):
         top[:] = -np.inf
     else:
         if one_source and (n >= 32 or (p0[0, 0], p0[0, 1]) in prisms.fans):
-            src = np.ascontiguousarray(p0[0])
+            src = writable_c(p0[0], float)
             start, items, r_min = _fan(prisms, float(src[0]), float(src[1]))
             with parallel_chunksize(1024):
                 fan_walk(src, p1, prisms.edges, prisms.edge_building, prisms.base_z, prisms.top_z,
                          start, items, r_min, float(wavelength_m), int(k_max), blocked, cnt, t, top)
         else:
-            _walk(np.ascontiguousarray(p0), p1, prisms.edges, prisms.edge_building, prisms.base_z,
+            _walk(writable_c(p0, float), p1, prisms.edges, prisms.edge_building, prisms.base_z,
                   prisms.top_z, prisms.gx0, prisms.gy0, prisms.cell_m, prisms.ncx, prisms.ncy,
                   prisms.start, prisms.items, float(wavelength_m), int(k_max), blocked, cnt, t, top)
     if check_ends:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..kernel_args import writable_c
 from ..radio import C_M_S
 from .reflection import CONCRETE_EPS_R, concrete_sigma_s_m
 
@@ -83,8 +84,9 @@ def slabs_crossed(t, top_z_m, n_edges, z0_m: float, z1_m) -> np.ndarray:
     """
     t = np.ascontiguousarray(t, float)
     out = np.empty(t.shape[0], np.int64)
-    _slabs(t, np.ascontiguousarray(top_z_m, float), np.ascontiguousarray(n_edges, np.int64),
-           float(z0_m), np.ascontiguousarray(np.broadcast_to(np.asarray(z1_m, float), t.shape[:1])),
+    # one signature: a (1,) broadcast z1 is C-contiguous but read-only (kernel_args)
+    _slabs(writable_c(t, float), writable_c(top_z_m, float), writable_c(n_edges, np.int64),
+           float(z0_m), writable_c(np.broadcast_to(np.asarray(z1_m, float), t.shape[:1]), float),
            out)
     return out
 
