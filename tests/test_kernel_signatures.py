@@ -60,7 +60,9 @@ def test_percentiles_compile_read_only_c_arrays_only():
     got = kpi.weighted_percentiles(v[0], [5, 50, 95], w)
     assert got == kpi._argsort_percentiles(np.ascontiguousarray(v[0]), [5, 50, 95], w)
     assert kpi.weighted_percentiles(v[1], [50]) == [float(np.sort(v[1])[99])]
-    for kernel in (kpi._select, kpi._weighted_select):
+    stats = kpi.weighted_stats(readonly_c(v[0], float), w)
+    assert kpi.weighted_percentiles(v[0], [5, 50, 95], w, stats) == got   # _weighted_select_from
+    for kernel in (kpi._select, kpi._weighted_select_from):   # (callees load with their caller)
         forms = {(a.mutable, a.layout) for sig in kernel.signatures for a in sig[:2]}
         assert forms == {(False, "C")}, kernel
 
