@@ -51,6 +51,7 @@ def test_batch_step_compiles_writable_c_arrays_only():
                   copy_demand=False)
     assert res.delivered_bps[0, 0] == 2e9 and res.link_util[0].tolist() == [0.4, 2.0]
     assert _arrays(_step_batch) == {(True, "C")}
+    assert res.demand_bps is bps            # the caller's read-only demand, as it is (no copy)
 
 
 def test_percentiles_compile_read_only_c_arrays_only():

@@ -219,9 +219,11 @@ class BatchRouter:
             router's 1e-9 relative tolerance), as :meth:`Router.route` raises.
         """
         r, nd = self.router, len(self.src)
-        bps = writable_c(bps, float)        # one kernel signature (see kernel_args)
-        if bps.ndim != 2 or bps.shape[1] != nd:
-            raise ValueError(f"bps must have shape (B, {nd}), got {bps.shape}")
+        demand = np.ascontiguousarray(bps, dtype=float)    # returned as it is (copy_demand)
+        if demand.ndim != 2 or demand.shape[1] != nd:
+            raise ValueError(f"bps must have shape (B, {nd}), got {demand.shape}")
+        # the kernel's: a copy of a read-only demand, one kernel signature (see kernel_args)
+        bps = writable_c(demand, float)
         nb = bps.shape[0]
         link_up = _rows(link_up, bool, (nb, self.n_links), "link_up")
         node_up = _rows(node_up, bool, (nb, r.n_nodes), "node_up")
@@ -252,7 +254,9 @@ class BatchRouter:
         o = list(out)
         wave = o[8]
         o[8] = wave > 0
-        res = BatchStepResult(o[0], o[1], o[2], bps.copy() if copy_demand else bps, *o[3:10], wave,
+        if copy_demand:                 # the kernel's copy will do (the kernel only reads it)
+            demand = bps.copy() if bps is demand else bps
+        res = BatchStepResult(o[0], o[1], o[2], demand, *o[3:10], wave,
                               o[10])
         if not res.converged.all():     # rare: off the hot path
             bad = np.flatnonzero(~res.converged)
