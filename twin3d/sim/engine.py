@@ -74,6 +74,13 @@ def _routable_sums(at, ok, bps, n):  # pragma: no cover - compiled
     return out
 
 
+def _site_sums(at, ok, bps, n: int) -> np.ndarray:
+    """:func:`_routable_sums` of read-only views (the caches' arrays are read-only):
+    one kernel signature whatever the arrays, and no copy."""
+    return _routable_sums(readonly_c(at, np.int64), readonly_c(ok, bool), readonly_c(bps, float),
+                          n)
+
+
 class Simulator:
     """Precomputes what every step shares (router, demand weights, areas).
 
@@ -657,7 +664,7 @@ class Simulator:
         core = self.node_of_site.get(self.core, -1)
         if compiled:     # summed when first read: an environment's step does not read it
             # (the compiled step's routable and bit/s arrays are its own, or read-only)
-            site_load = Deferred(_routable_sums, self._load_site(routing.src, routing.dst, core),
+            site_load = Deferred(_site_sums, self._load_site(routing.src, routing.dst, core),
                                  routing.routable, routing.demand_bps, len(self.site_ids))
         else:
             site_load = self._routable_site_load(routing, core)
@@ -695,9 +702,7 @@ class Simulator:
         if (got is not None and got[0] is ok and got[1] is bps and got[2] is at
                 and not ok.flags.writeable and not bps.flags.writeable):
             return got[3].copy()
-        # read-only views (the caches' arrays are read-only): one kernel signature, no copy
-        load = _routable_sums(readonly_c(at, np.int64), readonly_c(ok, bool), readonly_c(bps, float),
-                              len(self.site_ids))
+        load = _site_sums(at, ok, bps, len(self.site_ids))
         if not ok.flags.writeable and not bps.flags.writeable:
             self._site_load_last = (ok, bps, at, load.copy())
         return load
