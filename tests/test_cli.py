@@ -133,13 +133,13 @@ def test_bad_input_from_python_m_twin3d(tmp_path):
     _build_bad_input(run_cli, tmp_path, "unknown site in link")
 
 
-def test_failed_build_keeps_previous_output(tmp_path):
+def test_failed_build_keeps_previous_output(tmp_path, cli_in_process):
     scene = make(tmp_path)
     out = tmp_path / "out"
     assert run_cli("build", scene, "-o", out).returncode == 0
     before = (out / "layers" / "base.usdc").read_bytes()
     (tmp_path / "links.geojson").write_text('{"type": "FeatureCollection", "features": [')
-    res = run_cli("build", scene, "-o", out)
+    res = cli_in_process("build", scene, "-o", out)
     assert res.returncode == 2
     assert (out / "layers" / "base.usdc").read_bytes() == before
 
@@ -158,8 +158,8 @@ def test_self_intersecting_footprint_is_repaired_and_reported(tmp_path):
     assert "Self-intersection" in summary["repaired"][0]["reason"]
 
 
-def test_validate_exit_codes(tmp_path):
-    res = run_cli("validate", tmp_path / "none.usda")
+def test_validate_exit_codes(tmp_path, cli_in_process):
+    res = cli_in_process("validate", tmp_path / "none.usda")
     assert res.returncode == 2 and "stage file not found" in res.stderr
     broken = tmp_path / "broken.usda"
     broken.write_text('#usda 1.0\n(\n    defaultPrim = "World"\n)\n\ndef Xform "World"\n{\n'
