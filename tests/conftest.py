@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -68,6 +69,41 @@ def helsinki_with_model(folder: Path, model: str) -> Path:
 def helsinki_uma(tmp_path_factory) -> Path:
     """scenes/helsinki.toml with ``model = "UMa"`` (see :func:`helsinki_with_model`)."""
     return helsinki_with_model(tmp_path_factory.mktemp("helsinki-uma"), "UMa")
+
+
+@pytest.fixture
+def cli_in_process(capfd, monkeypatch):
+    """Run ``twin3d ARGS`` in this process; returns a ``subprocess.CompletedProcess``.
+
+    The same entry as ``python -m twin3d`` (:func:`twin3d.cli.main`), without the
+    second or so a new interpreter and its imports cost each call. Output is
+    captured at the file-descriptor level (capfd), so a C library's warning on
+    stderr counts as a line, as it would from a subprocess. An exception that
+    escapes ``main`` (a traceback from the command line) fails the test.
+    Tests of bad input use it; each command keeps at least one real
+    ``python -m twin3d`` run elsewhere.
+    """
+    from twin3d.cli import main
+
+    def _run(*args, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+        monkeypatch.chdir(cwd)
+        capfd.readouterr()                  # drop what the test printed before
+        argv = [str(a) for a in args]
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as exc:           # sys.exit's rules for the exit status
+            code = exc.code
+        got = capfd.readouterr()
+        err_text = got.err
+        if code is None:
+            code = 0
+        elif not isinstance(code, int):
+            err_text += f"{code}\n"
+            code = 1
+        return subprocess.CompletedProcess(["twin3d", *argv], code, got.out, err_text)
+
+    return _run
 
 
 @pytest.fixture

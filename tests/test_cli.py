@@ -107,12 +107,12 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(tmp_path, case):
+def _build_bad_input(run, tmp_path, case):
+    """``twin3d build`` of CASES[case] by ``run``: exit 2, one clear line, nothing written."""
     kwargs, words = CASES[case]
     scene = make(tmp_path, **{k: v for k, v in kwargs.items() if v is not None})
     out = tmp_path / "out"
-    res = run_cli("build", scene, "-o", out)
+    res = run("build", scene, "-o", out)
     assert res.returncode == 2, (res.stdout, res.stderr)
     assert "Traceback" not in res.stderr + res.stdout
     lines = [l for l in res.stderr.splitlines() if l.strip()]
@@ -123,13 +123,23 @@ def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(tmp_path, case
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
-def test_failed_build_keeps_previous_output(tmp_path):
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(tmp_path, cli_in_process, case):
+    _build_bad_input(cli_in_process, tmp_path, case)
+
+
+def test_bad_input_from_python_m_twin3d(tmp_path):
+    """One case through ``python -m twin3d``, in a process of its own."""
+    _build_bad_input(run_cli, tmp_path, "unknown site in link")
+
+
+def test_failed_build_keeps_previous_output(tmp_path, cli_in_process):
     scene = make(tmp_path)
     out = tmp_path / "out"
     assert run_cli("build", scene, "-o", out).returncode == 0
     before = (out / "layers" / "base.usdc").read_bytes()
     (tmp_path / "links.geojson").write_text('{"type": "FeatureCollection", "features": [')
-    res = run_cli("build", scene, "-o", out)
+    res = cli_in_process("build", scene, "-o", out)
     assert res.returncode == 2
     assert (out / "layers" / "base.usdc").read_bytes() == before
 
@@ -148,8 +158,8 @@ def test_self_intersecting_footprint_is_repaired_and_reported(tmp_path):
     assert "Self-intersection" in summary["repaired"][0]["reason"]
 
 
-def test_validate_exit_codes(tmp_path):
-    res = run_cli("validate", tmp_path / "none.usda")
+def test_validate_exit_codes(tmp_path, cli_in_process):
+    res = cli_in_process("validate", tmp_path / "none.usda")
     assert res.returncode == 2 and "stage file not found" in res.stderr
     broken = tmp_path / "broken.usda"
     broken.write_text('#usda 1.0\n(\n    defaultPrim = "World"\n)\n\ndef Xform "World"\n{\n'
@@ -219,6 +229,6 @@ def test_simulate_prints_the_kpi_table():
     assert "wave 2: trips Mikkeli--Jyvaskyla" in res.stdout
 
 
-def test_simulate_unknown_scenario_exits_2():
-    res = run_cli("simulate", SCENES / "helsinki.toml", "--scenario", "nope")
+def test_simulate_unknown_scenario_exits_2(cli_in_process):
+    res = cli_in_process("simulate", SCENES / "helsinki.toml", "--scenario", "nope")
     assert res.returncode == 2 and "no scenario named 'nope'" in res.stderr

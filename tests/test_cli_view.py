@@ -44,8 +44,8 @@ def test_port_in_use_is_one_line_before_loading(busy_port, command, tmp_path):
     assert elapsed_s < 5.0, f"took {elapsed_s:.1f} s: the scene was loaded first?"
 
 
-def test_port_out_of_range():
-    res = run_cli("view", "--port", 70000)
+def test_port_out_of_range(cli_in_process):
+    res = cli_in_process("view", "--port", 70000)
     assert res.returncode == 2
     assert "0..65535" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 

@@ -243,10 +243,9 @@ def test_bad_pair_routes_name_the_field(tmp_path, event, field, words):
     assert e.value.field == field and "event 1" in str(e.value) and str(p.name) in str(e.value)
 
 
-def test_a_bad_pair_route_exits_2_with_one_line(tmp_path):
+def test_a_bad_pair_route_exits_2_with_one_line(tmp_path, cli_in_process):
     p = _ring(tmp_path, '{ t = 1, kind = "pair_route", src = "A", dst = "B", path = ["A", "C", "B"] }')
-    out = subprocess.run([sys.executable, "-m", "twin3d", "simulate", str(p)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
+    out = cli_in_process("simulate", p)
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "path" in lines[0] and "event 1" in lines[0], out.stderr

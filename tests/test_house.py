@@ -5,6 +5,7 @@ top-level package, and the small CLI promises (``--version``, literal
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 
@@ -29,8 +30,13 @@ def _module_name(path) -> str:
     return ".".join(parts)
 
 
-def _imports(path) -> list[tuple[str, bool]]:
-    """(imported twin3d module, at module level?) for every import in a file."""
+@functools.lru_cache(maxsize=None)
+def _imports(path) -> tuple[tuple[str, bool], ...]:
+    """(imported twin3d module, at module level?) for every import in a file.
+
+    Cached: the package does not change during a session, and parsing every
+    module once per parametrized case cost about a second each.
+    """
     tree = ast.parse(path.read_text())
     me = _module_name(path)
     pkg = me if path.name == "__init__.py" else me.rsplit(".", 1)[0]
@@ -57,10 +63,12 @@ def _imports(path) -> list[tuple[str, bool]]:
         for name in names:
             if name.startswith("twin3d"):
                 found.append((name, id(node) in top_level))
-    return found
+    return tuple(found)
 
 
+@functools.lru_cache(maxsize=None)
 def _graph(module_level_only: bool) -> nx.DiGraph:
+    """The import graph of the package, built once per session (frozen: callers share it)."""
     files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
     g = nx.DiGraph()
     for mod, path in files.items():
@@ -71,7 +79,7 @@ def _graph(module_level_only: bool) -> nx.DiGraph:
             target = name if name in files else name.rsplit(".", 1)[0]
             if target in files and target != mod and not mod.startswith(target + "."):
                 g.add_edge(mod, target)
-    return g
+    return nx.freeze(g)
 
 
 @pytest.mark.parametrize("module_level_only", [True, False])

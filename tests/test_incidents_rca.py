@@ -211,23 +211,23 @@ def test_rca_cli_ranks_from_files_without_labels(abilene_incidents, tmp_path):
     (["--incident", "1", "--all"], "not both"),
     (["--top", "0"], "--top must be >= 1"),
 ])
-def test_rca_cli_bad_input_is_one_line_and_exit_2(abilene_incidents, tmp_path, args, needle):
-    from test_incidents_synth import run_cli
-    res = run_cli("rca", SCENES / "topologyzoo" / "Abilene.toml", "--telemetry", abilene_incidents,
+def test_rca_cli_bad_input_is_one_line_and_exit_2(abilene_incidents, tmp_path, cli_in_process, args,
+                                                  needle):
+    res = cli_in_process("rca", SCENES / "topologyzoo" / "Abilene.toml", "--telemetry", abilene_incidents,
                   "--json", tmp_path / "r.json", *args)
     assert res.returncode == 2, res.stderr
     assert needle in res.stderr and len(res.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "r.json").exists()
 
 
-def test_rca_cli_telemetry_of_another_scene_exit_2(abilene_incidents):
-    from test_incidents_synth import run_cli
-    res = run_cli("rca", SCENES / "topologyzoo" / "Geant2012.toml", "--telemetry", abilene_incidents)
+def test_rca_cli_telemetry_of_another_scene_exit_2(abilene_incidents, cli_in_process):
+    res = cli_in_process("rca", SCENES / "topologyzoo" / "Geant2012.toml", "--telemetry", abilene_incidents)
     assert res.returncode == 2
     assert "comes from scene 'abilene', not 'geant2012'" in res.stderr.lower()
 
 
 def test_rca_cli_missing_folder_exit_2(tmp_path):
+    # through python -m twin3d: the one bad-input case of rca in a process of its own
     from test_incidents_synth import run_cli
     res = run_cli("rca", SCENES / "topologyzoo" / "Abilene.toml", "--telemetry", tmp_path / "nope")
     assert res.returncode == 2 and "no such folder" in res.stderr

@@ -325,14 +325,15 @@ def test_element_vocabulary_is_the_whole_scene(abilene):
     (["--window", "4"], "at least 6 steps"),
     (["--workers", "-1"], "--workers must be >= 0"),
 ])
-def test_bad_input_exits_2_with_one_line(ring, tmp_path, args, needle):
-    res = run_cli("synth", ring, "-o", tmp_path / "o", *args)
+def test_bad_input_exits_2_with_one_line(ring, tmp_path, cli_in_process, args, needle):
+    res = cli_in_process("synth", ring, "-o", tmp_path / "o", *args)
     assert res.returncode == 2
     assert res.stderr.count("\n") == 1 and needle in res.stderr, res.stderr
     assert not (tmp_path / "o").exists()
 
 
 def test_missing_scene_exits_2_with_one_line(tmp_path):
+    # through python -m twin3d: the one bad-input case of synth in a process of its own
     res = run_cli("synth", tmp_path / "nope.toml", "-o", tmp_path / "o")
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "nope.toml" in res.stderr
 

@@ -225,11 +225,10 @@ def test_a_scene_with_uma_simulates_with_tr_38901(tmp_path, monkeypatch):
     np.testing.assert_array_equal(sim.baseline_map.rx_dbm, want.rx_dbm)
 
 
-def test_an_unknown_model_is_one_line_exit_2(tmp_path):
+def test_an_unknown_model_is_one_line_exit_2(tmp_path, cli_in_process):
     path = write_block_scene(tmp_path, 'model = "Hata"')
     out = tmp_path / "out"
-    res = subprocess.run([sys.executable, "-m", "twin3d", "build", str(path), "-o", str(out)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    res = cli_in_process("build", path, "-o", out)
     lines = res.stderr.strip().splitlines()
     assert res.returncode == 2 and len(lines) == 1, res.stderr
     for word in ("scene.toml", "[radio]", "model", "Hata", "geometric", "UMa", "UMi", "RMa", "FSPL"):

@@ -146,7 +146,7 @@ def test_negative_spare_is_rejected(cascade):
 
 # -- bad input: one line, exit 2 ----------------------------------------------
 
-@pytest.mark.parametrize("event, words", [
+BAD_EVENTS = [
     ('{ t = 1, kind = "set_weight", link = "XX", weight = 2 }', "unknown link 'XX'"),
     ('{ t = 1, kind = "set_weight", link = "AB", weight = 0 }', "must be > 0"),
     ('{ t = 1, kind = "set_weight", link = "AB" }', "is missing"),
@@ -163,15 +163,28 @@ def test_negative_spare_is_rejected(cascade):
     ('{ t = 1, kind = "shed", src = "A", dst = "A", factor = 0.5 }', "src and dst must differ"),
     ('{ t = 1, kind = "shed", src = "A", dst = "Q", factor = 0.5 }', "unknown site 'Q'"),
     ('{ t = 1, kind = "shed", src = "A", dst = "B", factor = 0.5, duration = 0 }', "must be >= 1 step"),
-])
-def test_bad_events_exit_2_with_one_line(cascade, event, words):
+]
+
+
+def _assert_one_line_exit_2(res, words):
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0] and "event 1" in lines[0], res.stderr
+    assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("event, words", BAD_EVENTS)
+def test_bad_events_exit_2_with_one_line(cascade, cli_in_process, event, words):
     _with_scenario(cascade, event)
-    out = subprocess.run([sys.executable, "-m", "twin3d", "simulate", str(cascade)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 2, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and words in lines[0] and "event 1" in lines[0], out.stderr
-    assert "Traceback" not in out.stderr
+    _assert_one_line_exit_2(cli_in_process("simulate", cascade), words)
+
+
+def test_a_bad_event_exits_2_with_one_line_from_python_m_twin3d(cascade):
+    """The same through ``python -m twin3d``, in a process of its own."""
+    event, words = BAD_EVENTS[0]
+    _with_scenario(cascade, event)
+    _assert_one_line_exit_2(subprocess.run([sys.executable, "-m", "twin3d", "simulate", str(cascade)],
+                                           cwd=ROOT, capture_output=True, text=True, timeout=300), words)
 
 
 def test_bad_sla_keys(cascade):

@@ -130,9 +130,8 @@ def test_radio_surge_on_a_site_without_cells(tmp_path):
     assert "core_surge" in str(exc.value)
 
 
-def test_cli_prints_one_line_and_exits_2(tmp_path):
-    from test_cli import run_cli
-    r = run_cli("simulate", backbone(tmp_path, '{ t = 1, kind = "surge", area = "lake", factor = 2.0 }'))
+def test_cli_prints_one_line_and_exits_2(tmp_path, cli_in_process):
+    r = cli_in_process("simulate", backbone(tmp_path, '{ t = 1, kind = "surge", area = "lake", factor = 2.0 }'))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     msg = (r.stdout + r.stderr).strip()
     assert "surge on area 'lake'" in msg and len(msg.splitlines()) == 1
