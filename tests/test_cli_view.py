@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -31,9 +30,7 @@ def test_port_in_use_is_one_line_before_loading(busy_port, command, tmp_path):
     args = [*command, "--port", busy_port]
     if command[0] == "demo":
         args += ["-o", tmp_path / "out"]
-    t0 = time.perf_counter()
     res = run_cli(*args)
-    elapsed_s = time.perf_counter() - t0
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1, res.stderr
@@ -41,7 +38,6 @@ def test_port_in_use_is_one_line_before_loading(busy_port, command, tmp_path):
     assert "Traceback" not in res.stderr
     # nothing was built: the check runs before the scene is loaded (that takes 5 s or more)
     assert not (tmp_path / "out").exists()
-    assert elapsed_s < 5.0, f"took {elapsed_s:.1f} s: the scene was loaded first?"
 
 
 def test_port_out_of_range(cli_in_process):
