@@ -10,6 +10,19 @@ from pathlib import Path
 
 import json
 
+# pytest-xdist (addopts: -n 2): each worker compiles into a numba cache of its
+# own, named before anything imports numba. numba's file cache names a
+# kernel's overloads by their order in its index, so two processes compiling
+# one kernel at once can give two signatures one file, and a later run loads
+# the wrong code. The CLIs a worker starts inherit its folder.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _XDIST_WORKER and not os.environ.get("NUMBA_CACHE_DIR"):
+    import hashlib
+
+    _tree = hashlib.sha256(str(Path(__file__).resolve().parents[1]).encode()).hexdigest()[:12]
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), f"twin3d-numba-{_tree}",
+                                                 _XDIST_WORKER)
+
 import pytest
 from hypothesis import settings as hypothesis_settings
 
