@@ -64,6 +64,7 @@ import numpy as np
 
 from . import dagdynamic, dagstore, routing
 from .deferred import Deferred
+from .fresh import empty_f64
 from .kernel_args import writable_c
 from .routing import Routing, _RTOL, _group, _ptr
 from .transport import Router
@@ -316,7 +317,9 @@ class RoutingCache:
                 self._lat_w = np.empty(m + 2)
                 self._lat_w[:m] = self._bps_g
                 self._lat_w[m:] = bps[self._at == m].sum(), 0.0   # src == dst pooled; a node down
-            grouped = np.empty(m + 2)                 # + 0 (src == dst) and nan (a node down)
+            # + 0 (src == dst) and nan (a node down); kept by the result (no reused buffer),
+            # and allocated without numpy's huge-page advice, whose faults cost more than the walk
+            grouped = empty_f64(m + 2)
             grouped[m:] = 0.0, np.nan
             args = (self._dests, r.n_nodes, self._split, self._seg_start, self._seg_len,
                     self._arena.arrays(), np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
