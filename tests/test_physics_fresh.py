@@ -3,9 +3,12 @@ that :class:`~twin3d.physics.incremental.RoutingCache` results keep."""
 
 from __future__ import annotations
 
+import doctest
+
 import networkx as nx
 import numpy as np
 
+from twin3d.physics import fresh
 from twin3d.physics.fresh import empty_f64
 from twin3d.physics.incremental import RoutingCache
 from twin3d.physics.transport import Router
@@ -36,3 +39,7 @@ def test_each_routing_keeps_its_own_latency():
     assert not np.shares_memory(first.latency_sample[0], second.latency_sample[0])
     np.testing.assert_array_equal(first.latency_sample[0], want)
     assert np.all(np.asarray(second.latency_s) > np.asarray(first.latency_s))
+
+
+def test_doctests():
+    assert doctest.testmod(fresh).failed == 0
