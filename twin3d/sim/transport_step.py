@@ -33,12 +33,13 @@ _SUMS: list = []
 def _total(a: np.ndarray):
     """``a.sum()``, kept for read-only arrays that own their data (nothing can
     change them; a read-only view's base might be written)."""
+    # np.add.reduce(a, None) is a.sum() without its Python wrapper (the same pairwise sum)
     if a.flags.writeable or a.base is not None:
-        return a.sum()
+        return np.add.reduce(a, None)
     for x, s in list(_SUMS):
         if x is a:
             return s
-    s = a.sum()
+    s = np.add.reduce(a, None)
     _SUMS[:] = [(a, s)] + _SUMS[:3]
     return s
 
