@@ -163,3 +163,34 @@ def test_node_totals_follow_the_demand(tmp_path, profile):
                                       np.bincount(dst, bps, minlength=n).astype(np.float32))
         obs, *_ = env.step(rng.integers(0, 2, size=len(env.link_ids)))
     assert not env._last.demand[2].flags.writeable        # the kept, shared base demand
+
+
+def test_in_service_kept_apart_follows_link_and_site_states():
+    """``Simulator._in_service`` keeps link_up and node_up apart (a cascade changes the
+    link states, not the site states): each follows its own states, also a site dict
+    changed in place, and hands out copies."""
+    sim = Simulator(twin3d.load_scene(SCENES / "topologyzoo" / "Abilene.toml"))
+    nodes, links = list(sim.router.nodes), list(sim.link_ids)
+
+    def plain(link_states, site_state):
+        return (np.array([s == "up" for s in link_states]),
+                np.array([site_state.get(n, "up") in ("up", "sleep") for n in nodes]))
+
+    up = ("up",) * len(links)
+    cut = ("cut",) + up[1:]
+    tripped = up[:-1] + ("tripped",)
+    sites = dict.fromkeys(sim.site_ids, "up")
+    seq = [(up, dict(sites)), (cut, dict(sites)), (tripped, dict(sites)),
+           (tripped, {**sites, nodes[0]: "down"}), (tripped, {**sites, nodes[0]: "sleep"}),
+           (up, {**sites, nodes[1]: "off"}), (up, dict(sites))]
+    for link_states, site_state in seq:
+        want = plain(link_states, site_state)
+        got = sim._in_service(link_states, site_state)
+        assert [g.tolist() for g in got] == [w.tolist() for w in want]
+        got[0][:] = False               # copies: the next call must not see this
+        got[1][:] = False
+    shared = dict(sites)
+    assert sim._in_service(up, shared)[1].all()
+    shared[nodes[2]] = "down"           # the same dict, changed in place
+    assert sim._in_service(up, shared)[1].tolist() == plain(up, shared)[1].tolist()
+    assert not sim._in_service(up, shared)[1][nodes.index(nodes[2])]

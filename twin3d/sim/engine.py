@@ -167,7 +167,8 @@ class Simulator:
         self._nan_sites = np.full(len(self.site_ids), np.nan)   # power per site without cells
         self._link_getter = None
         self._site_getter = None
-        self._in_service_last: tuple | None = None       # (link states, site states, link_up, node_up)
+        self._link_up_last: tuple | None = None          # (link states, link_up)
+        self._node_up_last: tuple | None = None          # (site states, node_up)
         self._capacity_last: tuple | None = None         # (capacities, as an array)
         self._scaled: tuple | None = None                # (factor, base bit/s, scaled bit/s)
         self._plain_density: tuple | None = None         # (factor, density, its sum) without surges
@@ -608,7 +609,7 @@ class Simulator:
         weight = None
         if state.link_weight is not None:     # weights told as a vector (LiveTimeline.set_weights)
             told = state.link_weight == state.link_weight
-            if told.any():
+            if np.count_nonzero(told):
                 weight = np.where(told, state.link_weight, self.link_weight)
         elif state.weight:
             weight = self.link_weight.copy()
@@ -750,12 +751,15 @@ class Simulator:
     def _in_service(self, link_states: tuple, site_state: dict) -> tuple[np.ndarray, np.ndarray]:
         """(link_up, node_up) bool arrays of a step's states: links "up", routing
         nodes "up" or "sleep" (copies of the last ones while the states repeat)."""
-        got = self._in_service_last
-        if got is None or got[0] != link_states or got[1] != site_state:
-            link_up = np.array([s == "up" for s in link_states])
-            node_up = np.array([site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes])
-            got = self._in_service_last = (link_states, dict(site_state), link_up, node_up)
-        return got[2].copy(), got[3].copy()
+        # kept apart: a cascade changes the link states of most steps, not the site states
+        got = self._link_up_last
+        if got is None or got[0] != link_states:
+            got = self._link_up_last = (link_states, np.array([s == "up" for s in link_states]))
+        nodes = self._node_up_last
+        if nodes is None or nodes[0] != site_state:
+            nodes = self._node_up_last = (dict(site_state), np.array(
+                [site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes]))
+        return got[1].copy(), nodes[1].copy()
 
     def _capacity_of(self, caps: tuple) -> np.ndarray:
         """``np.array(caps, dtype=float)``: a copy of the last one while every value is

@@ -33,12 +33,13 @@ _SUMS: list = []
 def _total(a: np.ndarray):
     """``a.sum()``, kept for read-only arrays that own their data (nothing can
     change them; a read-only view's base might be written)."""
+    # np.add.reduce(a, None) is a.sum() without its Python wrapper (the same pairwise sum)
     if a.flags.writeable or a.base is not None:
-        return a.sum()
+        return np.add.reduce(a, None)
     for x, s in list(_SUMS):
         if x is a:
             return s
-    s = a.sum()
+    s = np.add.reduce(a, None)
     _SUMS[:] = [(a, s)] + _SUMS[:3]
     return s
 
@@ -148,8 +149,9 @@ def route_step_compiled(batch: BatchRouter, bps: np.ndarray, link_up: np.ndarray
     wave_of, util_at = res.trip_wave[0], res.trip_util[0]
     for k in range(1, int(res.n_waves[0]) + 1):
         hit = (wave_of == k).nonzero()[0]
-        ids = [r.links[i] for i in hit]
-        waves.append(Wave(k, ids, {r.links[i]: float(util_at[i]) for i in hit}, cause))
+        # Python ints index the list, and tolist() gives float(util_at[i]) of each
+        ids = [r.links[i] for i in hit.tolist()]
+        waves.append(Wave(k, ids, dict(zip(ids, util_at[hit].tolist())), cause))
         cause = ids
     routing = Routing(r, batch.mode, None, None, batch.src, batch.dst,
                       bps if own else res.demand_bps[0], res.routable[0],
