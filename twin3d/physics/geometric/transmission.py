@@ -82,10 +82,10 @@ def slabs_crossed(t, top_z_m, n_edges, z0_m: float, z1_m) -> np.ndarray:
     ...               np.array([3]), 20.0, np.array([0.0])).tolist()
     [2]
     """
-    t = np.ascontiguousarray(t, float)
+    t = writable_c(t, float)
     out = np.empty(t.shape[0], np.int64)
     # one signature: a (1,) broadcast z1 is C-contiguous but read-only (kernel_args)
-    _slabs(writable_c(t, float), writable_c(top_z_m, float), writable_c(n_edges, np.int64),
+    _slabs(t, writable_c(top_z_m, float), writable_c(n_edges, np.int64),
            float(z0_m), writable_c(np.broadcast_to(np.asarray(z1_m, float), t.shape[:1]), float),
            out)
     return out
