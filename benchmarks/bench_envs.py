@@ -30,7 +30,10 @@ Usage::
 ``--clock cpu`` times with the process's CPU time instead of the wall clock:
 on a machine shared with other jobs the wall clock counts the time the
 process waits for a core, CPU time does not (the batched engine then runs
-its copies in one thread, as ``make_vec`` does on fewer than 4 threads).
+its copies in one thread: CPU time would count every thread's). On the wall
+clock ``make_vec`` picks serial or threads each step by their measured
+time (``twin3d.physics.threads.ThreadChoice``); its warm-up runs in the
+untimed steps.
 """
 
 from __future__ import annotations
@@ -101,9 +104,10 @@ def te_single(scene: Path, steps: int, sparse: bool = False) -> float:
 
 
 def te_batched(scene: Path, batch: int, steps: int, sparse: bool = False) -> float:
-    venv = make_vec("twin3d/TrafficEngineering-v0", num_envs=batch, scene=str(scene))
+    venv = make_vec("twin3d/TrafficEngineering-v0", num_envs=batch, scene=str(scene),
+                    parallel=False if clock is time.process_time else "auto")
     venv.reset(seed=0)
-    for a in te_actions(venv.action_space.shape, len(venv.proto.ladder), 5, sparse, seed=1):
+    for a in te_actions(venv.action_space.shape, len(venv.proto.ladder), 8, sparse, seed=1):
         venv.step(a)
     actions = te_actions(venv.action_space.shape, len(venv.proto.ladder), steps, sparse)
     t0 = clock()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from twin3d.envs import make_vec, vector
@@ -66,14 +64,18 @@ def test_busy_opponents_skipped_equal_calling_them_every_step():
 
 
 def test_auto_threads_decided_each_step_give_the_same_results(monkeypatch):
+    """``parallel="auto"``: each step runs serially or on threads as ThreadChoice
+    picks (both modes here: the warm-up tries each, then a look back every 3
+    steps), with the serial env's results every step."""
+    from twin3d.physics import threads
     nb = vector.THREADS_MIN_COPIES
     monkeypatch.setattr(vector, "PARALLEL_MIN_THREADS", 1)     # any machine: the step decides
+    monkeypatch.setattr(threads, "usable_threads", lambda: 2)
     scene = str(SCENES / "topologyzoo/Abilene.toml")
     auto = make_vec("twin3d/TrafficEngineering-v0", num_envs=nb, scene=scene, **KW)
     serial = make_vec("twin3d/TrafficEngineering-v0", num_envs=nb, scene=scene, parallel=False, **KW)
-    assert auto._auto_threads and not serial._auto_threads
-    spare = itertools.cycle([2, 2, 1])
-    monkeypatch.setattr(vector, "spare_threads", lambda: next(spare))
+    assert auto._choice is not None and serial._choice is None
+    auto._choice.explore_every = 3
     used, step = [], auto.engine.step
 
     def recorded(*a, **kw):
@@ -86,9 +88,10 @@ def test_auto_threads_decided_each_step_give_the_same_results(monkeypatch):
     for t in range(34):
         a = rng.integers(0, 8, size=auto.action_space.shape)
         _same_step(auto.step(a), serial.step(a))
-    assert used.count(True) > 10 and used.count(False) > 5 and serial.engine.parallel is False
+    assert used.count(True) >= 10 and used.count(False) >= 10 and serial.engine.parallel is False
+    assert None not in auto._choice.cost_s                     # both measured
     small = make_vec("twin3d/TrafficEngineering-v0", num_envs=2, scene=scene, **KW)
-    assert not small._auto_threads
+    assert small._choice is None
 
 
 def test_node_totals_observation_equals_single_environments(monkeypatch):

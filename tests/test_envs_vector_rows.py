@@ -96,3 +96,21 @@ def test_rows_of_any_range_after_any_row_equal_weighted_percentiles():
         for b in range(len(vv)):
             np.testing.assert_array_equal(got[b], kpi.weighted_percentiles(vv[b], [0, 5, 50, 95, 100],
                                                                            ww[b]), err_msg=str(b))
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_rows_on_threads_equal_the_serial_rows_and_the_one_array_reference(seed):
+    """The rows in chunks on threads: each chunk starts its buckets from its own first
+    row, which must not change an answer (uncertain rows, empty rows, one value)."""
+    rng = np.random.default_rng(seed)
+    v, w = _symmetric_rows(rng, 37, 300, nan_share=0.05)
+    v[5] = np.nan
+    v[11] = 7.0
+    v[20] *= 1e6
+    serial = row_percentiles(v, [5, 50, 95], w)
+    threaded = row_percentiles(v, [5, 50, 95], w, parallel=True)
+    np.testing.assert_array_equal(threaded, serial)
+    for b in range(len(v)):
+        np.testing.assert_array_equal(threaded[b], kpi.weighted_percentiles(v[b], [5, 50, 95], w[b]),
+                                      err_msg=str(b))
+    assert np.isnan(threaded[5]).all() and threaded[11].tolist() == [7.0] * 3

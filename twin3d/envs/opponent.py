@@ -135,6 +135,12 @@ class Opponent:
         self._budget += self.budget_per_step
         if t <= self._busy_until or rng.random() >= self.attack_prob:
             return []
+        return self.attack(t, view, rng)
+
+    def attack(self, t: int, view: OpponentView, rng: np.random.Generator) -> list[EventSpec]:
+        """What :meth:`__call__` does once the step's budget is added and the step
+        chosen to attack (its first draw from ``rng``, ``random() < attack_prob``,
+        made): the attack's draws, or [] when the budget or the targets fall short."""
         lo, hi = self.duration_steps
         duration = int(rng.integers(lo, hi + 1))
         if duration > self._budget:

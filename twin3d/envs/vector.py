@@ -20,13 +20,14 @@ observation is returned, and the last one is in ``infos["final_obs"]``
 from __future__ import annotations
 
 import hashlib
+import time
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from ..physics.batch_step import BatchRouter
-from ..physics.threads import spare_threads
+from ..physics.threads import ThreadChoice
 from ..sim.demand import profile_factor
 from .opponent import Opponent
 from .traffic import TrafficEngineeringEnv
@@ -46,11 +47,11 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
     num_envs : int
         Copies B.
     parallel : bool or "auto"
-        Step the copies on numba's threads (the same results); "auto": from
-        :data:`THREADS_MIN_COPIES` copies on, when numba has
-        :data:`PARALLEL_MIN_THREADS` threads or more, decided each step by
-        :func:`twin3d.physics.threads.spare_threads` (threads only while the
-        load average leaves a core for each).
+        Step the copies, and their latency percentiles, on numba's threads
+        (the same results); "auto": from :data:`THREADS_MIN_COPIES` copies
+        on, when numba has :data:`PARALLEL_MIN_THREADS` threads or more,
+        decided each step by the measured time of a step in each mode
+        (:class:`twin3d.physics.threads.ThreadChoice`).
     scene, **kw
         As :class:`~twin3d.envs.traffic.TrafficEngineeringEnv` (one copy is
         built to hold the scene, simulator, spaces and reward).
@@ -93,8 +94,10 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         self.action_space = gym.vector.utils.batch_space(proto.action_space, self.num_envs)
         self.observation_space = gym.vector.utils.batch_space(proto.observation_space, self.num_envs)
         self.src, self.dst, self.base_bps = sim.base_demand_arrays()
-        #: decide threads or not each step (``parallel="auto"``)
-        self._auto_threads = parallel == "auto" and _threads_may_pay(self.num_envs)
+        #: decide threads or not each step by their measured time (``parallel="auto"``)
+        self._choice = ThreadChoice() if parallel == "auto" and _threads_may_pay(self.num_envs) \
+            else None
+        self._threaded = parallel is True           # this step's mode
         self.engine = BatchRouter(sim.router, self.src, self.dst, sim.scene.spec.traffic.routing,
                                   parallel=False if parallel == "auto" else bool(parallel))
         self.cap = np.array([sim.twin.links[l].capacity_bps for l in sim.link_ids], dtype=float)
@@ -163,6 +166,10 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         if actions.size and np.maximum.reduce(actions.view(np.uint64), axis=None) >= len(ladder):
             raise ValueError(f"actions must be rungs in [0, {len(ladder) - 1}]")
         self._t += 1
+        choice = self._choice
+        if choice is not None:
+            self._threaded = choice.choose()
+            start_s = time.perf_counter()
         obs, rewards, terminated, truncated, infos = self._step_all(actions, np.ones(self.num_envs, bool))
         done = terminated | truncated
         if done.any():
@@ -179,6 +186,9 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
             new_obs, _, _, _, _ = self._step_all(None, again, only=done)
             for k in obs:
                 obs[k][done] = new_obs[k][done]
+        if choice is not None:      # per copy stepped, an autoreset's first steps counted too
+            choice.record(self._threaded, time.perf_counter() - start_s,
+                          self.num_envs + int(np.count_nonzero(done)))
         return obs, rewards, terminated, truncated, infos
 
     def _hours_factors(self, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -215,8 +225,8 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         node_up = ~self._site_down[:, self.node_site][sel]
         link_up = ~(self._cut[sel] | self._tripped[sel])
         weight = proto.ladder[self._rung[sel]] * proto.base_weight[None, :]
-        if self._auto_threads:          # the same results either way; the load decides
-            self.engine.parallel = spare_threads() > 1
+        if self._choice is not None:    # the same results either way; the clock decides
+            self.engine.parallel = self._threaded
         res = self.engine.step(bps, link_up, node_up,
                                np.broadcast_to(self.cap, (len(rows), len(self.cap))),
                                weight, sim.scene.spec.traffic.trip_utilization, copy_demand=False)
@@ -296,7 +306,8 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
     def _score(self, rows, res, bps, link_up, hours, factors):
         """Observations, rewards and ends of the stepped rows, as the single env computes them."""
         proto, sim = self.proto, self.sim
-        lat = row_percentiles(res.latency_s, [50, 95], res.demand_bps) * 1e3
+        lat = row_percentiles(res.latency_s, [50, 95], res.demand_bps,
+                              parallel=self.engine.parallel) * 1e3
         offered = self._offered(bps, factors)
         lost = res.lost_bps
         served = np.maximum(0.0, offered - lost)
@@ -322,7 +333,8 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         self._terms, self._served, self._dropped = terms, served, dropped
         m = len(rows)
         f32 = np.float32
-        np.nan_to_num(lat, copy=False, nan=0.0)
+        if not np.isfinite(lat).all():      # (nan_to_num's own cost is tens of µs)
+            np.nan_to_num(lat, copy=False, nan=0.0)
         obs = {"link_util": util.astype(f32), "link_load_bps": res.link_load_bps.astype(f32),
                "link_capacity_bps": np.broadcast_to(self._cap32, util.shape).copy(),
                "link_up": state_up.astype(f32), "link_weight_rung": self._rung[rows].astype(f32),
@@ -336,18 +348,17 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
 #: Copies from which ``parallel="auto"`` may step them on numba's threads.
 THREADS_MIN_COPIES = 16
 #: Numba threads from which ``parallel="auto"`` may step the copies on threads.
-PARALLEL_MIN_THREADS = 4
+PARALLEL_MIN_THREADS = 2
 
 
 def _threads_may_pay(num_envs: int) -> bool:
     """Threads for :data:`THREADS_MIN_COPIES` copies or more on
-    :data:`PARALLEL_MIN_THREADS` threads or more (then each step asks
-    :func:`~twin3d.physics.threads.spare_threads`). With 2 (a 2-core machine)
-    the gain is at most 2x on the compiled step, while a busy machine stalls
-    every parallel region on a descheduled thread: measured on 2 shared cores,
-    Geant2012 B=64 ran at 263 µs per copy on threads against 179 serially (load
-    ~4), Abilene at 3,910 env-steps/s against 14,986 (load ~7); a quiet 2-core
-    machine was not to be had to measure the other side."""
+    :data:`PARALLEL_MIN_THREADS` threads or more; each step's mode is then
+    chosen by :class:`~twin3d.physics.threads.ThreadChoice`. Either mode can
+    win on 2 shared cores: Geant2012 B=64 stepped at 30 µs per copy on
+    threads against 57 serially on a quiet machine (2026-12-02, load 0.8), and
+    at 263 against 179 at a load of about 4; Abilene at 3,910 env-steps/s
+    against 14,986 at a load of about 7."""
     import numba
     return num_envs >= THREADS_MIN_COPIES and numba.get_num_threads() >= PARALLEL_MIN_THREADS
 

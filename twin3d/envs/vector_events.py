@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..scene import EventSpec
-from .opponent import LazyView, OpponentView
+from .opponent import OpponentView
 
 __all__ = ["CopyEvents", "NEVER"]
 
@@ -42,14 +42,16 @@ class CopyEvents:
                 continue
             t, opp, evs = ts[b], opponents[b], None
             if opp is not None:
-                if plain[b] and t <= opp._busy_until:
-                    # what Opponent.__call__ does while an attack or its cooldown runs: adds
-                    # the step's budget and returns [] before drawing from its generator
+                if plain[b]:
+                    # Opponent.__call__ inline: the step's budget, then (unless an attack or
+                    # its cooldown runs) one draw; the view is made only for an attack
                     opp._budget += opp.budget_per_step
+                    if t > opp._busy_until:
+                        rng = copies[b]._opp_rng
+                        if rng.random() < opp.attack_prob:
+                            evs = opp.attack(t, self._view(b), rng)
                 else:
-                    # the built-in opponent reads its view only when it attacks (a few % of steps)
-                    view = LazyView(self._view, b) if plain[b] else self._view(b)
-                    evs = opp(t, view, copies[b]._opp_rng)
+                    evs = opp(t, self._view(b), copies[b]._opp_rng)
             if evs or pending_t[b] <= t:
                 now = self._events_of(b, t, evs)
                 if now:

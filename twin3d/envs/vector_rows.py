@@ -8,7 +8,8 @@ bit, in one compiled call for the whole batch.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+import numba
+from numba import njit, prange
 
 from ..sim import kpi
 from ..sim.kpi_buckets import bucket
@@ -16,7 +17,7 @@ from ..sim.kpi_buckets import bucket
 __all__ = ["row_percentiles", "StepHasher"]
 
 
-def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
+def row_percentiles(values: np.ndarray, qs, weights: np.ndarray, parallel: bool = False) -> np.ndarray:
     """:func:`twin3d.sim.kpi.weighted_percentiles` of every row, (B, len(qs)).
 
     Below ``kpi._SELECT_MIN`` values each row goes through the compiled sort
@@ -28,7 +29,8 @@ def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
     order of equal values cannot change its running sums (every group of
     equal kept values has one weight), else to the numpy sort that
     ``weighted_percentiles`` falls back to, so the numbers are the same row
-    by row.
+    by row. ``parallel``: the rows in chunks on numba's threads (the same
+    numbers: a row's answers do not depend on the bucket range it starts from).
 
     Examples
     --------
@@ -45,32 +47,46 @@ def row_percentiles(values: np.ndarray, qs, weights: np.ndarray) -> np.ndarray:
         raise ValueError(f"percentiles must be in [0, 100], got {qs}")
     out = np.empty((len(v), q.size))
     certain = np.ones(len(v), np.bool_)
-    _rows_select(v, w, q, v.shape[1] < kpi._SELECT_MIN, out, certain)
+    by_sort = v.shape[1] < kpi._SELECT_MIN
+    if parallel and len(v) > 1:
+        _rows_select_parallel(v, w, q, by_sort, out, certain, 4 * numba.get_num_threads())
+    else:
+        _rows_select(v, w, q, by_sort, out, certain, 0, len(v))
     for b in np.flatnonzero(~certain):          # rare: numpy's sort decides, as for one array
         out[b] = kpi._argsort_percentiles(v[b], qs, w[b])
     return out
 
 
+@njit(cache=True, parallel=True)
+def _rows_select_parallel(v, w, q, by_sort, out, certain, n_chunks):  # pragma: no cover - compiled
+    """:func:`_rows_select` of the rows in ``n_chunks`` contiguous chunks on threads."""
+    nr = v.shape[0]
+    n_chunks = max(1, min(nr, n_chunks))
+    for c in prange(n_chunks):
+        _rows_select(v, w, q, by_sort, out, certain, c * nr // n_chunks, (c + 1) * nr // n_chunks)
+
+
 @njit(cache=True)
-def _rows_select(v, w, q, by_sort, out, certain):  # pragma: no cover - compiled
-    """Row b of ``out``: the percentiles ``q`` (fractions) of row b, NaN when nothing
-    is kept; ``certain[b]`` False where only numpy's sort can decide. Rows of
-    ``kpi._SELECT_MIN`` values or more: :func:`_one_pass_select`, bucketed on the
-    range of the row before (the first: its own), then :func:`_sort_select_order_free`."""
-    nr, n_in = v.shape
+def _rows_select(v, w, q, by_sort, out, certain, b0, b1):  # pragma: no cover - compiled
+    """Row b (``b0 <= b < b1``) of ``out``: the percentiles ``q`` (fractions) of row b,
+    NaN when nothing is kept; ``certain[b]`` False where only numpy's sort can
+    decide. Rows of ``kpi._SELECT_MIN`` values or more: :func:`_one_pass_select`,
+    bucketed on the range of the row before (the first: its own), then
+    :func:`_sort_select_order_free`."""
+    n_in = v.shape[1]
     nb = max(16, n_in // 2)
     bw = np.empty(nb)
     head = np.empty(nb, np.int64)
     nxt = np.empty(n_in, np.int64)
     lo = np.inf
     hi = -np.inf
-    if not by_sort and nr > 0:
+    if not by_sort and b1 > b0:
         for i in range(n_in):
-            x = v[0, i]
-            if np.isfinite(x) and w[0, i] > 0:
+            x = v[b0, i]
+            if np.isfinite(x) and w[b0, i] > 0:
                 lo = min(lo, x)
                 hi = max(hi, x)
-    for b in range(nr):
+    for b in range(b0, b1):
         o = out[b]
         if by_sort:
             kept = kpi._sort_select(v[b], w[b], True, q, o)

@@ -1,0 +1,64 @@
+"""ThreadChoice: serial or threads by the measured time of each, never by the load alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from twin3d.physics import threads
+from twin3d.physics.threads import ThreadChoice
+
+
+@pytest.fixture
+def two_threads(monkeypatch):
+    monkeypatch.setattr(threads, "usable_threads", lambda: 2)
+
+
+def _run(choice, calls, cost_s):
+    """``calls`` calls; ``cost_s(threaded, call)`` the seconds per item of each."""
+    modes = []
+    for i in range(calls):
+        threaded = choice.choose()
+        modes.append(threaded)
+        choice.record(threaded, 64 * cost_s(threaded, i), items=64)
+    return modes
+
+
+def test_the_cheaper_mode_runs_and_the_other_is_looked_at_every_nth_call(two_threads):
+    choice = ThreadChoice(explore_every=10)
+    modes = _run(choice, 100, lambda threaded, i: 30e-6 if threaded else 57e-6)
+    assert modes[:4] == [True, True, False, False]          # each tried; first calls not counted
+    later = modes[4:]
+    assert later.count(False) == 10 and all(later[i] is False for i in range(len(later))
+                                            if (i + 5) % 10 == 0)
+    assert choice.cost_s == pytest.approx([57e-6, 30e-6])
+
+
+def test_a_first_call_is_not_counted(two_threads):
+    """The first call of a mode compiles or starts the thread pool: seconds, not µs."""
+    choice = ThreadChoice(explore_every=50)
+    modes = _run(choice, 20, lambda threaded, i: (5.0 if i == 0 else 30e-6) if threaded else 57e-6)
+    assert modes[4:] == [True] * 16
+
+
+def test_a_machine_that_gets_busy_moves_the_choice_to_serial(two_threads):
+    """Threads win on a quiet machine; once other work takes the second core they
+    cost more than serial, and the next looks at serial move the choice."""
+    choice = ThreadChoice(explore_every=5, weight=0.5)
+    busy_from = 40
+    modes = _run(choice, 120, lambda threaded, i:
+                 (263e-6 if i >= busy_from else 30e-6) if threaded else 179e-6)
+    assert modes[10:busy_from].count(True) >= 20
+    tail = modes[-40:]
+    assert tail.count(True) == 8 and choice.cost_s[1] > choice.cost_s[0]   # only the looks back
+
+
+def test_no_threads_where_they_may_not_run(monkeypatch):
+    monkeypatch.setattr(threads, "usable_threads", lambda: 1)
+    choice = ThreadChoice()
+    assert _run(choice, 10, lambda threaded, i: 1e-6 if threaded else 1.0) == [False] * 10
+
+
+@pytest.mark.parametrize("kw", [dict(explore_every=1), dict(weight=0.0), dict(weight=1.5)])
+def test_bad_settings_are_refused(kw):
+    with pytest.raises(ValueError):
+        ThreadChoice(**kw)
