@@ -119,8 +119,10 @@ class Opponent:
 
     def _candidates(self, kind: str, view: OpponentView) -> tuple[list[str], np.ndarray]:
         if ATTACK_KINDS[kind] == "link":
-            ids = [l for l, up in zip(view.link_ids, view.link_up) if up]
-            w = np.array([0.1 + u for u, up in zip(view.link_util, view.link_up) if up])
+            # (the links in service by index: the same ids and weights as a loop over them)
+            keep = np.flatnonzero(np.asarray(view.link_up, dtype=bool))
+            ids = [view.link_ids[i] for i in keep.tolist()]
+            w = 0.1 + np.asarray(view.link_util)[keep]
         else:
             pool = view.surge_sites if kind == "surge" else view.site_ids
             ids = [s for s, up in zip(view.site_ids, view.site_up) if up and s in pool]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..scene import EventSpec
-from .opponent import OpponentView
+from .opponent import LazyView, OpponentView
 
 __all__ = ["CopyEvents", "NEVER"]
 
@@ -44,12 +44,13 @@ class CopyEvents:
             if opp is not None:
                 if plain[b]:
                     # Opponent.__call__ inline: the step's budget, then (unless an attack or
-                    # its cooldown runs) one draw; the view is made only for an attack
+                    # its cooldown runs) one draw; the view is made only if an attack's
+                    # budget holds (most tries fall short)
                     opp._budget += opp.budget_per_step
                     if t > opp._busy_until:
                         rng = copies[b]._opp_rng
                         if rng.random() < opp.attack_prob:
-                            evs = opp.attack(t, self._view(b), rng)
+                            evs = opp.attack(t, LazyView(self._view, b), rng)
                 else:
                     evs = opp(t, self._view(b), copies[b]._opp_rng)
             if evs or pending_t[b] <= t:
