@@ -1,7 +1,7 @@
 """Where a batched TrafficEngineering step spends its time, per copy, in µs.
 
-Steps ``make_vec("twin3d/TrafficEngineering-v0", num_envs=B)`` through a
-whole day with the random agent (every IGP weight drawn anew each step),
+Steps ``make_vec("twin3d/TrafficEngineering-v0", num_envs=B, parallel=False)``
+(one thread: the parts add up) through a whole day with the random agent (every IGP weight drawn anew each step),
 recording each step's inputs to the compiled engine, then times on those
 inputs, per copy and per routing round (each copy with its own weights, so
 the branch predictor sees what it sees in a run):
@@ -100,7 +100,8 @@ def main() -> int:
     global clock
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     venv = make_vec("twin3d/TrafficEngineering-v0", num_envs=args.batch,
-                    scene=str(ROOT / "scenes" / "topologyzoo" / f"{args.scene}.toml"))
+                    scene=str(ROOT / "scenes" / "topologyzoo" / f"{args.scene}.toml"),
+                    parallel=False)
     venv.reset(seed=0)
     steps = venv.proto.steps - 2
     actions = te_actions(venv.action_space.shape, len(venv.proto.ladder), steps, False)
