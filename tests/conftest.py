@@ -15,13 +15,19 @@ import json
 # kernel's overloads by their order in its index, so two processes compiling
 # one kernel at once can give two signatures one file, and a later run loads
 # the wrong code. The CLIs a worker starts inherit its folder.
+# The folder is named by the sources' digest (twin3d/numba_cache.py, loaded
+# alone: importing the package would set its own folder), so a changed
+# kernel never meets another version's cached callers.
 _XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if _XDIST_WORKER and not os.environ.get("NUMBA_CACHE_DIR"):
-    import hashlib
+    import importlib.util
 
-    _tree = hashlib.sha256(str(Path(__file__).resolve().parents[1]).encode()).hexdigest()[:12]
-    os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), f"twin3d-numba-{_tree}",
-                                                 _XDIST_WORKER)
+    _spec = importlib.util.spec_from_file_location(
+        "_twin3d_numba_cache", Path(__file__).resolve().parents[1] / "twin3d" / "numba_cache.py")
+    _numba_cache = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_numba_cache)
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(
+        tempfile.gettempdir(), f"twin3d-numba-{_numba_cache.source_digest()}", _XDIST_WORKER)
 
 import pytest
 from hypothesis import settings as hypothesis_settings

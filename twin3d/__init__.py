@@ -12,8 +12,12 @@ Examples
 >>> root = twin3d.build(scene, "twin3d-out")                # doctest: +SKIP
 """
 
-from .errors import InputError
-from .loader import Scene, load_scene
+from .numba_cache import configure as _configure_numba_cache
+
+_configure_numba_cache()        # before any kernel is compiled: one cache folder per source version
+
+from .errors import InputError  # noqa: E402
+from .loader import Scene, load_scene  # noqa: E402
 
 __version__ = "0.1.0"
 
