@@ -106,3 +106,9 @@ def test_no_folder_where_none_can_be_made(monkeypatch, tmp_path):
     blocker.write_text("")                   # a file where the folder's parent should be
     assert configure(base=blocker / "numba") is None
     assert os.environ["NUMBA_CACHE_DIR"] == ""
+
+
+def test_docstring_example():
+    import doctest
+    res = doctest.testmod(numba_cache)
+    assert res.failed == 0 and res.attempted > 0
