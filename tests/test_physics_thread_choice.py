@@ -52,6 +52,23 @@ def test_a_machine_that_gets_busy_moves_the_choice_to_serial(two_threads):
     assert tail.count(True) == 8 and choice.cost_s[1] > choice.cost_s[0]   # only the looks back
 
 
+def test_a_machine_quiet_again_moves_the_choice_back_at_the_next_look(two_threads):
+    """Busy for a while (threads cost 263 µs a copy, serial 179), then quiet again
+    (threads 30, serial 57): the first look at threads after the quiet returns
+    replaces their stale average, and threads run from the next call on."""
+    choice = ThreadChoice(explore_every=10)
+    quiet_from = 100
+
+    def cost(threaded, i):
+        busy = 20 <= i < quiet_from
+        return (263e-6 if busy else 30e-6) if threaded else (179e-6 if busy else 57e-6)
+
+    modes = _run(choice, 140, cost)
+    assert modes[60:quiet_from].count(True) == 4          # serial while busy, but the looks
+    first_look = next(i for i in range(quiet_from, 140) if modes[i])
+    assert first_look < quiet_from + 10 and all(modes[first_look + 1:first_look + 9])
+
+
 def test_no_threads_where_they_may_not_run(monkeypatch):
     monkeypatch.setattr(threads, "usable_threads", lambda: 1)
     choice = ThreadChoice()

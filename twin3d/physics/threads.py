@@ -69,8 +69,10 @@ class ThreadChoice:
     tried first (its first call not counted: a cold compile or the thread
     pool's start), then the cheaper one by a moving average of seconds per
     item runs, and every ``explore_every`` calls the other runs once, so
-    that a change in the machine's load is seen. The answers are the same in
-    either mode; only the speed differs.
+    that a change in the machine's load is seen: such a look back replaces
+    that mode's average (its old one is stale), so one look at a machine
+    that got quiet again can move the choice back. The answers are the same
+    in either mode; only the speed differs.
 
     Parameters
     ----------
@@ -100,6 +102,7 @@ class ThreadChoice:
         self.cost_s: list[float | None] = [None, None]
         self._seen = [0, 0]
         self._calls = 0
+        self._last_call = [0, 0]        # the call each mode was last measured in
 
     def choose(self) -> bool:
         """Whether the next call runs on threads (never in a process that may not use them)."""
@@ -120,7 +123,9 @@ class ThreadChoice:
             return
         x = seconds / items
         c = self.cost_s[mode]
-        self.cost_s[mode] = x if c is None else c + self.weight * (x - c)
+        stale = self._calls - self._last_call[mode] > 1     # a look back after other calls
+        self.cost_s[mode] = x if c is None or stale else c + self.weight * (x - c)
+        self._last_call[mode] = self._calls
 
     def _threads(self, mode: int) -> bool:
         if mode:
