@@ -25,7 +25,8 @@ loop's. The issue's targets are printed with MET or MISSED.
 Usage::
 
     python3 benchmarks/bench_envs.py [--steps 2000] [--rgg-nodes 1000] [--clock cpu]
-        [--only te|rgg|es] [--scenes Geant2012] [--no-naive]
+        [--only te|rgg|es] [--scenes Geant2012] [--no-naive] [--parallel auto|serial|threads]
+        [--busy N]
 
 ``--clock cpu`` times with the process's CPU time instead of the wall clock:
 on a machine shared with other jobs the wall clock counts the time the
@@ -39,6 +40,7 @@ untimed steps.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -103,9 +105,10 @@ def te_single(scene: Path, steps: int, sparse: bool = False) -> float:
     return rate(steps, clock() - t0)
 
 
-def te_batched(scene: Path, batch: int, steps: int, sparse: bool = False) -> float:
+def te_batched(scene: Path, batch: int, steps: int, sparse: bool = False,
+               parallel: bool | str = "auto") -> float:
     venv = make_vec("twin3d/TrafficEngineering-v0", num_envs=batch, scene=str(scene),
-                    parallel=False if clock is time.process_time else "auto")
+                    parallel=False if clock is time.process_time else parallel)
     venv.reset(seed=0)
     for a in te_actions(venv.action_space.shape, len(venv.proto.ladder), 8, sparse, seed=1):
         venv.step(a)
@@ -196,10 +199,33 @@ def main() -> int:
                     help="time only these parts (repeatable; default: all)")
     ap.add_argument("--scenes", nargs="+", default=["Abilene", "Geant2012"],
                     help="Topology Zoo scenes of the TrafficEngineering figures")
+    ap.add_argument("--parallel", choices=("auto", "serial", "threads"), default="auto",
+                    help="the batched env's threads: chosen each step by time (default), or forced")
+    ap.add_argument("--busy", type=int, default=0, metavar="N",
+                    help="keep N other processes spinning on the CPU during the run (a busy machine)")
     ap.add_argument("--no-naive", action="store_true",
                     help="skip the naive loop (its ratios are then not printed)")
     args = ap.parse_args()
+    hogs = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.busy)]
+    for h in hogs:
+        h.start()
+    try:
+        return run(args)
+    finally:
+        for h in hogs:
+            h.terminate()
+
+
+def _spin() -> None:
+    """Keep one core busy (``--busy``) until terminated."""
+    while True:
+        pass
+
+
+def run(args) -> int:
     parts = set(args.only or ("te", "rgg", "es"))
+    if args.busy:
+        print(f"busy: {args.busy} other process(es) spinning during the run")
     global clock
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     print(f"clock: {'process CPU time' if args.clock == 'cpu' else 'wall time'}")
@@ -211,7 +237,8 @@ def main() -> int:
         for sparse, agent in ((False, "random agent (every rung anew)"),
                               (True, "sparse agent (2 links move a rung per step)")):
             single = te_single(scene, args.steps, sparse)
-            batched = te_batched(scene, args.batch, args.batch_steps, sparse)
+            batched = te_batched(scene, args.batch, args.batch_steps, sparse,
+                                 {"auto": "auto", "serial": False, "threads": True}[args.parallel])
             vs_single = "" if args.no_naive else \
                 f"{single / naive:.1f}x the naive loop's {naive:,.0f}; "
             vs_batched = "" if args.no_naive else f"{batched / naive:.0f}x the naive loop; "
