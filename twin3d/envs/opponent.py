@@ -134,15 +134,18 @@ class Opponent:
 
     def __call__(self, t: int, view: OpponentView, rng: np.random.Generator) -> list[EventSpec]:
         """The events the opponent starts at step ``t`` (and the restores that end them)."""
+        return self.attack(t, view, rng) if self.tries(t, rng) else []
+
+    def tries(self, t: int, rng: np.random.Generator) -> bool:
+        """The first half of :meth:`__call__`, which needs no view: add the step's
+        budget, then, unless an attack or its cooldown runs, draw whether to try
+        one (``rng.random() < attack_prob``)."""
         self._budget += self.budget_per_step
-        if t <= self._busy_until or rng.random() >= self.attack_prob:
-            return []
-        return self.attack(t, view, rng)
+        return t > self._busy_until and rng.random() < self.attack_prob
 
     def attack(self, t: int, view: OpponentView, rng: np.random.Generator) -> list[EventSpec]:
-        """What :meth:`__call__` does once the step's budget is added and the step
-        chosen to attack (its first draw from ``rng``, ``random() < attack_prob``,
-        made): the attack's draws, or [] when the budget or the targets fall short."""
+        """The second half of :meth:`__call__`, after :meth:`tries` said yes: the
+        attack's draws, or [] when the budget or the targets fall short."""
         lo, hi = self.duration_steps
         duration = int(rng.integers(lo, hi + 1))
         if duration > self._budget:

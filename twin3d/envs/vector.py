@@ -97,7 +97,6 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         #: decide threads or not each step by their measured time (``parallel="auto"``)
         self._choice = ThreadChoice() if parallel == "auto" and _threads_may_pay(self.num_envs) \
             else None
-        self._threaded = parallel is True           # this step's mode
         self.engine = BatchRouter(sim.router, self.src, self.dst, sim.scene.spec.traffic.routing,
                                   parallel=False if parallel == "auto" else bool(parallel))
         self.cap = np.array([sim.twin.links[l].capacity_bps for l in sim.link_ids], dtype=float)
@@ -167,8 +166,8 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
             raise ValueError(f"actions must be rungs in [0, {len(ladder) - 1}]")
         self._t += 1
         choice = self._choice
-        if choice is not None:
-            self._threaded = choice.choose()
+        if choice is not None:          # the same results either way; the clock decides
+            self.engine.parallel = choice.choose()
             start_s = time.perf_counter()
         obs, rewards, terminated, truncated, infos = self._step_all(actions, np.ones(self.num_envs, bool))
         done = terminated | truncated
@@ -187,7 +186,7 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
             for k in obs:
                 obs[k][done] = new_obs[k][done]
         if choice is not None:      # per copy stepped, an autoreset's first steps counted too
-            choice.record(self._threaded, time.perf_counter() - start_s,
+            choice.record(self.engine.parallel, time.perf_counter() - start_s,
                           self.num_envs + int(np.count_nonzero(done)))
         return obs, rewards, terminated, truncated, infos
 
@@ -225,8 +224,6 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         node_up = ~self._site_down[:, self.node_site][sel]
         link_up = ~(self._cut[sel] | self._tripped[sel])
         weight = proto.ladder[self._rung[sel]] * proto.base_weight[None, :]
-        if self._choice is not None:    # the same results either way; the clock decides
-            self.engine.parallel = self._threaded
         res = self.engine.step(bps, link_up, node_up,
                                np.broadcast_to(self.cap, (len(rows), len(self.cap))),
                                weight, sim.scene.spec.traffic.trip_utilization, copy_demand=False)

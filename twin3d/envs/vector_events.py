@@ -43,14 +43,11 @@ class CopyEvents:
             t, opp, evs = ts[b], opponents[b], None
             if opp is not None:
                 if plain[b]:
-                    # Opponent.__call__ inline: the step's budget, then (unless an attack or
-                    # its cooldown runs) one draw; the view is made only if an attack's
-                    # budget holds (most tries fall short)
-                    opp._budget += opp.budget_per_step
-                    if t > opp._busy_until:
-                        rng = copies[b]._opp_rng
-                        if rng.random() < opp.attack_prob:
-                            evs = opp.attack(t, LazyView(self._view, b), rng)
+                    # Opponent.__call__ in its two halves: most steps end after the first,
+                    # and the view is made only if an attack's budget holds
+                    rng = copies[b]._opp_rng
+                    if opp.tries(t, rng):
+                        evs = opp.attack(t, LazyView(self._view, b), rng)
                 else:
                     evs = opp(t, self._view(b), copies[b]._opp_rng)
             if evs or pending_t[b] <= t:
