@@ -91,14 +91,15 @@ def old_combine(rx_dbm, active, f_hz, bandwidth_hz, noise_figure_db: float = 7.0
 
 
 def old_weighted_percentiles(values, qs, weights=None) -> list[float]:
-    """twin3d.sim.kpi.weighted_percentiles before the selection-based version."""
+    """twin3d.sim.kpi.weighted_percentiles before the selection-based version (with the
+    stable sort of its definition: the running sum adds equal values in input order)."""
     v = np.asarray(values, dtype=float).ravel()
     w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=float).ravel()
     keep = np.isfinite(v) & (w > 0)
     v, w = v[keep], w[keep]
     if len(v) == 0:
         return [float("nan")] * len(qs)
-    order = np.argsort(v)          # ties need no order: equal values give the same answer
+    order = np.argsort(v, kind="stable")
     v, cw = v[order], np.cumsum(w[order])
     idx = np.searchsorted(cw, np.asarray(qs, dtype=float) / 100.0 * cw[-1], side="left")
     return [float(v[min(i, len(v) - 1)]) for i in idx]

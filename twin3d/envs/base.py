@@ -31,7 +31,8 @@ from ..sim.engine import ScenarioResult, Simulator, StepResult
 from ..sim.live import LiveTimeline
 from .opponent import LazyView, Opponent, OpponentView, make_opponent
 
-__all__ = ["TwinEnv", "load_env_scene", "link_in_service", "INCREMENTAL_NODES"]
+__all__ = ["TwinEnv", "load_env_scene", "link_in_service", "INCREMENTAL_NODES",
+           "HASH_DIGEST_MIN_BYTES"]
 
 #: Routing nodes from which ``incremental="auto"`` reroutes incrementally.
 INCREMENTAL_NODES = 200
@@ -41,6 +42,10 @@ INFO_KPIS = ("offered_bps", "served_bps", "dropped_bps", "util_max", "latency_p9
 
 #: A float64's bytes in the machine's order, as ``np.float64(x).tobytes()`` gives them.
 _F64 = struct.Struct("=d")
+#: Observation arrays of this many bytes or more enter the episode hash as their own
+#: SHA-256 digest (a hash of hashes: as strong), so that copies that see one such array
+#: (the batched env's demand matrix at one hour) hash its bytes once between them.
+HASH_DIGEST_MIN_BYTES = 4096
 
 
 def link_in_service(r: StepResult) -> np.ndarray:
@@ -230,11 +235,13 @@ class TwinEnv(gym.Env, ABC):
         served_frac = k["served_bps"] / offered if offered > 0 else 1.0
         terminated = bool(served_frac < self.min_served_fraction)
         truncated = bool(self._t >= self.steps - 1) and not terminated
-        # the keys' and arrays' bytes (as tobytes() gives them) and the reward's, in one
-        # update: a digest depends on the bytes only, not on how they are split
+        # the keys' and arrays' bytes (as tobytes() gives them; a large array's digest)
+        # and the reward's, in one update: a digest depends on the bytes only, not on
+        # how they are split
         parts = []
         for key, raw in self._hash_keys(obs):
-            parts += (raw, np.ascontiguousarray(obs[key]))
+            a = np.ascontiguousarray(obs[key])
+            parts += (raw, hashlib.sha256(a).digest() if a.nbytes >= HASH_DIGEST_MIN_BYTES else a)
         parts.append(_F64.pack(reward) if type(reward) is float else np.float64(reward).tobytes())
         self._hash.update(b"".join(parts))
         info = {"t": self._t, "hour": r.hour, "reward_terms": terms,

@@ -30,6 +30,7 @@ from ..physics.batch_step import BatchRouter
 from ..physics.threads import ThreadChoice
 from ..sim.demand import profile_factor
 from .opponent import Opponent
+from .base import HASH_DIGEST_MIN_BYTES
 from .traffic import TrafficEngineeringEnv
 from .vector_events import NEVER, CopyEvents
 from .vector_rows import StepHasher, row_percentiles
@@ -112,6 +113,8 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         self._cap32 = self.cap.astype(np.float32)
         self._t_cache: dict[int, tuple[float, float]] = {}      # step -> (hour, profile factor)
         self._matrix32: dict[float, np.ndarray] = {}            # factor -> float32 demand matrix
+        self._matrix_digest: dict[float, bytes] = {}            # factor -> its SHA-256 digest
+        self._shared_digests: dict[str, bytes] | None = None    # this step's, for the hasher
         self._hasher = StepHasher()
         self._bps_rows: np.ndarray | None = None                # a full step's demand rows
         aliases = [(i, sim.site_index[l]) for i, l in enumerate(sim.link_ids) if l in sim.site_index]
@@ -228,7 +231,8 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
                                np.broadcast_to(self.cap, (len(rows), len(self.cap))),
                                weight, sim.scene.spec.traffic.trip_utilization, copy_demand=False)
         obs_rows, rewards, terminated, truncated = self._score(rows, res, bps, link_up, hours, factor)
-        self._final_hash = self._hasher.update(self._hash, rows.tolist(), obs_rows, rewards)
+        self._final_hash = self._hasher.update(self._hash, rows.tolist(), obs_rows, rewards,
+                                               self._shared_digests)
         # trips hold from the next step, until restored
         newly = res.tripped
         if full:
@@ -289,9 +293,14 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
                     cache[f] = (np.bincount(self.src, d, minlength=n).astype(np.float32),
                                 np.bincount(self.dst, d, minlength=n).astype(np.float32))
         same = _all_same(fl)
+        self._shared_digests = None
         if matrix:
             if same:
-                return {"demand_bps": np.broadcast_to(cache[fl[0]], (len(fl), n, n)).copy()}
+                one = cache[fl[0]]
+                digest = self._digest_of(fl[0], one)
+                if digest is not None:
+                    self._shared_digests = {"demand_bps": digest}
+                return {"demand_bps": np.broadcast_to(one, (len(fl), n, n)).copy()}
             return {"demand_bps": np.stack([cache[f] for f in fl])}
         if same:
             o, i = cache[fl[0]]
@@ -299,6 +308,18 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
                     "node_in_bps": np.broadcast_to(i, (len(fl), n)).copy()}
         return {"node_out_bps": np.stack([cache[f][0] for f in fl]),
                 "node_in_bps": np.stack([cache[f][1] for f in fl])}
+
+    def _digest_of(self, factor: float, matrix: np.ndarray) -> bytes | None:
+        """The episode hash's digest of the demand matrix at ``factor`` (None: the
+        matrix is hashed by its bytes), worked out once per factor."""
+        if matrix.nbytes < HASH_DIGEST_MIN_BYTES:
+            return None
+        got = self._matrix_digest.get(factor)
+        if got is None:
+            if len(self._matrix_digest) > 4096:
+                self._matrix_digest.clear()
+            got = self._matrix_digest[factor] = hashlib.sha256(matrix).digest()
+        return got
 
     def _score(self, rows, res, bps, link_up, hours, factors):
         """Observations, rewards and ends of the stepped rows, as the single env computes them."""

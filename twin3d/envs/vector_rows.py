@@ -7,12 +7,15 @@ bit, in one compiled call for the whole batch.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import numba
 from numba import njit, prange
 
 from ..sim import kpi
 from ..sim.kpi_buckets import bucket
+from .base import HASH_DIGEST_MIN_BYTES
 
 __all__ = ["row_percentiles", "StepHasher"]
 
@@ -24,13 +27,12 @@ def row_percentiles(values: np.ndarray, qs, weights: np.ndarray, parallel: bool 
     that ``weighted_percentiles`` itself calls; larger rows through a
     selection that gives the sort's answers where it is certain
     (:func:`_one_pass_select`, as ``kpi._weighted_select`` in one pass over
-    the row). A row the selection leaves uncertain goes
-    to a compiled bucket sort (:func:`_sort_select_order_free`) when the
-    order of equal values cannot change its running sums (every group of
-    equal kept values has one weight), else to the numpy sort that
-    ``weighted_percentiles`` falls back to, so the numbers are the same row
-    by row. ``parallel``: the rows in chunks on numba's threads (the same
-    numbers: a row's answers do not depend on the bucket range it starts from).
+    the row). A row the selection leaves uncertain goes to a compiled stable
+    bucket sort (:func:`_sort_select_stable`), which orders the row as the
+    stable sort that ``weighted_percentiles`` falls back to, so the numbers
+    are the same row by row. ``parallel``: the rows in chunks on numba's
+    threads (the same numbers: a row's answers do not depend on the bucket
+    range it starts from).
 
     Examples
     --------
@@ -46,33 +48,29 @@ def row_percentiles(values: np.ndarray, qs, weights: np.ndarray, parallel: bool 
     if not np.all((q >= 0.0) & (q <= 1.0)):
         raise ValueError(f"percentiles must be in [0, 100], got {qs}")
     out = np.empty((len(v), q.size))
-    certain = np.ones(len(v), np.bool_)
     by_sort = v.shape[1] < kpi._SELECT_MIN
     if parallel and len(v) > 1:
-        _rows_select_parallel(v, w, q, by_sort, out, certain, 4 * numba.get_num_threads())
+        _rows_select_parallel(v, w, q, by_sort, out, 4 * numba.get_num_threads())
     else:
-        _rows_select(v, w, q, by_sort, out, certain, 0, len(v))
-    for b in np.flatnonzero(~certain):          # rare: numpy's sort decides, as for one array
-        out[b] = kpi._argsort_percentiles(v[b], qs, w[b])
+        _rows_select(v, w, q, by_sort, out, 0, len(v))
     return out
 
 
 @njit(cache=True, parallel=True)
-def _rows_select_parallel(v, w, q, by_sort, out, certain, n_chunks):  # pragma: no cover - compiled
+def _rows_select_parallel(v, w, q, by_sort, out, n_chunks):  # pragma: no cover - compiled
     """:func:`_rows_select` of the rows in ``n_chunks`` contiguous chunks on threads."""
     nr = v.shape[0]
     n_chunks = max(1, min(nr, n_chunks))
     for c in prange(n_chunks):
-        _rows_select(v, w, q, by_sort, out, certain, c * nr // n_chunks, (c + 1) * nr // n_chunks)
+        _rows_select(v, w, q, by_sort, out, c * nr // n_chunks, (c + 1) * nr // n_chunks)
 
 
 @njit(cache=True)
-def _rows_select(v, w, q, by_sort, out, certain, b0, b1):  # pragma: no cover - compiled
+def _rows_select(v, w, q, by_sort, out, b0, b1):  # pragma: no cover - compiled
     """Row b (``b0 <= b < b1``) of ``out``: the percentiles ``q`` (fractions) of row b,
-    NaN when nothing is kept; ``certain[b]`` False where only numpy's sort can
-    decide. Rows of ``kpi._SELECT_MIN`` values or more: :func:`_one_pass_select`,
-    bucketed on the range of the row before (the first: its own), then
-    :func:`_sort_select_order_free`."""
+    NaN when nothing is kept. Rows of ``kpi._SELECT_MIN`` values or more:
+    :func:`_one_pass_select`, bucketed on the range of the row before (the
+    first: its own), and where it is not certain :func:`_sort_select_stable`."""
     n_in = v.shape[1]
     nb = max(16, n_in // 2)
     bw = np.empty(nb)
@@ -91,15 +89,14 @@ def _rows_select(v, w, q, by_sort, out, certain, b0, b1):  # pragma: no cover - 
         if by_sort:
             kept = kpi._sort_select(v[b], w[b], True, q, o)
         else:
-            kept, certain[b], row_lo, row_hi = _one_pass_select(v[b], w[b], q, o, lo, hi, bw,
-                                                                 head, nxt)
+            kept, certain, row_lo, row_hi = _one_pass_select(v[b], w[b], q, o, lo, hi, bw,
+                                                              head, nxt)
             if kept > 0:
                 lo, hi = row_lo, row_hi
-            if not certain[b]:
-                kept, certain[b] = _sort_select_order_free(v[b], w[b], q, o)
+            if not certain:
+                kept = _sort_select_stable(v[b], w[b], q, o)
         if kept == 0:
             o[:] = np.nan
-            certain[b] = True
 
 
 @njit(cache=True)
@@ -193,19 +190,17 @@ def _one_pass_select(v, w, q, out, lo_guess, hi_guess, bw, head, nxt):  # pragma
 
 
 @njit(cache=True)
-def _sort_select_order_free(v, w, q, out):  # pragma: no cover - compiled
-    """:func:`twin3d.sim.kpi._argsort_percentiles` of one row by a compiled bucket
-    sort: (pairs kept, the answer is numpy's).
+def _sort_select_stable(v, w, q, out):  # pragma: no cover - compiled
+    """:func:`twin3d.sim.kpi._argsort_percentiles` of one row by a compiled stable
+    bucket sort: the pairs kept (0: ``out`` untouched).
 
-    numpy's sort (and this one) may put equal values in any order, and the
-    running sum of the weights follows that order; when every group of
-    equal kept values has one weight (and one sign of zero), each order adds
-    the same numbers in the same sequence, so the running sums, the targets
-    and the answers are numpy's bit for bit. Otherwise (False) ``out`` is
-    not to be used. The sort: the kept pairs to value buckets of equal width
-    (a monotone map, :func:`twin3d.sim.kpi_buckets.bucket`), each bucket
-    sorted alone (about 2 values each: a few times quicker than a sort of
-    the whole row).
+    Both sorts are stable: equal values keep their input order, so the
+    running sum of the weights adds the same numbers in the same sequence,
+    and the targets and answers are numpy's bit for bit. The sort: the kept
+    pairs to value buckets of equal width in input order (a monotone map,
+    :func:`twin3d.sim.kpi_buckets.bucket`), each bucket sorted alone by a
+    stable insertion sort (about 2 values each: a few times quicker than a
+    sort of the whole row), a crowded one by a merge sort.
     """
     n = v.size
     kv = np.empty(n)
@@ -223,7 +218,7 @@ def _sort_select_order_free(v, w, q, out):  # pragma: no cover - compiled
             lo = min(lo, x)
             hi = max(hi, x)
     if m == 0:
-        return 0, True
+        return 0
     nb = kpi._n_buckets(m)
     scale = kpi._scale(lo, hi, nb)
     start = np.zeros(nb + 1, np.int64)
@@ -241,8 +236,8 @@ def _sort_select_order_free(v, w, q, out):  # pragma: no cover - compiled
         fill[k] += 1
     for k in range(nb):
         a, b = start[k], start[k + 1]
-        if b - a > 16:                   # a crowded bucket (one value range): a real sort
-            order = np.argsort(sv[a:b]) + a
+        if b - a > 16:                   # a crowded bucket (one value range): a stable sort
+            order = np.argsort(sv[a:b], kind="mergesort") + a
             sv[a:b], sw[a:b] = sv[order], sw[order]
             continue
         for i in range(a + 1, b):        # insertion sort, the weight along
@@ -257,49 +252,60 @@ def _sort_select_order_free(v, w, q, out):  # pragma: no cover - compiled
     cw = np.empty(m)
     s = 0.0
     for i in range(m):
-        if i > 0 and sv[i] == sv[i - 1] and (sw[i] != sw[i - 1]
-                                             or np.signbit(sv[i]) != np.signbit(sv[i - 1])):
-            return m, False
         s += sw[i]
         cw[i] = s
     for j in range(q.size):
         out[j] = sv[kpi.cumulative_rank(cw, m, q[j] * cw[m - 1])]
-    return m, True
+    return m
 
 
 class StepHasher:
     """Each stepped copy's episode hash updated as ``TwinEnv`` hashes a step: per
-    observation key (sorted) its name and the copy's row, then the reward as a
-    float64; laid side by side as one byte row per copy (the names and places
-    made once, the bytes of a full batch in one kept buffer), one update each."""
+    observation key (sorted) its name and the copy's row (a row of
+    :data:`~twin3d.envs.base.HASH_DIGEST_MIN_BYTES` or more: its SHA-256
+    digest), then the reward as a float64; laid side by side as one byte row
+    per copy (the names and places made once, the bytes of a full batch in one
+    kept buffer), one update each."""
 
     def __init__(self) -> None:
         self._layout: tuple | None = None
         self._data: np.ndarray | None = None
 
-    def update(self, hashes: list, rows: list[int], obs: dict, rewards: np.ndarray) -> list:
+    def update(self, hashes: list, rows: list[int], obs: dict, rewards: np.ndarray,
+               shared: dict[str, bytes] | None = None) -> list:
         """Update ``hashes[b]`` for each b of ``rows`` (row j of ``obs`` and ``rewards``
-        is copy ``rows[j]``); returns ``hashes`` with None for the copies not stepped."""
+        is copy ``rows[j]``); returns ``hashes`` with None for the copies not stepped.
+        ``shared``: per key hashed by digest whose rows are all one array, that
+        array's digest (worked out once by the caller, not once per row)."""
         m = len(rows)
         if self._layout is None:
             layout, at = [], 0
             for k in sorted(obs):
                 name = np.frombuffer(k.encode(), np.uint8)
                 size = obs[k][0].nbytes
+                by_digest = size >= HASH_DIGEST_MIN_BYTES
+                size = 32 if by_digest else size
                 layout.append((k, name, slice(at, at + name.size),
-                               slice(at + name.size, at + name.size + size)))
+                               slice(at + name.size, at + name.size + size), by_digest))
                 at += name.size + size
             self._layout = (layout, at)
         blocks, width = self._layout
         data = self._data
         if data is None or len(data) != m:
             data = np.empty((m, width + 8), np.uint8)
-            for _, name, name_at, _ in blocks:
+            for _, name, name_at, _, _ in blocks:
                 data[:, name_at] = name
             if m == len(hashes):            # a full batch: kept for the next step
                 self._data = data
-        for k, _, _, row_at in blocks:
-            data[:, row_at] = obs[k].reshape(m, -1).view(np.uint8)
+        for k, _, _, row_at, by_digest in blocks:
+            if not by_digest:
+                data[:, row_at] = obs[k].reshape(m, -1).view(np.uint8)
+            elif shared is not None and k in shared:
+                data[:, row_at] = np.frombuffer(shared[k], np.uint8)
+            else:
+                for j in range(m):
+                    data[j, row_at] = np.frombuffer(
+                        hashlib.sha256(np.ascontiguousarray(obs[k][j])).digest(), np.uint8)
         data[:, width:] = np.ascontiguousarray(rewards, dtype=np.float64).reshape(m, 1).view(np.uint8)
         final = [None] * len(hashes)
         for j, b in enumerate(rows):

@@ -62,8 +62,8 @@ def weighted_percentiles(values, qs, weights=None, stats=None, lowest_weight=Non
     below and through it, and the answer stands when the target clears
     both by more than any float summation order could move them
     (``8 (n + 2) eps`` times the total weight). Otherwise, rarely, a
-    sort decides (numpy's, :func:`_argsort_percentiles`; below 64 values a
-    compiled stable one, :func:`_sorted_percentiles`).
+    stable sort decides (numpy's, :func:`_argsort_percentiles`; below 64 values a
+    compiled one, :func:`_sorted_percentiles`): equal values in their input order.
     """
     # read-only views (the demand weights are often kept read-only): one signature of the
     # selection kernels, and no copy of a large input
@@ -154,11 +154,13 @@ def _select(v, w, weighted, q, out):  # pragma: no cover - compiled
 
 
 def _argsort_percentiles(v, qs, w) -> list[float]:
-    """The sort's definition with numpy's argsort (quick on large inputs, and
-    deterministic for given values): where a selection is not certain."""
+    """The sort's definition with numpy's stable argsort: where a selection is not
+    certain. Stable, so that equal values keep their input order and the running
+    sum is one definite sequence on every machine (numpy's default argsort may
+    order equal values by the CPU's vector instructions)."""
     keep = np.isfinite(v) & (w > 0)
     v, w = v[keep], w[keep]
-    order = np.argsort(v)
+    order = np.argsort(v, kind="stable")
     cw = np.cumsum(w[order])
     idx = np.searchsorted(cw, np.asarray(qs, dtype=float) / 100.0 * cw[-1], side="left")
     return [float(v[order[min(i, len(v) - 1)]]) for i in idx]
