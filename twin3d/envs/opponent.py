@@ -121,11 +121,13 @@ class Opponent:
         if ATTACK_KINDS[kind] == "link":
             # (the links in service by index: the same ids and weights as a loop over them)
             keep = np.flatnonzero(np.asarray(view.link_up, dtype=bool))
-            ids = [view.link_ids[i] for i in keep.tolist()]
+            link_ids = view.link_ids            # once: a LazyView's reads go through __getattr__
+            ids = [link_ids[i] for i in keep.tolist()]
             w = 0.1 + np.asarray(view.link_util)[keep]
         else:
-            pool = view.surge_sites if kind == "surge" else view.site_ids
-            ids = [s for s, up in zip(view.site_ids, view.site_up) if up and s in pool]
+            pool = set(view.surge_sites if kind == "surge" else view.site_ids)
+            up = np.asarray(view.site_up, dtype=bool).tolist()
+            ids = [s for s, on in zip(view.site_ids, up) if on and s in pool]
             w = np.ones(len(ids))
         if self._allowed is not None:
             keep = [i for i, x in enumerate(ids) if (ATTACK_KINDS[kind], x) in self._allowed]
