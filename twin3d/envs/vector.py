@@ -117,6 +117,7 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         self._shared_digests: dict[str, bytes] | None = None    # this step's, for the hasher
         self._hasher = StepHasher()
         self._bps_rows: np.ndarray | None = None                # a full step's demand rows
+        self._bps_row: tuple[float, np.ndarray] = (np.nan, self.base_bps)  # (factor, its row)
         aliases = [(i, sim.site_index[l]) for i, l in enumerate(sim.link_ids) if l in sim.site_index]
         self._link_is_site = (np.array([i for i, _ in aliases], dtype=np.int64),
                               np.array([j for _, j in aliases], dtype=np.int64))
@@ -221,7 +222,15 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         if full:
             if self._bps_rows is None:
                 self._bps_rows = np.empty((nb, len(self.base_bps)))
-            bps = np.multiply(self.base_bps[None, :], factor[:, None], out=self._bps_rows)
+            fl = factor.tolist()
+            if _all_same(fl):               # copies in step: one row, a copy 5x quicker than
+                row = self._bps_row         # the product of the whole batch (the same bits)
+                if row[0] != fl[0]:
+                    row = self._bps_row = (fl[0], self.base_bps * fl[0])
+                bps = self._bps_rows
+                np.copyto(bps, row[1])
+            else:
+                bps = np.multiply(self.base_bps[None, :], factor[:, None], out=self._bps_rows)
         else:
             bps = self.base_bps[None, :] * factor[:, None]
         node_up = ~self._site_down[:, self.node_site][sel]
@@ -264,16 +273,19 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
             infos["reward_terms"][k][rows] = v
         return obs, r_all, te, tr, infos
 
-    def _offered(self, bps: np.ndarray, factors: np.ndarray) -> np.ndarray:
-        """(rows,) offered bit/s: the simulator's sum per factor (one per distinct factor)."""
+    def _offered(self, bps: np.ndarray, factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows,) offered bit/s: the simulator's sum per factor (term by term), and the
+        (rows,) numpy sums of the demand rows (``BatchStepResult.lost_bps``'s first
+        term), one of each per distinct factor (the rows of one factor are equal)."""
         fl = factors.tolist()
         if _all_same(fl):
-            return np.full(len(fl), self.sim.offered_at(fl[0], bps[0]))
+            return (np.full(len(fl), self.sim.offered_at(fl[0], bps[0])),
+                    np.full(len(fl), np.add.reduce(bps[0])))
         first = {}
         for i, f in enumerate(fl):
             first.setdefault(f, i)
-        sums = {f: self.sim.offered_at(f, bps[i]) for f, i in first.items()}
-        return np.array([sums[f] for f in fl])
+        sums = {f: (self.sim.offered_at(f, bps[i]), np.add.reduce(bps[i])) for f, i in first.items()}
+        return np.array([sums[f][0] for f in fl]), np.array([sums[f][1] for f in fl])
 
     def _demand_obs(self, factors: np.ndarray, res) -> dict[str, np.ndarray]:
         """The demand observation of the rows: each pair's base bit/s times the copy's
@@ -326,8 +338,8 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         proto, sim = self.proto, self.sim
         lat = row_percentiles(res.latency_s, [50, 95], res.demand_bps,
                               parallel=self.engine.parallel) * 1e3
-        offered = self._offered(bps, factors)
-        lost = res.lost_bps
+        offered, demand_sum = self._offered(bps, factors)
+        lost = demand_sum - np.add.reduce(res.delivered_bps, axis=1)     # res.lost_bps
         served = np.maximum(0.0, offered - lost)
         dropped = offered - served
         util = res.link_util
