@@ -291,16 +291,35 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
 @njit(cache=True)
 def _check(bps, cap, lw):  # pragma: no cover - compiled
     """0, or the code of the first invalid input (see ``_INVALID``)."""
-    for x in bps.ravel():
-        if not (x >= 0 and x < np.inf):
-            return 2
-    for x in cap.ravel():
-        if not x >= 0:
-            return 3
-    for x in lw.ravel():
-        if not (x > 0 and x < np.inf):
-            return 4
+    if _n_outside(bps, 0) > 0:
+        return 2
+    if _n_outside(cap, 1) > 0:
+        return 3
+    if _n_outside(lw, 2) > 0:
+        return 4
     return 0
+
+
+@njit(cache=True)
+def _n_outside(a, kind):  # pragma: no cover - compiled
+    """Values of the 2-d ``a`` outside [0, inf) (kind 0), [0, inf] (1) or (0, inf) (2),
+    NaN included: counted over whole rows without a branch per value, so that the
+    compiler vectorizes the loop (a test and exit per value ran 4x slower)."""
+    n = 0
+    for i in range(a.shape[0]):
+        r = a[i]
+        if kind == 0:
+            for j in range(r.size):
+                x = r[j]
+                n += np.int64(not ((x >= 0.0) & (x < np.inf)))
+        elif kind == 1:
+            for j in range(r.size):
+                n += np.int64(not r[j] >= 0.0)
+        else:
+            for j in range(r.size):
+                x = r[j]
+                n += np.int64(not ((x > 0.0) & (x < np.inf)))
+    return n
 
 
 @njit(cache=True)

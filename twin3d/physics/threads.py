@@ -68,41 +68,55 @@ class ThreadChoice:
     263 against 179 at a load of about 4. This measures instead. Each mode is
     tried first (its first call not counted: a cold compile or the thread
     pool's start), then the cheaper one by a moving average of seconds per
-    item runs, and every ``explore_every`` calls the other runs once, so
+    item runs, and ``explore_every`` calls on the other runs once, so
     that a change in the machine's load is seen: such a look back replaces
     that mode's average (its old one is stale), so one look at a machine
-    that got quiet again can move the choice back. The answers are the same
-    in either mode; only the speed differs.
+    that got quiet again can move the choice back. A look back that leaves
+    the choice as it was doubles the calls to the next one, up to
+    ``explore_max``; a change of choice brings them back to ``explore_every``
+    (on a steady machine each look back at the slower mode costs that
+    mode's time: about 2 % of the run at every 50th call, 0.25 % at every
+    400th). The answers are the same in either mode; only the speed differs.
 
     Parameters
     ----------
     explore_every : int
-        Calls between two runs of the mode not in use.
+        Calls from the tries, or from a change of choice, to the next look at the
+        mode not in use.
     weight : float
         Weight of a new measurement in the moving average, in (0, 1].
+    explore_max : int
+        Most calls between two looks (default: 8 ``explore_every``).
 
     Examples
     --------
     >>> choice = ThreadChoice(explore_every=4)
     >>> modes = []
-    >>> for call in range(8):
+    >>> for call in range(10):
     ...     threaded = choice.choose()
     ...     modes.append(threaded)
     ...     choice.record(threaded, 1.0 if threaded else 3.0, items=1)
-    >>> modes                            # warm-up and a try of each, then threads, a look back
-    [True, True, False, False, True, True, True, False]
+    >>> modes                  # warm-up and a try of each, then threads, a look back, threads
+    [True, True, False, False, True, True, True, True, False, True]
     """
 
-    def __init__(self, explore_every: int = 50, weight: float = 0.25) -> None:
-        if explore_every < 2 or not 0.0 < weight <= 1.0:
-            raise ValueError("explore_every must be >= 2 and weight in (0, 1]")
+    def __init__(self, explore_every: int = 50, weight: float = 0.25,
+                 explore_max: int | None = None) -> None:
+        explore_max = 8 * explore_every if explore_max is None else explore_max
+        if explore_every < 2 or explore_max < explore_every or not 0.0 < weight <= 1.0:
+            raise ValueError("explore_every must be >= 2, explore_max >= explore_every "
+                             "and weight in (0, 1]")
         self.explore_every = int(explore_every)
+        self.explore_max = int(explore_max)
         self.weight = float(weight)
+        self._gap = self.explore_every      # calls from this look back to the next
+        self._next_look = 0                 # the call of the next look back
+        self._best: int | None = None       # the mode chosen by the averages
+        self._looking = -1                  # the mode a look back runs (-1: none)
         #: seconds per item of [serial, threaded] (moving averages; None: not measured yet)
         self.cost_s: list[float | None] = [None, None]
         self._seen = [0, 0]
         self._calls = 0
-        self._last_call = [0, 0]        # the call each mode was last measured in
 
     def choose(self) -> bool:
         """Whether the next call runs on threads (never in a process that may not use them)."""
@@ -113,7 +127,14 @@ class ThreadChoice:
             if self._seen[mode] < 2:
                 return self._threads(mode)
         best = int(self.cost_s[1] < self.cost_s[0])
-        return self._threads(1 - best if self._calls % self.explore_every == 0 else best)
+        if best != self._best:              # the first or a new choice: look back soon
+            self._best = best
+            self._gap = self.explore_every
+            self._next_look = self._calls + self._gap
+        if self._calls >= self._next_look:
+            self._looking = 1 - best
+            return self._threads(1 - best)
+        return self._threads(best)
 
     def record(self, threaded: bool, seconds: float, items: int = 1) -> None:
         """Count a call of ``seconds`` wall time over ``items`` items run in that mode."""
@@ -123,9 +144,14 @@ class ThreadChoice:
             return
         x = seconds / items
         c = self.cost_s[mode]
-        stale = self._calls - self._last_call[mode] > 1     # a look back after other calls
-        self.cost_s[mode] = x if c is None or stale else c + self.weight * (x - c)
-        self._last_call[mode] = self._calls
+        look = mode == self._looking        # a look back: the mode's average is stale
+        self.cost_s[mode] = x if c is None or look else c + self.weight * (x - c)
+        if look:                            # the next look: later while it stays the slower
+            self._looking = -1
+            other = self.cost_s[1 - mode]
+            slower = other is not None and not self.cost_s[mode] < other
+            self._gap = min(2 * self._gap, self.explore_max) if slower else self.explore_every
+            self._next_look = self._calls + self._gap
 
     def _threads(self, mode: int) -> bool:
         if mode:
