@@ -157,11 +157,14 @@ def te_rgg(n_nodes: int, steps: int, seed: int = 7) -> tuple[float, int, int]:
     g = geometric_graph(n_nodes, seed)
     with tempfile.TemporaryDirectory() as tmp:
         scene = twin3d.load_scene(write_scene(g, Path(tmp), 1e12, 2, seed))
-        env = gym.make("twin3d/TrafficEngineering-v0", scene=scene, profile="flat", steps=steps + 5,
+        env = gym.make("twin3d/TrafficEngineering-v0", scene=scene, profile="flat", steps=steps + 10,
                        opponent=one_link_per_step(list(scene.twin.links), seed)).unwrapped
         env.reset(seed=0)
         noop = np.zeros(len(env.link_ids), dtype=np.int64)
-        env.step(noop)                                     # warm-up
+        # warm-up: the kernels, and the first tries of the passes' threads (ThreadChoice: 2
+        # threaded, 2 serial; the first threaded call compiles when numba's cache is cold)
+        for _ in range(5):
+            env.step(noop)
         t0 = clock()
         for _ in range(steps):
             env.step(noop)
@@ -188,7 +191,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=2000, help="single-env TE steps per scene")
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--batch-steps", type=int, default=100)
+    ap.add_argument("--batch-steps", type=int, default=300)
     ap.add_argument("--naive-steps", type=int, default=50)
     ap.add_argument("--rgg-nodes", type=int, default=1000)
     ap.add_argument("--rgg-steps", type=int, default=20)

@@ -78,7 +78,8 @@ def _samples(r, src, dst, calls, min_demands: int, monkeypatch):
     ``min_demands`` (whatever the machine's load)."""
     monkeypatch.setattr(dagread, "LATENCY_THREAD_MIN_DEMANDS", min_demands)
     # at least 2 runs: on 1 thread they run one after the other
-    monkeypatch.setattr(dagread, "spare_threads", lambda: max(2, numba.get_num_threads()))
+    monkeypatch.setattr(dagread, "usable_threads", lambda: max(2, numba.get_num_threads()))
+    monkeypatch.setattr(dagread.LATENCY_CHOICE, "choose", lambda: True)   # whatever the time
     cache = RoutingCache(r, src, dst)
     out = []
     for bps, kw in calls:
@@ -152,9 +153,35 @@ def test_threaded_kernel_any_chunking(n_chunks):
 
 
 def test_threads_only_for_large_walks(monkeypatch):
-    monkeypatch.setattr(dagread, "spare_threads", lambda: 7)
+    monkeypatch.setattr(dagread, "usable_threads", lambda: 7)
     assert dagstore.latency_chunks(dagread.LATENCY_THREAD_MIN_DEMANDS - 1) == 1
     assert dagstore.latency_chunks(dagread.LATENCY_THREAD_MIN_DEMANDS) == 7
+
+
+@pytest.mark.skipif(numba.get_num_threads() < 2, reason="one thread: no parallel region")
+def test_the_walk_runs_as_its_measured_time_says_whatever_the_load(monkeypatch):
+    """A load average that ``spare_threads`` would call busy (it counts this
+    process's own threads, a minute late) does not keep the walk serial: each
+    mode is tried and timed (:data:`dagread.LATENCY_CHOICE`), and either gives
+    the serial walk's stats."""
+    from twin3d.physics import threads
+    monkeypatch.setattr(threads, "_threads_pid", None)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (99.0, 99.0, 99.0))
+    monkeypatch.setattr(dagread, "LATENCY_THREAD_MIN_DEMANDS", 0)
+    choice = threads.ThreadChoice(explore_every=2)
+    monkeypatch.setattr(dagread, "LATENCY_CHOICE", choice)
+    modes = []
+    record = choice.record
+    monkeypatch.setattr(choice, "record", lambda threaded, seconds, items=1: (
+        modes.append(threaded), record(threaded, seconds, items)))
+    r, src, dst, calls = _steps(4, n=30, steps=8)
+    cache = RoutingCache(r, src, dst)
+    got = [cache.route(bps, **kw).latency_sample[2] for bps, kw in calls]
+    assert modes[:4] == [True, True, False, False] and len(modes) == len(calls)
+    assert None not in choice.cost_s                       # both measured
+    monkeypatch.setattr(dagread, "LATENCY_THREAD_MIN_DEMANDS", 10**9)   # serial only
+    serial = RoutingCache(r, src, dst)
+    assert [serial.route(bps, **kw).latency_sample[2] for bps, kw in calls] == got
 
 
 def test_no_threads_on_a_busy_machine(monkeypatch):
@@ -187,6 +214,7 @@ def test_a_forked_worker_walks_serially(monkeypatch):
     monkeypatch.setattr(threads, "_threads_pid", None)
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     monkeypatch.setattr(dagread, "LATENCY_THREAD_MIN_DEMANDS", 0)
+    monkeypatch.setattr(dagread, "LATENCY_CHOICE", threads.ThreadChoice())  # tries threads first
     want = _forked_walk(3)                        # on threads here
     assert threads._threads_pid is not None
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:

@@ -68,7 +68,7 @@ def test_threaded_selection_same_percentiles(seed, n_chunks):
 
 
 def test_threads_only_for_large_inputs(monkeypatch):
-    monkeypatch.setattr(kpi_buckets, "spare_threads", lambda: 5)
+    monkeypatch.setattr(kpi_buckets, "usable_threads", lambda: 5)
     assert kpi_buckets.select_chunks(kpi_buckets.SELECT_THREAD_MIN_VALUES - 1) == 1
     assert kpi_buckets.select_chunks(kpi_buckets.SELECT_THREAD_MIN_VALUES) == 5
 
@@ -80,5 +80,6 @@ def test_public_percentiles_threaded(monkeypatch):
     stats = kpi.weighted_stats(v, w)
     want = kpi.weighted_percentiles(v, qs, w, stats)
     monkeypatch.setattr(kpi_buckets, "SELECT_THREAD_MIN_VALUES", 0)
-    monkeypatch.setattr(kpi_buckets, "spare_threads", lambda: 3)
+    monkeypatch.setattr(kpi_buckets, "usable_threads", lambda: 3)
+    monkeypatch.setattr(kpi_buckets.SELECT_CHOICE, "choose", lambda: True)   # threads, whatever the time
     assert kpi.weighted_percentiles(v, qs, w, stats) == want == kpi._argsort_percentiles(v, qs, w)

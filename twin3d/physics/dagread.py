@@ -1,6 +1,7 @@
 """Read the kept DAGs: link loads (:func:`sum_loads`), per-demand latency
-(:func:`latency`; on numba's threads for large walks, the same bits:
-:func:`latency_threaded`, :func:`latency_chunks`), entries per edge
+(:func:`latency`; on numba's threads for large walks when they measure
+quicker, the same bits: :func:`latency_threaded`, :func:`latency_chunks`,
+:data:`LATENCY_CHOICE`), entries per edge
 (:func:`count_uses`), reached demands (:func:`set_routable`), and
 :func:`gather`. Part of :mod:`twin3d.physics.dagstore`, which re-exports them.
 """
@@ -11,13 +12,17 @@ import numpy as np
 from numba import njit, prange
 
 from .tally import weighted_tally
-from .threads import spare_threads
+from .threads import ThreadChoice, usable_threads
 
-#: Grouped demands from which :func:`latency_threaded` walks on numba's threads
+#: Grouped demands from which :func:`latency_threaded` may walk on numba's threads
 #: (:func:`latency_chunks`): about 1.5 ms of serial walk (measured: 0.8 ms for a
 #: 250-node random geometric graph's 62,250 demands, 16 ms for 1,000 nodes'
 #: 999,000), so a parallel region's start-up and wake-up is small beside it.
 LATENCY_THREAD_MIN_DEMANDS = 100_000
+#: Serial or threaded walks from there, by their measured time per demand: the walk
+#: repeats every step of an environment, and the load average (which counts this
+#: process's own threads, a minute late) took a quiet machine for a busy one.
+LATENCY_CHOICE = ThreadChoice()
 
 
 @njit(cache=True)
@@ -96,13 +101,14 @@ def latency(dests, n, split, seg_start, seg_len, arena, delay, dem_ptr, dem_src,
 
 
 def latency_chunks(n_demands: int) -> int:
-    """Runs of destinations to walk on threads for ``n_demands`` grouped demands:
-    from :data:`LATENCY_THREAD_MIN_DEMANDS` on, the threads the machine can spare
-    (:func:`~twin3d.physics.threads.spare_threads`), else 1 (the serial
-    :func:`latency`: a small walk would pay the threads' start-up)."""
+    """Most runs of destinations to walk on threads for ``n_demands`` grouped demands:
+    from :data:`LATENCY_THREAD_MIN_DEMANDS` on, numba's threads
+    (:func:`~twin3d.physics.threads.usable_threads`; the caller then chooses
+    by time, :data:`LATENCY_CHOICE`), else 1 (the serial :func:`latency`: a
+    small walk would pay the threads' start-up)."""
     if n_demands < LATENCY_THREAD_MIN_DEMANDS:
         return 1
-    return spare_threads()
+    return usable_threads()
 
 
 

@@ -62,7 +62,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import dagdynamic, dagstore, routing
+from . import dagdynamic, dagread, dagstore, routing
 from .deferred import Deferred
 from .fresh import empty_f64
 from .kernel_args import writable_c
@@ -325,11 +325,8 @@ class RoutingCache:
                     self._arena.arrays(), np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
                     self._dem_src, self._reached, grouped, self._lat_w)
             n_chunks = dagstore.latency_chunks(m)
-            if n_chunks > 1:
-                if self._lat_kept is None:        # kept while nothing reached and no bit/s change
-                    self._lat_kept = dagstore.reached_weight(self._dests, self._dem_ptr,
-                                                             self._reached, self._lat_w)
-                stats = dagstore.latency_threaded(*args, self._lat_kept, n_chunks)
+            if n_chunks > 1:                        # serial or threads, by the time of each
+                stats = dagread.LATENCY_CHOICE.timed(lambda k: self._walk(args, k), m, n_chunks)
             else:
                 stats = dagstore.latency(*args)
             # laid out in the demands' order on the first read (a pass over every demand
@@ -344,6 +341,16 @@ class RoutingCache:
             res.carried_bps = load * np.ones(r.n_edges)
             res.drop_rounds, res.converged = 1, True
         return res
+
+    def _walk(self, args: tuple, n_chunks: int):
+        """The latency walk of :meth:`route` (``args``) on ``n_chunks`` runs of
+        destinations (1: serial); its stats."""
+        if n_chunks < 2:
+            return dagstore.latency(*args)
+        if self._lat_kept is None:        # kept while nothing reached and no bit/s change
+            self._lat_kept = dagstore.reached_weight(self._dests, self._dem_ptr, self._reached,
+                                                     self._lat_w)
+        return dagstore.latency_threaded(*args, self._lat_kept, n_chunks)
 
     def _reset(self, bps: np.ndarray, node_ok: np.ndarray) -> None:
         """Group the demands by destination and forget every DAG."""

@@ -14,6 +14,8 @@ differs.
 from __future__ import annotations
 
 import os
+import time
+from typing import Any, Callable
 
 import numba
 
@@ -152,6 +154,16 @@ class ThreadChoice:
             slower = other is not None and not self.cost_s[mode] < other
             self._gap = min(2 * self._gap, self.explore_max) if slower else self.explore_every
             self._next_look = self._calls + self._gap
+
+    def timed(self, call: Callable[[int], Any], items: int, n_threads: int | None = None) -> Any:
+        """``call(n)`` in the chosen mode (n: ``n_threads``, by default numba's
+        threads; or 1, serial), timed and recorded over ``items`` items; returns
+        what it returns."""
+        threaded = self.choose()
+        start_s = time.perf_counter()
+        out = call((usable_threads() if n_threads is None else n_threads) if threaded else 1)
+        self.record(threaded, time.perf_counter() - start_s, items)
+        return out
 
     def _threads(self, mode: int) -> bool:
         if mode:

@@ -14,7 +14,7 @@ from numba import njit
 from ..physics.kernel_args import readonly_c, writable_c
 from ..physics.tally import weighted_tally
 from .kpi_buckets import bucket as _bucket
-from .kpi_buckets import bucket_pass, gather_pass, select_chunks
+from .kpi_buckets import SELECT_CHOICE, bucket_pass, gather_pass, select_chunks
 
 __all__ = ["weighted_percentile", "weighted_percentiles", "KPI_UNITS", "radio_kpis",
            "transport_kpis"]
@@ -82,7 +82,12 @@ def weighted_percentiles(values, qs, weights=None, stats=None, lowest_weight=Non
             got = lowest_group_percentiles(q, stats, lowest_weight)
             if got is not None:
                 return got
-        n, certain = _weighted_select_from(v, w, q, out, *stats, select_chunks(v.size))
+        n_chunks = select_chunks(v.size)
+        if n_chunks > 1:                         # serial or threads, by the time of each
+            n, certain = SELECT_CHOICE.timed(
+                lambda k: _weighted_select_from(v, w, q, out, *stats, k), v.size, n_chunks)
+        else:
+            n, certain = _weighted_select_from(v, w, q, out, *stats, 1)
     else:
         n, certain = _select(v, w, weights is not None, q, out)
     if n == 0:

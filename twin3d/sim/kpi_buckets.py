@@ -2,7 +2,8 @@
 (``_weighted_select_from``): the weight and count per value bucket
 (:func:`bucket_pass`), then the values and weights of the chosen buckets
 (:func:`gather_pass`); each serial or, for large inputs, on numba's threads
-in contiguous runs of the data (:func:`select_chunks`).
+in contiguous runs of the data (:func:`select_chunks`), when those measure
+quicker (:data:`SELECT_CHOICE`).
 
 On threads the counts and the gathered values and weights are the serial
 ones exactly (each run writes after the earlier runs' entries of a bucket,
@@ -18,21 +19,24 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..physics.threads import spare_threads
+from ..physics.threads import ThreadChoice, usable_threads
 
-#: Values from which the passes run on numba's threads (:func:`select_chunks`):
+#: Values from which the passes may run on numba's threads (:func:`select_chunks`):
 #: about 1.2 ms of serial passes (measured: 5 ms for 999,002 latencies), so a
 #: parallel region's start-up and wake-up is small beside it.
 SELECT_THREAD_MIN_VALUES = 250_000
+#: Serial or threaded passes from there, by their measured time per value (they
+#: repeat every step of an environment on a large graph).
+SELECT_CHOICE = ThreadChoice()
 
 
 def select_chunks(n_values: int) -> int:
-    """Runs of the data for ``n_values``: from :data:`SELECT_THREAD_MIN_VALUES` on,
-    the threads the machine can spare (:func:`twin3d.physics.threads.spare_threads`),
-    else 1 (serial)."""
+    """Most runs of the data for ``n_values``: from :data:`SELECT_THREAD_MIN_VALUES`
+    on, numba's threads (:func:`twin3d.physics.threads.usable_threads`; the caller
+    then chooses by time, :data:`SELECT_CHOICE`), else 1 (serial)."""
     if n_values < SELECT_THREAD_MIN_VALUES:
         return 1
-    return spare_threads()
+    return usable_threads()
 
 
 @njit(cache=True)
