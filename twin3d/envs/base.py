@@ -15,6 +15,7 @@ what the agent sees (:meth:`TwinEnv._observe`) and how it is rewarded
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import struct
 from abc import ABC, abstractmethod
@@ -32,10 +33,13 @@ from ..sim.live import LiveTimeline
 from .opponent import LazyView, Opponent, OpponentView, make_opponent
 
 __all__ = ["TwinEnv", "load_env_scene", "link_in_service", "INCREMENTAL_NODES",
-           "HASH_DIGEST_MIN_BYTES"]
+           "KEEP_DEMANDS_MAX", "HASH_DIGEST_MIN_BYTES"]
 
 #: Routing nodes from which ``incremental="auto"`` reroutes incrementally.
 INCREMENTAL_NODES = 200
+#: Demand pairs from which ``keep_demand_arrays="auto"`` leaves each step's per-demand
+#: arrays out of the episode record (999,000 pairs: 8 MB a step, 770 MB a 96-step day).
+KEEP_DEMANDS_MAX = 100_000
 #: The KPIs a step's ``info["kpis"]`` carries.
 INFO_KPIS = ("offered_bps", "served_bps", "dropped_bps", "util_max", "latency_p95_ms", "energy_w",
              "coverage_pct", "throughput_p5_bps", "sla_violated", "converged")
@@ -97,6 +101,12 @@ class TwinEnv(gym.Env, ABC):
         routing nodes or more.
     simulator : Simulator, optional
         A simulator of the same scene to share (copies of an environment).
+    keep_demand_arrays : bool or "auto"
+        Keep each step's per-demand latency and delivered bit/s in the
+        episode record (:meth:`episode_result`; ``save_episode`` does not
+        read them); "auto" keeps them below :data:`KEEP_DEMANDS_MAX` demand
+        pairs, so that an episode on a large network does not hold
+        gigabytes. The observations and rewards are the same either way.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
@@ -109,8 +119,12 @@ class TwinEnv(gym.Env, ABC):
                  profile: str = "diurnal", opponent: Any = "default", demand_factor: float = 1.0,
                  auto_restore_steps: int | None | str = "default", min_served_fraction: float = 0.5,
                  render_mode: str | None = None, simulator: Simulator | None = None,
-                 incremental: bool | str = "auto") -> None:
+                 incremental: bool | str = "auto", keep_demand_arrays: bool | str = "auto") -> None:
         self.scene = load_env_scene(scene)
+        if keep_demand_arrays not in (True, False, "auto"):
+            raise ValueError(f"keep_demand_arrays must be True, False or 'auto', "
+                             f"got {keep_demand_arrays!r}")
+        self.keep_demand_arrays = keep_demand_arrays
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
         if not steps >= 2:
@@ -263,6 +277,11 @@ class TwinEnv(gym.Env, ABC):
         return got[1]
 
     def _record(self, r: StepResult, action, reward: float, theirs) -> None:
+        keep = self.keep_demand_arrays
+        if keep == "auto":
+            keep = r.demand is None or len(r.demand[0]) < KEEP_DEMANDS_MAX
+        if not keep and (r.demand_latency_s is not None or r.demand_delivered_bps is not None):
+            r = dataclasses.replace(r, demand_latency_s=None, demand_delivered_bps=None)
         self._steps.append(r)
         self._actions.append(None if action is None else np.array(action, copy=True))
         self._rewards.append(float(reward))
