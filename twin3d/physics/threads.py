@@ -5,10 +5,12 @@ slowest thread, which the scheduler may have put aside for a whole time
 slice, and GNU OpenMP's idle threads spin: measured on 2 shared cores at a
 load average of about 4, the 1,000-node TrafficEngineering step ran at 6.0
 steps/s with its latency walk and percentile passes on 2 threads against
-10.8 serially (process CPU time: 12.0 against 21.6 steps/s). The passes
-that can run on threads therefore do only while the load average leaves a
-core for each thread; the answers are the same either way, only the speed
-differs.
+10.8 serially (process CPU time: 12.0 against 21.6 steps/s). A pass
+repeated every step (the batched environment's step, the 1,000-node
+latency walk and percentile selection) therefore runs on threads when
+they have measured quicker (:class:`ThreadChoice`); a one-off pass only
+while the load average leaves a core for each thread (:func:`spare_threads`).
+The answers are the same either way, only the speed differs.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class ThreadChoice:
     263 against 179 at a load of about 4. This measures instead. Each mode is
     tried first (its first call not counted: a cold compile or the thread
     pool's start), then the cheaper one by a moving average of seconds per
-    item runs, and ``explore_every`` calls on the other runs once, so
+    item runs, and ``explore_every`` calls later the other runs once, so
     that a change in the machine's load is seen: such a look back replaces
     that mode's average (its old one is stale), so one look at a machine
     that got quiet again can move the choice back. A look back that leaves
