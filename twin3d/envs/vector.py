@@ -29,8 +29,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from ..physics.batch_step import BatchRouter
 from ..physics.threads import ThreadChoice
 from ..sim.demand import profile_factor
-from .opponent import Opponent
 from .base import HASH_DIGEST_MIN_BYTES
+from .opponent import Opponent
 from .traffic import TrafficEngineeringEnv
 from .vector_events import NEVER, CopyEvents
 from .vector_rows import StepHasher, row_percentiles
