@@ -14,7 +14,8 @@ the RMS:
   at the best server (rooftop diffraction, one reflection, one corner,
   transmission, two reflections, corner chain);
 * rooftop points with one knife edge or several (Deygout's secondary edges
-  add loss), and horizontal distance bands from the (first) antenna.
+  add loss), those by the secondary edges' loss (0-10, 10-20, over 20 dB),
+  and horizontal distance bands from the (first) antenna.
 
 Usage::
 
@@ -119,6 +120,10 @@ def regimes(ref, **terms) -> tuple:
     rows += [("rooftop, one edge", ~los & (dom == 0) & (secondary <= 0.0)),
              ("rooftop, more edges", ~los & (dom == 0) & (secondary > 0.0)),
              ("  ... reached", ~los & (dom == 0) & (secondary > 0.0) & reached)]
+    for lo, hi in ((0.0, 10.0), (10.0, 20.0), (20.0, np.inf)):   # Deygout's secondary edges' loss
+        sel = ~los & (dom == 0) & (secondary > lo) & (secondary <= hi)
+        rows += [(f"rooftop, secondary {lo:.0f}-{hi:.0f} dB", sel),
+                 ("  ... reached", sel & reached)]
     for lo, hi in ((0, 50), (50, 100), (100, 200), (200, np.inf)):
         rows.append((f"NLOS {lo}-{hi} m", ~los & (d2d >= lo) & (d2d < hi)))
     return err, m, [(label, sel & m) for label, sel in rows], (best, r)
