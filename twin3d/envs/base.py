@@ -33,7 +33,7 @@ from ..sim.live import LiveTimeline
 from .opponent import LazyView, Opponent, OpponentView, make_opponent
 
 __all__ = ["TwinEnv", "load_env_scene", "link_in_service", "INCREMENTAL_NODES",
-           "KEEP_DEMANDS_MAX", "HASH_DIGEST_MIN_BYTES"]
+           "KEEP_DEMANDS_MAX", "HASH_DIGEST_MIN_BYTES", "hash_part"]
 
 #: Routing nodes from which ``incremental="auto"`` reroutes incrementally.
 INCREMENTAL_NODES = 200
@@ -50,6 +50,19 @@ _F64 = struct.Struct("=d")
 #: SHA-256 digest (a hash of hashes: as strong), so that copies that see one such array
 #: (the batched env's demand matrix at one hour) hash its bytes once between them.
 HASH_DIGEST_MIN_BYTES = 4096
+
+
+def hash_part(a: np.ndarray):
+    """What an observation array adds to the episode hash: its bytes (C order), or their
+    SHA-256 digest from :data:`HASH_DIGEST_MIN_BYTES` on.
+
+    Examples
+    --------
+    >>> len(hash_part(np.zeros(1024, np.float32))), bytes(hash_part(np.zeros(2, np.uint8)))
+    (32, b'\\x00\\x00')
+    """
+    a = np.ascontiguousarray(a)
+    return hashlib.sha256(a).digest() if a.nbytes >= HASH_DIGEST_MIN_BYTES else a
 
 
 def link_in_service(r: StepResult) -> np.ndarray:
@@ -254,8 +267,7 @@ class TwinEnv(gym.Env, ABC):
         # how they are split
         parts = []
         for key, raw in self._hash_keys(obs):
-            a = np.ascontiguousarray(obs[key])
-            parts += (raw, hashlib.sha256(a).digest() if a.nbytes >= HASH_DIGEST_MIN_BYTES else a)
+            parts += (raw, hash_part(obs[key]))
         parts.append(_F64.pack(reward) if type(reward) is float else np.float64(reward).tobytes())
         self._hash.update(b"".join(parts))
         info = {"t": self._t, "hour": r.hour, "reward_terms": terms,

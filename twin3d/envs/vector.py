@@ -29,7 +29,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from ..physics.batch_step import BatchRouter
 from ..physics.threads import ThreadChoice
 from ..sim.demand import profile_factor
-from .base import HASH_DIGEST_MIN_BYTES
+from .base import HASH_DIGEST_MIN_BYTES, hash_part
 from .opponent import Opponent
 from .traffic import TrafficEngineeringEnv
 from .vector_events import NEVER, CopyEvents
@@ -114,7 +114,6 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         self._t_cache: dict[int, tuple[float, float]] = {}      # step -> (hour, profile factor)
         self._matrix32: dict[float, np.ndarray] = {}            # factor -> float32 demand matrix
         self._matrix_digest: dict[float, bytes] = {}            # factor -> its SHA-256 digest
-        self._shared_digests: dict[str, bytes] | None = None    # this step's, for the hasher
         self._hasher = StepHasher()
         self._bps_rows: np.ndarray | None = None                # a full step's demand rows
         self._bps_row: tuple[float, np.ndarray] = (np.nan, self.base_bps)  # (factor, its row)
@@ -241,7 +240,7 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
                                weight, sim.scene.spec.traffic.trip_utilization, copy_demand=False)
         obs_rows, rewards, terminated, truncated = self._score(rows, res, bps, link_up, hours, factor)
         self._final_hash = self._hasher.update(self._hash, rows.tolist(), obs_rows, rewards,
-                                               self._shared_digests)
+                                               self._shared_digests(factor))
         # trips hold from the next step, until restored
         newly = res.tripped
         if full:
@@ -305,14 +304,9 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
                     cache[f] = (np.bincount(self.src, d, minlength=n).astype(np.float32),
                                 np.bincount(self.dst, d, minlength=n).astype(np.float32))
         same = _all_same(fl)
-        self._shared_digests = None
         if matrix:
             if same:
-                one = cache[fl[0]]
-                digest = self._digest_of(fl[0], one)
-                if digest is not None:
-                    self._shared_digests = {"demand_bps": digest}
-                return {"demand_bps": np.broadcast_to(one, (len(fl), n, n)).copy()}
+                return {"demand_bps": np.broadcast_to(cache[fl[0]], (len(fl), n, n)).copy()}
             return {"demand_bps": np.stack([cache[f] for f in fl])}
         if same:
             o, i = cache[fl[0]]
@@ -321,17 +315,22 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         return {"node_out_bps": np.stack([cache[f][0] for f in fl]),
                 "node_in_bps": np.stack([cache[f][1] for f in fl])}
 
-    def _digest_of(self, factor: float, matrix: np.ndarray) -> bytes | None:
-        """The episode hash's digest of the demand matrix at ``factor`` (None: the
-        matrix is hashed by its bytes), worked out once per factor."""
+    def _shared_digests(self, factors: np.ndarray) -> dict[str, bytes] | None:
+        """The episode hash's digest of the demand matrix every row shares (copies at
+        one factor), for :meth:`StepHasher.update`, worked out once per factor; None
+        when the rows differ or the matrix is hashed by its bytes."""
+        fl = factors.tolist()
+        if "demand_bps" not in self.proto.observation_space.spaces or not _all_same(fl):
+            return None
+        matrix = self._matrix32[fl[0]]              # made by _demand_obs this step
         if matrix.nbytes < HASH_DIGEST_MIN_BYTES:
             return None
-        got = self._matrix_digest.get(factor)
+        got = self._matrix_digest.get(fl[0])
         if got is None:
             if len(self._matrix_digest) > 4096:
                 self._matrix_digest.clear()
-            got = self._matrix_digest[factor] = hashlib.sha256(matrix).digest()
-        return got
+            got = self._matrix_digest[fl[0]] = hash_part(matrix)
+        return {"demand_bps": got}
 
     def _score(self, rows, res, bps, link_up, hours, factors):
         """Observations, rewards and ends of the stepped rows, as the single env computes them."""

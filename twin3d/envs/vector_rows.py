@@ -7,15 +7,13 @@ bit, in one compiled call for the whole batch.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import numba
 from numba import njit, prange
 
 from ..sim import kpi
 from ..sim.kpi_buckets import bucket
-from .base import HASH_DIGEST_MIN_BYTES
+from .base import HASH_DIGEST_MIN_BYTES, hash_part
 
 __all__ = ["row_percentiles", "StepHasher"]
 
@@ -304,8 +302,7 @@ class StepHasher:
                 data[:, row_at] = np.frombuffer(shared[k], np.uint8)
             else:
                 for j in range(m):
-                    data[j, row_at] = np.frombuffer(
-                        hashlib.sha256(np.ascontiguousarray(obs[k][j])).digest(), np.uint8)
+                    data[j, row_at] = np.frombuffer(hash_part(obs[k][j]), np.uint8)
         data[:, width:] = np.ascontiguousarray(rewards, dtype=np.float64).reshape(m, 1).view(np.uint8)
         final = [None] * len(hashes)
         for j, b in enumerate(rows):

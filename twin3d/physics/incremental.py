@@ -324,11 +324,9 @@ class RoutingCache:
             args = (self._dests, r.n_nodes, self._split, self._seg_start, self._seg_len,
                     self._arena.arrays(), np.ascontiguousarray(res.edge_delay_s), self._dem_ptr,
                     self._dem_src, self._reached, grouped, self._lat_w)
-            n_chunks = dagstore.latency_chunks(m)
-            if n_chunks > 1:                        # serial or threads, by the time of each
-                stats = dagread.LATENCY_CHOICE.timed(lambda k: self._walk(args, k), m, n_chunks)
-            else:
-                stats = dagstore.latency(*args)
+            # serial, or for large walks on threads when they measure quicker
+            stats = dagread.LATENCY_CHOICE.timed(lambda k: self._walk(args, k), m,
+                                                 dagstore.latency_chunks(m))
             # laid out in the demands' order on the first read (a pass over every demand
             # that an environment's step, reading percentiles only, does not need)
             res.latency_s = Deferred(_laid_out, grouped, self._at)

@@ -160,7 +160,10 @@ class ThreadChoice:
     def timed(self, call: Callable[[int], Any], items: int, n_threads: int | None = None) -> Any:
         """``call(n)`` in the chosen mode (n: ``n_threads``, by default numba's
         threads; or 1, serial), timed and recorded over ``items`` items; returns
-        what it returns."""
+        what it returns. With ``n_threads`` below 2, ``call(1)``, neither chosen
+        nor timed."""
+        if n_threads is not None and n_threads < 2:
+            return call(1)
         threaded = self.choose()
         start_s = time.perf_counter()
         out = call((usable_threads() if n_threads is None else n_threads) if threaded else 1)

@@ -82,12 +82,9 @@ def weighted_percentiles(values, qs, weights=None, stats=None, lowest_weight=Non
             got = lowest_group_percentiles(q, stats, lowest_weight)
             if got is not None:
                 return got
-        n_chunks = select_chunks(v.size)
-        if n_chunks > 1:                         # serial or threads, by the time of each
-            n, certain = SELECT_CHOICE.timed(
-                lambda k: _weighted_select_from(v, w, q, out, *stats, k), v.size, n_chunks)
-        else:
-            n, certain = _weighted_select_from(v, w, q, out, *stats, 1)
+        # serial, or for large inputs on threads when they measure quicker
+        n, certain = SELECT_CHOICE.timed(lambda k: _weighted_select_from(v, w, q, out, *stats, k),
+                                         v.size, select_chunks(v.size))
     else:
         n, certain = _select(v, w, weights is not None, q, out)
     if n == 0:
