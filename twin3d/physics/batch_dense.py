@@ -225,6 +225,40 @@ def _ranks_by_compare(n, di):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _ranks_by_count(n, di, top):  # pragma: no cover - compiled
+    """``rank[a, t]``: a's place towards t in (distance, index) order, for every
+    destination t < n at once: a stable counting sort per column with the
+    columns side by side (``hist[x, t]``: the nodes at distance x from t), so
+    that consecutive updates go to different columns; a count per column in
+    turn would wait on its own last store whenever two nodes are equally far.
+    ``top``: the largest distance below :data:`_NO_PATH`."""
+    hist = np.zeros((top + 2, n), np.int32)     # row top + 1: unreached
+    for a in range(n):
+        da = di[a]
+        for t in range(n):
+            x = da[t]
+            hist[x if x < _NO_PATH else top + 1, t] += 1
+    run = np.zeros(n, np.int32)                  # exclusive prefix sums down each column
+    for x in range(top + 2):
+        row = hist[x]
+        for t in range(n):
+            c = row[t]
+            row[t] = run[t]
+            run[t] += c
+    rank = np.empty((n, di.shape[1]), np.int32)
+    for a in range(n):                           # in node order: ties by index
+        da = di[a]
+        ra = rank[a]
+        for t in range(n):
+            x = da[t]
+            x = x if x < _NO_PATH else top + 1
+            r = hist[x, t]
+            hist[x, t] = r + 1
+            ra[t] = r
+    return rank
+
+
+@njit(cache=True)
 def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, ptr, split, bad,
                 dag_e, dag_h, dag_t, di, top, counts, m):  # pragma: no cover - compiled
     """:func:`record_dense`'s ECMP DAGs from the int32 distances ``di[a, t]``
@@ -236,10 +270,12 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
     The rows are padded (:func:`~twin3d.physics.batch_apsp.padded`; no path:
     :data:`_NO_PATH`), so that the work over all destinations at once runs
     in whole vectors without a scalar remainder: each edge's test, its place
-    among its tail's DAG edges and each tail's DAG degree. Per destination
-    the nodes are put in (distance, index) order by a stable counting sort
-    on the distances (by compares over whole rows when ``top`` passes
-    ``counts``), then walked by rank (order, pointers, shares); then each
+    among its tail's DAG edges and each tail's DAG degree. Each node's rank
+    towards each destination in (distance, index) order comes from a stable
+    counting sort of all the columns side by side (:func:`_ranks_by_count`;
+    by compares over whole rows when ``top`` passes ``counts``); per
+    destination the nodes are then put in that order and walked by rank
+    (order, pointers, shares); then each
     edge's slot in every destination's list is computed over whole rows and
     the edge's place in ``out_*`` scattered there, each to its own slot
     (tail order, out-edge order within a tail, as ``record`` lists them; an
@@ -247,7 +283,7 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
     """
     npad = di.shape[1]
     by_count = top + 2 <= len(counts)
-    rank = _ranks_by_compare(n, di) if not by_count else np.empty((0, 0), np.int32)
+    rank = _ranks_by_count(n, di, top) if by_count else _ranks_by_compare(n, di)
     deg = np.zeros((n, npad), np.int32)   # deg[a, t]: a's DAG edges towards t
     on = np.empty((m, npad), np.bool_)    # on[e, t]: edge e is a DAG edge towards t
     before = np.empty((m, npad), np.int32)  # before[e, t]: DAG edges of e's tail before e
@@ -280,36 +316,14 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
         ok = order[k]
         pk = pos[k]
         c_k = 0
-        if by_count:                     # stable: equal distances in index order
-            counts[:top + 1] = 0
-            for a in range(n):
-                x = di[a, t]
-                if x < _NO_PATH:
-                    counts[x] += 1
-            run = 0                      # exclusive prefix sums, the sum kept in a register
-            for d in range(top + 1):
-                c = counts[d]
-                counts[d] = run
-                run += c
-            for a in range(n):
-                x = di[a, t]
-                if x < _NO_PATH:
-                    r = counts[x]
-                    counts[x] = r + 1
-                    ok[r] = a
-                    pk[a] = r
-                    c_k += 1
-                else:
-                    pk[a] = -1
-        else:
-            for a in range(n):
-                if di[a, t] < _NO_PATH:
-                    r = rank[a, t]
-                    ok[r] = a
-                    pk[a] = r
-                    c_k += 1
-                else:
-                    pk[a] = -1
+        for a in range(n):
+            if di[a, t] < _NO_PATH:
+                r = rank[a, t]
+                ok[r] = a
+                pk[a] = r
+                c_k += 1
+            else:
+                pk[a] = -1
         cnt[k] = c_k
         bk = bad[k]
         sk = split[k]

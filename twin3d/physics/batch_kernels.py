@@ -84,8 +84,7 @@ def _workspace(n, ne, nd, dense_max):  # pragma: no cover - compiled
             np.empty(ne, np.int64))
     floats = (np.empty(ne), np.empty(ne), np.empty(ne), np.empty(ne), np.empty(ne), np.empty(ne),
               np.empty(ne), np.empty(ne), np.empty(ne))
-    per_demand = (np.empty(nd), np.empty(nd), np.empty(nd), np.empty(nd), np.empty(nd),
-                  np.empty(nd, np.bool_))
+    per_demand = (np.empty(nd), np.empty(nd), np.empty(nd), np.empty(nd))
     return (ints, floats, per_demand, batch_dags.alloc(n, n, ne),
             dense_alloc(n if n <= dense_max else 0))
 
@@ -134,7 +133,7 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
     ne, nl = len(u), len(link_up)
     (out_ptr, in_ptr, fill, out_head, out_edge, in_tail, in_edge) = ws[0]
     (w, out_w, in_w, edge_cap, load, delay, pf, new, offered) = ws[1]
-    (reached_ws, t_ws, s_ws, surv, bps_ws, routable_ws) = ws[2]
+    (reached_ws, t_ws, s_ws, bps_ws) = ws[2]
     dg = ws[3]
     dn = ws[4]
     all_one = True                  # as Router.route: per-edge weights; hops if all 1
@@ -151,10 +150,8 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
             all_up = False
             break
     if all_up:                      # _group with every node up, gathered from the grouping
-        routable0, dem_ptr, dem_idx, dem_src, dests = grouping
+        routable, dem_ptr, dem_idx, dem_src, dests = grouping    # (read only)
         nc = len(dem_idx)
-        routable = routable_ws
-        routable[:] = routable0
         dem_bps = bps_ws[:nc]
         for j in range(nc):
             dem_bps[j] = bps[dem_idx[j]]
@@ -206,8 +203,6 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
             break
         waves += 1
     # the final route has the last wave's inputs, hence its loads and routable set
-    for j in range(nc):
-        routable[dem_idx[j]] = reached[j] > 0
     link_load[:] = 0.0
     for e in range(ne):
         if load[e] > link_load[link[e]]:
@@ -216,8 +211,6 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
         spare = edge_cap[e] - load[e]
         q = packet_bits / spare if spare > 0 else np.inf
         delay[e] = prop[e] + (q if q < max_delay else max_delay)
-    for i in range(len(src)):       # expected_latency
-        lat[i] = 0.0 if routable[i] else np.nan
     t = t_ws[:nc]
     t[:] = np.nan
     whole = False                   # lossy_delivery's return when no load exceeds a capacity:
@@ -233,12 +226,8 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
         if _pass(1, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, none,
                  delay, none, t):
             return 1, False, waves, 0
-        for j in range(nc):
-            lat[dem_idx[j]] = t[j]
     if whole:
-        for i in range(len(src)):
-            delivered[i] = bps[i] if routable[i] else 0.0
-            routable_out[i] = routable[i]
+        _demand_rows(routable, dem_idx, reached, t, none, bps, lat, delivered, routable_out)
         return 0, True, waves, 1
     pf[:] = 1.0                     # lossy_delivery's rounds
     offered[:] = 0.0
@@ -274,18 +263,37 @@ def _step_one(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, hop
         if replay_pull2(n, dests, dem_ptr, dem_src, delay, pf, t, s, dg[0], dg[1], dg[2], dg[3],
                         dg[4], dg[5], dg[6], dg[7], dg[8]):
             return 1, False, waves, 0
-        for j in range(nc):
-            lat[dem_idx[j]] = t[j]
     else:
         _pass(3, reuse, use_hops, n, unweighted, spf, g, dg, dests, dem_ptr, dem_src, none, pf,
               none, s)
-    surv[:] = 1.0
-    for j in range(nc):
-        surv[dem_idx[j]] = s[j]
-    for i in range(len(src)):
-        delivered[i] = bps[i] * surv[i] if routable[i] else 0.0
-        routable_out[i] = routable[i]
+    _demand_rows(routable, dem_idx, reached, t, s, bps, lat, delivered, routable_out)
     return 0, converged, waves, rounds
+
+
+@njit(cache=True)
+def _demand_rows(routable, dem_idx, reached, t, s, bps, lat, delivered,
+                 routable_out):  # pragma: no cover - compiled
+    """Each demand's routable flag, expected latency and delivered bit/s, as
+    ``route_step`` has them: a grouped demand j (demand ``dem_idx[j]``) from
+    its walk (reached, latency ``t[j]``, surviving share ``s[j]``; ``s``
+    empty: whole), any other from ``routable`` (src == dst: whole at latency
+    0; an end node down: nothing, latency NaN). One pass over the grouped
+    demands, and one over all only when some are not grouped."""
+    nd, nc = len(bps), len(dem_idx)
+    if nc < nd:
+        for i in range(nd):
+            r = routable[i]
+            routable_out[i] = r
+            lat[i] = 0.0 if r else np.nan
+            delivered[i] = bps[i] if r else 0.0
+    whole = len(s) == 0
+    for j in range(nc):
+        i = dem_idx[j]
+        r = reached[j] > 0
+        routable_out[i] = r
+        lat[i] = t[j]
+        x = bps[i] if whole else bps[i] * s[j]
+        delivered[i] = x if r else 0.0
 
 
 @njit(cache=True)
