@@ -74,6 +74,7 @@ def _rows_select(v, w, q, by_sort, out, b0, b1):  # pragma: no cover - compiled
     bw = np.empty(nb)
     head = np.empty(nb, np.int64)
     nxt = np.empty(n_in, np.int64)
+    seg = np.empty((2, n_in))
     lo = np.inf
     hi = -np.inf
     if not by_sort and b1 > b0:
@@ -88,7 +89,7 @@ def _rows_select(v, w, q, by_sort, out, b0, b1):  # pragma: no cover - compiled
             kept = kpi._sort_select(v[b], w[b], True, q, o)
         else:
             kept, certain, row_lo, row_hi = _one_pass_select(v[b], w[b], q, o, lo, hi, bw,
-                                                              head, nxt)
+                                                              head, nxt, seg[0], seg[1])
             if kept > 0:
                 lo, hi = row_lo, row_hi
             if not certain:
@@ -98,7 +99,8 @@ def _rows_select(v, w, q, by_sort, out, b0, b1):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _one_pass_select(v, w, q, out, lo_guess, hi_guess, bw, head, nxt):  # pragma: no cover - compiled
+def _one_pass_select(v, w, q, out, lo_guess, hi_guess, bw, head, nxt, seg_v,
+                     seg_w):  # pragma: no cover - compiled
     """The weighted percentiles ``q`` of one row by selection in one pass over it:
     (values kept, certain, lowest, highest kept value).
 
@@ -111,7 +113,10 @@ def _one_pass_select(v, w, q, out, lo_guess, hi_guess, bw, head, nxt):  # pragma
     values whose running weight reaches ``q * total``, certain when that
     target clears the weight below and through the group by more than any
     summation order can move such sums (``kpi._margin``): then it is the
-    sort's answer whatever order this one adds in.
+    sort's answer whatever order this one adds in. So the sums here go in
+    the order quickest to add: the total in four running sums, the weight
+    below a target by blocks of eight buckets. ``seg_v``, ``seg_w``: scratch
+    of ``v.size`` values (a target bucket's members, sorted there).
     """
     nb = bw.size
     scale = kpi._scale(lo_guess, hi_guess, nb)
@@ -134,8 +139,14 @@ def _one_pass_select(v, w, q, out, lo_guess, hi_guess, bw, head, nxt):  # pragma
             head[k] = i
     if n == 0:
         return 0, True, lo, hi
-    total = 0.0
-    for k in range(nb):
+    # any order of addition will do (see above): four sums, not one chain of nb adds
+    t4 = np.zeros(4)
+    nb4 = nb - nb % 4
+    for k in range(0, nb4, 4):
+        for j in range(4):
+            t4[j] += bw[k + j]
+    total = (t4[0] + t4[1]) + (t4[2] + t4[3])
+    for k in range(nb4, nb):
         total += bw[k]
     if not (np.isfinite(total) and total > 1e-280):
         return n, False, lo, hi
@@ -147,32 +158,47 @@ def _one_pass_select(v, w, q, out, lo_guess, hi_guess, bw, head, nxt):  # pragma
         if qi == 0 or not t >= q[qi - 1] * total:   # not ascending: scan from the start
             k_at, w_at = 0, 0.0
         k, before = k_at, w_at
+        while k + 8 <= nb:      # whole blocks of 8 buckets below the target first
+            block = ((bw[k] + bw[k + 1]) + (bw[k + 2] + bw[k + 3])) + \
+                ((bw[k + 4] + bw[k + 5]) + (bw[k + 6] + bw[k + 7]))
+            if not before + block < t:
+                break
+            before += block
+            k += 8
         while k < nb and before + bw[k] < t:
             before += bw[k]
             k += 1
         k_at, w_at = k, before
         if k == nb:
             return n, False, lo, hi
-        m = 0
+        m = 0                   # the bucket's members, by insertion sort on the value
         i = head[k]
-        while i >= 0:
+        while i >= 0 and m <= 16:
+            x, y = v[i], w[i]
+            j = m - 1
+            while j >= 0 and seg_v[j] > x:
+                seg_v[j + 1] = seg_v[j]
+                seg_w[j + 1] = seg_w[j]
+                j -= 1
+            seg_v[j + 1] = x
+            seg_w[j + 1] = y
             m += 1
             i = nxt[i]
-        seg_v = np.empty(m)
-        seg_w = np.empty(m)
-        i = head[k]
-        for j in range(m):
-            seg_v[j] = v[i]
-            seg_w[j] = w[i]
-            i = nxt[i]
-        order = np.argsort(seg_v)
+        if i >= 0:              # a crowded bucket: the rest gathered, then a merge sort
+            while i >= 0:
+                seg_v[m] = v[i]
+                seg_w[m] = w[i]
+                m += 1
+                i = nxt[i]
+            order = np.argsort(seg_v[:m], kind="mergesort")
+            seg_v[:m], seg_w[:m] = seg_v[:m][order], seg_w[:m][order]
         j = 0
         found = False
         while j < m:
-            u = seg_v[order[j]]
+            u = seg_v[j]
             g = 0.0
-            while j < m and seg_v[order[j]] == u:
-                g += seg_w[order[j]]
+            while j < m and seg_v[j] == u:
+                g += seg_w[j]
                 j += 1
             through = before + g
             if through >= t:
