@@ -1,4 +1,4 @@
-"""The int32 Floyd-Warshall distances equal scipy's and the float search's.
+"""The integer Floyd-Warshall distances (int16 or int32 rows) equal scipy's and the float search's.
 
 :func:`twin3d.physics.batch_apsp.all_pairs_int` must give every distance of
 ``scipy.sparse.csgraph.shortest_path`` exactly (no path: ``NO_PATH``; the
@@ -108,6 +108,32 @@ def test_large_weights_report_the_fallback(seed):
     assert (di[:, :n][~finite] == NO_PATH).all()
     if top < EXACT_TOP:
         assert np.array_equal(di[:, :n] == NO_PATH, ~finite)
+
+
+@pytest.mark.parametrize("step", [2730, 2731])
+def test_the_int16_search_up_to_its_bound_and_the_int32_past_it(step):
+    """A chain of 6 edges of ``step``: 6 x 2730 = 16380 is below NO_PATH_16 (the
+    int16 rows), 6 x 2731 = 16386 is not (int32): both give every distance, the
+    far end's (the largest a path can reach) included; so does a random graph
+    whose largest weight times n - 1 just fits."""
+    n = 7
+    u, v = np.arange(6), np.arange(1, 7)
+    top, di = int_distances(n, u, v, np.full(6, float(step)))
+    assert (step * 6 < batch_apsp.NO_PATH_16) == (step == 2730)
+    assert top == 6 * step and di[0, 6] == 6 * step
+    assert di[:, :n].tolist() == [[(b - a) * step if b >= a else NO_PATH for b in range(n)]
+                                  for a in range(n)]
+    for seed in range(5):
+        n, u, v, w = random_graph(200 + seed)
+        w = np.floor(w / w.max() * ((int(batch_apsp.NO_PATH_16) - 1) // max(n - 1, 1)))
+        w = np.maximum(w, 1.0)
+        assert w.max() * (n - 1) < batch_apsp.NO_PATH_16
+        top, di = int_distances(n, u, v, w)
+        want = scipy_distances(n, u, v, w)
+        finite = np.isfinite(want)
+        assert top == (want[finite].max() if finite.any() else 0)
+        assert np.array_equal(di[:, :n][finite], want[finite].astype(np.int32))
+        assert (di[:, :n][~finite] == NO_PATH).all() and (di[:, n:] == 0).all()
 
 
 def test_a_chain_past_no_path_is_not_taken_for_no_path():
