@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from twin3d.envs import make_vec, vector
 from twin3d.envs.opponent import Opponent
@@ -124,3 +125,28 @@ def test_node_totals_observation_equals_single_environments(monkeypatch):
                 assert infos["episode_hash"][b] == info["episode_hash"]
                 o, _ = s.reset()
             first[b] = o
+
+
+def test_the_engine_checks_each_step_unless_the_env_checked_its_inputs(monkeypatch):
+    """Capacities and rung weights are checked once when the env is made, and each
+    step's demand row when it is made; the engine is told to skip its own check
+    only then. A demand the env did not check (a NaN pushed into the base row
+    behind its back, the row remade on the next hour) still fails in the engine."""
+    venv = _pair("Abilene", 4)[0]
+    seen = []
+    step = venv.engine.step
+
+    def spy(*a, **kw):
+        seen.append(kw["check"])
+        return step(*a, **kw)
+
+    monkeypatch.setattr(venv.engine, "step", spy)
+    venv.reset(seed=0)
+    venv.step(np.zeros((4, len(venv.sim.link_ids)), dtype=np.int64))
+    # the reset's row was checked too; a copy's autoreset (a row of its own) is not vouched for
+    assert venv._fixed_valid and seen[:2] == [False, False] and all(seen[2:])
+    venv.base_bps[3] = np.nan               # the next hour's row is remade from it
+    del seen[:]
+    with pytest.raises(ValueError, match="bps must be finite"):
+        venv.step(np.zeros((4, len(venv.sim.link_ids)), dtype=np.int64))
+    assert seen == [True]

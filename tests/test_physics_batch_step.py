@@ -284,6 +284,16 @@ def test_errors_constants_and_doctests():
             br.step(*ok[:3], ok[3] * bad, None, 1.0)
     with pytest.raises(ValueError, match="link_up"):
         br.step(ok[0], np.ones((1, 3), bool), *ok[2:], None, 1.0)
+    # check=False: the caller vouches for the values; valid ones give the checked result
+    for parallel in (False, True):
+        br.parallel = parallel
+        got = br.step(*ok, np.full((1, 4), 2.0), 1.0, check=False)
+        want = br.step(*ok, np.full((1, 4), 2.0), 1.0)
+        for x, y in zip(got, want):
+            np.testing.assert_array_equal(x, y)
+        br.step(ok[0] * -1.0, *ok[1:], None, 1.0, check=False)      # not checked: no error
+        with pytest.raises(ValueError, match="bps"):
+            br.step(ok[0] * -1.0, *ok[1:], None, 1.0)
     with pytest.raises(ValueError, match="mode"):
         BatchRouter(r, [0], [2], mode="ospf")
     with pytest.raises(ValueError, match="range"):

@@ -116,7 +116,12 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         self._matrix_digest: dict[float, bytes] = {}            # factor -> its SHA-256 digest
         self._hasher = StepHasher()
         self._bps_rows: np.ndarray | None = None                # a full step's demand rows
-        self._bps_row: tuple[float, np.ndarray] = (np.nan, self.base_bps)  # (factor, its row)
+        #: (factor, its demand row, the row's values are valid engine inputs)
+        self._bps_row: tuple[float, np.ndarray, bool] = (np.nan, self.base_bps, False)
+        # capacities and every rung's weights are fixed: checked here once, so that a
+        # step whose demand row is checked too need not have the engine check each copy
+        lw = proto.ladder[:, None] * proto.base_weight[None, :]
+        self._fixed_valid = bool(np.all(self.cap >= 0.0) and np.all((lw > 0.0) & (lw < np.inf)))
         aliases = [(i, sim.site_index[l]) for i, l in enumerate(sim.link_ids) if l in sim.site_index]
         self._link_is_site = (np.array([i for i, _ in aliases], dtype=np.int64),
                               np.array([j for _, j in aliases], dtype=np.int64))
@@ -225,19 +230,24 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
             if _all_same(fl):               # copies in step: one row, a copy 5x quicker than
                 row = self._bps_row         # the product of the whole batch (the same bits)
                 if row[0] != fl[0]:
-                    row = self._bps_row = (fl[0], self.base_bps * fl[0])
+                    r = self.base_bps * fl[0]
+                    row = self._bps_row = (fl[0], r, bool(np.all((r >= 0.0) & (r < np.inf))))
                 bps = self._bps_rows
                 np.copyto(bps, row[1])
+                vouch = self._fixed_valid and row[2]
             else:
                 bps = np.multiply(self.base_bps[None, :], factor[:, None], out=self._bps_rows)
+                vouch = False
         else:
             bps = self.base_bps[None, :] * factor[:, None]
+            vouch = False
         node_up = ~self._site_down[:, self.node_site][sel]
         link_up = ~(self._cut[sel] | self._tripped[sel])
         weight = proto.ladder[self._rung[sel]] * proto.base_weight[None, :]
         res = self.engine.step(bps, link_up, node_up,
                                np.broadcast_to(self.cap, (len(rows), len(self.cap))),
-                               weight, sim.scene.spec.traffic.trip_utilization, copy_demand=False)
+                               weight, sim.scene.spec.traffic.trip_utilization, copy_demand=False,
+                               check=not vouch)
         obs_rows, rewards, terminated, truncated = self._score(rows, res, bps, link_up, hours, factor)
         self._final_hash = self._hasher.update(self._hash, rows.tolist(), obs_rows, rewards,
                                                self._shared_digests(factor))

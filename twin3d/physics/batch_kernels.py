@@ -335,11 +335,12 @@ def _step_batch(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, h
                 hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol, up, util,
                 link_load, delivered, routable, lat, converged, waves, tripped,
                 rounds, trip_util, grouping, dense_max,
-                no_drop_shortcut):  # pragma: no cover - compiled
+                no_drop_shortcut, check):  # pragma: no cover - compiled
     """:func:`_step_one` for every copy b (row b of each array); returns (B,) status
-    (1: a cycle; 2 to 4: an invalid input, nothing computed)."""
+    (1: a cycle; 2 to 4: an invalid input, nothing computed; ``check`` False: the
+    caller vouches for the values, which are not checked)."""
     nb = bps.shape[0]
-    status = np.full(nb, _check(bps, cap, lw), np.int64)
+    status = np.full(nb, _check(bps, cap, lw) if check else 0, np.int64)
     if nb == 0 or status[0]:
         return status
     ws = _workspace(n, len(u), len(src), dense_max)     # one set of scratch arrays for every copy
@@ -361,7 +362,7 @@ def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, c
                          spf, hops_kernel, reuse, trip, max_delay, packet_bits, max_iter, tol,
                          up, util, link_load, delivered, routable, lat, converged, waves,
                          tripped, rounds, trip_util, grouping, dense_max,
-                         no_drop_shortcut, n_chunks):  # pragma: no cover - compiled
+                         no_drop_shortcut, check, n_chunks):  # pragma: no cover - compiled
     """:func:`_step_batch` with the copies spread over threads (each writes its own rows).
 
     The copies go in ``n_chunks`` contiguous chunks (a few per thread, so that
@@ -369,7 +370,7 @@ def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, c
     loop reuses one for every copy), not one per copy.
     """
     nb = bps.shape[0]
-    status = np.full(nb, _check(bps, cap, lw), np.int64)
+    status = np.full(nb, _check(bps, cap, lw) if check else 0, np.int64)
     if nb == 0 or status[0]:
         return status
     n_chunks = max(1, min(nb, n_chunks))

@@ -186,7 +186,7 @@ class BatchRouter:
         self._grouping = _grouping(self.src, self.dst, n)
 
     def step(self, bps, link_up, node_up, capacity_bps, weight, trip_utilization: float,
-             copy_demand: bool = True) -> BatchStepResult:
+             copy_demand: bool = True, check: bool = True) -> BatchStepResult:
         """One backhaul step of every copy: cascade, latency, tail drop.
 
         Parameters
@@ -207,6 +207,11 @@ class BatchRouter:
         copy_demand : bool
             Return a copy of ``bps`` as ``demand_bps`` (False: ``bps`` itself,
             when the caller will not change it).
+        check : bool
+            Check every value of ``bps``, ``capacity_bps`` and ``weight``
+            (False: the caller vouches for them, as a vector env whose rows
+            are products of inputs it checked once; an invalid value then
+            gives wrong numbers, not an error).
 
         Returns
         -------
@@ -240,7 +245,8 @@ class BatchRouter:
                 bool(routing._HOPS_KERNEL), self.reuse_dags, float(trip_utilization),
                 self.max_queue_delay_s, MEAN_PACKET_BITS, MAX_DROP_ROUNDS,
                 PASS_FRACTION_TOL, *out, self._grouping,
-                DENSE_MAX_NODES if self.dense else -1, bool(routing._NO_DROP_SHORTCUT))
+                DENSE_MAX_NODES if self.dense else -1, bool(routing._NO_DROP_SHORTCUT),
+                bool(check))
         if self.parallel:               # a few chunks of copies per thread, one scratch each
             status = _step_batch_parallel(*args, 4 * numba.get_num_threads())
         else:
