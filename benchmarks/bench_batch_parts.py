@@ -154,7 +154,7 @@ def main() -> int:
           f"{100 * dropping:.0f} % of copies losing traffic (a survival pass)")
     print("per copy and routing round, µs (passes: differences of the cumulative timings):")
     print(f"  heap Dijkstra + DAG test (record, the reference) {times[0]:7.1f}")
-    print(f"  dense all-pairs distances (all_pairs_int, int32) {times[1]:7.1f}   "
+    print(f"  dense all-pairs distances (all_pairs_int, int16|32){times[1]:7.1f}   "
           f"(float Bellman-Ford fallback: {times[6]:.1f})")
     print(f"  dense search, ranks, DAGs, tails (record_dense)  {times[2]:7.1f}   "
           f"{times[0] / times[2]:.1f}x the heap")
