@@ -84,53 +84,8 @@ def all_pairs_int(n, out_ptr, out_head, out_w, di, rowk):  # pragma: no cover - 
                 y = x if x < NO_PATH_16 else np.int16(0)
                 top = y if y > top else top     # (padding columns hold 0)
         return np.int64(top)
-    di[:, :] = NO_PATH
-    di[:, n:] = 0
-    for a in range(n):
-        di[a, a] = 0
-        for e in range(out_ptr[a], out_ptr[a + 1]):
-            b = out_head[e]
-            x = np.int32(min(out_w[e], float(EXACT_TOP)))   # parallel edges: the lightest
-            if x < di[a, b]:
-                di[a, b] = x
-    # Floyd-Warshall two intermediates at a time: row i after rounds k and k + 1 is
-    # min(row i, d(i, k) + row k, d'(i, k + 1) + row' k + 1), where d' and row' are
-    # round k's (row k does not change in round k: d(k, k) is 0), so each row is
-    # loaded and stored once per two rounds; rows k and k + 1 are copied out first,
-    # so the compiler sees that the rows it lowers do not overlap the rows it reads
-    rowk1 = np.empty(npad, np.int32)
-    k = 0
-    while k + 1 < n:
-        rowk[:] = di[k]
-        dk1k = di[k + 1, k]
-        r1 = di[k + 1]
-        for j in range(npad):       # row k + 1 after round k
-            x = np.int32(dk1k + rowk[j])    # int32 lanes (numba would widen to int64)
-            y = r1[j]
-            rowk1[j] = x if x < y else y
-        dkk1 = rowk[k + 1]
-        for i in range(n):          # no branch on "no path": it would be mispredicted
-            a = di[i, k]
-            b0 = di[i, k + 1]
-            b1 = np.int32(a + dkk1)
-            b = b0 if b0 < b1 else b1       # d'(i, k + 1)
-            row = di[i]
-            for j in range(npad):
-                x = np.int32(a + rowk[j])
-                z = np.int32(b + rowk1[j])
-                y = row[j]
-                x = x if x < z else z
-                row[j] = x if x < y else y
-        k += 2
-    if k < n:                       # the last intermediate of an odd count
-        rowk[:] = di[k]
-        for i in range(n):
-            a = di[i, k]
-            row = di[i]
-            for j in range(npad):
-                x = np.int32(a + rowk[j])
-                y = row[j]
-                row[j] = x if x < y else y
+    _lightest_edges(n, out_ptr, out_head, out_w, di, NO_PATH, float(EXACT_TOP), np.int32)
+    _floyd_warshall(n, di, rowk, np.empty(npad, np.int32), np.int32)
     top = 0
     for a in range(n):
         row = di[a]
@@ -146,46 +101,67 @@ def _all_pairs_16(n, out_ptr, out_head, out_w, npad):  # pragma: no cover - comp
     """:func:`all_pairs_int`'s Floyd-Warshall on int16 rows (:data:`NO_PATH_16`: no
     path), for integer weights whose largest times ``n - 1`` is below ``NO_PATH_16``."""
     d = np.empty((n, npad), np.int16)
-    d[:, :] = NO_PATH_16
+    _lightest_edges(n, out_ptr, out_head, out_w, d, NO_PATH_16, float(NO_PATH_16), np.int16)
+    _floyd_warshall(n, d, np.empty(npad, np.int16), np.empty(npad, np.int16), np.int16)
+    return d
+
+
+@njit(cache=True)
+def _lightest_edges(n, out_ptr, out_head, out_w, d, no_path, w_cap, lane):  # pragma: no cover
+    """``d``: 0 on the diagonal and the padding, each edge's weight (parallel edges:
+    the lightest; clamped to ``w_cap``), ``no_path`` elsewhere; ``lane``: d's type."""
+    d[:, :] = no_path
     d[:, n:] = 0
     for a in range(n):
         d[a, a] = 0
         for e in range(out_ptr[a], out_ptr[a + 1]):
-            x = np.int16(out_w[e])                      # parallel edges: the lightest
-            if x < d[a, out_head[e]]:
-                d[a, out_head[e]] = x
-    rowk = np.empty(npad, np.int16)                     # as all_pairs_int: two rounds a pass
-    rowk1 = np.empty(npad, np.int16)
+            b = out_head[e]
+            x = lane(min(out_w[e], w_cap))
+            if x < d[a, b]:
+                d[a, b] = x
+
+
+@njit(cache=True)
+def _floyd_warshall(n, d, rowk, rowk1, lane):  # pragma: no cover - compiled
+    """Floyd-Warshall in place on the rows of ``d`` (``lane``: their integer type,
+    every sum cast back to it so that the compiler keeps the narrow lanes; numba
+    would widen to int64), two intermediates at a time: row i after rounds k
+    and k + 1 is min(row i, d(i, k) + row k, d'(i, k + 1) + row' k + 1), where
+    d' and row' are round k's (row k does not change in round k: d(k, k) is 0),
+    so each row is loaded and stored once per two rounds; rows k and k + 1 are
+    copied out first (``rowk``, ``rowk1``), so the compiler sees that the rows
+    it lowers do not overlap the rows it reads. No branch on "no path": it
+    would be mispredicted."""
+    npad = d.shape[1]
     k = 0
     while k + 1 < n:
         rowk[:] = d[k]
         dk1k = d[k + 1, k]
         r1 = d[k + 1]
-        for j in range(npad):
-            x = np.int16(dk1k + rowk[j])
+        for j in range(npad):       # row k + 1 after round k
+            x = lane(dk1k + rowk[j])
             y = r1[j]
             rowk1[j] = x if x < y else y
         dkk1 = rowk[k + 1]
         for i in range(n):
             a = d[i, k]
             b0 = d[i, k + 1]
-            b1 = np.int16(a + dkk1)
-            b = b0 if b0 < b1 else b1
+            b1 = lane(a + dkk1)
+            b = b0 if b0 < b1 else b1       # d'(i, k + 1)
             row = d[i]
             for j in range(npad):
-                x = np.int16(a + rowk[j])
-                z = np.int16(b + rowk1[j])
+                x = lane(a + rowk[j])
+                z = lane(b + rowk1[j])
                 y = row[j]
                 x = x if x < z else z
                 row[j] = x if x < y else y
         k += 2
-    if k < n:
+    if k < n:                       # the last intermediate of an odd count
         rowk[:] = d[k]
         for i in range(n):
             a = d[i, k]
             row = d[i]
             for j in range(npad):
-                x = np.int16(a + rowk[j])
+                x = lane(a + rowk[j])
                 y = row[j]
                 row[j] = x if x < y else y
-    return d
