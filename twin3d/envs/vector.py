@@ -34,6 +34,7 @@ from .opponent import Opponent
 from .traffic import TrafficEngineeringEnv
 from .vector_events import NEVER, CopyEvents
 from .vector_rows import StepHasher, row_percentiles
+from .vector_score import score_rows
 
 __all__ = ["BatchedTrafficEngineering", "make_vec", "row_percentiles"]
 
@@ -348,38 +349,22 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         lat = row_percentiles(res.latency_s, [50, 95], res.demand_bps,
                               parallel=self.engine.parallel) * 1e3
         offered, demand_sum = self._offered(bps, factors)
-        lost = demand_sum - np.add.reduce(res.delivered_bps, axis=1)     # res.lost_bps
-        served = np.maximum(0.0, offered - lost)
-        dropped = offered - served
-        util = res.link_util
-        state_up = link_up & res.link_up_after                      # "up" in link_state
+        delivered_sum = np.add.reduce(res.delivered_bps, axis=1)    # res.lost_bps's second term
         sla = sim.scene.spec.sla
         w = proto.reward_weights
-        some = offered > 0
-        safe = np.where(some, offered, 1.0)
-        served_f = np.where(some, served / safe, 1.0)
-        drop_f = np.where(some, dropped / safe, 0.0)
-        n_up = np.count_nonzero(state_up, axis=1)
-        # float(np.mean(bools)) is count / n in float64: the same division here
-        over = np.where(n_up > 0, np.count_nonzero((util > sla.util_max) & state_up, axis=1)
-                        / np.maximum(n_up, 1), 0.0)
-        p95 = lat[:, 1]
-        late = np.where(np.isnan(p95), 0.0, np.maximum(0.0, p95 / sla.latency_p95_ms - 1.0))
-        terms = {"served": w["served"] * served_f, "drop": -w["drop"] * drop_f,
-                 "util": -w["util"] * over, "latency": -w["latency"] * late}
-        # sum(terms.values()) of the single env: 0 + served + drop + util + latency, in that order
-        rewards = 0.0 + terms["served"] + terms["drop"] + terms["util"] + terms["latency"]
-        self._terms, self._served, self._dropped = terms, served, dropped
-        m = len(rows)
-        f32 = np.float32
-        if not np.isfinite(lat).all():      # (nan_to_num's own cost is tens of µs)
-            np.nan_to_num(lat, copy=False, nan=0.0)
-        obs = {"link_util": util.astype(f32), "link_load_bps": res.link_load_bps.astype(f32),
-               "link_capacity_bps": np.broadcast_to(self._cap32, util.shape).copy(),
-               "link_up": state_up.astype(f32), "link_weight_rung": self._rung[rows].astype(f32),
-               "latency_ms": lat.astype(f32), "hour": (hours % 24.0).astype(f32).reshape(m, 1)}
+        rewards, terms, served, dropped, terminated, link_obs = score_rows(
+            offered, demand_sum, delivered_sum, res.link_util, res.link_load_bps, link_up,
+            res.link_up_after, self._rung if len(rows) == self.num_envs else self._rung[rows],
+            lat, hours, (float(w["served"]), float(w["drop"]), float(w["util"]),
+                         float(w["latency"])),
+            float(sla.util_max), float(sla.latency_p95_ms), float(proto.min_served_fraction))
+        self._terms = dict(zip(("served", "drop", "util", "latency"), terms))
+        self._served, self._dropped = served, dropped
+        util32, load32, up32, rung32, lat32, hour32 = link_obs
+        obs = {"link_util": util32, "link_load_bps": load32,
+               "link_capacity_bps": np.broadcast_to(self._cap32, util32.shape).copy(),
+               "link_up": up32, "link_weight_rung": rung32, "latency_ms": lat32, "hour": hour32}
         obs.update(self._demand_obs(factors, res))
-        terminated = served_f < proto.min_served_fraction
         truncated = (self._t[rows] >= proto.steps - 1) & ~terminated
         return obs, rewards, terminated, truncated
 
