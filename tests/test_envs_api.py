@@ -202,8 +202,9 @@ def test_render_rgb_array_draws_the_network():
     env.close()
 
 
-@pytest.mark.parametrize("module", ["twin3d.envs.opponent", "twin3d.envs.vector", "twin3d.sim.live",
-                                    "twin3d.sim.transport_step"])
+@pytest.mark.parametrize("module", ["twin3d.envs.opponent", "twin3d.envs.vector",
+                                    "twin3d.envs.vector_rows", "twin3d.envs.vector_score",
+                                    "twin3d.sim.live", "twin3d.sim.transport_step"])
 def test_docstring_examples(module):
     import doctest
     import importlib

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin3d.envs import make_vec, vector
+from twin3d.envs import make_vec, vector, vector_score
 from twin3d.envs.opponent import Opponent
 
 from conftest import SCENES
@@ -150,3 +150,57 @@ def test_the_engine_checks_each_step_unless_the_env_checked_its_inputs(monkeypat
     with pytest.raises(ValueError, match="bps must be finite"):
         venv.step(np.zeros((4, len(venv.sim.link_ids)), dtype=np.int64))
     assert seen == [True]
+
+
+def _numpy_score(offered, demand_sum, delivered_sum, util, load, link_up, up_after, rung, lat,
+                 hours, w, util_max, p95_sla, min_served):
+    """The batched env's scoring as numpy rows (the code score_rows replaced)."""
+    served = np.maximum(0.0, offered - (demand_sum - delivered_sum))
+    dropped = offered - served
+    state_up = link_up & up_after
+    some = offered > 0
+    safe = np.where(some, offered, 1.0)
+    served_f = np.where(some, served / safe, 1.0)
+    drop_f = np.where(some, dropped / safe, 0.0)
+    n_up = np.count_nonzero(state_up, axis=1)
+    over = np.where(n_up > 0, np.count_nonzero((util > util_max) & state_up, axis=1)
+                    / np.maximum(n_up, 1), 0.0)
+    p95 = lat[:, 1]
+    late = np.where(np.isnan(p95), 0.0, np.maximum(0.0, p95 / p95_sla - 1.0))
+    terms = (w[0] * served_f, -w[1] * drop_f, -w[2] * over, -w[3] * late)
+    rewards = 0.0 + terms[0] + terms[1] + terms[2] + terms[3]
+    f32 = np.float32
+    with np.errstate(over="ignore"):        # nan_to_num's inf to float64's largest, then f32's inf
+        obs = (util.astype(f32), load.astype(f32), state_up.astype(f32), rung.astype(f32),
+               np.nan_to_num(lat, nan=0.0).astype(f32), (hours % 24.0).astype(f32).reshape(-1, 1))
+    return rewards, terms, served, dropped, served_f < min_served, obs
+
+
+def test_score_rows_equals_the_numpy_rows_on_edge_cases():
+    """No offered traffic, nothing routable (NaN p95), every link down, NaN and inf
+    utilization, more lost than offered, hours past a day: the same bits."""
+    rng = np.random.default_rng(5)
+    m, nl = 12, 7
+    offered = rng.random(m) * 1e9
+    offered[[0, 1]] = 0.0
+    demand_sum = offered * rng.uniform(0.9, 1.1, m)
+    delivered_sum = demand_sum * rng.uniform(0.0, 1.0, m)
+    delivered_sum[2] = -5e9                                  # lost past the offered bit/s
+    util = rng.random((m, nl)) * 1.5
+    util[3, 0], util[3, 1] = np.nan, np.inf
+    load = rng.random((m, nl)) * 1e10
+    link_up, up_after = rng.random((m, nl)) < 0.8, rng.random((m, nl)) < 0.9
+    link_up[4] = False
+    rung = rng.integers(0, 8, (m, nl))
+    lat = rng.random((m, 2)) * 30.0
+    lat[5] = np.nan
+    lat[6, 1] = np.inf
+    hours = rng.random(m) * 60.0
+    args = (offered, demand_sum, delivered_sum, util, load, link_up, up_after, rung, lat, hours,
+            (1.0, 1.0, 0.5, 0.5), 0.9, 20.0, 0.5)
+    got, want = vector_score.score_rows(*args), _numpy_score(*args)
+    for g, x in zip(got, want):
+        for a, b in zip(*((g, x) if isinstance(g, tuple) else ((g,), (x,)))):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            np.testing.assert_array_equal(a, b)
+            assert np.array_equal(np.signbit(a), np.signbit(b))
