@@ -171,3 +171,16 @@ def test_step_hasher_is_the_single_envs_hash_large_rows_by_digest():
     for j in range(m):
         _hand_step_hash(c[j], {k: v[j] for k, v in obs.items()}, rewards[j])
     assert [h.hexdigest() for h in a] == [h.hexdigest() for h in c]
+
+
+def test_one_row_of_weights_serves_every_row():
+    """weights of shape (1, n): every row's weights, the same numbers as the row repeated,
+    serially and on threads; any other row count is an error."""
+    rng = np.random.default_rng(9)
+    v, w = _symmetric_rows(rng, 9, 200, nan_share=0.05)
+    one = np.ascontiguousarray(w[:1])
+    want = row_percentiles(v, [50, 95], np.repeat(one, len(v), axis=0))
+    for parallel in (False, True):
+        np.testing.assert_array_equal(row_percentiles(v, [50, 95], one, parallel=parallel), want)
+    with pytest.raises(ValueError, match="one row of weights"):
+        row_percentiles(v, [50], w[:2])

@@ -284,6 +284,14 @@ def test_errors_constants_and_doctests():
             br.step(*ok[:3], ok[3] * bad, None, 1.0)
     with pytest.raises(ValueError, match="link_up"):
         br.step(ok[0], np.ones((1, 3), bool), *ok[2:], None, 1.0)
+    # one demand row for every copy: the result of the row repeated; other row counts fail
+    two = (np.ones((2, 4), bool), np.ones((2, 4), bool), np.ones((2, 4)))
+    got = br.step(np.array([[3e9]]), *two, np.array([[1.0, 2, 3, 4], [4, 3, 2, 1]]), 2.0)
+    want = br.step(np.array([[3e9], [3e9]]), *two, np.array([[1.0, 2, 3, 4], [4, 3, 2, 1]]), 2.0)
+    for x, y in zip(got, want):
+        np.testing.assert_array_equal(x, y)
+    with pytest.raises(ValueError, match="rows"):
+        br.step(np.ones((3, 1)), *two, None, 1.0)
     # check=False: the caller vouches for the values; valid ones give the checked result
     for parallel in (False, True):
         br.parallel = parallel

@@ -30,7 +30,8 @@ def row_percentiles(values: np.ndarray, qs, weights: np.ndarray, parallel: bool 
     stable sort that ``weighted_percentiles`` falls back to, so the numbers
     are the same row by row. ``parallel``: the rows in chunks on numba's
     threads (the same numbers: a row's answers do not depend on the bucket
-    range it starts from).
+    range it starts from). ``weights``: one row per row of ``values``, or one
+    row for all of them.
 
     Examples
     --------
@@ -40,8 +41,9 @@ def row_percentiles(values: np.ndarray, qs, weights: np.ndarray, parallel: bool 
     """
     v = np.ascontiguousarray(values, dtype=float)
     w = np.ascontiguousarray(weights, dtype=float)
-    if v.ndim != 2 or w.shape != v.shape:
-        raise ValueError(f"values and weights must be 2-d of one shape, got {v.shape} and {w.shape}")
+    if v.ndim != 2 or w.ndim != 2 or w.shape[1] != v.shape[1] or w.shape[0] not in (1, len(v)):
+        raise ValueError("values and weights must be 2-d of one shape (or one row of weights "
+                         f"for every row), got {v.shape} and {w.shape}")
     q = np.ascontiguousarray(np.asarray(qs, dtype=float).ravel() / 100.0)
     if not np.all((q >= 0.0) & (q <= 1.0)):
         raise ValueError(f"percentiles must be in [0, 100], got {qs}")
@@ -80,20 +82,21 @@ def _rows_select(v, w, q, by_sort, out, b0, b1):  # pragma: no cover - compiled
     if not by_sort and b1 > b0:
         for i in range(n_in):
             x = v[b0, i]
-            if np.isfinite(x) and w[b0, i] > 0:
+            if np.isfinite(x) and w[b0 if w.shape[0] > 1 else 0, i] > 0:
                 lo = min(lo, x)
                 hi = max(hi, x)
     for b in range(b0, b1):
         o = out[b]
+        wb = w[b] if w.shape[0] > 1 else w[0]      # one row of weights: every row's
         if by_sort:
-            kept = kpi._sort_select(v[b], w[b], True, q, o)
+            kept = kpi._sort_select(v[b], wb, True, q, o)
         else:
-            kept, certain, row_lo, row_hi = _one_pass_select(v[b], w[b], q, o, lo, hi, bw,
+            kept, certain, row_lo, row_hi = _one_pass_select(v[b], wb, q, o, lo, hi, bw,
                                                               head, nxt, seg[0], seg[1])
             if kept > 0:
                 lo, hi = row_lo, row_hi
             if not certain:
-                kept = _sort_select_stable(v[b], w[b], q, o)
+                kept = _sort_select_stable(v[b], wb, q, o)
         if kept == 0:
             o[:] = np.nan
 

@@ -339,13 +339,15 @@ def _step_batch(n, u, v, link, prop, src, dst, bps, link_up, node_up, cap, lw, h
     """:func:`_step_one` for every copy b (row b of each array); returns (B,) status
     (1: a cycle; 2 to 4: an invalid input, nothing computed; ``check`` False: the
     caller vouches for the values, which are not checked)."""
-    nb = bps.shape[0]
+    nb = link_up.shape[0]
+    shared = bps.shape[0] == 1       # one demand row for every copy
     status = np.full(nb, _check(bps, cap, lw) if check else 0, np.int64)
     if nb == 0 or status[0]:
         return status
     ws = _workspace(n, len(u), len(src), dense_max)     # one set of scratch arrays for every copy
     for b in range(nb):
-        st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b], node_up[b],
+        row = bps[0] if shared else bps[b]       # (numba: no branch inside the long call)
+        st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, row, link_up[b], node_up[b],
                                    cap[b], lw[b], hops, spf, hops_kernel, reuse, trip, max_delay,
                                    packet_bits, max_iter, tol, up[b], util[b], link_load[b],
                                    delivered[b], routable[b], lat[b], tripped[b], trip_util[b],
@@ -369,7 +371,8 @@ def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, c
     uneven copies even out), each with one :func:`_workspace` (as the serial
     loop reuses one for every copy), not one per copy.
     """
-    nb = bps.shape[0]
+    nb = link_up.shape[0]
+    shared = bps.shape[0] == 1       # one demand row for every copy
     status = np.full(nb, _check(bps, cap, lw) if check else 0, np.int64)
     if nb == 0 or status[0]:
         return status
@@ -377,7 +380,8 @@ def _step_batch_parallel(n, u, v, link, prop, src, dst, bps, link_up, node_up, c
     for c in prange(n_chunks):
         ws = _workspace(n, len(u), len(src), dense_max)
         for b in range(c * nb // n_chunks, (c + 1) * nb // n_chunks):
-            st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, bps[b], link_up[b],
+            row = bps[0] if shared else bps[b]
+            st, cv, wv, rd = _step_one(n, u, v, link, prop, src, dst, row, link_up[b],
                                        node_up[b], cap[b], lw[b], hops, spf, hops_kernel, reuse,
                                        trip, max_delay, packet_bits, max_iter, tol, up[b], util[b],
                                        link_load[b], delivered[b], routable[b], lat[b],

@@ -191,8 +191,10 @@ class BatchRouter:
 
         Parameters
         ----------
-        bps : (B, n_demands) float
-            Offered bit/s per demand, finite and >= 0.
+        bps : (B, n_demands) or (1, n_demands) float
+            Offered bit/s per demand, finite and >= 0; one row: the same for
+            every copy (read by each, not copied; ``demand_bps`` is then a
+            read-only broadcast of it).
         link_up : (B, n_links) bool
             Links in service before the cascade.
         node_up : (B, n_nodes) bool
@@ -229,7 +231,9 @@ class BatchRouter:
             raise ValueError(f"bps must have shape (B, {nd}), got {demand.shape}")
         # the kernel's: a copy of a read-only demand, one kernel signature (see kernel_args)
         bps = writable_c(demand, float)
-        nb = bps.shape[0]
+        nb = np.shape(link_up)[0] if np.ndim(link_up) == 2 else bps.shape[0]
+        if bps.shape[0] not in (1, nb):
+            raise ValueError(f"bps must have 1 or {nb} rows, got {bps.shape[0]}")
         link_up = _rows(link_up, bool, (nb, self.n_links), "link_up")
         node_up = _rows(node_up, bool, (nb, r.n_nodes), "node_up")
         cap = _rows(capacity_bps, float, (nb, self.n_links), "capacity_bps")
@@ -262,6 +266,8 @@ class BatchRouter:
         o[8] = wave > 0
         if copy_demand:                 # the kernel's copy will do (the kernel only reads it)
             demand = bps.copy() if bps is demand else bps
+        if demand.shape[0] != nb:       # one row for every copy
+            demand = np.broadcast_to(demand, (nb, nd))
         res = BatchStepResult(o[0], o[1], o[2], demand, *o[3:10], wave,
                               o[10])
         if np.count_nonzero(res.converged) < nb:     # rare: off the hot path
