@@ -123,6 +123,11 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
         # step whose demand row is checked too need not have the engine check each copy
         lw = proto.ladder[:, None] * proto.base_weight[None, :]
         self._fixed_valid = bool(np.all(self.cap >= 0.0) and np.all((lw > 0.0) & (lw < np.inf)))
+        w, sla = proto.reward_weights, sim.scene.spec.sla
+        #: score_rows's fixed arguments: the reward weights, util_max, the p95 SLA, min served
+        self._score_consts = ((float(w["served"]), float(w["drop"]), float(w["util"]),
+                               float(w["latency"])), float(sla.util_max),
+                              float(sla.latency_p95_ms), float(proto.min_served_fraction))
         aliases = [(i, sim.site_index[l]) for i, l in enumerate(sim.link_ids) if l in sim.site_index]
         self._link_is_site = (np.array([i for i, _ in aliases], dtype=np.int64),
                               np.array([j for _, j in aliases], dtype=np.int64))
@@ -345,19 +350,15 @@ class BatchedTrafficEngineering(CopyEvents, VectorEnv):
 
     def _score(self, rows, res, bps, link_up, hours, factors):
         """Observations, rewards and ends of the stepped rows, as the single env computes them."""
-        proto, sim = self.proto, self.sim
+        proto = self.proto
         lat = row_percentiles(res.latency_s, [50, 95], bps,      # (res.demand_bps's values)
                               parallel=self.engine.parallel) * 1e3
         offered, demand_sum = self._offered(bps, factors)
         delivered_sum = np.add.reduce(res.delivered_bps, axis=1)    # res.lost_bps's second term
-        sla = sim.scene.spec.sla
-        w = proto.reward_weights
         rewards, terms, served, dropped, terminated, link_obs = score_rows(
             offered, demand_sum, delivered_sum, res.link_util, res.link_load_bps, link_up,
             res.link_up_after, self._rung if len(rows) == self.num_envs else self._rung[rows],
-            lat, hours, (float(w["served"]), float(w["drop"]), float(w["util"]),
-                         float(w["latency"])),
-            float(sla.util_max), float(sla.latency_p95_ms), float(proto.min_served_fraction))
+            lat, hours, *self._score_consts)
         self._terms = dict(zip(("served", "drop", "util", "latency"), terms))
         self._served, self._dropped = served, dropped
         util32, load32, up32, rung32, lat32, hour32 = link_obs

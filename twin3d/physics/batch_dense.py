@@ -183,7 +183,7 @@ def record_dense(n, out_ptr, out_head, out_w, out_edge, spf, dests, cnt, order, 
     if top_int < EXACT_TOP:
         if not spf:
             return _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, ptr,
-                               split, bad, dag_e, dag_h, tl, di, top_int, counts, m)
+                               split, bad, dag_e, dag_h, tl, di, top_int, m)
         for a in range(n):          # SPF keeps the first edge that passes: record's test below
             for t in range(n):
                 x = di[a, t]
@@ -260,7 +260,7 @@ def _ranks_by_count(n, di, top):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, ptr, split, bad,
-                dag_e, dag_h, dag_t, di, top, counts, m):  # pragma: no cover - compiled
+                dag_e, dag_h, dag_t, di, top, m):  # pragma: no cover - compiled
     """:func:`record_dense`'s ECMP DAGs from the int32 distances ``di[a, t]``
     (:func:`~twin3d.physics.batch_apsp.all_pairs_int`, ``top`` the largest, below
     0.5e9): ``record``'s test ``|d(a) - w - d(b)| <= 1e-9 d(a)`` is then
@@ -273,7 +273,7 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
     among its tail's DAG edges and each tail's DAG degree. Each node's rank
     towards each destination in (distance, index) order comes from a stable
     counting sort of all the columns side by side (:func:`_ranks_by_count`;
-    by compares over whole rows when ``top`` passes ``counts``); per
+    by compares over whole rows when ``top`` passes ``_BUCKETS`` n); per
     destination the nodes are then put in that order and walked by rank
     (order, pointers, shares); then each
     edge's slot in every destination's list is computed over whole rows and
@@ -282,7 +282,7 @@ def _dags_exact(n, out_ptr, out_head, out_w, out_edge, dests, cnt, order, pos, p
     edge off the DAG writes to a spare slot), and the slots filled in order.
     """
     npad = di.shape[1]
-    by_count = top + 2 <= len(counts)
+    by_count = top <= _BUCKETS * n      # (the histogram has top + 2 rows)
     rank = _ranks_by_count(n, di, top) if by_count else _ranks_by_compare(n, di)
     deg = np.zeros((n, npad), np.int32)   # deg[a, t]: a's DAG edges towards t
     on = np.empty((m, npad), np.bool_)    # on[e, t]: edge e is a DAG edge towards t
