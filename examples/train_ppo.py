@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import gymnasium as gym  # noqa: E402
+import stable_baselines3  # noqa: E402
 import torch  # noqa: E402
 from stable_baselines3 import PPO  # noqa: E402
 from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
@@ -136,7 +137,11 @@ def main() -> int:
     result = {"scene": Path(args.scene).stem, "demand_factor": args.demand_factor,
               "timesteps": args.timesteps, "seconds": time.perf_counter() - t0, **base,
               "ppo_final": final, "ppo_best": best, "curve": curve,
-              "ppo_beats_heuristic": final > base["heuristic"]}
+              "ppo_beats_heuristic": final > base["heuristic"],
+              # PPO's curve depends on them (the environments' figures do not)
+              "versions": {"torch": torch.__version__,
+                           "stable_baselines3": stable_baselines3.__version__,
+                           "numpy": np.__version__}}
     Path(args.out).with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
     print(f"PPO final {final:.3f} vs heuristic {base['heuristic']:.3f}, random {base['random']:.3f}: "
           f"{'PPO beats the heuristic' if final > base['heuristic'] else 'PPO does NOT beat the heuristic'}"
