@@ -62,6 +62,10 @@ def pytest_configure(config):
         folder = tempfile.mkdtemp(prefix="twin3d-test-radio-")
         _own_radio_cache.append(folder)
         os.environ[_RADIO_CACHE_ENV] = folder
+    # tests render with PyVista directly too: triton (with the [rl] extra) before Mesa's
+    # LLVM, or a later torch optimizer in the same worker dies (twin3d.offscreen)
+    from twin3d.offscreen import load_before_software_gl
+    load_before_software_gl()
 
 
 def pytest_unconfigure(config):

@@ -24,6 +24,7 @@ import pyvista as pv
 from pxr import Usd, UsdGeom
 from vtkmodules.vtkCommonDataModel import vtkStaticCellLocator
 
+from twin3d.offscreen import load_before_software_gl
 from twin3d.viz import criticality as crit
 from twin3d.viz.legend import basemap_legend, mesh_legend, site_state_legend, utilization_legend
 from twin3d.viz.parts import Part, recolor, stage_parts
@@ -77,6 +78,7 @@ class ViewerEngine:
         self.step = self.steps[0]
         self.parts: list[Part] = stage_parts(stage, self.step)
         self.parts += scene_overlays(self.parts, stage, self.step)
+        load_before_software_gl()       # before Mesa's LLVM (see twin3d.offscreen)
         self.plotter = pv.Plotter(off_screen=True, window_size=list(window_size))
         self.plotter.background_color = BACKGROUND
         self.actors = add_parts(self.plotter, self.parts)

@@ -25,6 +25,9 @@ class NetworkRenderer:
 
     def __init__(self, sim, size: tuple[int, int] = (480, 360)) -> None:
         import pyvista as pv
+
+        from ..offscreen import load_before_software_gl
+        load_before_software_gl()       # before Mesa's LLVM: training with torch may follow
         pv.OFF_SCREEN = True
         twin = sim.twin
         pts, lines, link_of_cell, n = [], [], [], 0
