@@ -132,7 +132,7 @@ def te_batched(scene: Path, batch: int, steps: int, sparse: bool = False,
 
 
 def median_of(rates: list[float]) -> tuple[float, str]:
-    """(the median rate, its spread as text: "" for one pass, else "median of k passes: lo-hi")."""
+    """(the median rate, its spread as text: "" for one pass, else "median of k passes, lo-hi; ")."""
     med = float(np.median(rates))
     if len(rates) == 1:
         return med, ""
@@ -232,6 +232,8 @@ def main() -> int:
     ap.add_argument("--no-naive", action="store_true",
                     help="skip the naive loop (its ratios are then not printed)")
     args = ap.parse_args()
+    if args.repeats < 1:
+        ap.error("--repeats must be at least 1")
     hogs = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.busy)]
     for h in hogs:
         h.start()

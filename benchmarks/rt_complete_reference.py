@@ -43,7 +43,7 @@ from twin3d.physics.los import ground_z_m  # noqa: E402
 from twin3d.rt.compare import FLOOR_DB, outdoor_mask, scores  # noqa: E402
 from twin3d.rt.export import export_scene  # noqa: E402
 from twin3d.rt.references import load_reference  # noqa: E402
-from twin3d.rt.solver import MARGIN_M, _extent, _pattern, load_sionna  # noqa: E402
+from twin3d.rt.solver import MARGIN_M, add_sector, load_rt_scene, load_sionna, scene_extent  # noqa: E402
 
 
 def unreached_points(ref) -> tuple[np.ndarray, np.ndarray]:
@@ -62,26 +62,22 @@ def path_gain_at(ref, points: np.ndarray, depth: int, samples: int) -> np.ndarra
     gz = ground_z_m(gx, gy) + ref.ue_height_m
     out = np.full((len(ref.specs), len(points)), FLOOR_DB)
     with tempfile.TemporaryDirectory(prefix="twin3d-rt-") as tmp:
-        ex = export_scene(ref.buildings, _extent(ref.grid, ref.specs, MARGIN_M), tmp, ground=True)
-        scene = rt.load_scene(str(ex.xml_path), merge_shapes=True)
-        scene.rx_array = rt.PlanarArray(num_rows=1, num_cols=1, pattern="iso", polarization="V")
+        ex = export_scene(ref.buildings, scene_extent(ref.grid, ref.specs, MARGIN_M), tmp,
+                          ground=True)
+        scene = load_rt_scene(rt, ex)
         for i in range(len(points)):
             scene.add(rt.Receiver(f"rx{i}", position=mi.Point3f(float(gx[i]), float(gy[i]),
                                                                  float(gz[i]))))
         solver = rt.PathSolver()
         for k, s in enumerate(ref.specs):
-            scene.frequency = s.f_hz
-            scene.tx_array = _pattern(mi, dr, rt, s.gain_dbi, s.beamwidth_deg, s.tilt_deg)
-            yaw = np.radians(90.0 - s.azimuth_deg)       # as twin3d.rt.solver places a sector
-            scene.add(rt.Transmitter(f"tx{k}", position=mi.Point3f(*map(float, s.antenna_xyz_m)),
-                                     orientation=mi.Point3f(float(yaw), 0.0, 0.0), power_dbm=0.0))
+            tx = add_sector(mi, dr, rt, scene, k, s)
             try:
                 paths = solver(scene, max_depth=depth, los=True, specular_reflection=True,
                                refraction=True, diffraction=True, samples_per_src=samples, seed=k)
                 a_re, a_im = paths.a                      # [rx, rx antenna, tx, tx antenna, path]
                 power = np.asarray(a_re.numpy()) ** 2 + np.asarray(a_im.numpy()) ** 2
             finally:
-                scene.remove(f"tx{k}")
+                scene.remove(tx)
             with np.errstate(divide="ignore"):
                 out[k] = np.maximum(10.0 * np.log10(power.sum(axis=(1, 3, 4))[:, 0]), FLOOR_DB)
     return out
@@ -93,8 +89,15 @@ def main(argv=None) -> int:
     ap.add_argument("--depth", type=int, default=6, help="interactions per path")
     ap.add_argument("--samples", type=float, default=1e6, help="rays per sector")
     args = ap.parse_args(argv)
-    ref = load_reference(ROOT / "tests" / "data" / "rt" / f"{args.name}.npz")
+    if args.depth < 1 or args.samples < 1:
+        ap.error("--depth and --samples must be at least 1")
+    stored_refs = ROOT / "tests" / "data" / "rt"
+    names = sorted(p.stem for p in stored_refs.glob("*.npz"))
+    if args.name not in names:          # a name from the folder, never a path
+        ap.error(f"no stored reference {args.name!r}; one of: {', '.join(names)}")
+    ref = load_reference(stored_refs / f"{args.name}.npz")
     n_cells = len(ref.specs)
+    shape = (n_cells,) + ref.grid.shape
     stored = ref.path_gain_db.reshape(n_cells, -1).astype(float)
     points, outdoor = unreached_points(ref)
     t0 = time.perf_counter()
@@ -102,9 +105,9 @@ def main(argv=None) -> int:
     seconds = time.perf_counter() - t0
     completed = stored.copy()
     completed[:, points] = np.maximum(stored[:, points], traced)
-    model = geo.geometric_path_gain_db(ref.buildings, ref.grid, ref.specs, ref.ue_height_m)
-    model = np.asarray(model).reshape((n_cells,) + ref.grid.shape)
-    shape, mask = (n_cells,) + ref.grid.shape, outdoor.reshape(ref.grid.shape)
+    model = np.asarray(geo.geometric_path_gain_db(ref.buildings, ref.grid, ref.specs,
+                                                  ref.ue_height_m)).reshape(shape)
+    mask = outdoor.reshape(ref.grid.shape)
     filled = float(np.mean(traced.max(axis=0) > FLOOR_DB)) if len(points) else 0.0
     print(f"{args.name}: {len(points)} of {outdoor.sum()} outdoor points at the floor "
           f"({len(points) / outdoor.sum():.1%}); the path solver (depth {args.depth}, "

@@ -179,11 +179,11 @@ def make_reference(twin, layout: Layout, f_hz: float, *, samples_per_tx: int, ma
                    seed: int = 0, ue_height_m: float = 1.5, diffraction: bool = True,
                    refraction: bool = True) -> Reference:
     """Ray trace one layout at one frequency (see :mod:`twin3d.rt.solver`)."""
-    from .solver import MARGIN_M, RtSettings, _extent, path_gain_db, sionna_version
+    from .solver import MARGIN_M, RtSettings, path_gain_db, scene_extent, sionna_version
     from importlib.metadata import version
     grid = _area_grid(layout)
     ids, specs = layout_specs(twin, layout, f_hz)
-    extent = _extent(grid, specs, MARGIN_M)
+    extent = scene_extent(grid, specs, MARGIN_M)
     buildings = _subset(twin.buildings, extent)
     settings = RtSettings(samples_per_tx, max_depth, seed, diffraction, refraction)
     t0 = time.perf_counter()

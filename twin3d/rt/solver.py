@@ -50,7 +50,8 @@ from .env import find_libllvm, problem
 from .export import ExportedScene, export_scene
 
 __all__ = ["FLOOR_DB", "MARGIN_M", "RtSettings", "SionnaEngine", "path_gain_db",
-           "sionna_radio_map", "sionna_version", "load_sionna"]
+           "sionna_radio_map", "sionna_version", "load_sionna", "load_rt_scene", "add_sector",
+           "scene_extent"]
 
 #: Path gains are clipped here, dB (far below any usable signal).
 FLOOR_DB = -160.0
@@ -141,7 +142,8 @@ def _pattern(mi, dr, rt, gain_dbi: float, beamwidth_deg: float, tilt_deg: float)
     return rt.AntennaArray(pattern, mi.Point3f(0.0, 0.0, 0.0))
 
 
-def _extent(grid: Grid, specs: Sequence[CellSpec], margin_m: float) -> tuple:
+def scene_extent(grid: Grid, specs: Sequence[CellSpec], margin_m: float) -> tuple:
+    """(x0, y0, x1, y1) m: the grid and every antenna, plus ``margin_m``."""
     x0, y0, x1, y1 = grid.bounds_m
     xs = [x0, x1] + [s.antenna_xyz_m[0] for s in specs]
     ys = [y0, y1] + [s.antenna_xyz_m[1] for s in specs]
@@ -182,28 +184,40 @@ def path_gain_db(buildings, grid: Grid, specs: Sequence[CellSpec], *, ue_height_
         return np.zeros((0,) + grid.shape, np.float32)
     mi, dr, rt = load_sionna()
     with tempfile.TemporaryDirectory(prefix="twin3d-rt-") as tmp:
-        ex = export_scene(buildings, _extent(grid, specs, margin_m),
+        ex = export_scene(buildings, scene_extent(grid, specs, margin_m),
                           Path(scene_dir) if scene_dir is not None else tmp, ground=ground)
         with _lock:
             return _solve(mi, dr, rt, ex, grid, specs, ue_height_m, settings)
 
 
-def _solve(mi, dr, rt, ex: ExportedScene, grid: Grid, specs, ue_height_m, settings) -> np.ndarray:
+def load_rt_scene(rt, ex: ExportedScene):
+    """The exported scene loaded in Sionna, with the twin's receiver (isotropic, V)."""
     scene = rt.load_scene(str(ex.xml_path), merge_shapes=True)
     scene.rx_array = rt.PlanarArray(num_rows=1, num_cols=1, pattern="iso", polarization="V")
+    return scene
+
+
+def add_sector(mi, dr, rt, scene, k: int, spec: CellSpec) -> str:
+    """Put cell ``spec`` in ``scene`` as transmitter ``tx<k>`` at 0 dBm (its frequency
+    and pattern set on the scene); returns the name to remove it by."""
+    scene.frequency = spec.f_hz
+    scene.tx_array = _pattern(mi, dr, rt, spec.gain_dbi, spec.beamwidth_deg, spec.tilt_deg)
+    # Sionna's yaw turns the boresight from +x (east) counter-clockwise; azimuth is from north
+    yaw = np.radians(90.0 - spec.azimuth_deg)
+    scene.add(rt.Transmitter(f"tx{k}", position=mi.Point3f(*map(float, spec.antenna_xyz_m)),
+                             orientation=mi.Point3f(float(yaw), 0.0, 0.0), power_dbm=0.0))
+    return f"tx{k}"
+
+
+def _solve(mi, dr, rt, ex: ExportedScene, grid: Grid, specs, ue_height_m, settings) -> np.ndarray:
+    scene = load_rt_scene(rt, ex)
     x0, y0, x1, y1 = grid.bounds_m
     cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
     z = float(ground_z_m(cx, cy)) + ue_height_m
     solver = rt.RadioMapSolver()
     out = np.empty((len(specs),) + grid.shape, np.float32)
     for k, s in enumerate(specs):
-        scene.frequency = s.f_hz
-        scene.tx_array = _pattern(mi, dr, rt, s.gain_dbi, s.beamwidth_deg, s.tilt_deg)
-        # Sionna's yaw turns the boresight from +x (east) counter-clockwise; azimuth is from north
-        yaw = np.radians(90.0 - s.azimuth_deg)
-        tx = rt.Transmitter(f"tx{k}", position=mi.Point3f(*map(float, s.antenna_xyz_m)),
-                            orientation=mi.Point3f(float(yaw), 0.0, 0.0), power_dbm=0.0)
-        scene.add(tx)
+        tx = add_sector(mi, dr, rt, scene, k, s)
         try:
             rm = solver(scene, center=mi.Point3f(cx, cy, z), orientation=mi.Point3f(0, 0, 0),
                         size=mi.Point2f(x1 - x0, y1 - y0),
@@ -213,7 +227,7 @@ def _solve(mi, dr, rt, ex: ExportedScene, grid: Grid, specs, ue_height_m, settin
                         diffraction=settings.diffraction, seed=settings.seed + k)
             g = np.asarray(rm.path_gain.numpy(), np.float64)[0]
         finally:
-            scene.remove(f"tx{k}")
+            scene.remove(tx)
         if g.shape != grid.shape:
             raise RuntimeError(f"Sionna radio map is {g.shape}, the grid {grid.shape}")
         with np.errstate(divide="ignore"):
