@@ -26,7 +26,6 @@ held out.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -37,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from twin3d.physics.geometric.model import geometric_path_gain_db  # noqa: E402
 from twin3d.rt.compare import agreement, model_path_gain_db  # noqa: E402
 from twin3d.rt.references import load_reference  # noqa: E402
+from radio_terms import HELP, parse_terms  # noqa: E402
 
 REFS = ROOT / "tests" / "data" / "rt"
 
@@ -46,10 +46,9 @@ def main(argv=None) -> int:
     p.add_argument("--model", default=None,
                    help="path loss model for every layout, or 'geometric' "
                         "(default: UMa for macros, UMi for small cells)")
-    p.add_argument("--terms", default="{}",
-                   help="JSON overrides of the geometric model's terms (DEFAULT_TERMS)")
+    p.add_argument("--terms", default="{}", help=HELP)
     args = p.parse_args(argv)
-    terms = json.loads(args.terms)
+    terms = parse_terms(p, args.terms)
     paths = sorted(REFS.glob("*.npz"))
     if not paths:
         print(f"no references under {REFS}", file=sys.stderr)

@@ -26,7 +26,7 @@ Printed, in one run:
 
 Usage::
 
-    python3 benchmarks/bench_radio_map_geometric.py [--cells 15 --repeat 3 --margin 0]
+    python3 benchmarks/bench_radio_map_geometric.py [--cells 15 --repeat 3 --margin 0 --terms JSON]
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from twin3d.physics.cellmaps import CellSpec  # noqa: E402
 from twin3d.physics.coverage import radio_map  # noqa: E402
 from twin3d.physics.geometric import model as geometric  # noqa: E402
 from twin3d.physics.grid import Grid  # noqa: E402
+from radio_terms import HELP, parse_terms  # noqa: E402
 
 TARGET_S = 2.0
 #: The issue's Sionna RT run: 15 sectors, 1e8 rays per transmitter, 2 cores (quoted).
@@ -128,7 +129,9 @@ def main(argv=None) -> int:
                     help="metres added around the twin's bounds (the simulator uses 200)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-compile", action="store_true", help="skip the fresh-process compile timing")
+    ap.add_argument("--terms", default="{}", help=HELP)
     args = ap.parse_args(argv)
+    terms = parse_terms(ap, args.terms)
 
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}, "
           f"{os.cpu_count()} CPUs, {time.strftime('%H:%M UTC', time.gmtime())}")
@@ -156,7 +159,7 @@ def main(argv=None) -> int:
           f"{grid.nx} x {grid.ny} = {n_pts:,} points")
 
     def run():
-        return geometric.geometric_path_gain_db(twin.buildings, grid, specs, ue)
+        return geometric.geometric_path_gain_db(twin.buildings, grid, specs, ue, **terms)
 
     t0 = time.perf_counter()
     run()

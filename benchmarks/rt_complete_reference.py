@@ -23,6 +23,7 @@ unreached points and 6 sectors (small_south2: about 7 min).
 Usage::
 
     python3 benchmarks/rt_complete_reference.py macro_hel02_3500mhz [--depth 6] [--samples 1e6]
+                                                [--terms JSON]
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import argparse
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +46,7 @@ from twin3d.rt.compare import FLOOR_DB, outdoor_mask, scores  # noqa: E402
 from twin3d.rt.export import export_scene  # noqa: E402
 from twin3d.rt.references import load_reference  # noqa: E402
 from twin3d.rt.solver import MARGIN_M, add_sector, load_rt_scene, load_sionna, scene_extent  # noqa: E402
+from radio_terms import HELP, parse_terms  # noqa: E402
 
 
 def unreached_points(ref) -> tuple[np.ndarray, np.ndarray]:
@@ -53,14 +56,14 @@ def unreached_points(ref) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(outdoor & (best <= FLOOR_DB)), outdoor
 
 
-def path_gain_at(ref, points: np.ndarray, depth: int, samples: int) -> np.ndarray:
-    """(n_cells, n_points) path gain of each cell at the grid points ``points``
-    (flat indices) by Sionna's PathSolver, dB, clipped at the floor."""
+@contextmanager
+def scene_with_receivers(ref, points: np.ndarray):
+    """Sionna's modules ``(mi, dr, rt)`` and the reference's scene (its buildings and
+    ground, no transmitter) with a receiver at each grid point ``points`` (flat indices)."""
     mi, dr, rt = load_sionna()
     xs, ys = ref.grid.centers()
     gx, gy = (v.ravel()[points] for v in np.meshgrid(xs, ys))
     gz = ground_z_m(gx, gy) + ref.ue_height_m
-    out = np.full((len(ref.specs), len(points)), FLOOR_DB)
     with tempfile.TemporaryDirectory(prefix="twin3d-rt-") as tmp:
         ex = export_scene(ref.buildings, scene_extent(ref.grid, ref.specs, MARGIN_M), tmp,
                           ground=True)
@@ -68,19 +71,40 @@ def path_gain_at(ref, points: np.ndarray, depth: int, samples: int) -> np.ndarra
         for i in range(len(points)):
             scene.add(rt.Receiver(f"rx{i}", position=mi.Point3f(float(gx[i]), float(gy[i]),
                                                                  float(gz[i]))))
+        yield mi, dr, rt, scene
+
+
+def path_gain_at(ref, points: np.ndarray, depth: int, samples: int) -> np.ndarray:
+    """(n_cells, n_points) path gain of each cell at the grid points ``points``
+    (flat indices) by Sionna's PathSolver, dB, clipped at the floor."""
+    out = np.full((len(ref.specs), len(points)), FLOOR_DB)
+    with scene_with_receivers(ref, points) as (mi, dr, rt, scene):
         solver = rt.PathSolver()
         for k, s in enumerate(ref.specs):
-            tx = add_sector(mi, dr, rt, scene, k, s)
-            try:
-                paths = solver(scene, max_depth=depth, los=True, specular_reflection=True,
-                               refraction=True, diffraction=True, samples_per_src=samples, seed=k)
-                a_re, a_im = paths.a                      # [rx, rx antenna, tx, tx antenna, path]
-                power = np.asarray(a_re.numpy()) ** 2 + np.asarray(a_im.numpy()) ** 2
-            finally:
-                scene.remove(tx)
+            power, _, _ = sector_paths(mi, dr, rt, scene, solver, k, s, depth, samples)
             with np.errstate(divide="ignore"):
-                out[k] = np.maximum(10.0 * np.log10(power.sum(axis=(1, 3, 4))[:, 0]), FLOOR_DB)
+                out[k] = np.maximum(10.0 * np.log10(power.sum(axis=1)), FLOOR_DB)
     return out
+
+
+def sector_paths(mi, dr, rt, scene, solver, k: int, spec, depth: int, samples: int) -> tuple:
+    """Sector k's paths to the scene's receivers by Sionna's PathSolver (``depth``
+    interactions, first-order diffraction; the sector added for the call only):
+    power (n_rx, n_paths), interaction codes (depth, n_rx, n_paths) and vertices
+    (depth, n_rx, n_paths, 3)."""
+    tx = add_sector(mi, dr, rt, scene, k, spec)
+    try:
+        paths = solver(scene, max_depth=depth, los=True, specular_reflection=True,
+                       refraction=True, diffraction=True, samples_per_src=samples, seed=k)
+        a_re, a_im = paths.a                      # [rx, rx antenna, tx, tx antenna, path]
+        power = (np.asarray(a_re.numpy()) ** 2 + np.asarray(a_im.numpy()) ** 2)
+        power = power.sum(axis=(1, 3))[:, 0, :]
+        n_rx = power.shape[0]
+        inter = np.asarray(paths.interactions.numpy()).reshape(depth, n_rx, -1)
+        vert = np.asarray(paths.vertices.numpy()).reshape(depth, n_rx, -1, 3)
+    finally:
+        scene.remove(tx)
+    return power, inter, vert
 
 
 def main(argv=None) -> int:
@@ -88,7 +112,9 @@ def main(argv=None) -> int:
     ap.add_argument("name", help="a stored reference, tests/data/rt/NAME.npz")
     ap.add_argument("--depth", type=int, default=6, help="interactions per path")
     ap.add_argument("--samples", type=float, default=1e6, help="rays per sector")
+    ap.add_argument("--terms", default="{}", help=HELP)
     args = ap.parse_args(argv)
+    terms = parse_terms(ap, args.terms)
     if args.depth < 1 or args.samples < 1:
         ap.error("--depth and --samples must be at least 1")
     stored_refs = ROOT / "tests" / "data" / "rt"
@@ -106,7 +132,7 @@ def main(argv=None) -> int:
     completed = stored.copy()
     completed[:, points] = np.maximum(stored[:, points], traced)
     model = np.asarray(geo.geometric_path_gain_db(ref.buildings, ref.grid, ref.specs,
-                                                  ref.ue_height_m)).reshape(shape)
+                                                  ref.ue_height_m, **terms)).reshape(shape)
     mask = outdoor.reshape(ref.grid.shape)
     filled = float(np.mean(traced.max(axis=0) > FLOOR_DB)) if len(points) else 0.0
     print(f"{args.name}: {len(points)} of {outdoor.sum()} outdoor points at the floor "

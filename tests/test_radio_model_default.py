@@ -309,13 +309,13 @@ def test_scene_overrides_of_the_geometric_terms(tmp_path, monkeypatch):
     monkeypatch.delenv(ENV_VAR, raising=False)
     assert set(GEOMETRIC_TERMS) == set(DEFAULT_TERMS)
     path = write_block_scene(tmp_path, '[radio.geometric]\ncorner_weight = 0.25\ncombine = "min"\n'
-                                       'k_edges = 16\ncorners = false')
+                                       'k_edges = 16\ncorners = false\ncorner_rounds = 0')
     spec = twin3d.load_scene(path).spec.radio
     assert dict(spec.geometric_terms) == {"corner_weight": 0.25, "combine": "min", "k_edges": 16,
-                                          "corners": False}
+                                          "corners": False, "corner_rounds": 0}
     engine = Simulator(twin3d.load_scene(path)).mapper.ctx.engine
     assert engine.terms == {**DEFAULT_TERMS, "corner_weight": 0.25, "combine": "min",
-                            "k_edges": 16, "corners": False}
+                            "k_edges": 16, "corners": False, "corner_rounds": 0}
 
 
 @pytest.mark.parametrize("radio, field, words", [
@@ -323,6 +323,7 @@ def test_scene_overrides_of_the_geometric_terms(tmp_path, monkeypatch):
     ('[radio.geometric]\ncombine = "max"', "combine", ["must be one of min, sum"]),
     ('[radio.geometric]\nk_edges = 0', "k_edges", ["[1, 256]"]),
     ('[radio.geometric]\ncorners = 1', "corners", ["must be bool"]),
+    ('[radio.geometric]\ncorner_rounds = -1', "corner_rounds", ["[0, 4096]"]),
     ('model = "UMa"\n[radio.geometric]\ncorner_weight = 0.3', "corner_weight",
      ['only with model = "geometric"']),
 ])

@@ -150,32 +150,15 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam,
     skipped: the result is that of trying every corner.
     """
     n_r = out_k.shape[0]
-    n_c = cxy.shape[0]
     four_pi = 4.0 * np.pi
     j_floor = 6.0 * max(weight, 0.0)        # below J(0) = 6.03 dB, for rounding
     for ti in prange(tile_start.shape[0] - 1):
         a, b = tile_start[ti], tile_start[ti + 1]
         mx, my, rho, dz = _circle(rx, tile_pts, a, b, tx[2])
-        bound = np.empty(n_c)
-        keep = np.empty(n_c, np.int64)
-        m = 0
-        for c in range(n_c):
-            lb = _circle_bound(c, mx, my, rho, dz, cxy, d_tc, u1, lam, weight, max_leg)
-            if lb == np.inf:
-                continue
-            bound[m] = lb
-            keep[m] = c
-            m += 1
         # The corners by increasing bound, sorted lazily (a heap): receivers stop after a few
         # dozen, of hundreds. Only the set visited matters, not the order among equal bounds.
-        heap = np.arange(m)
-        for h in range(m // 2 - 1, -1, -1):
-            sift_down(bound, heap, h, m)
-        srt = np.empty(m, np.int64)
-        n_srt, n_heap = 0, m
-        if weight < 0.0:        # every bound -inf: visit in corner order (the pruning is order-bound)
-            srt[:] = np.arange(m)
-            n_srt = m
+        bound, keep, m, heap, srt, n_srt, n_heap = corner_heap(mx, my, rho, dz, cxy, d_tc, u1,
+                                                               lam, weight, max_leg)
         sub_bound = np.empty(m)             # the bounds over the current sub-tile (nan: not yet)
         # A receiver's R best, in local buffers (out_* rows are N apart), written back at the end.
         best_l = np.empty(n_r)
@@ -195,13 +178,7 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam,
                 dz2 = (rx[p, 2] - tx[2]) ** 2
                 lim = lam / four_pi * 10.0 ** ((best_l[last] - j_floor) / 20.0) * (1.0 + 1e-9)
                 for r in range(m):
-                    if r == n_srt:
-                        srt[n_srt] = heap[0]
-                        n_srt += 1
-                        n_heap -= 1
-                        heap[0] = heap[n_heap]
-                        sift_down(bound, heap, 0, n_heap)
-                    i = srt[r]
+                    i, n_srt, n_heap = next_in_order(r, bound, heap, srt, n_srt, n_heap)
                     if bound[i] > best_l[last]:
                         break
                     c = keep[i]
@@ -235,6 +212,54 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam,
                 for k in range(n_r):
                     out_loss[k, p] = best_l[k]
                     out_k[k, p] = best_k[k]
+
+
+@njit(cache=True, inline="always")
+def corner_heap(mx, my, rho, dz, cxy, d_tc, u1, lam, weight, max_leg):  # pragma: no cover - compiled
+    """The corners in reach of a tile's circle (:func:`_circle`) and a min-heap of their loss
+    bounds (:func:`_circle_bound`): ``(bound, keep, m, heap, srt, n_srt, n_heap)``, m corners
+    (ids ``keep``), none yet in visit order ``srt`` (all, in corner order, when ``weight`` < 0:
+    every bound is -inf and the pruning depends on the order), for :func:`next_in_order`."""
+    n_c = cxy.shape[0]
+    bound = np.empty(n_c)
+    keep = np.empty(n_c, np.int64)
+    m = 0
+    for c in range(n_c):
+        lb = _circle_bound(c, mx, my, rho, dz, cxy, d_tc, u1, lam, weight, max_leg)
+        if lb == np.inf:
+            continue
+        bound[m] = lb
+        keep[m] = c
+        m += 1
+    heap = make_heap(bound, m)
+    srt = np.empty(m, np.int64)
+    n_srt = 0
+    if weight < 0.0:
+        srt[:] = np.arange(m)
+        n_srt = m
+    return bound, keep, m, heap, srt, n_srt, m
+
+
+@njit(cache=True, inline="always")
+def make_heap(keys, m):  # pragma: no cover - compiled
+    """A min-heap of the indices 0..m-1 by ``keys``."""
+    heap = np.arange(m)
+    for h in range(m // 2 - 1, -1, -1):
+        sift_down(keys, heap, h, m)
+    return heap
+
+
+@njit(cache=True, inline="always")
+def next_in_order(r, keys, heap, srt, n_srt, n_heap):  # pragma: no cover - compiled
+    """The r-th least key's index (``srt[r]``), popping it off the min-heap ``heap[:n_heap]``
+    when r has just passed the ``n_srt`` popped so far: ``(index, n_srt, n_heap)``."""
+    if r == n_srt:
+        srt[n_srt] = heap[0]
+        n_srt += 1
+        n_heap -= 1
+        heap[0] = heap[n_heap]
+        sift_down(keys, heap, 0, n_heap)
+    return srt[r], n_srt, n_heap
 
 
 @njit(cache=True, inline="always")
@@ -297,16 +322,18 @@ def tiles_of(xy_m, tile_m: float = TILE_M, sub_m: float | None = None):
 
 
 def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
-                     max_rounds: int = 12, weight: float = 1.0, return_points: bool = False,
+                     max_rounds: int | None = 12, weight: float = 1.0, return_points: bool = False,
                      max_range_m: float = 500.0, max_leg_m: float = 300.0):
     """Least one-corner lateral-diffraction path loss to each receiver, dB (inf: none).
 
     Candidates are ranked by loss; each round tests the best untested
     candidate of every unresolved receiver (both legs, exact 3D), for up
-    to ``max_rounds`` rounds. ``weight`` scales the corner's J(v) (1: P.526
-    as is; a calibration knob). Corners within ``max_range_m`` of the
-    transmitter, second legs up to ``max_leg_m``. With ``return_points``, also the (N, 3)
-    corner of each best path (nan where none).
+    to ``max_rounds`` rounds; None: every corner, the least-loss one with
+    both legs clear (:func:`.corner_clear.least_clear_corner`). ``weight``
+    scales the corner's J(v) (1: P.526 as is; a calibration knob). Corners
+    within ``max_range_m`` of the transmitter, second legs up to
+    ``max_leg_m``. With ``return_points``, also the (N, 3) corner of each
+    best path (nan where none).
     """
     tx = np.asarray(tx_xyz_m, float)
     rx = np.asarray(rx_xyz_m, float).reshape(-1, 3)
@@ -326,19 +353,27 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     if len(cxy) == 0:
         return (best, where) if return_points else best
     u1 = (cxy - tx[:2]) / d_tc[:, None]
+    tile_pts, tile_start, sub_start = tiles_of(rx[:, :2], TILE_M, SUB_TILE_M)
+    (edges, edge_b, base, top, f_start, f_items, f_rmin, gx0, gy0, cs, ncx, ncy, b_start,
+     b_items) = _fan_and_buckets(prisms, tx)
+    x_start, x_t, x_b = leg_crossings(tx, cxy, edges, edge_b, f_start, f_items, f_rmin)
+    if max_rounds is None:              # every corner, tested lazily (a module that imports this one)
+        from .corner_clear import least_clear_corner
+        with parallel_chunksize(8):
+            least_clear_corner(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
+                               np.ascontiguousarray(rx), tile_pts, tile_start, sub_start, lam,
+                               float(weight), float(max_leg_m), x_start, x_t, x_b, edges, edge_b,
+                               base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items, best, where)
+        return (best, where) if return_points else best
     rounds = int(min(max_rounds, len(cxy)))
     order = np.full((rounds, len(rx)), -1, np.int64)          # best candidates per receiver
     cand = np.full((rounds, len(rx)), np.inf)
-    tile_pts, tile_start, sub_start = tiles_of(rx[:, :2], TILE_M, SUB_TILE_M)
     with parallel_chunksize(8):             # tiles differ in work: hand them out a few at a time
         _top_candidates(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
                         np.ascontiguousarray(rx), tile_pts, tile_start, sub_start, lam, float(weight),
                         float(max_leg_m), order, cand)
     # The first clear candidate of each receiver (both legs exact 3D; the corners are nudged
     # off the walls, outside every solid: no end-point test).
-    (edges, edge_b, base, top, f_start, f_items, f_rmin, gx0, gy0, cs, ncx, ncy, b_start,
-     b_items) = _fan_and_buckets(prisms, tx)
-    x_start, x_t, x_b = leg_crossings(tx, cxy, edges, edge_b, f_start, f_items, f_rmin)
     with parallel_chunksize(512):
         first_clear_corner(order, cand, cxy, d_tc, tx, np.ascontiguousarray(rx), x_start, x_t, x_b,
                            edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items,

@@ -73,7 +73,7 @@ DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, lo
                      rooftop_weight=1.0, corner_weight=0.6, combine="sum", nlos_offset_db=-1.5,
                      edge2_weight=None, transmission=True, max_slabs=2, reflections2=True,
                      dominant_path=True, dpm_weight=0.6, courtyard_db=0.0,
-                     v_path_difference=False)
+                     v_path_difference=False, corner_rounds=12)
 
 #: The indirect paths :func:`cell_path_gain_db` combines: (name, its departure point or None
 #: for the direct direction).
@@ -90,7 +90,7 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
                los_ground: bool = False, rooftop_weight: float = 1.0, corner_weight: float = 1.0,
                edge2_weight: float | None = None, transmission: bool = False, max_slabs: int = 2,
                reflections2: bool = False, dominant_path: bool = False, dpm_weight: float = 0.6,
-               v_path_difference: bool = False, **_ignored) -> dict:
+               v_path_difference: bool = False, corner_rounds: int = 12, **_ignored) -> dict:
     """Path losses from one antenna to many points at one frequency, dB, without antenna gain.
 
     Returns a dict of (N,) arrays: ``los`` (bool), ``direct`` (LOS loss),
@@ -110,6 +110,9 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     ``v_path_difference``: the rooftop edges' v from the excess path length
     (exact at large diffraction angles, :mod:`.diffraction`) instead of
     P.526 eq. 26's small-angle height form.
+    ``corner_rounds``: the one-corner term keeps the first clear corner of
+    each receiver's that many least-loss ones; 0: the least-loss clear
+    corner of all (:mod:`.corner_clear`; slower, closer to the ray tracer).
     """
     a = np.asarray(antenna_xyz_m, float)
     p = np.asarray(pts_xyz_m, float)
@@ -161,7 +164,8 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
             rx_footprints=((np.cumsum(nl) - 1)[i_pt[sel]], i_b[sel]))
     if corners and nl.any():
         out["corner"][nl], out["corner_xyz"][nl] = best_corner_path(
-            prisms, a, p[nl], f_hz, weight=corner_weight, return_points=True)
+            prisms, a, p[nl], f_hz, weight=corner_weight, return_points=True,
+            max_rounds=corner_rounds if corner_rounds > 0 else None)
     return out
 
 

@@ -38,7 +38,7 @@ from numba import njit, parallel_chunksize, prange
 
 from ..radio import C_M_S
 from .ground import fresnel_gamma_horizontal, fresnel_gamma_vertical
-from .corner import sift_down, tiles_of
+from .corner import make_heap, next_in_order, tiles_of
 from .legs import first_clear_reflection
 from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 
@@ -210,9 +210,7 @@ def _top_reflections(e, n, top, tx, rx, tile_pts, tile_start, out_k, out_len):
             keep[m] = w
             m += 1
         # The walls by increasing bound, sorted lazily (a heap, as corner._top_candidates).
-        heap = np.arange(m)
-        for h in range(m // 2 - 1, -1, -1):
-            sift_down(bound, heap, h, m)
+        heap = make_heap(bound, m)
         srt = np.empty(m, np.int64)
         n_srt, n_heap = 0, m
         best_l = np.empty(n_r)              # a receiver's R best, local (out_* rows are N apart)
@@ -224,13 +222,7 @@ def _top_reflections(e, n, top, tx, rx, tile_pts, tile_start, out_k, out_len):
                 best_l[k] = out_len[k, p]
                 best_k[k] = out_k[k, p]
             for r in range(m):
-                if r == n_srt:
-                    srt[n_srt] = heap[0]
-                    n_srt += 1
-                    n_heap -= 1
-                    heap[0] = heap[n_heap]
-                    sift_down(bound, heap, 0, n_heap)
-                i = srt[r]
+                i, n_srt, n_heap = next_in_order(r, bound, heap, srt, n_srt, n_heap)
                 if bound[i] > best_l[last]:
                     break
                 w = keep[i]

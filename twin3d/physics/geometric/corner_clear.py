@@ -1,0 +1,131 @@
+"""The least-loss clear corner of every receiver, over every corner (no candidate cap).
+
+:func:`.corner.best_corner_path` with ``max_rounds`` R ranks each
+receiver's R least-loss corners (obstructed or not) and keeps the first
+whose two legs are clear. Near a rooftop macro the least-loss corners lie
+close to the direct line, behind the same buildings that block it, so with
+R = 12 most shadowed receivers find no clear corner, while a corner the
+transmitter sees at a wide turning angle would serve them (the ray tracer's
+single-diffraction paths around such corners, 20-30 dB stronger than the
+model's rooftop path, were what the model missed most on macro HEL-05;
+see ``benchmarks/radio_error_regimes.py``). Raising R costs R per insertion
+into the ranked list (quadratic in R).
+
+:func:`least_clear_corner` walks each receiver's corners in the same
+increasing order of a lower bound of their loss (per 40 m tile, refined per
+20 m sub-tile, as :func:`.corner._top_candidates` does) and tests the legs
+of a corner only when its exact loss beats the best clear corner found so
+far; it stops at the first bound past that loss. The result is the
+least-loss corner with both legs clear (ties to the lower corner index),
+which is what the capped search gives with R = every corner. No I/O.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .corner import _circle, _circle_bound, _j_db, corner_heap, next_in_order
+from .legs import segment_blocked
+
+__all__ = ["least_clear_corner"]
+
+@njit(cache=True, parallel=True)
+def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam, weight, max_leg,
+                       x_start, x_t, x_b, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, b_start,
+                       b_items, out_loss, out_xyz):  # pragma: no cover - compiled
+    """Per receiver, the least-loss corner with both legs clear: its loss into ``out_loss``
+    and the point the path passes on it into ``out_xyz`` (left as they are where none).
+
+    ``cxy``, ``d_tc``, ``u1``, the tiles and ``lam``, ``weight``, ``max_leg``: as
+    :func:`.corner._top_candidates`; the leg arrays: as :func:`.legs.first_clear_corner`
+    (first legs by the corners' wall crossings, second legs by the bucket walk).
+    """
+    four_pi = 4.0 * np.pi
+    j_floor = 6.0 * max(weight, 0.0)        # below J(0) = 6.03 dB, for rounding
+    for ti in prange(tile_start.shape[0] - 1):
+        a, b = tile_start[ti], tile_start[ti + 1]
+        mx, my, rho, dz = _circle(rx, tile_pts, a, b, tx[2])
+        bound, keep, m, heap, srt, n_srt, n_heap = corner_heap(mx, my, rho, dz, cxy, d_tc, u1,
+                                                               lam, weight, max_leg)
+        sub_bound = np.empty(m)             # the bounds over the current sub-tile (nan: not yet)
+        for s in range(np.searchsorted(sub_start, a), np.searchsorted(sub_start, b)):
+            sa, sb = sub_start[s], sub_start[s + 1]
+            smx, smy, srho, sdz = _circle(rx, tile_pts, sa, sb, tx[2])
+            sub_bound[:] = np.nan
+            warm = -1                       # the last receiver's corner: often clear here too
+            for q in range(sa, sb):
+                p = tile_pts[q]
+                best_l = np.inf
+                best_c = -1
+                best_z = np.nan
+                dz2 = (rx[p, 2] - tx[2]) ** 2
+                lim = np.inf
+                if warm >= 0:
+                    loss, cz = _corner_loss(warm, cxy, d_tc, u1, tx, rx, p, lam, weight, max_leg,
+                                            dz2, four_pi)
+                    if loss < np.inf and not _legs_blocked(warm, cz, cxy, tx, rx, p, x_start, x_t,
+                                                           x_b, edges, edge_b, base, top, gx0, gy0,
+                                                           cs, ncx, ncy, b_start, b_items):
+                        best_l, best_c, best_z = loss, warm, cz
+                        lim = lam / four_pi * 10.0 ** ((best_l - j_floor) / 20.0) * (1.0 + 1e-9)
+                for r in range(m):
+                    i, n_srt, n_heap = next_in_order(r, bound, heap, srt, n_srt, n_heap)
+                    if bound[i] > best_l:
+                        break
+                    c = keep[i]
+                    if sub_bound[i] != sub_bound[i]:
+                        sub_bound[i] = _circle_bound(c, smx, smy, srho, sdz, cxy, d_tc, u1, lam,
+                                                     weight, max_leg)
+                    if sub_bound[i] > best_l:
+                        continue
+                    if c == best_c:
+                        continue
+                    ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
+                    if (d_tc[c] + np.sqrt(ex * ex + ey * ey)) ** 2 + dz2 > lim * lim:
+                        continue
+                    loss, cz = _corner_loss(c, cxy, d_tc, u1, tx, rx, p, lam, weight, max_leg,
+                                            dz2, four_pi)
+                    if not (loss < best_l or (loss == best_l and c < best_c)):
+                        continue
+                    if _legs_blocked(c, cz, cxy, tx, rx, p, x_start, x_t, x_b, edges, edge_b,
+                                     base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items):
+                        continue
+                    best_l, best_c, best_z = loss, c, cz
+                    lim = lam / four_pi * 10.0 ** ((best_l - j_floor) / 20.0) * (1.0 + 1e-9)
+                if best_c >= 0:
+                    out_loss[p] = best_l
+                    out_xyz[p, 0], out_xyz[p, 1], out_xyz[p, 2] = cxy[best_c, 0], cxy[best_c, 1], best_z
+                warm = best_c
+
+
+@njit(cache=True, inline="always")
+def _corner_loss(c, cxy, d_tc, u1, tx, rx, p, lam, weight, max_leg, dz2,
+                 four_pi):  # pragma: no cover - compiled
+    """Corner c's path loss to receiver p, dB (inf: second leg of 1 m or less, or past
+    ``max_leg``), and the height the unfolded path T -> C -> P passes the corner at (as
+    :func:`.legs.first_clear_corner` puts it)."""
+    ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
+    dcr = np.sqrt(ex * ex + ey * ey)
+    if dcr <= 1.0 or dcr > max_leg:
+        return np.inf, np.nan
+    cos_t = min(1.0, max(-1.0, (u1[c, 0] * ex + u1[c, 1] * ey) / dcr))
+    plan = d_tc[c] + dcr
+    v = np.arccos(cos_t) * np.sqrt(2.0 * d_tc[c] * dcr / (lam * plan))
+    length = max(np.sqrt(plan * plan + dz2), 1.0)
+    cz = tx[2] + (rx[p, 2] - tx[2]) * (d_tc[c] / (d_tc[c] + np.hypot(ex, ey)))
+    return 20.0 * np.log10(four_pi * length / lam) + weight * _j_db(v), cz
+
+
+@njit(cache=True, inline="always")
+def _legs_blocked(c, cz, cxy, tx, rx, p, x_start, x_t, x_b, edges, edge_b, base, top, gx0, gy0,
+                  cs, ncx, ncy, b_start, b_items):  # pragma: no cover - compiled
+    """Whether a leg of T -> C -> P meets a prism: the first by the corner's wall crossings
+    (``x_*``, :func:`.legs.leg_crossings`), the second by the bucket walk."""
+    rise = cz - tx[2]
+    for x in range(x_start[c], x_start[c + 1]):
+        z = tx[2] + x_t[x] * rise
+        if z >= base[x_b[x]] and z < top[x_b[x]]:
+            return True
+    return segment_blocked(cxy[c, 0], cxy[c, 1], cz, rx[p, 0], rx[p, 1], rx[p, 2], edges, edge_b,
+                           base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items)
