@@ -45,6 +45,8 @@ import numpy as np
 from numba import njit, parallel_chunksize, prange
 
 from ..radio import C_M_S
+from .corner_bounds import circle_bound, circle_of, corner_heap, next_in_order
+from .corner_clear import least_clear_corner
 from .legs import first_clear_corner, leg_crossings
 from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 
@@ -86,54 +88,6 @@ TILE_M = 40.0
 SUB_TILE_M = 20.0
 
 
-@njit(cache=True)
-def _j_db(v):
-    """ITU-R P.526 eq. 31 (as :func:`.diffraction.knife_edge_loss_db`), scalar."""
-    if v <= -0.78:
-        return 0.0
-    return max(0.0, 6.9 + 20.0 * np.log10(np.sqrt((v - 0.1) ** 2 + 1.0) + v - 0.1))
-
-
-@njit(cache=True, inline="always")
-def _circle(rx, pts, a, b, tz):
-    """Bounding circle (centre x, y, radius) of the receivers ``pts[a:b]`` in plan, and the least
-    height difference between them and ``tz``."""
-    x0, y0, z0 = np.inf, np.inf, np.inf
-    x1, y1, z1 = -np.inf, -np.inf, -np.inf
-    for q in range(a, b):
-        p = pts[q]
-        x0, x1 = min(x0, rx[p, 0]), max(x1, rx[p, 0])
-        y0, y1 = min(y0, rx[p, 1]), max(y1, rx[p, 1])
-        z0, z1 = min(z0, rx[p, 2]), max(z1, rx[p, 2])
-    rho = 0.5 * np.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2) + 1e-6
-    dz = 0.0 if z0 <= tz <= z1 else min(abs(z0 - tz), abs(z1 - tz))
-    return 0.5 * (x0 + x1), 0.5 * (y0 + y1), rho, dz
-
-
-@njit(cache=True, inline="always")
-def _circle_bound(c, mx, my, rho, dz, cxy, d_tc, u1, lam, weight, max_leg):
-    """A lower bound of corner c's loss over the receivers in a circle (:func:`_circle`): free
-    space over the shortest plan path through the circle plus J(v) at the least diffraction
-    angle and second leg; inf where the circle is out of the corner's reach."""
-    wx, wy = mx - cxy[c, 0], my - cxy[c, 1]
-    dist = np.sqrt(wx * wx + wy * wy)
-    if dist - rho > max_leg:
-        return np.inf
-    d2 = max(dist - rho, 1.0)                         # second legs of 1 m or less are skipped
-    length = max(np.sqrt((d_tc[c] + d2) ** 2 + dz * dz), 1.0)
-    lb = 20.0 * np.log10(4.0 * np.pi * length / lam)
-    if weight > 0.0:
-        theta = 0.0
-        if dist > rho:
-            cos_w = min(1.0, max(-1.0, (u1[c, 0] * wx + u1[c, 1] * wy) / dist))
-            theta = max(0.0, np.arccos(cos_w) - np.arcsin(rho / dist))
-        # v grows with the angle and with the second leg: its least value over the circle
-        lb += weight * _j_db(theta * np.sqrt(2.0 * d_tc[c] * d2 / (lam * (d_tc[c] + d2))))
-    elif weight < 0.0:
-        lb = -np.inf                                  # J(v) unbounded: no pruning
-    return lb - 1e-6                                  # slack for rounding
-
-
 @njit(cache=True, parallel=True)
 def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam, weight, max_leg,
                     out_k, out_loss):
@@ -144,7 +98,7 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam,
     tile_start[i + 1]]``), each split in sub-tiles (``sub_start``: every sub-tile's
     first position, the tiles' among them, and the end); for each tile the corners
     are visited in increasing order of a lower bound of their loss over the whole
-    tile (:func:`_circle_bound`), and a receiver stops at the first corner whose
+    tile (:func:`.corner_bounds.circle_bound`), and a receiver stops at the first corner whose
     bound exceeds its R-th best loss; a corner whose bound over the receiver's
     sub-tile (computed once per sub-tile, when first visited) exceeds it is
     skipped: the result is that of trying every corner.
@@ -154,7 +108,7 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam,
     j_floor = 6.0 * max(weight, 0.0)        # below J(0) = 6.03 dB, for rounding
     for ti in prange(tile_start.shape[0] - 1):
         a, b = tile_start[ti], tile_start[ti + 1]
-        mx, my, rho, dz = _circle(rx, tile_pts, a, b, tx[2])
+        mx, my, rho, dz = circle_of(rx, tile_pts, a, b, tx[2])
         # The corners by increasing bound, sorted lazily (a heap): receivers stop after a few
         # dozen, of hundreds. Only the set visited matters, not the order among equal bounds.
         bound, keep, m, heap, srt, n_srt, n_heap = corner_heap(mx, my, rho, dz, cxy, d_tc, u1,
@@ -166,7 +120,7 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam,
         last = n_r - 1
         for s in range(np.searchsorted(sub_start, a), np.searchsorted(sub_start, b)):
             sa, sb = sub_start[s], sub_start[s + 1]
-            smx, smy, srho, sdz = _circle(rx, tile_pts, sa, sb, tx[2])
+            smx, smy, srho, sdz = circle_of(rx, tile_pts, sa, sb, tx[2])
             sub_bound[:] = np.nan
             for q in range(sa, sb):
                 p = tile_pts[q]
@@ -183,7 +137,7 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam,
                         break
                     c = keep[i]
                     if sub_bound[i] != sub_bound[i]:
-                        sub_bound[i] = _circle_bound(c, smx, smy, srho, sdz, cxy, d_tc, u1, lam,
+                        sub_bound[i] = circle_bound(c, smx, smy, srho, sdz, cxy, d_tc, u1, lam,
                                                      weight, max_leg)
                     if sub_bound[i] > best_l[last]:
                         continue
@@ -212,72 +166,6 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam,
                 for k in range(n_r):
                     out_loss[k, p] = best_l[k]
                     out_k[k, p] = best_k[k]
-
-
-@njit(cache=True, inline="always")
-def corner_heap(mx, my, rho, dz, cxy, d_tc, u1, lam, weight, max_leg):  # pragma: no cover - compiled
-    """The corners in reach of a tile's circle (:func:`_circle`) and a min-heap of their loss
-    bounds (:func:`_circle_bound`): ``(bound, keep, m, heap, srt, n_srt, n_heap)``, m corners
-    (ids ``keep``), none yet in visit order ``srt`` (all, in corner order, when ``weight`` < 0:
-    every bound is -inf and the pruning depends on the order), for :func:`next_in_order`."""
-    n_c = cxy.shape[0]
-    bound = np.empty(n_c)
-    keep = np.empty(n_c, np.int64)
-    m = 0
-    for c in range(n_c):
-        lb = _circle_bound(c, mx, my, rho, dz, cxy, d_tc, u1, lam, weight, max_leg)
-        if lb == np.inf:
-            continue
-        bound[m] = lb
-        keep[m] = c
-        m += 1
-    heap = make_heap(bound, m)
-    srt = np.empty(m, np.int64)
-    n_srt = 0
-    if weight < 0.0:
-        srt[:] = np.arange(m)
-        n_srt = m
-    return bound, keep, m, heap, srt, n_srt, m
-
-
-@njit(cache=True, inline="always")
-def make_heap(keys, m):  # pragma: no cover - compiled
-    """A min-heap of the indices 0..m-1 by ``keys``."""
-    heap = np.arange(m)
-    for h in range(m // 2 - 1, -1, -1):
-        sift_down(keys, heap, h, m)
-    return heap
-
-
-@njit(cache=True, inline="always")
-def next_in_order(r, keys, heap, srt, n_srt, n_heap):  # pragma: no cover - compiled
-    """The r-th least key's index (``srt[r]``), popping it off the min-heap ``heap[:n_heap]``
-    when r has just passed the ``n_srt`` popped so far: ``(index, n_srt, n_heap)``."""
-    if r == n_srt:
-        srt[n_srt] = heap[0]
-        n_srt += 1
-        n_heap -= 1
-        heap[0] = heap[n_heap]
-        sift_down(keys, heap, 0, n_heap)
-    return srt[r], n_srt, n_heap
-
-
-@njit(cache=True, inline="always")
-def sift_down(keys, heap, h, n):
-    """Restore the min-heap ``heap[:n]`` (of indices into ``keys``) below position h."""
-    cur = heap[h]
-    while True:
-        child = 2 * h + 1
-        if child >= n:
-            break
-        if child + 1 < n and keys[heap[child + 1]] < keys[heap[child]]:
-            child += 1
-        if keys[heap[child]] < keys[cur]:
-            heap[h] = heap[child]
-            h = child
-        else:
-            break
-    heap[h] = cur
 
 
 def tiles_of(xy_m, tile_m: float = TILE_M, sub_m: float | None = None):
@@ -357,8 +245,7 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     (edges, edge_b, base, top, f_start, f_items, f_rmin, gx0, gy0, cs, ncx, ncy, b_start,
      b_items) = _fan_and_buckets(prisms, tx)
     x_start, x_t, x_b = leg_crossings(tx, cxy, edges, edge_b, f_start, f_items, f_rmin)
-    if max_rounds is None:              # every corner, tested lazily (a module that imports this one)
-        from .corner_clear import least_clear_corner
+    if max_rounds is None:              # every corner, tested lazily
         with parallel_chunksize(8):
             least_clear_corner(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
                                np.ascontiguousarray(rx), tile_pts, tile_start, sub_start, lam,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .corner import _circle, _circle_bound, _j_db, corner_heap, next_in_order
+from .corner_bounds import circle_bound, circle_of, corner_heap, j_db, next_in_order
 from .legs import segment_blocked
 
 __all__ = ["least_clear_corner"]
@@ -45,13 +45,13 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
     j_floor = 6.0 * max(weight, 0.0)        # below J(0) = 6.03 dB, for rounding
     for ti in prange(tile_start.shape[0] - 1):
         a, b = tile_start[ti], tile_start[ti + 1]
-        mx, my, rho, dz = _circle(rx, tile_pts, a, b, tx[2])
+        mx, my, rho, dz = circle_of(rx, tile_pts, a, b, tx[2])
         bound, keep, m, heap, srt, n_srt, n_heap = corner_heap(mx, my, rho, dz, cxy, d_tc, u1,
                                                                lam, weight, max_leg)
         sub_bound = np.empty(m)             # the bounds over the current sub-tile (nan: not yet)
         for s in range(np.searchsorted(sub_start, a), np.searchsorted(sub_start, b)):
             sa, sb = sub_start[s], sub_start[s + 1]
-            smx, smy, srho, sdz = _circle(rx, tile_pts, sa, sb, tx[2])
+            smx, smy, srho, sdz = circle_of(rx, tile_pts, sa, sb, tx[2])
             sub_bound[:] = np.nan
             warm = -1                       # the last receiver's corner: often clear here too
             for q in range(sa, sb):
@@ -75,7 +75,7 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
                         break
                     c = keep[i]
                     if sub_bound[i] != sub_bound[i]:
-                        sub_bound[i] = _circle_bound(c, smx, smy, srho, sdz, cxy, d_tc, u1, lam,
+                        sub_bound[i] = circle_bound(c, smx, smy, srho, sdz, cxy, d_tc, u1, lam,
                                                      weight, max_leg)
                     if sub_bound[i] > best_l:
                         continue
@@ -114,7 +114,7 @@ def _corner_loss(c, cxy, d_tc, u1, tx, rx, p, lam, weight, max_leg, dz2,
     v = np.arccos(cos_t) * np.sqrt(2.0 * d_tc[c] * dcr / (lam * plan))
     length = max(np.sqrt(plan * plan + dz2), 1.0)
     cz = tx[2] + (rx[p, 2] - tx[2]) * (d_tc[c] / (d_tc[c] + np.hypot(ex, ey)))
-    return 20.0 * np.log10(four_pi * length / lam) + weight * _j_db(v), cz
+    return 20.0 * np.log10(four_pi * length / lam) + weight * j_db(v), cz
 
 
 @njit(cache=True, inline="always")

@@ -38,7 +38,8 @@ from numba import njit, parallel_chunksize, prange
 
 from ..radio import C_M_S
 from .ground import fresnel_gamma_horizontal, fresnel_gamma_vertical
-from .corner import make_heap, next_in_order, tiles_of
+from .corner import tiles_of
+from .corner_bounds import make_heap, next_in_order
 from .legs import first_clear_reflection
 from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 
