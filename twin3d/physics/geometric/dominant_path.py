@@ -53,6 +53,7 @@ from ..los import ground_z_m
 from ..radio import C_M_S
 from .buckets import bucket_points
 from .corner import convex_corners
+from .corner_bounds import j_db
 from .legs import first_clear_last_leg, walled_in
 from .los3d import BuildingPrisms, line_of_sight
 
@@ -104,13 +105,6 @@ def corner_graph(prisms: BuildingPrisms, *, max_leg_m: float = 150.0,
     _GRAPHS.clear()                         # one building set at a time
     _GRAPHS[key] = (prisms, graph)
     return graph
-
-
-@njit(cache=True)
-def _j(v):
-    if v <= -0.78:
-        return 0.0
-    return max(0.0, 6.9 + 20.0 * np.log10(np.sqrt((v - 0.1) ** 2 + 1.0) + v - 0.1))
 
 
 @njit(cache=True, inline="always")
@@ -188,7 +182,7 @@ def _dijkstra(xy, indptr, nbr, dist, init_len, lam, weight, max_len, acc, length
             if total > max_len:
                 continue
             v = np.arccos(cos_t) * np.sqrt(2.0 * length[u] * d / (lam * total))
-            a = acc[u] + weight * _j(v)
+            a = acc[u] + weight * j_db(v)
             cst = k4 + 20.0 * np.log10(total) + a
             if cst < cost[w]:
                 cost[w] = cst
@@ -254,7 +248,7 @@ def _top_last_corner(table, bucket_lb, tz, rx, lam, weight, max_leg, bx0, by0, b
     reach = int(np.ceil(max_leg / bcell))
     max_leg2 = max_leg * max_leg
     # The corner's own J(v) is at least J(0) (v >= 0, J increasing): part of the lower bound.
-    j_min = weight * _j(0.0) if weight > 0.0 else 0.0
+    j_min = weight * j_db(0.0) if weight > 0.0 else 0.0
     n_box = (2 * reach + 1) ** 2
     n_rx = rx.shape[0]
     n_chunks = (n_rx + 63) // 64
@@ -305,7 +299,7 @@ def _top_last_corner(table, bucket_lb, tz, rx, lam, weight, max_leg, bx0, by0, b
                     cos_t = min(1.0, max(-1.0, (table[q, 4] * ex + table[q, 5] * ey) / d))
                     v = np.arccos(cos_t) * np.sqrt(2.0 * length * d / (lam * total))
                     l3 = max(np.sqrt(total * total + dz2), 1.0)
-                    loss = k4 + 20.0 * np.log10(l3) + table[q, 2] + weight * _j(v)
+                    loss = k4 + 20.0 * np.log10(l3) + table[q, 2] + weight * j_db(v)
                     if loss < worst:
                         i = n_r - 1
                         while i > 0 and out_loss[i - 1, p] > loss:

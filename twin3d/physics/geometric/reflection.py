@@ -39,7 +39,7 @@ from numba import njit, parallel_chunksize, prange
 from ..radio import C_M_S
 from .ground import fresnel_gamma_horizontal, fresnel_gamma_vertical
 from .corner import tiles_of
-from .corner_bounds import make_heap, next_in_order
+from .corner_bounds import circle_of, make_heap, next_in_order
 from .legs import first_clear_reflection
 from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 
@@ -176,16 +176,7 @@ def _top_reflections(e, n, top, tx, rx, tile_pts, tile_start, out_k, out_len):
     n_w = e.shape[0]
     for ti in prange(tile_start.shape[0] - 1):
         a, b = tile_start[ti], tile_start[ti + 1]
-        x0, y0, z0 = np.inf, np.inf, np.inf
-        x1, y1, z1 = -np.inf, -np.inf, -np.inf
-        for q in range(a, b):
-            p = tile_pts[q]
-            x0, x1 = min(x0, rx[p, 0]), max(x1, rx[p, 0])
-            y0, y1 = min(y0, rx[p, 1]), max(y1, rx[p, 1])
-            z0, z1 = min(z0, rx[p, 2]), max(z1, rx[p, 2])
-        mx, my = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
-        rho = 0.5 * np.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2) + 1e-6
-        dz = 0.0 if z0 <= tx[2] <= z1 else min(abs(z0 - tx[2]), abs(z1 - tx[2]))
+        mx, my, rho, dz = circle_of(rx, tile_pts, a, b, tx[2])
         bound = np.empty(n_w)
         keep = np.empty(n_w, np.int64)
         m = 0
