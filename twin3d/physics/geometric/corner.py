@@ -56,15 +56,18 @@ __all__ = ["convex_corners", "best_corner_path", "tiles_of"]
 NUDGE_M = 0.05
 
 
-def convex_corners(prisms: BuildingPrisms):
+def convex_corners(prisms: BuildingPrisms, return_walls: bool = False):
     """Convex footprint corners, nudged off the walls: (xy (C, 2), top_z (C,)).
 
     An edge's successor is the next edge of the same ring (edges are stored
     ring by ring; the last edge of a ring is followed by the ring's first).
+    With ``return_walls``, also (C, 2) the ids in ``prisms.edges`` of the two
+    walls that meet at each corner (the one ending there, the one starting there).
     """
     e = prisms.edges
     if len(e) == 0:
-        return np.zeros((0, 2)), np.zeros(0)
+        empty = np.zeros((0, 2)), np.zeros(0)
+        return empty + (np.zeros((0, 2), np.int64),) if return_walls else empty
     ring = prisms.edge_ring
     first = np.r_[True, ring[1:] != ring[:-1]]
     ring_first = np.maximum.accumulate(np.where(first, np.arange(len(e)), 0))
@@ -79,6 +82,9 @@ def convex_corners(prisms: BuildingPrisms):
     bis = n_in + n_out
     bis /= np.maximum(np.linalg.norm(bis, axis=1), 1e-12)[:, None]
     xy = e[:, 2:] + NUDGE_M * bis
+    if return_walls:
+        walls = np.column_stack([np.arange(len(e)), nxt]).astype(np.int64)
+        return xy[ok], prisms.top_z[prisms.edge_building][ok], walls[ok]
     return xy[ok], prisms.top_z[prisms.edge_building][ok]
 
 
@@ -227,7 +233,7 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     rx = np.asarray(rx_xyz_m, float).reshape(-1, 3)
     best = np.full(len(rx), np.inf)
     where = np.full((len(rx), 3), np.nan)
-    cxy, ctop = convex_corners(prisms)
+    cxy, ctop, own = convex_corners(prisms, return_walls=True)
     if len(cxy) == 0 or len(rx) == 0:
         return (best, where) if return_points else best
     lam = C_M_S / f_hz
@@ -237,7 +243,7 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
                         np.column_stack([cxy, np.full(len(cxy), tx[2])]),
                         check_ends=False) & (d_tc > 1.0) & (d_tc <= max_range_m)
     near_first = np.argsort(d_tc[vis], kind="stable")
-    cxy, d_tc = cxy[vis][near_first], d_tc[vis][near_first]
+    cxy, d_tc, own = cxy[vis][near_first], d_tc[vis][near_first], own[vis][near_first]
     if len(cxy) == 0:
         return (best, where) if return_points else best
     u1 = (cxy - tx[:2]) / d_tc[:, None]
@@ -250,7 +256,8 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
             least_clear_corner(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
                                np.ascontiguousarray(rx), tile_pts, tile_start, sub_start, lam,
                                float(weight), float(max_leg_m), x_start, x_t, x_b, edges, edge_b,
-                               base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items, best, where)
+                               base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items, own, best,
+                               where)
         return (best, where) if return_points else best
     rounds = int(min(max_rounds, len(cxy)))
     order = np.full((rounds, len(rx)), -1, np.int64)          # best candidates per receiver

@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from .corner_bounds import circle_bound, circle_of, corner_heap, j_db, next_in_order
+from .crossing import edge_hit
 from .legs import segment_blocked
 
 __all__ = ["least_clear_corner"]
@@ -33,13 +34,14 @@ __all__ = ["least_clear_corner"]
 @njit(cache=True, parallel=True)
 def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam, weight, max_leg,
                        x_start, x_t, x_b, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, b_start,
-                       b_items, out_loss, out_xyz):  # pragma: no cover - compiled
+                       b_items, own, out_loss, out_xyz):  # pragma: no cover - compiled
     """Per receiver, the least-loss corner with both legs clear: its loss into ``out_loss``
     and the point the path passes on it into ``out_xyz`` (left as they are where none).
 
     ``cxy``, ``d_tc``, ``u1``, the tiles and ``lam``, ``weight``, ``max_leg``: as
     :func:`.corner._top_candidates`; the leg arrays: as :func:`.legs.first_clear_corner`
-    (first legs by the corners' wall crossings, second legs by the bucket walk).
+    (first legs by the corners' wall crossings, second legs by the bucket walk, after the
+    two walls ``own[c]`` that meet at the corner: most legs that fail, fail there).
     """
     four_pi = 4.0 * np.pi
     j_floor = 6.0 * max(weight, 0.0)        # below J(0) = 6.03 dB, for rounding
@@ -66,7 +68,7 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
                                             dz2, four_pi)
                     if loss < np.inf and not _legs_blocked(warm, cz, cxy, tx, rx, p, x_start, x_t,
                                                            x_b, edges, edge_b, base, top, gx0, gy0,
-                                                           cs, ncx, ncy, b_start, b_items):
+                                                           cs, ncx, ncy, b_start, b_items, own):
                         best_l, best_c, best_z = loss, warm, cz
                         lim = lam / four_pi * 10.0 ** ((best_l - j_floor) / 20.0) * (1.0 + 1e-9)
                 for r in range(m):
@@ -89,7 +91,7 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
                     if not (loss < best_l or (loss == best_l and c < best_c)):
                         continue
                     if _legs_blocked(c, cz, cxy, tx, rx, p, x_start, x_t, x_b, edges, edge_b,
-                                     base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items):
+                                     base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items, own):
                         continue
                     best_l, best_c, best_z = loss, c, cz
                     lim = lam / four_pi * 10.0 ** ((best_l - j_floor) / 20.0) * (1.0 + 1e-9)
@@ -119,13 +121,24 @@ def _corner_loss(c, cxy, d_tc, u1, tx, rx, p, lam, weight, max_leg, dz2,
 
 @njit(cache=True, inline="always")
 def _legs_blocked(c, cz, cxy, tx, rx, p, x_start, x_t, x_b, edges, edge_b, base, top, gx0, gy0,
-                  cs, ncx, ncy, b_start, b_items):  # pragma: no cover - compiled
+                  cs, ncx, ncy, b_start, b_items, own):  # pragma: no cover - compiled
     """Whether a leg of T -> C -> P meets a prism: the first by the corner's wall crossings
-    (``x_*``, :func:`.legs.leg_crossings`), the second by the bucket walk."""
+    (``x_*``, :func:`.legs.leg_crossings`), the second by the corner's own two walls
+    (the same test as the bucket walk's, which would meet them too), then the bucket walk."""
     rise = cz - tx[2]
     for x in range(x_start[c], x_start[c + 1]):
         z = tx[2] + x_t[x] * rise
         if z >= base[x_b[x]] and z < top[x_b[x]]:
             return True
+    dx, dy = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
+    for j in range(2):
+        e = own[c, j]
+        t = edge_hit(cxy[c, 0], cxy[c, 1], dx, dy, edges[e, 0], edges[e, 1], edges[e, 2],
+                     edges[e, 3])
+        if t >= 0.0:
+            z = cz + t * (rx[p, 2] - cz)
+            k = edge_b[e]
+            if z >= base[k] and z < top[k]:
+                return True
     return segment_blocked(cxy[c, 0], cxy[c, 1], cz, rx[p, 0], rx[p, 1], rx[p, 2], edges, edge_b,
                            base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items)
