@@ -27,7 +27,7 @@ from numba import njit, prange
 
 from .corner_bounds import circle_bound, circle_of, corner_heap, j_db, next_in_order
 from .crossing import edge_hit
-from .legs import segment_blocked
+from .legs import segment_blocker
 
 __all__ = ["least_clear_corner"]
 
@@ -51,6 +51,7 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
         bound, keep, m, heap, srt, n_srt, n_heap = corner_heap(mx, my, rho, dz, cxy, d_tc, u1,
                                                                lam, weight, max_leg)
         sub_bound = np.empty(m)             # the bounds over the current sub-tile (nan: not yet)
+        hint = np.full(m, -1, np.int64)     # per corner, the wall that last blocked a second leg
         for s in range(np.searchsorted(sub_start, a), np.searchsorted(sub_start, b)):
             sa, sb = sub_start[s], sub_start[s + 1]
             smx, smy, srho, sdz = circle_of(rx, tile_pts, sa, sb, tx[2])
@@ -66,9 +67,9 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
                 if warm >= 0:
                     loss, cz = _corner_loss(warm, cxy, d_tc, u1, tx, rx, p, lam, weight, max_leg,
                                             dz2, four_pi)
-                    if loss < np.inf and not _legs_blocked(warm, cz, cxy, tx, rx, p, x_start, x_t,
-                                                           x_b, edges, edge_b, base, top, gx0, gy0,
-                                                           cs, ncx, ncy, b_start, b_items, own):
+                    if loss < np.inf and _leg_blocker(warm, cz, cxy, tx, rx, p, x_start, x_t, x_b,
+                                                      edges, edge_b, base, top, gx0, gy0, cs, ncx,
+                                                      ncy, b_start, b_items, own, -1) == -1:
                         best_l, best_c, best_z = loss, warm, cz
                         lim = lam / four_pi * 10.0 ** ((best_l - j_floor) / 20.0) * (1.0 + 1e-9)
                 for r in range(m):
@@ -90,8 +91,12 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
                                             dz2, four_pi)
                     if not (loss < best_l or (loss == best_l and c < best_c)):
                         continue
-                    if _legs_blocked(c, cz, cxy, tx, rx, p, x_start, x_t, x_b, edges, edge_b,
-                                     base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items, own):
+                    hit = _leg_blocker(c, cz, cxy, tx, rx, p, x_start, x_t, x_b, edges, edge_b,
+                                       base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items, own,
+                                       hint[i])
+                    if hit != -1:
+                        if hit >= 0:
+                            hint[i] = hit
                         continue
                     best_l, best_c, best_z = loss, c, cz
                     lim = lam / four_pi * 10.0 ** ((best_l - j_floor) / 20.0) * (1.0 + 1e-9)
@@ -120,25 +125,36 @@ def _corner_loss(c, cxy, d_tc, u1, tx, rx, p, lam, weight, max_leg, dz2,
 
 
 @njit(cache=True, inline="always")
-def _legs_blocked(c, cz, cxy, tx, rx, p, x_start, x_t, x_b, edges, edge_b, base, top, gx0, gy0,
-                  cs, ncx, ncy, b_start, b_items, own):  # pragma: no cover - compiled
-    """Whether a leg of T -> C -> P meets a prism: the first by the corner's wall crossings
-    (``x_*``, :func:`.legs.leg_crossings`), the second by the corner's own two walls
-    (the same test as the bucket walk's, which would meet them too), then the bucket walk."""
+def _leg_blocker(c, cz, cxy, tx, rx, p, x_start, x_t, x_b, edges, edge_b, base, top, gx0, gy0,
+                 cs, ncx, ncy, b_start, b_items, own, hint):  # pragma: no cover - compiled
+    """Whether the legs of T -> C -> P are clear: -1; -2 where the first meets a prism
+    (by the corner's wall crossings ``x_*``, :func:`.legs.leg_crossings`); else a wall
+    the second meets. The second is tried against the wall ``hint`` (the one that
+    blocked a neighbour's leg from this corner, if >= 0), the corner's own two walls
+    ``own[c]``, then the bucket walk: each the walk's own test, so the answer is the same."""
     rise = cz - tx[2]
     for x in range(x_start[c], x_start[c + 1]):
         z = tx[2] + x_t[x] * rise
         if z >= base[x_b[x]] and z < top[x_b[x]]:
-            return True
-    dx, dy = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
+            return -2
+    x0, y0 = cxy[c, 0], cxy[c, 1]
+    dx, dy, dz = rx[p, 0] - x0, rx[p, 1] - y0, rx[p, 2] - cz
+    if hint >= 0 and _meets(hint, x0, y0, cz, dx, dy, dz, edges, edge_b, base, top):
+        return hint
     for j in range(2):
-        e = own[c, j]
-        t = edge_hit(cxy[c, 0], cxy[c, 1], dx, dy, edges[e, 0], edges[e, 1], edges[e, 2],
-                     edges[e, 3])
-        if t >= 0.0:
-            z = cz + t * (rx[p, 2] - cz)
-            k = edge_b[e]
-            if z >= base[k] and z < top[k]:
-                return True
-    return segment_blocked(cxy[c, 0], cxy[c, 1], cz, rx[p, 0], rx[p, 1], rx[p, 2], edges, edge_b,
-                           base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items)
+        if _meets(own[c, j], x0, y0, cz, dx, dy, dz, edges, edge_b, base, top):
+            return own[c, j]
+    return segment_blocker(x0, y0, cz, rx[p, 0], rx[p, 1], rx[p, 2], edges, edge_b, base, top,
+                           gx0, gy0, cs, ncx, ncy, b_start, b_items)
+
+
+@njit(cache=True, inline="always")
+def _meets(e, x0, y0, z0, dx, dy, dz, edges, edge_b, base, top):  # pragma: no cover - compiled
+    """The segment (x0, y0, z0) + t (dx, dy, dz), 0 <= t <= 1, crosses wall e within its
+    building's height (the test of :func:`.legs.segment_blocker`)."""
+    t = edge_hit(x0, y0, dx, dy, edges[e, 0], edges[e, 1], edges[e, 2], edges[e, 3])
+    if t < 0.0:
+        return False
+    z = z0 + t * dz
+    k = edge_b[e]
+    return z >= base[k] and z < top[k]

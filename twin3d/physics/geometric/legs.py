@@ -19,7 +19,7 @@ from numba import njit, prange
 from .crossing import edge_hit
 from .los3d import footprint_hits
 
-__all__ = ["fan_blocked", "segment_blocked", "leg_crossings", "first_clear_corner",
+__all__ = ["fan_blocked", "segment_blocked", "segment_blocker", "leg_crossings", "first_clear_corner",
            "first_clear_reflection", "first_clear_last_leg", "first_clear_double_reflection",
            "walled_in"]
 
@@ -77,6 +77,15 @@ def fan_blocked(x0, y0, z0, x1, y1, z1, edges, edge_b, base, top, start, items, 
 def segment_blocked(x0, y0, z0, x1, y1, z1, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy,
                     start, items):
     """The segment meets a prism: the bucket walk of :func:`.los3d._walk` for one segment."""
+    return segment_blocker(x0, y0, z0, x1, y1, z1, edges, edge_b, base, top, gx0, gy0, cs, ncx,
+                           ncy, start, items) >= 0
+
+
+@njit(cache=True, inline="always")
+def segment_blocker(x0, y0, z0, x1, y1, z1, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy,
+                    start, items):
+    """The first wall met by :func:`segment_blocked`'s walk where the segment is within its
+    building's height (its id in ``edges``), or -1."""
     dx, dy, dz = x1 - x0, y1 - y0, z1 - z0
     fx = (x0 - gx0) / cs
     fy = (y0 - gy0) / cs
@@ -109,7 +118,7 @@ def segment_blocked(x0, y0, z0, x1, y1, z1, edges, edge_b, base, top, gx0, gy0, 
                 z = z0 + t * dz
                 k = edge_b[e]
                 if z >= base[k] and z < top[k]:
-                    return True
+                    return e
         if tmx < tmy:
             ix += stx
             t_cell0 = tmx
@@ -118,7 +127,7 @@ def segment_blocked(x0, y0, z0, x1, y1, z1, edges, edge_b, base, top, gx0, gy0, 
             iy += sty
             t_cell0 = tmy
             tmy += tdy
-    return False
+    return -1
 
 
 @njit(cache=True)
