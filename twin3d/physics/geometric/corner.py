@@ -256,8 +256,8 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
             least_clear_corner(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
                                np.ascontiguousarray(rx), tile_pts, tile_start, sub_start, lam,
                                float(weight), float(max_leg_m), x_start, x_t, x_b, edges, edge_b,
-                               base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items, own, best,
-                               where)
+                               base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items, own,
+                               spread_order(len(tile_start) - 1), best, where)
         return (best, where) if return_points else best
     rounds = int(min(max_rounds, len(cxy)))
     order = np.full((rounds, len(rx)), -1, np.int64)          # best candidates per receiver
@@ -273,3 +273,16 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
                            edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items,
                            best, where)
     return (best, where) if return_points else best
+
+
+def spread_order(n: int) -> np.ndarray:
+    """0..n-1 in a fixed order that spreads neighbours apart (by the fractional parts of
+    k times the golden ratio), so that the contiguous blocks a static parallel loop hands
+    each thread mix the map's busy and quiet tiles.
+
+    Examples
+    --------
+    >>> spread_order(5).tolist()
+    [0, 2, 4, 1, 3]
+    """
+    return np.argsort((np.arange(n) * 0.6180339887498949) % 1.0, kind="stable").astype(np.int64)

@@ -34,7 +34,7 @@ __all__ = ["least_clear_corner"]
 @njit(cache=True, parallel=True)
 def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam, weight, max_leg,
                        x_start, x_t, x_b, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, b_start,
-                       b_items, own, out_loss, out_xyz):  # pragma: no cover - compiled
+                       b_items, own, tile_order, out_loss, out_xyz):  # pragma: no cover - compiled
     """Per receiver, the least-loss corner with both legs clear: its loss into ``out_loss``
     and the point the path passes on it into ``out_xyz`` (left as they are where none).
 
@@ -45,7 +45,8 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
     """
     four_pi = 4.0 * np.pi
     j_floor = 6.0 * max(weight, 0.0)        # below J(0) = 6.03 dB, for rounding
-    for ti in prange(tile_start.shape[0] - 1):
+    for k_tile in prange(tile_order.shape[0]):
+        ti = tile_order[k_tile]
         a, b = tile_start[ti], tile_start[ti + 1]
         mx, my, rho, dz = circle_of(rx, tile_pts, a, b, tx[2])
         bound, keep, m, heap, srt, n_srt, n_heap = corner_heap(mx, my, rho, dz, cxy, d_tc, u1,
