@@ -8,16 +8,21 @@ R = 12 most shadowed receivers find no clear corner, while a corner the
 transmitter sees at a wide turning angle would serve them (the ray tracer's
 single-diffraction paths around such corners, 20-30 dB stronger than the
 model's rooftop path, were what the model missed most on macro HEL-05;
-see ``benchmarks/radio_error_regimes.py``). Raising R costs R per insertion
+see ``benchmarks/rt_path_types.py``). Raising R costs R per insertion
 into the ranked list (quadratic in R).
 
 :func:`least_clear_corner` walks each receiver's corners in the same
 increasing order of a lower bound of their loss (per 40 m tile, refined per
-20 m sub-tile, as :func:`.corner._top_candidates` does) and tests the legs
-of a corner only when its exact loss beats the best clear corner found so
-far; it stops at the first bound past that loss. The result is the
-least-loss corner with both legs clear (ties to the lower corner index),
-which is what the capped search gives with R = every corner. No I/O.
+20 m sub-tile, as :func:`.corner._top_candidates` does) and keeps the best
+clear one so far; it stops at the first bound past that loss. The result is
+the least-loss corner with both legs clear (ties to the lower corner
+index), what the capped search gives with R = every corner. A shadowed
+receiver tries about a hundred corners before one is clear, so the cheap
+tests come first: the leg from the antenna (the corner's wall crossings),
+the wall that last blocked a leg from the same corner in the tile, then
+the loss, the corner's own two walls and the bucket walk; the search starts
+from the previous receiver's corner, and the tiles go to the threads in a
+spread order (:func:`.corner.spread_order`). No I/O.
 """
 
 from __future__ import annotations
@@ -66,12 +71,13 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
                 dz2 = (rx[p, 2] - tx[2]) ** 2
                 lim = np.inf
                 if warm >= 0:
-                    loss, cz = _corner_loss(warm, cxy, d_tc, u1, tx, rx, p, lam, weight, max_leg,
-                                            dz2, four_pi)
-                    if loss < np.inf and _leg_blocker(warm, cz, cxy, tx, rx, p, x_start, x_t, x_b,
-                                                      edges, edge_b, base, top, gx0, gy0, cs, ncx,
-                                                      ncy, b_start, b_items, own, -1) == -1:
-                        best_l, best_c, best_z = loss, warm, cz
+                    cz = _corner_z(warm, cxy, d_tc, tx, rx, p, max_leg)
+                    if cz == cz and not _first_leg_blocked(warm, cz, tx, x_start, x_t, x_b, base,
+                                                           top) and \
+                            _second_leg_blocker(warm, cz, cxy, rx, p, edges, edge_b, base, top, gx0,
+                                                gy0, cs, ncx, ncy, b_start, b_items, own, -1) < 0:
+                        best_l = _corner_loss(warm, cxy, d_tc, u1, rx, p, lam, weight, dz2, four_pi)
+                        best_c, best_z = warm, cz
                         lim = lam / four_pi * 10.0 ** ((best_l - j_floor) / 20.0) * (1.0 + 1e-9)
                 for r in range(m):
                     i, n_srt, n_heap = next_in_order(r, bound, heap, srt, n_srt, n_heap)
@@ -88,16 +94,22 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
                     ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
                     if (d_tc[c] + np.sqrt(ex * ex + ey * ey)) ** 2 + dz2 > lim * lim:
                         continue
-                    loss, cz = _corner_loss(c, cxy, d_tc, u1, tx, rx, p, lam, weight, max_leg,
-                                            dz2, four_pi)
+                    # the cheap tests first (most candidates fail one): the first leg, then the
+                    # wall that last blocked a second leg from this corner; then the loss
+                    cz = _corner_z(c, cxy, d_tc, tx, rx, p, max_leg)
+                    if cz != cz or _first_leg_blocked(c, cz, tx, x_start, x_t, x_b, base, top):
+                        continue
+                    h = hint[i]
+                    if h >= 0 and _meets(h, cxy[c, 0], cxy[c, 1], cz, ex, ey, rx[p, 2] - cz, edges,
+                                         edge_b, base, top):
+                        continue
+                    loss = _corner_loss(c, cxy, d_tc, u1, rx, p, lam, weight, dz2, four_pi)
                     if not (loss < best_l or (loss == best_l and c < best_c)):
                         continue
-                    hit = _leg_blocker(c, cz, cxy, tx, rx, p, x_start, x_t, x_b, edges, edge_b,
-                                       base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items, own,
-                                       hint[i])
-                    if hit != -1:
-                        if hit >= 0:
-                            hint[i] = hit
+                    hit = _second_leg_blocker(c, cz, cxy, rx, p, edges, edge_b, base, top, gx0,
+                                              gy0, cs, ncx, ncy, b_start, b_items, own, -1)
+                    if hit >= 0:
+                        hint[i] = hit
                         continue
                     best_l, best_c, best_z = loss, c, cz
                     lim = lam / four_pi * 10.0 ** ((best_l - j_floor) / 20.0) * (1.0 + 1e-9)
@@ -108,36 +120,48 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
 
 
 @njit(cache=True, inline="always")
-def _corner_loss(c, cxy, d_tc, u1, tx, rx, p, lam, weight, max_leg, dz2,
-                 four_pi):  # pragma: no cover - compiled
-    """Corner c's path loss to receiver p, dB (inf: second leg of 1 m or less, or past
-    ``max_leg``), and the height the unfolded path T -> C -> P passes the corner at (as
-    :func:`.legs.first_clear_corner` puts it)."""
+def _corner_z(c, cxy, d_tc, tx, rx, p, max_leg):  # pragma: no cover - compiled
+    """The height the unfolded path T -> C -> P passes corner c at (as
+    :func:`.legs.first_clear_corner` puts it); nan where the second leg is 1 m or
+    less, or past ``max_leg``."""
     ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
     dcr = np.sqrt(ex * ex + ey * ey)
     if dcr <= 1.0 or dcr > max_leg:
-        return np.inf, np.nan
+        return np.nan
+    return tx[2] + (rx[p, 2] - tx[2]) * (d_tc[c] / (d_tc[c] + np.hypot(ex, ey)))
+
+
+@njit(cache=True, inline="always")
+def _corner_loss(c, cxy, d_tc, u1, rx, p, lam, weight, dz2, four_pi):  # pragma: no cover - compiled
+    """Corner c's path loss to receiver p, dB: free space over the unfolded 3D length plus
+    ``weight`` J(v) at the plan diffraction angle (as :func:`.corner._top_candidates`)."""
+    ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
+    dcr = np.sqrt(ex * ex + ey * ey)
     cos_t = min(1.0, max(-1.0, (u1[c, 0] * ex + u1[c, 1] * ey) / dcr))
     plan = d_tc[c] + dcr
     v = np.arccos(cos_t) * np.sqrt(2.0 * d_tc[c] * dcr / (lam * plan))
     length = max(np.sqrt(plan * plan + dz2), 1.0)
-    cz = tx[2] + (rx[p, 2] - tx[2]) * (d_tc[c] / (d_tc[c] + np.hypot(ex, ey)))
-    return 20.0 * np.log10(four_pi * length / lam) + weight * j_db(v), cz
+    return 20.0 * np.log10(four_pi * length / lam) + weight * j_db(v)
 
 
 @njit(cache=True, inline="always")
-def _leg_blocker(c, cz, cxy, tx, rx, p, x_start, x_t, x_b, edges, edge_b, base, top, gx0, gy0,
-                 cs, ncx, ncy, b_start, b_items, own, hint):  # pragma: no cover - compiled
-    """Whether the legs of T -> C -> P are clear: -1; -2 where the first meets a prism
-    (by the corner's wall crossings ``x_*``, :func:`.legs.leg_crossings`); else a wall
-    the second meets. The second is tried against the wall ``hint`` (the one that
-    blocked a neighbour's leg from this corner, if >= 0), the corner's own two walls
-    ``own[c]``, then the bucket walk: each the walk's own test, so the answer is the same."""
+def _first_leg_blocked(c, cz, tx, x_start, x_t, x_b, base, top):  # pragma: no cover - compiled
+    """The leg T -> C (to height ``cz``) meets a prism, by the corner's wall crossings
+    (``x_*``, :func:`.legs.leg_crossings`)."""
     rise = cz - tx[2]
     for x in range(x_start[c], x_start[c + 1]):
         z = tx[2] + x_t[x] * rise
         if z >= base[x_b[x]] and z < top[x_b[x]]:
-            return -2
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _second_leg_blocker(c, cz, cxy, rx, p, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy,
+                        b_start, b_items, own, hint):  # pragma: no cover - compiled
+    """A wall the leg C -> P meets (its id), or -1: tried against the wall ``hint`` (if >= 0),
+    the corner's own two walls ``own[c]``, then the bucket walk: each the walk's own test, so
+    the answer is the walk's."""
     x0, y0 = cxy[c, 0], cxy[c, 1]
     dx, dy, dz = rx[p, 0] - x0, rx[p, 1] - y0, rx[p, 2] - cz
     if hint >= 0 and _meets(hint, x0, y0, cz, dx, dy, dz, edges, edge_b, base, top):
