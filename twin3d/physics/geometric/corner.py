@@ -174,12 +174,16 @@ def _top_candidates(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam,
                     out_k[k, p] = best_k[k]
 
 
-def tiles_of(xy_m, tile_m: float = TILE_M, sub_m: float | None = None):
+def tiles_of(xy_m, tile_m: float = TILE_M, sub_m: float | None = None, spread: bool = False):
     """Group points in square tiles: (point ids in tile order (N,), tile starts (T + 1,)).
 
     With ``sub_m``, each tile is split in square sub-tiles of that side (from the same
     origin; ``tile_m`` a multiple of it), the points ordered by sub-tile within their tile,
     and their starts (S + 1,) returned third (every tile start is one of them).
+    ``spread``: the tiles in :func:`spread_order` instead of row by row, for a parallel
+    loop over them (numba hands each thread one contiguous block of tiles, and a block
+    of neighbouring tiles can hold most of the work: the other thread then waits;
+    ``numba.parallel_chunksize`` did not change that here, numba 0.68 on its omp layer).
 
     Examples
     --------
@@ -198,6 +202,11 @@ def tiles_of(xy_m, tile_m: float = TILE_M, sub_m: float | None = None):
     ix = np.floor(x / tile_m).astype(np.int64)
     iy = np.floor(y / tile_m).astype(np.int64)
     key = iy * (int(ix.max()) + 1) + ix
+    if spread:
+        tiles, key = np.unique(key, return_inverse=True)
+        rank = np.empty(len(tiles), np.int64)
+        rank[spread_order(len(tiles))] = np.arange(len(tiles))
+        key = rank[key]
     if sub_m is None:
         order = np.argsort(key, kind="stable")
     else:
@@ -247,7 +256,7 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
     if len(cxy) == 0:
         return (best, where) if return_points else best
     u1 = (cxy - tx[:2]) / d_tc[:, None]
-    tile_pts, tile_start, sub_start = tiles_of(rx[:, :2], TILE_M, SUB_TILE_M)
+    tile_pts, tile_start, sub_start = tiles_of(rx[:, :2], TILE_M, SUB_TILE_M, spread=True)
     (edges, edge_b, base, top, f_start, f_items, f_rmin, gx0, gy0, cs, ncx, ncy, b_start,
      b_items) = _fan_and_buckets(prisms, tx)
     x_start, x_t, x_b = leg_crossings(tx, cxy, edges, edge_b, f_start, f_items, f_rmin)
@@ -256,8 +265,8 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
             least_clear_corner(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
                                np.ascontiguousarray(rx), tile_pts, tile_start, sub_start, lam,
                                float(weight), float(max_leg_m), x_start, x_t, x_b, edges, edge_b,
-                               base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items, own,
-                               spread_order(len(tile_start) - 1), best, where)
+                               base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items, own, best,
+                               where)
         return (best, where) if return_points else best
     rounds = int(min(max_rounds, len(cxy)))
     order = np.full((rounds, len(rx)), -1, np.int64)          # best candidates per receiver
@@ -278,7 +287,7 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
 def spread_order(n: int) -> np.ndarray:
     """0..n-1 in a fixed order that spreads neighbours apart (by the fractional parts of
     k times the golden ratio), so that the contiguous blocks a static parallel loop hands
-    each thread mix the map's busy and quiet tiles.
+    each thread mix the map's busy and quiet tiles (:func:`tiles_of`).
 
     Examples
     --------

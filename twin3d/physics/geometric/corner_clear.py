@@ -21,8 +21,8 @@ receiver tries about a hundred corners before one is clear, so the cheap
 tests come first: the leg from the antenna (the corner's wall crossings),
 the wall that last blocked a leg from the same corner in the tile, then
 the loss, the corner's own two walls and the bucket walk; the search starts
-from the previous receiver's corner, and the tiles go to the threads in a
-spread order (:func:`.corner.spread_order`). No I/O.
+from the previous receiver's corner, and the tiles come in a spread order
+(:func:`.corner.tiles_of`), so that both threads get busy and quiet ones. No I/O.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ __all__ = ["least_clear_corner"]
 @njit(cache=True, parallel=True)
 def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam, weight, max_leg,
                        x_start, x_t, x_b, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, b_start,
-                       b_items, own, tile_order, out_loss, out_xyz):  # pragma: no cover - compiled
+                       b_items, own, out_loss, out_xyz):  # pragma: no cover - compiled
     """Per receiver, the least-loss corner with both legs clear: its loss into ``out_loss``
     and the point the path passes on it into ``out_xyz`` (left as they are where none).
 
@@ -50,8 +50,7 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
     """
     four_pi = 4.0 * np.pi
     j_floor = 6.0 * max(weight, 0.0)        # below J(0) = 6.03 dB, for rounding
-    for k_tile in prange(tile_order.shape[0]):
-        ti = tile_order[k_tile]
+    for ti in prange(tile_start.shape[0] - 1):
         a, b = tile_start[ti], tile_start[ti + 1]
         mx, my, rho, dz = circle_of(rx, tile_pts, a, b, tx[2])
         bound, keep, m, heap, srt, n_srt, n_heap = corner_heap(mx, my, rho, dz, cxy, d_tc, u1,

@@ -328,7 +328,7 @@ def best_single_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
         return (best, where) if return_points else best
     order = np.full((rounds, len(rx)), -1, np.int64)
     cand = np.full((rounds, len(rx)), np.inf)
-    tile_pts, tile_start = tiles_of(rx[:, :2])
+    tile_pts, tile_start = tiles_of(rx[:, :2], spread=True)
     with parallel_chunksize(8):             # tiles differ in work: hand them out a few at a time
         _top_reflections(np.ascontiguousarray(e), np.ascontiguousarray(n), top, tx,
                          np.ascontiguousarray(rx), tile_pts, tile_start, order, cand)

@@ -354,7 +354,7 @@ def best_double_reflection(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: flo
     bk = bucket_points(mid, 50.0)
     table = _pair_table(e, n, w1, w2, t1, t2, top, tx, bk.items)
     pair_cell = np.repeat(np.arange(bk.nx * bk.ny), np.diff(bk.start))
-    tile_pts, tile_start = tiles_of(rx[:, :2])
+    tile_pts, tile_start = tiles_of(rx[:, :2], spread=True)
     with parallel_chunksize(8):             # tiles differ in work: hand them out a few at a time
         _top_pairs(table, tx, np.ascontiguousarray(rx), float(max_leg_m + min(half.max(), 25.0)),
                    bk.x0, bk.y0, bk.cell_m, pair_cell, bk.nx, bk.items, tile_pts, tile_start,
