@@ -261,17 +261,15 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
      b_items) = _fan_and_buckets(prisms, tx)
     x_start, x_t, x_b = leg_crossings(tx, cxy, edges, edge_b, f_start, f_items, f_rmin)
     if max_rounds is None:              # every corner, tested lazily
-        with parallel_chunksize(8):
-            least_clear_corner(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
-                               np.ascontiguousarray(rx), tile_pts, tile_start, sub_start, lam,
-                               float(weight), float(max_leg_m), x_start, x_t, x_b, edges, edge_b,
-                               base, top, gx0, gy0, cs, ncx, ncy, b_start, b_items, own, best,
-                               where)
+        least_clear_corner(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
+                           np.ascontiguousarray(rx), tile_pts, tile_start, sub_start, lam,
+                           float(weight), float(max_leg_m), x_start, x_t, x_b, edges, edge_b, base,
+                           top, gx0, gy0, cs, ncx, ncy, b_start, b_items, own, best, where)
         return (best, where) if return_points else best
     rounds = int(min(max_rounds, len(cxy)))
     order = np.full((rounds, len(rx)), -1, np.int64)          # best candidates per receiver
     cand = np.full((rounds, len(rx)), np.inf)
-    with parallel_chunksize(8):             # tiles differ in work: hand them out a few at a time
+    with parallel_chunksize(8):             # (no effect measured here: tiles_of spreads the tiles)
         _top_candidates(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
                         np.ascontiguousarray(rx), tile_pts, tile_start, sub_start, lam, float(weight),
                         float(max_leg_m), order, cand)

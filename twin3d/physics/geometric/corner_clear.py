@@ -36,6 +36,7 @@ from .legs import segment_blocker
 
 __all__ = ["least_clear_corner"]
 
+
 @njit(cache=True, parallel=True)
 def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam, weight, max_leg,
                        x_start, x_t, x_b, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, b_start,
@@ -48,7 +49,6 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
     (first legs by the corners' wall crossings, second legs by the bucket walk, after the
     two walls ``own[c]`` that meet at the corner: most legs that fail, fail there).
     """
-    four_pi = 4.0 * np.pi
     j_floor = 6.0 * max(weight, 0.0)        # below J(0) = 6.03 dB, for rounding
     for ti in prange(tile_start.shape[0] - 1):
         a, b = tile_start[ti], tile_start[ti + 1]
@@ -70,14 +70,16 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
                 dz2 = (rx[p, 2] - tx[2]) ** 2
                 lim = np.inf
                 if warm >= 0:
-                    cz = _corner_z(warm, cxy, d_tc, tx, rx, p, max_leg)
+                    ex, ey = rx[p, 0] - cxy[warm, 0], rx[p, 1] - cxy[warm, 1]
+                    dcr = np.sqrt(ex * ex + ey * ey)
+                    cz = _corner_z(d_tc[warm], tx[2], rx[p, 2], ex, ey, dcr, max_leg)
                     if cz == cz and not _first_leg_blocked(warm, cz, tx, x_start, x_t, x_b, base,
                                                            top) and \
                             _second_leg_blocker(warm, cz, cxy, rx, p, edges, edge_b, base, top, gx0,
-                                                gy0, cs, ncx, ncy, b_start, b_items, own, -1) < 0:
-                        best_l = _corner_loss(warm, cxy, d_tc, u1, rx, p, lam, weight, dz2, four_pi)
+                                                gy0, cs, ncx, ncy, b_start, b_items, own) < 0:
+                        best_l = _corner_loss(d_tc[warm], u1[warm], ex, ey, dcr, lam, weight, dz2)
                         best_c, best_z = warm, cz
-                        lim = lam / four_pi * 10.0 ** ((best_l - j_floor) / 20.0) * (1.0 + 1e-9)
+                        lim = _reach_m(best_l, lam, j_floor)
                 for r in range(m):
                     i, n_srt, n_heap = next_in_order(r, bound, heap, srt, n_srt, n_heap)
                     if bound[i] > best_l:
@@ -91,27 +93,28 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
                     if c == best_c:
                         continue
                     ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
-                    if (d_tc[c] + np.sqrt(ex * ex + ey * ey)) ** 2 + dz2 > lim * lim:
+                    dcr = np.sqrt(ex * ex + ey * ey)
+                    if (d_tc[c] + dcr) ** 2 + dz2 > lim * lim:
                         continue
                     # the cheap tests first (most candidates fail one): the first leg, then the
                     # wall that last blocked a second leg from this corner; then the loss
-                    cz = _corner_z(c, cxy, d_tc, tx, rx, p, max_leg)
+                    cz = _corner_z(d_tc[c], tx[2], rx[p, 2], ex, ey, dcr, max_leg)
                     if cz != cz or _first_leg_blocked(c, cz, tx, x_start, x_t, x_b, base, top):
                         continue
                     h = hint[i]
                     if h >= 0 and _meets(h, cxy[c, 0], cxy[c, 1], cz, ex, ey, rx[p, 2] - cz, edges,
                                          edge_b, base, top):
                         continue
-                    loss = _corner_loss(c, cxy, d_tc, u1, rx, p, lam, weight, dz2, four_pi)
+                    loss = _corner_loss(d_tc[c], u1[c], ex, ey, dcr, lam, weight, dz2)
                     if not (loss < best_l or (loss == best_l and c < best_c)):
                         continue
                     hit = _second_leg_blocker(c, cz, cxy, rx, p, edges, edge_b, base, top, gx0,
-                                              gy0, cs, ncx, ncy, b_start, b_items, own, -1)
+                                              gy0, cs, ncx, ncy, b_start, b_items, own)
                     if hit >= 0:
                         hint[i] = hit
                         continue
                     best_l, best_c, best_z = loss, c, cz
-                    lim = lam / four_pi * 10.0 ** ((best_l - j_floor) / 20.0) * (1.0 + 1e-9)
+                    lim = _reach_m(best_l, lam, j_floor)
                 if best_c >= 0:
                     out_loss[p] = best_l
                     out_xyz[p, 0], out_xyz[p, 1], out_xyz[p, 2] = cxy[best_c, 0], cxy[best_c, 1], best_z
@@ -119,28 +122,31 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
 
 
 @njit(cache=True, inline="always")
-def _corner_z(c, cxy, d_tc, tx, rx, p, max_leg):  # pragma: no cover - compiled
-    """The height the unfolded path T -> C -> P passes corner c at (as
-    :func:`.legs.first_clear_corner` puts it); nan where the second leg is 1 m or
-    less, or past ``max_leg``."""
-    ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
-    dcr = np.sqrt(ex * ex + ey * ey)
+def _corner_z(d_tc, tx_z, rx_z, ex, ey, dcr, max_leg):  # pragma: no cover - compiled
+    """The height the unfolded path T -> C -> P passes the corner at (as
+    :func:`.legs.first_clear_corner` puts it); nan where the second leg (``ex``, ``ey``,
+    length ``dcr``) is 1 m or less, or past ``max_leg``."""
     if dcr <= 1.0 or dcr > max_leg:
         return np.nan
-    return tx[2] + (rx[p, 2] - tx[2]) * (d_tc[c] / (d_tc[c] + np.hypot(ex, ey)))
+    return tx_z + (rx_z - tx_z) * (d_tc / (d_tc + np.hypot(ex, ey)))
 
 
 @njit(cache=True, inline="always")
-def _corner_loss(c, cxy, d_tc, u1, rx, p, lam, weight, dz2, four_pi):  # pragma: no cover - compiled
-    """Corner c's path loss to receiver p, dB: free space over the unfolded 3D length plus
-    ``weight`` J(v) at the plan diffraction angle (as :func:`.corner._top_candidates`)."""
-    ex, ey = rx[p, 0] - cxy[c, 0], rx[p, 1] - cxy[c, 1]
-    dcr = np.sqrt(ex * ex + ey * ey)
-    cos_t = min(1.0, max(-1.0, (u1[c, 0] * ex + u1[c, 1] * ey) / dcr))
-    plan = d_tc[c] + dcr
-    v = np.arccos(cos_t) * np.sqrt(2.0 * d_tc[c] * dcr / (lam * plan))
+def _corner_loss(d_tc, u1, ex, ey, dcr, lam, weight, dz2):  # pragma: no cover - compiled
+    """The corner's path loss, dB: free space over the unfolded 3D length plus ``weight``
+    J(v) at the plan diffraction angle (as :func:`.corner._top_candidates`)."""
+    cos_t = min(1.0, max(-1.0, (u1[0] * ex + u1[1] * ey) / dcr))
+    plan = d_tc + dcr
+    v = np.arccos(cos_t) * np.sqrt(2.0 * d_tc * dcr / (lam * plan))
     length = max(np.sqrt(plan * plan + dz2), 1.0)
-    return 20.0 * np.log10(four_pi * length / lam) + weight * j_db(v)
+    return 20.0 * np.log10(4.0 * np.pi * length / lam) + weight * j_db(v)
+
+
+@njit(cache=True, inline="always")
+def _reach_m(best_l, lam, j_floor):  # pragma: no cover - compiled
+    """The longest unfolded path whose free space plus the least J stays under ``best_l`` dB
+    (with a little slack for rounding): longer ones cannot win."""
+    return lam / (4.0 * np.pi) * 10.0 ** ((best_l - j_floor) / 20.0) * (1.0 + 1e-9)
 
 
 @njit(cache=True, inline="always")
@@ -157,14 +163,11 @@ def _first_leg_blocked(c, cz, tx, x_start, x_t, x_b, base, top):  # pragma: no c
 
 @njit(cache=True, inline="always")
 def _second_leg_blocker(c, cz, cxy, rx, p, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy,
-                        b_start, b_items, own, hint):  # pragma: no cover - compiled
-    """A wall the leg C -> P meets (its id), or -1: tried against the wall ``hint`` (if >= 0),
-    the corner's own two walls ``own[c]``, then the bucket walk: each the walk's own test, so
-    the answer is the walk's."""
+                        b_start, b_items, own):  # pragma: no cover - compiled
+    """A wall the leg C -> P meets (its id), or -1: tried against the corner's own two walls
+    ``own[c]``, then the bucket walk: each the walk's own test, so the answer is the walk's."""
     x0, y0 = cxy[c, 0], cxy[c, 1]
     dx, dy, dz = rx[p, 0] - x0, rx[p, 1] - y0, rx[p, 2] - cz
-    if hint >= 0 and _meets(hint, x0, y0, cz, dx, dy, dz, edges, edge_b, base, top):
-        return hint
     for j in range(2):
         if _meets(own[c, j], x0, y0, cz, dx, dy, dz, edges, edge_b, base, top):
             return own[c, j]
