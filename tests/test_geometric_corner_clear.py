@@ -14,7 +14,43 @@ from geometric_v1 import corner as corner_v1
 from geometric_v1 import los3d as los3d_v1
 from test_geometric_speed import random_city, specs_of
 
-from twin3d.physics.geometric import corner, los3d, model
+from twin3d.physics.geometric import corner, corner_clear, los3d, model
+
+
+def test_blocked_height_intervals_equal_the_crossing_by_crossing_test():
+    """The first leg's blocked-height intervals answer as the crossing-by-crossing test,
+    at random heights and at the intervals' own ends; buildings on raised bases (gaps
+    between blocked heights), touching intervals and a crossing at t ~ 0 included."""
+    rng = np.random.default_rng(11)
+    n_b, k_n = 40, 300
+    base = np.round(rng.choice([0.0, 0.0, 3.0, 12.0], n_b), 1)
+    top = base + np.round(rng.uniform(2.0, 30.0, n_b), 1)
+    top[1], base[2], base[3] = 10.0, 10.0, 10.2  # 2 starts where 1 ends, 3 a little above
+    n = rng.integers(0, 6, k_n)
+    n[[7, 9]] = 5
+    x_start = np.concatenate([[0], np.cumsum(n)]).astype(np.int64)
+    x_t = np.round(rng.uniform(0.05, 1.0, x_start[-1]), 2)
+    x_b = rng.integers(0, n_b, x_start[-1]).astype(np.int64)
+    x_t[0] = 1e-9                               # a wall at the antenna itself
+    for c, walls in ((7, [1, 2, 1, 2, 1]), (9, [1, 3, 3, 1, 1])):
+        x_t[x_start[c]:x_start[c + 1]], x_b[x_start[c]:x_start[c + 1]] = 0.5, walls
+    tx = np.array([0.0, 0.0, 20.0])
+    iv_start, lo, hi = corner_clear.blocked_heights(tx[2], x_start, x_t, x_b, base, top)
+    assert np.all(np.diff(iv_start) <= n) and np.all(lo[~np.isnan(lo)] < hi[~np.isnan(lo)])
+    checked = blocked = 0
+    for c in range(k_n):
+        # each crossing's own blocked heights, their ends and just outside them
+        x = slice(x_start[c], x_start[c + 1])
+        ends = np.concatenate([tx[2] + (base[x_b[x]] - tx[2]) / x_t[x],
+                               tx[2] + (top[x_b[x]] - tx[2]) / x_t[x]])
+        zs = np.concatenate([rng.uniform(-5.0, 80.0, 40), ends, ends - 0.01, ends + 0.01])
+        for cz in zs[np.isfinite(zs)]:
+            fast = corner_clear._first_leg_blocked(c, cz, tx, x_start, x_t, x_b, base, top,
+                                                   iv_start, lo, hi)
+            assert fast == corner_clear._crossing_blocks(c, cz, tx, x_start, x_t, x_b, base, top)
+            checked += 1
+            blocked += fast
+    assert checked > 10000 and 0.2 < blocked / checked < 0.8
 
 
 @pytest.mark.parametrize("seed, site", [(4, 0), (6, 0), (7, 3)])
@@ -41,8 +77,9 @@ def test_every_corner_equals_the_plain_scan(seed, site):
 
 
 def test_corner_rounds_setting_reaches_the_term():
-    """``corner_rounds = 0`` in the model's terms is the every-corner search, and it
-    changes the map only where the capped search found no corner or a weaker one."""
+    """``corner_rounds = 0`` (the default) in the model's terms is the every-corner search,
+    and it changes the map only where the capped search (``corner_rounds = 12``) found no
+    corner or a weaker one."""
     rng = np.random.default_rng(8)
     b = random_city(rng)
     pr = los3d.building_prisms(b)
@@ -51,8 +88,9 @@ def test_corner_rounds_setting_reaches_the_term():
                           np.full(2000, 1.5)])
     rx = rx[~los3d_v1.inside_blocked(los3d_v1.building_prisms(b), rx)]
     g = np.zeros(len(rx))
-    every = model.site_paths(pr, tx, rx, g, 3.5e9, **{**model.DEFAULT_TERMS, "corner_rounds": 0})
-    capped = model.site_paths(pr, tx, rx, g, 3.5e9, **model.DEFAULT_TERMS)
+    assert model.DEFAULT_TERMS["corner_rounds"] == 0
+    every = model.site_paths(pr, tx, rx, g, 3.5e9, **model.DEFAULT_TERMS)
+    capped = model.site_paths(pr, tx, rx, g, 3.5e9, **{**model.DEFAULT_TERMS, "corner_rounds": 12})
     want = corner.best_corner_path(pr, tx, rx[~every["los"]], 3.5e9,
                                    weight=model.DEFAULT_TERMS["corner_weight"], max_rounds=None)
     np.testing.assert_array_equal(every["corner"][~every["los"]], want)

@@ -84,14 +84,14 @@ def test_engine_feeds_the_cell_map_cache():
 
 
 def test_path_difference_v_is_closer_where_the_ray_tracer_reaches():
-    """v_path_difference (exact v at steep roof edges): reached-point RMSE measured 5.14 dB
-    (5.51 with P.526's height form) on held-out small_west at 3.5 GHz."""
-    ref = load_reference(REFS / "small_west_3500mhz.npz")
+    """v_path_difference (exact v at steep roof edges): reached-point RMSE measured 6.85 dB
+    (7.66 with P.526's height form) on small cells south at 2.1 GHz, default terms."""
+    ref = load_reference(REFS / "small_south_2100mhz.npz")
     got = {}
     for exact in (False, True):
         ours = geometric_path_gain_db(ref.buildings, ref.grid, ref.specs, ref.ue_height_m,
                                       v_path_difference=exact)
         got[exact] = agreement(ours, ref.path_gain_db, ref.buildings, ref.grid, "small")
-    assert got[True]["reached_rmse_db"] <= 5.14 + 0.5
-    assert got[True]["reached_rmse_db"] < got[False]["reached_rmse_db"] - 0.2
-    assert got[True]["bin_spearman"] >= 0.988 - 0.02
+    assert got[True]["reached_rmse_db"] <= 6.85 + 0.5
+    assert got[True]["reached_rmse_db"] < got[False]["reached_rmse_db"] - 0.5
+    assert got[True]["bin_spearman"] >= 0.983 - 0.02

@@ -57,7 +57,7 @@ def specs_of(rng, buildings):
 
 
 V1_TERMS = {**model_v1.DEFAULT_TERMS, "transmission": False, "reflections2": False,
-            "dominant_path": False}
+            "dominant_path": False, "corner_rounds": 12}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -46,7 +46,7 @@ from numba import njit, parallel_chunksize, prange
 
 from ..radio import C_M_S
 from .corner_bounds import circle_bound, circle_of, corner_heap, next_in_order
-from .corner_clear import least_clear_corner
+from .corner_clear import blocked_heights, least_clear_corner
 from .legs import first_clear_corner, leg_crossings
 from .los3d import BuildingPrisms, _fan_and_buckets, line_of_sight
 
@@ -261,10 +261,12 @@ def best_corner_path(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
      b_items) = _fan_and_buckets(prisms, tx)
     x_start, x_t, x_b = leg_crossings(tx, cxy, edges, edge_b, f_start, f_items, f_rmin)
     if max_rounds is None:              # every corner, tested lazily
+        iv_start, iv_lo, iv_hi = blocked_heights(float(tx[2]), x_start, x_t, x_b, base, top)
         least_clear_corner(np.ascontiguousarray(cxy), d_tc, np.ascontiguousarray(u1), tx,
                            np.ascontiguousarray(rx), tile_pts, tile_start, sub_start, lam,
                            float(weight), float(max_leg_m), x_start, x_t, x_b, edges, edge_b, base,
-                           top, gx0, gy0, cs, ncx, ncy, b_start, b_items, own, best, where)
+                           top, gx0, gy0, cs, ncx, ncy, b_start, b_items, own, iv_start, iv_lo,
+                           iv_hi, best, where)
         return (best, where) if return_points else best
     rounds = int(min(max_rounds, len(cxy)))
     order = np.full((rounds, len(rx)), -1, np.int64)          # best candidates per receiver

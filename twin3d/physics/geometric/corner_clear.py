@@ -40,7 +40,7 @@ __all__ = ["least_clear_corner"]
 @njit(cache=True, parallel=True)
 def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, lam, weight, max_leg,
                        x_start, x_t, x_b, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, b_start,
-                       b_items, own, out_loss, out_xyz):  # pragma: no cover - compiled
+                       b_items, own, iv_start, iv_lo, iv_hi, out_loss, out_xyz):  # pragma: no cover - compiled
     """Per receiver, the least-loss corner with both legs clear: its loss into ``out_loss``
     and the point the path passes on it into ``out_xyz`` (left as they are where none).
 
@@ -74,7 +74,7 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
                     dcr = np.sqrt(ex * ex + ey * ey)
                     cz = _corner_z(d_tc[warm], tx[2], rx[p, 2], ex, ey, dcr, max_leg)
                     if cz == cz and not _first_leg_blocked(warm, cz, tx, x_start, x_t, x_b, base,
-                                                           top) and \
+                                                           top, iv_start, iv_lo, iv_hi) and \
                             _second_leg_blocker(warm, cz, cxy, rx, p, edges, edge_b, base, top, gx0,
                                                 gy0, cs, ncx, ncy, b_start, b_items, own) < 0:
                         best_l = _corner_loss(d_tc[warm], u1[warm], ex, ey, dcr, lam, weight, dz2)
@@ -99,7 +99,8 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
                     # the cheap tests first (most candidates fail one): the first leg, then the
                     # wall that last blocked a second leg from this corner; then the loss
                     cz = _corner_z(d_tc[c], tx[2], rx[p, 2], ex, ey, dcr, max_leg)
-                    if cz != cz or _first_leg_blocked(c, cz, tx, x_start, x_t, x_b, base, top):
+                    if cz != cz or _first_leg_blocked(c, cz, tx, x_start, x_t, x_b, base, top,
+                                                       iv_start, iv_lo, iv_hi):
                         continue
                     h = hint[i]
                     if h >= 0 and _meets(h, cxy[c, 0], cxy[c, 1], cz, ex, ey, rx[p, 2] - cz, edges,
@@ -149,10 +150,73 @@ def _reach_m(best_l, lam, j_floor):  # pragma: no cover - compiled
     return lam / (4.0 * np.pi) * 10.0 ** ((best_l - j_floor) / 20.0) * (1.0 + 1e-9)
 
 
+#: How near (metres) a corner height may lie to an end of a blocked-height interval before
+#: the first leg is tested crossing by crossing (rounding; the intervals are a shortcut).
+_EDGE_M = 1e-7
+#: Blocked-height intervals that overlap by less than this (metres) are kept apart, so that
+#: every height well inside a merged interval is well inside one crossing's interval.
+_OVERLAP_M = 1e-6
+
+
+@njit(cache=True)
+def blocked_heights(tx_z, x_start, x_t, x_b, base, top):  # pragma: no cover - compiled
+    """Per corner, the heights at the corner for which the leg from the antenna is blocked,
+    as sorted disjoint intervals [lo, hi): (iv_start (K + 1,), lo, hi).
+
+    Crossing i (at ``x_t[i]`` of the way, a wall of building ``x_b[i]``) blocks the leg to
+    height z iff tx_z + t (z - tx_z) lies in [base, top), i.e. z in
+    [tx_z + (base - tx_z) / t, tx_z + (top - tx_z) / t). A corner with a crossing at
+    t < 1e-6 gets the interval (-inf, inf) with ``lo`` nan: test it crossing by crossing.
+    """
+    k_n = x_start.shape[0] - 1
+    iv_start = np.zeros(k_n + 1, np.int64)
+    lo = np.empty(x_t.shape[0] + k_n)
+    hi = np.empty(x_t.shape[0] + k_n)
+    n = 0
+    for k in range(k_n):
+        a, b = x_start[k], x_start[k + 1]
+        iv_start[k] = n
+        if b == a:
+            continue
+        t = x_t[a:b]
+        if t.min() < 1e-6:
+            lo[n], hi[n] = np.nan, np.inf
+            n += 1
+            continue
+        l_k = tx_z + (base[x_b[a:b]] - tx_z) / t
+        h_k = tx_z + (top[x_b[a:b]] - tx_z) / t
+        o = np.argsort(l_k)
+        lo[n], hi[n] = l_k[o[0]], h_k[o[0]]
+        for j in o[1:]:
+            if l_k[j] < hi[n] - _OVERLAP_M:
+                hi[n] = max(hi[n], h_k[j])
+            else:
+                n += 1
+                lo[n], hi[n] = l_k[j], h_k[j]
+        n += 1
+    iv_start[k_n] = n
+    return iv_start, lo[:n].copy(), hi[:n].copy()
+
+
 @njit(cache=True, inline="always")
-def _first_leg_blocked(c, cz, tx, x_start, x_t, x_b, base, top):  # pragma: no cover - compiled
-    """The leg T -> C (to height ``cz``) meets a prism, by the corner's wall crossings
-    (``x_*``, :func:`.legs.leg_crossings`)."""
+def _first_leg_blocked(c, cz, tx, x_start, x_t, x_b, base, top, iv_start, iv_lo,
+                       iv_hi):  # pragma: no cover - compiled
+    """The leg T -> C (to height ``cz``) meets a prism: by the corner's blocked-height
+    intervals (:func:`blocked_heights`), or, within ``_EDGE_M`` of an interval's end, by
+    its wall crossings (``x_*``, :func:`.legs.leg_crossings`) one by one."""
+    for j in range(iv_start[c], iv_start[c + 1]):
+        if cz < iv_lo[j] - _EDGE_M:
+            return False            # sorted: the rest lie higher
+        if cz >= iv_lo[j] + _EDGE_M and cz < iv_hi[j] - _EDGE_M:
+            return True
+        if cz < iv_hi[j] + _EDGE_M or iv_lo[j] != iv_lo[j]:
+            return _crossing_blocks(c, cz, tx, x_start, x_t, x_b, base, top)
+    return False
+
+
+@njit(cache=True, inline="always")
+def _crossing_blocks(c, cz, tx, x_start, x_t, x_b, base, top):  # pragma: no cover - compiled
+    """The first-leg test crossing by crossing (the reference of :func:`_first_leg_blocked`)."""
     rise = cz - tx[2]
     for x in range(x_start[c], x_start[c + 1]):
         z = tx[2] + x_t[x] * rise

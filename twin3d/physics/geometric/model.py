@@ -66,14 +66,15 @@ MAX_RANGE_M = 5000.0
 #: corner_weight 0.6 and the power sum stand in for the wedge (not knife-edge) corners;
 #: transmission, two-wall reflections and corner chains (dominant_path) are on.
 #: v_path_difference (exact v at steep roof edges) is off: it brings the model closer to the
-#: references wherever they have a signal (reached-point RMSE 0.3-0.8 dB lower on every layout)
-#: but worsens the per-cell macro RMSE by 0.05-0.4 dB, where the points the ray tracer
-#: leaves at -160 dB weigh most (benchmarks/radio_error_regimes.py).
+#: references wherever they have a signal (reached-point RMSE up to 0.8 dB lower on 9 of the 10
+#: layouts, 0.1 dB higher on macro HEL-05 at 3.5 GHz) but worsens the per-cell macro RMSE by
+#: 0.35-0.5 dB, where the points the ray tracer leaves at -160 dB weigh most
+#: (benchmarks/radio_error_regimes.py). corner_rounds 0: every corner (.corner_clear).
 DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, los_ground=False,
                      rooftop_weight=1.0, corner_weight=0.6, combine="sum", nlos_offset_db=-1.5,
                      edge2_weight=None, transmission=True, max_slabs=2, reflections2=True,
                      dominant_path=True, dpm_weight=0.6, courtyard_db=0.0,
-                     v_path_difference=False, corner_rounds=12)
+                     v_path_difference=False, corner_rounds=0)
 
 #: The indirect paths :func:`cell_path_gain_db` combines: (name, its departure point or None
 #: for the direct direction).
@@ -90,7 +91,7 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
                los_ground: bool = False, rooftop_weight: float = 1.0, corner_weight: float = 1.0,
                edge2_weight: float | None = None, transmission: bool = False, max_slabs: int = 2,
                reflections2: bool = False, dominant_path: bool = False, dpm_weight: float = 0.6,
-               v_path_difference: bool = False, corner_rounds: int = 12, **_ignored) -> dict:
+               v_path_difference: bool = False, corner_rounds: int = 0, **_ignored) -> dict:
     """Path losses from one antenna to many points at one frequency, dB, without antenna gain.
 
     Returns a dict of (N,) arrays: ``los`` (bool), ``direct`` (LOS loss),
