@@ -112,7 +112,8 @@ def main() -> int:
         t0 = clock()
         res = step(*a, **kw)
         engine_s[0] += clock() - t0
-        inputs.append((np.array(a[0]), np.array(a[4])))
+        # one demand row stands for every copy when the copies are in step: one row per copy
+        inputs.append((np.broadcast_to(a[0], (len(a[4]), a[0].shape[1])).copy(), np.array(a[4])))
         rounds.append((res.n_waves.mean(), res.drop_rounds.mean(),
                        (res.delivered_bps < res.demand_bps).any(axis=1).mean()))
         return res
