@@ -324,6 +324,7 @@ def test_scene_overrides_of_the_geometric_terms(tmp_path, monkeypatch):
     ('[radio.geometric]\nk_edges = 0', "k_edges", ["[1, 256]"]),
     ('[radio.geometric]\ncorners = 1', "corners", ["must be bool"]),
     ('[radio.geometric]\ncorner_rounds = -1', "corner_rounds", ["[0, 4096]"]),
+    ('[radio.geometric]\nreflection_slabs = 9', "reflection_slabs", ["[0, 8]"]),
     ('model = "UMa"\n[radio.geometric]\ncorner_weight = 0.3', "corner_weight",
      ['only with model = "geometric"']),
 ])

@@ -82,31 +82,41 @@ def segment_blocked(x0, y0, z0, x1, y1, z1, edges, edge_b, base, top, gx0, gy0, 
 
 
 @njit(cache=True, inline="always")
+def first_cell(x0, y0, x1, y1, gx0, gy0, cs):  # pragma: no cover - compiled
+    """The start of a bucket walk (x0, y0) -> (x1, y1) over cells of ``cs`` metres from
+    (gx0, gy0): (ix, iy, cells to visit, x and y steps, t per cell in x and y, the first
+    x and y boundary t)."""
+    dx, dy = x1 - x0, y1 - y0
+    fx = (x0 - gx0) / cs
+    fy = (y0 - gy0) / cs
+    ix, iy = int(np.floor(fx)), int(np.floor(fy))
+    jx, jy = int(np.floor((x1 - gx0) / cs)), int(np.floor((y1 - gy0) / cs))
+    tdx = cs / abs(dx) if dx != 0.0 else np.inf
+    tdy = cs / abs(dy) if dy != 0.0 else np.inf
+    tmx = (((ix + 1 - fx) if dx > 0 else (fx - ix)) * tdx) if dx != 0.0 else np.inf
+    tmy = (((iy + 1 - fy) if dy > 0 else (fy - iy)) * tdy) if dy != 0.0 else np.inf
+    return (ix, iy, abs(jx - ix) + abs(jy - iy) + 1, 1 if dx > 0 else -1, 1 if dy > 0 else -1,
+            tdx, tdy, tmx, tmy)
+
+
+@njit(cache=True, inline="always")
+def next_cell(ix, iy, tmx, tmy, stx, sty, tdx, tdy):  # pragma: no cover - compiled
+    """One step of a bucket walk: into the next cell the segment enters, as
+    (ix, iy, the segment's t where it enters, the next x and y boundary t)."""
+    if tmx < tmy:
+        return ix + stx, iy, tmx, tmx + tdx, tmy
+    return ix, iy + sty, tmy, tmx, tmy + tdy
+
+
+@njit(cache=True, inline="always")
 def segment_blocker(x0, y0, z0, x1, y1, z1, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy,
                     start, items):
     """The first wall met by :func:`segment_blocked`'s walk where the segment is within its
     building's height (its id in ``edges``), or -1."""
     dx, dy, dz = x1 - x0, y1 - y0, z1 - z0
-    fx = (x0 - gx0) / cs
-    fy = (y0 - gy0) / cs
-    ix, iy = int(np.floor(fx)), int(np.floor(fy))
-    jx, jy = int(np.floor((x1 - gx0) / cs)), int(np.floor((y1 - gy0) / cs))
-    stx = 1 if dx > 0 else -1
-    sty = 1 if dy > 0 else -1
-    if dx != 0.0:
-        tdx = cs / abs(dx)
-        tmx = ((ix + 1 - fx) if dx > 0 else (fx - ix)) * tdx
-    else:
-        tdx = np.inf
-        tmx = np.inf
-    if dy != 0.0:
-        tdy = cs / abs(dy)
-        tmy = ((iy + 1 - fy) if dy > 0 else (fy - iy)) * tdy
-    else:
-        tdy = np.inf
-        tmy = np.inf
+    ix, iy, n_cells, stx, sty, tdx, tdy, tmx, tmy = first_cell(x0, y0, x1, y1, gx0, gy0, cs)
     t_cell0 = 0.0
-    for _ in range(abs(jx - ix) + abs(jy - iy) + 1):
+    for _ in range(n_cells):
         t_cell1 = min(tmx, tmy, 1.0)
         if 0 <= ix < ncx and 0 <= iy < ncy:
             c = iy * ncx + ix
@@ -119,14 +129,7 @@ def segment_blocker(x0, y0, z0, x1, y1, z1, edges, edge_b, base, top, gx0, gy0, 
                 k = edge_b[e]
                 if z >= base[k] and z < top[k]:
                     return e
-        if tmx < tmy:
-            ix += stx
-            t_cell0 = tmx
-            tmx += tdx
-        else:
-            iy += sty
-            t_cell0 = tmy
-            tmy += tdy
+        ix, iy, t_cell0, tmx, tmy = next_cell(ix, iy, tmx, tmy, stx, sty, tdx, tdy)
     return -1
 
 
@@ -219,6 +222,20 @@ def first_clear_corner(order, cand, cxy, d_tc, tx, rx, x_start, x_t, x_b, edges,
             break
 
 
+@njit(cache=True, inline="always")
+def reflection_point(walls, n, k, tx, rx, p):  # pragma: no cover - compiled
+    """Where the image-method path tx -> wall k -> rx[p] meets the wall, 1 cm off it
+    (outside every solid), as (x, y, z); geometry as :func:`.reflection._pairs`."""
+    ax, ay = walls[k, 0], walls[k, 1]
+    side_t = (tx[0] - ax) * n[k, 0] + (tx[1] - ay) * n[k, 1]
+    imx = tx[0] - 2.0 * side_t * n[k, 0]
+    imy = tx[1] - 2.0 * side_t * n[k, 1]
+    side_p = (rx[p, 0] - ax) * n[k, 0] + (rx[p, 1] - ay) * n[k, 1]
+    s = side_t / (side_t + side_p)
+    return (imx + s * (rx[p, 0] - imx) + 0.01 * n[k, 0], imy + s * (rx[p, 1] - imy) + 0.01 * n[k, 1],
+            tx[2] + (rx[p, 2] - tx[2]) * s)
+
+
 @njit(cache=True, parallel=True)
 def first_clear_reflection(order, cand, walls, n, tx, rx, edges, edge_b, base, top,
                            f_start, f_items, f_rmin, gx0, gy0, cs, ncx, ncy, b_start, b_items,
@@ -234,15 +251,7 @@ def first_clear_reflection(order, cand, walls, n, tx, rx, edges, edge_b, base, t
             if not np.isfinite(cand[r, p]):
                 break
             k = order[r, p]
-            ax, ay = walls[k, 0], walls[k, 1]
-            side_t = (tx[0] - ax) * n[k, 0] + (tx[1] - ay) * n[k, 1]
-            imx = tx[0] - 2.0 * side_t * n[k, 0]
-            imy = tx[1] - 2.0 * side_t * n[k, 1]
-            side_p = (rx[p, 0] - ax) * n[k, 0] + (rx[p, 1] - ay) * n[k, 1]
-            s = side_t / (side_t + side_p)
-            qx = imx + s * (rx[p, 0] - imx) + 0.01 * n[k, 0]
-            qy = imy + s * (rx[p, 1] - imy) + 0.01 * n[k, 1]
-            qz = tx[2] + (rx[p, 2] - tx[2]) * s
+            qx, qy, qz = reflection_point(walls, n, k, tx, rx, p)
             if fan_blocked(tx[0], tx[1], tx[2], qx, qy, qz, edges, edge_b, base, top,
                            f_start, f_items, f_rmin):
                 continue

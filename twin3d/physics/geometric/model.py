@@ -53,6 +53,7 @@ from .indoor import facade_proxy
 from .los3d import footprint_hits, line_of_sight, shared_prisms, wall_crossings
 from .reflection import best_single_reflection
 from .reflection2 import best_double_reflection
+from .reflection_through import best_reflection_through
 from .transmission import slabs_crossed, transmission_loss_db
 
 __all__ = ["FLOOR_DB", "MAX_RANGE_M", "DEFAULT_TERMS", "site_paths", "cell_path_gain_db", "geometric_path_gain_db",
@@ -74,12 +75,13 @@ DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, lo
                      rooftop_weight=1.0, corner_weight=0.6, combine="sum", nlos_offset_db=-1.5,
                      edge2_weight=None, transmission=True, max_slabs=2, reflections2=True,
                      dominant_path=True, dpm_weight=0.6, courtyard_db=0.0,
-                     v_path_difference=False, corner_rounds=0)
+                     v_path_difference=False, corner_rounds=0, reflection_slabs=0)
 
 #: The indirect paths :func:`cell_path_gain_db` combines: (name, its departure point or None
 #: for the direct direction).
 INDIRECT = (("reflection", "reflection_xyz"), ("corner", "corner_xyz"), ("transmission", None),
-            ("reflection2", "reflection2_xyz"), ("dominant", "dominant_xyz"))
+            ("reflection2", "reflection2_xyz"), ("dominant", "dominant_xyz"),
+            ("through", "through_xyz"))
 
 
 def _fspl(d_m, f_hz):
@@ -91,7 +93,8 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
                los_ground: bool = False, rooftop_weight: float = 1.0, corner_weight: float = 1.0,
                edge2_weight: float | None = None, transmission: bool = False, max_slabs: int = 2,
                reflections2: bool = False, dominant_path: bool = False, dpm_weight: float = 0.6,
-               v_path_difference: bool = False, corner_rounds: int = 0, **_ignored) -> dict:
+               v_path_difference: bool = False, corner_rounds: int = 0, reflection_slabs: int = 0,
+               **_ignored) -> dict:
     """Path losses from one antenna to many points at one frequency, dB, without antenna gain.
 
     Returns a dict of (N,) arrays: ``los`` (bool), ``direct`` (LOS loss),
@@ -114,6 +117,9 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     ``corner_rounds``: the one-corner term keeps the first clear corner of
     each receiver's that many least-loss ones; 0: the least-loss clear
     corner of all (:mod:`.corner_clear`; slower, closer to the ray tracer).
+    ``reflection_slabs`` (0: off): ``through``, ``through_xyz``
+    (:mod:`.reflection_through`): one wall reflection whose legs cross 1 to
+    that many slabs (walls and roofs), NLOS points only.
     """
     a = np.asarray(antenna_xyz_m, float)
     p = np.asarray(pts_xyz_m, float)
@@ -163,6 +169,11 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
             prisms, a, p[nl], f_hz, weight=dpm_weight, return_points=True,
             min_corners=2 if corners else 1,
             rx_footprints=((np.cumsum(nl) - 1)[i_pt[sel]], i_b[sel]))
+    if reflection_slabs > 0 and nl.any():
+        out["through"] = np.full(n_p, np.inf)
+        out["through_xyz"] = np.full((n_p, 3), np.nan)
+        out["through"][nl], out["through_xyz"][nl] = best_reflection_through(
+            prisms, a, p[nl], f_hz, max_slabs=reflection_slabs, return_points=True)
     if corners and nl.any():
         out["corner"][nl], out["corner_xyz"][nl] = best_corner_path(
             prisms, a, p[nl], f_hz, weight=corner_weight, return_points=True,
