@@ -112,3 +112,50 @@ def test_docstring_example():
     import doctest
     res = doctest.testmod(numba_cache)
     assert res.failed == 0 and res.attempted > 0
+
+
+def _racing_saves(cache_file_class, tmp_path):
+    """Two processes' saves of two signatures of one function, interleaved as numba's
+    counter-named files let them clobber each other: both read the empty index, A names
+    its entry, B names its entry, B writes its code, A writes its code last."""
+    from unittest import mock
+
+    tmp_path.mkdir()
+    a = cache_file_class(str(tmp_path), "kernel-1.py311", ("stamp", 1))
+    b = cache_file_class(str(tmp_path), "kernel-1.py311", ("stamp", 1))
+    key_a, key_b = (("float64",), "magic", "code"), (("int64",), "magic", "code")
+    postponed = []
+    real_save_data = a._save_data
+    with mock.patch.object(a, "_load_index", side_effect=dict), \
+            mock.patch.object(b, "_load_index", side_effect=dict), \
+            mock.patch.object(a, "_save_data", side_effect=lambda n, d: postponed.append((n, d))):
+        a.save(key_a, "code of A")
+        b.save(key_b, "code of B")
+    for name, data in postponed:
+        real_save_data(name, data)
+    fresh = cache_file_class(str(tmp_path), "kernel-1.py311", ("stamp", 1))
+    return {k: fresh.load(k) for k in (key_a, key_b)}
+
+
+def test_processes_saving_at_once_never_name_each_others_code(tmp_path):
+    """A lost race costs a compilation (no entry), never another signature's code."""
+    from numba.core.caching import IndexDataCacheFile
+
+    assert numba_cache.harden_numba_cache()
+    got = _racing_saves(IndexDataCacheFile, tmp_path / "hardened")
+    assert got[(("int64",), "magic", "code")] == "code of B"
+    assert got[(("float64",), "magic", "code")] in (None, "code of A")
+
+
+def test_numbas_own_save_loses_that_race(tmp_path):
+    """The same interleaving with numba's counter-named files: B's entry names A's code
+    (what the hardened save prevents)."""
+    from numba.core.caching import IndexDataCacheFile
+
+    assert numba_cache.harden_numba_cache() and numba_cache.numba_save is not None
+
+    class Plain(IndexDataCacheFile):
+        save = numba_cache.numba_save
+
+    got = _racing_saves(Plain, tmp_path / "plain")
+    assert got[(("int64",), "magic", "code")] == "code of A"

@@ -11,6 +11,16 @@ source file: new sources, a new folder, every kernel compiled afresh once.
 An explicit ``NUMBA_CACHE_DIR`` is left alone. Folders of other versions
 unused for :data:`KEEP_DAYS` days are removed.
 
+Processes that compile at once (pytest's workers, a Dask cluster, a CLI run
+by a test) share the folder, and numba's own save is not safe for that: it
+numbers a function's data files 1, 2, ... from the index it read, so two
+processes compiling two signatures both write ``.1.nbc``, and the index of
+one can end up naming the code of the other (measured here: a segmentation
+fault in every later run of ``twin3d simulate``, until the folder was
+cleared). :func:`harden_numba_cache` makes each signature's data file its
+own (named by a digest of its key) and writes it before the index names it:
+a lost race then costs a compilation, never wrong code.
+
 Examples
 --------
 >>> from pathlib import Path
@@ -23,12 +33,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import shutil
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["KEEP_DAYS", "cache_base", "configure", "source_digest"]
+__all__ = ["KEEP_DAYS", "cache_base", "configure", "harden_numba_cache", "source_digest"]
 
 #: Days after which another version's folder is removed (no process of it is running then).
 KEEP_DAYS = 14
@@ -61,6 +72,7 @@ def configure(root: Path = PACKAGE_ROOT, base: Path | None = None) -> str | None
     numba falls back to its own places (``__pycache__`` beside the sources)
     if the folder turns out unwritable.
     """
+    harden_numba_cache()
     given = os.environ.get("NUMBA_CACHE_DIR")
     if given:
         return given
@@ -91,3 +103,40 @@ def _remove_stale(current: Path) -> None:
                 shutil.rmtree(other, ignore_errors=True)
         except OSError:
             continue
+
+
+def _keyed_save(self, key, data) -> None:
+    """``IndexDataCacheFile.save``: the data file named by a digest of ``key``, written
+    (atomically, by numba's own writer) before the index names it."""
+    digest = hashlib.sha1(pickle.dumps(key, protocol=4)).hexdigest()[:20]
+    name = f"{self._index_name[:-len('.nbi')]}.{digest}.nbc"
+    self._save_data(name, data)
+    overloads = self._load_index()
+    if overloads.get(key) != name:
+        overloads[key] = name
+        self._save_index(overloads)
+
+
+_keyed_save.twin3d = True
+
+
+def harden_numba_cache() -> bool:
+    """Make numba's file cache safe for processes that compile at once (see the module
+    docstring); True when numba's cache is the one this was written for (numba 0.60+)."""
+    try:
+        from numba.core import caching
+    except ImportError:                     # pragma: no cover - numba is a dependency
+        return False
+    cls = getattr(caching, "IndexDataCacheFile", None)
+    if cls is None or not all(hasattr(cls, m) for m in ("save", "_load_index", "_save_index",
+                                                         "_save_data")):
+        return False                        # pragma: no cover - another numba
+    if not getattr(cls.save, "twin3d", False):
+        global numba_save
+        numba_save = cls.save
+        cls.save = _keyed_save
+    return True
+
+
+#: numba's own ``IndexDataCacheFile.save``, once :func:`harden_numba_cache` has replaced it.
+numba_save = None

@@ -106,7 +106,7 @@ def _slabs(order, cand, walls, n, wall_id, tx, rx, edges, edge_b, base, top, gx0
 
 
 def best_reflection_through(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
-                            max_slabs: int = 2, max_rounds: int = 24, max_range_m: float = 500.0,
+                            max_slabs: int = 2, max_rounds: int = 8, max_range_m: float = 500.0,
                             return_points: bool = False):
     """Least loss of a one-wall reflection whose legs cross 1 to ``max_slabs`` slabs, dB
     (inf where none), over each receiver's ``max_rounds`` shortest reflections.
