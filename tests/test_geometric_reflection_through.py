@@ -92,6 +92,9 @@ def test_wall_count_equals_every_wall_tried():
         hit = (den != 0) & (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1) & \
             (z >= pr.base_z[eb]) & (z < pr.top_z[eb]) & (np.arange(len(e)) != skip[i])
         assert got == hit.sum(), i
+        # with a limit the walk stops one past it
+        assert walls_crossed(*p0[i], *p1[i], skip[i], e, eb, pr.base_z, pr.top_z, pr.gx0, pr.gy0,
+                             pr.cell_m, pr.ncx, pr.ncy, pr.start, pr.items, 2) == min(got, 3)
         counts.append(got)
     assert max(counts) >= 6 and np.mean(np.array(counts) == 0) < 0.5
 

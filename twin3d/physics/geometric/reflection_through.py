@@ -57,9 +57,10 @@ __all__ = ["walls_crossed", "best_reflection_through"]
 
 @njit(cache=True, inline="always")
 def walls_crossed(x0, y0, z0, x1, y1, z1, skip, edges, edge_b, base, top, gx0, gy0, cs, ncx,
-                  ncy, start, items):  # pragma: no cover - compiled
+                  ncy, start, items, limit=1 << 30):  # pragma: no cover - compiled
     """The walls (but wall ``skip``) the segment crosses within their building's height: the
-    bucket walk of :func:`.legs.segment_blocker`, each crossing counted in the cell it lies in."""
+    bucket walk of :func:`.legs.segment_blocker`, each crossing counted in the cell it lies in;
+    the walk stops once the count passes ``limit`` (returning ``limit + 1``)."""
     dx, dy, dz = x1 - x0, y1 - y0, z1 - z0
     ix, iy, n_cells, stx, sty, tdx, tdy, tmx, tmy = first_cell(x0, y0, x1, y1, gx0, gy0, cs)
     t_cell0 = 0.0
@@ -80,16 +81,19 @@ def walls_crossed(x0, y0, z0, x1, y1, z1, skip, edges, edge_b, base, top, gx0, g
                 k = edge_b[e]
                 if z >= base[k] and z < top[k]:
                     count += 1
+                    if count > limit:
+                        return count
         ix, iy, t_cell0, tmx, tmy = next_cell(ix, iy, tmx, tmy, stx, sty, tdx, tdy)
     return count
 
 
 @njit(cache=True, parallel=True)
 def _slabs(order, cand, walls, n, wall_id, tx, rx, edges, edge_b, base, top, gx0, gy0, cs, ncx,
-           ncy, start, items, out):  # pragma: no cover - compiled
+           ncy, start, items, max_slabs, out):  # pragma: no cover - compiled
     """Per receiver and ranked wall (``order``, ``cand`` (R, N)), the slabs of the reflection
     path's two legs (each leg's wall count rounded up to even; the reflection point 1 cm off the
-    wall, as :func:`.legs.first_clear_reflection` puts it); -1 past the ranked walls."""
+    wall, as :func:`.legs.first_clear_reflection` puts it); -1 past the ranked walls, and any
+    count over ``max_slabs`` where the legs cross more (the walks stop there)."""
     for p in prange(rx.shape[0]):
         for r in range(order.shape[0]):
             if not np.isfinite(cand[r, p]):
@@ -99,10 +103,14 @@ def _slabs(order, cand, walls, n, wall_id, tx, rx, edges, edge_b, base, top, gx0
             qx, qy, qz = reflection_point(walls, n, k, tx, rx, p)
             w = wall_id[k]
             a = walls_crossed(tx[0], tx[1], tx[2], qx, qy, qz, w, edges, edge_b, base, top, gx0,
-                              gy0, cs, ncx, ncy, start, items)
+                              gy0, cs, ncx, ncy, start, items, max_slabs)
+            a += a % 2
+            if a > max_slabs:
+                out[r, p] = a
+                continue
             b = walls_crossed(qx, qy, qz, rx[p, 0], rx[p, 1], rx[p, 2], w, edges, edge_b, base,
-                              top, gx0, gy0, cs, ncx, ncy, start, items)
-            out[r, p] = a + a % 2 + b + b % 2
+                              top, gx0, gy0, cs, ncx, ncy, start, items, max_slabs - a)
+            out[r, p] = a + b + b % 2
 
 
 def best_reflection_through(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
@@ -153,7 +161,7 @@ def best_reflection_through(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: fl
     slabs = np.empty((rounds, len(rx)), np.int64)
     fb = _fan_and_buckets(prisms, tx)
     _slabs(order, cand, e, n, walls.astype(np.int64), tx, np.ascontiguousarray(rx), *fb[:4],
-           *fb[7:], slabs)
+           *fb[7:], int(max_slabs), slabs)
     r_i, p_i = np.nonzero((slabs >= 1) & (slabs <= max_slabs))
     if len(p_i) == 0:
         return (best, where) if return_points else best
