@@ -136,6 +136,11 @@ def best_reflection_through(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: fl
         Walls within this plan distance of the antenna (their nearer end).
     return_points : bool
         Also return the (N, 3) reflection points (nan where none).
+
+    Returns
+    -------
+    (N,) float, or ((N,) float, (N, 3) float) with ``return_points``
+        Path loss without antenna gain, dB; the point each path leaves the wall from.
     """
     rx = np.asarray(rx_xyz_m, float).reshape(-1, 3)
     tx = np.asarray(tx_xyz_m, float)
