@@ -209,7 +209,7 @@ def _first_leg_blocked(c, cz, tx, x_start, x_t, x_b, base, top, iv_start, iv_lo,
             return False            # sorted: the rest lie higher
         if cz >= iv_lo[j] + _EDGE_M and cz < iv_hi[j] - _EDGE_M:
             return True
-        if cz < iv_hi[j] + _EDGE_M or iv_lo[j] != iv_lo[j]:
+        if cz < iv_hi[j] + _EDGE_M:          # near an end, or a nan lo (its hi is inf)
             return _crossing_blocks(c, cz, tx, x_start, x_t, x_b, base, top)
     return False
 
