@@ -71,17 +71,23 @@ MAX_RANGE_M = 5000.0
 #: layouts, 0.1 dB higher on macro HEL-05 at 3.5 GHz) but worsens the per-cell macro RMSE by
 #: 0.35-0.5 dB, where the points the ray tracer leaves at -160 dB weigh most
 #: (benchmarks/radio_error_regimes.py). corner_rounds 0: every corner (.corner_clear).
+#: reflection_slabs and reflection_inside (paths through buildings, .reflection_through) are off
+#: for the same trade-off: closer on the small cells, 0.1-0.5 dB further per macro cell.
 DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, los_ground=False,
                      rooftop_weight=1.0, corner_weight=0.6, combine="sum", nlos_offset_db=-1.5,
                      edge2_weight=None, transmission=True, max_slabs=2, reflections2=True,
                      dominant_path=True, dpm_weight=0.6, courtyard_db=0.0,
-                     v_path_difference=False, corner_rounds=0, reflection_slabs=0)
+                     v_path_difference=False, corner_rounds=0, reflection_slabs=0,
+                     reflection_inside=False)
+
+#: Inside reflections tried per receiver (4 and 8 gave the same small-cell scores; half the walks).
+INSIDE_ROUNDS = 4
 
 #: The indirect paths :func:`cell_path_gain_db` combines: (name, its departure point or None
 #: for the direct direction).
 INDIRECT = (("reflection", "reflection_xyz"), ("corner", "corner_xyz"), ("transmission", None),
             ("reflection2", "reflection2_xyz"), ("dominant", "dominant_xyz"),
-            ("through", "through_xyz"))
+            ("through", "through_xyz"), ("inside", "inside_xyz"))
 
 
 def _fspl(d_m, f_hz):
@@ -94,7 +100,7 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
                edge2_weight: float | None = None, transmission: bool = False, max_slabs: int = 2,
                reflections2: bool = False, dominant_path: bool = False, dpm_weight: float = 0.6,
                v_path_difference: bool = False, corner_rounds: int = 0, reflection_slabs: int = 0,
-               **_ignored) -> dict:
+               reflection_inside: bool = False, **_ignored) -> dict:
     """Path losses from one antenna to many points at one frequency, dB, without antenna gain.
 
     Returns a dict of (N,) arrays: ``los`` (bool), ``direct`` (LOS loss),
@@ -120,6 +126,9 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     ``reflection_slabs`` (0: off): ``through``, ``through_xyz``
     (:mod:`.reflection_through`): one wall reflection whose legs cross 1 to
     that many slabs (walls and roofs), NLOS points only.
+    ``reflection_inside``: ``inside``, ``inside_xyz``: one reflection off a
+    wall's inside face, the path in and out of its building (at least two
+    slabs, at most ``max(2, reflection_slabs)``), NLOS points only.
     """
     a = np.asarray(antenna_xyz_m, float)
     p = np.asarray(pts_xyz_m, float)
@@ -174,6 +183,12 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
         out["through_xyz"] = np.full((n_p, 3), np.nan)
         out["through"][nl], out["through_xyz"][nl] = best_reflection_through(
             prisms, a, p[nl], f_hz, max_slabs=reflection_slabs, return_points=True)
+    if reflection_inside and nl.any():
+        out["inside"] = np.full(n_p, np.inf)
+        out["inside_xyz"] = np.full((n_p, 3), np.nan)
+        out["inside"][nl], out["inside_xyz"][nl] = best_reflection_through(
+            prisms, a, p[nl], f_hz, max_slabs=max(2, reflection_slabs), inside=True,
+            max_rounds=INSIDE_ROUNDS, return_points=True)
     if corners and nl.any():
         out["corner"][nl], out["corner_xyz"][nl] = best_corner_path(
             prisms, a, p[nl], f_hz, weight=corner_weight, return_points=True,

@@ -21,7 +21,17 @@ as :func:`.transmission.slabs_crossed` counts the direct ray), and
 none are the reflection term's. Per receiver, the ``max_rounds`` shortest
 unfolded reflections over the walls facing the transmitter are tried
 (:func:`.reflection._top_reflections`, lit or not) and the least loss is
-kept. Off by default (``[radio.geometric] reflection_slabs``, 0). No I/O.
+kept. Off by default (``[radio.geometric] reflection_slabs``, 0).
+
+With ``inside=True`` the walls are taken from within their building: the
+path enters a building, reflects off the inside face of one of its walls
+and leaves again (the ray tracer's TRT, its buildings being hollow prisms
+of concrete slabs). The walls are then those whose inner face the
+transmitter sees (the wall reversed: its normal into the building), and
+each leg's wall count is rounded up to odd, since the leg ends inside the
+building it entered (through a wall, or through its roof when no wall is
+crossed); a pass is at least two slabs. P.2040's slab reflects alike on
+both faces. ``[radio.geometric] reflection_inside``, off by default. No I/O.
 
 Examples
 --------
@@ -89,11 +99,12 @@ def walls_crossed(x0, y0, z0, x1, y1, z1, skip, edges, edge_b, base, top, gx0, g
 
 @njit(cache=True, parallel=True)
 def _slabs(order, cand, walls, n, wall_id, tx, rx, edges, edge_b, base, top, gx0, gy0, cs, ncx,
-           ncy, start, items, max_slabs, out):  # pragma: no cover - compiled
+           ncy, start, items, max_slabs, inside, out):  # pragma: no cover - compiled
     """Per receiver and ranked wall (``order``, ``cand`` (R, N)), the slabs of the reflection
-    path's two legs (each leg's wall count rounded up to even; the reflection point 1 cm off the
-    wall, as :func:`.legs.first_clear_reflection` puts it); -1 past the ranked walls, and any
-    count over ``max_slabs`` where the legs cross more (the walks stop there)."""
+    path's two legs (each leg's wall count rounded up to even, or to odd with ``inside`` (1);
+    the reflection point 1 cm off the wall on its normal's side, as
+    :func:`.legs.first_clear_reflection` puts it); -1 past the ranked walls, and any count over
+    ``max_slabs`` where the legs cross more (the walks stop there)."""
     for p in prange(rx.shape[0]):
         for r in range(order.shape[0]):
             if not np.isfinite(cand[r, p]):
@@ -102,20 +113,21 @@ def _slabs(order, cand, walls, n, wall_id, tx, rx, edges, edge_b, base, top, gx0
             k = order[r, p]
             qx, qy, qz = reflection_point(walls, n, k, tx, rx, p)
             w = wall_id[k]
+            # (inside, the other leg takes a slab at least)
             a = walls_crossed(tx[0], tx[1], tx[2], qx, qy, qz, w, edges, edge_b, base, top, gx0,
-                              gy0, cs, ncx, ncy, start, items, max_slabs)
-            a += a % 2
+                              gy0, cs, ncx, ncy, start, items, max_slabs - inside)
+            a += (a + inside) % 2
             if a > max_slabs:
                 out[r, p] = a
                 continue
             b = walls_crossed(qx, qy, qz, rx[p, 0], rx[p, 1], rx[p, 2], w, edges, edge_b, base,
                               top, gx0, gy0, cs, ncx, ncy, start, items, max_slabs - a)
-            out[r, p] = a + b + b % 2
+            out[r, p] = a + b + (b + inside) % 2
 
 
 def best_reflection_through(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
                             max_slabs: int = 2, max_rounds: int = 8, max_range_m: float = 500.0,
-                            return_points: bool = False):
+                            inside: bool = False, return_points: bool = False):
     """Least loss of a one-wall reflection whose legs cross 1 to ``max_slabs`` slabs, dB
     (inf where none), over each receiver's ``max_rounds`` shortest reflections.
 
@@ -134,6 +146,9 @@ def best_reflection_through(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: fl
         Walls tried per receiver, in increasing unfolded length.
     max_range_m : float
         Walls within this plan distance of the antenna (their nearer end).
+    inside : bool
+        Reflect off the walls' inside faces (a path through the building the wall
+        belongs to) instead of their outside faces.
     return_points : bool
         Also return the (N, 3) reflection points (nan where none).
 
@@ -149,6 +164,8 @@ def best_reflection_through(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: fl
     e_all = prisms.edges
     if len(e_all) == 0 or len(rx) == 0 or max_slabs < 1 or max_rounds < 1:
         return (best, where) if return_points else best
+    if inside:              # the inner faces: each wall reversed, its normal into the building
+        e_all = np.ascontiguousarray(e_all[:, [2, 3, 0, 1]])
     ab = e_all[:, 2:] - e_all[:, :2]
     n_all = np.column_stack([ab[:, 1], -ab[:, 0]]) / np.linalg.norm(ab, axis=1)[:, None]
     near = np.minimum(np.hypot(e_all[:, 0] - tx[0], e_all[:, 1] - tx[1]),
@@ -166,7 +183,7 @@ def best_reflection_through(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: fl
     slabs = np.empty((rounds, len(rx)), np.int64)
     fb = _fan_and_buckets(prisms, tx)
     _slabs(order, cand, e, n, walls.astype(np.int64), tx, np.ascontiguousarray(rx), *fb[:4],
-           *fb[7:], int(max_slabs), slabs)
+           *fb[7:], int(max_slabs), int(bool(inside)), slabs)
     r_i, p_i = np.nonzero((slabs >= 1) & (slabs <= max_slabs))
     if len(p_i) == 0:
         return (best, where) if return_points else best
