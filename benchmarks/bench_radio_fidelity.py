@@ -8,7 +8,11 @@ twin3d's model on the reference's own buildings and sectors: best-server path
 gain over outdoor points, Spearman rank correlation and RMSE after removing
 the mean offset, per 5 m cell (macros) or in 15 m bins of mean linear power
 (small cells), both maps clipped at -160 dB; then the same over the points
-the ray tracer reaches. It also times the model and prints the reference's
+the ray tracer reaches, and the scores the model's map gets when it is put at
+-160 dB exactly where the reference has no ray (``floored``: not a model,
+since it reads the reference; what is left once the ray tracer's unreached
+points, most of them its first-order diffraction limit, are set aside).
+It also times the model and prints the reference's
 own Monte Carlo noise (two seeds) where it is stored. The ray tracer is not
 run here: the references are data.
 
@@ -30,11 +34,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from twin3d.physics.geometric.model import geometric_path_gain_db  # noqa: E402
-from twin3d.rt.compare import agreement, model_path_gain_db  # noqa: E402
+from twin3d.rt.compare import FLOOR_DB, agreement, model_path_gain_db  # noqa: E402
 from twin3d.rt.references import load_reference  # noqa: E402
 from radio_terms import HELP, parse_terms  # noqa: E402
 
@@ -54,7 +60,7 @@ def main(argv=None) -> int:
         print(f"no references under {REFS}", file=sys.stderr)
         return 2
     print(f"{'reference':<22} {'model':<5} {'scored':<12} {'Spearman':>8} {'RMSE dB':>8} "
-          f"{'reached':>8} {'reached RMSE':>12} {'model s':>8} {'rays/tx':>9}")
+          f"{'reached':>8} {'reached RMSE':>12} {'floored':>15} {'model s':>8} {'rays/tx':>9}")
     for path in paths:
         ref = load_reference(path)
         kind = ref.meta["kind"]
@@ -68,9 +74,14 @@ def main(argv=None) -> int:
         dt = time.perf_counter() - t0
         got = agreement(ours, ref.path_gain_db, ref.buildings, ref.grid, kind)
         pre, scored = ("", "per 5 m cell") if kind == "macro" else ("bin_", f"{got['bin_m']:.0f} m bins")
+        unreached = ref.path_gain_db.max(axis=0) <= FLOOR_DB
+        fl = agreement(np.where(unreached[None], FLOOR_DB, ours), ref.path_gain_db,
+                       ref.buildings, ref.grid, kind)
+        floored = f"{fl[pre + 'spearman']:.3f} / {fl[pre + 'rmse_db']:.2f}"
         print(f"{ref.name:<22} {model[:5]:<5} {scored:<12} {got[pre + 'spearman']:>8.3f} "
               f"{got[pre + 'rmse_db']:>8.2f} {got['reached_fraction']:>8.0%} "
-              f"{got['reached_rmse_db']:>12.2f} {dt:>8.3f} {ref.meta.get('samples_per_tx', 0):>9.0e}")
+              f"{got['reached_rmse_db']:>12.2f} {floored:>15} {dt:>8.3f} "
+              f"{ref.meta.get('samples_per_tx', 0):>9.0e}")
     for noise in sorted((REFS / "noise").glob("*.npz")):
         again = load_reference(noise)
         first = load_reference(REFS / (noise.stem.rsplit("_seed", 1)[0] + ".npz"))
