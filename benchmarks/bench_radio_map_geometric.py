@@ -59,6 +59,7 @@ TERMS = {"wall_crossings": "LOS + wall crossings", "deygout_loss_db": "Deygout r
          "best_single_reflection": "wall reflection", "best_corner_path": "corner diffraction",
          "best_double_reflection": "two-wall reflections", "best_dominant_path": "corner chains",
          "best_reflection_through": "reflection through buildings",
+         "best_corner_through": "corner through buildings",
          "cell_path_gain_db": "antenna gain + combination", "shared_prisms": "building prisms"}
 
 _FIRST_CALL = """

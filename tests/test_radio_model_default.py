@@ -326,6 +326,7 @@ def test_scene_overrides_of_the_geometric_terms(tmp_path, monkeypatch):
     ('[radio.geometric]\ncorner_rounds = -1', "corner_rounds", ["[0, 4096]"]),
     ('[radio.geometric]\nreflection_slabs = 9', "reflection_slabs", ["[0, 8]"]),
     ('[radio.geometric]\nreflection_inside = 1', "reflection_inside", ["must be bool"]),
+    ('[radio.geometric]\ncorner_slabs = -1', "corner_slabs", ["[0, 8]"]),
     ('model = "UMa"\n[radio.geometric]\ncorner_weight = 0.3', "corner_weight",
      ['only with model = "geometric"']),
 ])

@@ -45,6 +45,7 @@ from ..grid import Grid
 from ..los import ground_z_m, indoor_distance_m
 from ..radio import C_M_S, antenna_gain_db, o2i_low_loss_db
 from .corner import best_corner_path
+from .corner_through import best_corner_through
 from .courtyard import enclosed_outdoor
 from .diffraction import deygout_loss_db
 from .dominant_path import best_dominant_path
@@ -73,12 +74,13 @@ MAX_RANGE_M = 5000.0
 #: (benchmarks/radio_error_regimes.py). corner_rounds 0: every corner (.corner_clear).
 #: reflection_slabs and reflection_inside (paths through buildings, .reflection_through) are off
 #: for the same trade-off: closer on the small cells, 0.1-0.5 dB further per macro cell.
+#: corner_slabs (.corner_through) is closer on both, but costs the Helsinki map 0.36 s.
 DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, los_ground=False,
                      rooftop_weight=1.0, corner_weight=0.6, combine="sum", nlos_offset_db=-1.5,
                      edge2_weight=None, transmission=True, max_slabs=2, reflections2=True,
                      dominant_path=True, dpm_weight=0.6, courtyard_db=0.0,
                      v_path_difference=False, corner_rounds=0, reflection_slabs=0,
-                     reflection_inside=False)
+                     reflection_inside=False, corner_slabs=0)
 
 #: Inside reflections tried per receiver (4 and 8 gave the same small-cell scores; half the walks).
 INSIDE_ROUNDS = 4
@@ -87,7 +89,8 @@ INSIDE_ROUNDS = 4
 #: for the direct direction).
 INDIRECT = (("reflection", "reflection_xyz"), ("corner", "corner_xyz"), ("transmission", None),
             ("reflection2", "reflection2_xyz"), ("dominant", "dominant_xyz"),
-            ("through", "through_xyz"), ("inside", "inside_xyz"))
+            ("through", "through_xyz"), ("inside", "inside_xyz"),
+            ("corner_through", "corner_through_xyz"))
 
 
 def _fspl(d_m, f_hz):
@@ -100,7 +103,7 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
                edge2_weight: float | None = None, transmission: bool = False, max_slabs: int = 2,
                reflections2: bool = False, dominant_path: bool = False, dpm_weight: float = 0.6,
                v_path_difference: bool = False, corner_rounds: int = 0, reflection_slabs: int = 0,
-               reflection_inside: bool = False, **_ignored) -> dict:
+               reflection_inside: bool = False, corner_slabs: int = 0, **_ignored) -> dict:
     """Path losses from one antenna to many points at one frequency, dB, without antenna gain.
 
     Returns a dict of (N,) arrays: ``los`` (bool), ``direct`` (LOS loss),
@@ -129,6 +132,9 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     ``reflection_inside``: ``inside``, ``inside_xyz``: one reflection off a
     wall's inside face, the path in and out of its building (at least two
     slabs, at most ``max(2, reflection_slabs)``), NLOS points only.
+    ``corner_slabs`` (0: off): ``corner_through``, ``corner_through_xyz``
+    (:mod:`.corner_through`): one corner whose legs cross 1 to that many
+    slabs, J(v) scaled by ``corner_weight``, NLOS points only.
     """
     a = np.asarray(antenna_xyz_m, float)
     p = np.asarray(pts_xyz_m, float)
@@ -189,6 +195,12 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
         out["inside"][nl], out["inside_xyz"][nl] = best_reflection_through(
             prisms, a, p[nl], f_hz, max_slabs=max(2, reflection_slabs), inside=True,
             max_rounds=INSIDE_ROUNDS, return_points=True)
+    if corner_slabs > 0 and nl.any():
+        out["corner_through"] = np.full(n_p, np.inf)
+        out["corner_through_xyz"] = np.full((n_p, 3), np.nan)
+        out["corner_through"][nl], out["corner_through_xyz"][nl] = best_corner_through(
+            prisms, a, p[nl], f_hz, weight=corner_weight, max_slabs=corner_slabs,
+            return_points=True)
     if corners and nl.any():
         out["corner"][nl], out["corner_xyz"][nl] = best_corner_path(
             prisms, a, p[nl], f_hz, weight=corner_weight, return_points=True,

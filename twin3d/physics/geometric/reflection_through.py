@@ -62,7 +62,7 @@ from .los3d import BuildingPrisms, _fan_and_buckets
 from .reflection import _pairs, _top_reflections, wall_reflection_loss_db
 from .transmission import slab_loss_db
 
-__all__ = ["walls_crossed", "best_reflection_through"]
+__all__ = ["walls_crossed", "two_leg_slabs", "best_reflection_through"]
 
 
 @njit(cache=True, inline="always")
@@ -97,14 +97,30 @@ def walls_crossed(x0, y0, z0, x1, y1, z1, skip, edges, edge_b, base, top, gx0, g
     return count
 
 
+@njit(cache=True, inline="always")
+def two_leg_slabs(tx, qx, qy, qz, rx, p, skip, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy,
+                  start, items, max_slabs, odd):  # pragma: no cover - compiled
+    """Slabs of the path tx -> (qx, qy, qz) -> rx[p]: per leg the walls crossed below their
+    roof (but wall ``skip``), rounded up to even, or to odd with ``odd`` (1: the point lies
+    inside a building the legs enter and leave); past ``max_slabs`` the walks stop early and
+    some count over it is returned."""
+    a = walls_crossed(tx[0], tx[1], tx[2], qx, qy, qz, skip, edges, edge_b, base, top, gx0,
+                      gy0, cs, ncx, ncy, start, items, max_slabs - odd)   # the other leg >= odd
+    a += (a + odd) % 2
+    if a > max_slabs:
+        return a
+    b = walls_crossed(qx, qy, qz, rx[p, 0], rx[p, 1], rx[p, 2], skip, edges, edge_b, base, top,
+                      gx0, gy0, cs, ncx, ncy, start, items, max_slabs - a)
+    return a + b + (b + odd) % 2
+
+
 @njit(cache=True, parallel=True)
 def _slabs(order, cand, walls, n, wall_id, tx, rx, edges, edge_b, base, top, gx0, gy0, cs, ncx,
            ncy, start, items, max_slabs, inside, out):  # pragma: no cover - compiled
     """Per receiver and ranked wall (``order``, ``cand`` (R, N)), the slabs of the reflection
-    path's two legs (each leg's wall count rounded up to even, or to odd with ``inside`` (1);
-    the reflection point 1 cm off the wall on its normal's side, as
-    :func:`.legs.first_clear_reflection` puts it); -1 past the ranked walls, and any count over
-    ``max_slabs`` where the legs cross more (the walks stop there)."""
+    path's two legs (:func:`two_leg_slabs`, odd with ``inside`` (1); the reflection point
+    1 cm off the wall on its normal's side, as :func:`.legs.first_clear_reflection` puts
+    it); -1 past the ranked walls."""
     for p in prange(rx.shape[0]):
         for r in range(order.shape[0]):
             if not np.isfinite(cand[r, p]):
@@ -112,17 +128,9 @@ def _slabs(order, cand, walls, n, wall_id, tx, rx, edges, edge_b, base, top, gx0
                 continue
             k = order[r, p]
             qx, qy, qz = reflection_point(walls, n, k, tx, rx, p)
-            w = wall_id[k]
-            # (inside, the other leg takes a slab at least)
-            a = walls_crossed(tx[0], tx[1], tx[2], qx, qy, qz, w, edges, edge_b, base, top, gx0,
-                              gy0, cs, ncx, ncy, start, items, max_slabs - inside)
-            a += (a + inside) % 2
-            if a > max_slabs:
-                out[r, p] = a
-                continue
-            b = walls_crossed(qx, qy, qz, rx[p, 0], rx[p, 1], rx[p, 2], w, edges, edge_b, base,
-                              top, gx0, gy0, cs, ncx, ncy, start, items, max_slabs - a)
-            out[r, p] = a + b + (b + inside) % 2
+            out[r, p] = two_leg_slabs(tx, qx, qy, qz, rx, p, wall_id[k], edges, edge_b, base,
+                                      top, gx0, gy0, cs, ncx, ncy, start, items, max_slabs,
+                                      inside)
 
 
 def best_reflection_through(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float, *,
