@@ -57,7 +57,7 @@ def specs_of(rng, buildings):
 
 
 V1_TERMS = {**model_v1.DEFAULT_TERMS, "transmission": False, "reflections2": False,
-            "dominant_path": False, "corner_rounds": 12}
+            "dominant_path": False, "corner_rounds": 12, "corner_slabs": 0}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

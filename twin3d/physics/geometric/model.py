@@ -74,16 +74,20 @@ MAX_RANGE_M = 5000.0
 #: (benchmarks/radio_error_regimes.py). corner_rounds 0: every corner (.corner_clear).
 #: reflection_slabs and reflection_inside (paths through buildings, .reflection_through) are off
 #: for the same trade-off: closer on the small cells, 0.1-0.5 dB further per macro cell.
-#: corner_slabs (.corner_through) is closer on both, but costs the Helsinki map 0.36 s.
+#: corner_slabs 2 (.corner_through: one corner, legs through up to 2 slabs) is on: closer on
+#: the small cells (south 0.4-0.5 dB in bins), no further on macro HEL-05 (0.01 dB).
 DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, los_ground=False,
                      rooftop_weight=1.0, corner_weight=0.6, combine="sum", nlos_offset_db=-1.5,
                      edge2_weight=None, transmission=True, max_slabs=2, reflections2=True,
                      dominant_path=True, dpm_weight=0.6, courtyard_db=0.0,
                      v_path_difference=False, corner_rounds=0, reflection_slabs=0,
-                     reflection_inside=False, corner_slabs=0)
+                     reflection_inside=False, corner_slabs=2)
 
 #: Inside reflections tried per receiver (4 and 8 gave the same small-cell scores; half the walks).
 INSIDE_ROUNDS = 4
+#: Corners tried per receiver by the through-building corner term: 4 is 0.07-0.2 dB closer on
+#: the small cells (bins) than 2 and costs the Helsinki map about 0.09 s more.
+CORNER_THROUGH_ROUNDS = 2
 
 #: The indirect paths :func:`cell_path_gain_db` combines: (name, its departure point or None
 #: for the direct direction).
@@ -200,7 +204,7 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
         out["corner_through_xyz"] = np.full((n_p, 3), np.nan)
         out["corner_through"][nl], out["corner_through_xyz"][nl] = best_corner_through(
             prisms, a, p[nl], f_hz, weight=corner_weight, max_slabs=corner_slabs,
-            return_points=True)
+            max_rounds=CORNER_THROUGH_ROUNDS, return_points=True)
     if corners and nl.any():
         out["corner"][nl], out["corner_xyz"][nl] = best_corner_path(
             prisms, a, p[nl], f_hz, weight=corner_weight, return_points=True,
@@ -350,7 +354,7 @@ class GeometricEngine:
     """
 
     #: Bumped when the model's output changes for the same terms (cache keys).
-    VERSION = 4
+    VERSION = 5
 
     def __init__(self, **terms) -> None:
         unknown = set(terms) - set(DEFAULT_TERMS)
