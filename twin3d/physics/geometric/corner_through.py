@@ -22,7 +22,8 @@ are the corner term's. Per receiver, the ``max_rounds`` least-loss corners
 ignoring obstruction are tried (:func:`.corner._top_candidates`, every
 corner within range: a first leg may cross a building, so the corners
 hidden from the antenna are candidates too) and the least loss is kept.
-Off by default (``[radio.geometric] corner_slabs``, 0). No I/O.
+In the radio model by default (``[radio.geometric] corner_slabs = 2``, 2 corners per
+receiver: ``model.CORNER_THROUGH_ROUNDS``; 0 turns it off). No I/O.
 
 Examples
 --------
