@@ -56,11 +56,19 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
         bound, keep, m, heap, srt, n_srt, n_heap = corner_heap(mx, my, rho, dz, cxy, d_tc, u1,
                                                                lam, weight, max_leg)
         sub_bound = np.empty(m)             # the bounds over the current sub-tile (nan: not yet)
+        # per corner, its first leg blocked for every receiver of the sub-tile (1), not (0), or
+        # not yet known (-1): such a corner is passed over without a test per receiver
+        dead = np.empty(m, np.int8)
         hint = np.full(m, -1, np.int64)     # per corner, the wall that last blocked a second leg
         for s in range(np.searchsorted(sub_start, a), np.searchsorted(sub_start, b)):
             sa, sb = sub_start[s], sub_start[s + 1]
             smx, smy, srho, sdz = circle_of(rx, tile_pts, sa, sb, tx[2])
             sub_bound[:] = np.nan
+            dead[:] = -1
+            z_lo, z_hi = np.inf, -np.inf
+            for q in range(sa, sb):
+                z_lo = min(z_lo, rx[tile_pts[q], 2])
+                z_hi = max(z_hi, rx[tile_pts[q], 2])
             warm = -1                       # the last receiver's corner: often clear here too
             for q in range(sa, sb):
                 p = tile_pts[q]
@@ -85,6 +93,11 @@ def least_clear_corner(cxy, d_tc, u1, tx, rx, tile_pts, tile_start, sub_start, l
                     if bound[i] > best_l:
                         break
                     c = keep[i]
+                    if dead[i] < 0:
+                        dead[i] = _blocked_everywhere(c, smx, smy, srho, z_lo, z_hi, cxy, d_tc,
+                                                      tx[2], max_leg, iv_start, iv_lo, iv_hi)
+                    if dead[i] == 1:
+                        continue
                     if sub_bound[i] != sub_bound[i]:
                         sub_bound[i] = circle_bound(c, smx, smy, srho, sdz, cxy, d_tc, u1, lam,
                                                      weight, max_leg)
@@ -133,6 +146,34 @@ def _corner_z(d_tc, tx_z, rx_z, ex, ey, dcr, max_leg):  # pragma: no cover - com
 
 
 @njit(cache=True, inline="always")
+def _blocked_everywhere(c, mx, my, rho, z_lo, z_hi, cxy, d_tc, tx_z, max_leg, iv_start, iv_lo,
+                        iv_hi):  # pragma: no cover - compiled
+    """1 if corner c's first leg is blocked for every receiver in the circle (``mx``, ``my``,
+    ``rho``) at heights ``z_lo``..``z_hi`` whose second leg counts (1 m < length <= ``max_leg``),
+    well inside one blocked-height interval (as :func:`_first_leg_blocked` says without a
+    crossing-by-crossing test), else 0. The corner height :func:`_corner_z` is monotone in
+    the second leg's length and the receiver's height, so its range is that of the four ends."""
+    wx, wy = mx - cxy[c, 0], my - cxy[c, 1]
+    dist = np.sqrt(wx * wx + wy * wy)
+    d_lo, d_hi = max(dist - rho, 1.0), min(dist + rho, max_leg)
+    if not d_lo <= d_hi:
+        return 0
+    f_lo, f_hi = d_tc[c] / (d_tc[c] + d_hi), d_tc[c] / (d_tc[c] + d_lo)
+    z_a, z_b = tx_z + (z_lo - tx_z) * f_lo, tx_z + (z_lo - tx_z) * f_hi
+    z_c, z_d = tx_z + (z_hi - tx_z) * f_lo, tx_z + (z_hi - tx_z) * f_hi
+    cz_min = min(min(z_a, z_b), min(z_c, z_d)) - _SLACK_M
+    cz_max = max(max(z_a, z_b), max(z_c, z_d)) + _SLACK_M
+    for j in range(iv_start[c], iv_start[c + 1]):
+        if not iv_lo[j] == iv_lo[j]:        # nan: tested crossing by crossing
+            return 0
+        if cz_min >= iv_lo[j] + _EDGE_M and cz_max < iv_hi[j] - _EDGE_M:
+            return 1
+        if iv_lo[j] > cz_max:
+            return 0
+    return 0
+
+
+@njit(cache=True, inline="always")
 def _corner_loss(d_tc, u1, ex, ey, dcr, lam, weight, dz2):  # pragma: no cover - compiled
     """The corner's path loss, dB: free space over the unfolded 3D length plus ``weight``
     J(v) at the plan diffraction angle (as :func:`.corner._top_candidates`)."""
@@ -153,6 +194,8 @@ def _reach_m(best_l, lam, j_floor):  # pragma: no cover - compiled
 #: How near (metres) a corner height may lie to an end of a blocked-height interval before
 #: the first leg is tested crossing by crossing (rounding; the intervals are a shortcut).
 _EDGE_M = 1e-7
+#: Slack (metres) on the range of corner heights a sub-tile's receivers can give, for rounding.
+_SLACK_M = 1e-6
 #: Blocked-height intervals that overlap by less than this (metres) are kept apart, so that
 #: every height well inside a merged interval is well inside one crossing's interval.
 _OVERLAP_M = 1e-6
