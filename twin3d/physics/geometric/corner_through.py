@@ -48,6 +48,7 @@ from numba import njit, prange
 
 from ..radio import C_M_S
 from .corner import SUB_TILE_M, TILE_M, _top_candidates, convex_corners, tiles_of
+from .corner_clear import _corner_z
 from .los3d import BuildingPrisms, _fan_and_buckets
 from .reflection_through import two_leg_slabs
 from .transmission import slab_loss_db
@@ -56,20 +57,20 @@ __all__ = ["best_corner_through"]
 
 
 @njit(cache=True, parallel=True)
-def _slabs(order, cand, cxy, tx, rx, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy, start,
-           items, max_slabs, out, out_z):  # pragma: no cover - compiled
+def _slabs(order, cand, cxy, d_tc, tx, rx, edges, edge_b, base, top, gx0, gy0, cs, ncx, ncy,
+           start, items, max_slabs, max_leg, out, out_z):  # pragma: no cover - compiled
     """Per receiver and ranked corner (``order``, ``cand`` (R, N)), the slabs of the path's two
-    legs (:func:`.reflection_through.two_leg_slabs`, rounded up to even) and the corner's z;
-    -1 past the ranked corners."""
+    legs (:func:`.reflection_through.two_leg_slabs`, rounded up to even) and the corner's z
+    (:func:`.corner_clear._corner_z`, as the corner term puts it); -1 past the ranked corners."""
     for p in prange(rx.shape[0]):
         for r in range(order.shape[0]):
             if not np.isfinite(cand[r, p]):
                 out[r, p] = -1
                 continue
             k = order[r, p]
-            d1 = np.hypot(cxy[k, 0] - tx[0], cxy[k, 1] - tx[1])
-            d2 = np.hypot(rx[p, 0] - cxy[k, 0], rx[p, 1] - cxy[k, 1])
-            cz = tx[2] + (rx[p, 2] - tx[2]) * d1 / (d1 + d2)
+            ex, ey = rx[p, 0] - cxy[k, 0], rx[p, 1] - cxy[k, 1]
+            # (a ranked corner's second leg is over 1 m and within max_leg: never nan)
+            cz = _corner_z(d_tc[k], tx[2], rx[p, 2], ex, ey, np.sqrt(ex * ex + ey * ey), max_leg)
             out_z[r, p] = cz
             out[r, p] = two_leg_slabs(tx, cxy[k, 0], cxy[k, 1], cz, rx, p, -1, edges, edge_b,
                                       base, top, gx0, gy0, cs, ncx, ncy, start, items,
@@ -127,7 +128,8 @@ def best_corner_through(prisms: BuildingPrisms, tx_xyz_m, rx_xyz_m, f_hz: float,
     fb = _fan_and_buckets(prisms, tx)
     slabs = np.empty((rounds, len(rx)), np.int64)
     cz = np.full((rounds, len(rx)), np.nan)
-    _slabs(order, cand, cxy, tx, rx, *fb[:4], *fb[7:], int(max_slabs), slabs, cz)
+    _slabs(order, cand, cxy, d_tc, tx, rx, *fb[:4], *fb[7:], int(max_slabs), float(max_leg_m),
+           slabs, cz)
     loss = np.where((slabs >= 1) & (slabs <= max_slabs), cand + slabs * slab_loss_db(f_hz), np.inf)
     r_best = np.argmin(loss, axis=0)
     p_all = np.arange(len(rx))
