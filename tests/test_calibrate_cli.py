@@ -119,3 +119,54 @@ def test_calibrating_against_a_ray_traced_reference_lowers_held_out_rmse(calib_s
     assert code == 2 and "broken.npz" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.toml").exists()
 
+
+
+def test_a_geometric_calibration_holds_only_for_its_model_version_and_terms(calib_scene, tmp_path,
+                                                                          capsys):
+    from twin3d.physics.geometric.model import GeometricEngine
+    _, scene, mapper = calib_scene
+    path = write_calib_scene(tmp_path)
+    text = path.read_text().replace('model = "UMa"', 'model = "geometric"')
+    path.write_text(text + "\n[radio.geometric]\ncorner_slabs = 0\n")
+    meas, _ = synthetic(scene, mapper, np.random.default_rng(6), per_env=300)
+    (tmp_path / "drive.csv").write_text(measurements_csv(meas))
+    code, _, err = cli(capsys, "calibrate", path, "--measurements", tmp_path / "drive.csv")
+    assert code == 0, err
+    written = tmp_path / "calib.calibration.toml"
+    doc = tomllib.loads(written.read_text())
+    assert doc["model"] == "geometric" and doc["model_version"] == GeometricEngine.VERSION
+    assert doc["model_terms"] == {"corner_slabs": 0}
+    scene_text = referencing(path, "calib.calibration.toml")
+    path.write_text(scene_text)
+    cal = twin3d.load_scene(path).spec.radio.calibration
+    assert (cal.model_version, cal.model_terms) == (GeometricEngine.VERSION, (("corner_slabs", 0),))
+    fitted = written.read_text()
+    stale = {   # what the file says -> the field and the words of the one-line error
+        "other terms": (fitted, scene_text.replace("corner_slabs = 0", "corner_slabs = 2"),
+                        "field 'model_terms'", "corner_slabs = 0, the scene has corner_slabs = 2"),
+        "no terms in the scene": (fitted, scene_text.replace("corner_slabs = 0", ""),
+                                  "field 'model_terms'", "the scene has none"),
+        "older model": (fitted.replace(f"model_version = {GeometricEngine.VERSION}",
+                                       f"model_version = {GeometricEngine.VERSION - 1}"),
+                        scene_text, "field 'model_version'",
+                        f"version {GeometricEngine.VERSION - 1} of the geometric model"),
+        "unrecorded": (fitted.replace(f"model_version = {GeometricEngine.VERSION}\n", ""),
+                       scene_text, "field 'model_version'", "missing"),
+        "unknown term": (fitted.replace("corner_slabs = 0", "corner_slab = 0"), scene_text,
+                         "[model_terms]: field 'corner_slab'", "unknown key"),
+    }
+    for name, (cal_text, scn_text, field, words) in stale.items():
+        written.write_text(cal_text)
+        path.write_text(scn_text)
+        code, _, err = cli(capsys, "simulate", path)
+        line = err.strip()
+        assert code == 2 and "\n" not in line, (name, err)
+        assert "calib.calibration.toml" in line and field in line and words in line, (name, line)
+        if "fit it again" not in line:
+            assert name == "unknown term", (name, line)
+    # a stale file does not block refitting it, and the refit loads again
+    written.write_text(stale["older model"][0])
+    path.write_text(scene_text.replace("corner_slabs = 0", "corner_slabs = 2"))
+    assert cli(capsys, "calibrate", path, "--measurements", tmp_path / "drive.csv")[0] == 0
+    cal = twin3d.load_scene(path).spec.radio.calibration
+    assert cal.model_terms == (("corner_slabs", 2),)

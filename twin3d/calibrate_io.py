@@ -9,8 +9,11 @@ Calibration file (what :func:`calibration_toml` writes, :func:`read_calibration`
 reads back when a scene names it in ``[radio] calibration``)::
 
     version = 1
-    model = "UMa"            # the [radio] model and engine it was fitted for
+    model = "geometric"      # the [radio] model and engine it was fitted for
     engine = "twin3d"
+    model_version = 5        # geometric only: GeometricEngine.VERSION at the fit
+    [model_terms]            # geometric only: the scene's [radio.geometric] at the fit
+    corner_slabs = 0
     [los]                    # one table per environment (los, nlos, indoor)
     offset_db = 2.1
     slope_db_per_decade = -4.0
@@ -46,7 +49,7 @@ from .tables import Table as _Table
 from .physics.calibration import D_MAX_M, D_MIN_M, ENVIRONMENTS, Calibration
 
 __all__ = ["MEASUREMENT_COLUMNS", "CALIBRATION_VERSION", "Measurements", "read_measurements",
-           "read_calibration", "calibration_toml", "FIT_KEYS"]
+           "read_calibration", "calibration_toml", "model_identity", "FIT_KEYS"]
 
 #: Columns a measurements CSV must have.
 MEASUREMENT_COLUMNS = ("lon", "lat", "cell", "rsrp_dbm")
@@ -149,8 +152,51 @@ def read_measurements(path: str | Path) -> Measurements:
                         np.array(lines, dtype=np.int64), tuple(times) if "time" in at else None)
 
 
+def model_identity(model: str, geometric_terms=()) -> tuple[int | None, tuple]:
+    """(model_version, model_terms) that a calibration of ``model`` records and is checked by.
+
+    The geometric model: its :attr:`~twin3d.physics.geometric.model.GeometricEngine.VERSION`
+    (bumped whenever its maps change for the same terms) and the scene's
+    ``[radio.geometric]`` overrides, sorted by name; any other model: (None, ()).
+
+    Examples
+    --------
+    >>> from twin3d.physics.geometric.model import GeometricEngine
+    >>> model_identity("geometric", [("corner_slabs", 0)]) == (GeometricEngine.VERSION, (("corner_slabs", 0),))
+    True
+    >>> model_identity("UMa")
+    (None, ())
+    """
+    if model != "geometric":
+        return None, ()
+    from .physics.geometric.model import GeometricEngine
+    return GeometricEngine.VERSION, tuple(sorted(geometric_terms))
+
+
+def _terms_text(terms) -> str:
+    return ", ".join(f"{k} = {_toml_value(v)}" for k, v in terms) or "none"
+
+
+def _check_identity(top: _Table, fitted_version, fitted_terms, geometric_terms) -> None:
+    """A geometric calibration must name the scene's model version and terms (see
+    :func:`model_identity`); else an InputError saying to fit it again."""
+    version, terms = model_identity("geometric", geometric_terms)
+    again = ": fit it again (twin3d calibrate)"
+    if fitted_version is None:
+        raise top.err("model_version", "missing: the file does not say which version of the "
+                                       "geometric model it was fitted for (written by an older "
+                                       f"twin3d; this one's is {version}){again}")
+    if fitted_version != version:
+        raise top.err("model_version", f"the calibration was fitted for version {fitted_version} "
+                                       f"of the geometric model, this twin3d's is {version}{again}")
+    if dict(fitted_terms) != dict(terms):
+        raise top.err("model_terms", f"the calibration was fitted with [radio.geometric] "
+                                     f"{_terms_text(fitted_terms)}, the scene has "
+                                     f"{_terms_text(terms)}{again}")
+
+
 def read_calibration(path: str | Path, *, model: str | None = None, engine: str | None = None,
-                     referenced_by: tuple | None = None) -> Calibration:
+                     geometric_terms=None, referenced_by: tuple | None = None) -> Calibration:
     """Read and validate a calibration file into a :class:`Calibration`.
 
     Parameters
@@ -159,6 +205,10 @@ def read_calibration(path: str | Path, *, model: str | None = None, engine: str 
     model, engine : str, optional
         The scene's ``[radio]`` model and engine: the file must have been
         fitted for them.
+    geometric_terms : sequence of (name, value), optional
+        The scene's ``[radio.geometric]``: with ``model`` "geometric", the file
+        must have been fitted for this twin3d's version of the model with
+        these terms (:func:`model_identity`).
     referenced_by : (file, table, key), optional
         Where the path came from (the scene file), named when the file is missing.
 
@@ -166,8 +216,9 @@ def read_calibration(path: str | Path, *, model: str | None = None, engine: str 
     ------
     InputError
         Missing file, not UTF-8, not TOML, unknown key, wrong type or value,
-        or fitted for another model or engine.
+        or fitted for another model, engine, model version or set of terms.
     """
+    from .scene import GEOMETRIC_TERMS
     file = Path(path)
     if not file.is_file():
         if referenced_by is not None:
@@ -179,7 +230,8 @@ def read_calibration(path: str | Path, *, model: str | None = None, engine: str 
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(file, f"not valid TOML: {exc}") from None
-    top = _Table(file, "top level", doc, ("version", "model", "engine", *ENVIRONMENTS, "fit"))
+    top = _Table(file, "top level", doc, ("version", "model", "engine", "model_version",
+                                          "model_terms", *ENVIRONMENTS, "fit"))
     version = top.get("version", int, required=True)
     if version != CALIBRATION_VERSION:
         raise top.err("version", f"must be {CALIBRATION_VERSION} (this twin3d's calibration "
@@ -194,6 +246,16 @@ def read_calibration(path: str | Path, *, model: str | None = None, engine: str 
         raise top.err("engine", f"the calibration was fitted for engine {fitted_engine!r}, but the "
                                 f"scene's [radio] engine is {engine!r}: fit it again "
                                 "(twin3d calibrate)")
+    fitted_version = top.get("model_version", int, None)
+    raw_terms = top.get("model_terms", dict, {})
+    _Table(file, "[model_terms]", raw_terms, tuple(GEOMETRIC_TERMS))      # names known
+    for key, v in raw_terms.items():
+        if not isinstance(v, (int, float, str)):
+            raise InputError(file, f"must be a number, a boolean or a string, got "
+                                   f"{type(v).__name__}", "[model_terms]", key)
+    fitted_terms = tuple(sorted(raw_terms.items()))
+    if model == "geometric" and fitted_model == "geometric" and geometric_terms is not None:
+        _check_identity(top, fitted_version, fitted_terms, geometric_terms)
     offsets, slopes, ranges = [], [], []
     for env in ENVIRONMENTS:
         t = _Table(file, f"[{env}]", top.get(env, dict, {}),
@@ -214,7 +276,7 @@ def read_calibration(path: str | Path, *, model: str | None = None, engine: str 
         else:
             fit.get(key, kind, None)
     return Calibration(tuple(offsets), tuple(slopes), fitted_model, fitted_engine, str(file),
-                       tuple(ranges))
+                       tuple(ranges), fitted_version, fitted_terms)
 
 
 def _toml_value(v) -> str:
@@ -248,6 +310,10 @@ def calibration_toml(cal: Calibration, fit: dict | None = None, comment: str = "
               "#   antenna -> point held within [d_min_m, d_max_m] (the distances the fit saw).",
               f"version = {CALIBRATION_VERSION}", f"model = {_toml_value(cal.model)}",
               f"engine = {_toml_value(cal.engine)}"]
+    if cal.model_version is not None:       # the geometric model: what the fit corrected
+        lines.append(f"model_version = {int(cal.model_version)}")
+    if cal.model_terms:
+        lines += ["", "[model_terms]"] + [f"{k} = {_toml_value(v)}" for k, v in cal.model_terms]
     for env, o, s, (lo, hi) in zip(ENVIRONMENTS, cal.offset_db, cal.slope_db_per_decade,
                                    cal.d_range_m):
         lines += ["", f"[{env}]", f"offset_db = {_toml_value(float(o))}",

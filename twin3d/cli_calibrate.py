@@ -108,7 +108,9 @@ def register(app: typer.Typer) -> None:
                                                          help="Seed of the held-out split "
                                                               "(default: the scene's seed).")) -> None:
         """Fit the radio model's per-environment offsets and slopes; write them as a calibration TOML."""
-        from .calibrate_io import calibration_toml, read_measurements
+        from dataclasses import replace
+
+        from .calibrate_io import calibration_toml, model_identity, read_measurements
         from .physics.calibration import ENVIRONMENTS, LOSSES, MIN_POINTS
         from .provenance import provenance
         from .scene import calibration_ignored
@@ -156,7 +158,9 @@ def register(app: typer.Typer) -> None:
         prov = provenance(sc.spec.path, run_seed)
         comment = (f"written by twin3d {prov['twin3d_version']}: {prov['command']}\n"
                    f"scene sha256 {prov['scene_sha256']}")
-        write_text_atomic(target, calibration_toml(report.fit.calibration, fit, comment))
+        version, terms = model_identity(r.model, r.geometric_terms)
+        cal = replace(report.fit.calibration, model_version=version, model_terms=terms)
+        write_text_atomic(target, calibration_toml(cal, fit, comment))
         rel = os.path.relpath(target.resolve(), sc.spec.path.parent)
         out.print(f"wrote {target}", markup=False, highlight=False, soft_wrap=True)
         out.print(f'the scene uses it with: [radio] calibration = "{Path(rel).as_posix()}"',

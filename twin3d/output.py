@@ -118,7 +118,7 @@ def build(scene: Scene, out_dir: str | Path,
     Examples
     --------
     >>> result = build(load_scene("scenes/helsinki.toml"), "twin3d-out")   # doctest: +SKIP
-    >>> result.root_layer.name
+    >>> result.root_layer.name                                               # doctest: +SKIP
     'twin.usda'
     """
     from .sim.engine import Simulator

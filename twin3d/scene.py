@@ -336,7 +336,7 @@ def _radio(file: Path, data: Any) -> RadioSpec:
                      grid_m=t.num("grid_m", d.grid_m, 0.5, 10_000),
                      ue_height_m=t.num("ue_height_m", d.ue_height_m, 0, 300),
                      noise_figure_db=t.num("noise_figure_db", d.noise_figure_db, 0, 30),
-                     engine=engine, calibration=_calibration(t, engine), **rt)
+                     engine=engine, calibration=_calibration(t, engine, terms), **rt)
 
 
 #: False while ``twin3d calibrate`` loads the scene it refits: the old file (stale, fitted
@@ -354,14 +354,16 @@ def calibration_ignored() -> Iterator[None]:
         _READ_CALIBRATION.reset(token)
 
 
-def _calibration(t: _Table, engine: str):
-    """``[radio] calibration``: the file (relative to the scene), read and checked now."""
+def _calibration(t: _Table, engine: str, geometric_terms: tuple):
+    """``[radio] calibration``: the file (relative to the scene), read and checked now
+    against the scene's model, engine and (geometric model) terms."""
     rel = t.get("calibration", str, None)
     if rel is None or not _READ_CALIBRATION.get():
         return None
     from .calibrate_io import read_calibration
     model = t.choice("model", RADIO_MODELS, RadioSpec().model)
     return read_calibration((t.file.parent / rel).resolve(), model=model, engine=engine,
+                            geometric_terms=geometric_terms,
                             referenced_by=(t.file, t.where, "calibration"))
 
 
@@ -555,7 +557,7 @@ def parse_scene(path: str | Path) -> SceneSpec:
     Examples
     --------
     >>> spec = parse_scene("scenes/helsinki.toml")   # doctest: +SKIP
-    >>> spec.radio.f_hz
+    >>> spec.radio.f_hz                              # doctest: +SKIP
     3500000000.0
     """
     file = Path(path)

@@ -69,8 +69,11 @@ class Calibration:
     the slope term holds within (the distances the fit saw; beyond them
     the correction stays at its value at the bound). ``model`` and
     ``engine`` name what the parameters were fitted for (a scene checks
-    them against its ``[radio]``); ``path`` is the file they came from, if
-    any (not part of :meth:`key`).
+    them against its ``[radio]``), and for the geometric model
+    ``model_version`` (its ``GeometricEngine.VERSION``) and ``model_terms``
+    (the scene's ``[radio.geometric]`` overrides, (name, value) pairs) too:
+    a fit corrects one version of the model with one set of terms; ``path``
+    is the file they came from, if any (these are not part of :meth:`key`).
 
     Examples
     --------
@@ -85,6 +88,8 @@ class Calibration:
     engine: str = ""
     path: str | None = None
     d_range_m: tuple[tuple[float, float], ...] = ((D_MIN_M, D_MAX_M),) * 3
+    model_version: int | None = None
+    model_terms: tuple[tuple[str, object], ...] = ()
 
     def key(self) -> tuple:
         """What a corrected map depends on (radio-map cache keys)."""
