@@ -69,7 +69,7 @@ def link_in_service(r: StepResult) -> np.ndarray:
     """(n_links,) bool: ``link_state == "up"`` of a step (kept on the result by the simulator)."""
     if r.link_up is not None:
         return r.link_up
-    return np.array([s == "up" for s in r.link_state])
+    return np.array([s == "up" for s in r.link_state], dtype=bool)
 
 
 def load_env_scene(scene: str | Path | Scene) -> Scene:
@@ -212,7 +212,7 @@ class TwinEnv(gym.Env, ABC):
         sites = tuple(last.site_state)
         got = self._site_up_last
         if got is None or got[0] != sites:        # kept while the site states repeat
-            got = self._site_up_last = (sites, np.array([s == "up" for s in sites]))
+            got = self._site_up_last = (sites, np.array([s == "up" for s in sites], dtype=bool))
         return OpponentView(self.link_ids, self.site_ids, link_in_service(last), last.link_util,
                             got[1].copy(),
                             float(self.scene.spec.traffic.busy_hour_bps) * self.demand_factor,

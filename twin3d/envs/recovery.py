@@ -148,7 +148,7 @@ class FaultRecoveryEnv(TwinEnv):
         if self._detours is not None and self._detours[0] is r:
             return self._detours[1]
         router = self.sim.router
-        link_up = np.array([x == "up" for x in r.link_state])
+        link_up = np.array([x == "up" for x in r.link_state], dtype=bool)
         state = dict(zip(self.site_ids, r.site_state))
         node_up = np.array([state.get(n, "up") in ("up", "sleep") for n in router.nodes])
         ok = router._up_mask(None, link_up, node_up)

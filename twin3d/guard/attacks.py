@@ -149,9 +149,10 @@ class DamageEvaluator:
         if any(s.forwarding or s.surges or s.ddos or s.shed for s in states):
             return False
         r, ids = sim.router, sim.link_ids
-        self._link_up = np.array([[s.link_state[l] == "up" for l in ids] for s in states])
+        self._link_up = np.array([[s.link_state[l] == "up" for l in ids] for s in states],
+                                 dtype=bool)            # bool with no link too
         self._node_up = np.array([[s.site_state.get(n, "up") in ("up", "sleep") for n in r.nodes]
-                                  for s in states])
+                                  for s in states], dtype=bool)
         self._cap = np.array([[s.capacity_bps[l] for l in ids] for s in states])
         self._weight = []
         for s in states:

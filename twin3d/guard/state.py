@@ -57,7 +57,7 @@ class NetState:
     """The routing inputs of one step: link and node states, weights, static routes and ACLs."""
 
     def __init__(self, sim: Simulator, state: StepState) -> None:
-        self.link_up = np.array([state.link_state[l] == "up" for l in sim.link_ids])
+        self.link_up = np.array([state.link_state[l] == "up" for l in sim.link_ids], dtype=bool)
         # a sleeping site keeps routing (SANDBOX.md section 2)
         self.node_up = np.array([state.site_state.get(n, "up") in ("up", "sleep")
                                  for n in sim.router.nodes])

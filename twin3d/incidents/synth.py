@@ -284,11 +284,14 @@ def synth_incident(sim, plan: SynthPlan, seed: int, incident_id: int) -> tuple[I
     window = WindowSpec(start_hour, plan.window, plan.step_s, demand_factor)
     secondary: list[Fault] = []
     if compound == "during_recovery":       # in force since before the window, repaired after onset
-        sec_kind = "fiber_cut" if rng.random() < 0.5 or not plan.candidates["site_outage"] \
-            else "site_outage"
+        cuts, outages = plan.candidates["fiber_cut"], plan.candidates["site_outage"]
+        sec_kind = "fiber_cut" if (rng.random() < 0.5 and cuts) or not outages else "site_outage"
         pool = plan.candidates[sec_kind]
-        sec = pool[int(rng.integers(len(pool)))]
-        secondary = [Fault(sec_kind, sec, -1, until=int(rng.integers(onset + 1, plan.window)))]
+        if pool:
+            sec = pool[int(rng.integers(len(pool)))]
+            secondary = [Fault(sec_kind, sec, -1, until=int(rng.integers(onset + 1, plan.window)))]
+        else:                               # nothing to cut or take down (a network without links)
+            compound = ""
     if kind == "none":
         ref = run_window(sim, window, [], plan.signal)
         return Incident(incident_id, window, (), "none", "", -1,

@@ -107,7 +107,7 @@ def causal_chain(sim, run: WindowRun, baseline: WindowRun, top: int = 3) -> dict
             continue
         a = baseline.steps[f.onset].link_load_bps
         b = run.steps[f.onset].link_load_bps
-        up = np.array([s == "up" for s in run.steps[f.onset].link_state])
+        up = np.array([s == "up" for s in run.steps[f.onset].link_state], dtype=bool)
         gain = np.where(up, b - a, 0.0)
         for i in np.argsort(-gain, kind="stable")[:top]:
             if gain[i] <= 0:

@@ -137,7 +137,7 @@ class Simulator:
                     raise InputError(spec.path, "a scene with radio cells needs the core site that "
                                      "backhaul runs to", "[traffic]", "core")
                 self.core = cos[0]
-            up = np.array([twin.sites[c.site_id].state == "up" for c in self.cells])
+            up = np.array([twin.sites[c.site_id].state == "up" for c in self.cells], dtype=bool)
             base = self.radio(up)
             #: The radio map with every site in its scene state: the signal layer.
             self.baseline_map, self.baseline_key = base, np.packbits(up).tobytes()
@@ -532,7 +532,7 @@ class Simulator:
         # The cell loads of the all-awake map at this step's demand: the same
         # divisions and the same sums in point order as _radio_step, over the
         # served points kept per awake map (no KPIs, no new map per step).
-        active = np.array([state.site_state[c.site_id] == "up" for c in self.cells])
+        active = np.array([state.site_state[c.site_id] == "up" for c in self.cells], dtype=bool)
         key = self.radio_key(active, state.sector)
         with self._maps_lock:
             got = self._awake_serve.get(key)
@@ -754,11 +754,12 @@ class Simulator:
         # kept apart: a cascade changes the link states of most steps, not the site states
         got = self._link_up_last
         if got is None or got[0] != link_states:
-            got = self._link_up_last = (link_states, np.array([s == "up" for s in link_states]))
+            got = self._link_up_last = (link_states, np.array([s == "up" for s in link_states],
+                                                              dtype=bool))   # bool with no link too
         nodes = self._node_up_last
         if nodes is None or nodes[0] != site_state:
             nodes = self._node_up_last = (dict(site_state), np.array(
-                [site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes]))
+                [site_state.get(n, "up") in ("up", "sleep") for n in self.router.nodes], dtype=bool))
         return got[1].copy(), nodes[1].copy()
 
     def _capacity_of(self, caps: tuple) -> np.ndarray:
