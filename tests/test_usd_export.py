@@ -282,8 +282,12 @@ def test_bad_inputs(small_build, tmp_path):
         export_scenario(out / "twin.usda", tmp_path / "a.usdz", variant="nope")
     with pytest.raises(InputError, match="unknown export format 'obj'"):
         export_scenario(out / "twin.usda", tmp_path / "a.obj")
-    with pytest.raises(InputError, match="does not match the format"):
+    with pytest.raises(InputError, match=r"suffix '\.usda' does not match the format 'usdz' "
+                                         r"\(name it \*\.usdz\)"):
         export_scenario(out / "twin.usda", tmp_path / "a.usda", "usdz")
+    with pytest.raises(InputError, match=r"the file has no suffix for the format 'usdz'"):
+        export_scenario(out / "twin.usda", tmp_path / "a")
+    assert not (tmp_path / "a").exists()
     with pytest.raises(InputError, match="no such USD stage"):
         export_scenario(tmp_path / "missing.usda", tmp_path / "a.usdz")
     with pytest.raises(InputError, match="unknown export format"):

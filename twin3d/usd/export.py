@@ -62,8 +62,8 @@ def _format(out_file: Path, fmt: str | None) -> str:
         raise InputError(out_file, f"unknown export format '{fmt}' (use one of {', '.join(FORMATS)})",
                          field="format")
     if suffix != fmt:
-        raise InputError(out_file, f"file suffix '.{suffix}' does not match the format '{fmt}'",
-                         field="format")
+        got = f"file suffix '.{suffix}' does not match" if suffix else "the file has no suffix for"
+        raise InputError(out_file, f"{got} the format '{fmt}' (name it *.{fmt})", field="format")
     return fmt
 
 
