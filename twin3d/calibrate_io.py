@@ -218,7 +218,6 @@ def read_calibration(path: str | Path, *, model: str | None = None, engine: str 
         Missing file, not UTF-8, not TOML, unknown key, wrong type or value,
         or fitted for another model, engine, model version or set of terms.
     """
-    from .scene import GEOMETRIC_TERMS
     file = Path(path)
     if not file.is_file():
         if referenced_by is not None:
@@ -248,7 +247,9 @@ def read_calibration(path: str | Path, *, model: str | None = None, engine: str 
                                 "(twin3d calibrate)")
     fitted_version = top.get("model_version", int, None)
     raw_terms = top.get("model_terms", dict, {})
-    _Table(file, "[model_terms]", raw_terms, tuple(GEOMETRIC_TERMS))      # names known
+    if raw_terms:
+        from .physics.geometric.model import DEFAULT_TERMS     # the model's term names
+        _Table(file, "[model_terms]", raw_terms, tuple(DEFAULT_TERMS))
     for key, v in raw_terms.items():
         if not isinstance(v, (int, float, str)):
             raise InputError(file, f"must be a number, a boolean or a string, got "
