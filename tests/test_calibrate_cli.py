@@ -123,7 +123,7 @@ def test_calibrating_against_a_ray_traced_reference_lowers_held_out_rmse(calib_s
 
 def test_a_geometric_calibration_holds_only_for_its_model_version_and_terms(calib_scene, tmp_path,
                                                                           capsys):
-    from twin3d.physics.geometric.model import GeometricEngine
+    from twin3d.physics.geometric.model import DEFAULT_TERMS, GeometricEngine
     _, scene, mapper = calib_scene
     path = write_calib_scene(tmp_path)
     text = path.read_text().replace('model = "UMa"', 'model = "geometric"')
@@ -164,6 +164,11 @@ def test_a_geometric_calibration_holds_only_for_its_model_version_and_terms(cali
         assert "calib.calibration.toml" in line and field in line and words in line, (name, line)
         if "fit it again" not in line:
             assert name == "unknown term", (name, line)
+    # a term stated at its default value is the same model as the term left out
+    written.write_text(fitted)
+    path.write_text(scene_text.replace("corner_slabs = 0", f"corner_slabs = 0\ncorner_weight = "
+                                       f"{DEFAULT_TERMS['corner_weight']!r}"))
+    assert twin3d.load_scene(path).spec.radio.calibration.model_terms == (("corner_slabs", 0),)
     # a stale file does not block refitting it, and the refit loads again
     written.write_text(stale["older model"][0])
     path.write_text(scene_text.replace("corner_slabs = 0", "corner_slabs = 2"))

@@ -189,7 +189,9 @@ def _check_identity(top: _Table, fitted_version, fitted_terms, geometric_terms) 
     if fitted_version != version:
         raise top.err("model_version", f"the calibration was fitted for version {fitted_version} "
                                        f"of the geometric model, this twin3d's is {version}{again}")
-    if dict(fitted_terms) != dict(terms):
+    from .physics.geometric.model import DEFAULT_TERMS
+    # the terms in force: a term set to its default is the default
+    if {**DEFAULT_TERMS, **dict(fitted_terms)} != {**DEFAULT_TERMS, **dict(terms)}:
         raise top.err("model_terms", f"the calibration was fitted with [radio.geometric] "
                                      f"{_terms_text(fitted_terms)}, the scene has "
                                      f"{_terms_text(terms)}{again}")
