@@ -153,3 +153,41 @@ def test_scenario_names_whose_files_collide(write_scene, first, second):
     msg = str(exc.value)
     assert msg.startswith(str(path)) and "[[scenario]]" in msg and exc.value.field == "name"
     assert f"'{first}'" in msg and f"'{second}'" in msg and "file name" in msg
+
+
+def test_radio_f_hz_is_the_carrier_of_sectors_that_give_none(tmp_path):
+    """[radio] f_hz and bandwidth_hz reach every sector without its own (they were parsed
+    and then ignored: each sector fell back to 3.5 GHz and 100 MHz); a sector's own value,
+    or its site's, still wins, and the model's path loss follows the carrier."""
+    import json
+
+    import numpy as np
+
+    import twin3d
+    from twin3d.sim.engine import Simulator
+    sites = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.94, 60.17]},
+         "properties": {"id": "A", "kind": "macro", "azimuths_deg": "0;120;240"}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.945, 60.17]},
+         "properties": {"id": "B", "kind": "macro", "f_hz": 2.1e9,
+                        "sectors": [{"azimuth_deg": 0}, {"azimuth_deg": 180, "f_hz": 0.7e9,
+                                                         "bandwidth_hz": 10e6}]}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.9425, 60.168]},
+         "properties": {"id": "CO", "kind": "central_office"}}]}
+    (tmp_path / "sites.geojson").write_text(json.dumps(sites))
+    maps = {}
+    for f_hz in (3.5e9, 28e9):
+        path = tmp_path / f"s{f_hz:g}.toml"
+        path.write_text('[scene]\nname = "carrier"\n[[source]]\npath = "sites.geojson"\n'
+                        f'role = "sites"\n[radio]\nmodel = "FSPL"\nf_hz = {f_hz!r}\n'
+                        'bandwidth_hz = 400e6\ngrid_m = 50\n[traffic]\nbusy_hour_bps = 0\ncore = "CO"\n')
+        scene = twin3d.load_scene(path)
+        cells = {c.id: (c.f_hz, c.bandwidth_hz) for c in scene.twin.cells}
+        assert cells == {"A/1": (f_hz, 400e6), "A/2": (f_hz, 400e6), "A/3": (f_hz, 400e6),
+                         "B/1": (2.1e9, 400e6), "B/2": (0.7e9, 10e6)}
+        maps[f_hz] = Simulator(scene).baseline_map.rx_dbm
+    # free space: 20 log10(28 / 3.5) = 18.06 dB weaker on A's cells, B's unchanged
+    a, b = slice(0, 3), slice(3, 5)
+    diff_a = (maps[3.5e9] - maps[28e9])[a]
+    assert np.allclose(diff_a[np.isfinite(diff_a)], 20 * np.log10(8.0), atol=1e-3)
+    assert np.array_equal(maps[3.5e9][b], maps[28e9][b])

@@ -243,7 +243,8 @@ def load_scene(path: str | Path, progress: Callable[[str], None] | None = None) 
     frame = scene_origin(spec, data)
     if progress:
         progress("building the twin")
-    twin = build_twin(data, frame, name=spec.name)
+    twin = build_twin(data, frame, name=spec.name, f_hz=spec.radio.f_hz,
+                      bandwidth_hz=spec.radio.bandwidth_hz)
     twin.meta["provenance"] = provenance(spec.path, spec.seed)
     _check_events(spec, twin)
     if spec.traffic.core is not None and spec.traffic.core not in twin.sites:

@@ -177,13 +177,15 @@ def _check_unique(records, what: str) -> None:
         seen[r.id] = r.where
 
 
-def _site(rec: SiteRecord, frame: LocalFrame) -> Site:
+def _site(rec: SiteRecord, frame: LocalFrame, f_hz: float, bandwidth_hz: float) -> Site:
     ground = frame.h0_m if rec.ground_m is None else rec.ground_m
     x, y, z = frame.to_enu([rec.lon], [rec.lat], [ground])
     cells = [Cell(id=f"{rec.id}/{i + 1}", site_id=rec.id, azimuth_deg=s.azimuth_deg,
-                  tilt_deg=s.tilt_deg, p_tx_dbm=s.p_tx_dbm, f_hz=s.f_hz,
-                  bandwidth_hz=s.bandwidth_hz, beamwidth_deg=s.beamwidth_deg,
-                  gain_dbi=s.gain_dbi) for i, s in enumerate(rec.sectors)]
+                  tilt_deg=s.tilt_deg, p_tx_dbm=s.p_tx_dbm,
+                  f_hz=f_hz if s.f_hz is None else s.f_hz,
+                  bandwidth_hz=bandwidth_hz if s.bandwidth_hz is None else s.bandwidth_hz,
+                  beamwidth_deg=s.beamwidth_deg, gain_dbi=s.gain_dbi)
+             for i, s in enumerate(rec.sectors)]
     return Site(id=rec.id, kind=rec.kind, lon=rec.lon, lat=rec.lat, ground_m=ground,
                 height_m=rec.height_m, xyz_m=np.array([x[0], y[0], z[0]]), state=rec.state,
                 cells=cells, attrs=dict(rec.attrs))
@@ -250,7 +252,8 @@ def _street(rec: StreetRecord, frame: LocalFrame) -> Street:
                   name=rec.name)
 
 
-def build_twin(data: SourceData, frame: LocalFrame, name: str = "twin") -> Twin:
+def build_twin(data: SourceData, frame: LocalFrame, name: str = "twin", *,
+               f_hz: float = 3.5e9, bandwidth_hz: float = 100e6) -> Twin:
     """Build a :class:`Twin` from reader records.
 
     Parameters
@@ -261,6 +264,9 @@ def build_twin(data: SourceData, frame: LocalFrame, name: str = "twin") -> Twin:
         The scene's local frame.
     name : str
         Scene name.
+    f_hz, bandwidth_hz : float
+        Carrier frequency and bandwidth, Hz, of the sectors whose records
+        give none (the scene's ``[radio] f_hz`` and ``bandwidth_hz``).
 
     Returns
     -------
@@ -285,7 +291,7 @@ def build_twin(data: SourceData, frame: LocalFrame, name: str = "twin") -> Twin:
     _check_unique(data.links, "link")
     _check_unique(data.buildings, "building")
     site_recs = {s.id: s for s in data.sites}
-    sites = {s.id: _site(s, frame) for s in data.sites}
+    sites = {s.id: _site(s, frame, f_hz, bandwidth_hz) for s in data.sites}
     links = {l.id: _link(l, site_recs, frame) for l in data.links}
     graph = nx.MultiGraph()
     for s in sites.values():

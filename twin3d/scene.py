@@ -104,7 +104,9 @@ class RadioSpec:
     ``rt_samples_per_tx`` rays per cell and up to ``rt_max_depth``
     interactions per path; the scene's seed seeds the rays.
     ``geometric_terms``: the ``[radio.geometric]`` table, (name, value)
-    pairs overriding the geometric model's default terms.
+    pairs overriding the geometric model's default terms. ``f_hz`` and
+    ``bandwidth_hz`` are the carrier of every sector whose sites file gives
+    none (a sector's own, or its site's, wins).
     """
 
     model: str = "geometric"

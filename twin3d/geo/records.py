@@ -25,14 +25,16 @@ class SectorRecord:
     """One sector (cell) of a radio site.
 
     Angles in degrees as in files: azimuth clockwise from north, tilt
-    positive downwards.
+    positive downwards. ``f_hz`` and ``bandwidth_hz`` None: the sector's
+    file (and its site) gave none, so the scene's ``[radio]`` values hold
+    (:func:`twin3d.model.build_twin`).
     """
 
     azimuth_deg: float
     tilt_deg: float = 6.0
     p_tx_dbm: float = 46.0
-    f_hz: float = 3.5e9
-    bandwidth_hz: float = 100e6
+    f_hz: float | None = None
+    bandwidth_hz: float | None = None
     beamwidth_deg: float = 65.0
     gain_dbi: float = 8.0
 
