@@ -61,7 +61,8 @@ def test_geojson_sites_sectors_and_defaults():
     assert all(c.f_hz == 2.6e9 for c in s1.sectors)
     assert [c.tilt_deg for c in s1.sectors] == [SectorRecord.tilt_deg, 4.0, SectorRecord.tilt_deg]
     assert (s1.sectors[2].beamwidth_deg, s1.sectors[2].gain_dbi) == (90.0, 15.0)
-    assert s1.sectors[0].bandwidth_hz == SectorRecord.bandwidth_hz == 100e6
+    # none given: the scene's [radio] bandwidth_hz holds (twin3d.model.build_twin)
+    assert s1.sectors[0].bandwidth_hz is None and SectorRecord.bandwidth_hz is None
     assert s1.where == (str(DATA / "sites.geojson"), "feature 1 (id 'S1')")
 
     s2 = by_id["S2"]   # small cell: 10 m default, one sector per azimuth
