@@ -267,3 +267,34 @@ def test_doctests_of_the_capex_and_energy_modules():
                  "twin3d.sweep.candidates", "twin3d.cli_energy"):
         res = doctest.testmod(importlib.import_module(name))
         assert res.failed == 0 and res.attempted > 0, name
+
+
+def test_a_new_radio_site_copies_the_nearest_sectors_with_their_carrier(tmp_path):
+    """A ``new_site`` in a radio scene takes the sectors of the nearest site with cells, each
+    with its carrier: the scene's ``[radio] f_hz`` where the sites file gives none, the
+    sector's own where it does (the candidate site is 50 m from B, 600 m from A)."""
+    sites = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.94, 60.17]},
+         "properties": {"id": "A", "kind": "macro", "azimuths_deg": "0;120;240"}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.95, 60.17]},
+         "properties": {"id": "B", "kind": "small",
+                        "sectors": [{"azimuth_deg": 30}, {"azimuth_deg": 210, "f_hz": 0.7e9,
+                                                          "bandwidth_hz": 10e6}]}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.945, 60.168]},
+         "properties": {"id": "CO", "kind": "central_office"}}]}
+    (tmp_path / "sites.geojson").write_text(json.dumps(sites))
+    path = tmp_path / "radio.toml"
+    path.write_text('[scene]\nname = "radio"\n[[source]]\npath = "sites.geojson"\nrole = "sites"\n'
+                    '[radio]\nmodel = "FSPL"\nf_hz = 28e9\nbandwidth_hz = 400e6\ngrid_m = 50\n'
+                    '[traffic]\nbusy_hour_bps = 0\ncore = "CO"\n')
+    (tmp_path / "cands.toml").write_text(
+        '[[candidate]]\nname = "infill"\nkind = "new_site"\nlon = 24.9509\nlat = 60.1702\n'
+        'connect_to = ["CO"]\ncost = 5e5\n')
+    sc = load_scene(path)
+    _, cands = parse_candidates(tmp_path / "cands.toml", sc.twin)
+    got = apply_candidate(sc, cands[0])
+    new = got.scene.twin.sites[cands[0].site_id]
+    assert new.kind == "small"
+    assert [(c.azimuth_deg, c.f_hz, c.bandwidth_hz) for c in new.cells] == [
+        (30.0, 28e9, 400e6), (210.0, 0.7e9, 10e6)]
+    assert cands[0].site_id not in sc.twin.sites          # the scene's own twin is untouched
