@@ -21,6 +21,7 @@ Usage::
     python3 benchmarks/bench_radio_fidelity.py [--model UMa]
     python3 benchmarks/bench_radio_fidelity.py --model geometric   # issue 13's geometric model
     python3 benchmarks/bench_radio_fidelity.py --model geometric --terms '{"v_path_difference": true}'
+    python3 benchmarks/bench_radio_fidelity.py --model geometric --refs /tmp/refs   # other references
 
 The geometric model's defaults were tuned on macro_hel05 and small_south;
 macro_hel02, small_west and the second area (macro_hel03, small_south2) are
@@ -53,11 +54,14 @@ def main(argv=None) -> int:
                    help="path loss model for every layout, or 'geometric' "
                         "(default: UMa for macros, UMi for small cells)")
     p.add_argument("--terms", default="{}", help=HELP)
+    p.add_argument("--refs", type=Path, default=REFS,
+                   help="folder of references (default: tests/data/rt)")
     args = p.parse_args(argv)
     terms = parse_terms(p, args.terms)
-    paths = sorted(REFS.glob("*.npz"))
+    refs = args.refs
+    paths = sorted(refs.glob("*.npz"))
     if not paths:
-        print(f"no references under {REFS}", file=sys.stderr)
+        print(f"no references under {refs}", file=sys.stderr)
         return 2
     print(f"{'reference':<22} {'model':<5} {'scored':<12} {'Spearman':>8} {'RMSE dB':>8} "
           f"{'reached':>8} {'reached RMSE':>12} {'floored':>15} {'model s':>8} {'rays/tx':>9}")
@@ -82,9 +86,9 @@ def main(argv=None) -> int:
               f"{got[pre + 'rmse_db']:>8.2f} {got['reached_fraction']:>8.0%} "
               f"{got['reached_rmse_db']:>12.2f} {floored:>15} {dt:>8.3f} "
               f"{ref.meta.get('samples_per_tx', 0):>9.0e}")
-    for noise in sorted((REFS / "noise").glob("*.npz")):
+    for noise in sorted((refs / "noise").glob("*.npz")):
         again = load_reference(noise)
-        first = load_reference(REFS / (noise.stem.rsplit("_seed", 1)[0] + ".npz"))
+        first = load_reference(refs / (noise.stem.rsplit("_seed", 1)[0] + ".npz"))
         got = agreement(again.path_gain_db, first.path_gain_db, first.buildings, first.grid)
         print(f"Monte Carlo noise {first.name}: two seeds agree at Spearman {got['spearman']:.3f}, "
               f"RMSE {got['rmse_db']:.2f} dB per cell, {got['bin_rmse_db']:.2f} dB in "

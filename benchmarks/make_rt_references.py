@@ -9,7 +9,7 @@ two runs agree (the reference's own Monte Carlo noise).
 
 Usage::
 
-    python benchmarks/make_rt_references.py [--samples 20000000] [--seed 7] [--noise]
+    python benchmarks/make_rt_references.py [--samples 100000000] [--depth 10] [--seed 7] [--noise]
         [--noise-only] [--only macro_hel05] [--out tests/data/rt] [--freq-mhz 3500]
 """
 
@@ -31,8 +31,8 @@ def main(argv=None) -> int:
     from twin3d.rt.references import (FREQUENCIES_HZ, LAYOUTS, make_reference, reference_name,
                                       save_reference)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--samples", type=int, default=20_000_000, help="rays per transmitter")
-    p.add_argument("--depth", type=int, default=3, help="interactions per path")
+    p.add_argument("--samples", type=int, default=100_000_000, help="rays per transmitter")
+    p.add_argument("--depth", type=int, default=10, help="interactions per path")
     p.add_argument("--seed", type=int, default=7, help="the Helsinki scene's seed")
     p.add_argument("--noise", action="store_true", help="repeat the first macro and small layouts with seed + 1000")
     p.add_argument("--noise-only", action="store_true", help="only the --noise runs")

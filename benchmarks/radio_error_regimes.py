@@ -17,6 +17,11 @@ the RMS:
   add loss), those by the secondary edges' loss (0-10, 10-20, over 20 dB),
   and horizontal distance bands from the (first) antenna.
 
+It ends with the model set to -160 dB where the reference is unreached
+(a ceiling, not a model) and the error budget of those points: the RMS
+error they may keep for a per-cell RMSE of ``--target-db`` (8) with the
+reached points' errors as they are.
+
 Usage::
 
     python3 benchmarks/radio_error_regimes.py macro_hel05_3500mhz [--terms JSON]
@@ -133,6 +138,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("name", help="reference stem, e.g. macro_hel05_3500mhz")
     p.add_argument("--terms", default="{}", help="JSON overrides of the geometric model's terms")
+    p.add_argument("--target-db", type=float, default=8.0,
+                   help="per-cell RMSE target for the error budget line (issue 13's macro: 8 dB)")
     args = p.parse_args(argv)
     ref = load_reference(REFS / f"{args.name}.npz")
     err, m, rows, (best, r) = regimes(ref, **json.loads(args.terms))
@@ -150,6 +157,15 @@ def main(argv=None) -> int:
     e = np.where(unreached, FLOOR_DB, best)[m] - r[m]
     print(f"the model set to {FLOOR_DB:g} dB where the reference is unreached: RMSE after offset "
           f"{np.sqrt(((e - e.mean()) ** 2).mean()):.2f} dB")
+    # the budget: the RMS error the unreached points may keep for the target, the reached
+    # points' errors (and the offset) held as they are
+    reach, miss = m & ~unreached, m & unreached
+    if miss.any():
+        room = (args.target_db ** 2 * m.sum() - (err[reach] ** 2).sum()) / miss.sum()
+        print(f"for {args.target_db:g} dB per cell, the unreached points' RMS error must be at most "
+              f"{np.sqrt(room) if room > 0 else 0.0:.1f} dB (it is {np.sqrt((err[miss] ** 2).mean()):.1f}); "
+              f"the model there: median {np.median(best[miss]):.1f} dB, "
+              f"10-90 % {np.percentile(best[miss], 10):.1f} to {np.percentile(best[miss], 90):.1f} dB")
     for again in sorted((REFS / "noise").glob(f"{args.name}_seed*.npz")):
         r2 = load_reference(again).path_gain_db.reshape(len(ref.specs), -1).max(axis=0)
         both = unreached & (r2 <= FLOOR_DB) & m

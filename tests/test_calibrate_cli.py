@@ -110,7 +110,8 @@ def test_calibrating_against_a_ray_traced_reference_lowers_held_out_rmse(calib_s
     fit = tomllib.loads(out_toml.read_text())["fit"]
     assert fit["kind"] == "reference" and fit["samples"] > 4000
     assert 0.17 < fit["held_out_fraction"] < 0.23
-    # the measured figures (UMa on the reference's buildings): 13.4 -> 12.6 dB at seed 7
+    # the measured figures (UMa on the reference's buildings): 14.0 -> 13.2 dB at seed 7 (13.4 ->
+    # 12.6 against the depth-3 reference of the time)
     assert fit["rmse_after_db"] < fit["rmse_before_db"] - 0.4, fit
     assert fit["median_abs_after_db"] < fit["median_abs_before_db"]
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not a zip")

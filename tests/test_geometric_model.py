@@ -17,9 +17,11 @@ from twin3d.rt.references import load_reference
 
 REFS = Path(__file__).parent / "data" / "rt"
 
-# name: (Spearman, RMSE dB) measured; macros per 5 m cell, small cells in 15 m bins.
-HELD_OUT = {"macro_hel02_3500mhz": (0.879, 12.82), "small_west_3500mhz": (0.988, 4.68),
-            "macro_hel03_3500mhz": (0.820, 13.31), "small_south2_3500mhz": (0.882, 14.78)}
+# name: (Spearman, RMSE dB) measured against the depth-10, 1e8-ray references (2026-12-03);
+# macros per 5 m cell, small cells in 15 m bins.
+HELD_OUT = {"macro_hel02_2100mhz": (0.911, 6.78), "macro_hel02_3500mhz": (0.882, 9.39),
+            "small_west_2100mhz": (0.986, 3.63), "small_west_3500mhz": (0.988, 4.25),
+            "macro_hel03_3500mhz": (0.850, 9.48), "small_south2_3500mhz": (0.907, 10.87)}
 
 
 @pytest.mark.parametrize("name", sorted(HELD_OUT))
@@ -84,14 +86,14 @@ def test_engine_feeds_the_cell_map_cache():
 
 
 def test_path_difference_v_is_closer_where_the_ray_tracer_reaches():
-    """v_path_difference (exact v at steep roof edges): reached-point RMSE measured 6.85 dB
-    (7.66 with P.526's height form) on small cells south at 2.1 GHz, default terms."""
+    """v_path_difference (exact v at steep roof edges): reached-point RMSE measured 6.90 dB
+    (7.96 with P.526's height form) on small cells south at 2.1 GHz, default terms."""
     ref = load_reference(REFS / "small_south_2100mhz.npz")
     got = {}
     for exact in (False, True):
         ours = geometric_path_gain_db(ref.buildings, ref.grid, ref.specs, ref.ue_height_m,
                                       v_path_difference=exact)
         got[exact] = agreement(ours, ref.path_gain_db, ref.buildings, ref.grid, "small")
-    assert got[True]["reached_rmse_db"] <= 6.85 + 0.5
+    assert got[True]["reached_rmse_db"] <= 6.90 + 0.5
     assert got[True]["reached_rmse_db"] < got[False]["reached_rmse_db"] - 0.5
     assert got[True]["bin_spearman"] >= 0.983 - 0.02

@@ -117,7 +117,7 @@ class RadioSpec:
     noise_figure_db: float = 7.0
     engine: str = "twin3d"
     rt_samples_per_tx: int = 10_000_000
-    rt_max_depth: int = 3
+    rt_max_depth: int = 10          # as twin3d.rt.solver.DEFAULT_MAX_DEPTH
     #: ``calibration = "FILE"`` (relative to the scene file): the per-environment correction
     #: of ``twin3d calibrate``, read and checked at load time
     #: (:class:`twin3d.physics.calibration.Calibration`; None: the model as it is).

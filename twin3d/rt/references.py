@@ -175,7 +175,7 @@ def _subset(buildings: Buildings, extent_m) -> Buildings:
                      [buildings.kinds[i] for i in idx], [buildings.height_sources[i] for i in idx])
 
 
-def make_reference(twin, layout: Layout, f_hz: float, *, samples_per_tx: int, max_depth: int = 3,
+def make_reference(twin, layout: Layout, f_hz: float, *, samples_per_tx: int, max_depth: int = 10,
                    seed: int = 0, ue_height_m: float = 1.5, diffraction: bool = True,
                    refraction: bool = True) -> Reference:
     """Ray trace one layout at one frequency (see :mod:`twin3d.rt.solver`)."""

@@ -62,6 +62,11 @@ VARIANT = "llvm_ad_mono_polarized"
 
 _lock = threading.Lock()        # Dr.Jit's scene state is not for concurrent solves
 
+#: Interactions per path by default. Depth 3 left 9-31 % of the references' outdoor points
+#: without a ray (a wall in and a wall out is already two); by depth 10 the maps stop
+#: growing (macro HEL-02 at 3.5 GHz: the same map at depth 16), at about the same cost.
+DEFAULT_MAX_DEPTH = 10
+
 
 class RtSettings:
     """Ray-tracing settings of one map (Monte Carlo rays, interactions, physics).
@@ -81,7 +86,7 @@ class RtSettings:
 
     __slots__ = ("samples_per_tx", "max_depth", "seed", "diffraction", "refraction")
 
-    def __init__(self, samples_per_tx: int = 10**7, max_depth: int = 3, seed: int = 0,
+    def __init__(self, samples_per_tx: int = 10**7, max_depth: int = DEFAULT_MAX_DEPTH, seed: int = 0,
                  diffraction: bool = True, refraction: bool = True) -> None:
         if int(samples_per_tx) < 1 or int(max_depth) < 0 or int(seed) < 0:
             raise ValueError("RtSettings: samples_per_tx >= 1, max_depth >= 0 and seed >= 0 "
@@ -258,7 +263,7 @@ class SionnaEngine:
 
 
 def sionna_radio_map(twin, grid: Grid, cells=None, *, samples_per_tx: int = 10**7,
-                     max_depth: int = 3, seed: int = 0, ue_height_m: float = 1.5,
+                     max_depth: int = DEFAULT_MAX_DEPTH, seed: int = 0, ue_height_m: float = 1.5,
                      diffraction: bool = True, refraction: bool = True,
                      margin_m: float = MARGIN_M) -> np.ndarray:
     """Ray-traced path gain of a twin's cells on a grid, shaped like ``RadioMap.rx_dbm``.
