@@ -17,11 +17,11 @@ from twin3d.rt.references import load_reference
 
 REFS = Path(__file__).parent / "data" / "rt"
 
-# name: (Spearman, RMSE dB) measured against the depth-10, 1e8-ray references (2026-12-03);
-# macros per 5 m cell, small cells in 15 m bins.
-HELD_OUT = {"macro_hel02_2100mhz": (0.911, 6.78), "macro_hel02_3500mhz": (0.882, 9.39),
+# name: (Spearman, RMSE dB) measured against the depth-10 references of 2026-12-03 (1e8 rays
+# per sector, the two 3.5 GHz held-out macros 5e8); macros per 5 m cell, small cells in 15 m bins.
+HELD_OUT = {"macro_hel02_2100mhz": (0.911, 6.78), "macro_hel02_3500mhz": (0.884, 8.33),
             "small_west_2100mhz": (0.986, 3.63), "small_west_3500mhz": (0.988, 4.25),
-            "macro_hel03_3500mhz": (0.850, 9.48), "small_south2_3500mhz": (0.907, 10.87)}
+            "macro_hel03_3500mhz": (0.855, 9.15), "small_south2_3500mhz": (0.907, 10.87)}
 
 
 @pytest.mark.parametrize("name", sorted(HELD_OUT))

@@ -244,7 +244,7 @@ def test_reference_has_the_documented_shape_and_metadata(path):
                      + (s.antenna_xyz_m[2] - ref.ue_height_m) ** 2)
         assert np.all(row <= s.gain_dbi - fspl_db(d3, s.f_hz) + 7.0)
     # rays reach almost every outdoor point (one no ray reaches sits at the -160 dB floor):
-    # measured at most 5.5 % (small_south2, macro HEL-02 at 3.5 GHz); at depth 3 it was 9-31 %
+    # measured at most 5.5 % (small_south2); at depth 3 it was 9-31 %
     outdoor = outdoor_mask(ref.buildings, ref.grid)
     assert 0.3 < outdoor.mean() < 0.95
     assert np.mean(best[outdoor] <= -159.99) < 0.065
@@ -276,10 +276,10 @@ def test_reference_noise_between_two_seeds_is_at_the_measured_level(path):
 # macros, 15 m bins for small cells. The future "geometric" model must beat these.
 BASELINE_38901 = {
     "macro_hel05_2100mhz": (0.766, 10.46), "macro_hel05_3500mhz": (0.742, 12.36),
-    "macro_hel02_2100mhz": (0.756, 9.86), "macro_hel02_3500mhz": (0.498, 15.57),
+    "macro_hel02_2100mhz": (0.756, 9.86), "macro_hel02_3500mhz": (0.498, 14.43),
     "small_south_2100mhz": (0.894, 11.51), "small_south_3500mhz": (0.873, 15.61),
     "small_west_2100mhz": (0.893, 6.65), "small_west_3500mhz": (0.878, 8.89),
-    "macro_hel03_3500mhz": (0.064, 17.29), "small_south2_3500mhz": (0.764, 19.69),
+    "macro_hel03_3500mhz": (0.060, 17.02), "small_south2_3500mhz": (0.764, 19.69),
 }
 
 
