@@ -28,11 +28,12 @@ def main(argv=None) -> int:
     import twin3d
     from twin3d.rt import problem
     from twin3d.rt.compare import agreement
+    from twin3d.rt.solver import DEFAULT_MAX_DEPTH
     from twin3d.rt.references import (FREQUENCIES_HZ, LAYOUTS, make_reference, reference_name,
                                       save_reference)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--samples", type=int, default=100_000_000, help="rays per transmitter")
-    p.add_argument("--depth", type=int, default=10, help="interactions per path")
+    p.add_argument("--depth", type=int, default=DEFAULT_MAX_DEPTH, help="interactions per path")
     p.add_argument("--seed", type=int, default=7, help="the Helsinki scene's seed")
     p.add_argument("--noise", action="store_true", help="repeat the first macro and small layouts with seed + 1000")
     p.add_argument("--noise-only", action="store_true", help="only the --noise runs")

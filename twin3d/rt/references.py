@@ -45,6 +45,7 @@ from ..model import Buildings
 from ..physics.cellmaps import CellSpec
 from ..physics.grid import Grid
 from ..physics.los import ground_z_m
+from .solver import DEFAULT_MAX_DEPTH
 
 __all__ = ["Layout", "LAYOUTS", "FREQUENCIES_HZ", "Reference", "layout_specs", "street_point",
            "make_reference", "save_reference", "load_reference", "reference_name"]
@@ -175,7 +176,8 @@ def _subset(buildings: Buildings, extent_m) -> Buildings:
                      [buildings.kinds[i] for i in idx], [buildings.height_sources[i] for i in idx])
 
 
-def make_reference(twin, layout: Layout, f_hz: float, *, samples_per_tx: int, max_depth: int = 10,
+def make_reference(twin, layout: Layout, f_hz: float, *, samples_per_tx: int,
+                   max_depth: int = DEFAULT_MAX_DEPTH,
                    seed: int = 0, ue_height_m: float = 1.5, diffraction: bool = True,
                    refraction: bool = True) -> Reference:
     """Ray trace one layout at one frequency (see :mod:`twin3d.rt.solver`)."""

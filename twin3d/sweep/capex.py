@@ -110,7 +110,7 @@ def apply_candidate(scene, cand: Candidate | None, streets="auto") -> Applied:
         _add_link(twin, l)
         routes, fibre_m = [how], l.length_m
     else:
-        site = _new_site(twin, cand, scene)
+        site = _new_site(twin, cand, scene.spec.radio)
         twin.sites[site.id] = site
         twin.graph.add_node(site.id, kind=site.kind)
         cap = cand.capacity_bps
@@ -141,11 +141,11 @@ def _add_link(twin, l: Link) -> None:
     twin.graph.add_edge(l.a, l.b, key=l.id, link=l)
 
 
-def _new_site(twin, cand: Candidate, scene):
+def _new_site(twin, cand: Candidate, radio_spec):
     """The new site: in a radio scene, the sectors and kind of the nearest site with cells.
 
-    The copied sectors carry their carrier; the scene's ``[radio]`` one is the
-    default only for sectors that give none (as in the loader).
+    The copied sectors carry their carrier; ``radio_spec`` (the scene's ``[radio]``)
+    is the default only for sectors that give none (as in the loader).
     """
     x, y, _ = twin.frame.to_enu([cand.lon], [cand.lat])
     radio = [s for s in twin.sites.values() if s.cells]
@@ -155,7 +155,7 @@ def _new_site(twin, cand: Candidate, scene):
                             c.beamwidth_deg, c.gain_dbi) for c in near.cells]
     rec = SiteRecord(cand.site_id, cand.lon, cand.lat, kind=cand.site_kind or near.kind,
                      height_m=near.height_m, sectors=sectors)
-    return _site(rec, twin.frame, scene.spec.radio.f_hz, scene.spec.radio.bandwidth_hz)
+    return _site(rec, twin.frame, radio_spec.f_hz, radio_spec.bandwidth_hz)
 
 
 def candidate_cost(scene, cand: Candidate) -> float:
