@@ -128,7 +128,7 @@ def test_a_geometric_calibration_holds_only_for_its_model_version_and_terms(cali
     _, scene, mapper = calib_scene
     path = write_calib_scene(tmp_path)
     text = path.read_text().replace('model = "UMa"', 'model = "geometric"')
-    path.write_text(text + "\n[radio.geometric]\ncorner_slabs = 0\n")
+    path.write_text(text + "\n[radio.geometric]\ncorner_slabs = 2\n")
     meas, _ = synthetic(scene, mapper, np.random.default_rng(6), per_env=300)
     (tmp_path / "drive.csv").write_text(measurements_csv(meas))
     code, _, err = cli(capsys, "calibrate", path, "--measurements", tmp_path / "drive.csv")
@@ -136,16 +136,16 @@ def test_a_geometric_calibration_holds_only_for_its_model_version_and_terms(cali
     written = tmp_path / "calib.calibration.toml"
     doc = tomllib.loads(written.read_text())
     assert doc["model"] == "geometric" and doc["model_version"] == GeometricEngine.VERSION
-    assert doc["model_terms"] == {"corner_slabs": 0}
+    assert doc["model_terms"] == {"corner_slabs": 2}
     scene_text = referencing(path, "calib.calibration.toml")
     path.write_text(scene_text)
     cal = twin3d.load_scene(path).spec.radio.calibration
-    assert (cal.model_version, cal.model_terms) == (GeometricEngine.VERSION, (("corner_slabs", 0),))
+    assert (cal.model_version, cal.model_terms) == (GeometricEngine.VERSION, (("corner_slabs", 2),))
     fitted = written.read_text()
     stale = {   # what the file says -> the field and the words of the one-line error
-        "other terms": (fitted, scene_text.replace("corner_slabs = 0", "corner_slabs = 2"),
-                        "field 'model_terms'", "corner_slabs = 0, the scene has corner_slabs = 2"),
-        "no terms in the scene": (fitted, scene_text.replace("corner_slabs = 0", ""),
+        "other terms": (fitted, scene_text.replace("corner_slabs = 2", "corner_slabs = 3"),
+                        "field 'model_terms'", "corner_slabs = 2, the scene has corner_slabs = 3"),
+        "no terms in the scene": (fitted, scene_text.replace("corner_slabs = 2", ""),
                                   "field 'model_terms'", "the scene has none"),
         "older model": (fitted.replace(f"model_version = {GeometricEngine.VERSION}",
                                        f"model_version = {GeometricEngine.VERSION - 1}"),
@@ -153,7 +153,7 @@ def test_a_geometric_calibration_holds_only_for_its_model_version_and_terms(cali
                         f"version {GeometricEngine.VERSION - 1} of the geometric model"),
         "unrecorded": (fitted.replace(f"model_version = {GeometricEngine.VERSION}\n", ""),
                        scene_text, "field 'model_version'", "missing"),
-        "unknown term": (fitted.replace("corner_slabs = 0", "corner_slab = 0"), scene_text,
+        "unknown term": (fitted.replace("corner_slabs = 2", "corner_slab = 2"), scene_text,
                          "[model_terms]: field 'corner_slab'", "unknown key"),
     }
     for name, (cal_text, scn_text, field, words) in stale.items():
@@ -167,12 +167,12 @@ def test_a_geometric_calibration_holds_only_for_its_model_version_and_terms(cali
             assert name == "unknown term", (name, line)
     # a term stated at its default value is the same model as the term left out
     written.write_text(fitted)
-    path.write_text(scene_text.replace("corner_slabs = 0", f"corner_slabs = 0\ncorner_weight = "
+    path.write_text(scene_text.replace("corner_slabs = 2", f"corner_slabs = 2\ncorner_weight = "
                                        f"{DEFAULT_TERMS['corner_weight']!r}"))
-    assert twin3d.load_scene(path).spec.radio.calibration.model_terms == (("corner_slabs", 0),)
+    assert twin3d.load_scene(path).spec.radio.calibration.model_terms == (("corner_slabs", 2),)
     # a stale file does not block refitting it, and the refit loads again
     written.write_text(stale["older model"][0])
-    path.write_text(scene_text.replace("corner_slabs = 0", "corner_slabs = 2"))
+    path.write_text(scene_text.replace("corner_slabs = 2", "corner_slabs = 3"))
     assert cli(capsys, "calibrate", path, "--measurements", tmp_path / "drive.csv")[0] == 0
     cal = twin3d.load_scene(path).spec.radio.calibration
-    assert cal.model_terms == (("corner_slabs", 2),)
+    assert cal.model_terms == (("corner_slabs", 3),)

@@ -92,8 +92,38 @@ def test_corner_rounds_setting_reaches_the_term():
     every = model.site_paths(pr, tx, rx, g, 3.5e9, **model.DEFAULT_TERMS)
     capped = model.site_paths(pr, tx, rx, g, 3.5e9, **{**model.DEFAULT_TERMS, "corner_rounds": 12})
     want = corner.best_corner_path(pr, tx, rx[~every["los"]], 3.5e9,
-                                   weight=model.DEFAULT_TERMS["corner_weight"], max_rounds=None)
+                                   weight=model.DEFAULT_TERMS["corner_weight"], max_rounds=None,
+                                   max_leg_m=model.DEFAULT_TERMS["corner_leg_m"])
     np.testing.assert_array_equal(every["corner"][~every["los"]], want)
     assert np.all(every["corner"] <= capped["corner"])
     assert (every["corner"] < capped["corner"]).sum() > 20
     np.testing.assert_array_equal(every["rooftop"], capped["rooftop"])
+
+
+def test_corner_leg_setting_reaches_the_term():
+    """``corner_leg_m`` (default 200 m) bounds the one-corner term's second leg: the model's
+    corner term is the search with that bound, and a shorter bound drops the paths whose
+    corner lies further from the receiver (never adds one)."""
+    rng = np.random.default_rng(9)
+    b = random_city(rng)
+    pr = los3d.building_prisms(b)
+    tx = np.array(specs_of(rng, b)[0].antenna_xyz_m)
+    rx = np.column_stack([rng.uniform(-20, 260, 2000), rng.uniform(-20, 260, 2000),
+                          np.full(2000, 1.5)])
+    rx = rx[~los3d_v1.inside_blocked(los3d_v1.building_prisms(b), rx)]
+    g = np.zeros(len(rx))
+    assert model.DEFAULT_TERMS["corner_leg_m"] == 200.0
+    got = {}
+    for leg in (200.0, 60.0):
+        paths = model.site_paths(pr, tx, rx, g, 3.5e9, **{**model.DEFAULT_TERMS, "corner_leg_m": leg})
+        nl = ~paths["los"]
+        want = corner.best_corner_path(pr, tx, rx[nl], 3.5e9, max_rounds=None, max_leg_m=leg,
+                                       weight=model.DEFAULT_TERMS["corner_weight"])
+        np.testing.assert_array_equal(paths["corner"][nl], want)
+        got[leg] = paths
+    far, near = got[200.0], got[60.0]
+    assert np.all(near["corner"] >= far["corner"])
+    lost = np.isfinite(far["corner"]) & np.isinf(near["corner"])
+    assert lost.sum() > 20
+    leg_m = np.hypot(*(rx[lost, :2] - far["corner_xyz"][lost, :2]).T)
+    assert leg_m.min() > 60.0 - 1e-6 and leg_m.max() <= 200.0 + 1e-6

@@ -72,10 +72,13 @@ def hand_gain_db(x: float, shadowed: bool) -> float:
     if not shadowed:
         return g - fs
 
-    def v_of(d, a, b):                   # edge at d under the line a -> b, both (d, z)
+    def v_of(d, a, b):                   # edge (d, roof) between a and b, both (d, z)
+        # Fresnel-Kirchhoff v from the excess path length over the edge, 2 sqrt(Delta / lambda)
+        # (the default v_path_difference; P.526 eq. 26's height form is its small-angle limit)
+        e = (d, BLOCK[4])
+        delta = math.dist(a, e) + math.dist(e, b) - math.dist(a, b)
         line = a[1] + (b[1] - a[1]) * (d - a[0]) / (b[0] - a[0])
-        d1, d2 = d - a[0], b[0] - d
-        return (BLOCK[4] - line) * math.sqrt(2 * (d1 + d2) / (lam * d1 * d2))
+        return math.copysign(2 * math.sqrt(delta / lam), BLOCK[4] - line)
 
     tx, rx = (0.0, MAST_M), (x, z_ue)
     walls = (BLOCK[0], BLOCK[2])         # the ray crosses both walls at the roof height

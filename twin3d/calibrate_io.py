@@ -11,9 +11,9 @@ reads back when a scene names it in ``[radio] calibration``)::
     version = 1
     model = "geometric"      # the [radio] model and engine it was fitted for
     engine = "twin3d"
-    model_version = 5        # geometric only: GeometricEngine.VERSION at the fit
+    model_version = 6        # geometric only: GeometricEngine.VERSION at the fit
     [model_terms]            # geometric only: the scene's [radio.geometric] at the fit
-    corner_slabs = 0
+    corner_slabs = 2
     [los]                    # one table per environment (los, nlos, indoor)
     offset_db = 2.1
     slope_db_per_decade = -4.0

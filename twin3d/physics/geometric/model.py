@@ -67,21 +67,20 @@ MAX_RANGE_M = 5000.0
 #: Default settings of the terms (tuned on macro_hel05 and small_south, see the benchmark).
 #: corner_weight 0.6 and the power sum stand in for the wedge (not knife-edge) corners;
 #: transmission, two-wall reflections and corner chains (dominant_path) are on.
-#: v_path_difference (exact v at steep roof edges) is off: it brings the model closer to the
-#: references wherever they have a signal (reached-point RMSE up to 0.8 dB lower on 9 of the 10
-#: layouts, 0.1 dB higher on macro HEL-05 at 3.5 GHz) but worsens the per-cell macro RMSE by
-#: 0.35-0.5 dB, where the points the ray tracer leaves at -160 dB weigh most
-#: (benchmarks/radio_error_regimes.py). corner_rounds 0: every corner (.corner_clear).
-#: reflection_slabs and reflection_inside (paths through buildings, .reflection_through) are off
-#: for the same trade-off: closer on the small cells, 0.1-0.5 dB further per macro cell.
-#: corner_slabs 2 (.corner_through: one corner, legs through up to 2 slabs) is on: closer on
-#: the small cells (south 0.4-0.5 dB in bins), no further on macro HEL-05 (0.01 dB).
+#: v_path_difference (exact v at steep roof edges), reflection_slabs 2 and reflection_inside
+#: (one reflection whose legs cross buildings, .reflection_through) are on since the depth-10
+#: references (2026-12-03): together 0.9-1.5 dB closer on both tuning layouts (macro HEL-05
+#: 4.81 -> 3.93 and 5.47 -> 5.12 dB per cell, small cells south 8.10 -> 6.60 and 7.76 -> 6.80
+#: dB in bins). corner_rounds 0: every corner (.corner_clear); corner_leg_m 200: its second
+#: legs up to 200 m (300 m: the same tuning scores within 0.01 dB, 0.45 s more on the Helsinki
+#: map). corner_slabs 0 (.corner_through off): with the reflection terms on it brought the
+#: tuning layouts 0.00-0.05 dB closer for 0.27 s of the map.
 DEFAULT_TERMS = dict(k_edges=32, max_edges=3, reflections=True, corners=True, los_ground=False,
                      rooftop_weight=1.0, corner_weight=0.6, combine="sum", nlos_offset_db=-1.5,
                      edge2_weight=None, transmission=True, max_slabs=2, reflections2=True,
                      dominant_path=True, dpm_weight=0.6, courtyard_db=0.0,
-                     v_path_difference=False, corner_rounds=0, reflection_slabs=0,
-                     reflection_inside=False, corner_slabs=2)
+                     v_path_difference=True, corner_rounds=0, reflection_slabs=2,
+                     reflection_inside=True, corner_slabs=0, corner_leg_m=200.0)
 
 #: Inside reflections tried per receiver (4 and 8 gave the same small-cell scores; half the walks).
 INSIDE_ROUNDS = 4
@@ -107,7 +106,8 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
                edge2_weight: float | None = None, transmission: bool = False, max_slabs: int = 2,
                reflections2: bool = False, dominant_path: bool = False, dpm_weight: float = 0.6,
                v_path_difference: bool = False, corner_rounds: int = 0, reflection_slabs: int = 0,
-               reflection_inside: bool = False, corner_slabs: int = 0, **_ignored) -> dict:
+               reflection_inside: bool = False, corner_slabs: int = 0, corner_leg_m: float = 300.0,
+               **_ignored) -> dict:
     """Path losses from one antenna to many points at one frequency, dB, without antenna gain.
 
     Returns a dict of (N,) arrays: ``los`` (bool), ``direct`` (LOS loss),
@@ -139,6 +139,8 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     ``corner_slabs`` (0: off): ``corner_through``, ``corner_through_xyz``
     (:mod:`.corner_through`): one corner whose legs cross 1 to that many
     slabs, J(v) scaled by ``corner_weight``, NLOS points only.
+    ``corner_leg_m``: the one-corner term's longest second leg (corner to
+    receiver), metres.
     """
     a = np.asarray(antenna_xyz_m, float)
     p = np.asarray(pts_xyz_m, float)
@@ -208,7 +210,7 @@ def site_paths(prisms, antenna_xyz_m, pts_xyz_m, ground_z, f_hz: float, *, k_edg
     if corners and nl.any():
         out["corner"][nl], out["corner_xyz"][nl] = best_corner_path(
             prisms, a, p[nl], f_hz, weight=corner_weight, return_points=True,
-            max_rounds=corner_rounds if corner_rounds > 0 else None)
+            max_rounds=corner_rounds if corner_rounds > 0 else None, max_leg_m=corner_leg_m)
     return out
 
 
@@ -354,7 +356,7 @@ class GeometricEngine:
     """
 
     #: Bumped when the model's output changes for the same terms (cache keys).
-    VERSION = 5
+    VERSION = 6
 
     def __init__(self, **terms) -> None:
         unknown = set(terms) - set(DEFAULT_TERMS)
