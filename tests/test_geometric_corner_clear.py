@@ -76,18 +76,23 @@ def test_every_corner_equals_the_plain_scan(seed, site):
         assert np.isfinite(got[0]).sum() > np.isfinite(capped).sum() + 20
 
 
-def test_corner_rounds_setting_reaches_the_term():
-    """``corner_rounds = 0`` (the default) in the model's terms is the every-corner search,
-    and it changes the map only where the capped search (``corner_rounds = 12``) found no
-    corner or a weaker one."""
-    rng = np.random.default_rng(8)
+def _city_site_receivers(seed):
+    """A random city's prisms, one of its rooftop antennas and up to 2,000 outdoor receivers
+    1.5 m up (with zero ground heights)."""
+    rng = np.random.default_rng(seed)
     b = random_city(rng)
-    pr = los3d.building_prisms(b)
     tx = np.array(specs_of(rng, b)[0].antenna_xyz_m)
     rx = np.column_stack([rng.uniform(-20, 260, 2000), rng.uniform(-20, 260, 2000),
                           np.full(2000, 1.5)])
     rx = rx[~los3d_v1.inside_blocked(los3d_v1.building_prisms(b), rx)]
-    g = np.zeros(len(rx))
+    return los3d.building_prisms(b), tx, rx, np.zeros(len(rx))
+
+
+def test_corner_rounds_setting_reaches_the_term():
+    """``corner_rounds = 0`` (the default) in the model's terms is the every-corner search,
+    and it changes the map only where the capped search (``corner_rounds = 12``) found no
+    corner or a weaker one."""
+    pr, tx, rx, g = _city_site_receivers(8)
     assert model.DEFAULT_TERMS["corner_rounds"] == 0
     every = model.site_paths(pr, tx, rx, g, 3.5e9, **model.DEFAULT_TERMS)
     capped = model.site_paths(pr, tx, rx, g, 3.5e9, **{**model.DEFAULT_TERMS, "corner_rounds": 12})
@@ -104,14 +109,7 @@ def test_corner_leg_setting_reaches_the_term():
     """``corner_leg_m`` (default 200 m) bounds the one-corner term's second leg: the model's
     corner term is the search with that bound, and a shorter bound drops the paths whose
     corner lies further from the receiver (never adds one)."""
-    rng = np.random.default_rng(9)
-    b = random_city(rng)
-    pr = los3d.building_prisms(b)
-    tx = np.array(specs_of(rng, b)[0].antenna_xyz_m)
-    rx = np.column_stack([rng.uniform(-20, 260, 2000), rng.uniform(-20, 260, 2000),
-                          np.full(2000, 1.5)])
-    rx = rx[~los3d_v1.inside_blocked(los3d_v1.building_prisms(b), rx)]
-    g = np.zeros(len(rx))
+    pr, tx, rx, g = _city_site_receivers(9)
     assert model.DEFAULT_TERMS["corner_leg_m"] == 200.0
     got = {}
     for leg in (200.0, 60.0):
