@@ -15,7 +15,8 @@ the RMS:
   transmission, two reflections, corner chain);
 * rooftop points with one knife edge or several (Deygout's secondary edges
   add loss), those by the secondary edges' loss (0-10, 10-20, over 20 dB),
-  and horizontal distance bands from the (first) antenna.
+  horizontal distance bands from the (first) antenna, and the enclosed
+  courtyards (holes of the union of the footprints).
 
 It ends with the model set to -160 dB where the reference is unreached
 (a ceiling, not a model) and the error budget of those points: the RMS
@@ -43,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from twin3d.physics.geometric import model as geo  # noqa: E402
+from twin3d.physics.geometric.courtyard import enclosed_outdoor  # noqa: E402
 from twin3d.physics.geometric.diffraction import deygout_loss_db  # noqa: E402
 from twin3d.physics.geometric.los3d import building_prisms, wall_crossings  # noqa: E402
 from twin3d.physics.los import ground_z_m  # noqa: E402
@@ -131,6 +133,8 @@ def regimes(ref, **terms) -> tuple:
                  ("  ... reached", sel & reached)]
     for lo, hi in ((0, 50), (50, 100), (100, 200), (200, np.inf)):
         rows.append((f"NLOS {lo}-{hi} m", ~los & (d2d >= lo) & (d2d < hi)))
+    court = enclosed_outdoor(ref.buildings, gx, gy)
+    rows += [("enclosed courtyard", court), ("  ... reached", court & reached)]
     return err, m, [(label, sel & m) for label, sel in rows], (best, r)
 
 

@@ -3,7 +3,8 @@
 For one stored reference and one error regime of
 ``benchmarks/radio_error_regimes.py`` (e.g. ``"rooftop, more edges"``),
 takes up to ``--points`` outdoor points the ray tracer reaches where the
-model is more than ``--below`` dB too weak (after the mean offset), asks
+model is more than ``--below`` dB too weak (after the mean offset; with
+``--above``, more than that many dB too strong instead), asks
 Sionna's ``PathSolver`` for their paths (``--depth`` interactions,
 first-order diffraction, reflection and refraction) and prints, per point
 and best server, the three strongest interaction sequences (``D``
@@ -19,7 +20,7 @@ for 60 points of a macro reference.
 Usage::
 
     python3 benchmarks/rt_path_types.py macro_hel05_3500mhz "rooftop, more edges" [--below 8]
-                                        [--points 60 --depth 3 --terms JSON]
+                                        [--above DB] [--points 60 --depth 3 --terms JSON]
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def main(argv=None) -> int:
     ap.add_argument("name", help="a stored reference, tests/data/rt/NAME.npz")
     ap.add_argument("regime", help="a regime label of radio_error_regimes.py")
     ap.add_argument("--below", type=float, default=8.0, help="the model this many dB too weak")
+    ap.add_argument("--above", type=float, default=None,
+                    help="instead: the model this many dB too strong")
     ap.add_argument("--points", type=int, default=60)
     ap.add_argument("--depth", type=int, default=3, help="interactions per path")
     ap.add_argument("--terms", default="{}", help=HELP)
@@ -87,10 +90,12 @@ def main(argv=None) -> int:
     if args.regime not in labels:
         ap.error(f"no regime {args.regime!r}; one of: "
                  + " | ".join(dict.fromkeys(lab.strip() for lab, _ in rows)))
-    sel = labels[args.regime] & (err < -args.below) & (r > FLOOR_DB)
+    off = err < -args.below if args.above is None else err > args.above
+    sel = labels[args.regime] & off & (r > FLOOR_DB)
     points = np.flatnonzero(sel)[:args.points]
+    how = f"{args.below:g} dB too weak" if args.above is None else f"{args.above:g} dB too strong"
     print(f"{args.name}, {args.regime!r}: {int(sel.sum())} reached points with the model over "
-          f"{args.below:g} dB too weak; tracing {len(points)}")
+          f"{how}; tracing {len(points)}")
     if not len(points):
         return 0
     cells = traced_paths(ref, points, args.depth, 10**6)
