@@ -30,7 +30,9 @@ difference, Rappaport, Wireless Communications, 2nd ed., eqs. 4.54-4.57):
 
 the same as P.526 eq. 26 for small angles. They part at steep edges: for a
 receiver 2 m behind a wall 20 m high (diffraction angle near 85 degrees)
-the height form overstates v about 2.5-fold and J(v) by about 8 dB.
+the height form overstates v about 2.5-fold and J(v) by about 8 dB. The
+radio model uses the exact form by default since its version 6
+(``[radio.geometric] v_path_difference``).
 
 Compiled (numba), parallel over many profiles at once; no I/O.
 

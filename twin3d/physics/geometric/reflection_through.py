@@ -21,7 +21,8 @@ as :func:`.transmission.slabs_crossed` counts the direct ray), and
 none are the reflection term's. Per receiver, the ``max_rounds`` shortest
 unfolded reflections over the walls facing the transmitter are tried
 (:func:`.reflection._top_reflections`, lit or not) and the least loss is
-kept. Off by default (``[radio.geometric] reflection_slabs``, 0).
+kept. On by default since model version 6 (``[radio.geometric] reflection_slabs``,
+2; 0 turns it off).
 
 With ``inside=True`` the walls are taken from within their building: the
 path enters a building, reflects off the inside face of one of its walls
@@ -31,7 +32,8 @@ transmitter sees (the wall reversed: its normal into the building), and
 each leg's wall count is rounded up to odd, since the leg ends inside the
 building it entered (through a wall, or through its roof when no wall is
 crossed); a pass is at least two slabs. P.2040's slab reflects alike on
-both faces. ``[radio.geometric] reflection_inside``, off by default. No I/O.
+both faces. ``[radio.geometric] reflection_inside``, on by default since model
+version 6. No I/O.
 
 Examples
 --------
