@@ -69,7 +69,7 @@ MAX_RANGE_M = 5000.0
 #: transmission, two-wall reflections and corner chains (dominant_path) are on.
 #: v_path_difference (exact v at steep roof edges), reflection_slabs 2 and reflection_inside
 #: (one reflection whose legs cross buildings, .reflection_through) are on since the depth-10
-#: references (2026-12-03): together 0.9-1.5 dB closer on both tuning layouts (macro HEL-05
+#: references (2026-12-03): together 0.35-1.5 dB closer on both tuning layouts (macro HEL-05
 #: 4.81 -> 3.93 and 5.47 -> 5.12 dB per cell, small cells south 8.10 -> 6.60 and 7.76 -> 6.80
 #: dB in bins). corner_rounds 0: every corner (.corner_clear); corner_leg_m 200: its second
 #: legs up to 200 m (300 m: the same tuning scores within 0.01 dB, 0.45 s more on the Helsinki
