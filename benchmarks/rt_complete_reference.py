@@ -23,7 +23,12 @@ unreached points and 6 sectors (small_south2: about 7 min).
 Usage::
 
     python3 benchmarks/rt_complete_reference.py macro_hel02_3500mhz [--depth 6] [--samples 1e6]
-                                                [--terms JSON]
+                                                [--terms JSON] [--out DIR]
+
+``--out DIR`` also writes the completed reference to ``DIR/NAME.npz`` (its
+metadata records the completion: solver, depth, rays, points filled), so
+that ``bench_radio_fidelity.py --refs DIR`` scores against the completed
+set; a reference with no point at the floor is copied as it is.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +50,7 @@ from twin3d.physics.geometric import model as geo  # noqa: E402
 from twin3d.physics.los import ground_z_m  # noqa: E402
 from twin3d.rt.compare import FLOOR_DB, outdoor_mask, scores  # noqa: E402
 from twin3d.rt.export import export_scene  # noqa: E402
-from twin3d.rt.references import load_reference  # noqa: E402
+from twin3d.rt.references import load_reference, save_reference  # noqa: E402
 from twin3d.rt.solver import MARGIN_M, add_sector, load_rt_scene, load_sionna, scene_extent  # noqa: E402
 from radio_terms import HELP, parse_terms  # noqa: E402
 
@@ -113,6 +119,8 @@ def main(argv=None) -> int:
     ap.add_argument("--depth", type=int, default=6, help="interactions per path")
     ap.add_argument("--samples", type=float, default=1e6, help="rays per sector")
     ap.add_argument("--terms", default="{}", help=HELP)
+    ap.add_argument("--out", type=Path, default=None,
+                    help="a folder to write the completed reference to (NAME.npz)")
     args = ap.parse_args(argv)
     terms = parse_terms(ap, args.terms)
     if args.depth < 1 or args.samples < 1:
@@ -127,7 +135,8 @@ def main(argv=None) -> int:
     stored = ref.path_gain_db.reshape(n_cells, -1).astype(float)
     points, outdoor = unreached_points(ref)
     t0 = time.perf_counter()
-    traced = path_gain_at(ref, points, args.depth, int(args.samples))
+    traced = path_gain_at(ref, points, args.depth, int(args.samples)) if len(points) \
+        else np.zeros((n_cells, 0))
     seconds = time.perf_counter() - t0
     completed = stored.copy()
     completed[:, points] = np.maximum(stored[:, points], traced)
@@ -138,6 +147,16 @@ def main(argv=None) -> int:
     print(f"{args.name}: {len(points)} of {outdoor.sum()} outdoor points at the floor "
           f"({len(points) / outdoor.sum():.1%}); the path solver (depth {args.depth}, "
           f"{args.samples:.0e} rays per sector, {seconds:.0f} s) reaches {filled:.0%} of them")
+    if args.out is not None:
+        meta = {**ref.meta, "completed": {"solver": "PathSolver", "max_depth": args.depth,
+                                          "samples_per_tx": int(args.samples),
+                                          "floor_points": int(len(points)),
+                                          "filled": int(np.sum(traced.max(axis=0) > FLOOR_DB))
+                                          if len(points) else 0}}
+        args.out.mkdir(parents=True, exist_ok=True)
+        out = save_reference(replace(ref, meta=meta, path_gain_db=completed.reshape(shape)),
+                             args.out / f"{args.name}.npz")
+        print(f"wrote {out}")
     for label, reference in (("stored reference", stored), ("completed reference", completed)):
         s = scores(model, reference.reshape(shape), mask)
         print(f"  geometric model against the {label}: Spearman {s['spearman']:.3f}, "
