@@ -143,16 +143,15 @@ def main(argv=None) -> int:
     model = np.asarray(geo.geometric_path_gain_db(ref.buildings, ref.grid, ref.specs,
                                                   ref.ue_height_m, **terms)).reshape(shape)
     mask = outdoor.reshape(ref.grid.shape)
-    filled = float(np.mean(traced.max(axis=0) > FLOOR_DB)) if len(points) else 0.0
+    n_filled = int(np.sum(traced.max(axis=0, initial=FLOOR_DB) > FLOOR_DB))
+    filled = n_filled / len(points) if len(points) else 0.0
     print(f"{args.name}: {len(points)} of {outdoor.sum()} outdoor points at the floor "
           f"({len(points) / outdoor.sum():.1%}); the path solver (depth {args.depth}, "
           f"{args.samples:.0e} rays per sector, {seconds:.0f} s) reaches {filled:.0%} of them")
     if args.out is not None:
         meta = {**ref.meta, "completed": {"solver": "PathSolver", "max_depth": args.depth,
                                           "samples_per_tx": int(args.samples),
-                                          "floor_points": int(len(points)),
-                                          "filled": int(np.sum(traced.max(axis=0) > FLOOR_DB))
-                                          if len(points) else 0}}
+                                          "floor_points": int(len(points)), "filled": n_filled}}
         args.out.mkdir(parents=True, exist_ok=True)
         out = save_reference(replace(ref, meta=meta, path_gain_db=completed.reshape(shape)),
                              args.out / f"{args.name}.npz")
