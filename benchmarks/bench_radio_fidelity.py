@@ -16,12 +16,19 @@ It also times the model and prints the reference's
 own Monte Carlo noise (two seeds) where it is stored. The ray tracer is not
 run here: the references are data.
 
+The stored references are completed (:mod:`twin3d.rt.complete`): the
+outdoor points Sionna's radio map left at the floor were traced again by
+its path solver, and ``filled`` prints how many of them it reached.
+``--radio-map-only`` scores against the radio map alone, as the references
+were before 2026-12-03 10:00 UTC.
+
 Usage::
 
     python3 benchmarks/bench_radio_fidelity.py [--model UMa]
     python3 benchmarks/bench_radio_fidelity.py --model geometric   # issue 13's geometric model
     python3 benchmarks/bench_radio_fidelity.py --model geometric --terms '{"v_path_difference": true}'
     python3 benchmarks/bench_radio_fidelity.py --model geometric --refs /tmp/refs   # other references
+    python3 benchmarks/bench_radio_fidelity.py --model geometric --radio-map-only
 
 The geometric model's defaults were tuned on macro_hel05 and small_south;
 macro_hel02, small_west and the second area (macro_hel03, small_south2) are
@@ -42,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from twin3d.physics.geometric.model import geometric_path_gain_db  # noqa: E402
 from twin3d.rt.compare import FLOOR_DB, agreement, model_path_gain_db  # noqa: E402
+from twin3d.rt.complete import COMPLETION_KEY, radio_map_only  # noqa: E402
 from twin3d.rt.references import load_reference  # noqa: E402
 from radio_terms import HELP, parse_terms  # noqa: E402
 
@@ -56,6 +64,9 @@ def main(argv=None) -> int:
     p.add_argument("--terms", default="{}", help=HELP)
     p.add_argument("--refs", type=Path, default=REFS,
                    help="folder of references (default: tests/data/rt)")
+    p.add_argument("--radio-map-only", action="store_true",
+                   help="score against the radio-map solver's values alone (the path "
+                        "solver's completion undone)")
     args = p.parse_args(argv)
     terms = parse_terms(p, args.terms)
     refs = args.refs
@@ -64,9 +75,14 @@ def main(argv=None) -> int:
         print(f"no references under {refs}", file=sys.stderr)
         return 2
     print(f"{'reference':<22} {'model':<5} {'scored':<12} {'Spearman':>8} {'RMSE dB':>8} "
-          f"{'reached':>8} {'reached RMSE':>12} {'floored':>15} {'model s':>8} {'rays/tx':>9}")
+          f"{'reached':>8} {'reached RMSE':>12} {'floored':>15} {'model s':>8} {'rays/tx':>9} "
+          f"{'filled':>7}")
     for path in paths:
         ref = load_reference(path)
+        done = ref.meta.get(COMPLETION_KEY)
+        filled = f"{done['filled']}/{done['floor_points']}" if done else "-"
+        if args.radio_map_only:
+            ref, filled = radio_map_only(ref), "-"
         kind = ref.meta["kind"]
         model = args.model or ("UMa" if kind == "macro" else "UMi")
         t0 = time.perf_counter()
@@ -85,10 +101,12 @@ def main(argv=None) -> int:
         print(f"{ref.name:<22} {model[:5]:<5} {scored:<12} {got[pre + 'spearman']:>8.3f} "
               f"{got[pre + 'rmse_db']:>8.2f} {got['reached_fraction']:>8.0%} "
               f"{got['reached_rmse_db']:>12.2f} {floored:>15} {dt:>8.3f} "
-              f"{ref.meta.get('samples_per_tx', 0):>9.0e}")
+              f"{ref.meta.get('samples_per_tx', 0):>9.0e} {filled:>7}")
     for noise in sorted((refs / "noise").glob("*.npz")):
         again = load_reference(noise)
         first = load_reference(refs / (noise.stem.rsplit("_seed", 1)[0] + ".npz"))
+        if args.radio_map_only:
+            again, first = radio_map_only(again), radio_map_only(first)
         got = agreement(again.path_gain_db, first.path_gain_db, first.buildings, first.grid)
         print(f"Monte Carlo noise {first.name}: two seeds agree at Spearman {got['spearman']:.3f}, "
               f"RMSE {got['rmse_db']:.2f} dB per cell, {got['bin_rmse_db']:.2f} dB in "

@@ -4,7 +4,9 @@ The twin's buildings and a ground plane are written as a Mitsuba scene of
 PLY meshes with ITU radio materials (:mod:`twin3d.rt.export`), and Sionna
 RT's radio-map solver computes each cell's path gain on the twin's grid
 (:mod:`twin3d.rt.solver`). Ray-traced reference maps for the tests and
-benchmarks are made and read by :mod:`twin3d.rt.references`.
+benchmarks are made and read by :mod:`twin3d.rt.references`, their
+unreached points traced again by Sionna's path solver in
+:mod:`twin3d.rt.complete`.
 
 Nothing here imports Sionna, Mitsuba or Dr.Jit at import time: only the
 solver does, when it runs. :func:`problem` says, without importing them,

@@ -15,7 +15,9 @@ stored as a compressed ``.npz``:
     JSON: layout name and kind, grid (x0_m, y0_m, step_m, nx, ny), UE
     height, frequency, the cells (:class:`~twin3d.physics.cellmaps.CellSpec`
     fields and ids), ray-tracer settings (samples, depth, seed, physics),
-    versions of sionna-rt, mitsuba and drjit, seconds per map.
+    versions of sionna-rt, mitsuba and drjit, seconds per map; and, once
+    :mod:`twin3d.rt.complete` has traced the points the radio map left at
+    the floor again, ``completed`` (solver, depth, rays, the points filled).
 
 :data:`LAYOUTS` are cut from the bundled Helsinki scene: two rooftop macro
 sites (the scene's own sectors) and two pairs of 10 m street-level small
