@@ -20,7 +20,7 @@ The stored references are completed (:mod:`twin3d.rt.complete`): the
 outdoor points Sionna's radio map left at the floor were traced again by
 its path solver, and ``filled`` prints how many of them it reached.
 ``--radio-map-only`` scores against the radio map alone, as the references
-were before 2026-12-03 10:00 UTC.
+were before commit f4bca49 (2026-12-03).
 
 Usage::
 
