@@ -40,47 +40,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from twin3d.physics.geometric.model import geometric_path_gain_db  # noqa: E402
-from twin3d.physics.los import ground_z_m  # noqa: E402
-from twin3d.rt.compare import FLOOR_DB, agreement  # noqa: E402
+from twin3d.rt.compare import agreement  # noqa: E402
 from twin3d.rt.export import export_scene  # noqa: E402
 from twin3d.rt.references import load_reference  # noqa: E402
-from twin3d.rt.solver import (MARGIN_M, add_sector, load_rt_scene, load_sionna,  # noqa: E402
-                              scene_extent)
+from twin3d.rt.solver import MARGIN_M, RtSettings, _solve, load_sionna, scene_extent  # noqa: E402
 
 
 def scattered_map(ref, scattering: float, samples: int, depth: int) -> np.ndarray:
-    """(n_cells, ny, nx) path gain of ``ref``'s layout with the materials' scattering
-    coefficient set to ``scattering`` (diffuse reflection on where it is > 0), dB."""
+    """(n_cells, ny, nx) path gain of ``ref``'s layout with the walls' and roofs' scattering
+    coefficient set to ``scattering`` (diffuse reflection on where it is > 0), dB: the
+    stored references' recipe (``twin3d.rt.solver``) otherwise."""
     mi, dr, rt = load_sionna()
-    grid = ref.grid
-    out = np.empty((len(ref.specs),) + grid.shape, np.float32)
+    settings = RtSettings(samples, depth, int(ref.meta["seed"]), True, True)
     with tempfile.TemporaryDirectory(prefix="twin3d-rt-") as tmp:
-        ex = export_scene(ref.buildings, scene_extent(grid, ref.specs, MARGIN_M), tmp,
+        ex = export_scene(ref.buildings, scene_extent(ref.grid, ref.specs, MARGIN_M), tmp,
                           ground=True)
-        scene = load_rt_scene(rt, ex)
-        for obj in scene.objects.values():          # walls and roofs, not the ground
-            if obj.radio_material.name == "itu_concrete":
-                obj.radio_material.scattering_coefficient = scattering
-        x0, y0, x1, y1 = grid.bounds_m
-        cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
-        z = float(ground_z_m(cx, cy)) + ref.ue_height_m
-        solver = rt.RadioMapSolver()
-        for k, s in enumerate(ref.specs):
-            tx = add_sector(mi, dr, rt, scene, k, s)
-            try:
-                rm = solver(scene, center=mi.Point3f(cx, cy, z), orientation=mi.Point3f(0, 0, 0),
-                            size=mi.Point2f(x1 - x0, y1 - y0),
-                            cell_size=mi.Point2f(grid.step_m, grid.step_m),
-                            samples_per_tx=samples, max_depth=depth, los=True,
-                            specular_reflection=True, diffuse_reflection=scattering > 0,
-                            refraction=True, diffraction=True,
-                            seed=int(ref.meta["seed"]) + k)
-                g = np.asarray(rm.path_gain.numpy(), np.float64)[0]
-            finally:
-                scene.remove(tx)
-            with np.errstate(divide="ignore"):
-                out[k] = np.maximum(10.0 * np.log10(g), FLOOR_DB)
-    return out
+        return _solve(mi, dr, rt, ex, ref.grid, ref.specs, ref.ue_height_m, settings,
+                      scattering=scattering)
 
 
 def main(argv=None) -> int:

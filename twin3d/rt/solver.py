@@ -214,8 +214,14 @@ def add_sector(mi, dr, rt, scene, k: int, spec: CellSpec) -> str:
     return f"tx{k}"
 
 
-def _solve(mi, dr, rt, ex: ExportedScene, grid: Grid, specs, ue_height_m, settings) -> np.ndarray:
+def _solve(mi, dr, rt, ex: ExportedScene, grid: Grid, specs, ue_height_m, settings,
+           scattering: float = 0.0) -> np.ndarray:
+    # scattering: the walls' and roofs' diffuse scattering coefficient S (0: smooth, as the
+    # references and the engine trace; benchmarks/rt_scattering_check.py tries others)
     scene = load_rt_scene(rt, ex)
+    for obj in scene.objects.values():
+        if scattering > 0 and obj.radio_material.name == "itu_concrete":
+            obj.radio_material.scattering_coefficient = scattering
     x0, y0, x1, y1 = grid.bounds_m
     cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
     z = float(ground_z_m(cx, cy)) + ue_height_m
@@ -229,6 +235,7 @@ def _solve(mi, dr, rt, ex: ExportedScene, grid: Grid, specs, ue_height_m, settin
                         cell_size=mi.Point2f(grid.step_m, grid.step_m),
                         samples_per_tx=settings.samples_per_tx, max_depth=settings.max_depth,
                         los=True, specular_reflection=True, refraction=settings.refraction,
+                        diffuse_reflection=scattering > 0,
                         diffraction=settings.diffraction, seed=settings.seed + k)
             g = np.asarray(rm.path_gain.numpy(), np.float64)[0]
         finally:
