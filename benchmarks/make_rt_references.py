@@ -2,7 +2,8 @@
 
 Writes one compressed ``.npz`` per layout and frequency of
 :data:`twin3d.rt.references.LAYOUTS` under ``tests/data/rt/`` (see
-:mod:`twin3d.rt.references` for the contents): Sionna's radio map, its
+:mod:`twin3d.rt.references` for the contents): Sionna's radio map (walls and
+roofs with diffuse scattering coefficient ``--scattering``), its
 unreached outdoor points traced again by the path solver
 (:mod:`twin3d.rt.complete`, ``--complete-samples`` rays per sector, 0 for
 none), then, with ``--noise``,
@@ -12,7 +13,8 @@ two runs agree (the reference's own Monte Carlo noise).
 
 Usage::
 
-    python benchmarks/make_rt_references.py [--samples 100000000] [--depth 10] [--seed 7] [--noise]
+    python benchmarks/make_rt_references.py [--samples 100000000] [--depth 10] [--seed 7]
+        [--scattering 0.3] [--noise]
         [--noise-only] [--only macro_hel05] [--out tests/data/rt] [--freq-mhz 3500]
         [--complete-samples 10000000]
 
@@ -35,7 +37,7 @@ def main(argv=None) -> int:
     import twin3d
     from twin3d.rt import problem
     from twin3d.rt.compare import agreement
-    from twin3d.rt.solver import DEFAULT_MAX_DEPTH
+    from twin3d.rt.solver import DEFAULT_MAX_DEPTH, DEFAULT_SCATTERING
     from twin3d.rt.complete import complete_reference
     from twin3d.rt.references import (FREQUENCIES_HZ, LAYOUTS, make_reference, reference_name,
                                       save_reference)
@@ -44,6 +46,8 @@ def main(argv=None) -> int:
     p.add_argument("--samples", type=int, default=100_000_000, help="rays per transmitter")
     p.add_argument("--depth", type=int, default=DEFAULT_MAX_DEPTH, help="interactions per path")
     p.add_argument("--seed", type=int, default=7, help="the Helsinki scene's seed")
+    p.add_argument("--scattering", type=float, default=DEFAULT_SCATTERING,
+                   help="the walls' and roofs' diffuse scattering coefficient S, 0-1 (0: smooth)")
     p.add_argument("--noise", action="store_true", help="repeat the first macro and small layouts with seed + 1000")
     p.add_argument("--noise-only", action="store_true", help="only the --noise runs")
     p.add_argument("--only", action="append", help="layout name(s) to make")
@@ -53,6 +57,8 @@ def main(argv=None) -> int:
     p.add_argument("--complete-samples", type=int, default=10_000_000,
                    help="path-solver rays per sector for the unreached points (0: none)")
     a = p.parse_args(argv)
+    if not 0.0 <= a.scattering <= 1.0:
+        p.error("--scattering must be within 0-1")
     why = problem()
     if why:
         print(f"error: {why}", file=sys.stderr)
@@ -62,7 +68,7 @@ def main(argv=None) -> int:
     def make(lay, f, seed):
         """One layout's reference: the radio map, completed by the path solver."""
         ref = make_reference(twin, lay, f, samples_per_tx=a.samples, max_depth=a.depth,
-                             seed=seed)
+                             seed=seed, scattering=a.scattering)
         if a.complete_samples > 0:
             ref = complete_reference(ref, depth=a.depth, samples=a.complete_samples)
         return ref

@@ -1,36 +1,35 @@
-"""A stored reference's layout ray traced again with diffuse scattering on the walls (issue 13).
+"""A stored reference's layout ray traced again with another wall scattering coefficient (issue 13).
 
-The stored references trace specular reflection, refraction and first-order
-diffraction off smooth ITU concrete: no diffuse scattering (Sionna's
-``scattering_coefficient`` is 0 for its ITU materials). Real facades are
-rough, and measurements fit an effective-roughness scattering coefficient
-S of about 0.2-0.5 for buildings (V. Degli-Esposti et al., "Measurement and
-modelling of scattering from buildings", IEEE Trans. Antennas Propag.
-55(1), 2007). This script traces the reference's own buildings, cells and
-grid again with Sionna's radio-map solver as the stored references were made
-(depth 10, first-order diffraction, the layout's seed), with every wall's
-and roof's scattering coefficient set to ``--scattering`` (the
-``itu_concrete`` material; Lambertian lobe, Sionna's default; the ground
-stays smooth) and diffuse reflection on,
-then prints the geometric model's scores against the stored reference and
-against the new map (``twin3d.rt.compare.agreement``), and the two maps
-against each other. ``--scattering 0`` is the control: the stored recipe
-at ``--samples`` rays, without the path solver's completion.
+The stored references trace specular reflection, refraction, first-order
+diffraction and diffuse scattering off ITU concrete walls and roofs with a
+scattering coefficient S = 0.3 (``twin3d.rt.solver.DEFAULT_SCATTERING``;
+Sionna's ITU materials have S = 0, smooth). Measurements fit an
+effective-roughness S of about 0.2-0.5 for buildings (V. Degli-Esposti et
+al., "Measurement and modelling of scattering from buildings", IEEE Trans.
+Antennas Propag. 55(1), 2007). This script traces the reference's own
+buildings, cells and grid again with Sionna's radio-map solver as the
+stored references were made (depth 10, first-order diffraction, the
+layout's seed, Lambertian lobe, the ground smooth), with the walls' and
+roofs' S set to ``--scattering`` (diffuse reflection off at 0), then prints
+the geometric model's scores against the stored reference and against the
+new map (``twin3d.rt.compare.agreement``), and the two maps against each
+other. ``--scattering 0`` traces the smooth-wall references of before;
+``--scattering 0.3`` is the control: the stored recipe at ``--samples``
+rays, without the path solver's completion.
 
-Nothing is stored: it says how much of the model's error against a
-reference is the reference's smooth walls. Needs the ``[rt]`` extra and
-LLVM >= 19. About 90-110 s per macro layout at 1e8 rays on 2 cores.
+Nothing is stored: it says how much a score depends on the walls'
+roughness. Needs the ``[rt]`` extra and LLVM >= 19. About 90-110 s per
+macro layout at 1e8 rays on 2 cores.
 
 Usage::
 
-    python3 benchmarks/rt_scattering_check.py macro_hel03_3500mhz [--scattering 0.3] [--samples 1e8]
+    python3 benchmarks/rt_scattering_check.py macro_hel03_3500mhz [--scattering 0] [--samples 1e8]
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -41,28 +40,23 @@ sys.path.insert(0, str(ROOT))
 
 from twin3d.physics.geometric.model import geometric_path_gain_db  # noqa: E402
 from twin3d.rt.compare import agreement  # noqa: E402
-from twin3d.rt.export import export_scene  # noqa: E402
 from twin3d.rt.references import load_reference  # noqa: E402
-from twin3d.rt.solver import MARGIN_M, RtSettings, _solve, load_sionna, scene_extent  # noqa: E402
+from twin3d.rt.solver import RtSettings, path_gain_db  # noqa: E402
 
 
 def scattered_map(ref, scattering: float, samples: int, depth: int) -> np.ndarray:
     """(n_cells, ny, nx) path gain of ``ref``'s layout with the walls' and roofs' scattering
     coefficient set to ``scattering`` (diffuse reflection on where it is > 0), dB: the
     stored references' recipe (``twin3d.rt.solver``) otherwise."""
-    mi, dr, rt = load_sionna()
-    settings = RtSettings(samples, depth, int(ref.meta["seed"]), True, True)
-    with tempfile.TemporaryDirectory(prefix="twin3d-rt-") as tmp:
-        ex = export_scene(ref.buildings, scene_extent(ref.grid, ref.specs, MARGIN_M), tmp,
-                          ground=True)
-        return _solve(mi, dr, rt, ex, ref.grid, ref.specs, ref.ue_height_m, settings,
-                      scattering=scattering)
+    settings = RtSettings(samples, depth, int(ref.meta["seed"]), True, True, scattering)
+    return path_gain_db(ref.buildings, ref.grid, ref.specs, ue_height_m=ref.ue_height_m,
+                        settings=settings)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("name", help="a stored reference, tests/data/rt/NAME.npz")
-    ap.add_argument("--scattering", type=float, default=0.3,
+    ap.add_argument("--scattering", type=float, default=0.0,
                     help="the walls' and roofs' scattering coefficient S, 0-1")
     ap.add_argument("--samples", type=float, default=1e8, help="rays per sector")
     ap.add_argument("--depth", type=int, default=10, help="interactions per path")

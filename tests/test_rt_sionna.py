@@ -80,6 +80,9 @@ def test_sionna_engine_with_a_missing_llvm_exits_2(tmp_path, monkeypatch, capsys
 @pytest.mark.parametrize("radio, words", [
     ('engine = "raytracer"', ["engine", "twin3d, sionna", "raytracer"]),
     ("rt_samples_per_tx = 1000000", ["rt_samples_per_tx", 'engine = "sionna"']),
+    ("rt_scattering = 0.3", ["rt_scattering", 'engine = "sionna"']),
+    ('engine = "sionna"\nrt_scattering = 1.5', ["rt_scattering", "1.5"]),
+    ('engine = "sionna"\nrt_scattering = "rough"', ["rt_scattering", "rough"]),
 ])
 def test_radio_engine_fields_are_strict(tmp_path, capsys, radio, words):
     code, lines = _run_build(tmp_path, radio, capsys)
@@ -95,13 +98,18 @@ def test_parse_scene_reads_the_engine_settings(tmp_path):
     assert parse_scene(scene).radio.engine == "twin3d"
     if WHY is None:
         scene.write_text(HEAD + '[radio]\nengine = "sionna"\n'
-                         'rt_samples_per_tx = 2000000\nrt_max_depth = 4\n')
+                         'rt_samples_per_tx = 2000000\nrt_max_depth = 4\nrt_scattering = 0\n')
         r = parse_scene(scene).radio
-        assert (r.engine, r.rt_samples_per_tx, r.rt_max_depth) == ("sionna", 2_000_000, 4)
-        # unset, the depth is the solver's default, the one the stored references were made at
-        from twin3d.rt.solver import DEFAULT_MAX_DEPTH, RtSettings
+        assert (r.engine, r.rt_samples_per_tx, r.rt_max_depth, r.rt_scattering) == \
+            ("sionna", 2_000_000, 4, 0.0)
+        # unset, depth and scattering are the solver's defaults, the stored references' own
+        from twin3d.rt.solver import DEFAULT_MAX_DEPTH, DEFAULT_SCATTERING, RtSettings
         scene.write_text(HEAD + '[radio]\nengine = "sionna"\n')
-        assert parse_scene(scene).radio.rt_max_depth == DEFAULT_MAX_DEPTH == RtSettings().max_depth == 10
+        r = parse_scene(scene).radio
+        assert r.rt_max_depth == DEFAULT_MAX_DEPTH == RtSettings().max_depth == 10
+        assert r.rt_scattering == DEFAULT_SCATTERING == RtSettings().scattering == 0.3
+        assert {load_reference(p).meta["scattering_coefficient"] for p in DATA.glob("*.npz")} \
+            == {DEFAULT_SCATTERING}
 
 
 # --- the engine plumbing in the per-cell maps (no Sionna: an engine of known values) ---------
@@ -165,6 +173,22 @@ def test_exported_scene_loads_in_sionna_with_its_shapes(tmp_path):
     assert sum(s.face_count() for s in scene.mi_scene.shapes()) == ex.n_triangles
     zmax = max(float(s.bbox().max.z) for s in scene.mi_scene.shapes())
     assert zmax == pytest.approx(20.0, abs=1e-4)
+
+
+@needs_sionna
+def test_walls_and_roofs_get_the_scattering_coefficient_and_the_ground_stays_smooth(tmp_path):
+    from twin3d.rt.solver import RtSettings, load_rt_scene, load_sionna
+    mi, dr, rt = load_sionna()
+    b = _buildings([(0, 0, 10, 20), (30, 0, 45, 12)], [12.0, 20.0])
+    ex = export_scene(b, (-50, -50, 100, 100), tmp_path)
+    for s in (0.0, 0.3, 1.0):
+        scene = load_rt_scene(rt, ex, s)
+        got = {o.radio_material.name: float(o.radio_material.scattering_coefficient[0])
+               for o in scene.objects.values()}
+        assert got == pytest.approx({"itu_concrete": s, "itu_medium_dry_ground": 0.0})
+    assert RtSettings(scattering=0.0).key() != RtSettings().key()     # another cached map
+    with pytest.raises(ValueError, match="scattering"):
+        RtSettings(scattering=1.2)
 
 
 @needs_sionna

@@ -103,7 +103,8 @@ class RadioSpec:
     ``engine`` "sionna" ray traces each cell's map with Sionna RT
     (:mod:`twin3d.rt`; ``model`` then sets only the range) with
     ``rt_samples_per_tx`` rays per cell and up to ``rt_max_depth``
-    interactions per path; the scene's seed seeds the rays.
+    interactions per path, walls and roofs with diffuse scattering
+    coefficient ``rt_scattering`` (0: smooth); the scene's seed seeds the rays.
     ``geometric_terms``: the ``[radio.geometric]`` table, (name, value)
     pairs overriding the geometric model's default terms. ``f_hz`` and
     ``bandwidth_hz`` are the carrier of every sector whose sites file gives
@@ -119,6 +120,7 @@ class RadioSpec:
     engine: str = "twin3d"
     rt_samples_per_tx: int = 10_000_000
     rt_max_depth: int = 10          # as twin3d.rt.solver.DEFAULT_MAX_DEPTH
+    rt_scattering: float = 0.3      # as twin3d.rt.solver.DEFAULT_SCATTERING
     #: ``calibration = "FILE"`` (relative to the scene file): the per-environment correction
     #: of ``twin3d calibrate``, read and checked at load time
     #: (:class:`twin3d.physics.calibration.Calibration`; None: the model as it is).
@@ -310,7 +312,8 @@ def _geometric_terms(file: Path, data: Any) -> tuple[tuple[str, Any], ...]:
 def _radio(file: Path, data: Any) -> RadioSpec:
     t = _Table(file, "[radio]", data, ("model", "f_hz", "bandwidth_hz", "grid_m", "ue_height_m",
                                        "noise_figure_db", "engine", "rt_samples_per_tx",
-                                       "rt_max_depth", "geometric", "calibration"))
+                                       "rt_max_depth", "rt_scattering", "geometric",
+                                       "calibration"))
     d = RadioSpec()
     model = t.choice("model", RADIO_MODELS, d.model)
     terms = _geometric_terms(file, t.get("geometric", dict, {}))
@@ -328,6 +331,10 @@ def _radio(file: Path, data: Any) -> RadioSpec:
         if not lo <= v <= hi:
             raise t.err(key, f"must be within [{lo}, {hi}], got {v}")
         rt[key] = v
+    if "rt_scattering" in t.data:
+        if engine != "sionna":
+            raise t.err("rt_scattering", 'applies only with engine = "sionna"')
+        rt["rt_scattering"] = t.num("rt_scattering", d.rt_scattering, 0, 1)
     if engine == "sionna":
         from .rt.env import problem        # finds the extra and LLVM without importing them
         why = problem()

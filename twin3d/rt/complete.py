@@ -10,7 +10,9 @@ the two values. Where both solvers reach a point they agree to about 1 dB
 (hand check on 100 points of macro_hel02_3500mhz: median -0.3 dB), so the
 completed reference is the same ray tracer, asked more carefully. The
 points that stay at the floor need paths Sionna does not trace (two or
-more diffractions).
+more diffractions). A reference traced with rough walls
+(``meta["scattering_coefficient"]`` > 0) is completed with the same walls
+and diffuse reflection on.
 
 The completion is recorded in the reference's metadata under
 ``"completed"``: solver, depth, rays, the number of floor points and the
@@ -49,11 +51,17 @@ def unreached_points(ref: Reference) -> np.ndarray:
     return np.flatnonzero(outdoor & (best <= FLOOR_DB))
 
 
+def scattering_of(ref: Reference) -> float:
+    """The walls' scattering coefficient ``ref`` was traced with (0 for a reference made
+    before it was recorded: smooth walls)."""
+    return float(ref.meta.get("scattering_coefficient", 0.0))
+
+
 @contextmanager
 def scene_with_receivers(ref: Reference, points: np.ndarray):
     """Sionna's modules ``(mi, dr, rt)`` and the reference's scene (its buildings and
-    ground, no transmitter) with a receiver at each grid point ``points`` (flat indices),
-    ``ue_height_m`` above the ground."""
+    ground with its walls' scattering coefficient, no transmitter) with a receiver at each
+    grid point ``points`` (flat indices), ``ue_height_m`` above the ground."""
     mi, dr, rt = load_sionna()
     xs, ys = ref.grid.centers()
     gx, gy = (v.ravel()[points] for v in np.meshgrid(xs, ys))
@@ -61,16 +69,18 @@ def scene_with_receivers(ref: Reference, points: np.ndarray):
     with tempfile.TemporaryDirectory(prefix="twin3d-rt-") as tmp:
         ex = export_scene(ref.buildings, scene_extent(ref.grid, ref.specs, MARGIN_M), tmp,
                           ground=True)
-        scene = load_rt_scene(rt, ex)
+        scene = load_rt_scene(rt, ex, scattering_of(ref))
         for i in range(len(points)):
             scene.add(rt.Receiver(f"rx{i}", position=mi.Point3f(float(gx[i]), float(gy[i]),
                                                                  float(gz[i]))))
         yield mi, dr, rt, scene
 
 
-def sector_paths(mi, dr, rt, scene, solver, k: int, spec, depth: int, samples: int) -> tuple:
+def sector_paths(mi, dr, rt, scene, solver, k: int, spec, depth: int, samples: int,
+                 diffuse: bool = False) -> tuple:
     """Sector k's paths to the scene's receivers by Sionna's PathSolver (``depth``
-    interactions, first-order diffraction; the sector added for the call only).
+    interactions, first-order diffraction, diffuse reflection if ``diffuse``; the sector
+    added for the call only).
 
     Returns
     -------
@@ -84,7 +94,8 @@ def sector_paths(mi, dr, rt, scene, solver, k: int, spec, depth: int, samples: i
     tx = add_sector(mi, dr, rt, scene, k, spec)
     try:
         paths = solver(scene, max_depth=depth, los=True, specular_reflection=True,
-                       refraction=True, diffraction=True, samples_per_src=samples, seed=k)
+                       diffuse_reflection=bool(diffuse), refraction=True, diffraction=True,
+                       samples_per_src=samples, seed=k)
         a_re, a_im = paths.a                      # [rx, rx antenna, tx, tx antenna, path]
         power = (np.asarray(a_re.numpy()) ** 2 + np.asarray(a_im.numpy()) ** 2)
         power = power.sum(axis=(1, 3))[:, 0, :]
@@ -125,7 +136,8 @@ def path_gain_at(ref: Reference, points: np.ndarray, depth: int, samples: int,
         for k, s in enumerate(ref.specs):
             if cells is not None and k not in cells:
                 continue
-            power, _, _ = sector_paths(mi, dr, rt, scene, solver, k, s, depth, samples)
+            power, _, _ = sector_paths(mi, dr, rt, scene, solver, k, s, depth, samples,
+                                       diffuse=scattering_of(ref) > 0)
             with np.errstate(divide="ignore"):
                 out[k] = np.maximum(10.0 * np.log10(power.sum(axis=1)), FLOOR_DB)
     return out

@@ -14,7 +14,8 @@ stored as a compressed ``.npz``:
 ``meta``
     JSON: layout name and kind, grid (x0_m, y0_m, step_m, nx, ny), UE
     height, frequency, the cells (:class:`~twin3d.physics.cellmaps.CellSpec`
-    fields and ids), ray-tracer settings (samples, depth, seed, physics),
+    fields and ids), ray-tracer settings (samples, depth, seed, physics, the
+    walls' scattering coefficient: absent in references traced smooth),
     versions of sionna-rt, mitsuba and drjit, seconds per map; and, once
     :mod:`twin3d.rt.complete` has traced the points the radio map left at
     the floor again, ``completed`` (solver, depth, rays, the points filled).
@@ -47,7 +48,7 @@ from ..model import Buildings
 from ..physics.cellmaps import CellSpec
 from ..physics.grid import Grid
 from ..physics.los import ground_z_m
-from .solver import DEFAULT_MAX_DEPTH
+from .solver import DEFAULT_MAX_DEPTH, DEFAULT_SCATTERING
 
 __all__ = ["Layout", "LAYOUTS", "FREQUENCIES_HZ", "Reference", "layout_specs", "street_point",
            "make_reference", "save_reference", "load_reference", "reference_name"]
@@ -181,7 +182,7 @@ def _subset(buildings: Buildings, extent_m) -> Buildings:
 def make_reference(twin, layout: Layout, f_hz: float, *, samples_per_tx: int,
                    max_depth: int = DEFAULT_MAX_DEPTH,
                    seed: int = 0, ue_height_m: float = 1.5, diffraction: bool = True,
-                   refraction: bool = True) -> Reference:
+                   refraction: bool = True, scattering: float = DEFAULT_SCATTERING) -> Reference:
     """Ray trace one layout at one frequency (see :mod:`twin3d.rt.solver`)."""
     from .solver import MARGIN_M, RtSettings, path_gain_db, scene_extent, sionna_version
     from importlib.metadata import version
@@ -189,7 +190,7 @@ def make_reference(twin, layout: Layout, f_hz: float, *, samples_per_tx: int,
     ids, specs = layout_specs(twin, layout, f_hz)
     extent = scene_extent(grid, specs, MARGIN_M)
     buildings = _subset(twin.buildings, extent)
-    settings = RtSettings(samples_per_tx, max_depth, seed, diffraction, refraction)
+    settings = RtSettings(samples_per_tx, max_depth, seed, diffraction, refraction, scattering)
     t0 = time.perf_counter()
     pg = path_gain_db(buildings, grid, specs, ue_height_m=ue_height_m, settings=settings)
     seconds = time.perf_counter() - t0
@@ -198,7 +199,8 @@ def make_reference(twin, layout: Layout, f_hz: float, *, samples_per_tx: int,
             "ue_height_m": ue_height_m, "f_hz": float(f_hz), "cell_ids": ids,
             "cells": [asdict(s) for s in specs], "samples_per_tx": samples_per_tx,
             "max_depth": max_depth, "seed": seed, "diffraction": diffraction,
-            "refraction": refraction, "floor_db": -160.0, "margin_m": MARGIN_M,
+            "refraction": refraction, "scattering_coefficient": settings.scattering,
+            "floor_db": -160.0, "margin_m": MARGIN_M,
             "materials": {"walls_roofs": "itu_concrete", "ground": "itu_medium_dry_ground"},
             "sionna_rt": sionna_version(), "mitsuba": version("mitsuba"),
             "drjit": version("drjit"), "seconds_per_map": seconds / max(1, len(specs)),

@@ -12,8 +12,9 @@ departure direction. The receiver is Sionna's ideal isotropic one.
 
 Sionna's radio-map solver shoots ``samples_per_tx`` rays per transmitter
 (line of sight, specular reflection, refraction through walls and, by
-default, diffraction on building edges, up to ``max_depth`` interactions)
-and averages the received power over each grid cell at the UE height. The
+default, diffraction on building edges and diffuse scattering off rough
+walls and roofs, :data:`DEFAULT_SCATTERING`, up to ``max_depth``
+interactions) and averages the received power over each grid cell at the UE height. The
 result is the cell's path gain including its antenna gain,
 
     g = p_rx / p_tx (dB) = antenna gain - path loss,
@@ -49,7 +50,7 @@ from ..physics.los import ground_z_m
 from .env import find_libllvm, problem
 from .export import ExportedScene, export_scene
 
-__all__ = ["FLOOR_DB", "MARGIN_M", "RtSettings", "SionnaEngine", "path_gain_db",
+__all__ = ["FLOOR_DB", "MARGIN_M", "DEFAULT_SCATTERING", "RtSettings", "SionnaEngine", "path_gain_db",
            "sionna_radio_map", "sionna_version", "load_sionna", "load_rt_scene", "add_sector",
            "scene_extent"]
 
@@ -61,6 +62,12 @@ MARGIN_M = 100.0
 VARIANT = "llvm_ad_mono_polarized"
 
 _lock = threading.Lock()        # Dr.Jit's scene state is not for concurrent solves
+
+#: The walls' and roofs' diffuse scattering coefficient S by default (Sionna's ITU materials
+#: have 0, smooth). Measured building facades fit S of about 0.2-0.5 (Degli-Esposti et al.,
+#: IEEE Trans. Antennas Propag. 55(1), 2007); 0.3 is the middle of that range, chosen before
+#: any score against it (docs/radio_fidelity.md). Lambertian lobe; the ground stays smooth.
+DEFAULT_SCATTERING = 0.3
 
 #: Interactions per path by default. Depth 3 left 9-31 % of the references' outdoor points
 #: without a ray (a wall in and a wall out is already two); by depth 10 the maps stop
@@ -82,20 +89,30 @@ class RtSettings:
         Sionna's sampler seed (the scene seed; cell k uses seed + k).
     diffraction, refraction : bool
         Edge diffraction on the buildings; transmission through walls.
+    scattering : float
+        The walls' and roofs' diffuse scattering coefficient S, 0-1 (0:
+        smooth, specular only; otherwise a fraction S**2 of the reflected
+        power is scattered in a Lambertian lobe and the specular field is
+        scaled by sqrt(1 - S**2)). Default :data:`DEFAULT_SCATTERING`.
     """
 
-    __slots__ = ("samples_per_tx", "max_depth", "seed", "diffraction", "refraction")
+    __slots__ = ("samples_per_tx", "max_depth", "seed", "diffraction", "refraction", "scattering")
 
     def __init__(self, samples_per_tx: int = 10**7, max_depth: int = DEFAULT_MAX_DEPTH, seed: int = 0,
-                 diffraction: bool = True, refraction: bool = True) -> None:
-        if int(samples_per_tx) < 1 or int(max_depth) < 0 or int(seed) < 0:
-            raise ValueError("RtSettings: samples_per_tx >= 1, max_depth >= 0 and seed >= 0 "
-                             f"(got {samples_per_tx}, {max_depth}, {seed})")
+                 diffraction: bool = True, refraction: bool = True,
+                 scattering: float = DEFAULT_SCATTERING) -> None:
+        if int(samples_per_tx) < 1 or int(max_depth) < 0 or int(seed) < 0 \
+                or not 0.0 <= float(scattering) <= 1.0:
+            raise ValueError("RtSettings: samples_per_tx >= 1, max_depth >= 0, seed >= 0 and "
+                             f"0 <= scattering <= 1 (got {samples_per_tx}, {max_depth}, {seed}, "
+                             f"{scattering})")
         self.samples_per_tx, self.max_depth, self.seed = int(samples_per_tx), int(max_depth), int(seed)
         self.diffraction, self.refraction = bool(diffraction), bool(refraction)
+        self.scattering = float(scattering)
 
     def key(self) -> tuple:
-        return (self.samples_per_tx, self.max_depth, self.seed, self.diffraction, self.refraction)
+        return (self.samples_per_tx, self.max_depth, self.seed, self.diffraction, self.refraction,
+                self.scattering)
 
     def __repr__(self) -> str:
         return "RtSettings(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
@@ -195,9 +212,13 @@ def path_gain_db(buildings, grid: Grid, specs: Sequence[CellSpec], *, ue_height_
             return _solve(mi, dr, rt, ex, grid, specs, ue_height_m, settings)
 
 
-def load_rt_scene(rt, ex: ExportedScene):
-    """The exported scene loaded in Sionna, with the twin's receiver (isotropic, V)."""
+def load_rt_scene(rt, ex: ExportedScene, scattering: float = 0.0):
+    """The exported scene loaded in Sionna, with the twin's receiver (isotropic, V) and the
+    walls' and roofs' (``itu_concrete``) scattering coefficient set to ``scattering``."""
     scene = rt.load_scene(str(ex.xml_path), merge_shapes=True)
+    for obj in scene.objects.values():
+        if obj.radio_material.name == "itu_concrete":
+            obj.radio_material.scattering_coefficient = float(scattering)
     scene.rx_array = rt.PlanarArray(num_rows=1, num_cols=1, pattern="iso", polarization="V")
     return scene
 
@@ -214,14 +235,9 @@ def add_sector(mi, dr, rt, scene, k: int, spec: CellSpec) -> str:
     return f"tx{k}"
 
 
-def _solve(mi, dr, rt, ex: ExportedScene, grid: Grid, specs, ue_height_m, settings,
-           scattering: float = 0.0) -> np.ndarray:
-    # scattering: the walls' and roofs' diffuse scattering coefficient S (0: smooth, as the
-    # references and the engine trace; benchmarks/rt_scattering_check.py tries others)
-    scene = load_rt_scene(rt, ex)
-    for obj in scene.objects.values():
-        if scattering > 0 and obj.radio_material.name == "itu_concrete":
-            obj.radio_material.scattering_coefficient = scattering
+def _solve(mi, dr, rt, ex: ExportedScene, grid: Grid, specs, ue_height_m,
+           settings: RtSettings) -> np.ndarray:
+    scene = load_rt_scene(rt, ex, settings.scattering)
     x0, y0, x1, y1 = grid.bounds_m
     cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
     z = float(ground_z_m(cx, cy)) + ue_height_m
@@ -235,7 +251,7 @@ def _solve(mi, dr, rt, ex: ExportedScene, grid: Grid, specs, ue_height_m, settin
                         cell_size=mi.Point2f(grid.step_m, grid.step_m),
                         samples_per_tx=settings.samples_per_tx, max_depth=settings.max_depth,
                         los=True, specular_reflection=True, refraction=settings.refraction,
-                        diffuse_reflection=scattering > 0,
+                        diffuse_reflection=settings.scattering > 0,
                         diffraction=settings.diffraction, seed=settings.seed + k)
             g = np.asarray(rm.path_gain.numpy(), np.float64)[0]
         finally:
@@ -272,6 +288,7 @@ class SionnaEngine:
 def sionna_radio_map(twin, grid: Grid, cells=None, *, samples_per_tx: int = 10**7,
                      max_depth: int = DEFAULT_MAX_DEPTH, seed: int = 0, ue_height_m: float = 1.5,
                      diffraction: bool = True, refraction: bool = True,
+                     scattering: float = DEFAULT_SCATTERING,
                      margin_m: float = MARGIN_M) -> np.ndarray:
     """Ray-traced path gain of a twin's cells on a grid, shaped like ``RadioMap.rx_dbm``.
 
@@ -281,7 +298,7 @@ def sionna_radio_map(twin, grid: Grid, cells=None, *, samples_per_tx: int = 10**
     grid : Grid
     cells : sequence of str, optional
         Cell ids, in order (default: every cell of the twin).
-    samples_per_tx, max_depth, seed, diffraction, refraction
+    samples_per_tx, max_depth, seed, diffraction, refraction, scattering
         See :class:`RtSettings`.
     ue_height_m : float
         Receiver height, metres.
@@ -301,4 +318,5 @@ def sionna_radio_map(twin, grid: Grid, cells=None, *, samples_per_tx: int = 10**
         raise ValueError(f"sionna_radio_map: unknown cell(s) {', '.join(unknown)}")
     specs = [CellSpec.of(by_id[c], twin.sites[by_id[c].site_id]) for c in ids]
     return path_gain_db(twin.buildings, grid, specs, ue_height_m=ue_height_m, margin_m=margin_m,
-                        settings=RtSettings(samples_per_tx, max_depth, seed, diffraction, refraction))
+                        settings=RtSettings(samples_per_tx, max_depth, seed, diffraction, refraction,
+                                            scattering))

@@ -251,7 +251,8 @@ class Simulator:
         if r.engine == "sionna":
             from ..rt.solver import RtSettings, SionnaEngine     # the optional [rt] extra
             engine = SionnaEngine(RtSettings(r.rt_samples_per_tx, r.rt_max_depth,
-                                             seed=self.scene.spec.seed))
+                                             seed=self.scene.spec.seed,
+                                             scattering=r.rt_scattering))
         elif r.model == "geometric":
             engine = GeometricEngine(**dict(r.geometric_terms))
         else:
