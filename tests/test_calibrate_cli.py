@@ -103,16 +103,18 @@ def test_cli_bad_measurements_exit_2_with_one_line_and_write_nothing(calib_scene
 
 def test_calibrating_against_a_ray_traced_reference_lowers_held_out_rmse(calib_scene, tmp_path, capsys):
     path, _, _ = calib_scene
-    ref = ROOT / "tests" / "data" / "rt" / "macro_hel05_3500mhz.npz"
+    ref = ROOT / "tests" / "data" / "rt" / "macro_hel02_3500mhz.npz"
     out_toml = tmp_path / "rt.toml"
     code, out, err = cli(capsys, "calibrate", path, "--reference", ref, "-o", out_toml)
     assert code == 0, err
     fit = tomllib.loads(out_toml.read_text())["fit"]
     assert fit["kind"] == "reference" and fit["samples"] > 4000
     assert 0.17 < fit["held_out_fraction"] < 0.23
-    # the measured figures (UMa on the reference's buildings): 14.0 -> 13.2 dB at seed 7 (13.4 ->
-    # 12.6 against the depth-3 reference of the time)
-    assert fit["rmse_after_db"] < fit["rmse_before_db"] - 0.4, fit
+    # the measured figures (UMa on the reference's buildings, seed 7): 18.17 -> 12.51 dB, median
+    # error 11.6 -> 4.6 dB. (Against macro HEL-05 at 3.5 GHz, the reference this test used
+    # while its walls were smooth: 14.0 -> 13.2 dB then, 10.33 -> 10.22 dB with rough walls,
+    # where UMa is already closer.)
+    assert fit["rmse_after_db"] < fit["rmse_before_db"] - 3.0, fit
     assert fit["median_abs_after_db"] < fit["median_abs_before_db"]
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not a zip")
     code, _, err = cli(capsys, "calibrate", path, "--reference", tmp_path / "broken.npz",

@@ -268,17 +268,17 @@ def test_reference_has_the_documented_shape_and_metadata(path):
                      + (s.antenna_xyz_m[2] - ref.ue_height_m) ** 2)
         assert np.all(row <= s.gain_dbi - fspl_db(d3, s.f_hz) + 7.0)
     # rays reach almost every outdoor point (one no ray reaches sits at the -160 dB floor):
-    # measured at most 5.1 % (small_south2; 5.5 % before the path solver's completion); at
-    # depth 3 it was 9-31 %
+    # measured at most 3.9 % (small_south2, walls with diffuse scattering; 5.1 % with smooth
+    # walls, 5.5 % before the path solver's completion); at depth 3 it was 9-31 %
     outdoor = outdoor_mask(ref.buildings, ref.grid)
     assert 0.3 < outdoor.mean() < 0.95
-    assert np.mean(best[outdoor] <= -159.99) < 0.065
+    assert np.mean(best[outdoor] <= -159.99) < 0.05
 
 
 # Two runs of one layout with different seeds (the reference's Monte Carlo noise), measured:
 # (per 5 m cell Spearman, RMSE dB; 15 m bin Spearman, RMSE dB).
-NOISE_MEASURED = {"macro_hel05_3500mhz": (1.000, 1.44, 1.000, 1.08),
-                  "small_south_3500mhz": (1.000, 1.40, 1.000, 0.84)}
+NOISE_MEASURED = {"macro_hel05_3500mhz": (0.997, 1.36, 0.999, 0.83),
+                  "small_south_3500mhz": (0.999, 1.93, 0.999, 1.41)}
 NOISE = sorted((DATA / "noise").glob("*.npz"))
 
 
@@ -300,11 +300,11 @@ def test_reference_noise_between_two_seeds_is_at_the_measured_level(path):
 # street-level small cells, on the reference's buildings; outdoor points): per 5 m cell for
 # macros, 15 m bins for small cells. The future "geometric" model must beat these.
 BASELINE_38901 = {
-    "macro_hel05_2100mhz": (0.766, 10.46), "macro_hel05_3500mhz": (0.743, 12.24),
-    "macro_hel02_2100mhz": (0.756, 9.86), "macro_hel02_3500mhz": (0.499, 13.79),
-    "small_south_2100mhz": (0.894, 11.51), "small_south_3500mhz": (0.873, 15.60),
-    "small_west_2100mhz": (0.893, 6.65), "small_west_3500mhz": (0.878, 8.89),
-    "macro_hel03_3500mhz": (0.060, 16.31), "small_south2_3500mhz": (0.764, 19.65),
+    "macro_hel05_2100mhz": (0.774, 8.80), "macro_hel05_3500mhz": (0.752, 9.56),
+    "macro_hel02_2100mhz": (0.749, 8.39), "macro_hel02_3500mhz": (0.472, 11.44),
+    "small_south_2100mhz": (0.896, 11.56), "small_south_3500mhz": (0.876, 15.00),
+    "small_west_2100mhz": (0.895, 6.21), "small_west_3500mhz": (0.872, 8.26),
+    "macro_hel03_3500mhz": (0.065, 13.17), "small_south2_3500mhz": (0.759, 19.39),
 }
 
 
