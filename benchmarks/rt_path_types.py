@@ -6,9 +6,11 @@ takes up to ``--points`` outdoor points the ray tracer reaches where the
 model is more than ``--below`` dB too weak (after the mean offset; with
 ``--above``, more than that many dB too strong instead), asks
 Sionna's ``PathSolver`` for their paths (``--depth`` interactions,
-first-order diffraction, reflection and refraction) and prints, per point
-and best server, the three strongest interaction sequences (``D``
-diffraction, ``R`` specular reflection, ``T`` refraction, ``LOS``) with
+first-order diffraction, reflection and refraction, and diffuse reflection
+off the reference's walls when it was traced with rough ones) and prints,
+per point and best server, the three strongest interaction sequences
+(``D`` diffraction, ``R`` specular reflection, ``S`` diffuse scattering,
+``T`` refraction, ``LOS``) with
 their power, the single diffraction's vertex when a lone ``D`` is the
 strongest (a vertical edge: a building corner; a horizontal one: a roof
 edge), and a tally of the strongest sequence over the points.
@@ -38,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from twin3d.rt.compare import FLOOR_DB  # noqa: E402
 from twin3d.rt.references import load_reference  # noqa: E402
 from radio_error_regimes import REFS, regimes  # noqa: E402
-from twin3d.rt.complete import scene_with_receivers, sector_paths  # noqa: E402
+from twin3d.rt.complete import scattering_of, scene_with_receivers, sector_paths  # noqa: E402
 from radio_terms import HELP, parse_terms  # noqa: E402
 
 #: Sionna RT's interaction type codes (``Paths.interactions``) as letters.
@@ -63,7 +65,8 @@ def traced_paths(ref, flat_points: np.ndarray, depth: int, samples: int) -> list
     with scene_with_receivers(ref, flat_points) as (mi, dr, rt, scene):
         solver = rt.PathSolver()
         for k, s in enumerate(ref.specs):
-            out.append(sector_paths(mi, dr, rt, scene, solver, k, s, depth, samples))
+            out.append(sector_paths(mi, dr, rt, scene, solver, k, s, depth, samples,
+                                    diffuse=scattering_of(ref) > 0))
     return out
 
 
