@@ -45,7 +45,8 @@ GEOMETRIC_TERMS: dict[str, tuple] = {
     "dominant_path": (bool,), "dpm_weight": (float, 0.0, 10.0), "courtyard_db": (float, 0.0, 60.0),
     "v_path_difference": (bool,), "corner_rounds": (int, 0, 4096), "reflection_slabs": (int, 0, 8),
     "reflection_inside": (bool,), "corner_slabs": (int, 0, 8),
-    "corner_leg_m": (float, 1.0, 5000.0)}
+    "corner_leg_m": (float, 1.0, 5000.0), "scattering": (float, 0.0, 1.0),
+    "diffuse_rays": (int, 4, 1024), "diffuse_range_m": (float, 1.0, 5000.0)}
 #: ``[radio] engine``: twin3d's own models, or Sionna RT ray tracing (the ``[rt]`` extra).
 RADIO_ENGINES = ("twin3d", "sionna")
 EVENT_KINDS = ("fiber_cut", "site_outage", "power_outage", "surge", "ddos", "power_down",

@@ -88,6 +88,8 @@ class BuildingPrisms:
     fans: dict = field(default_factory=dict, repr=False, compare=False)
     #: Buildings around points already looked up, by a digest of their plan coordinates.
     footprint_cache: dict = field(default_factory=dict, repr=False, compare=False)
+    #: The diffuse term's wall columns and receivers' views (:mod:`.diffuse`), a few kept.
+    view_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def _ring_edges(footprints):
@@ -398,8 +400,11 @@ def line_of_sight(prisms: BuildingPrisms, p0_m, p1_m, *, check_ends: bool = True
     return ~blocked
 
 
-def wall_crossings(prisms: BuildingPrisms, p0_m, p1_m, wavelength_m: float, k_max: int = 32):
+def wall_crossings(prisms: BuildingPrisms, p0_m, p1_m, wavelength_m: float, k_max: int = 32, *,
+                   check_ends: bool = True):
     """Line of sight and the knife edges along each segment.
+
+    ``check_ends=False`` skips the end-point-inside test, as :func:`line_of_sight` does.
 
     Returns
     -------
@@ -411,5 +416,5 @@ def wall_crossings(prisms: BuildingPrisms, p0_m, p1_m, wavelength_m: float, k_ma
     top_z : (N, k_max) float
         The roof z of each wall's building, metres (-inf past ``n_edges``).
     """
-    blocked, cnt, t, top = _run(prisms, p0_m, p1_m, wavelength_m, k_max)
+    blocked, cnt, t, top = _run(prisms, p0_m, p1_m, wavelength_m, k_max, check_ends)
     return ~blocked, cnt, t, top
