@@ -106,11 +106,11 @@ def test_corner_rounds_setting_reaches_the_term():
 
 
 def test_corner_leg_setting_reaches_the_term():
-    """``corner_leg_m`` (default 200 m) bounds the one-corner term's second leg: the model's
+    """``corner_leg_m`` (default 150 m) bounds the one-corner term's second leg: the model's
     corner term is the search with that bound, and a shorter bound drops the paths whose
     corner lies further from the receiver (never adds one)."""
     pr, tx, rx, g = _city_site_receivers(9)
-    assert model.DEFAULT_TERMS["corner_leg_m"] == 200.0
+    assert model.DEFAULT_TERMS["corner_leg_m"] == 150.0
     got = {}
     for leg in (200.0, 60.0):
         paths = model.site_paths(pr, tx, rx, g, 3.5e9, **{**model.DEFAULT_TERMS, "corner_leg_m": leg})

@@ -21,10 +21,12 @@ REFS = Path(__file__).parent / "data" / "rt"
 # walls and roofs with diffuse scattering coefficient 0.3, 1e8 rays per sector, the two
 # 3.5 GHz held-out macros 5e8; the points the radio map left at the floor traced again by the
 # path solver, twin3d.rt.complete) with the terms tuned on the smooth-walled depth-10
-# references (model VERSION 6); macros per 5 m cell, small cells in 15 m bins.
-HELD_OUT = {"macro_hel02_2100mhz": (0.916, 5.97), "macro_hel02_3500mhz": (0.868, 8.05),
-            "small_west_2100mhz": (0.986, 2.65), "small_west_3500mhz": (0.987, 3.61),
-            "macro_hel03_3500mhz": (0.857, 6.40), "small_south2_3500mhz": (0.936, 9.55)}
+# references and the walls' diffuse scattering at the references' S = 0.3 (model VERSION 7);
+# macros per 5 m cell, small cells in 15 m bins. (With VERSION 6, no diffuse term: HEL-02
+# 0.916 / 5.97 and 0.868 / 8.05, west 2.65 / 3.61, HEL-03 0.857 / 6.40, south2 0.936 / 9.55.)
+HELD_OUT = {"macro_hel02_2100mhz": (0.918, 5.67), "macro_hel02_3500mhz": (0.876, 7.41),
+            "small_west_2100mhz": (0.988, 2.59), "small_west_3500mhz": (0.989, 3.17),
+            "macro_hel03_3500mhz": (0.875, 6.10), "small_south2_3500mhz": (0.940, 9.52)}
 
 
 @pytest.mark.parametrize("name", sorted(HELD_OUT))

@@ -59,7 +59,7 @@ def specs_of(rng, buildings):
 V1_TERMS = {**model_v1.DEFAULT_TERMS, "transmission": False, "reflections2": False,
             "dominant_path": False, "corner_rounds": 12, "corner_slabs": 0,
             "v_path_difference": False, "reflection_slabs": 0, "reflection_inside": False,
-            "corner_leg_m": 300.0}
+            "corner_leg_m": 300.0, "scattering": 0.0}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -38,8 +38,8 @@ over receivers. No I/O.
 
 Examples
 --------
->>> round(10 * np.log10(lambertian_path_gain(1.0, 0.1, 0.3, 0.5, 1.0, 1.0, 1.0, 100.0, 50.0)), 1)
--146.2
+>>> round(float(10 * np.log10(lambertian_path_gain(1.0, 0.1, 0.3, 0.5, 1.0, 1.0, 1.0, 100.0, 50.0))), 1)
+-137.4
 """
 
 from __future__ import annotations
