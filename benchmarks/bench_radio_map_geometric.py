@@ -16,9 +16,11 @@ Printed, in one run:
 * the full map (``geometric_path_gain_db``, median of ``--repeat`` runs,
   after a warm-up call);
 * a per-term breakdown of one run (wall crossings = exact 3D LOS and the
-  knife edges, Deygout, wall reflection, corner diffraction, per-cell
-  antenna gain and combination, the rest), by wrapping the functions
-  ``site_paths`` calls;
+  knife edges, Deygout, wall reflection, corner diffraction, the diffuse
+  term's walls seen from the grid (computed once per grid and buildings, so
+  in the warm-up call, a look-up after) and walls lit per site, per-cell
+  antenna gain and combination with the diffuse sum, the rest), by
+  wrapping the functions ``site_paths`` calls;
 * TR 38.901 (``radio_map`` with model UMa on the same grid and cells,
   including SINR and throughput) measured in the same run, and the issue's
   ray-tracer figure (550 s for 15 sectors at 1e8 rays per transmitter),
@@ -60,6 +62,7 @@ TERMS = {"wall_crossings": "LOS + wall crossings", "deygout_loss_db": "Deygout r
          "best_double_reflection": "two-wall reflections", "best_dominant_path": "corner chains",
          "best_reflection_through": "reflection through buildings",
          "best_corner_through": "corner through buildings",
+         "receiver_view": "diffuse: walls seen", "lit_columns": "diffuse: walls lit",
          "cell_path_gain_db": "antenna gain + combination", "shared_prisms": "building prisms"}
 
 _FIRST_CALL = """

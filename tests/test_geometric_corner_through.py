@@ -105,9 +105,10 @@ def test_a_block_on_the_way_on_by_hand():
 
 
 #: The defaults the term was chosen against (before 2026-12-03 evening): exact v, the
-#: reflections through buildings off, second legs of the one-corner term up to 300 m.
+#: reflections through buildings off, second legs of the one-corner term up to 300 m, no
+#: diffuse scattering (model version 7's term).
 EARLIER = dict(v_path_difference=False, reflection_slabs=0, reflection_inside=False,
-               corner_leg_m=300.0)
+               corner_leg_m=300.0, scattering=0.0)
 
 
 def test_closer_to_the_ray_tracer():
@@ -142,7 +143,7 @@ def test_the_term_adds_power_and_nothing_else(seed):
     no point's gain falls, the points in sight keep theirs to the bit, and some in the
     shadow gain (a random city, rooftop and street-level antennas, the other terms as the
     term was chosen against, ``EARLIER``; measured: 36-77 points of 4 x 3,136 lifted by over
-    1 dB, at most 8-42 dB, 12-14 % by over 0.01 dB; on today's defaults 11-71 points, at
+    1 dB, at most 8-42 dB, 12-14 % by over 0.01 dB; on the defaults of model version 6 11-71 points, at
     most 2.5-39 dB, 11-13 %)."""
     assert DEFAULT_TERMS["corner_slabs"] == 0 and DEFAULT_TERMS["combine"] == "sum"
     rng = np.random.default_rng(seed)
