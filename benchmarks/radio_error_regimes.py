@@ -53,7 +53,7 @@ from twin3d.rt.compare import FLOOR_DB, outdoor_mask  # noqa: E402
 from twin3d.rt.references import load_reference  # noqa: E402
 
 REFS = ROOT / "tests" / "data" / "rt"
-TERM_NAMES = ("rooftop",) + tuple(name for name, _ in geo.INDIRECT)
+TERM_NAMES = ("rooftop",) + tuple(name for name, _ in geo.INDIRECT) + ("diffuse",)
 
 
 def _term_gains(spec, paths, pts):
@@ -69,6 +69,12 @@ def _term_gains(spec, paths, pts):
                 g[ok] = (g_d[ok] if xyz is None else geo._gain(spec, geo._angles(a, paths[xyz][ok]))) \
                     - paths[name][ok]
         out.append(g)
+    g = np.full(len(pts), -np.inf)
+    if "diffuse" in paths:                      # the walls' diffuse scattering, off sight only
+        memo = {"nlos": np.flatnonzero(~paths["los"])}
+        with np.errstate(divide="ignore"):
+            g[memo["nlos"]] = 10.0 * np.log10(geo._diffuse_power(spec, a, paths, pts, memo))
+    out.append(g)
     return np.stack(out)
 
 
