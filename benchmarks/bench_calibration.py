@@ -40,7 +40,7 @@ from twin3d.physics.calibration import rmse_db  # noqa: E402
 from twin3d.physics.cellmaps import GridContext, calibration_features, cell_rx_dbm  # noqa: E402
 from twin3d.physics.geometric.model import GeometricEngine  # noqa: E402
 from twin3d.rt.compare import agreement  # noqa: E402
-from twin3d.rt.references import load_reference  # noqa: E402
+from twin3d.rt.references import geometric_terms_of, load_reference  # noqa: E402
 from twin3d.sim.calibration import calibrate, reference_samples  # noqa: E402
 
 REFS = ROOT / "tests" / "data" / "rt"
@@ -94,7 +94,8 @@ def main() -> int:
         pre = "" if kind == "macro" else "bin_"
         for label, model, engine in ((("UMa" if kind == "macro" else "UMi"),
                                       "UMa" if kind == "macro" else "UMi", None),
-                                     ("geometric", "UMa", GeometricEngine())):
+                                     ("geometric", "UMa",
+                                      GeometricEngine(**geometric_terms_of(ref)))):
             t0 = time.perf_counter()
             s = reference_samples(None, ref, _mapper(model, engine))
             so = reference_samples(None, other, _mapper(model, engine))

@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from twin3d.physics.geometric.model import geometric_path_gain_db  # noqa: E402
 from twin3d.rt.compare import FLOOR_DB, agreement, model_path_gain_db  # noqa: E402
 from twin3d.rt.complete import COMPLETION_KEY, radio_map_only  # noqa: E402
-from twin3d.rt.references import load_reference  # noqa: E402
+from twin3d.rt.references import geometric_terms_of, load_reference  # noqa: E402
 from radio_terms import HELP, parse_terms  # noqa: E402
 
 REFS = ROOT / "tests" / "data" / "rt"
@@ -87,8 +87,9 @@ def main(argv=None) -> int:
         model = args.model or ("UMa" if kind == "macro" else "UMi")
         t0 = time.perf_counter()
         if model == "geometric":
+            # the reference's walls on both sides: its diffuse scattering coefficient
             ours = geometric_path_gain_db(ref.buildings, ref.grid, ref.specs, ref.ue_height_m,
-                                          **terms)
+                                          **geometric_terms_of(ref, **terms))
         else:
             ours = model_path_gain_db(ref.buildings, ref.grid, ref.specs, ref.ue_height_m, model)
         dt = time.perf_counter() - t0

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from twin3d.atomic import atomic_path  # noqa: E402
 from twin3d.physics.geometric.model import geometric_path_gain_db  # noqa: E402
 from twin3d.rt.compare import agreement, best_server_db, outdoor_mask  # noqa: E402
-from twin3d.rt.references import load_reference  # noqa: E402
+from twin3d.rt.references import geometric_terms_of, load_reference  # noqa: E402
 
 REFS = ROOT / "tests" / "data" / "rt"
 OUT = ROOT / "docs" / "images" / "radio_fidelity.png"
@@ -123,7 +123,8 @@ def main(argv=None) -> int:
             return 2
         ref = load_reference(path)
         t0 = time.perf_counter()
-        ours = geometric_path_gain_db(ref.buildings, ref.grid, ref.specs, ref.ue_height_m)
+        ours = geometric_path_gain_db(ref.buildings, ref.grid, ref.specs, ref.ue_height_m,
+                                      **geometric_terms_of(ref))
         dt = time.perf_counter() - t0
         got = agreement(ours, ref.path_gain_db, ref.buildings, ref.grid, ref.meta["kind"])
         print(f"{ref.name} ({ref.meta['kind']}, {len(ref.specs)} sectors, "

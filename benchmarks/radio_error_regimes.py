@@ -50,7 +50,7 @@ from twin3d.physics.geometric.los3d import building_prisms, wall_crossings  # no
 from twin3d.physics.los import ground_z_m  # noqa: E402
 from twin3d.physics.radio import C_M_S  # noqa: E402
 from twin3d.rt.compare import FLOOR_DB, outdoor_mask  # noqa: E402
-from twin3d.rt.references import load_reference  # noqa: E402
+from twin3d.rt.references import geometric_terms_of, load_reference  # noqa: E402
 
 REFS = ROOT / "tests" / "data" / "rt"
 TERM_NAMES = ("rooftop",) + tuple(name for name, _ in geo.INDIRECT) + ("diffuse",)
@@ -93,6 +93,7 @@ def _secondary_edges_db(prisms, a, pts, f_hz, kw):
 def regimes(ref, **terms) -> tuple:
     """The model's error per outdoor point, the regime masks and the two best-server maps:
     ``(err, m, [(label, mask)], (ours, reference))``."""
+    terms = geometric_terms_of(ref, **terms)       # the reference's walls on both sides
     kw = {**geo.DEFAULT_TERMS, **terms}
     prisms = building_prisms(ref.buildings)
     xs, ys = ref.grid.centers()

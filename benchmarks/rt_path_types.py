@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from twin3d.rt.compare import FLOOR_DB  # noqa: E402
-from twin3d.rt.references import load_reference  # noqa: E402
+from twin3d.rt.references import load_reference, scattering_of  # noqa: E402
 from radio_error_regimes import REFS, regimes  # noqa: E402
-from twin3d.rt.complete import scattering_of, scene_with_receivers, sector_paths  # noqa: E402
+from twin3d.rt.complete import scene_with_receivers, sector_paths  # noqa: E402
 from radio_terms import HELP, parse_terms  # noqa: E402
 
 #: Sionna RT's interaction type codes (``Paths.interactions``) as letters.

@@ -13,7 +13,7 @@ import pytest
 
 from twin3d.physics.geometric.model import geometric_path_gain_db
 from twin3d.rt.compare import agreement, model_path_gain_db
-from twin3d.rt.references import load_reference
+from twin3d.rt.references import geometric_terms_of, load_reference
 
 REFS = Path(__file__).parent / "data" / "rt"
 
@@ -34,7 +34,9 @@ def test_geometric_beats_38901_on_held_out_layouts(name):
     ref = load_reference(REFS / f"{name}.npz")
     kind = ref.meta["kind"]
     pre = "" if kind == "macro" else "bin_"
-    ours = geometric_path_gain_db(ref.buildings, ref.grid, ref.specs, ref.ue_height_m)
+    assert geometric_terms_of(ref) == {"scattering": 0.3}       # the walls it was traced with
+    ours = geometric_path_gain_db(ref.buildings, ref.grid, ref.specs, ref.ue_height_m,
+                                  **geometric_terms_of(ref))
     assert ours.shape == ref.path_gain_db.shape and np.all(ours >= -160.0)
     got = agreement(ours, ref.path_gain_db, ref.buildings, ref.grid, kind)
     base = agreement(model_path_gain_db(ref.buildings, ref.grid, ref.specs, ref.ue_height_m,

@@ -37,7 +37,7 @@ import numpy as np
 from ..physics.los import ground_z_m
 from .compare import FLOOR_DB, outdoor_mask
 from .export import export_scene
-from .references import Reference
+from .references import Reference, scattering_of
 from .solver import MARGIN_M, add_sector, load_rt_scene, load_sionna, scene_extent
 
 #: The metadata key a completed reference records its completion under.
@@ -49,12 +49,6 @@ def unreached_points(ref: Reference) -> np.ndarray:
     best = ref.path_gain_db.reshape(len(ref.specs), -1).max(axis=0)
     outdoor = outdoor_mask(ref.buildings, ref.grid).ravel()
     return np.flatnonzero(outdoor & (best <= FLOOR_DB))
-
-
-def scattering_of(ref: Reference) -> float:
-    """The walls' scattering coefficient ``ref`` was traced with (0 for a reference made
-    before it was recorded: smooth walls)."""
-    return float(ref.meta.get("scattering_coefficient", 0.0))
 
 
 @contextmanager

@@ -51,7 +51,8 @@ from ..physics.los import ground_z_m
 from .solver import DEFAULT_MAX_DEPTH, DEFAULT_SCATTERING
 
 __all__ = ["Layout", "LAYOUTS", "FREQUENCIES_HZ", "Reference", "layout_specs", "street_point",
-           "make_reference", "save_reference", "load_reference", "reference_name"]
+           "make_reference", "save_reference", "load_reference", "reference_name", "scattering_of",
+           "geometric_terms_of"]
 
 #: Carrier frequencies of the references, Hz (n1 and n78 bands).
 FREQUENCIES_HZ = (2.1e9, 3.5e9)
@@ -169,6 +170,26 @@ class Reference:
     @property
     def ue_height_m(self) -> float:
         return float(self.meta["ue_height_m"])
+
+
+def scattering_of(ref: Reference) -> float:
+    """The walls' scattering coefficient ``ref`` was traced with (0 for a reference made
+    before it was recorded: smooth walls, Sionna's ITU materials as they come)."""
+    return float(ref.meta.get("scattering_coefficient", 0.0))
+
+
+def geometric_terms_of(ref: Reference, **terms) -> dict:
+    """The geometric model's terms to compare it with ``ref``: the walls' diffuse scattering
+    coefficient the reference was traced with (the same walls on both sides, as the same
+    buildings), then ``terms`` (an explicit ``scattering`` wins).
+
+    Examples
+    --------
+    >>> r = Reference("x", {"ue_height_m": 1.5}, None, [], [], None, None)
+    >>> geometric_terms_of(r), geometric_terms_of(r, scattering=0.3, corner_weight=0.5)
+    ({'scattering': 0.0}, {'scattering': 0.3, 'corner_weight': 0.5})
+    """
+    return {"scattering": scattering_of(ref), **terms}
 
 
 def _subset(buildings: Buildings, extent_m) -> Buildings:
