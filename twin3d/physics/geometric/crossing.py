@@ -21,22 +21,28 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["edge_hit", "record_edge", "sort_edges"]
+__all__ = ["edge_hit", "edge_hit_u", "record_edge", "sort_edges"]
+
+
+@njit(cache=True, inline="always")
+def edge_hit_u(ax, ay, dx, dy, ex0, ey0, ex1, ey1):
+    """(t, u): a + t d crosses edge e at e0 + u (e1 - e0), both in 0-1; (-1, 0) when it does not."""
+    fx, fy = ex1 - ex0, ey1 - ey0
+    den = dx * fy - dy * fx
+    if den == 0.0:
+        return -1.0, 0.0
+    wx, wy = ex0 - ax, ey0 - ay
+    t = (wx * fy - wy * fx) / den
+    u = (wx * dy - wy * dx) / den
+    if t < 0.0 or t > 1.0 or u < 0.0 or u > 1.0:
+        return -1.0, 0.0
+    return t, u
 
 
 @njit(cache=True, inline="always")
 def edge_hit(ax, ay, dx, dy, ex0, ey0, ex1, ey1):
     """Parameter t on a + t d where it crosses edge e, or -1 when it does not."""
-    fx, fy = ex1 - ex0, ey1 - ey0
-    den = dx * fy - dy * fx
-    if den == 0.0:
-        return -1.0
-    wx, wy = ex0 - ax, ey0 - ay
-    t = (wx * fy - wy * fx) / den
-    u = (wx * dy - wy * dx) / den
-    if t < 0.0 or t > 1.0 or u < 0.0 or u > 1.0:
-        return -1.0
-    return t
+    return edge_hit_u(ax, ay, dx, dy, ex0, ey0, ex1, ey1)[0]
 
 
 @njit(cache=True, inline="always")

@@ -52,6 +52,8 @@ from numba import njit, prange
 
 from ..kernel_args import readonly_c
 from ..radio import C_M_S
+from .crossing import edge_hit_u
+from .legs import first_cell, next_cell
 from .los3d import BuildingPrisms, _remember, wall_crossings
 from .reflection import wall_reflection_loss_db
 
@@ -108,21 +110,6 @@ def facade_columns(prisms: BuildingPrisms, width_m: float = 5.0, levels: int = 4
     return FacadeColumns(xy, normal, z_edges, first)
 
 
-@njit(cache=True, inline="always")
-def _hit_u(ax, ay, dx, dy, ex0, ey0, ex1, ey1):
-    """(t, u) where a + t d crosses the edge e0 + u (e1 - e0), t = -1 when it does not."""
-    fx, fy = ex1 - ex0, ey1 - ey0
-    den = dx * fy - dy * fx
-    if den == 0.0:
-        return -1.0, 0.0
-    wx, wy = ex0 - ax, ey0 - ay
-    t = (wx * fy - wy * fx) / den
-    u = (wx * dy - wy * dx) / den
-    if t <= 0.0 or t > 1.0 or u < 0.0 or u > 1.0:
-        return -1.0, 0.0
-    return t, u
-
-
 @njit(cache=True, parallel=True)
 def _cast(pts, n_rays, max_range, edges, gx0, gy0, cs, ncx, ncy, start, items, first,
           out_col, out_d):
@@ -132,34 +119,21 @@ def _cast(pts, n_rays, max_range, edges, gx0, gy0, cs, ncx, ncy, start, items, f
             phi = 2.0 * np.pi * (m + 0.5) / n_rays
             dx, dy = max_range * np.cos(phi), max_range * np.sin(phi)
             best_t, best_u, best_e = 2.0, 0.0, -1
-            fx = (x0 - gx0) / cs
-            fy = (y0 - gy0) / cs
-            ix, iy = int(np.floor(fx)), int(np.floor(fy))
-            jx, jy = int(np.floor((x0 + dx - gx0) / cs)), int(np.floor((y0 + dy - gy0) / cs))
-            stx = 1 if dx > 0 else -1
-            sty = 1 if dy > 0 else -1
-            tdx = cs / abs(dx) if dx != 0.0 else np.inf
-            tdy = cs / abs(dy) if dy != 0.0 else np.inf
-            tmx = ((ix + 1 - fx) if dx > 0 else (fx - ix)) * tdx if dx != 0.0 else np.inf
-            tmy = ((iy + 1 - fy) if dy > 0 else (fy - iy)) * tdy if dy != 0.0 else np.inf
-            for _ in range(abs(jx - ix) + abs(jy - iy) + 1):
+            ix, iy, n_cells, stx, sty, tdx, tdy, tmx, tmy = first_cell(x0, y0, x0 + dx, y0 + dy,
+                                                                       gx0, gy0, cs)
+            for _ in range(n_cells):
                 t_cell1 = min(tmx, tmy, 1.0)
                 if 0 <= ix < ncx and 0 <= iy < ncy:
                     c = iy * ncx + ix
                     for q in range(start[c], start[c + 1]):
                         e = items[q]
-                        t, u = _hit_u(x0, y0, dx, dy, edges[e, 0], edges[e, 1], edges[e, 2],
-                                      edges[e, 3])
+                        t, u = edge_hit_u(x0, y0, dx, dy, edges[e, 0], edges[e, 1], edges[e, 2],
+                                          edges[e, 3])
                         if t > 0.0 and t < best_t:
                             best_t, best_u, best_e = t, u, e
                 if best_t <= t_cell1:
                     break                                  # nothing nearer in later buckets
-                if tmx < tmy:
-                    ix += stx
-                    tmx += tdx
-                else:
-                    iy += sty
-                    tmy += tdy
+                ix, iy, _, tmx, tmy = next_cell(ix, iy, tmx, tmy, stx, sty, tdx, tdy)
             out_col[s, m] = -1
             out_d[s, m] = 0.0
             if best_e >= 0:

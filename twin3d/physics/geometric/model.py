@@ -250,8 +250,7 @@ def _diffuse_power(spec, a, paths, p, memo) -> np.ndarray:
     view, base, z_mid, cols = paths["diffuse"]
     if "diffuse" not in memo:
         lit = np.flatnonzero(base.ravel() > 0)
-        c, k = np.divmod(lit, base.shape[1])
-        xyz = np.column_stack([cols.xy[c], z_mid.ravel()[lit]])
+        xyz = np.column_stack([cols.xy[lit // base.shape[1]], z_mid.ravel()[lit]])
         memo["diffuse"] = (lit, _angles(a, xyz))
     lit, dep = memo["diffuse"]
     power = np.zeros(base.size)
